@@ -1,0 +1,1 @@
+ll_fuzz_target(base_time ll_base)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything labelloop needs to build, run, test and benchmark on Debian 12.
+# Idempotent: it checks first and only calls apt-get/npm when something is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+  libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev libexpat1-dev
+  libjpeg62-turbo-dev libpng-dev libwebp-dev libzip-dev libcurl4-openssl-dev
+  libdnnl-dev libsodium-dev zlib1g-dev
+  python3 python3-numpy python3-torch python3-torchvision
+  chromium wrk curl
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install: apt-get install ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages: only when package-lock.json changed since the last install.
+if [ -f web/package-lock.json ]; then
+  stamp=web/node_modules/.labelloop-lock
+  if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json "$stamp"; then
+    echo "install: npm ci in web/"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    cp web/package-lock.json "$stamp"
+  fi
+fi

@@ -1,0 +1,207 @@
+/* base: the vocabulary every other module shares — errors as values, logging, bounded buffers,
+ * arenas, files written atomically, time stamps, a seeded random generator, progress bars and
+ * number formatting. Depends on libc (and jansson for the JSON helpers) only. */
+#ifndef LL_BASE_H
+#define LL_BASE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+/* One project-wide error vocabulary. Foreign codes (SQLite, oneDNN, libmicrohttpd, libcurl) are
+ * translated into these at the module boundary; the API layer maps them to HTTP statuses. */
+enum base_status {
+    BASE_OK = 0,
+    BASE_E_INVALID,     /* bad input from outside: malformed, wrong type, out of range (400) */
+    BASE_E_NOTFOUND,    /* no such object (404) */
+    BASE_E_CONFLICT,    /* state forbids it: in use, already exists (409) */
+    BASE_E_TOOBIG,      /* a size limit was exceeded (413) */
+    BASE_E_AUTH,        /* missing or wrong credentials (401) */
+    BASE_E_FORBIDDEN,   /* authenticated but not allowed (403) */
+    BASE_E_UNSUPPORTED, /* unsupported media type or format (415) */
+    BASE_E_IO,          /* file system or network failure (500) */
+    BASE_E_NOMEM,       /* allocation refused (500) */
+    BASE_E_CANCELLED,   /* the caller asked to stop */
+    BASE_E_BUSY,        /* try again later: database locked, queue full (503) */
+    BASE_E_INTERNAL,    /* a bug or a library failure we cannot classify (500) */
+};
+
+#define BASE_ERR_MSG 256
+
+/* Caller-owned error slot. Functions that can fail take `struct base_err *err` last, return 0 on
+ * success or -1 on failure after filling it. `err` may be NULL when the caller does not care. */
+struct base_err {
+    enum base_status status;
+    char msg[BASE_ERR_MSG];
+};
+
+/* Fills `err` (if not NULL) and returns -1, so callers can `return base_err_set(...)`. */
+int base_err_set(struct base_err *err, enum base_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prepends context ("train.json: ") to an already-set message; returns -1. */
+int base_err_prefix(struct base_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void base_err_clear(struct base_err *err);
+/* Stable lower-case name of a status ("invalid", "not found", ...). */
+const char *base_status_name(enum base_status status);
+
+/* Broken invariants (bugs, not bad input) abort loudly with file and line. */
+#define BASE_ASSERT(cond)                                                                          \
+    ((cond) ? (void)0 : base_panic(__FILE__, __LINE__, "assertion failed: %s", #cond))
+_Noreturn void base_panic(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- memory ---------------------------------------------------------------------------------- */
+
+/* malloc/calloc/realloc that abort on exhaustion: with overcommit a failed small allocation means
+ * the process cannot continue anyway. Sizes from outside input must be checked against a limit
+ * before they reach these. base_free accepts NULL. */
+void *base_alloc(size_t size);
+void *base_calloc(size_t n, size_t size);
+void *base_realloc(void *p, size_t size);
+char *base_strdup(const char *s);
+char *base_strndup(const char *s, size_t n);
+void base_free(void *p);
+/* Returns 0 and sets *out = a*b unless it overflows (-1). */
+int base_mul_overflow(size_t a, size_t b, size_t *out);
+
+/* ---- bounded growable buffer ----------------------------------------------------------------- */
+
+/* A byte buffer with a hard cap set at init: appends beyond `limit` fail with BASE_E_TOOBIG.
+ * data is always NUL-terminated (the terminator is not counted in len). */
+struct base_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t limit;
+};
+
+void base_buf_init(struct base_buf *b, size_t limit);
+void base_buf_release(struct base_buf *b);
+void base_buf_reset(struct base_buf *b);
+int base_buf_append(struct base_buf *b, const void *p, size_t n, struct base_err *err);
+int base_buf_puts(struct base_buf *b, const char *s, struct base_err *err);
+int base_buf_printf(struct base_buf *b, struct base_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Hands the bytes to the caller (free with base_free) and leaves b empty. */
+char *base_buf_steal(struct base_buf *b, size_t *len);
+
+/* ---- arena ----------------------------------------------------------------------------------- */
+
+/* Bump allocator for request and parse lifetimes: many small allocations, freed at once. */
+struct base_arena;
+
+struct base_arena *base_arena_new(size_t block_size);
+void base_arena_free(struct base_arena *a);
+/* Frees every allocation but keeps the first block for reuse. */
+void base_arena_reset(struct base_arena *a);
+void *base_arena_alloc(struct base_arena *a, size_t size);
+void *base_arena_calloc(struct base_arena *a, size_t n, size_t size);
+char *base_arena_strdup(struct base_arena *a, const char *s);
+char *base_arena_strndup(struct base_arena *a, const char *s, size_t n);
+char *base_arena_printf(struct base_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- files ----------------------------------------------------------------------------------- */
+
+/* Reads a whole file of at most `limit` bytes. *data is NUL-terminated, freed with base_free. */
+int base_file_read(const char *path, size_t limit, char **data, size_t *len, struct base_err *err);
+/* Writes to "<path>.tmp-<random>", fsyncs, renames over `path` and fsyncs the directory, so a
+ * reader sees either the old file or the whole new one. */
+int base_file_write_atomic(const char *path, const void *data, size_t len, struct base_err *err);
+
+/* Streaming version of the above for large outputs (checkpoints, exports). */
+struct base_afile;
+struct base_afile *base_afile_open(const char *path, struct base_err *err);
+FILE *base_afile_stream(struct base_afile *f);
+/* Flushes, fsyncs and renames into place; frees f in all cases. */
+int base_afile_commit(struct base_afile *f, struct base_err *err);
+/* Removes the temporary file and frees f. Accepts NULL. */
+void base_afile_abort(struct base_afile *f);
+
+/* mkdir -p with mode 0755. */
+int base_mkdirs(const char *path, struct base_err *err);
+int base_file_exists(const char *path);
+/* Removes a file or a whole directory tree; a missing path is not an error. */
+int base_remove_tree(const char *path, struct base_err *err);
+/* Joins two path parts with exactly one '/'. Returns a base_alloc'd string. */
+char *base_path_join(const char *a, const char *b);
+
+/* ---- time ------------------------------------------------------------------------------------ */
+
+/* Monotonic seconds, for durations. */
+double base_now(void);
+/* Wall clock, microseconds since the Unix epoch (UTC). */
+int64_t base_time_us(void);
+/* "2022-11-24T07:35:05.224656Z" (microseconds dropped when zero), as Label Studio's API writes. */
+void base_time_iso(int64_t us, char out[32]);
+/* "2022-11-24 07:35:05.224656", as stored in SQLite. */
+void base_time_sql(int64_t us, char out[32]);
+/* Parses either form above (with 'T' or ' ', optional fraction and 'Z'). */
+int base_time_parse(const char *s, int64_t *us);
+
+/* ---- random ---------------------------------------------------------------------------------- */
+
+/* xoshiro256** seeded with splitmix64: fast, reproducible given a seed, never shared globally. */
+struct base_rng {
+    uint64_t s[4];
+};
+
+void base_rng_seed(struct base_rng *r, uint64_t seed);
+uint64_t base_rng_next(struct base_rng *r);
+/* Uniform in [0, 1). */
+double base_rng_uniform(struct base_rng *r);
+/* Uniform integer in [0, n), n > 0, without modulo bias. */
+uint64_t base_rng_below(struct base_rng *r, uint64_t n);
+/* Standard normal (Box-Muller). */
+double base_rng_normal(struct base_rng *r);
+/* Fisher-Yates shuffle of n elements of `size` bytes. */
+void base_rng_shuffle(struct base_rng *r, void *items, size_t n, size_t size);
+/* Fills `out` with `n` bytes from the operating system's secure generator. */
+int base_random_bytes(void *out, size_t n, struct base_err *err);
+/* Fills `out` with 2*n lower-case hex characters from secure random bytes, NUL-terminated. */
+int base_random_hex(char *out, size_t n, struct base_err *err);
+
+/* ---- logging --------------------------------------------------------------------------------- */
+
+enum base_log_level { BASE_LOG_DEBUG, BASE_LOG_INFO, BASE_LOG_WARN, BASE_LOG_ERROR, BASE_LOG_OFF };
+
+/* The logger is the one piece of mutable global state: set once at start-up, thread-safe. */
+void base_log_set_level(enum base_log_level level);
+enum base_log_level base_log_get_level(void);
+void base_log(enum base_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define BASE_DEBUG(...) base_log(BASE_LOG_DEBUG, __VA_ARGS__)
+#define BASE_INFO(...)  base_log(BASE_LOG_INFO, __VA_ARGS__)
+#define BASE_WARN(...)  base_log(BASE_LOG_WARN, __VA_ARGS__)
+#define BASE_ERROR(...) base_log(BASE_LOG_ERROR, __VA_ARGS__)
+
+/* ---- progress -------------------------------------------------------------------------------- */
+
+/* A terminal progress bar on stderr: bar, count, rate, ETA and a caller-supplied detail string.
+ * Redraws at most ~10 times a second on a TTY; when stderr is not a TTY it prints one plain line
+ * every 10%. Not thread-safe: update from one thread. */
+struct base_progress;
+
+struct base_progress *base_progress_new(const char *label, uint64_t total, const char *unit);
+void base_progress_update(struct base_progress *p, uint64_t done, const char *detail);
+/* Draws the final state, ends the line and frees p. Accepts NULL. */
+void base_progress_finish(struct base_progress *p, const char *detail);
+
+/* ---- numbers and strings --------------------------------------------------------------------- */
+
+/* Shortest text that reads back as the same double, in Python's repr style ("42.3718109130859",
+ * "1.0", "1e-05", "1e+16"), which Label Studio's JSON uses. out must hold 32 bytes. Returns the
+ * length. NaN and infinities are written as "NaN", "Infinity", "-Infinity" like Python. */
+int base_fmt_double(double v, char out[32]);
+/* Strict integer parse of a whole string (no trailing junk, no overflow). */
+int base_parse_i64(const char *s, int64_t *out);
+int base_parse_double(const char *s, double *out);
+/* Case-sensitive suffix test. */
+int base_str_ends_with(const char *s, const char *suffix);
+
+#endif

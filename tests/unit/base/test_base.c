@@ -1,0 +1,178 @@
+/* Unit tests of src/base: errors, buffers, arenas, files, time, random, number formatting. */
+#include "base/base.h"
+#include "test.h"
+
+#include <unistd.h>
+
+static void test_err(void)
+{
+    struct base_err err;
+    base_err_clear(&err);
+    CHECK_EQ_INT(base_err_set(&err, BASE_E_INVALID, "bad %s", "thing"), -1);
+    CHECK_EQ_INT(err.status, BASE_E_INVALID);
+    CHECK_EQ_STR(err.msg, "bad thing");
+    base_err_prefix(&err, "%s: ", "file.json");
+    CHECK_EQ_STR(err.msg, "file.json: bad thing");
+    CHECK_EQ_STR(base_status_name(BASE_E_NOTFOUND), "not found");
+    CHECK_EQ_INT(base_err_set(NULL, BASE_E_IO, "ignored"), -1);
+}
+
+static void test_buf_limit(void)
+{
+    struct base_buf b;
+    struct base_err err;
+    base_buf_init(&b, 10);
+    CHECK_EQ_INT(base_buf_puts(&b, "hello", &err), 0);
+    CHECK_EQ_INT(base_buf_printf(&b, &err, "%d", 1234), 0);
+    CHECK_EQ_STR(b.data, "hello1234");
+    CHECK_EQ_INT(base_buf_puts(&b, "xy", &err), -1);
+    CHECK_EQ_INT(err.status, BASE_E_TOOBIG);
+    CHECK_EQ_INT(b.len, 9);
+    size_t len;
+    char *s = base_buf_steal(&b, &len);
+    CHECK_EQ_INT(len, 9);
+    CHECK_EQ_STR(s, "hello1234");
+    base_free(s);
+    base_buf_release(&b);
+}
+
+static void test_arena(void)
+{
+    struct base_arena *a = base_arena_new(1024);
+    char *s = base_arena_strdup(a, "abc");
+    void *big = base_arena_alloc(a, 10000);
+    CHECK(((uintptr_t)big & 15) == 0);
+    memset(big, 1, 10000);
+    char *f = base_arena_printf(a, "%s-%d", s, 7);
+    CHECK_EQ_STR(f, "abc-7");
+    base_arena_reset(a);
+    CHECK_EQ_STR(base_arena_strndup(a, "abcdef", 3), "abc");
+    base_arena_free(a);
+    base_arena_free(NULL);
+}
+
+static void test_files(void)
+{
+    struct base_err err;
+    char dir[] = "/tmp/ll-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char *sub = base_path_join(dir, "a/b/c");
+    CHECK_EQ_INT(base_mkdirs(sub, &err), 0);
+    char *path = base_path_join(sub, "f.txt");
+    CHECK_EQ_INT(base_file_write_atomic(path, "data", 4, &err), 0);
+    CHECK_EQ_INT(base_file_write_atomic(path, "newer", 5, &err), 0);
+    char *data;
+    size_t len;
+    CHECK_EQ_INT(base_file_read(path, 100, &data, &len, &err), 0);
+    CHECK_EQ_STR(data, "newer");
+    base_free(data);
+    CHECK_EQ_INT(base_file_read(path, 3, &data, &len, &err), -1);
+    CHECK_EQ_INT(err.status, BASE_E_TOOBIG);
+    CHECK_EQ_INT(base_file_read("/nonexistent/x", 3, &data, &len, &err), -1);
+    CHECK_EQ_INT(err.status, BASE_E_NOTFOUND);
+    struct base_afile *af = base_afile_open(path, &err);
+    fputs("aborted", base_afile_stream(af));
+    base_afile_abort(af);
+    CHECK_EQ_INT(base_file_read(path, 100, &data, &len, &err), 0);
+    CHECK_EQ_STR(data, "newer");
+    base_free(data);
+    CHECK_EQ_INT(base_remove_tree(dir, &err), 0);
+    CHECK(!base_file_exists(dir));
+    base_free(path);
+    base_free(sub);
+    char *j = base_path_join("/a/", "/b");
+    CHECK_EQ_STR(j, "/a/b");
+    base_free(j);
+}
+
+static void test_time(void)
+{
+    char out[32];
+    int64_t us = 1669275305224656LL;
+    base_time_iso(us, out);
+    CHECK_EQ_STR(out, "2022-11-24T07:35:05.224656Z");
+    base_time_sql(us, out);
+    CHECK_EQ_STR(out, "2022-11-24 07:35:05.224656");
+    base_time_iso(1669275305000000LL, out);
+    CHECK_EQ_STR(out, "2022-11-24T07:35:05Z");
+    int64_t back;
+    CHECK_EQ_INT(base_time_parse("2022-11-24T07:35:05.224656Z", &back), 0);
+    CHECK_EQ_INT(back, us);
+    CHECK_EQ_INT(base_time_parse("2022-11-24 07:35:05.224656", &back), 0);
+    CHECK_EQ_INT(back, us);
+    CHECK_EQ_INT(base_time_parse("2022-11-24T07:35:05", &back), 0);
+    CHECK_EQ_INT(back, 1669275305000000LL);
+    CHECK_EQ_INT(base_time_parse("2022-13-24T07:35:05", &back), -1);
+    CHECK_EQ_INT(base_time_parse("yesterday", &back), -1);
+}
+
+static void test_rng(void)
+{
+    struct base_rng a, b;
+    base_rng_seed(&a, 42);
+    base_rng_seed(&b, 42);
+    for (int i = 0; i < 100; i++)
+        CHECK(base_rng_next(&a) == base_rng_next(&b));
+    double sum = 0;
+    for (int i = 0; i < 10000; i++) {
+        double u = base_rng_uniform(&a);
+        CHECK(u >= 0 && u < 1);
+        sum += u;
+    }
+    CHECK_NEAR(sum / 10000, 0.5, 0.02);
+    int items[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    base_rng_shuffle(&a, items, 10, sizeof items[0]);
+    int seen = 0;
+    for (int i = 0; i < 10; i++)
+        seen |= 1 << items[i];
+    CHECK_EQ_INT(seen, 1023);
+    char hex[33];
+    CHECK_EQ_INT(base_random_hex(hex, 16, NULL), 0);
+    CHECK_EQ_INT(strlen(hex), 32);
+}
+
+static void test_fmt_double(void)
+{
+    char out[32];
+    const struct {
+        double v;
+        const char *s;
+    } cases[] = {
+        {42.37181091308594, "42.37181091308594"},
+        {1.0, "1.0"},
+        {0.1, "0.1"},
+        {100.0, "100.0"},
+        {1e-05, "1e-05"},
+        {0.0001, "0.0001"},
+        {1e16, "1e+16"},
+        {1e15, "1000000000000000.0"},
+        {-2.5, "-2.5"},
+        {0.49918874753754694, "0.49918874753754694"},
+        {83.13779830932617, "83.13779830932617"},
+        {1.5e-07, "1.5e-07"},
+        {0.0, "0.0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        base_fmt_double(cases[i].v, out);
+        CHECK_EQ_STR(out, cases[i].s);
+    }
+    int64_t v;
+    CHECK_EQ_INT(base_parse_i64("123", &v), 0);
+    CHECK_EQ_INT(v, 123);
+    CHECK_EQ_INT(base_parse_i64("12x", &v), -1);
+    CHECK_EQ_INT(base_parse_i64("", &v), -1);
+    CHECK_EQ_INT(base_parse_i64("99999999999999999999", &v), -1);
+}
+
+static void test_progress(void)
+{
+    struct base_progress *p = base_progress_new("test", 20, "img");
+    for (int i = 1; i <= 20; i++)
+        base_progress_update(p, (uint64_t)i, "loss 0.5");
+    base_progress_finish(p, "done");
+    base_progress_finish(NULL, NULL);
+}
+
+TEST_MAIN(TEST_CASE(test_err), TEST_CASE(test_buf_limit), TEST_CASE(test_arena),
+          TEST_CASE(test_files), TEST_CASE(test_time), TEST_CASE(test_rng),
+          TEST_CASE(test_fmt_double), TEST_CASE(test_progress))
