@@ -21,6 +21,45 @@ struct det_box {
     float score;
 };
 
+/* ---- data sets ------------------------------------------------------------------------------- */
+
+/* One training image: its file, its size as displayed and its boxes (pixels of that size). */
+struct det_sample {
+    char *path;
+    int width, height;
+    struct det_box *boxes;
+    int nboxes;
+};
+
+/* Images with boxes and the class names the boxes' labels index. Built by the caller (the CLI
+ * from the formats module's readers, the loop from the store); owned by the data set. */
+struct det_dataset {
+    char **classes;
+    int nclasses;
+    struct det_sample *samples;
+    int nsamples;
+};
+
+/* An empty data set with these class names (copied; names must be unique and non-empty).
+ * Errors: BASE_E_INVALID. */
+struct det_dataset *det_dataset_new(const char *const *classes, int nclasses,
+                                    struct base_err *err);
+void det_dataset_free(struct det_dataset *d);
+/* Appends an image. Boxes are copied, clamped to the image and their labels checked against the
+ * classes; boxes with no area after clamping are dropped. width/height <= 0 means "read from
+ * the image header when loaded". Errors: BASE_E_INVALID (bad label, NULL path). */
+int det_dataset_add(struct det_dataset *d, const char *path, int width, int height,
+                    const struct det_box *boxes, int nboxes, struct base_err *err);
+/* Splits by image: samples sorted by path, shuffled by a base_rng seeded with `seed`; the first
+ * round(val_fraction * n) become *val, the rest *train (both new data sets with the same
+ * classes; *val is empty for val_fraction 0). Errors: BASE_E_INVALID for a fraction outside
+ * [0, 1) or a split that leaves training empty. */
+int det_dataset_split(const struct det_dataset *d, double val_fraction, uint64_t seed,
+                      struct det_dataset **train, struct det_dataset **val, struct base_err *err);
+/* A 16-hex-digit fingerprint of classes, image paths and boxes (FNV-1a 64), recorded in model
+ * files so a model can say what it was trained on. */
+void det_dataset_fingerprint(const struct det_dataset *d, char out[17]);
+
 /* ---- evaluation ------------------------------------------------------------------------------ */
 
 /* One image's ground truth and detections for the evaluator. */

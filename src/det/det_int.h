@@ -67,6 +67,93 @@ struct det_head_out {
 int det_postprocess(const struct det_geom *g, int nclasses, const struct det_head_out *o,
                     float score_thr, int pre_nms, float nms_thr, int max_det, struct det_box *out);
 
+/* ---- training data ----------------------------------------------------------------------------- */
+
+/* Pad grey of letterboxes and augmented canvases (close to the normalisation mean). */
+#define DET_PAD 114
+
+/* A training image decoded once, shrunk so its longer side is the training size, with its boxes
+ * in those pixels. */
+struct det_cached {
+    struct image img;
+    struct det_box *boxes;
+    int nboxes;
+};
+
+struct det_cache {
+    int size;
+    int n;
+    int max_boxes;
+    struct det_cached *items;
+};
+
+/* Decodes every sample of d (JPEG scaled DCT, EXIF orientation) at `size`. `cancel` (may be
+ * NULL) is polled between images. Errors name the file; BASE_E_CANCELLED when cancelled. */
+int det_cache_load(struct det_cache *c, const struct det_dataset *d, int size,
+                   const volatile int *cancel, struct base_err *err);
+void det_cache_release(struct det_cache *c);
+
+/* Augmentation: random scale in [scale_lo, scale_hi] of the fitted size with a random placement
+ * (crop or pad), horizontal flip with probability `flip`, brightness/contrast/saturation jitter
+ * of amplitude `jitter`, a 2x2 mosaic of four images with probability `mosaic`. Boxes cut to
+ * less than min_visible of their area, or under 2 pixels a side, are dropped. */
+struct det_aug {
+    float scale_lo, scale_hi;
+    float flip;
+    float jitter;
+    float mosaic;
+    float min_visible;
+};
+
+/* Renders sample idx (augmented when a != NULL, else plainly letterboxed) into a size x size
+ * normalised CHW float picture and writes its boxes (at most cap; 4 * c->max_boxes suffices).
+ * Returns the number of boxes. */
+int det_render(const struct det_cache *c, int idx, struct base_rng *rng, const struct det_aug *a,
+               int size, const float mean[3], const float std[3], float *chw,
+               struct det_box *boxes, int cap);
+
+/* A positive location of a batch: image, level, index in the level, targets in stride units. */
+struct det_pos {
+    int img, level, p;
+    float ltrb[4];
+    float ctr;
+};
+
+/* One training batch: the network input and the FCOS targets in the layout of the head outputs
+ * (per level, [n][nclasses][h*w] for classes). */
+struct det_batch {
+    int n, size, nclasses;
+    float *input;
+    float *cls_t[DET_MAX_LEVELS];
+    int npos;
+    struct det_pos *pos;
+    int nboxes; /* ground-truth boxes left after augmentation */
+};
+
+void det_batch_init(struct det_batch *b, const struct det_geom *g, int n, int nclasses);
+void det_batch_release(struct det_batch *b);
+/* Renders samples idx[0..n-1] (each with its own generator seeded from seeds[i]) and assigns
+ * their targets. a == NULL renders plain letterboxes. */
+void det_batch_fill(struct det_batch *b, const struct det_geom *g, const struct det_cache *c,
+                    const int *idx, const uint64_t *seeds, const struct det_aug *a,
+                    const float mean[3], const float std[3]);
+
+/* A background thread preparing the next batches of an endless stream: epoch e visits the
+ * cache in the order of a shuffle seeded by (seed, e); batch k renders stream items
+ * [k*n, (k+1)*n) with augmentation seeded by (seed, item). The stream is the same whatever the
+ * thread timing, so training is reproducible. */
+struct det_loader;
+
+struct det_loader *det_loader_new(const struct det_cache *c, const struct det_geom *g,
+                                  int nclasses, int batch, uint64_t seed,
+                                  const struct det_aug *a, const float mean[3],
+                                  const float std[3]);
+/* Waits for batch k (k = 0, 1, ... in order) and returns it; it stays valid until the next call.
+ */
+const struct det_batch *det_loader_next(struct det_loader *l);
+/* Stops the thread and frees everything. Accepts NULL. */
+void det_loader_free(struct det_loader *l);
+
 /* ---- losses on flat arrays, with gradients -----------------------------------------------------
  */
 
