@@ -64,9 +64,9 @@ static float sample(const struct image *im, int x0, float fx, int y0, float fy, 
     return (a + (b - a) * fx) * (1.0f - fy) + (c + (d - c) * fx) * fy;
 }
 
-static void render_pixels(const struct image *im, const struct placement *p,
-                          const struct jitter *j, int size, const float mean[3],
-                          const float std[3], float *chw, int *xi, float *xf, int *yi, float *yf)
+static void render_pixels(const struct image *im, const struct placement *p, const struct jitter *j,
+                          int size, const float mean[3], const float std[3], float *chw, int *xi,
+                          float *xf, int *yi, float *yf)
 {
     size_t plane = (size_t)size * size;
     axis_map(size, p->ox, p->tw, p->r, im->width, p->flip, xi, xf);
@@ -100,8 +100,9 @@ static int place_boxes(const struct det_cached *it, const struct placement *p, f
         const struct det_box *s = &it->boxes[k];
         float w = (float)it->img.width;
         float x0 = p->flip ? w - s->x1 : s->x0, x1 = p->flip ? w - s->x0 : s->x1;
-        struct det_box b = {p->ox + x0 * p->r, p->oy + s->y0 * p->r, p->ox + x1 * p->r,
-                            p->oy + s->y1 * p->r, s->label, 1.0f};
+        struct det_box b = {p->ox + x0 * p->r, p->oy + s->y0 * p->r,
+                            p->ox + x1 * p->r, p->oy + s->y1 * p->r,
+                            s->label,          1.0f};
         float full = (b.x1 - b.x0) * (b.y1 - b.y0);
         b.x0 = fmaxf(b.x0, (float)p->x0), b.y0 = fmaxf(b.y0, (float)p->y0);
         b.x1 = fminf(b.x1, (float)p->x1), b.y1 = fminf(b.y1, (float)p->y1);
@@ -150,9 +151,8 @@ static int draw(const struct canvas *cv, const struct det_cached *it, const stru
     return place_boxes(it, p, a ? a->min_visible : 0.0f, boxes, cap);
 }
 
-static int render_single(const struct canvas *cv, const struct det_cached *it,
-                         struct base_rng *rng, const struct det_aug *a, struct det_box *boxes,
-                         int cap)
+static int render_single(const struct canvas *cv, const struct det_cached *it, struct base_rng *rng,
+                         const struct det_aug *a, struct det_box *boxes, int cap)
 {
     int s = cv->size;
     struct placement p = {.x1 = s, .y1 = s};
@@ -188,8 +188,8 @@ static int render_mosaic(const struct canvas *cv, const struct det_cache *c, int
 }
 
 int det_render(const struct det_cache *c, int idx, struct base_rng *rng, const struct det_aug *a,
-               int size, const float mean[3], const float std[3], float *chw,
-               struct det_box *boxes, int cap)
+               int size, const float mean[3], const float std[3], float *chw, struct det_box *boxes,
+               int cap)
 {
     size_t plane = (size_t)size * size;
     for (int ch = 0; ch < 3; ch++) {
@@ -197,7 +197,11 @@ int det_render(const struct det_cache *c, int idx, struct base_rng *rng, const s
         for (size_t i = 0; i < plane; i++)
             chw[ch * plane + i] = pad;
     }
-    struct canvas cv = {size, mean, std, chw, base_alloc((size_t)size * sizeof(int)),
+    struct canvas cv = {size,
+                        mean,
+                        std,
+                        chw,
+                        base_alloc((size_t)size * sizeof(int)),
                         base_alloc((size_t)size * sizeof(int)),
                         base_alloc((size_t)size * sizeof(float)),
                         base_alloc((size_t)size * sizeof(float))};

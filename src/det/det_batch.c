@@ -44,8 +44,7 @@ static void add_targets(struct det_batch *b, const struct det_geom *g, int img, 
             t[(size_t)labels[q] * hw + p] = 1.0f;
             struct det_pos *ps = &b->pos[b->npos++];
             ps->img = img, ps->level = l, ps->p = p, ps->ctr = ctr[q];
-            for (int k = 0; k < 4; k++)
-                ps->ltrb[k] = ltrb[4 * (size_t)q + k] / (float)lv->stride;
+            det_encode(ltrb + 4 * (size_t)q, lv->stride, ps->ltrb);
         }
     }
 }
@@ -65,8 +64,8 @@ void det_batch_fill(struct det_batch *b, const struct det_geom *g, const struct 
     for (int i = 0; i < b->n; i++) {
         struct base_rng rng;
         base_rng_seed(&rng, seeds[i]);
-        int nb = det_render(c, idx[i], &rng, a, g->width, mean, std, b->input + i * chw, boxes,
-                            cap);
+        int nb =
+            det_render(c, idx[i], &rng, a, g->width, mean, std, b->input + i * chw, boxes, cap);
         det_assign(g, boxes, nb, labels, ltrb, ctr);
         add_targets(b, g, i, labels, ltrb, ctr);
         b->nboxes += nb;
@@ -77,7 +76,8 @@ void det_batch_fill(struct det_batch *b, const struct det_geom *g, const struct 
     base_free(ctr);
 }
 
-/* ---- the loader thread ------------------------------------------------------------------------ */
+/* ---- the loader thread ------------------------------------------------------------------------
+ */
 
 #define SLOTS 2
 
@@ -157,10 +157,9 @@ static void *loader_main(void *arg)
     return NULL;
 }
 
-struct det_loader *det_loader_new(const struct det_cache *c, const struct det_geom *g,
-                                  int nclasses, int batch, uint64_t seed,
-                                  const struct det_aug *a, const float mean[3],
-                                  const float std[3])
+struct det_loader *det_loader_new(const struct det_cache *c, const struct det_geom *g, int nclasses,
+                                  int batch, uint64_t seed, const struct det_aug *a,
+                                  const float mean[3], const float std[3])
 {
     struct det_loader *l = base_calloc(1, sizeof *l);
     l->c = c;

@@ -6,24 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* exp() of a raw distance is clamped so a wild prediction stays finite. */
-#define DET_RAW_MAX 10.0f
-
-void det_encode(const float ltrb[4], int stride, float raw[4])
+void det_encode(const float ltrb[4], int stride, float d[4])
 {
     for (int k = 0; k < 4; k++)
-        raw[k] = logf(ltrb[k] / (float)stride);
+        d[k] = ltrb[k] / (float)stride;
 }
 
-void det_decode_point(float px, float py, const float raw[4], int stride, struct det_box *out)
+/* A wild distance (the head's exp overflowing early in training) is capped to stay finite. */
+void det_decode_point(float px, float py, const float d[4], int stride, struct det_box *out)
 {
-    float d[4];
+    float s = (float)stride, v[4];
     for (int k = 0; k < 4; k++)
-        d[k] = (float)stride * expf(fminf(raw[k], DET_RAW_MAX));
-    out->x0 = px - d[0];
-    out->y0 = py - d[1];
-    out->x1 = px + d[2];
-    out->y1 = py + d[3];
+        v[k] = s * fminf(isfinite(d[k]) ? d[k] : 1e4f, 1e4f);
+    out->x0 = px - v[0];
+    out->y0 = py - v[1];
+    out->x1 = px + v[2];
+    out->y1 = py + v[3];
 }
 
 float det_iou(const struct det_box *a, const struct det_box *b)
@@ -109,16 +107,16 @@ static int level_candidates(const struct det_geom *g, int li, int nclasses,
     }
     for (int i = 0; i < npts; i++) {
         int p = best[i].index;
-        float c = sigmoidf(o->ctr[li][p]), raw[4];
+        float c = sigmoidf(o->ctr[li][p]), d[4];
         for (int q = 0; q < 4; q++)
-            raw[q] = o->reg[li][(size_t)q * hw + p];
+            d[q] = o->reg[li][(size_t)q * hw + p];
         for (int k = 0; k < nclasses; k++) {
             float s = sqrtf(sigmoidf(o->cls[li][(size_t)k * hw + p]) * c);
             if (s < score_thr)
                 continue;
             struct det_box *b = &cand[n++];
             det_decode_point(((float)(p % lv->w) + 0.5f) * lv->stride,
-                             ((float)(p / lv->w) + 0.5f) * lv->stride, raw, lv->stride, b);
+                             ((float)(p / lv->w) + 0.5f) * lv->stride, d, lv->stride, b);
             b->score = s;
             b->label = k;
         }

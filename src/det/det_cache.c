@@ -18,6 +18,8 @@ static int load_one(struct det_cached *it, const struct det_sample *s, int size,
         return base_err_prefix(err, "%s: ", s->path);
     /* boxes are in the displayed size the data set recorded (or the header's when unknown) */
     int w = s->width > 0 ? s->width : info.width, h = s->height > 0 ? s->height : info.height;
+    it->src_width = w;
+    it->src_height = h;
     float sx = (float)it->img.width / (float)w, sy = (float)it->img.height / (float)h;
     it->boxes = base_alloc(((size_t)s->nboxes + 1) * sizeof *it->boxes);
     it->nboxes = s->nboxes;

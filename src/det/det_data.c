@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct det_dataset *det_dataset_new(const char *const *classes, int nclasses,
-                                    struct base_err *err)
+struct det_dataset *det_dataset_new(const char *const *classes, int nclasses, struct base_err *err)
 {
     if (nclasses < 1 || !classes) {
         base_err_set(err, BASE_E_INVALID, "data set has no classes");
@@ -111,8 +110,8 @@ int det_dataset_split(const struct det_dataset *d, double val_fraction, uint64_t
     *val = det_dataset_new((const char *const *)d->classes, d->nclasses, err);
     for (int i = 0; i < n; i++) {
         const struct det_sample *s = order[i];
-        det_dataset_add(i < nval ? *val : *train, s->path, s->width, s->height, s->boxes,
-                        s->nboxes, NULL);
+        det_dataset_add(i < nval ? *val : *train, s->path, s->width, s->height, s->boxes, s->nboxes,
+                        NULL);
     }
     base_free(order);
     return 0;

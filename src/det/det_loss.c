@@ -1,69 +1,78 @@
-/* The three FCOS losses with their gradients, on flat arrays: sigmoid focal loss for classes,
- * binary cross-entropy for centerness, GIoU for the box distances. Computed in double where the
- * logs of small probabilities would otherwise lose the gradient. */
+/* The FCOS training loss over a batch: gathers the positive locations from the head outputs,
+ * applies nn's loss functions with FCOS's normalisations and scatters the gradients back into
+ * the output gradient buffers. */
 #include "det_int.h"
 
-#include <math.h>
+#include <string.h>
 
-/* log(1 + exp(x)) without overflow. */
-static double softplus(double x)
-{
-    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
-}
-
-double det_focal_loss(const float *x, const float *t, size_t n, float alpha, float gamma,
-                      float scale, float *grad)
+static double class_loss(const struct det_batch *b, const struct det_geom *g,
+                         struct nn_graph *graph, float norm)
 {
     double sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        double p = 1.0 / (1.0 + exp(-(double)x[i]));
-        double loss, g;
-        if (t[i] > 0.5f) {
-            double logp = -softplus(-x[i]), q = pow(1.0 - p, gamma);
-            loss = -alpha * q * logp;
-            g = alpha * q * (gamma * p * logp - (1.0 - p));
-        } else {
-            double log1mp = -softplus(x[i]), q = pow(p, gamma);
-            loss = -(1.0 - alpha) * q * log1mp;
-            g = (1.0 - alpha) * q * (p - gamma * (1.0 - p) * log1mp);
+    for (int l = 0; l < g->nlevels; l++) {
+        struct nn_shape s;
+        const float *x = nn_graph_output(graph, DET_OUT_CLS(l), &s);
+        float *gx = nn_graph_output_grad(graph, DET_OUT_CLS(l));
+        sum +=
+            nn_loss_sigmoid_focal(x, b->cls_t[l], nn_shape_numel(s), 0.25f, 2.0f, 1.0f / norm, gx);
+    }
+    return sum;
+}
+
+/* Offset of channel k of location p of image i in a [n][c][hw] output. */
+static size_t at(int i, int c, int k, int hw, int p)
+{
+    return ((size_t)i * c + k) * hw + p;
+}
+
+void det_loss(const struct det_batch *b, const struct det_geom *g, struct nn_graph *graph,
+              struct det_loss_parts *out)
+{
+    int np = b->npos;
+    float norm = np > 0 ? (float)np : 1.0f;
+    memset(out, 0, sizeof *out);
+    out->npos = np;
+    out->cls = class_loss(b, g, graph, norm);
+    float *pred = base_alloc(((size_t)np + 1) * 4 * sizeof *pred);
+    float *tgt = base_alloc(((size_t)np + 1) * 4 * sizeof *tgt);
+    float *w = base_alloc(((size_t)np + 1) * sizeof *w), *logit = base_alloc((np + 1) * 4);
+    float *gbox = base_alloc(((size_t)np + 1) * 4 * sizeof *gbox), *gctr = base_alloc((np + 1) * 4);
+    double wsum = 0;
+    for (int k = 0; k < np; k++) {
+        const struct det_pos *ps = &b->pos[k];
+        int hw = g->lv[ps->level].w * g->lv[ps->level].h;
+        const float *reg = nn_graph_output(graph, DET_OUT_REG(ps->level), NULL);
+        const float *ctr = nn_graph_output(graph, DET_OUT_CTR(ps->level), NULL);
+        for (int q = 0; q < 4; q++) {
+            pred[4 * k + q] = reg[at(ps->img, 4, q, hw, ps->p)];
+            tgt[4 * k + q] = ps->ltrb[q];
         }
-        sum += loss;
-        if (grad)
-            grad[i] = (float)(g * scale);
+        w[k] = ps->ctr;
+        wsum += ps->ctr;
+        logit[k] = ctr[at(ps->img, 1, 0, hw, ps->p)];
     }
-    return sum;
-}
-
-double det_bce_loss(const float *x, const float *t, size_t n, float scale, float *grad)
-{
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        sum += softplus(x[i]) - (double)t[i] * x[i];
-        if (grad)
-            grad[i] = (float)((1.0 / (1.0 + exp(-(double)x[i])) - t[i]) * scale);
+    float bnorm = wsum > 1e-6 ? (float)wsum : 1.0f;
+    out->box = nn_loss_iou(pred, tgt, w, (size_t)np, NN_IOU_GIOU, NN_BOX_LTRB, 1.0f / bnorm, gbox);
+    out->ctr = nn_loss_bce_logits(logit, w, NULL, (size_t)np, 1.0f / norm, gctr);
+    for (int l = 0; l < g->nlevels; l++) {
+        struct nn_shape s;
+        nn_graph_output(graph, DET_OUT_REG(l), &s);
+        memset(nn_graph_output_grad(graph, DET_OUT_REG(l)), 0, nn_shape_numel(s) * sizeof(float));
+        nn_graph_output(graph, DET_OUT_CTR(l), &s);
+        memset(nn_graph_output_grad(graph, DET_OUT_CTR(l)), 0, nn_shape_numel(s) * sizeof(float));
     }
-    return sum;
-}
-
-/* Both boxes share the anchor point, so in distance form: widths are l + r, the intersection
- * width min(l, l*) + min(r, r*), the enclosing width max(l, l*) + max(r, r*). */
-double det_giou_loss(const float d[4], const float t[4], float grad[4])
-{
-    double l = d[0], tp = d[1], r = d[2], b = d[3];
-    double wi = fmin(l, t[0]) + fmin(r, t[2]), hi = fmin(tp, t[1]) + fmin(b, t[3]);
-    double wc = fmax(l, t[0]) + fmax(r, t[2]), hc = fmax(tp, t[1]) + fmax(b, t[3]);
-    double ap = (l + r) * (tp + b), at = ((double)t[0] + t[2]) * ((double)t[1] + t[3]);
-    double in = wi * hi, u = ap + at - in, c = wc * hc;
-    /* d(ap), d(in), d(c) with respect to l, t, r, b */
-    double dap[4] = {tp + b, l + r, tp + b, l + r};
-    double din[4] = {d[0] < t[0] ? hi : 0, d[1] < t[1] ? wi : 0, d[2] < t[2] ? hi : 0,
-                     d[3] < t[3] ? wi : 0};
-    double dc[4] = {d[0] >= t[0] ? hc : 0, d[1] >= t[1] ? wc : 0, d[2] >= t[2] ? hc : 0,
-                    d[3] >= t[3] ? wc : 0};
-    for (int k = 0; k < 4; k++) {
-        double du = dap[k] - din[k];
-        double diou = (din[k] * u - in * du) / (u * u), duc = (du * c - u * dc[k]) / (c * c);
-        grad[k] = (float)(-diou - duc);
+    for (int k = 0; k < np; k++) {
+        const struct det_pos *ps = &b->pos[k];
+        int hw = g->lv[ps->level].w * g->lv[ps->level].h;
+        float *greg = nn_graph_output_grad(graph, DET_OUT_REG(ps->level));
+        for (int q = 0; q < 4; q++)
+            greg[at(ps->img, 4, q, hw, ps->p)] = gbox[4 * k + q];
+        nn_graph_output_grad(graph, DET_OUT_CTR(ps->level))[at(ps->img, 1, 0, hw, ps->p)] = gctr[k];
     }
-    return 2.0 - in / u - u / c;
+    base_free(pred);
+    base_free(tgt);
+    base_free(w);
+    base_free(logit);
+    base_free(gbox);
+    base_free(gctr);
 }
