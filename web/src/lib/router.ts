@@ -12,7 +12,7 @@ export function navigate(path: string, replace = false): void {
   listeners.forEach((fn) => fn());
 }
 
-window.addEventListener("popstate", () => listeners.forEach((fn) => fn()));
+if (typeof window !== "undefined") window.addEventListener("popstate", () => listeners.forEach((fn) => fn()));
 
 export function useLocation(): string {
   const [path, setPath] = useState(location.pathname);
