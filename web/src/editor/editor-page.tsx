@@ -165,6 +165,7 @@ function Editor(props: Loaded) {
       }
       if (!frame) frame = requestAnimationFrame(() => ((frame = 0), redraw(0)));
     });
+    redraw(0);
     const vis = () => (document.hidden ? timer.current.stop() : timer.current.start());
     document.addEventListener("visibilitychange", vis);
     return () => {
