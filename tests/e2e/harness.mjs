@@ -122,7 +122,7 @@ export async function run(name, body) {
     t = await start(name);
     await body(t);
     if (t.consoleErrors.length) fail("uncaught errors in the page: " + t.consoleErrors.join("; "));
-    console.log(`e2e ${name}: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    console.error(`e2e ${name}: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (e) {
     if (t) await t.screenshot("failure").catch(() => undefined);
     console.error(`e2e ${name}: FAILED: ${e.stack || e}`);
