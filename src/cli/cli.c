@@ -10,6 +10,9 @@
 
 static const struct cli_command commands[] = {
     {"version", "print the version", cli_version},
+    {"train", "train the built-in detector on a COCO, YOLO or VOC data set", cli_train},
+    {"predict", "detect objects in a folder of images with a trained model", cli_predict},
+    {"eval", "evaluate a model on a data set (COCO-style AP)", cli_eval},
 };
 
 static const size_t ncommands = sizeof commands / sizeof commands[0];

@@ -171,6 +171,13 @@ int det_predict(struct det_predictor *p, const struct image *const *images, int 
                 const struct det_predict_opts *opts, struct det_box **out, int *counts,
                 struct base_err *err);
 
+/* Decodes n image files (scaled DCT straight to the model's size, EXIF orientation applied) and
+ * predicts them in batches. Boxes are in pixels of each picture as displayed; infos (may be
+ * NULL) receives each file's header facts. Errors name the unreadable file. Thread-safe. */
+int det_predict_files(struct det_predictor *p, const char *const *paths, int n,
+                      const struct det_predict_opts *opts, struct det_box **out, int *counts,
+                      struct image_info *infos, struct base_err *err);
+
 /* ---- training -------------------------------------------------------------------------------- */
 
 enum det_phase { DET_PHASE_LOADING, DET_PHASE_TRAINING, DET_PHASE_EVALUATING, DET_PHASE_DONE };
