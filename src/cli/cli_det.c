@@ -31,7 +31,7 @@ static int set_opt(const struct cli_det_opt *o, const char *v)
 int cli_det_parse(int argc, char **argv, const struct cli_det_opt *opts, size_t nopts,
                   const char *usage, int *exit_status)
 {
-    for (int a = 1; a < argc; a++) {
+    for (int a = 1; a < argc; a += 2) {
         if (cli_is_help(argv[a])) {
             fputs(usage, stdout);
             *exit_status = 0;
@@ -47,7 +47,6 @@ int cli_det_parse(int argc, char **argv, const struct cli_det_opt *opts, size_t 
             *exit_status = 2;
             return 1;
         }
-        a++;
     }
     return 0;
 }

@@ -5,6 +5,9 @@
 #include "formats/formats.h"
 #include "test.h"
 
+#include <pthread.h>
+#include <unistd.h>
+
 /* The first n raccoon images (by file name) through the formats module's VOC reader. */
 static struct det_dataset *raccoon(int n)
 {
@@ -286,6 +289,220 @@ static void test_pipeline(void)
     det_dataset_free(d);
 }
 
-TEST_MAIN(TEST_CASE(test_dataset_split), TEST_CASE(test_pipeline), TEST_CASE(test_assign_small_box),
-          TEST_CASE(test_assign_ranges), TEST_CASE(test_box_coding), TEST_CASE(test_nms),
-          TEST_CASE(test_postprocess), TEST_CASE(test_evaluate_hand))
+/* ---- models, predictor, training ---------------------------------------------------------- */
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][256];
+    static int next;
+    char *b = buf[next++ % 4];
+    snprintf(b, 256, "%s/det-test-%d-%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid(), name);
+    return b;
+}
+
+static int same_params(const struct det_model *a, const struct det_model *b)
+{
+    int n = nn_model_param_count(a->nn), same = n == nn_model_param_count(b->nn);
+    for (int i = 0; same && i < n; i++) {
+        struct nn_param p, q;
+        nn_model_param(a->nn, i, &p);
+        nn_model_param(b->nn, i, &q);
+        same = !strcmp(p.name, q.name) && p.numel == q.numel &&
+               !memcmp(p.data, q.data, p.numel * sizeof(float));
+    }
+    return same;
+}
+
+static void test_model_file(void)
+{
+    struct base_err err;
+    const char *cls[2] = {"cat", "dog"};
+    struct det_model *m = det_model_new("fcos-t", cls, 2, 64, 5, &err), *r;
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    m->info.epoch = 7;
+    m->info.val_ap50 = 0.5;
+    const char *path = tmp_path("model.safetensors");
+    CHECK_EQ_INT(det_model_save(m, path, &err), 0);
+    r = det_model_load(path, &err);
+    CHECK(r != NULL);
+    if (r) {
+        const struct det_model_info *in = det_model_info(r);
+        CHECK_EQ_STR(in->arch, "fcos-t");
+        CHECK(in->input_size == 64 && in->nclasses == 2 && in->epoch == 7);
+        CHECK_EQ_STR(in->classes[1], "dog");
+        CHECK_NEAR(in->val_ap50, 0.5, 0);
+        CHECK_NEAR(in->std[2], 0.225, 1e-7);
+        CHECK(same_params(m, r));
+        det_model_free(r);
+    }
+    /* truncated file, foreign safetensors, wrong architecture: errors, never crashes */
+    char *data;
+    size_t len;
+    base_file_read(path, (size_t)1 << 30, &data, &len, &err);
+    for (size_t cut = 0; cut < len; cut += len / 7 + 1)
+        CHECK(det_model_load_mem(data, cut, &err) == NULL);
+    base_free(data);
+    struct nn_model *foreign = nn_model_new(1);
+    struct nn_graph *g = nn_graph_new(foreign);
+    struct nn_conv2d_cfg cc = {.out_ch = 4, .kernel = 3, .pad = 1};
+    nn_output(g, nn_conv2d(g, "conv", nn_input(g, 1, 3, 8, 8), &cc));
+    nn_model_alloc(foreign, &err);
+    struct nn_meta meta[] = {
+        {"labelloop.format", "fcos/1"}, {"arch", "fcos-t"},  {"input_size", "64"},
+        {"classes", "[\"a\"]"},         {"mean", "[0,0,0]"}, {"std", "[1,1,1]"}};
+    nn_model_save(foreign, path, meta, 0, &err);
+    CHECK(det_model_load(path, &err) == NULL);
+    CHECK_EQ_INT(err.status, BASE_E_UNSUPPORTED);
+    nn_model_save(foreign, path, meta, 6, &err); /* claims fcos-t, holds one conv */
+    CHECK(det_model_load(path, &err) == NULL);
+    CHECK(strstr(err.msg, "does not match") != NULL);
+    nn_graph_free(g);
+    nn_model_free(foreign);
+    CHECK(det_model_new("fcos-x", cls, 2, 64, 5, &err) == NULL);
+    CHECK(det_model_new("fcos-t", cls, 2, 100, 5, &err) == NULL); /* not a multiple of 32 */
+    det_model_free(m);
+    remove(path);
+}
+
+/* A model for ["raccoon"] seeds one for ["dog", "raccoon"]: the raccoon row moves, the dog row
+ * keeps its fresh initialisation, everything else is copied. */
+static void test_warm_start(void)
+{
+    struct base_err err;
+    const char *one[1] = {"raccoon"}, *two[2] = {"dog", "raccoon"};
+    struct det_model *a = det_model_new("fcos-t", one, 1, 64, 1, &err);
+    struct det_model *b = det_model_new("fcos-t", two, 2, 64, 2, &err);
+    struct det_model *fresh = det_model_new("fcos-t", two, 2, 64, 2, &err);
+    struct nn_param p;
+    nn_model_param(a->nn, nn_model_find(a->nn, "head.cls_out.bias"), &p);
+    p.data[0] = 3.25f; /* recognisable */
+    const char *path = tmp_path("warm.safetensors");
+    CHECK_EQ_INT(det_model_save(a, path, &err), 0);
+    CHECK_EQ_INT(det_model_warm_start(b, path, &err), 0);
+    struct nn_param bw, aw, fw;
+    nn_model_param(b->nn, nn_model_find(b->nn, "head.cls_out.bias"), &p);
+    CHECK_NEAR(p.data[1], 3.25, 0);
+    nn_model_param(fresh->nn, nn_model_find(fresh->nn, "head.cls_out.bias"), &fw);
+    CHECK_NEAR(p.data[0], fw.data[0], 0);
+    nn_model_param(b->nn, nn_model_find(b->nn, "head.cls_out.weight"), &bw);
+    nn_model_param(a->nn, nn_model_find(a->nn, "head.cls_out.weight"), &aw);
+    nn_model_param(fresh->nn, nn_model_find(fresh->nn, "head.cls_out.weight"), &fw);
+    size_t row = aw.numel;
+    CHECK(!memcmp(bw.data + row, aw.data, row * sizeof(float)));
+    CHECK(!memcmp(bw.data, fw.data, row * sizeof(float)));
+    nn_model_param(b->nn, nn_model_find(b->nn, "neck.out0.weight"), &bw);
+    nn_model_param(a->nn, nn_model_find(a->nn, "neck.out0.weight"), &aw);
+    CHECK(!memcmp(bw.data, aw.data, aw.numel * sizeof(float)));
+    struct det_model *big = det_model_new("fcos-s", two, 2, 64, 2, &err);
+    CHECK(det_model_warm_start(big, path, &err) < 0);
+    det_model_free(big);
+    det_model_free(a);
+    det_model_free(b);
+    det_model_free(fresh);
+    remove(path);
+}
+
+struct worker {
+    struct det_predictor *p;
+    const struct image *img;
+    int rounds, fails;
+    struct det_box first;
+    int first_count;
+};
+
+static void *predict_worker(void *arg)
+{
+    struct worker *w = arg;
+    for (int r = 0; r < w->rounds; r++) {
+        struct det_box *out;
+        int n;
+        struct base_err err;
+        if (det_predict(w->p, &w->img, 1, NULL, &out, &n, &err)) {
+            w->fails++;
+            continue;
+        }
+        if (r == 0) {
+            w->first_count = n;
+            if (n)
+                w->first = out[0];
+        }
+        base_free(out);
+    }
+    return NULL;
+}
+
+/* Four threads predict while the model is swapped under them: every call succeeds, boxes stay
+ * inside the picture, and ASan sees no use after free. */
+static void test_predictor_threads(void)
+{
+    struct base_err err;
+    const char *cls[1] = {"raccoon"};
+    struct det_model *m = det_model_new("fcos-t", cls, 1, 64, 3, &err);
+    const char *path = tmp_path("swap.safetensors");
+    det_model_save(m, path, &err);
+    struct det_predictor *p = det_predictor_new(m);
+    struct image img;
+    image_alloc(&img, 90, 60, NULL);
+    for (int i = 0; i < 90 * 60 * 3; i++)
+        img.pixels[i] = (uint8_t)(i * 31);
+    struct worker w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].p = p, w[i].img = &img, w[i].rounds = 12;
+        pthread_create(&t[i], NULL, predict_worker, &w[i]);
+    }
+    for (int s = 0; s < 3; s++)
+        CHECK_EQ_INT(det_predictor_swap(p, path, &err), 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_EQ_INT(w[i].fails, 0);
+    }
+    CHECK(det_predictor_swap(p, "/nonexistent.safetensors", &err) < 0);
+    struct det_box *out;
+    int n;
+    CHECK_EQ_INT(det_predict(p, (const struct image *const[]){&img}, 1, NULL, &out, &n, &err), 0);
+    for (int k = 0; k < n; k++)
+        CHECK(out[k].x0 >= 0 && out[k].x1 <= 90 && out[k].y0 >= 0 && out[k].y1 <= 60);
+    base_free(out);
+    struct image empty = {0};
+    CHECK(det_predict(p, (const struct image *const[]){&empty}, 1, NULL, &out, &n, &err) < 0);
+    det_predictor_free(p);
+    image_release(&img);
+    remove(path);
+}
+
+/* Training refuses bad data with a clear error and stops when cancelled. */
+static void test_train_errors(void)
+{
+    struct base_err err;
+    const char *cls[1] = {"raccoon"};
+    struct det_dataset *d = det_dataset_new(cls, 1, &err);
+    struct det_model *m = NULL;
+    struct det_train_opts o = {.arch = "fcos-t", .input_size = 64, .epochs = 1};
+    CHECK(det_train(d, NULL, &o, &m, &err) < 0); /* empty */
+    const char *bad = tmp_path("corrupt.jpg");
+    base_file_write_atomic(bad, "\xFF\xD8\xFF\xE0garbage", 12, &err);
+    struct det_box b = {1, 1, 5, 5, 0, 1};
+    det_dataset_add(d, bad, 10, 10, &b, 1, &err);
+    CHECK(det_train(d, NULL, &o, &m, &err) < 0);
+    CHECK(strstr(err.msg, "corrupt.jpg") != NULL);
+    CHECK(m == NULL);
+    remove(bad);
+    det_dataset_free(d);
+    d = raccoon(2);
+    volatile int stop = 1;
+    o.cancel = &stop;
+    CHECK(det_train(d, NULL, &o, &m, &err) < 0);
+    CHECK_EQ_INT(err.status, BASE_E_CANCELLED);
+    det_dataset_free(d);
+}
+
+TEST_MAIN(TEST_CASE(test_model_file), TEST_CASE(test_warm_start), TEST_CASE(test_predictor_threads),
+          TEST_CASE(test_train_errors), TEST_CASE(test_dataset_split), TEST_CASE(test_pipeline),
+          TEST_CASE(test_assign_small_box), TEST_CASE(test_assign_ranges),
+          TEST_CASE(test_box_coding), TEST_CASE(test_nms), TEST_CASE(test_postprocess),
+          TEST_CASE(test_evaluate_hand))
