@@ -22,9 +22,10 @@ static inline const char *fuzz_image_root(void)
     char *root = fuzz_root_;
     if (root[0])
         return root;
-    static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0,
-                                        0,    0,   13,  'I', 'H',  'D',  'R',  0,    0,
-                                        0,    100, 0,   0,   0,    50,   8,    2};
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
+                                        'I',  'H', 'D', 'R', 0,    0,    0,    100,  0, 0, 0, 50,
+                                        8,    2,   0,   0,   0,    0,    0,    0,    0, 0, 0, 0,
+                                        0,    'I', 'E', 'N', 'D',  0,    0,    0,    0};
     snprintf(root, sizeof fuzz_root_, "/tmp/ll-fuzz-formats-%d", (int)getpid());
     atexit(fuzz_root_remove);
     char path[128];

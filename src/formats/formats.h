@@ -117,12 +117,13 @@ int formats_kind_supported(const struct formats_config *c, enum formats_kind kin
 
 struct formats_image_info {
     int width, height; /* as displayed: after EXIF orientation */
-    int channels;
+    int channels;    /* always 3: images are read as RGB (VOC <depth>) */
     int orientation; /* EXIF orientation 1..8 (1 when absent) */
 };
 
-/* Reads only the header of a JPEG, PNG or WebP file. Errors name the file: BASE_E_NOTFOUND
- * (cannot open), BASE_E_UNSUPPORTED (other format), BASE_E_INVALID (corrupt or truncated). */
+/* Reads only the header of a JPEG, PNG or WebP file (src/image's image_probe). Errors as
+ * image_probe_file: BASE_E_NOTFOUND/BASE_E_IO (cannot read), BASE_E_UNSUPPORTED (other format),
+ * BASE_E_INVALID (corrupt or truncated header), BASE_E_TOOBIG. */
 int formats_image_probe(const char *path, struct formats_image_info *out, struct base_err *err);
 int formats_image_probe_mem(const void *data, size_t len, struct formats_image_info *out,
                             struct base_err *err);
