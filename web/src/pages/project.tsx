@@ -168,7 +168,7 @@ export function ProjectPage(props: { id: number }) {
         </Link>
       </div>
       <div class="counts">
-        <span><b data-testid="count-tasks">{fmtNumber(p.task_number)}</b> tasks</span>
+        <span><b data-testid="count-tasks">{fmtNumber(p.task_number)}</b> {p.task_number === 1 ? "task" : "tasks"}</span>
         <span><b>{fmtNumber(p.num_tasks_with_annotations)}</b> labeled</span>
         <span><b>{fmtNumber(p.skipped_annotations_number)}</b> skipped</span>
         <span><b>{fmtNumber(p.total_predictions_number)}</b> predictions</span>
