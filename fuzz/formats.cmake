@@ -1,0 +1,1 @@
+ll_fuzz_target(formats_config ll_formats)

@@ -1,0 +1,108 @@
+/* Shared between the files of src/formats: a small element tree built with expat (used by the
+ * labeling config and the Pascal VOC reader), the parsed labeling config, and helpers that write
+ * JSON the way Python's json module does. */
+#ifndef LL_FORMATS_INT_H
+#define LL_FORMATS_INT_H
+
+#include "formats.h"
+
+#include <jansson.h>
+
+/* ---- XML element tree --------------------------------------------------------------------------
+ */
+
+struct formats_xml_node {
+    const char *name;
+    const char **attrs; /* name, value, name, value, ..., NULL */
+    size_t nattrs;
+    const char *text; /* character data of a leaf element, "" otherwise */
+    unsigned line;
+    struct formats_xml_node *parent, *first_child, *last_child, *next;
+};
+
+struct formats_xml_limits {
+    size_t max_bytes;
+    unsigned max_depth;
+    size_t max_nodes;
+};
+
+/* Parses `len` bytes into a tree allocated in `arena`. A DOCTYPE, any entity declaration or
+ * reference, more nesting than max_depth or more elements than max_nodes is an error
+ * (BASE_E_INVALID, "line L, column C: ..."). */
+int formats_xml_parse(const char *data, size_t len, const struct formats_xml_limits *lim,
+                      struct base_arena *arena, struct formats_xml_node **root,
+                      struct base_err *err);
+/* Value of attribute `name`, or NULL. */
+const char *formats_xml_attr(const struct formats_xml_node *n, const char *name);
+/* First child element named `name`, or NULL. */
+const struct formats_xml_node *formats_xml_child(const struct formats_xml_node *n,
+                                                 const char *name);
+/* Pre-order successor of n within the tree rooted at root, or NULL. */
+const struct formats_xml_node *formats_xml_next(const struct formats_xml_node *n,
+                                                const struct formats_xml_node *root);
+
+/* ---- parsed labeling config --------------------------------------------------------------------
+ */
+
+struct formats_label {
+    const char *key; /* alias or value */
+    const char **attrs;
+    size_t nattrs;
+    const char *category; /* `category` attribute or NULL */
+    struct formats_label *next;
+};
+
+struct formats_control {
+    const char *name;
+    const char *type;       /* tag name as written: "RectangleLabels" */
+    const char *type_lower; /* "rectanglelabels" */
+    const char *to_name;    /* raw toName attribute */
+    const char **to_names;
+    size_t nto;
+    struct formats_label *labels; /* in config order */
+    size_t nlabels;
+    const char **label_keys; /* built after parsing, for formats_control_info */
+    int dynamic;
+    const char *cond_type, *cond_name; /* conditionals or NULL */
+    struct formats_control *next;
+};
+
+struct formats_object {
+    const char *name;
+    const char *type;
+    const char *value; /* value attribute with leading '$' stripped */
+    struct formats_object *next;
+};
+
+struct formats_data_type {
+    const char *key;
+    const char *tag;
+    struct formats_data_type *next;
+};
+
+struct formats_config {
+    struct base_arena *arena;
+    struct formats_control *controls; /* in document order */
+    struct formats_object *objects;
+    struct formats_data_type *data_types; /* in first-seen order, last assignment wins */
+    size_t ncontrols;
+};
+
+const struct formats_control *formats_config_control_find(const struct formats_config *c,
+                                                          const char *name);
+
+/* ---- Python-compatible JSON --------------------------------------------------------------------
+ */
+
+/* Writes `v` like Python's json.dumps(v, ensure_ascii=False) with the given indent (-1 = compact
+ * with ", " and ": " separators, the json.dumps default) into f. Key order as stored (jansson keeps
+ * insertion order). Floats use base_fmt_double; integers stay integers. */
+int formats_json_write(FILE *f, const json_t *v, int indent, int level);
+/* Same, into a bounded buffer. */
+int formats_json_buf(struct base_buf *b, const json_t *v, int indent, struct base_err *err);
+/* Writes a JSON string literal (ensure_ascii=False escaping). */
+void formats_json_write_string(FILE *f, const char *s, size_t len);
+/* Numeric value of a JSON integer or real; 0 for anything else. */
+double formats_json_num(const json_t *v);
+
+#endif

@@ -1,0 +1,56 @@
+/* Shared between the files of src/image: the per-format probe and decode entry points that
+ * image_decode.c dispatches to, and big-endian/little-endian readers for header parsing. */
+#ifndef LL_IMAGE_INT_H
+#define LL_IMAGE_INT_H
+
+#include "image.h"
+
+/* Probes one format. *need_more is set when the bytes end before the header does (so a caller
+ * holding a file prefix can read more and retry). */
+int image_probe_jpeg(const uint8_t *d, size_t len, struct image_info *info, int *need_more,
+                     struct base_err *err);
+int image_probe_png(const uint8_t *d, size_t len, struct image_info *info, int *need_more,
+                    struct base_err *err);
+int image_probe_webp(const uint8_t *d, size_t len, struct image_info *info, int *need_more,
+                     struct base_err *err);
+int image_probe_ex(const uint8_t *d, size_t len, struct image_info *info, int *need_more,
+                   struct base_err *err);
+
+/* Decoders produce the stored orientation; scale_eighths (1..8) is the JPEG DCT scale and
+ * fit_* (0 for none, stored orientation) the WebP scaling box. info comes from the probe. */
+int image_decode_jpeg(const uint8_t *d, size_t len, const struct image_info *info,
+                      int scale_eighths, struct image *out, struct base_err *err);
+int image_decode_png(const uint8_t *d, size_t len, const struct image_info *info, struct image *out,
+                     struct base_err *err);
+int image_decode_webp(const uint8_t *d, size_t len, const struct image_info *info, int fit_w,
+                      int fit_h, struct image *out, struct base_err *err);
+
+/* Composites packed RGBA onto white in place, leaving packed RGB in the first 3*npix bytes. */
+void image_flatten_rgba(uint8_t *p, size_t npix);
+
+static inline uint32_t image_be16(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 8 | p[1];
+}
+
+static inline uint32_t image_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint32_t image_le16(const uint8_t *p)
+{
+    return (uint32_t)p[1] << 8 | p[0];
+}
+
+static inline uint32_t image_le24(const uint8_t *p)
+{
+    return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static inline uint32_t image_le32(const uint8_t *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+#endif
