@@ -37,13 +37,27 @@ static int dump_string(const char *s, size_t n, struct base_buf *out, struct bas
         char esc[8] = {'\\', 0};
         size_t elen = 2;
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
         default:
             memcpy(esc, "\\u00", 4);
             esc[4] = hex[c >> 4];
@@ -70,7 +84,8 @@ static int dump_object(const json_t *v, enum base_json_style style, struct base_
     if (put(out, "{", 1, err))
         return -1;
     int first = 1;
-    for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
+    for (void *it = json_object_iter((json_t *)v); it;
+         it = json_object_iter_next((json_t *)v, it)) {
         const char *key = json_object_iter_key(it);
         if ((!first && base_buf_puts(out, sep, err)) || dump_string(key, strlen(key), out, err) ||
             base_buf_puts(out, colon, err) ||
@@ -99,15 +114,22 @@ static int dump_value(const json_t *v, enum base_json_style style, struct base_b
 {
     char num[32];
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return dump_object(v, style, out, err);
-    case JSON_ARRAY: return dump_array(v, style, out, err);
-    case JSON_STRING: return dump_string(json_string_value(v), json_string_length(v), out, err);
+    case JSON_OBJECT:
+        return dump_object(v, style, out, err);
+    case JSON_ARRAY:
+        return dump_array(v, style, out, err);
+    case JSON_STRING:
+        return dump_string(json_string_value(v), json_string_length(v), out, err);
     case JSON_INTEGER:
         return base_buf_printf(out, err, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    case JSON_REAL: return put(out, num, (size_t)base_fmt_double(json_real_value(v), num), err);
-    case JSON_TRUE: return put(out, "true", 4, err);
-    case JSON_FALSE: return put(out, "false", 5, err);
-    case JSON_NULL: return put(out, "null", 4, err);
+    case JSON_REAL:
+        return put(out, num, (size_t)base_fmt_double(json_real_value(v), num), err);
+    case JSON_TRUE:
+        return put(out, "true", 4, err);
+    case JSON_FALSE:
+        return put(out, "false", 5, err);
+    case JSON_NULL:
+        return put(out, "null", 4, err);
     }
     return base_err_set(err, BASE_E_INTERNAL, "unknown JSON type");
 }

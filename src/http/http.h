@@ -17,11 +17,11 @@ struct http_response; /* what the handler answers, filled through http_response_
 struct http_server;
 
 struct http_server_config {
-    const char *host;   /* numeric address or name to bind; NULL = "127.0.0.1" */
-    int port;           /* 0 = any free port (see http_server_port) */
-    int threads;        /* worker threads; 0 = 4 */
-    size_t max_body;    /* request bodies longer than this are not read (handler sees TOOBIG) */
-    int timeout_s;      /* idle connection timeout; 0 = 60 */
+    const char *host; /* numeric address or name to bind; NULL = "127.0.0.1" */
+    int port;         /* 0 = any free port (see http_server_port) */
+    int threads;      /* worker threads; 0 = 4 */
+    size_t max_body;  /* request bodies longer than this are not read (handler sees TOOBIG) */
+    int timeout_s;    /* idle connection timeout; 0 = 60 */
 };
 
 /* Called once per request on a pool thread, after the whole body arrived (or at once when the
@@ -78,7 +78,8 @@ void http_response_file(struct http_response *resp, int status, const char *cont
 /* Status already set by one of the above, or 0. */
 int http_response_code(const struct http_response *resp);
 
-/* ---- URLs, routing ---------------------------------------------------------------------------- */
+/* ---- URLs, routing ----------------------------------------------------------------------------
+ */
 
 /* Splits a raw request target "/a%20b/c?x=1&y" into a decoded path and query pairs. The path
  * must start with '/', and may not decode to a NUL byte. Query names and values are decoded
@@ -107,7 +108,8 @@ struct http_route_match {
  * match (filling m), 0 otherwise. Pure; thread-safe. */
 int http_route_match(const char *pattern, const char *path, struct http_route_match *m);
 
-/* ---- multipart/form-data ---------------------------------------------------------------------- */
+/* ---- multipart/form-data ----------------------------------------------------------------------
+ */
 
 struct http_part {
     const char *name;         /* form field name ("" if absent) */
@@ -125,7 +127,8 @@ int http_multipart_parse(const char *content_type, const char *body, size_t len,
                          struct base_arena *a, struct http_part **parts, size_t *nparts,
                          size_t max_parts, struct base_err *err);
 
-/* ---- byte ranges ------------------------------------------------------------------------------ */
+/* ---- byte ranges ------------------------------------------------------------------------------
+ */
 
 /* Parses a Range header ("bytes=0-99", "bytes=100-", "bytes=-100"; one range only) against a
  * file of `size` bytes. Returns 1 with [*start, *start + *len) when satisfiable, 0 when the
@@ -133,7 +136,8 @@ int http_multipart_parse(const char *content_type, const char *body, size_t len,
  * file), -1 when unsatisfiable (answer 416). */
 int http_range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *len);
 
-/* ---- content types, static files -------------------------------------------------------------- */
+/* ---- content types, static files --------------------------------------------------------------
+ */
 
 /* Content type from a file name's extension ("a.jpg" -> "image/jpeg"), or
  * "application/octet-stream". */
@@ -154,14 +158,15 @@ int http_assets_built(void);
  * "no-cache" for the rest (index.html must be revalidated to pick up a new build). */
 const char *http_asset_cache_control(const char *path);
 
-/* ---- in-process requests, for unit tests of handlers -------------------------------------------- */
+/* ---- in-process requests, for unit tests of handlers --------------------------------------------
+ */
 
 /* A request built as the server would build it (target parsed, body copied, same limits) but
  * without a socket. `headers` is a NULL-terminated array of name, value pairs that must outlive
  * the request ("Cookie" is parsed for http_request_cookie). */
 struct http_request *http_test_request_new(const char *method, const char *target,
-                                           const char *const *headers, const char *body,
-                                           size_t len, size_t max_body);
+                                           const char *const *headers, const char *body, size_t len,
+                                           size_t max_body);
 void http_test_request_free(struct http_request *r);
 /* An empty response for `r` (shares its arena; free before the request). */
 struct http_response *http_test_response_new(struct http_request *r);

@@ -105,8 +105,8 @@ const char *http_response_content_type(const struct http_response *resp)
 /* ---- in-process requests --------------------------------------------------------------------- */
 
 struct http_request *http_test_request_new(const char *method, const char *target,
-                                           const char *const *headers, const char *body,
-                                           size_t len, size_t max_body)
+                                           const char *const *headers, const char *body, size_t len,
+                                           size_t max_body)
 {
     static const char *const no_headers[] = {NULL};
     struct http_request *r = base_calloc(1, sizeof *r);

@@ -67,8 +67,8 @@ static struct MHD_Response *make_mhd_response(struct http_response *resp)
 {
     switch (resp->kind) {
     case HTTP_BODY_OWNED: {
-        struct MHD_Response *m = MHD_create_response_from_buffer_with_free_callback(
-            resp->len, resp->data, free_owned);
+        struct MHD_Response *m =
+            MHD_create_response_from_buffer_with_free_callback(resp->len, resp->data, free_owned);
         if (m)
             resp->data = NULL;
         return m;
@@ -83,7 +83,8 @@ static struct MHD_Response *make_mhd_response(struct http_response *resp)
             resp->fd = -1;
         return m;
     }
-    case HTTP_BODY_NONE: break;
+    case HTTP_BODY_NONE:
+        break;
     }
     return MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 }
@@ -116,12 +117,18 @@ static enum MHD_Result run_handler(struct http_server *s, struct http_request *r
     return rc;
 }
 
-/* A declared Content-Length over the limit is refused before a byte of the body is read. */
-static int declared_too_big(struct http_request *r, size_t limit)
+/* A body over the limit is read and thrown away, then answered with 413, because most clients
+ * only read the response after sending the whole body. A declared length so large that reading
+ * it would be a waste (4x the limit and 64 MiB) is refused at once, closing the connection. */
+static int declared_too_big(struct http_request *r, size_t limit, int *absurd)
 {
     const char *cl = http_request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     int64_t n;
-    return cl && !base_parse_i64(cl, &n) && (n < 0 || (uint64_t)n > limit);
+    if (!cl || base_parse_i64(cl, &n))
+        return 0;
+    uint64_t waste = limit < ((uint64_t)64 << 20) / 4 ? (uint64_t)64 << 20 : (uint64_t)limit * 4;
+    *absurd = n < 0 || (uint64_t)n > waste;
+    return n < 0 || (uint64_t)n > limit;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -136,9 +143,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r->started) {
         r->started = 1;
         r->method = base_arena_strdup(r->arena, method);
-        if (r->status == BASE_OK && declared_too_big(r, s->max_body))
+        int absurd = 0;
+        if (r->status == BASE_OK && declared_too_big(r, s->max_body, &absurd))
             r->status = BASE_E_TOOBIG;
-        if (r->status != BASE_OK)
+        if (r->status == BASE_E_INVALID || absurd)
             return run_handler(s, r);
         return MHD_YES;
     }
@@ -168,7 +176,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss, struct base_err *err)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     char service[16];
@@ -202,11 +211,11 @@ struct http_server *http_server_new(const struct http_server_config *cfg, http_h
     unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 4;
     unsigned timeout = cfg->timeout_s > 0 ? (unsigned)cfg->timeout_s : 60;
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_END);
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_CONNECTION_TIMEOUT,
+        timeout, MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)65536, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_END);
     if (!s->daemon) {
         base_free(s);
         base_err_set(err, BASE_E_IO, "cannot listen on %s:%d (port in use?)", host, cfg->port);

@@ -31,9 +31,9 @@ int store_schema_version(struct store *st, int *version, struct base_err *err);
 
 /* ---- users, tokens, sessions ---------------------------------------------------------------- */
 
-#define STORE_EMAIL_MAX 254
-#define STORE_NAME_MAX  150
-#define STORE_TOKEN_LEN 40 /* API tokens: 40 lower-case hex characters */
+#define STORE_EMAIL_MAX       254
+#define STORE_NAME_MAX        150
+#define STORE_TOKEN_LEN       40 /* API tokens: 40 lower-case hex characters */
 #define STORE_SESSION_KEY_LEN 64
 
 struct store_user {
@@ -112,8 +112,7 @@ int store_project_create(struct store *st, const json_t *fields, int64_t created
 int store_project_get(struct store *st, int64_t id, json_t **row, struct base_err *err);
 /* Updates the given columns. Changing maximum_annotations also updates every task's overlap and
  * is_labeled in the same transaction. BASE_E_NOTFOUND. */
-int store_project_update(struct store *st, int64_t id, const json_t *fields,
-                         struct base_err *err);
+int store_project_update(struct store *st, int64_t id, const json_t *fields, struct base_err *err);
 /* Deletes the project with its tasks, annotations, predictions and upload records (files on
  * disk are the caller's). BASE_E_NOTFOUND. */
 int store_project_delete(struct store *st, int64_t id, struct base_err *err);
@@ -142,13 +141,13 @@ int store_project_counts(struct store *st, int64_t id, struct store_project_coun
 
 struct store_annotation {
     int64_t id, task, project;
-    int64_t completed_by;  /* user id, 0 = null */
-    json_t *result;        /* array, or NULL for null */
+    int64_t completed_by; /* user id, 0 = null */
+    json_t *result;       /* array, or NULL for null */
     int was_cancelled;
     int ground_truth;
     int has_lead_time;
-    double lead_time;      /* seconds */
-    json_t *prediction;    /* snapshot object of the prediction it started from, or {} / NULL */
+    double lead_time;   /* seconds */
+    json_t *prediction; /* snapshot object of the prediction it started from, or {} / NULL */
     int64_t result_count;
     int64_t parent_prediction, parent_annotation; /* 0 = null */
     char last_action[STORE_LAST_ACTION_MAX + 1];  /* "" = null */
@@ -178,10 +177,10 @@ struct store_task {
     int64_t inner_id; /* 1-based position in the project */
     int64_t total_annotations, cancelled_annotations, total_predictions;
     int has_prediction_score;
-    double prediction_score;  /* mean score of the task's predictions (for ordering) */
-    int64_t file_upload_id;   /* 0 = none */
-    const char *file_upload;  /* stored file basename "1a2b3c4d-x.jpg", or NULL */
-    int64_t updated_by;       /* 0 = null */
+    double prediction_score; /* mean score of the task's predictions (for ordering) */
+    int64_t file_upload_id;  /* 0 = none */
+    const char *file_upload; /* stored file basename "1a2b3c4d-x.jpg", or NULL */
+    int64_t updated_by;      /* 0 = null */
     /* Filled only when the query asked for them; ordered by id. */
     const struct store_annotation *annotations;
     size_t nannotations;
@@ -191,14 +190,14 @@ struct store_task {
 
 /* Which tasks store_task_each visits: of one project in id order, or the single task `task`. */
 struct store_task_query {
-    int64_t project;         /* the project (required unless `task` is set) */
-    int64_t task;            /* a single task id; 0 = all of the project */
-    const int64_t *ids;      /* optional restriction to these ids (any order, ≤ 100000) */
+    int64_t project;    /* the project (required unless `task` is set) */
+    int64_t task;       /* a single task id; 0 = all of the project */
+    const int64_t *ids; /* optional restriction to these ids (any order, ≤ 100000) */
     size_t nids;
-    int only_annotated;      /* only tasks with ≥1 annotation, cancelled ones included */
-    int64_t offset, limit;   /* skip `offset` tasks, visit at most `limit` (0 = no limit) */
-    int with_annotations;    /* fill task->annotations */
-    int with_predictions;    /* fill task->predictions */
+    int only_annotated;    /* only tasks with ≥1 annotation, cancelled ones included */
+    int64_t offset, limit; /* skip `offset` tasks, visit at most `limit` (0 = no limit) */
+    int with_annotations;  /* fill task->annotations */
+    int with_predictions;  /* fill task->predictions */
 };
 
 /* Called for each task; a non-zero return stops the iteration and is returned (with err as the
@@ -210,8 +209,8 @@ typedef int (*store_task_fn)(void *ctx, const struct store_task *task, struct ba
  * project size. The callback may call other store functions (they use other connections) but
  * writes it makes are not seen by this iteration. Returns 0 after visiting every task (possibly
  * none), the callback's non-zero value, or -1 on a database error. */
-int store_task_each(struct store *st, const struct store_task_query *q, store_task_fn fn,
-                    void *ctx, struct base_err *err);
+int store_task_each(struct store *st, const struct store_task_query *q, store_task_fn fn, void *ctx,
+                    struct base_err *err);
 
 struct store_task_totals {
     int64_t tasks;             /* tasks matching (offset/limit ignored) */
@@ -224,10 +223,12 @@ int store_task_totals(struct store *st, const struct store_task_query *q,
 /* The project a task belongs to; BASE_E_NOTFOUND. */
 int store_task_project(struct store *st, int64_t task, int64_t *project, struct base_err *err);
 
-/* Result of a bulk import. Task ids are consecutive: first_task_id .. first_task_id + count - 1. */
+/* Result of a bulk import. Ids are consecutive (one transaction holds the write lock): tasks
+ * first_task_id .. first_task_id + task_count - 1, upload records likewise. */
 struct store_import_result {
     int64_t task_count, annotation_count, prediction_count;
     int64_t first_task_id;
+    int64_t upload_count, first_upload_id;
 };
 
 /* Imports a JSON array of tasks into a project in ONE transaction (all or nothing). Each item:
@@ -312,8 +313,8 @@ int store_prediction_delete(struct store *st, int64_t id, struct base_err *err);
 typedef int (*store_prediction_fn)(void *ctx, const struct store_prediction *p,
                                    struct base_err *err);
 /* Predictions of one task (task > 0), or of one project (project > 0), or all, in id order. */
-int store_prediction_each(struct store *st, int64_t task, int64_t project,
-                          store_prediction_fn fn, void *ctx, struct base_err *err);
+int store_prediction_each(struct store *st, int64_t task, int64_t project, store_prediction_fn fn,
+                          void *ctx, struct base_err *err);
 
 /* ---- uploaded files ------------------------------------------------------------------------- */
 

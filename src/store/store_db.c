@@ -150,8 +150,8 @@ static int exec(sqlite3 *db, const char *sql, struct base_err *err)
 static int current_version(sqlite3 *db, int *version, struct base_err *err)
 {
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
-                                -1, &s, NULL);
+    int rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
+                                &s, NULL);
     if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
         *version = sqlite3_column_int(s, 0);
     else
@@ -178,8 +178,9 @@ static int record_version(sqlite3 *db, int version, struct base_err *err)
 
 static int migrate(sqlite3 *db, struct base_err *err)
 {
-    if (exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-                 " applied_at TEXT NOT NULL)",
+    if (exec(db,
+             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+             " applied_at TEXT NOT NULL)",
              err))
         return -1;
     for (;;) {
@@ -212,9 +213,8 @@ fail:
 static struct store_conn *conn_open(const char *path, struct base_err *err)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         base_err_set(err, BASE_E_IO, "cannot open database %s: %s", path,
                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -337,11 +337,14 @@ int store_fail(struct store_conn *c, int rc, struct base_err *err)
         if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
             return base_err_set(err, BASE_E_INVALID, "a referenced object does not exist");
         return base_err_set(err, BASE_E_CONFLICT, "constraint failed: %s", msg);
-    case SQLITE_NOMEM: return base_err_set(err, BASE_E_NOMEM, "database out of memory");
+    case SQLITE_NOMEM:
+        return base_err_set(err, BASE_E_NOMEM, "database out of memory");
     case SQLITE_FULL:
     case SQLITE_IOERR:
-    case SQLITE_CANTOPEN: return base_err_set(err, BASE_E_IO, "database I/O error: %s", msg);
-    case SQLITE_TOOBIG: return base_err_set(err, BASE_E_TOOBIG, "value too big for the database");
+    case SQLITE_CANTOPEN:
+        return base_err_set(err, BASE_E_IO, "database I/O error: %s", msg);
+    case SQLITE_TOOBIG:
+        return base_err_set(err, BASE_E_TOOBIG, "value too big for the database");
     }
     return base_err_set(err, BASE_E_INTERNAL, "sqlite: %s", msg);
 }
@@ -397,7 +400,8 @@ void store_rollback(struct store_conn *c)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* ---- binding and reading values --------------------------------------------------------------- */
+/* ---- binding and reading values ---------------------------------------------------------------
+ */
 
 void store_bind_time(sqlite3_stmt *s, int i, int64_t us)
 {

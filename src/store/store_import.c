@@ -50,15 +50,16 @@ static int check_task(const json_t *t, size_t i, struct base_err *err)
     size_t k;
     const json_t *v;
     json_array_foreach(anns, k, v) if (!json_is_object(v)) return bad(err, i,
-                                                                        "annotation not an object");
-    json_array_foreach(preds, k, v) if (!json_is_object(v) ||
-                                        !json_is_array(json_object_get(v, "result")))
-        return bad(err, i, "prediction without a \"result\" list");
+                                                                      "annotation not an object");
+    json_array_foreach(preds, k,
+                       v) if (!json_is_object(v) ||
+                              !json_is_array(json_object_get(
+                                  v, "result"))) return bad(err, i,
+                                                            "prediction without a \"result\" list");
     return 0;
 }
 
-static int insert_upload(struct import_ctx *x, const char *file, int64_t *id,
-                         struct base_err *err)
+static int insert_upload(struct import_ctx *x, const char *file, int64_t *id, struct base_err *err)
 {
     sqlite3_stmt *s = store_stmt(x->c, SQL_UPLOAD, err);
     if (!s)
@@ -70,24 +71,29 @@ static int insert_upload(struct import_ctx *x, const char *file, int64_t *id,
     if (store_step_done(x->c, s, err))
         return -1;
     *id = sqlite3_last_insert_rowid(x->c->db);
+    if (x->res->upload_count++ == 0)
+        x->res->first_upload_id = *id;
     return 0;
 }
 
 static int insert_task(struct import_ctx *x, const json_t *t, int64_t upload, int64_t *id,
                        struct base_err *err)
 {
-    const json_t *anns = json_object_get(t, "annotations"), *preds = json_object_get(t, "predictions");
+    const json_t *anns = json_object_get(t, "annotations"),
+                 *preds = json_object_get(t, "predictions");
     const json_t *meta = json_object_get(t, "meta"), *v;
     int64_t done = 0, cancelled = 0, finished = 0, nscore = 0;
     double score = 0;
     size_t k;
-    json_array_foreach(anns, k, v) {
+    json_array_foreach(anns, k, v)
+    {
         int skip = json_is_true(json_object_get(v, "was_cancelled"));
         cancelled += skip;
         done += !skip;
         finished += x->ignore_skipped || (!skip && json_is_array(json_object_get(v, "result")));
     }
-    json_array_foreach(preds, k, v) if (json_is_number(json_object_get(v, "score"))) {
+    json_array_foreach(preds, k, v) if (json_is_number(json_object_get(v, "score")))
+    {
         score += json_number_value(json_object_get(v, "score"));
         nscore++;
     }
@@ -154,8 +160,7 @@ static int insert_prediction(struct import_ctx *x, int64_t task, const json_t *p
     store_bind_json(s, 3, json_object_get(p, "result"));
     if (json_is_number(score))
         sqlite3_bind_double(s, 4, json_number_value(score));
-    sqlite3_bind_text(s, 5, json_is_string(mv) ? json_string_value(mv) : "", -1,
-                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 5, json_is_string(mv) ? json_string_value(mv) : "", -1, SQLITE_TRANSIENT);
     if (json_is_integer(cluster))
         sqlite3_bind_int64(s, 6, json_integer_value(cluster));
     store_bind_json(s, 7, json_is_null(nb) ? NULL : nb);
@@ -177,12 +182,14 @@ static int import_one(struct import_ctx *x, const json_t *t, size_t i, struct ba
     if (i == 0)
         x->res->first_task_id = task;
     size_t k;
-    json_array_foreach(json_object_get(t, "annotations"), k, v) {
+    json_array_foreach(json_object_get(t, "annotations"), k, v)
+    {
         if (insert_annotation(x, task, v, err))
             return base_err_prefix(err, "task %zu annotation %zu: ", i, k);
         x->res->annotation_count++;
     }
-    json_array_foreach(json_object_get(t, "predictions"), k, v) {
+    json_array_foreach(json_object_get(t, "predictions"), k, v)
+    {
         if (insert_prediction(x, task, v, err))
             return base_err_prefix(err, "task %zu prediction %zu: ", i, k);
         x->res->prediction_count++;

@@ -214,8 +214,8 @@ out:
     return rc;
 }
 
-int store_prediction_each(struct store *st, int64_t task, int64_t project,
-                          store_prediction_fn fn, void *ctx, struct base_err *err)
+int store_prediction_each(struct store *st, int64_t task, int64_t project, store_prediction_fn fn,
+                          void *ctx, struct base_err *err)
 {
     struct store_conn *c = store_conn_get(st, err);
     if (!c)

@@ -34,12 +34,13 @@
     X(pinned_at, STORE_TEXT_NULL)                                                                  \
     X(data_types, STORE_JSON)
 
-#define AS_ENTRY(name, type) {#name, type},
+#define AS_ENTRY(name, type)  {#name, type},
 #define AS_SELECT(name, type) ", " #name
-#define AS_SET(name, type) #name " = ?, "
+#define AS_SET(name, type)    #name " = ?, "
 
 const struct store_column store_project_columns[] = {PROJECT_COLUMNS(AS_ENTRY)};
-const size_t store_project_ncolumns = sizeof store_project_columns / sizeof store_project_columns[0];
+const size_t store_project_ncolumns =
+    sizeof store_project_columns / sizeof store_project_columns[0];
 
 /* The first four selected columns precede the settable ones. */
 #define FIXED_COLS 4
@@ -83,11 +84,15 @@ static json_t *column_value(sqlite3_stmt *s, int i, enum store_type type)
     if (sqlite3_column_type(s, i) == SQLITE_NULL)
         return type == STORE_JSON ? json_object() : json_null();
     switch (type) {
-    case STORE_BOOL: return json_boolean(sqlite3_column_int(s, i));
-    case STORE_INT: return json_integer(sqlite3_column_int64(s, i));
-    case STORE_REAL: return json_real(sqlite3_column_double(s, i));
+    case STORE_BOOL:
+        return json_boolean(sqlite3_column_int(s, i));
+    case STORE_INT:
+        return json_integer(sqlite3_column_int64(s, i));
+    case STORE_REAL:
+        return json_real(sqlite3_column_double(s, i));
     case STORE_TEXT:
-    case STORE_TEXT_NULL: return json_string((const char *)sqlite3_column_text(s, i));
+    case STORE_TEXT_NULL:
+        return json_string((const char *)sqlite3_column_text(s, i));
     case STORE_JSON: {
         json_t *v = store_col_json(s, i);
         return v ? v : json_object();
@@ -136,7 +141,9 @@ static int bind_column(sqlite3_stmt *s, int i, const struct store_column *col, c
         ok = json_is_string(v) || (col->type == STORE_TEXT_NULL && json_is_null(v));
         store_bind_text(s, i, json_string_value(v));
         break;
-    case STORE_JSON: store_bind_json(s, i, v); break;
+    case STORE_JSON:
+        store_bind_json(s, i, v);
+        break;
     }
     return ok ? 0 : base_err_set(err, BASE_E_INVALID, "%s: wrong type", col->name);
 }
@@ -236,8 +243,7 @@ int store_project_update(struct store *st, int64_t id, const json_t *fields, str
     sqlite3_stmt *s;
     if (store_begin(c, 1, err) || merge_write(c, id, fields, &row, err))
         goto out;
-    if (json_object_get(fields, "maximum_annotations") ||
-        json_object_get(fields, "skip_queue")) {
+    if (json_object_get(fields, "maximum_annotations") || json_object_get(fields, "skip_queue")) {
         if (!(s = store_stmt(c, SQL_OVERLAP, err)))
             goto out;
         sqlite3_bind_int64(s, 1, id);

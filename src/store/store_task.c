@@ -14,7 +14,7 @@
 
 /* ?3: only annotated; ?4: JSON array of ids or NULL. */
 #define TASK_FILTER                                                                                \
-    " t.project_id = ?1 AND (?3 = 0 OR t.total_annotations + t.cancelled_annotations > 0)"        \
+    " t.project_id = ?1 AND (?3 = 0 OR t.total_annotations + t.cancelled_annotations > 0)"         \
     " AND (?4 IS NULL OR t.id IN (SELECT value FROM json_each(?4)))"
 
 static const char SQL_CHUNK[] = "SELECT " TASK_COLS " FROM task t"
@@ -59,13 +59,12 @@ static const char SQL_NEXT_SEQ[] = "SELECT t.id FROM task t WHERE t.project_id =
                                    " AND t.is_labeled = 0 AND" NOT_MINE " ORDER BY t.id LIMIT 1";
 static const char SQL_NEXT_COUNT[] = "SELECT count(*) FROM task t WHERE t.project_id = ?1"
                                      " AND t.is_labeled = 0 AND" NOT_MINE;
-static const char SQL_NEXT_NTH[] = "SELECT t.id FROM task t WHERE t.project_id = ?1"
-                                   " AND t.is_labeled = 0 AND" NOT_MINE
-                                   " ORDER BY t.id LIMIT 1 OFFSET ?3";
+static const char SQL_NEXT_NTH[] =
+    "SELECT t.id FROM task t WHERE t.project_id = ?1"
+    " AND t.is_labeled = 0 AND" NOT_MINE " ORDER BY t.id LIMIT 1 OFFSET ?3";
 static const char SQL_NEXT_UNCERTAIN[] =
     "SELECT t.id FROM task t WHERE t.project_id = ?1 AND t.is_labeled = 0"
-    " AND t.prediction_score IS NOT NULL AND" NOT_MINE
-    " ORDER BY t.prediction_score, t.id LIMIT 1";
+    " AND t.prediction_score IS NOT NULL AND" NOT_MINE " ORDER BY t.prediction_score, t.id LIMIT 1";
 
 /* ---- loading a chunk ------------------------------------------------------------------------- */
 
@@ -152,7 +151,7 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
 }
 
 /* Gives each task its slice of the rows (sorted by task id, then id). */
-#define ATTACH(CH, ARR, COUNT, FIELD, NFIELD)                                                     \
+#define ATTACH(CH, ARR, COUNT, FIELD, NFIELD)                                                      \
     do {                                                                                           \
         size_t k_ = 0;                                                                             \
         for (size_t i_ = 0; i_ < (CH)->n; i_++) {                                                  \
@@ -165,8 +164,8 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
         }                                                                                          \
     } while (0)
 
-static int load_children(struct store_conn *c, const struct store_task_query *q,
-                         struct chunk *ch, struct base_err *err)
+static int load_children(struct store_conn *c, const struct store_task_query *q, struct chunk *ch,
+                         struct base_err *err)
 {
     int64_t project = ch->tasks[0].project, lo = ch->tasks[0].id, hi = ch->tasks[ch->n - 1].id;
     int step = SQLITE_DONE;
@@ -250,8 +249,8 @@ static int iterate(struct store_conn *c, const struct store_task_query *q, const
     return 0;
 }
 
-int store_task_each(struct store *st, const struct store_task_query *q, store_task_fn fn,
-                    void *ctx, struct base_err *err)
+int store_task_each(struct store *st, const struct store_task_query *q, store_task_fn fn, void *ctx,
+                    struct base_err *err)
 {
     struct store_conn *c = store_conn_get(st, err);
     if (!c)
@@ -434,8 +433,8 @@ int store_task_next(struct store *st, int64_t project, int64_t user, enum store_
     if (rc == 0 && order == STORE_ORDER_RANDOM) {
         rc = query_id(c, SQL_NEXT_COUNT, project, user, 0, &count, err);
         if (rc == 0 && count > 0)
-            rc = query_id(c, SQL_NEXT_NTH, project, user, (int64_t)(random % (uint64_t)count),
-                          &id, err);
+            rc = query_id(c, SQL_NEXT_NTH, project, user, (int64_t)(random % (uint64_t)count), &id,
+                          err);
     }
     if (rc == 0 && id == 0)
         rc = query_id(c, SQL_NEXT_SEQ, project, user, 0, &id, err);

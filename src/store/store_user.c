@@ -99,8 +99,7 @@ static int user_insert(struct store_conn *c, const char *email, const char *hash
 }
 
 int store_user_create(struct store *st, const char *email, const char *password, int superuser,
-                      struct store_user *out, char token[STORE_TOKEN_LEN + 1],
-                      struct base_err *err)
+                      struct store_user *out, char token[STORE_TOKEN_LEN + 1], struct base_err *err)
 {
     char hash[crypto_pwhash_STRBYTES];
     if (check_email(email, err) || hash_password(password, hash, err))
@@ -212,9 +211,9 @@ int store_user_login(struct store *st, const char *email, const char *password,
         goto out;
     }
     /* The same work as a real check, so timing does not reveal who exists. */
-    if (!found && crypto_pwhash_str(hash, password, strlen(password),
-                                    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                                    crypto_pwhash_MEMLIMIT_INTERACTIVE))
+    if (!found &&
+        crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE))
         BASE_DEBUG("store: dummy password hash failed");
     base_err_set(err, BASE_E_AUTH, "Invalid email or password.");
 out:

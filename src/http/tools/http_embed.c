@@ -105,7 +105,8 @@ int main(int argc, char **argv)
         fprintf(out, "    {\"/index.html\", f0, %zu},\n", lens[0]);
     for (int i = 0; built && i < nfiles; i++)
         fprintf(out, "    {\"%s\", f%d, %zu},\n", files[i], i, lens[i]);
-    fprintf(out, "};\nconst size_t http_embedded_count = %d;\nconst int http_embedded_built = %d;\n",
+    fprintf(out,
+            "};\nconst size_t http_embedded_count = %d;\nconst int http_embedded_built = %d;\n",
             built ? nfiles : 1, built);
     for (int i = 0; i < nfiles; i++)
         free(files[i]);
