@@ -1,1 +1,4 @@
 ll_fuzz_target(formats_config ll_formats)
+ll_fuzz_target(formats_coco ll_formats)
+ll_fuzz_target(formats_voc ll_formats)
+ll_fuzz_target(formats_yolo ll_formats)

@@ -90,4 +90,103 @@ int formats_config_check_usage(const struct formats_config *c, const struct form
 void formats_summary_update(json_t *created_annotations, json_t *created_labels,
                             const json_t *result, int sign);
 
+/* ---- formats -----------------------------------------------------------------------------------
+ */
+
+enum formats_kind {
+    FORMATS_JSON,
+    FORMATS_JSON_MIN,
+    FORMATS_CSV,
+    FORMATS_TSV,
+    FORMATS_COCO,
+    FORMATS_YOLO,
+    FORMATS_VOC,
+};
+#define FORMATS_NKINDS 7
+
+/* "JSON", "JSON_MIN", "CSV", "TSV", "COCO", "YOLO", "VOC" (case-insensitive, "json-min" too).
+ * Returns -1 for an unknown name. */
+int formats_kind_parse(const char *name, enum formats_kind *out);
+/* Label Studio's exportType name ("JSON_MIN"). */
+const char *formats_kind_name(enum formats_kind kind);
+/* Whether the config supports exporting to `kind` (spec 5.1, converter 0.0.44 rules). */
+int formats_kind_supported(const struct formats_config *c, enum formats_kind kind);
+
+/* ---- image header probe ------------------------------------------------------------------------
+ */
+
+struct formats_image_info {
+    int width, height; /* as displayed: after EXIF orientation */
+    int channels;    /* always 3: images are read as RGB (VOC <depth>) */
+    int orientation; /* EXIF orientation 1..8 (1 when absent) */
+};
+
+/* Reads only the header of a JPEG, PNG or WebP file (src/image's image_probe). Errors as
+ * image_probe_file: BASE_E_NOTFOUND/BASE_E_IO (cannot read), BASE_E_UNSUPPORTED (other format),
+ * BASE_E_INVALID (corrupt or truncated header), BASE_E_TOOBIG. */
+int formats_image_probe(const char *path, struct formats_image_info *out, struct base_err *err);
+int formats_image_probe_mem(const void *data, size_t len, struct formats_image_info *out,
+                            struct base_err *err);
+
+/* ---- detection data sets (COCO, YOLO, Pascal VOC) -----------------------------------------------
+ */
+
+/* A box in pixels of the image as displayed, x0 <= x1, y0 <= y1, inside the image. */
+struct formats_box {
+    double x0, y0, x1, y1;
+    int cls; /* index into formats_dataset.classes */
+};
+
+struct formats_sample {
+    char *file; /* the image as the annotation names it ("images/a.jpg", "000001.jpg") */
+    char *path; /* the image file found on disk */
+    int width, height, channels; /* from the image header, never from the annotation file */
+    struct formats_box *boxes;
+    size_t nboxes;
+};
+
+struct formats_dataset {
+    char **classes; /* class names; a box's cls indexes this */
+    size_t nclasses;
+    struct formats_sample *samples;
+    size_t nsamples;
+};
+
+/* Reads a detection data set from disk:
+ *  - COCO: a .json file, or a folder holding result.json / annotations.json / the single .json in
+ * annotations/; images are looked up as <root>/<file_name>, <root>/images/<file_name> and
+ *    <root>/images/<basename>, <root> being the folder of the json (its parent when that folder is
+ *    named "annotations"). Classes are the categories ordered by id.
+ *  - YOLO: a folder with classes.txt, images/ and labels/<image stem>.txt (a missing label file
+ *    means no boxes); samples in file-name order.
+ *  - VOC: a folder with Annotations/ or annotations/ (.xml files) and images/ or JPEGImages/;
+ * classes are the object names sorted; samples in file-name order. Image sizes come from the image
+ * headers; a box may overhang the image by at most 1 pixel (clamped), more is an error. All or
+ * nothing: the first problem returns -1 with BASE_E_INVALID (BASE_E_NOTFOUND for missing files) and
+ * a message naming the file and the line or field
+ * ("labels/a.txt:3: class 4 not in classes.txt (2 classes)"). *out is freed with
+ * formats_dataset_free. */
+int formats_dataset_read(const char *path, enum formats_kind kind, struct formats_dataset **out,
+                         struct base_err *err);
+void formats_dataset_free(struct formats_dataset *d);
+/* Index of class `name`, or -1. */
+int formats_dataset_class(const struct formats_dataset *d, const char *name);
+
+/* The parsers behind formats_dataset_read, for annotation files already in memory (uploads):
+ * each appends to d (from formats_dataset_new) and resolves images under root. `where` names the
+ * input in error messages. YOLO label text is modified in place. */
+struct formats_dataset *formats_dataset_new(void);
+int formats_dataset_add_coco(struct formats_dataset *d, const char *text, size_t len,
+                             const char *root, struct base_err *err);
+int formats_dataset_add_voc(struct formats_dataset *d, const char *text, size_t len,
+                            const char *root, const char *where, struct base_err *err);
+int formats_dataset_add_yolo_classes(struct formats_dataset *d, char *text, size_t len,
+                                     const char *where, struct base_err *err);
+int formats_dataset_add_yolo_labels(struct formats_dataset *d, struct formats_sample *s, char *text,
+                                    const char *where, struct base_err *err);
+/* Appends a sample for image `file` (looked up under root, size from its header). */
+struct formats_sample *formats_dataset_add_image(struct formats_dataset *d, const char *root,
+                                                 const char *file, const char *where,
+                                                 struct base_err *err);
+
 #endif

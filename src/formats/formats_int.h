@@ -105,4 +105,22 @@ void formats_json_write_string(FILE *f, const char *s, size_t len);
 /* Numeric value of a JSON integer or real; 0 for anything else. */
 double formats_json_num(const json_t *v);
 
+/* ---- data set building -------------------------------------------------------------------------
+ */
+
+/* Largest annotation file read whole (COCO json, label txt, VOC xml). */
+#define FORMATS_ANN_MAX_BYTES (512u << 20)
+
+/* Appends a class and returns its index (the existing index when already present). */
+int formats_dataset_add_class(struct formats_dataset *d, const char *name);
+/* Checks a pixel box against the sample's size (1 pixel of slack, clamped) and appends it. */
+int formats_sample_add_box(struct formats_sample *s, double x0, double y0, double x1, double y1,
+                           int cls, const char *where, struct base_err *err);
+/* Sorted names of the regular files in dir with one of the extensions (NULL = any). Returns the
+ * count, or -1 if dir cannot be read. *names and each entry are freed with formats_names_free. */
+long formats_list_dir(const char *dir, const char *const *exts, char ***names);
+void formats_names_free(char **names, long n);
+/* Image file extensions we read. */
+extern const char *const formats_image_exts[];
+
 #endif

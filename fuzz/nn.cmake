@@ -1,0 +1,1 @@
+ll_fuzz_target(nn_safetensors ll_nn)

@@ -1,0 +1,345 @@
+/* Graphs: building errors, parameter sharing and reuse across input shapes, the reference
+ * backend's gradients against finite differences through a whole small detector-like network,
+ * and the oneDNN backend against the reference on every op and on that network. */
+#include "nn_test_util.h"
+
+#include <stdlib.h>
+
+/* A miniature FCOS: stem with BN, depthwise + pointwise, pool, upsample + add, concat, a second
+ * level, and a head shared by both levels with group norm and per-level scales. */
+static void build_mini_fcos(struct nn_graph *g, int n, int h, int w, enum nn_act act)
+{
+    int x = nn_input(g, n, 3, h, w);
+    x = nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){8, 3, 2, 1, 1, 1, 0});
+    x = nn_batch_norm(g, "stem.bn", x, 0, 0);
+    int c1 = nn_act(g, x, act, 0.1f);
+    int c2 = nn_conv2d(g, "dw", c1, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 8, 1});
+    c2 = nn_act(g, c2, act, 0.1f);
+    int p = nn_max_pool2d(g, c2, 2, 2, 0);
+    int c3 = nn_conv2d(g, "pw", p, &(struct nn_conv2d_cfg){8, 1, 1, 0, 1, 1, 0});
+    c3 = nn_group_norm(g, "pw.gn", c3, 4, 0);
+    c3 = nn_act(g, c3, act, 0.1f);
+    int a = nn_add(g, c2, nn_upsample2x(g, c3));
+    int cat = nn_concat(g, (int[]){a, c1}, 2);
+    int lv[2] = {cat, nn_conv2d(g, "down", cat, &(struct nn_conv2d_cfg){16, 3, 2, 1, 1, 1, 1})};
+    for (int l = 0; l < 2; l++) {
+        int t = nn_conv2d(g, "head.conv", lv[l], &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0});
+        t = nn_act(g, nn_group_norm(g, "head.gn", t, 2, 0), act, 0.1f);
+        nn_output(g, nn_conv2d(g, "head.cls", t, &(struct nn_conv2d_cfg){3, 3, 1, 1, 1, 1, 1}));
+        int r = nn_conv2d(g, "head.reg", t, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1});
+        nn_output(g, nn_scale(g, l ? "scale1" : "scale0", r, 1.0f));
+    }
+}
+
+static void randomize_model(struct nn_model *m, uint64_t seed)
+{
+    struct base_rng rng;
+    base_rng_seed(&rng, seed);
+    for (int i = 0; i < nn_model_param_count(m); i++) {
+        struct nn_param p;
+        nn_model_param(m, i, &p);
+        int is_var = strstr(p.name, "running_var") != NULL;
+        fill_uniform_f(&rng, p.data, p.numel, is_var ? 0.5 : -0.5, is_var ? 1.5 : 0.5);
+        if (strstr(p.name, "scale"))
+            p.data[0] = 1.2f;
+    }
+    nn_model_touch(m);
+}
+
+static void fill_inputs(struct nn_graph *g, uint64_t seed)
+{
+    struct base_rng rng;
+    base_rng_seed(&rng, seed);
+    struct nn_shape s;
+    float *in = nn_graph_input(g, 0, &s);
+    fill_uniform_f(&rng, in, nn_shape_numel(s), -1, 1);
+}
+
+static int n_outputs_of(struct nn_graph *g)
+{
+    return g->n_outputs;
+}
+
+/* Loss = sum over outputs of r . y with r from a fixed seed; also writes r as output gradient. */
+static double probe_loss(struct nn_graph *g, int write_grads)
+{
+    struct base_rng rng;
+    base_rng_seed(&rng, 99);
+    double L = 0;
+    for (int o = 0; o < n_outputs_of(g); o++) {
+        struct nn_shape s;
+        const float *y = nn_graph_output(g, o, &s);
+        float *dy = write_grads ? nn_graph_output_grad(g, o) : NULL;
+        for (size_t k = 0; k < nn_shape_numel(s); k++) {
+            double r = base_rng_uniform(&rng) * 2 - 1;
+            L += r * y[k];
+            if (dy)
+                dy[k] = (float)r;
+        }
+    }
+    return L;
+}
+
+static void test_build_errors(void)
+{
+    struct nn_model *m = nn_model_new(1);
+    struct nn_graph *g = nn_graph_new(m);
+    struct base_err err;
+    int x = nn_input(g, 1, 3, 8, 8);
+    CHECK(x >= 0);
+    CHECK(nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 2, 0}) < 0); /* 3 % 2 */
+    CHECK(nn_relu(g, x) < 0);                                                      /* sticky */
+    CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) < 0);
+    CHECK(strstr(err.msg, "conv2d 'c'") != NULL);
+    nn_graph_free(g);
+
+    g = nn_graph_new(m);
+    x = nn_input(g, 1, 3, 8, 8);
+    x = nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0});
+    CHECK(nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0}) < 0); /* 4 in != 3 */
+    CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) < 0);
+    CHECK(strstr(err.msg, "'c.weight'") != NULL);
+    nn_graph_free(g);
+
+    g = nn_graph_new(m);
+    x = nn_input(g, 1, 3, 4, 4);
+    CHECK(nn_add(g, x, nn_max_pool2d(g, x, 2, 2, 0)) < 0);
+    nn_graph_free(g);
+
+    g = nn_graph_new(m);
+    x = nn_input(g, 1, 3, 8, 8);
+    nn_output(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0}));
+    CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) == 0);
+    nn_graph_free(g);
+
+    /* after allocation the parameter set is frozen */
+    g = nn_graph_new(m);
+    x = nn_input(g, 1, 3, 8, 8);
+    CHECK(nn_conv2d(g, "new", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0}) < 0);
+    CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) < 0);
+    CHECK_EQ_INT(err.status, BASE_E_CONFLICT);
+    nn_graph_free(g);
+    nn_model_free(m);
+}
+
+static void test_params_shared_and_reused(void)
+{
+    struct nn_model *m = nn_model_new(3);
+    struct nn_graph *g = nn_graph_new(m);
+    struct base_err err;
+    build_mini_fcos(g, 1, 16, 16, NN_ACT_RELU);
+    CHECK(nn_graph_compile(g, NN_INFER, NN_BACKEND_REF, &err) == 0);
+    int count = nn_model_param_count(m);
+    CHECK(nn_model_find(m, "head.conv.weight") >= 0);
+    CHECK(nn_model_find(m, "stem.bn.running_var") >= 0);
+    struct nn_param p;
+    nn_model_param(m, nn_model_find(m, "head.conv.weight"), &p);
+    CHECK_EQ_INT(p.shape[0], 8);
+    CHECK_EQ_INT(p.shape[1], 16);
+    CHECK(p.flags == 0);
+    float *data = p.data;
+    nn_model_param(m, nn_model_find(m, "stem.bn.running_var"), &p);
+    CHECK(p.grad == NULL && p.data[0] == 1.0f && (p.flags & NN_PARAM_BUFFER));
+    nn_graph_free(g);
+    /* a new input shape: same parameters, same memory */
+    g = nn_graph_new(m);
+    build_mini_fcos(g, 2, 24, 32, NN_ACT_RELU);
+    CHECK(nn_graph_compile(g, NN_INFER, NN_BACKEND_REF, &err) == 0);
+    CHECK_EQ_INT(nn_model_param_count(m), count);
+    nn_model_param(m, nn_model_find(m, "head.conv.weight"), &p);
+    CHECK(p.data == data);
+    struct nn_shape s;
+    nn_graph_output(g, 2, &s);
+    CHECK(s.n == 2 && s.c == 3 && s.h == 6 && s.w == 8);
+    nn_graph_free(g);
+    nn_model_free(m);
+}
+
+/* Gradient of every parameter through the whole graph (reference backend, float API) against
+ * central differences of the probe loss. */
+static void test_ref_graph_grad(void)
+{
+    struct nn_model *m = nn_model_new(5);
+    struct nn_graph *g = nn_graph_new(m);
+    struct base_err err;
+    build_mini_fcos(g, 2, 16, 16, NN_ACT_SILU);
+    CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) == 0);
+    randomize_model(m, 6);
+    fill_inputs(g, 7);
+    nn_graph_forward(g, &err);
+    probe_loss(g, 1);
+    CHECK(nn_graph_backward(g, &err) == 0);
+    double worst = 0;
+    for (int i = 0; i < nn_model_param_count(m); i++) {
+        struct nn_param p;
+        nn_model_param(m, i, &p);
+        if (!p.grad)
+            continue;
+        double gmax = 1e-3, emax = 0;
+        for (size_t k = 0; k < p.numel; k++)
+            gmax = fabs(p.grad[k]) > gmax ? fabs(p.grad[k]) : gmax;
+        size_t step = p.numel / 12 + 1;
+        for (size_t k = 0; k < p.numel; k += step) {
+            float save = p.data[k], eps = 3e-3f;
+            p.data[k] = save + eps;
+            double dp = (double)p.data[k] - save;
+            nn_graph_forward(g, &err);
+            double lp = probe_loss(g, 0);
+            p.data[k] = save - eps;
+            double dm = (double)save - p.data[k];
+            nn_graph_forward(g, &err);
+            double lm = probe_loss(g, 0);
+            p.data[k] = save;
+            double num = (lp - lm) / (dp + dm);
+            emax = fabs(num - p.grad[k]) > emax ? fabs(num - p.grad[k]) : emax;
+        }
+        if (emax / gmax > 5e-3)
+            fprintf(stderr, "%s: grad err %g of %g\n", p.name, emax, gmax);
+        worst = emax / gmax > worst ? emax / gmax : worst;
+    }
+    CHECK(worst < 5e-3);
+    nn_graph_free(g);
+    nn_model_free(m);
+}
+
+static void test_bn_running_stats(void)
+{
+    struct nn_model *m = nn_model_new(1);
+    struct nn_graph *g = nn_graph_new(m);
+    struct base_err err;
+    int x = nn_input(g, 2, 1, 1, 2);
+    nn_output(g, nn_batch_norm(g, "bn", x, 1e-5f, 0.5f));
+    CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) == 0);
+    float *in = nn_graph_input(g, 0, NULL);
+    in[0] = 1, in[1] = 2, in[2] = 3, in[3] = 6; /* mean 3, unbiased var 14/3 */
+    nn_graph_forward(g, &err);
+    struct nn_param p;
+    nn_model_param(m, nn_model_find(m, "bn.running_mean"), &p);
+    CHECK_NEAR(p.data[0], 0.5 * 0 + 0.5 * 3, 1e-6);
+    nn_model_param(m, nn_model_find(m, "bn.running_var"), &p);
+    CHECK_NEAR(p.data[0], 0.5 * 1 + 0.5 * 14.0 / 3, 1e-6);
+    const float *y = nn_graph_output(g, 0, NULL);
+    CHECK_NEAR(y[3], 3 / sqrt(3.5 + 1e-5), 1e-5);
+    nn_graph_free(g);
+    nn_model_free(m);
+}
+
+/* ---- oneDNN against the reference ---- */
+
+typedef void (*build_fn)(struct nn_graph *g);
+
+static double compare_backends(build_fn build, enum nn_mode mode, uint64_t seed)
+{
+    struct nn_model *m = nn_model_new(seed);
+    struct nn_graph *gr = nn_graph_new(m), *gd = nn_graph_new(m);
+    struct base_err err;
+    build(gr);
+    build(gd);
+    int ok = !nn_graph_compile(gr, mode, NN_BACKEND_REF, &err);
+    ok = ok && !nn_graph_compile(gd, mode, NN_BACKEND_DNNL, &err);
+    if (!ok) {
+        fprintf(stderr, "compile: %s\n", err.msg);
+        CHECK(ok);
+        nn_graph_free(gr);
+        nn_graph_free(gd);
+        nn_model_free(m);
+        return 1;
+    }
+    randomize_model(m, seed + 1);
+    fill_inputs(gr, seed + 2);
+    memcpy(nn_graph_input(gd, 0, NULL), nn_graph_input(gr, 0, NULL),
+           nn_shape_numel(gr->nodes[gr->inputs[0]].shape) * 4);
+    double worst = 0;
+    size_t total = m->total;
+    float *save = malloc(total * 4 + 4), *gref = malloc(total * 4 + 4);
+    memcpy(save, m->data, total * 4);
+    nn_graph_forward(gr, &err);
+    memcpy(m->data, save, total * 4); /* undo the running statistics update */
+    nn_model_touch(m);
+    CHECK(nn_graph_forward(gd, &err) == 0);
+    for (int o = 0; o < gr->n_outputs; o++) {
+        struct nn_shape s;
+        const float *a = nn_graph_output(gd, o, &s), *b = nn_graph_output(gr, o, NULL);
+        double e = rel_err_f(a, b, nn_shape_numel(s));
+        worst = e > worst ? e : worst;
+    }
+    if (mode == NN_TRAIN) {
+        probe_loss(gr, 1);
+        probe_loss(gd, 1);
+        nn_graph_backward(gr, &err);
+        memcpy(gref, m->grad, total * 4);
+        memset(m->grad, 0, total * 4);
+        CHECK(nn_graph_backward(gd, &err) == 0);
+        for (int i = 0; i < m->n; i++) {
+            if (m->p[i].flags & NN_PARAM_BUFFER)
+                continue;
+            double e = rel_err_f(nn_model_grad(m, i), gref + m->p[i].offset, m->p[i].numel);
+            if (e > 1e-4)
+                fprintf(stderr, "  grad %s: rel err %g\n", m->p[i].name, e);
+            worst = e > worst ? e : worst;
+        }
+    }
+    free(save);
+    free(gref);
+    nn_graph_free(gr);
+    nn_graph_free(gd);
+    nn_model_free(m);
+    return worst;
+}
+
+static void net_fcos_relu(struct nn_graph *g)
+{
+    build_mini_fcos(g, 2, 16, 16, NN_ACT_RELU);
+}
+
+static void net_fcos_silu(struct nn_graph *g)
+{
+    build_mini_fcos(g, 2, 24, 16, NN_ACT_SILU);
+}
+
+static void net_conv_odd(struct nn_graph *g)
+{
+    int x = nn_input(g, 3, 5, 13, 11);
+    x = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){7, 3, 2, 1, 1, 1, 1});
+    x = nn_act(g, x, NN_ACT_LEAKY_RELU, 0.1f);
+    x = nn_conv2d(g, "b", x, &(struct nn_conv2d_cfg){7, 3, 1, 2, 2, 7, 0});
+    x = nn_sigmoid(g, x);
+    x = nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){6, 5, 1, 2, 1, 1, 1});
+    x = nn_conv2d(g, "d", x, &(struct nn_conv2d_cfg){4, 1, 1, 0, 1, 2, 1});
+    nn_output(g, nn_act(g, x, NN_ACT_EXP, 0));
+}
+
+static void net_bn_relu_pool(struct nn_graph *g)
+{
+    int x = nn_input(g, 4, 3, 15, 15);
+    x = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){16, 3, 1, 1, 1, 1, 0});
+    x = nn_relu(g, nn_batch_norm(g, "a.bn", x, 0, 0));
+    x = nn_max_pool2d(g, x, 3, 2, 1);
+    int y = nn_conv2d(g, "b", x, &(struct nn_conv2d_cfg){16, 3, 1, 1, 1, 16, 0});
+    y = nn_silu(g, nn_batch_norm(g, "b.bn", y, 0, 0));
+    y = nn_conv2d(g, "c", y, &(struct nn_conv2d_cfg){16, 1, 1, 0, 1, 1, 0});
+    y = nn_batch_norm(g, "c.bn", y, 0, 0);
+    x = nn_relu(g, nn_add(g, x, y));
+    nn_output(g, x);
+    nn_output(g, nn_conv2d(g, "h", x, &(struct nn_conv2d_cfg){5, 3, 1, 1, 1, 1, 1}));
+}
+
+static void test_dnnl_vs_ref(void)
+{
+    if (!nn_dnnl_backend()) {
+        fprintf(stderr, "oneDNN backend not built: skipped\n");
+        return;
+    }
+    build_fn nets[] = {net_fcos_relu, net_fcos_silu, net_conv_odd, net_bn_relu_pool};
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
+        for (int mode = NN_TRAIN; mode <= NN_INFER; mode++) {
+            double e = compare_backends(nets[i], (enum nn_mode)mode, 10 + i);
+            if (e > 1e-4)
+                fprintf(stderr, "net %zu mode %d: rel err %g\n", i, mode, e);
+            CHECK(e < 1e-4);
+        }
+}
+
+TEST_MAIN(TEST_CASE(test_build_errors), TEST_CASE(test_params_shared_and_reused),
+          TEST_CASE(test_ref_graph_grad), TEST_CASE(test_bn_running_stats),
+          TEST_CASE(test_dnnl_vs_ref))
