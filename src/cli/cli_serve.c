@@ -34,8 +34,9 @@ static void serve_usage(FILE *out)
             "  --threads N           worker threads (default 4)\n"
             "  --max-body-mb N       largest request body in MiB (default 250); larger gets 413\n"
             "  --admin-email EMAIL   email of the admin user made on first start\n"
-            "                        (default admin@localhost)\n"
-            "  --admin-password PW   its password (default: generated and printed)\n"
+            "                        (default $LABELLOOP_ADMIN_EMAIL or admin@localhost)\n"
+            "  --admin-password PW   its password (default $LABELLOOP_ADMIN_PASSWORD, or\n"
+            "                        generated and printed)\n"
             "  --session-ttl-s N     browser login lifetime in seconds (default 14 days)\n"
             "  --log-level LEVEL     debug, info, warn or error (default info)\n");
 }
@@ -167,6 +168,12 @@ int cli_serve(int argc, char **argv)
 {
     struct serve_opts o = {
         "./labelloop-data", "127.0.0.1", "admin@localhost", NULL, 8080, 4, 250, 0};
+    const char *env_email = getenv("LABELLOOP_ADMIN_EMAIL");
+    const char *env_password = getenv("LABELLOOP_ADMIN_PASSWORD");
+    if (env_email && *env_email)
+        o.admin_email = env_email;
+    if (env_password && *env_password)
+        o.admin_password = env_password;
     int rc = parse_serve(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
