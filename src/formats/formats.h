@@ -226,4 +226,37 @@ int formats_export_commit(struct formats_export *e, struct base_err *err);
 /* Drops a partial export (no file left behind). Accepts NULL. */
 void formats_export_abort(struct formats_export *e);
 
+/* ---- import into Label Studio tasks (spec 5.11) ------------------------------------------------
+ */
+
+struct formats_import_opts {
+    const struct formats_config *config; /* boxes go to its first RectangleLabels control */
+    int as_predictions;                  /* predictions instead of annotations */
+    const char *model_version;           /* of those predictions ("" when NULL) */
+    struct base_rng *rng;                /* region ids; NULL: deterministic "<sample>_<box>" */
+};
+
+/* Checks that the config has a rectangle control for the boxes and that every class used by a
+ * box is one of its labels (BASE_E_INVALID "unknown label \"x\" ..."). Call before importing
+ * anything: together with the readers' checks this makes imports all or nothing. */
+int formats_import_check(const struct formats_dataset *d, const struct formats_import_opts *o,
+                         struct base_err *err);
+/* The Label Studio task for sample i: {"data": {"<key>": url}, "annotations": [{"result": [...],
+ * "ground_truth": false}]} or {"data", "predictions": [{"model_version", "result"}]}; boxes as
+ * rectanglelabels results in percent of the real image size, rotation 0. New reference. */
+json_t *formats_import_task(const struct formats_dataset *d, size_t i, const char *url,
+                            const struct formats_import_opts *o);
+
+/* Parses Label Studio task JSON (a list of tasks or one task; a task without "data" is taken as
+ * its data, as Label Studio's importer does) and checks its shape: data an object, annotations
+ * and predictions lists of objects with a "result" list. Errors name the place
+ * ("tasks[3].annotations[0].result: expected a list") or the JSON line and column. *tasks is a new
+ * array of task objects each with a "data" key. */
+int formats_tasks_parse(const char *text, size_t len, json_t **tasks, struct base_err *err);
+/* Adds the rectangles of Label Studio tasks to a data set: per task the newest non-cancelled
+ * annotation (or, with use_predictions, the first prediction); sizes from the image (found via
+ * resolve, or used as a path) or else from original_width/height. Classes by label name. */
+int formats_dataset_add_tasks(struct formats_dataset *d, const json_t *tasks, int use_predictions,
+                              formats_resolve_fn resolve, void *ctx, struct base_err *err);
+
 #endif
