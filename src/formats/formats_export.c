@@ -188,6 +188,7 @@ int formats_export_add(struct formats_export *e, const json_t *task, struct base
 
 static void release(struct formats_export *e)
 {
+    formats_zip_spool_remove(e);
     if (e->w && e->w->release)
         e->w->release(e);
     json_decref(e->categories);
@@ -207,7 +208,10 @@ int formats_export_commit(struct formats_export *e, struct base_err *err)
         rc = base_afile_commit(e->af, err);
         e->af = NULL;
     } else if (e->zip) {
-        if (zip_close(e->zip)) {
+        if (formats_zip_spool_flush(e, err)) {
+            rc = -1;
+            zip_discard(e->zip);
+        } else if (zip_close(e->zip)) {
             rc = base_err_set(err, BASE_E_IO, "%s: %s", e->dest, zip_strerror(e->zip));
             zip_discard(e->zip);
         }

@@ -98,9 +98,8 @@ static int yolo_item(struct formats_export *e, const struct formats_item *it, st
     json_array_foreach(regions, i, r) yolo_lines(e, r, &b);
     json_decref(regions);
     char *name = label_file("labels", url, ".txt");
-    size_t len;
-    char *text = base_buf_steal(&b, &len);
-    int rc = formats_zip_add_buf(e, name, text ? text : base_strdup(""), len, err);
+    int rc = formats_zip_add_spooled(e, name, b.data, b.len, err);
+    base_buf_release(&b);
     base_free(name);
     return rc ? rc : formats_export_zip_image(e, url, err);
 }
@@ -252,9 +251,8 @@ static int voc_item(struct formats_export *e, const struct formats_item *it, str
     json_array_foreach(regions, i, r) voc_object(&b, r, W, H);
     base_buf_puts(&b, "</annotation>\n", err);
     char *name = label_file("Annotations", url, ".xml");
-    size_t len;
-    char *text = base_buf_steal(&b, &len);
-    rc = formats_zip_add_buf(e, name, text, len, err);
+    rc = formats_zip_add_spooled(e, name, b.data, b.len, err);
+    base_buf_release(&b);
     base_free(name), base_free(file), base_free(who);
     if (!rc)
         rc = formats_export_zip_image(e, url, err);

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -136,7 +137,11 @@ out:
     return rc;
 }
 
-static int add_source(struct formats_export *e, const char *name, zip_source_t *src,
+/* Entries below this size are stored: zlib sets up ~300 KB of state per deflated entry, which for
+ * 100,000 small label files costs far more than the bytes it saves. */
+#define FORMATS_ZIP_STORE_BELOW 16384
+
+static int add_source(struct formats_export *e, const char *name, zip_source_t *src, size_t len,
                       struct base_err *err)
 {
     zip_int64_t idx =
@@ -146,7 +151,10 @@ static int add_source(struct formats_export *e, const char *name, zip_source_t *
             zip_source_free(src);
         return base_err_set(err, BASE_E_IO, "%s: %s", name, zip_strerror(e->zip));
     }
-    zip_set_file_compression(e->zip, (zip_uint64_t)idx, ZIP_CM_DEFLATE, 1);
+    if (len < FORMATS_ZIP_STORE_BELOW)
+        zip_set_file_compression(e->zip, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
+    else
+        zip_set_file_compression(e->zip, (zip_uint64_t)idx, ZIP_CM_DEFLATE, 1);
     return 0;
 }
 
@@ -156,7 +164,7 @@ int formats_zip_add_buf(struct formats_export *e, const char *name, char *data, 
     zip_source_t *src = zip_source_buffer(e->zip, data, len, 1);
     if (!src)
         base_free(data);
-    return add_source(e, name, src, err);
+    return add_source(e, name, src, len, err);
 }
 
 int formats_zip_add_file(struct formats_export *e, const char *name, FILE *f, struct base_err *err)
@@ -168,10 +176,59 @@ int formats_zip_add_file(struct formats_export *e, const char *name, FILE *f, st
     zip_source_t *src = len < 0 ? NULL : zip_source_filep(e->zip, f, 0, (zip_int64_t)len);
     if (!src)
         fclose(f);
-    return add_source(e, name, src, err);
+    return add_source(e, name, src, len < 0 ? 0 : (size_t)len, err);
 }
 
 long long formats_trunc_px(double v)
 {
     return (long long)(v + (v >= 0 ? 1e-6 : -1e-6));
+}
+
+static int spool_open(struct formats_export *e, struct base_err *err)
+{
+    const char *dir = getenv("TMPDIR");
+    char *path = base_path_join(dir && *dir ? dir : "/tmp", "ll-export-spool-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0 || !(e->spool = fdopen(fd, "w+b"))) {
+        if (fd >= 0)
+            close(fd);
+        base_free(path);
+        return base_err_set(err, BASE_E_IO, "cannot create a temporary file");
+    }
+    e->spool_path = path;
+    return 0;
+}
+
+int formats_zip_add_spooled(struct formats_export *e, const char *name, const void *data,
+                            size_t len, struct base_err *err)
+{
+    if (!len)
+        return add_source(e, name, zip_source_buffer(e->zip, NULL, 0, 0), 0, err);
+    if (!e->spool && spool_open(e, err))
+        return -1;
+    off_t at = e->spool_len;
+    /* flushed now: libzip checks the range against the file's size when the source is made */
+    if (fwrite(data, 1, len, e->spool) != len || fflush(e->spool))
+        return base_err_set(err, BASE_E_IO, "%s: write failed", e->spool_path);
+    e->spool_len += (off_t)len;
+    zip_source_t *src = zip_source_file(e->zip, e->spool_path, (zip_uint64_t)at, (zip_int64_t)len);
+    return add_source(e, name, src, len, err);
+}
+
+int formats_zip_spool_flush(struct formats_export *e, struct base_err *err)
+{
+    if (e->spool && fflush(e->spool))
+        return base_err_set(err, BASE_E_IO, "%s: write failed", e->spool_path);
+    return 0;
+}
+
+void formats_zip_spool_remove(struct formats_export *e)
+{
+    if (e->spool)
+        fclose(e->spool);
+    if (e->spool_path)
+        unlink(e->spool_path);
+    base_free(e->spool_path);
+    e->spool = NULL;
+    e->spool_path = NULL;
 }

@@ -126,6 +126,7 @@ extern const char *const formats_image_exts[];
 /* ---- export internals --------------------------------------------------------------------------
  */
 
+#include <sys/types.h>
 #include <zip.h>
 
 /* One exported record (spec 5.2): a task with one of its annotations (or none). */
@@ -155,8 +156,11 @@ struct formats_export {
     char *dest;
     struct base_afile *af; /* single-file outputs */
     FILE *f;
-    zip_t *zip;         /* archives */
-    void *st;           /* the writer's own state */
+    zip_t *zip;  /* archives */
+    void *st;    /* the writer's own state */
+    FILE *spool; /* small archive entries, added by offset (formats_zip_add_spooled) */
+    char *spool_path;
+    off_t spool_len;
     json_t *categories; /* COCO/YOLO: [{"id", "name"}] */
     json_t *cat_ids;    /* name -> id */
     json_int_t next_cat;
@@ -181,6 +185,13 @@ int formats_export_zip_image(struct formats_export *e, const char *url, struct b
 /* Adds a memory buffer (taken over) or a FILE (taken over) to the archive. */
 int formats_zip_add_buf(struct formats_export *e, const char *name, char *data, size_t len,
                         struct base_err *err);
+/* Copies data into the spool file and adds it to the archive from there: many small entries
+ * (one label file per image) without keeping their bytes in memory until the zip is written. */
+int formats_zip_add_spooled(struct formats_export *e, const char *name, const void *data,
+                            size_t len, struct base_err *err);
+/* Flushes the spool before the zip is written; removes it afterwards. */
+int formats_zip_spool_flush(struct formats_export *e, struct base_err *err);
+void formats_zip_spool_remove(struct formats_export *e);
 int formats_zip_add_file(struct formats_export *e, const char *name, FILE *f, struct base_err *err);
 /* The data value of the first data key: the task's image URL, or NULL. */
 const char *formats_item_image(const struct formats_export *e, const struct formats_item *it);
