@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
+#if defined(_OPENMP) || defined(NN_GOMP_API)
 #include <omp.h>
+#define NN_HAVE_OMP 1
 #endif
 
 void nn_set_num_threads(int n)
 {
-#ifdef _OPENMP
+#ifdef NN_HAVE_OMP
     omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
 #else
     (void)n;
@@ -22,7 +23,7 @@ void nn_set_num_threads(int n)
 
 int nn_num_threads(void)
 {
-#ifdef _OPENMP
+#ifdef NN_HAVE_OMP
     return omp_get_max_threads();
 #else
     return 1;
@@ -383,6 +384,11 @@ int nn_graph_compile(struct nn_graph *g, enum nn_mode mode, enum nn_backend back
         return base_err_set(err, BASE_E_CONFLICT, "graph already compiled");
     if (!g->n_inputs || !g->n_outputs)
         return base_err_set(err, BASE_E_INVALID, "graph needs at least one input and output");
+    for (int i = 0; i < g->n && mode == NN_TRAIN; i++)
+        if (!g->nodes[i].n_uses && g->nodes[i].needs_grad)
+            return base_err_set(err, BASE_E_INVALID,
+                                "node %d: trained layer whose output is neither used nor an output",
+                                i);
     const struct nn_backend_ops *ops = pick_backend(backend);
     if (!ops)
         return base_err_set(err, BASE_E_UNSUPPORTED, "backend not available in this build");
@@ -410,7 +416,10 @@ int nn_graph_forward(struct nn_graph *g, struct base_err *err)
 {
     if (!g->compiled)
         return base_err_set(err, BASE_E_INVALID, "graph not compiled");
-    return g->ops->forward(g, err);
+    int rc = g->ops->forward(g, err);
+    if (g->mode == NN_TRAIN) /* BN running statistics changed: inference graphs must re-read */
+        nn_model_touch(g->m);
+    return rc;
 }
 
 const float *nn_graph_output(struct nn_graph *g, int i, struct nn_shape *shape)

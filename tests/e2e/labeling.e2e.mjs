@@ -1,0 +1,166 @@
+// The labeling workflow end to end in headless Chromium against the real server: log in, create a
+// project from the template, upload three seed images, draw / resize / relabel a box with mouse and
+// hotkeys, submit, next task, reload mid-edit and find the draft, accept a prediction imported
+// through the API, export COCO and check the drawn box's pixel coordinates within 1 px.
+
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { check, near, run } from "./harness.mjs";
+import { canvasPoint, drag, editorState, shared, waitEditor } from "./util.mjs";
+
+const IMAGES = ["000001.jpg", "000002.jpg", "000003.jpg"].map((f) => path.join(shared(), "datasets/seed-faces16/images", f));
+
+async function createProject(t) {
+  const p = t.page;
+  await p.click("text=New project");
+  await p.fill("input[name=title]", "Faces e2e");
+  const names = p.locator(".label-row .label-name");
+  await names.nth(0).fill("face");
+  await names.nth(0).press("Tab");
+  await names.nth(1).fill("person");
+  await names.nth(1).press("Tab");
+  await p.click("role=tab[name=XML]");
+  const xml = await p.inputValue("textarea.xml");
+  check(xml.includes('<Label value="face"') && xml.includes('<Label value="person"'), "label editor writes the XML");
+  await t.screenshot("new-project");
+  await p.click("button:has-text('Create project')");
+  await p.waitForURL(/\/projects\/\d+$/);
+  return Number(/\/projects\/(\d+)$/.exec(p.url())[1]);
+}
+
+async function upload(t) {
+  const p = t.page;
+  await p.click("button:has-text('Import')");
+  await p.setInputFiles("[data-testid=file-input]", IMAGES);
+  await p.waitForFunction(() => document.querySelectorAll(".upload.done").length === 3, null, { timeout: 20000 });
+  await p.waitForFunction(() => /^3 tasks$/.test(document.querySelector("[data-testid=task-total]")?.textContent || ""));
+  await p.waitForSelector(".task-row[data-task-id]");
+  await t.screenshot("tasks-after-upload");
+}
+
+async function api(t, method, url, data) {
+  const r = await t.page.request.fetch(t.base + url, { method, data });
+  if (!r.ok()) throw new Error(`${method} ${url}: ${r.status()} ${await r.text()}`);
+  return r.status() === 204 ? null : r.json();
+}
+
+async function drawResizeRelabel(t) {
+  const p = t.page;
+  // Draw from (100,150) to (300,400) in image pixels, then drag the bottom-right handle to (320,430).
+  await drag(p, await canvasPoint(p, 100, 150), await canvasPoint(p, 300, 400));
+  let s = await editorState(p);
+  check(s.regions.length === 1, "one box drawn");
+  near(s.regions[0].x, 100, 1, "drawn x");
+  near(s.regions[0].w, 200, 1, "drawn width");
+  await drag(p, await canvasPoint(p, s.regions[0].x + s.regions[0].w, s.regions[0].y + s.regions[0].h), await canvasPoint(p, 320, 430));
+  s = await editorState(p);
+  check(s.regions.length === 1, "resizing does not add a box");
+  near(s.regions[0].w, 220, 1, "resized width");
+  near(s.regions[0].h, 280, 1, "resized height");
+  check(s.regions[0].label === "face", "drawn with the active label");
+  await p.keyboard.press("2");
+  s = await editorState(p);
+  check(s.regions[0].label === "person", "hotkey 2 relabels the selected box");
+  await t.screenshot("editor-box");
+  return s.regions[0];
+}
+
+async function nextTaskId(p, from) {
+  await p.waitForFunction((id) => window.labelloopEditor && window.labelloopEditor.taskId !== id, from, { timeout: 10000 });
+  return (await editorState(p)).taskId;
+}
+
+export async function scenario(t) {
+  const p = t.page;
+  await t.login();
+  await t.screenshot("projects-empty");
+  const pid = await createProject(t);
+  await upload(t);
+
+  // Task 1: draw, resize, relabel, submit (Ctrl+Enter goes on to the next task).
+  await p.click("text=Label tasks");
+  await waitEditor(p);
+  const task1 = (await editorState(p)).taskId;
+  const box = await drawResizeRelabel(t);
+  await p.keyboard.press("Control+Enter");
+  const task2 = await nextTaskId(p, task1);
+  const t1 = await api(t, "GET", `/api/tasks/${task1}?fields=all`);
+  const a1 = t1.annotations.find((a) => !a.was_cancelled);
+  check(a1, "the annotation was saved");
+  check(a1.lead_time > 0, "lead_time recorded");
+  const r1 = a1.result[0];
+  check(typeof r1.id === "string" && r1.type === "rectanglelabels" && r1.from_name === "label" && r1.to_name === "image", "result keys from the config");
+  check(r1.original_width === 409 && r1.original_height === 687 && r1.value.rotation === 0, "original size and rotation");
+  near((r1.value.x / 100) * 409, box.x, 1e-6, "percent x");
+  near((r1.value.height / 100) * 687, box.h, 1e-6, "percent height");
+  check(r1.value.rectanglelabels[0] === "person", "label saved");
+
+  // Task 2: draw, reload mid-edit, find the draft, submit.
+  await waitEditor(p);
+  await drag(p, await canvasPoint(p, 50, 60), await canvasPoint(p, 200, 220));
+  await p.waitForSelector("[data-testid=save-state]:has-text('Draft saved locally')");
+  const before = (await editorState(p)).regions;
+  await p.reload();
+  await waitEditor(p);
+  await p.waitForSelector("[data-testid=draft-restored]");
+  const after = (await editorState(p)).regions;
+  check(after.length === 1 && after[0].id === before[0].id && after[0].x === before[0].x && after[0].h === before[0].h, "the draft brings the box back after a reload");
+  await t.screenshot("editor-draft-restored");
+  await p.keyboard.press("Control+Enter");
+  const task3 = await nextTaskId(p, task2);
+
+  // Task 3: a prediction posted through the API; the slider hides the weak box; accept the strong one.
+  const ow = 500, oh = 281;
+  const item = (id, x, score) => ({ id, type: "rectanglelabels", from_name: "label", to_name: "image", original_width: ow, original_height: oh, score, value: { x, y: 10, width: 20, height: 30, rotation: 0, rectanglelabels: ["face"] } });
+  const pred = await api(t, "POST", "/api/predictions", { task: task3, model_version: "e2e-v1", score: 0.87, result: [item("p1", 10, 0.91), item("p2", 60, 0.2)] });
+  await p.reload();
+  await waitEditor(p);
+  let s = await editorState(p);
+  check(s.regions.length === 2 && s.regions.every((r) => r.predicted), "prediction shown as pre-annotation");
+  await p.locator("input[aria-label='confidence threshold']").evaluate((el) => {
+    el.value = "0.5";
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  s = await editorState(p);
+  check(s.visible === 1, "the slider hides the box under 0.5");
+  await t.screenshot("editor-prediction");
+  await p.locator("canvas.box-layer").focus();
+  await p.keyboard.press("Tab");
+  await p.keyboard.press("Enter");
+  s = await editorState(p);
+  check(s.regions.filter((r) => !r.predicted).length === 1, "one prediction accepted");
+  await p.keyboard.press("Control+Enter");
+  await p.waitForFunction((id) => !window.labelloopEditor || window.labelloopEditor.taskId !== id || document.querySelector(".msg-info"), task3);
+  const t3 = await api(t, "GET", `/api/tasks/${task3}?fields=all`);
+  const a3 = t3.annotations.find((a) => !a.was_cancelled);
+  check(a3 && a3.parent_prediction === pred.id, "parent_prediction recorded");
+  check(a3.result.length === 1 && a3.result[0].origin === "prediction" && a3.result[0].id === "p1", "accepted prediction box saved as the annotation's own");
+
+  // Export COCO and check the first box in pixels.
+  await p.goto(`${t.base}/projects/${pid}`);
+  await p.waitForSelector(".task-row[data-task-id]");
+  await t.screenshot("tasks-labeled");
+  await p.click("button:has-text('Export')");
+  await p.check("input[name=format][value=COCO]");
+  await t.screenshot("export-dialog");
+  const [dl] = await Promise.all([p.waitForEvent("download"), p.click("[data-testid=export-download]")]);
+  const file = path.join(t.artifacts, dl.suggestedFilename());
+  await dl.saveAs(file);
+  let coco;
+  if (file.endsWith(".zip")) {
+    const py = "import sys,zipfile;z=zipfile.ZipFile(sys.argv[1]);n=[x for x in z.namelist() if x.endswith('.json')][0];sys.stdout.write(z.read(n).decode())";
+    coco = JSON.parse(execFileSync("python3", ["-c", py, file]).toString());
+  } else coco = JSON.parse(fs.readFileSync(file, "utf8"));
+  const img = coco.images.find((i) => i.file_name.endsWith("000001.jpg"));
+  check(img && img.width === 409 && img.height === 687, "COCO image of task 1");
+  const ann = coco.annotations.find((a) => a.image_id === img.id);
+  const cat = coco.categories.find((c) => c.id === ann.category_id);
+  check(cat.name === "person", "COCO category");
+  near(ann.bbox[0], box.x, 1, "COCO x");
+  near(ann.bbox[1], box.y, 1, "COCO y");
+  near(ann.bbox[2], box.w, 1, "COCO width");
+  near(ann.bbox[3], box.h, 1, "COCO height");
+}
+
+if (process.argv[1] && process.argv[1].endsWith("labeling.e2e.mjs")) await run("labeling", scenario);

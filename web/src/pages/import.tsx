@@ -1,0 +1,116 @@
+// Import panel: drag and drop (or pick) many files; each is checked, then uploaded on its own
+// request (three at a time) with its own progress bar and error, so one bad file loses nothing else.
+
+import { useRef, useState } from "preact/hooks";
+import { uploadFile } from "../lib/api";
+import { checkUpload, IMAGE_EXT, IMPORT_EXT } from "../lib/upload";
+import { Message, Progress } from "../components";
+
+interface Item {
+  key: number;
+  file: File;
+  state: "queued" | "uploading" | "done" | "error";
+  progress: number;
+  message: string;
+}
+
+const CONCURRENCY = 3;
+let nextKey = 1;
+
+export function ImportPanel(props: { projectId: number; onImported: () => void }) {
+  const [items, setItems] = useState<Item[]>([]);
+  const [over, setOver] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+  const queue = useRef<Item[]>([]);
+  const running = useRef(0);
+
+  const patch = (key: number, p: Partial<Item>) => setItems((xs) => xs.map((x) => (x.key === key ? { ...x, ...p } : x)));
+
+  const pump = () => {
+    while (running.current < CONCURRENCY && queue.current.length) {
+      const it = queue.current.shift()!;
+      running.current++;
+      void send(it).finally(() => {
+        running.current--;
+        if (running.current === 0 && queue.current.length === 0) props.onImported();
+        pump();
+      });
+    }
+  };
+
+  const send = async (it: Item) => {
+    const head = new Uint8Array(await it.file.slice(0, 16).arrayBuffer());
+    const bad = checkUpload(it.file.name, head, it.file.size);
+    if (bad) return patch(it.key, { state: "error", message: bad });
+    patch(it.key, { state: "uploading" });
+    try {
+      const res = (await uploadFile(`/api/projects/${props.projectId}/import`, "file", it.file, (f) => patch(it.key, { progress: f }))) as { task_count?: number };
+      const n = res?.task_count;
+      patch(it.key, { state: "done", progress: 1, message: n === undefined ? "imported" : `${n} task${n === 1 ? "" : "s"}` });
+    } catch (e) {
+      patch(it.key, { state: "error", message: (e as Error).message });
+    }
+  };
+
+  const addFiles = (files: FileList | File[]) => {
+    const fresh = Array.from(files).map((file) => ({ key: nextKey++, file, state: "queued" as const, progress: 0, message: "" }));
+    if (!fresh.length) return;
+    setItems((xs) => [...xs.filter((x) => x.state !== "done"), ...fresh]);
+    queue.current.push(...fresh);
+    pump();
+  };
+
+  const done = items.filter((i) => i.state === "done").length;
+  const failed = items.filter((i) => i.state === "error").length;
+  const active = items.length - done - failed;
+  const total = items.reduce((s, i) => s + i.file.size, 0);
+  const sent = items.reduce((s, i) => s + (i.state === "error" ? i.file.size : i.file.size * i.progress), 0);
+
+  return (
+    <div class="import">
+      <div
+        class={"dropzone" + (over ? " over" : "")}
+        data-testid="dropzone"
+        onDragOver={(e) => (e.preventDefault(), setOver(true))}
+        onDragLeave={() => setOver(false)}
+        onDrop={(e) => {
+          e.preventDefault();
+          setOver(false);
+          if (e.dataTransfer?.files) addFiles(e.dataTransfer.files);
+        }}
+        onClick={() => input.current?.click()}
+      >
+        <b>Drop images here</b> or click to choose files
+        <div class="hint">
+          Images ({IMAGE_EXT.join(", ")}) become one task each; task files ({IMPORT_EXT.join(", ")}) are imported as they are.
+        </div>
+        <input ref={input} type="file" multiple hidden onChange={(e) => (e.currentTarget.files && addFiles(e.currentTarget.files), (e.currentTarget.value = ""))} data-testid="file-input" />
+      </div>
+      {items.length > 0 && (
+        <div class="upload-summary">
+          <Progress value={total ? sent / total : 1} />
+          <span>
+            {done} done{failed ? `, ${failed} failed` : ""}
+            {active ? `, ${active} in progress` : ""} of {items.length}
+          </span>
+          {active === 0 && (
+            <button class="link" onClick={() => setItems([])}>
+              clear
+            </button>
+          )}
+        </div>
+      )}
+      {failed > 0 && active === 0 && <Message kind="error">{failed === 1 ? "One file was not imported" : `${failed} files were not imported`}; the others were. See below.</Message>}
+      <ul class="upload-list">
+        {items.map((it) => (
+          <li key={it.key} class={"upload " + it.state} data-file={it.file.name}>
+            <span class="name" title={it.file.name}>
+              {it.file.name}
+            </span>
+            {it.state === "uploading" || it.state === "queued" ? <Progress value={it.state === "queued" ? 0 : it.progress} /> : <span class="state">{it.state === "done" ? "✓ " + it.message : "✗ " + it.message}</span>}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
