@@ -148,25 +148,32 @@ static int voc_open(struct formats_export *e, struct base_err *err)
 static void xml_text(struct base_buf *b, const char *s)
 {
     struct base_err ignored;
-    for (; *s; s++) {
-        const char *esc = *s == '&'   ? "&amp;"
-                          : *s == '<' ? "&lt;"
-                          : *s == '>' ? "&gt;"
-                          : *s == '"' ? "&quot;"
-                                      : NULL;
-        if (esc)
-            base_buf_puts(b, esc, &ignored);
-        else
-            base_buf_append(b, s, 1, &ignored);
+    while (*s) {
+        size_t run = strcspn(s, "&<>\"");
+        base_buf_append(b, s, run, &ignored);
+        s += run;
+        if (!*s)
+            break;
+        base_buf_puts(b,
+                      *s == '&'   ? "&amp;"
+                      : *s == '<' ? "&lt;"
+                      : *s == '>' ? "&gt;"
+                                  : "&quot;",
+                      &ignored);
+        s++;
     }
 }
 
 static void leaf(struct base_buf *b, const char *tag, const char *text)
 {
     struct base_err ignored;
-    base_buf_printf(b, &ignored, "<%s>", tag);
+    base_buf_puts(b, "<", &ignored);
+    base_buf_puts(b, tag, &ignored);
+    base_buf_puts(b, ">", &ignored);
     xml_text(b, text);
-    base_buf_printf(b, &ignored, "</%s>\n", tag);
+    base_buf_puts(b, "</", &ignored);
+    base_buf_puts(b, tag, &ignored);
+    base_buf_puts(b, ">\n", &ignored);
 }
 
 static void leaf_int(struct base_buf *b, const char *tag, long long v)

@@ -206,24 +206,40 @@ int formats_zip_add_spooled(struct formats_export *e, const char *name, const vo
         return add_source(e, name, zip_source_buffer(e->zip, NULL, 0, 0), 0, err);
     if (!e->spool && spool_open(e, err))
         return -1;
-    off_t at = e->spool_len;
-    /* flushed now: libzip checks the range against the file's size when the source is made */
-    if (fwrite(data, 1, len, e->spool) != len || fflush(e->spool))
+    if (fwrite(data, 1, len, e->spool) != len)
         return base_err_set(err, BASE_E_IO, "%s: write failed", e->spool_path);
+    /* the zip source is made at commit: libzip checks the range against the file's size */
+    if (e->nspooled == e->capspooled) {
+        e->capspooled = e->capspooled ? 2 * e->capspooled : 1024;
+        e->spooled = base_realloc(e->spooled, e->capspooled * sizeof *e->spooled);
+    }
+    e->spooled[e->nspooled++] =
+        (struct formats_spooled){.name = base_strdup(name), .at = e->spool_len, .len = len};
     e->spool_len += (off_t)len;
-    zip_source_t *src = zip_source_file(e->zip, e->spool_path, (zip_uint64_t)at, (zip_int64_t)len);
-    return add_source(e, name, src, len, err);
+    return 0;
 }
 
 int formats_zip_spool_flush(struct formats_export *e, struct base_err *err)
 {
     if (e->spool && fflush(e->spool))
         return base_err_set(err, BASE_E_IO, "%s: write failed", e->spool_path);
+    for (size_t i = 0; i < e->nspooled; i++) {
+        const struct formats_spooled *s = &e->spooled[i];
+        zip_source_t *src =
+            zip_source_file(e->zip, e->spool_path, (zip_uint64_t)s->at, (zip_int64_t)s->len);
+        if (add_source(e, s->name, src, s->len, err))
+            return -1;
+    }
     return 0;
 }
 
 void formats_zip_spool_remove(struct formats_export *e)
 {
+    for (size_t i = 0; i < e->nspooled; i++)
+        base_free(e->spooled[i].name);
+    base_free(e->spooled);
+    e->spooled = NULL;
+    e->nspooled = e->capspooled = 0;
     if (e->spool)
         fclose(e->spool);
     if (e->spool_path)

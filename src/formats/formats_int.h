@@ -140,6 +140,12 @@ struct formats_item {
 
 struct formats_export;
 
+struct formats_spooled {
+    char *name;
+    off_t at;
+    size_t len;
+};
+
 struct formats_writer {
     int zipped;
     int (*open)(struct formats_export *e, struct base_err *err);
@@ -161,6 +167,8 @@ struct formats_export {
     FILE *spool; /* small archive entries, added by offset (formats_zip_add_spooled) */
     char *spool_path;
     off_t spool_len;
+    struct formats_spooled *spooled; /* entries to add from the spool at commit */
+    size_t nspooled, capspooled;
     json_t *categories; /* COCO/YOLO: [{"id", "name"}] */
     json_t *cat_ids;    /* name -> id */
     json_int_t next_cat;
@@ -189,7 +197,7 @@ int formats_zip_add_buf(struct formats_export *e, const char *name, char *data, 
  * (one label file per image) without keeping their bytes in memory until the zip is written. */
 int formats_zip_add_spooled(struct formats_export *e, const char *name, const void *data,
                             size_t len, struct base_err *err);
-/* Flushes the spool before the zip is written; removes it afterwards. */
+/* Flushes the spool and adds its entries to the archive (before zip_close); removes it after. */
 int formats_zip_spool_flush(struct formats_export *e, struct base_err *err);
 void formats_zip_spool_remove(struct formats_export *e);
 int formats_zip_add_file(struct formats_export *e, const char *name, FILE *f, struct base_err *err);
