@@ -105,11 +105,11 @@ static int train(const char *dir, const char *arch, int size, int batch, int ste
         double t2 = base_now();
         nn_graph_backward(graph, &err);
         double t3 = base_now();
-        nn_clip_grad_norm(m->nn, 10.0);
+        double gnorm = nn_clip_grad_norm(m->nn, 10.0);
         nn_optim_step(opt, 0.01f);
         double t4 = base_now();
-        printf("step=%d loss_cls=%.6f loss_box=%.6f loss_ctr=%.6f npos=%d ms=%.1f\n", s, lp.cls,
-               lp.box, lp.ctr, lp.npos, (t4 - t0) * 1e3);
+        printf("step=%d loss_cls=%.6f loss_box=%.6f loss_ctr=%.6f npos=%d ms=%.1f gnorm=%.2f\n", s,
+               lp.cls, lp.box, lp.ctr, lp.npos, (t4 - t0) * 1e3, gnorm);
         if (s >= 2) { /* the first steps touch memory for the first time */
             t.fwd += t1 - t0, t.loss += t2 - t1, t.bwd += t3 - t2, t.opt += t4 - t3;
             t.total += t4 - t0;

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 import torchvision
 
 ARCHS = {
-    'fcos-s': dict(stem=24, width=[32, 64, 128, 256], blocks=[1, 1, 1, 1], fpn=64, head=2, gn=16),
+    'fcos-s': dict(stem=16, width=[32, 64, 128, 256], blocks=[0, 1, 1, 1], fpn=48, head=1, gn=8),
+    'fcos-m': dict(stem=24, width=[32, 64, 128, 256], blocks=[1, 1, 1, 1], fpn=64, head=2, gn=16),
     'fcos-t': dict(stem=8, width=[16, 16, 32, 32], blocks=[0, 1, 1, 1], fpn=32, head=1, gn=8),
 }
 STRIDES = [8, 16, 32]

@@ -25,6 +25,7 @@ static const char usage[] =
     "  --max-minutes M    stop after M minutes of training (default: no limit)\n"
     "  --arch NAME        architecture (default fcos-s)\n"
     "  --lr X             peak learning rate (default: the architecture's)\n"
+    "  --optim NAME       sgd (default) or adamw\n"
     "  --mosaic P         probability of 2x2 mosaic augmentation (default 0)\n"
     "  --eval-every N     validate every N epochs (default 1)\n"
     "  --threads N        CPU threads (default: all cores)\n"
@@ -61,7 +62,8 @@ static void on_progress(void *user, const struct det_train_progress *p)
     struct ui *ui = user;
     char detail[200], val[64] = "";
     if (p->phase == DET_PHASE_LOADING) {
-        fprintf(stderr, "loading %d images\n", p->to_load);
+        if (!p->loaded)
+            fprintf(stderr, "loading %d images\n", p->to_load);
         return;
     }
     if (!ui->bar && p->phase != DET_PHASE_DONE)
@@ -82,7 +84,7 @@ static void on_progress(void *user, const struct det_train_progress *p)
 }
 
 struct train_args {
-    const char *data, *format, *out, *init, *arch, *log;
+    const char *data, *format, *out, *init, *arch, *log, *optim;
     int epochs, size, batch, seed, threads, eval_every;
     double val_split, max_minutes, lr, mosaic;
 };
@@ -150,6 +152,8 @@ int cli_train(int argc, char **argv)
         return status;
     if (!a.data || !a.out)
         return cli_fail("train: --data and --out are required (see --help)") + 1;
+    if (a.optim && strcmp(a.optim, "sgd") && strcmp(a.optim, "adamw"))
+        return cli_fail("train: --optim is sgd or adamw") + 1;
     if (a.threads > 0)
         nn_set_num_threads(a.threads);
     signal(SIGINT, on_sigint);

@@ -6,23 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+int det_check_classes(const char *const *classes, int n, struct base_err *err)
+{
+    if (n < 1 || n > DET_MAX_CLASSES || !classes)
+        return base_err_set(err, BASE_E_INVALID, "need 1 to %d classes, not %d", DET_MAX_CLASSES,
+                            n);
+    for (int i = 0; i < n; i++) {
+        if (!classes[i] || !*classes[i])
+            return base_err_set(err, BASE_E_INVALID, "class %d has an empty name", i);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(classes[i], classes[j]))
+                return base_err_set(err, BASE_E_INVALID, "class '%s' appears twice", classes[i]);
+    }
+    return 0;
+}
+
 struct det_dataset *det_dataset_new(const char *const *classes, int nclasses, struct base_err *err)
 {
-    if (nclasses < 1 || !classes) {
-        base_err_set(err, BASE_E_INVALID, "data set has no classes");
+    if (det_check_classes(classes, nclasses, err))
         return NULL;
-    }
-    for (int i = 0; i < nclasses; i++) {
-        if (!classes[i] || !*classes[i]) {
-            base_err_set(err, BASE_E_INVALID, "class %d has an empty name", i);
-            return NULL;
-        }
-        for (int j = 0; j < i; j++)
-            if (!strcmp(classes[i], classes[j])) {
-                base_err_set(err, BASE_E_INVALID, "class '%s' appears twice", classes[i]);
-                return NULL;
-            }
-    }
     struct det_dataset *d = base_calloc(1, sizeof *d);
     d->classes = base_alloc((size_t)nclasses * sizeof *d->classes);
     for (int i = 0; i < nclasses; i++)

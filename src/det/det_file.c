@@ -97,7 +97,7 @@ static int parse_classes(const char *text, struct header *h, struct base_err *er
     json_error_t je;
     json_t *a = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     int rc = 0;
-    if (!json_is_array(a) || json_array_size(a) < 1 || json_array_size(a) > 10000) {
+    if (!json_is_array(a) || json_array_size(a) < 1 || json_array_size(a) > DET_MAX_CLASSES) {
         rc = base_err_set(err, BASE_E_INVALID, "model file: 'classes' is not a list of names");
         goto out;
     }

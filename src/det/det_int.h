@@ -6,8 +6,12 @@
 
 #include "det.h"
 
-#define DET_MAX_LEVELS 5
-#define DET_INF        1e8f
+#define DET_MAX_LEVELS  5
+#define DET_MAX_CLASSES 10000
+
+/* Class names must be 1..DET_MAX_CLASSES non-empty, unique strings. */
+int det_check_classes(const char *const *classes, int n, struct base_err *err);
+#define DET_INF 1e8f
 
 /* One FPN level: locations (x, y) = ((j + 0.5) * stride, (i + 0.5) * stride) for a w x h grid,
  * responsible for objects whose largest ltrb distance lies in (lo, hi]. Points of all levels

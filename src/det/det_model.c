@@ -13,7 +13,8 @@ const float det_ranges[DET_NLEVELS - 1] = {64, 128};
 
 static const struct det_arch archs[] = {
     /* name    stem  widths (s4..s32)   blocks     fpn head gn  lr */
-    {"fcos-s", 24, {32, 64, 128, 256}, {1, 1, 1, 1}, 64, 2, 16, 0.02f},
+    {"fcos-s", 16, {32, 64, 128, 256}, {0, 1, 1, 1}, 48, 1, 8, 0.02f},
+    {"fcos-m", 24, {32, 64, 128, 256}, {1, 1, 1, 1}, 64, 2, 16, 0.02f},
     /* a few MFLOPs: for tests that must train in seconds */
     {"fcos-t", 8, {16, 16, 32, 32}, {0, 1, 1, 1}, 32, 1, 8, 0.02f},
 };
@@ -195,20 +196,6 @@ static void set_classes(struct det_model *m, const char *const *classes, int n)
     m->info.nclasses = n;
 }
 
-static int check_classes(const char *const *classes, int n, struct base_err *err)
-{
-    if (n < 1 || n > 10000 || !classes)
-        return base_err_set(err, BASE_E_INVALID, "model needs 1 to 10000 classes, not %d", n);
-    for (int i = 0; i < n; i++) {
-        if (!classes[i] || !*classes[i])
-            return base_err_set(err, BASE_E_INVALID, "class %d has an empty name", i);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(classes[i], classes[j]))
-                return base_err_set(err, BASE_E_INVALID, "class '%s' appears twice", classes[i]);
-    }
-    return 0;
-}
-
 struct det_model *det_model_create(const struct det_arch *a, const char *const *classes,
                                    int nclasses, int size, uint64_t seed, struct base_err *err)
 {
@@ -217,7 +204,7 @@ struct det_model *det_model_create(const struct det_arch *a, const char *const *
                      DET_MIN_SIZE, DET_MAX_SIZE);
         return NULL;
     }
-    if (check_classes(classes, nclasses, err))
+    if (det_check_classes(classes, nclasses, err))
         return NULL;
     struct det_model *m = base_calloc(1, sizeof *m);
     static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};

@@ -168,6 +168,17 @@ static int evaluate(struct trainer *t, struct base_err *err)
 /* ---- the loop ---------------------------------------------------------------------------------
  */
 
+/* With a time budget the schedule runs on whichever ends first, epochs or minutes, so that a
+ * budgeted run still anneals to its end. */
+static long schedule_step(const struct trainer *t)
+{
+    if (t->o.max_minutes <= 0)
+        return t->pr.step;
+    double f = t->t_train / (t->o.max_minutes * 60.0);
+    long by_time = (long)(f * (double)t->pr.steps);
+    return by_time > t->pr.step ? by_time : t->pr.step;
+}
+
 static int train_step(struct trainer *t, struct base_err *err)
 {
     const struct det_batch *b = det_loader_next(t->loader);
@@ -180,7 +191,7 @@ static int train_step(struct trainer *t, struct base_err *err)
     if (nn_graph_backward(t->g, err))
         return -1;
     nn_clip_grad_norm(t->model->nn, 10.0);
-    nn_optim_step(t->opt, nn_sched_lr(&t->sched, t->pr.step));
+    nn_optim_step(t->opt, nn_sched_lr(&t->sched, schedule_step(t)));
     nn_ema_update(t->ema, t->model->nn);
     double a = t->pr.step ? 0.9 : 0.0; /* running averages */
     t->pr.loss_cls = a * t->pr.loss_cls + (1 - a) * lp.cls;
