@@ -204,4 +204,29 @@ int base_parse_double(const char *s, double *out);
 /* Case-sensitive suffix test. */
 int base_str_ends_with(const char *s, const char *suffix);
 
+/* ---- JSON (jansson) -------------------------------------------------------------------------- */
+
+/* jansson's json_t is `typedef struct json_t json_t`, so these take `struct json_t` and base.h
+ * need not include jansson.h; callers that do include it pass json_t * as usual. */
+struct json_t;
+
+/* Parses UTF-8 JSON text of any top-level type (object, array, scalar). Returns a new reference,
+ * or NULL with BASE_E_INVALID and a message such as
+ * "JSON parse error - '[' or '{' expected near 'x': line 1 column 1". Nesting depth is bounded
+ * by jansson (2048); numbers too large for 64 bits are rejected. Thread-safe. */
+struct json_t *base_json_parse(const char *text, size_t len, struct base_err *err);
+
+/* Output styles of base_json_dump: compact (",", ":") as Django REST framework answers, or
+ * Python json.dumps' default (", ", ": ") as Label Studio writes into files and its database. */
+enum base_json_style { BASE_JSON_COMPACT, BASE_JSON_PYTHON };
+
+/* Appends `v` to `out` as JSON: object keys in insertion order, floats in Python repr
+ * (base_fmt_double: 1.0, 42.3718109130859), non-ASCII characters as raw UTF-8, control
+ * characters escaped. Fails only when `out` reaches its limit (BASE_E_TOOBIG). Thread-safe for
+ * distinct buffers. */
+int base_json_dump(const struct json_t *v, enum base_json_style style, struct base_buf *out,
+                   struct base_err *err);
+/* Same into a new NUL-terminated string (free with base_free); *len may be NULL. Never fails. */
+char *base_json_dumps(const struct json_t *v, enum base_json_style style, size_t *len);
+
 #endif

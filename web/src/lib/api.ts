@@ -168,7 +168,7 @@ export interface Task {
   annotations?: Annotation[];
   predictions?: Prediction[];
   predictions_score?: number | null;
-  predictions_model_versions?: string[];
+  predictions_model_versions?: string | string[];
   updated_at?: string;
   completed_at?: string | null;
 }

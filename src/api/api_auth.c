@@ -1,0 +1,71 @@
+/* Browser sessions and the current user: POST /api/auth/login sets an HttpOnly, SameSite=Strict
+ * session cookie that authenticates like an API token; whoami, token and reset-token as in
+ * Label Studio (spec 2.1). */
+#include "api_int.h"
+
+#include <string.h>
+
+static void set_cookie(struct api_req *r, const char *value, int64_t max_age)
+{
+    char *c = base_arena_printf(r->arena,
+                                "sessionid=%s; HttpOnly; SameSite=Strict; Path=/; "
+                                "Max-Age=%lld",
+                                value, (long long)max_age);
+    http_response_header(r->resp, "Set-Cookie", c);
+}
+
+int api_auth_login(struct api_req *r, struct base_err *err)
+{
+    json_t *body = api_body_object(r, err);
+    if (!body)
+        return -1;
+    const char *email = json_string_value(json_object_get(body, "email"));
+    const char *password = json_string_value(json_object_get(body, "password"));
+    char key[STORE_SESSION_KEY_LEN + 1];
+    int rc = -1;
+    if (!email || !*email)
+        api_invalid(r, err, "email", "This field is required.");
+    if (!password || !*password)
+        api_invalid(r, err, "password", "This field is required.");
+    if (email && *email && password && *password &&
+        !store_user_login(r->api->store, email, password, &r->user, err) &&
+        !store_session_create(r->api->store, r->user.id, r->api->session_ttl_us, key, err)) {
+        set_cookie(r, key, r->api->session_ttl_us / 1000000);
+        rc = api_reply_json(r, 200, api_user_json(&r->user));
+    }
+    if (rc && err->status == BASE_E_AUTH)
+        r->www_authenticate = "Session";
+    json_decref(body);
+    return rc;
+}
+
+int api_auth_logout(struct api_req *r, struct base_err *err)
+{
+    const char *key = http_request_cookie(r->http, "sessionid");
+    if (key && *key && store_session_delete(r->api->store, key, err))
+        return -1;
+    set_cookie(r, "", 0);
+    return api_reply_empty(r, 204);
+}
+
+int api_whoami(struct api_req *r, struct base_err *err)
+{
+    (void)err;
+    return api_reply_json(r, 200, api_user_json(&r->user));
+}
+
+int api_token_get(struct api_req *r, struct base_err *err)
+{
+    char token[STORE_TOKEN_LEN + 1];
+    if (store_user_token(r->api->store, r->user.id, token, err))
+        return -1;
+    return api_reply_json(r, 200, json_pack("{ss}", "token", token));
+}
+
+int api_token_reset(struct api_req *r, struct base_err *err)
+{
+    char token[STORE_TOKEN_LEN + 1];
+    if (store_user_reset_token(r->api->store, r->user.id, token, err))
+        return -1;
+    return api_reply_json(r, 200, json_pack("{ss}", "token", token));
+}

@@ -1,0 +1,530 @@
+/* Import (spec 2.4): JSON task lists and multipart uploads of images and JSON files through
+ * POST /api/projects/{id}/import, and local image files for `labelloop import`. Uploaded files
+ * are written (temp name, fsync, rename) before the one transaction that records them commits;
+ * if it fails they are removed, so nothing is half-imported. */
+#include "api_int.h"
+
+#include "formats/formats.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define API_IMPORT_MAX_TASKS 1000000
+#define API_UPLOAD_MAX_PARTS 10000
+#define API_FILE_MAX         ((size_t)1 << 30)
+
+/* ---- normalising task lists ------------------------------------------------------------------ */
+
+static int check_items(struct api_req *r, json_t *list, const char *what, size_t i,
+                       struct base_err *err)
+{
+    size_t k;
+    json_t *v;
+    if (list && !json_is_array(list))
+        return api_invalid(r, err, "non_field_errors", "Task #%zu: %s must be a list", i, what);
+    json_array_foreach(list, k, v)
+    {
+        json_t *res = json_object_get(v, "result");
+        if (json_is_string(res)) { /* a result list sent as JSON text, as Label Studio accepts */
+            json_t *parsed = base_json_parse(json_string_value(res), json_string_length(res), NULL);
+            if (json_is_array(parsed))
+                json_object_set(v, "result", parsed);
+            json_decref(parsed);
+            res = json_object_get(v, "result");
+        }
+        if (!json_is_object(v) || !json_is_array(res))
+            return api_invalid(r, err, "non_field_errors",
+                               "Task #%zu: each of %s must be an object with a \"result\" list", i,
+                               what);
+    }
+    return 0;
+}
+
+static int normalize_one(struct api_req *r, json_t *tasks, size_t i, const json_t *types,
+                         const char *ukey, struct base_err *err)
+{
+    json_t *t = json_array_get(tasks, i);
+    if (!json_is_object(t))
+        return api_invalid(r, err, "non_field_errors", "Task #%zu: must be a JSON object", i);
+    if (!json_is_object(json_object_get(t, "data"))) { /* a flat dict is the task's data */
+        json_array_set_new(tasks, i, json_pack("{sO}", "data", t));
+        t = json_array_get(tasks, i);
+    }
+    json_t *data = json_object_get(t, "data"), *meta = json_object_get(t, "meta");
+    json_t *raw = json_object_get(data, "$undefined$");
+    if (raw && ukey && !json_object_get(data, ukey)) {
+        json_object_set(data, ukey, raw);
+        json_object_del(data, "$undefined$");
+    }
+    const char *key;
+    json_t *tag;
+    json_object_foreach((json_t *)types, key, tag)
+    {
+        json_t *v = json_object_get(data, key);
+        if (!v)
+            return api_invalid(r, err, "non_field_errors",
+                               "Task #%zu: \"%s\" key is expected in task data", i, key);
+        if (!strcmp(json_string_value(tag) ? json_string_value(tag) : "", "Image") &&
+            !json_is_string(v) && !json_is_array(v))
+            return api_invalid(r, err, "non_field_errors",
+                               "Task #%zu: data[\"%s\"] must be a URL string", i, key);
+    }
+    if (meta && !json_is_object(meta) && !json_is_null(meta))
+        return api_invalid(r, err, "non_field_errors", "Task #%zu: meta must be an object", i);
+    return check_items(r, json_object_get(t, "annotations"), "annotations", i, err) ||
+           check_items(r, json_object_get(t, "predictions"), "predictions", i, err);
+}
+
+int api_tasks_normalize(struct api_req *r, const json_t *project_row, json_t *tasks,
+                        struct base_err *err)
+{
+    if (!json_is_array(tasks))
+        return api_invalid(r, err, "non_field_errors", "expected a list of tasks");
+    if (json_array_size(tasks) > API_IMPORT_MAX_TASKS)
+        return api_invalid(r, err, "non_field_errors", "more than %d tasks in one import",
+                           API_IMPORT_MAX_TASKS);
+    const json_t *types = json_object_get(project_row, "data_types");
+    if (!json_is_object(types))
+        types = NULL;
+    const char *ukey = api_project_undefined_key(project_row);
+    for (size_t i = 0; i < json_array_size(tasks); i++)
+        if (normalize_one(r, tasks, i, types, ukey, err))
+            return -1;
+    return 0;
+}
+
+/* ---- files ----------------------------------------------------------------------------------- */
+
+/* ".jpg", ".png" or ".webp" from the first bytes, or NULL. */
+static const char *image_kind(const unsigned char *p, size_t n)
+{
+    if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
+        return ".jpg";
+    if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8))
+        return ".png";
+    if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
+        return ".webp";
+    return NULL;
+}
+
+/* Django's get_valid_filename, ASCII: the base name, spaces to '_', only [A-Za-z0-9_.-], no
+ * leading dots, at most 100 characters keeping the extension. */
+static char *safe_name(struct base_arena *a, const char *filename)
+{
+    const char *base = filename;
+    for (const char *p = filename; *p; p++)
+        if (*p == '/' || *p == '\\')
+            base = p + 1;
+    char *out = base_arena_alloc(a, strlen(base) + 8);
+    size_t n = 0;
+    for (const char *p = base; *p; p++) {
+        char c = *p == ' ' ? '_' : *p;
+        if ((isalnum((unsigned char)c) && !(c & 0x80)) || c == '_' || c == '-' ||
+            (c == '.' && n > 0))
+            out[n++] = c;
+    }
+    out[n] = '\0';
+    if (n == 0)
+        return base_arena_strdup(a, "file");
+    if (n > 100) {
+        const char *dot = strrchr(out, '.');
+        size_t ext = dot && strlen(dot) < 16 ? strlen(dot) : 0;
+        memmove(out + 100 - ext, out + n - ext, ext + 1);
+    }
+    return out;
+}
+
+struct saved {
+    char **paths; /* absolute paths written, removed if the import fails */
+    size_t n, cap;
+};
+
+static void saved_add(struct saved *s, char *path)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->paths = base_realloc(s->paths, s->cap * sizeof *s->paths);
+    }
+    s->paths[s->n++] = path;
+}
+
+static void saved_release(struct saved *s, int remove)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (remove)
+            unlink(s->paths[i]);
+        base_free(s->paths[i]);
+    }
+    base_free(s->paths);
+    memset(s, 0, sizeof *s);
+}
+
+/* Writes one upload under media/upload/<project>/<uuid8>-<name> and appends its task. */
+static int save_upload(struct api *api, struct base_arena *a, int64_t project, const char *ukey,
+                       const char *filename, const void *data, size_t len, json_t *tasks,
+                       struct saved *saved, struct base_err *err)
+{
+    char dir_rel[64], hex[9];
+    snprintf(dir_rel, sizeof dir_rel, "upload/%lld", (long long)project);
+    char *dir = base_path_join(api->media_dir, dir_rel), *path = NULL, *rel = NULL;
+    const char *name = safe_name(a, filename);
+    int rc = base_mkdirs(dir, err);
+    for (int tries = 0; rc == 0 && tries < 8; tries++) {
+        base_free(path);
+        if ((rc = base_random_hex(hex, 4, err)))
+            break;
+        rel = base_arena_printf(a, "%s/%s-%s", dir_rel, hex, name);
+        path = base_path_join(api->media_dir, rel);
+        if (!base_file_exists(path))
+            break;
+    }
+    if (rc == 0)
+        rc = base_file_write_atomic(path, data, len, err);
+    if (rc == 0) {
+        saved_add(saved, path);
+        path = NULL;
+        char *url = base_arena_printf(a, "/data/%s", rel);
+        json_array_append_new(tasks, json_pack("{s{ss}ss}", "data", ukey ? ukey : "$undefined$",
+                                               url, "file_upload", rel));
+    }
+    base_free(path);
+    base_free(dir);
+    return rc;
+}
+
+/* ---- the API --------------------------------------------------------------------------------- */
+
+struct upload {
+    json_t *tasks;   /* all tasks, in upload order */
+    json_t *formats; /* {".jpg": 3} */
+    struct saved saved;
+};
+
+static void count_format(json_t *formats, const char *ext)
+{
+    json_t *n = json_object_get(formats, ext);
+    json_object_set_new(formats, ext, json_integer(json_integer_value(n) + 1));
+}
+
+static int add_json_file(struct api_req *r, struct upload *u, const struct http_part *p,
+                         struct base_err *err)
+{
+    struct base_err perr = {0};
+    json_t *v = base_json_parse(p->data, p->len, &perr);
+    if (!v)
+        return api_invalid(r, err, "file", "%s: %s", p->filename, perr.msg);
+    if (json_is_object(v))
+        json_array_append_new(u->tasks, v);
+    else if (json_is_array(v))
+        json_array_extend(u->tasks, v), json_decref(v);
+    else {
+        json_decref(v);
+        return api_invalid(r, err, "file", "%s: expected a task or a list of tasks", p->filename);
+    }
+    count_format(u->formats, ".json");
+    return 0;
+}
+
+static int add_part(struct api_req *r, const json_t *row, struct upload *u,
+                    const struct http_part *p, struct base_err *err)
+{
+    const char *dot = strrchr(p->filename, '.');
+    if (dot && !strcasecmp(dot, ".json"))
+        return add_json_file(r, u, p, err);
+    const char *kind = image_kind((const unsigned char *)p->data, p->len);
+    if (!kind)
+        return api_invalid(r, err, "file",
+                           "%s is not a JPEG, PNG or WebP image (nor a .json task list)",
+                           p->filename);
+    if (json_object_size(json_object_get(row, "data_types")) > 1)
+        return api_invalid(r, err, "file",
+                           "Your labeling config has more than one data key and direct file "
+                           "upload supports only one data key. To import data with multiple "
+                           "data keys, use a JSON file.");
+    count_format(u->formats, dot && strlen(dot) < 16 ? dot : kind);
+    int64_t project = json_integer_value(json_object_get(row, "id"));
+    return save_upload(r->api, r->arena, project, api_project_undefined_key(row), p->filename,
+                       p->data, p->len, u->tasks, &u->saved, err);
+}
+
+static int collect_multipart(struct api_req *r, const json_t *row, struct upload *u,
+                             struct base_err *err)
+{
+    size_t len, n;
+    const char *body = http_request_body(r->http, &len);
+    struct http_part *parts;
+    if (http_multipart_parse(http_request_header(r->http, "Content-Type"), body, len, r->arena,
+                             &parts, &n, API_UPLOAD_MAX_PARTS, err))
+        return -1;
+    size_t files = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!parts[i].filename)
+            continue;
+        files++;
+        if (add_part(r, row, u, &parts[i], err))
+            return -1;
+    }
+    return files ? 0 : api_invalid(r, err, "file", "No files were uploaded.");
+}
+
+static int collect_json(struct api_req *r, struct upload *u, struct base_err *err)
+{
+    json_t *v = api_body_json(r, err);
+    if (!v)
+        return -1;
+    if (json_is_object(v))
+        json_array_append_new(u->tasks, v);
+    else if (json_is_array(v))
+        json_array_extend(u->tasks, v), json_decref(v);
+    else {
+        json_decref(v);
+        return api_invalid(r, err, "non_field_errors", "expected a task or a list of tasks");
+    }
+    return 0;
+}
+
+static json_t *data_columns(const json_t *tasks)
+{
+    json_t *cols = json_array(), *t;
+    size_t i;
+    json_array_foreach(tasks, i, t)
+    {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(t, "data"), k, v)
+        {
+            int seen = 0;
+            for (size_t c = 0; c < json_array_size(cols) && !seen; c++)
+                seen = !strcmp(json_string_value(json_array_get(cols, c)), k);
+            if (!seen && json_array_size(cols) < 1000)
+                json_array_append_new(cols, json_string(k));
+        }
+    }
+    return cols;
+}
+
+static json_t *import_summary(struct api_req *r, const struct upload *u,
+                              const struct store_import_result *res, double seconds)
+{
+    json_t *ids = json_array(), *uploads = json_array();
+    for (int64_t i = 0; i < res->upload_count; i++)
+        json_array_append_new(uploads, json_integer(res->first_upload_id + i));
+    json_t *body = json_pack("{sI sI sI sf so sb sO so}", "task_count", (json_int_t)res->task_count,
+                             "annotation_count", (json_int_t)res->annotation_count,
+                             "prediction_count", (json_int_t)res->prediction_count, "duration",
+                             seconds, "file_upload_ids", uploads, "could_be_tasks_list", 0,
+                             "found_formats", u->formats, "data_columns", data_columns(u->tasks));
+    if (api_query_bool(r, "return_task_ids", 0)) {
+        for (int64_t i = 0; i < res->task_count; i++)
+            json_array_append_new(ids, json_integer(res->first_task_id + i));
+        json_object_set(body, "task_ids", ids);
+    }
+    json_decref(ids);
+    return body;
+}
+
+int api_project_import(struct api_req *r, struct base_err *err)
+{
+    double t0 = base_now();
+    json_t *row = NULL;
+    if (api_project_row(r, r->m.ids[0], &row, err))
+        return -1;
+    struct upload u = {json_array(), json_object(), {0}};
+    const char *ctype = http_request_header(r->http, "Content-Type");
+    struct store_import_result res;
+    int rc = -1;
+    size_t blen;
+    const char *b = http_request_body(r->http, &blen);
+    json_t *probe = ctype && !strncasecmp(ctype, "application/x-www-form-urlencoded", 33)
+                        ? base_json_parse(b, blen, NULL)
+                        : json_object();
+    int url_form = probe == NULL; /* a form that is not JSON text: Label Studio's URL import */
+    json_decref(probe);
+    if (url_form) {
+        base_err_set(err, BASE_E_UNSUPPORTED,
+                     "import from a URL is not supported; send JSON "
+                     "or upload files as multipart/form-data");
+        goto out;
+    }
+    if (ctype && !strncasecmp(ctype, "multipart/form-data", 19) ? collect_multipart(r, row, &u, err)
+                                                                : collect_json(r, &u, err))
+        goto out;
+    if (api_tasks_normalize(r, row, u.tasks, err) ||
+        store_tasks_import(r->api->store, r->m.ids[0], u.tasks, r->user.id, &res, err))
+        goto out;
+    rc = api_reply_json(r, 201, import_summary(r, &u, &res, base_now() - t0));
+out:
+    saved_release(&u.saved, rc != 0);
+    json_decref(u.tasks);
+    json_decref(u.formats);
+    json_decref(row);
+    return rc;
+}
+
+/* ---- local files (labelloop import) ---------------------------------------------------------- */
+
+int api_import_files(struct api *api, int64_t project, int64_t user, const char *const *paths,
+                     size_t npaths, api_progress_fn progress, void *progress_ctx,
+                     struct store_import_result *res, size_t *skipped, struct base_err *err)
+{
+    json_t *row = NULL, *tasks = json_array();
+    struct saved saved = {0};
+    struct base_arena *a = base_arena_new(16384);
+    int rc = store_project_get(api->store, project, &row, err);
+    *skipped = 0;
+    for (size_t i = 0; rc == 0 && i < npaths; i++) {
+        char *data = NULL;
+        size_t len = 0;
+        rc = base_file_read(paths[i], API_FILE_MAX, &data, &len, err);
+        if (rc == 0 && image_kind((const unsigned char *)data, len))
+            rc = save_upload(api, a, project, api_project_undefined_key(row), paths[i], data, len,
+                             tasks, &saved, err);
+        else if (rc == 0)
+            ++*skipped;
+        base_free(data);
+        if (progress)
+            progress(progress_ctx, i + 1, npaths, paths[i]);
+    }
+    if (rc == 0)
+        rc = store_tasks_import(api->store, project, tasks, user, res, err);
+    saved_release(&saved, rc != 0);
+    base_arena_free(a);
+    json_decref(tasks);
+    json_decref(row);
+    return rc;
+}
+
+/* ---- detection data sets and Label Studio JSON files (labelloop import --format) ------------- */
+
+/* Annotations and predictions of an imported Label Studio task, reduced to what an import
+ * creates (ids, users and times of the exporting instance do not carry over). */
+static json_t *clean_items(const json_t *list, int predictions, const char *model_version)
+{
+    static const char *const ann_keys[] = {"result", "was_cancelled", "ground_truth", "lead_time"};
+    static const char *const pred_keys[] = {"result", "score", "model_version"};
+    json_t *out = json_array(), *a;
+    size_t i;
+    json_array_foreach(list, i, a)
+    {
+        json_t *c = json_object();
+        for (size_t k = 0; k < (predictions ? 3u : 4u); k++) {
+            const char *key = predictions ? pred_keys[k] : ann_keys[k];
+            if (json_object_get(a, key) && !json_is_null(json_object_get(a, key)))
+                json_object_set(c, key, json_object_get(a, key));
+        }
+        if (predictions && model_version)
+            json_object_set_new(c, "model_version", json_string(model_version));
+        json_array_append_new(out, c);
+    }
+    return out;
+}
+
+static int tasks_from_json(const struct api_dataset_import *o, const char *ukey, json_t **out,
+                           struct base_err *err)
+{
+    char *text = NULL;
+    size_t len;
+    json_t *tasks = NULL, *t;
+    if (base_file_read(o->path, API_FILE_MAX, &text, &len, err) ||
+        formats_tasks_parse(text, len, &tasks, err)) {
+        base_err_prefix(err, "%s: ", o->path);
+        base_free(text);
+        return -1;
+    }
+    base_free(text);
+    *out = json_array();
+    size_t i;
+    json_array_foreach(tasks, i, t)
+    {
+        json_t *data = json_copy(json_object_get(t, "data"));
+        json_t *raw = json_object_get(data, "$undefined$");
+        if (raw && ukey && !json_object_get(data, ukey)) {
+            json_object_set(data, ukey, raw);
+            json_object_del(data, "$undefined$");
+        }
+        json_t *n = json_pack("{so}", "data", data);
+        const json_t *anns = json_object_get(t, "annotations");
+        json_t *preds = clean_items(json_object_get(t, "predictions"), 1, o->model_version);
+        if (o->as_predictions) { /* annotations become pre-annotations of the given model */
+            json_t *more = clean_items(anns, 1, o->model_version ? o->model_version : "");
+            json_array_extend(preds, more);
+            json_decref(more);
+        } else {
+            json_object_set_new(n, "annotations", clean_items(anns, 0, NULL));
+        }
+        json_object_set_new(n, "predictions", preds);
+        json_array_append_new(*out, n);
+    }
+    json_decref(tasks);
+    return 0;
+}
+
+/* Copies each image of the data set as an upload and gives its task the boxes. */
+static int tasks_from_dataset(struct api *api, struct base_arena *a,
+                              const struct api_dataset_import *o, const json_t *row, json_t *tasks,
+                              struct saved *saved, struct base_err *err)
+{
+    struct formats_config *cfg = NULL;
+    struct formats_dataset *d = NULL;
+    const char *xml = json_string_value(json_object_get(row, "label_config"));
+    struct formats_import_opts io = {.as_predictions = o->as_predictions,
+                                     .model_version = o->model_version};
+    int rc = formats_config_parse(xml ? xml : "", xml ? strlen(xml) : 0, &cfg, err) ||
+                     formats_dataset_read(o->path, o->kind, &d, err)
+                 ? -1
+                 : 0;
+    io.config = cfg;
+    if (!rc)
+        rc = formats_import_check(d, &io, err);
+    for (size_t i = 0; !rc && i < d->nsamples; i++) {
+        char *data = NULL;
+        size_t len;
+        rc = base_file_read(d->samples[i].path, API_FILE_MAX, &data, &len, err) ||
+                     save_upload(api, a, o->project, formats_config_first_data_key(cfg),
+                                 d->samples[i].path, data, len, tasks, saved, err)
+                 ? -1
+                 : 0;
+        base_free(data);
+        if (rc)
+            break;
+        json_t *t = json_array_get(tasks, json_array_size(tasks) - 1);
+        const char *url = json_string_value(
+            json_object_get(json_object_get(t, "data"), formats_config_first_data_key(cfg)));
+        json_t *boxes = formats_import_task(d, i, url, &io);
+        json_object_update_missing(t, boxes); /* adds its annotations or predictions */
+        json_decref(boxes);
+        if (o->progress)
+            o->progress(o->progress_ctx, i + 1, d->nsamples, d->samples[i].path);
+    }
+    formats_dataset_free(d);
+    formats_config_free(cfg);
+    return rc;
+}
+
+int api_import_dataset(struct api *api, const struct api_dataset_import *o,
+                       struct store_import_result *res, struct base_err *err)
+{
+    json_t *row = NULL, *tasks = json_array();
+    struct saved saved = {0};
+    struct base_arena *a = base_arena_new(16384);
+    int rc = store_project_get(api->store, o->project, &row, err);
+    if (!rc && o->kind == FORMATS_JSON) {
+        json_decref(tasks);
+        tasks = NULL;
+        rc = tasks_from_json(o, api_project_undefined_key(row), &tasks, err);
+    } else if (!rc && o->kind >= FORMATS_COCO) {
+        rc = tasks_from_dataset(api, a, o, row, tasks, &saved, err);
+    } else if (!rc) {
+        rc = base_err_set(err, BASE_E_UNSUPPORTED, "import from %s is not supported",
+                          formats_kind_name(o->kind));
+    }
+    if (!rc)
+        rc = store_tasks_import(api->store, o->project, tasks, o->user, res, err);
+    saved_release(&saved, rc != 0);
+    base_arena_free(a);
+    json_decref(tasks);
+    json_decref(row);
+    return rc;
+}

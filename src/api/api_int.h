@@ -1,0 +1,221 @@
+/* Shared by the handler files of src/api. To add an endpoint: write `int api_x(struct api_req *r,
+ * struct base_err *err)` in a file of its resource, declare it below, and add one line to the
+ * table in api_routes.c. A handler either answers (api_reply_* and returns 0) or returns -1 with
+ * err set: the dispatcher then answers with Label Studio's error wrapper and the HTTP status of
+ * err->status (api_http_status). Handlers run on pool threads: keep state in the request. */
+#ifndef LL_API_INT_H
+#define LL_API_INT_H
+
+#include "api.h"
+
+#include <jansson.h>
+#include <pthread.h>
+
+struct api {
+    struct store *store;
+    char *data_dir;
+    char *media_dir; /* <data_dir>/media */
+    char *version;
+    int64_t session_ttl_us;
+    pthread_mutex_t rng_lock;
+    struct base_rng rng;
+};
+
+struct api_req {
+    struct api *api;
+    struct http_request *http;
+    struct http_response *resp;
+    struct base_arena *arena; /* freed with the request */
+    const char *method;       /* HEAD is routed as GET */
+    const char *path;
+    struct http_route_match m; /* m.ids[0..]: the {id} segments of the route, in order */
+    int authed;
+    struct store_user user;    /* the authenticated user (routes without API_PUBLIC) */
+    json_t *validation_errors; /* filled by api_invalid */
+    const char *www_authenticate;
+    int status_override; /* an HTTP status the error table has no entry for (405) */
+};
+
+typedef int (*api_handler_fn)(struct api_req *r, struct base_err *err);
+
+enum { API_PUBLIC = 1 << 0 }; /* no authentication required */
+
+struct api_route {
+    const char *method;  /* "GET", "POST", "PATCH", "PUT", "DELETE" */
+    const char *pattern; /* see http_route_match: "/api/tasks/{id}/annotations" */
+    api_handler_fn fn;
+    unsigned flags;
+};
+
+extern const struct api_route api_routes[];
+extern const size_t api_nroutes;
+
+/* ---- replies and errors ---------------------------------------------------------------------- */
+
+/* Answers `body` (reference stolen) as compact JSON with Python-repr floats. Returns 0. */
+int api_reply_json(struct api_req *r, int status, json_t *body);
+/* Answers with no body (204 and the like). Returns 0. */
+int api_reply_empty(struct api_req *r, int status);
+/* Records a field error for the 400 wrapper's validation_errors ({"field": ["message"]}) and
+ * returns -1 with err = BASE_E_INVALID "Validation error". */
+int api_invalid(struct api_req *r, struct base_err *err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The HTTP status of an error status (one table). */
+int api_http_status(enum base_status status);
+/* Sends Label Studio's error wrapper {id, status_code, version, detail, exc_info[,
+ * validation_errors]} for `err`. */
+void api_reply_error(struct api_req *r, const struct base_err *err);
+
+/* ---- request input --------------------------------------------------------------------------- */
+
+/* The body parsed as JSON (new reference); 400 naming the problem when malformed or empty. */
+json_t *api_body_json(struct api_req *r, struct base_err *err);
+/* Same, but the body must be a JSON object. */
+json_t *api_body_object(struct api_req *r, struct base_err *err);
+/* Integer query parameter: `def` when absent, 400 when not an integer in [min, max]. */
+int api_query_int(struct api_req *r, const char *name, int64_t def, int64_t min, int64_t max,
+                  int64_t *out, struct base_err *err);
+/* Boolean query parameter: 1/true/yes/on vs 0/false/no/off (any case), `def` when absent. */
+int api_query_bool(struct api_req *r, const char *name, int def);
+/* "http://<Host>" for absolute links (pagination). */
+const char *api_base_url(struct api_req *r);
+
+/* ---- JSON field checks (each records a validation error and returns -1 on a bad type) ------- */
+
+int api_field_bool(struct api_req *r, json_t *obj, const char *key, int *out, int *present,
+                   struct base_err *err);
+int api_field_int(struct api_req *r, json_t *obj, const char *key, int nullable, int64_t *out,
+                  int *present, struct base_err *err);
+int api_field_number(struct api_req *r, json_t *obj, const char *key, int nullable, double *out,
+                     int *is_null, int *present, struct base_err *err);
+/* A result list; a string holding JSON is parsed as Label Studio does. *out borrowed or new
+ * (decref it). */
+int api_field_result(struct api_req *r, json_t *obj, const char *key, int nullable, json_t **out,
+                     int *present, struct base_err *err);
+
+/* ---- serializers (Label Studio shapes) ------------------------------------------------------- */
+
+/* Per-request cache of users for created_username / created_by. */
+struct api_users;
+struct api_users *api_users_new(struct api_req *r);
+/* The user or NULL if it does not exist; valid for the request. */
+const struct store_user *api_users_get(struct api_users *u, int64_t id);
+
+json_t *api_user_json(const struct store_user *u);
+json_t *api_user_simple_json(const struct store_user *u);
+/* Project JSON of spec 1.1 from a store row (borrowed) with its counters. */
+json_t *api_project_json(struct api_req *r, const json_t *row,
+                         const struct store_project_counts *c);
+/* Annotation as /api/annotations answers (created_username, created_ago; no prediction). */
+json_t *api_annotation_json(struct api_users *users, const struct store_annotation *a);
+/* Annotation as exports and ML payloads carry it (spec 1.3 key order, with prediction). */
+json_t *api_annotation_export_json(const struct store_annotation *a);
+json_t *api_prediction_json(const struct store_prediction *p);
+
+enum api_task_shape {
+    API_TASK_DM,     /* /api/tasks list items (annotations/predictions only with `full`) */
+    API_TASK_EXPORT, /* spec 1.2 export shape: annotations full, predictions as ids */
+    API_TASK_SIMPLE, /* /predict payload shape: all model fields, everything expanded */
+};
+/* A task in one of the shapes. `undefined_key` (may be NULL) is the data key `$undefined$` is
+ * renamed to on output (spec 1.2: the first data key of the project's config). */
+json_t *api_task_json(struct api_users *users, const struct store_task *t,
+                      enum api_task_shape shape, int full, const char *undefined_key);
+/* Django's timesince: "0 minutes", "2 minutes", "1 hour, 3 minutes" (non-breaking spaces). */
+void api_created_ago(int64_t us, char out[64]);
+/* ISO time string as a new JSON string; 0 -> null. */
+json_t *api_time_json(int64_t us);
+
+/* ---- projects and labeling configs ------------------------------------------------------------
+ */
+
+/* Loads a project row (404 when absent); *row is a new reference. */
+int api_project_row(struct api_req *r, int64_t id, json_t **row, struct base_err *err);
+/* The data key `$undefined$` becomes for this project row (NULL if none); borrowed from row. */
+const char *api_project_undefined_key(const json_t *row);
+/* Validates a labeling config as Label Studio does on save (400 with validation_errors under
+ * `field` otherwise) and sets parsed_label_config, data_types and control_weights in `fields`
+ * (unless `fields` already sets control_weights). */
+int api_label_config_apply(struct api_req *r, const char *xml, const char *field, json_t *fields,
+                           struct base_err *err);
+
+/* Checks `xml` against the tasks and annotations of project `id` (spec 4.5 B; `strict` also
+ * refuses removing used labels): 400 with Label Studio's message under `field` otherwise. */
+int api_label_config_check_usage(struct api_req *r, int64_t id, const char *xml, int strict,
+                                 const char *field, struct base_err *err);
+
+/* ---- the labeling queue ------------------------------------------------------------------------
+ */
+
+/* Picks the next task of `project` (a project row) for r->user: *task, or -1 with
+ * BASE_E_NOTFOUND when nothing is left. */
+typedef int (*api_next_fn)(struct api_req *r, const json_t *project, int64_t *task,
+                           struct base_err *err);
+/* Policies by the project's `sampling` value; the first entry is the fallback. An active-learning
+ * order plugs in by adding a line to this table (api_next.c). */
+struct api_next_policy {
+    const char *sampling;
+    api_next_fn fn;
+};
+extern const struct api_next_policy api_next_policies[];
+extern const size_t api_next_npolicies;
+
+/* ---- import -----------------------------------------------------------------------------------
+ */
+
+/* Normalises a Label Studio task list in place (a flat dict becomes {"data": dict}; `$undefined$`
+ * renamed when the project has a data key) and validates it against the project row: every
+ * object-tag data key present, annotations and predictions with result lists. 400 on failure. */
+int api_tasks_normalize(struct api_req *r, const json_t *project_row, json_t *tasks,
+                        struct base_err *err);
+
+/* ---- handlers (one file per resource) ---------------------------------------------------------
+ */
+
+int api_health(struct api_req *r, struct base_err *err);
+int api_version(struct api_req *r, struct base_err *err);
+
+int api_auth_login(struct api_req *r, struct base_err *err);
+int api_auth_logout(struct api_req *r, struct base_err *err);
+int api_whoami(struct api_req *r, struct base_err *err);
+int api_token_get(struct api_req *r, struct base_err *err);
+int api_token_reset(struct api_req *r, struct base_err *err);
+
+int api_projects_list(struct api_req *r, struct base_err *err);
+int api_projects_create(struct api_req *r, struct base_err *err);
+int api_project_get(struct api_req *r, struct base_err *err);
+int api_project_patch(struct api_req *r, struct base_err *err);
+int api_project_delete(struct api_req *r, struct base_err *err);
+int api_projects_validate(struct api_req *r, struct base_err *err);
+int api_project_validate(struct api_req *r, struct base_err *err);
+int api_project_next(struct api_req *r, struct base_err *err);
+int api_project_import(struct api_req *r, struct base_err *err);
+int api_project_import_dataset(struct api_req *r, struct base_err *err);
+int api_project_export(struct api_req *r, struct base_err *err);
+int api_project_export_formats(struct api_req *r, struct base_err *err);
+int api_project_tasks_list(struct api_req *r, struct base_err *err);
+int api_project_tasks_delete(struct api_req *r, struct base_err *err);
+
+int api_tasks_list(struct api_req *r, struct base_err *err);
+int api_tasks_create(struct api_req *r, struct base_err *err);
+int api_task_get(struct api_req *r, struct base_err *err);
+int api_task_patch(struct api_req *r, struct base_err *err);
+int api_task_delete(struct api_req *r, struct base_err *err);
+
+int api_task_annotations_list(struct api_req *r, struct base_err *err);
+int api_task_annotations_create(struct api_req *r, struct base_err *err);
+int api_annotation_get(struct api_req *r, struct base_err *err);
+int api_annotation_patch(struct api_req *r, struct base_err *err);
+int api_annotation_delete(struct api_req *r, struct base_err *err);
+
+int api_predictions_list(struct api_req *r, struct base_err *err);
+int api_predictions_create(struct api_req *r, struct base_err *err);
+int api_prediction_get(struct api_req *r, struct base_err *err);
+int api_prediction_patch(struct api_req *r, struct base_err *err);
+int api_prediction_delete(struct api_req *r, struct base_err *err);
+
+int api_media_upload(struct api_req *r, struct base_err *err);
+/* The browser UI: embedded files, index.html for client-side routes. */
+int api_static(struct api_req *r, struct base_err *err);
+
+#endif

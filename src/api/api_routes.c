@@ -1,0 +1,55 @@
+/* The route table: every endpoint of the server is one line here (method, path pattern,
+ * handler, flags). Patterns are matched in order with a trailing slash optional; "{id}" is a
+ * positive integer (r->m.ids[] in order), "{*}" the rest of the path (r->m.tail). */
+#include "api_int.h"
+
+const struct api_route api_routes[] = {
+    {"GET", "/health", api_health, API_PUBLIC},
+    {"GET", "/api/health", api_health, API_PUBLIC},
+    {"GET", "/version", api_version, API_PUBLIC},
+    {"GET", "/api/version", api_version, API_PUBLIC},
+
+    {"POST", "/api/auth/login", api_auth_login, API_PUBLIC},
+    {"POST", "/api/auth/logout", api_auth_logout, API_PUBLIC},
+    {"GET", "/api/current-user/whoami", api_whoami, 0},
+    {"GET", "/api/current-user/token", api_token_get, 0},
+    {"POST", "/api/current-user/reset-token", api_token_reset, 0},
+
+    {"GET", "/api/projects", api_projects_list, 0},
+    {"POST", "/api/projects", api_projects_create, 0},
+    {"POST", "/api/projects/validate", api_projects_validate, API_PUBLIC},
+    {"GET", "/api/projects/{id}", api_project_get, 0},
+    {"PATCH", "/api/projects/{id}", api_project_patch, 0},
+    {"DELETE", "/api/projects/{id}", api_project_delete, 0},
+    {"POST", "/api/projects/{id}/validate", api_project_validate, 0},
+    {"GET", "/api/projects/{id}/next", api_project_next, 0},
+    {"POST", "/api/projects/{id}/import", api_project_import, 0},
+    {"POST", "/api/projects/{id}/import/dataset", api_project_import_dataset, 0},
+    {"GET", "/api/projects/{id}/export", api_project_export, 0},
+    {"GET", "/api/projects/{id}/export/formats", api_project_export_formats, 0},
+    {"GET", "/api/projects/{id}/tasks", api_project_tasks_list, 0},
+    {"DELETE", "/api/projects/{id}/tasks", api_project_tasks_delete, 0},
+
+    {"GET", "/api/tasks", api_tasks_list, 0},
+    {"POST", "/api/tasks", api_tasks_create, 0},
+    {"GET", "/api/tasks/{id}", api_task_get, 0},
+    {"PATCH", "/api/tasks/{id}", api_task_patch, 0},
+    {"DELETE", "/api/tasks/{id}", api_task_delete, 0},
+    {"GET", "/api/tasks/{id}/annotations", api_task_annotations_list, 0},
+    {"POST", "/api/tasks/{id}/annotations", api_task_annotations_create, 0},
+
+    {"GET", "/api/annotations/{id}", api_annotation_get, 0},
+    {"PATCH", "/api/annotations/{id}", api_annotation_patch, 0},
+    {"DELETE", "/api/annotations/{id}", api_annotation_delete, 0},
+
+    {"GET", "/api/predictions", api_predictions_list, 0},
+    {"POST", "/api/predictions", api_predictions_create, 0},
+    {"GET", "/api/predictions/{id}", api_prediction_get, 0},
+    {"PATCH", "/api/predictions/{id}", api_prediction_patch, 0},
+    {"PUT", "/api/predictions/{id}", api_prediction_patch, 0},
+    {"DELETE", "/api/predictions/{id}", api_prediction_delete, 0},
+
+    {"GET", "/data/upload/{*}", api_media_upload, 0},
+};
+
+const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

@@ -1,0 +1,236 @@
+/* `labelloop import --project N PATH...`: imports a folder (or files) of images into a project
+ * as Label Studio's upload does, with a progress bar; one transaction for the whole import. */
+#include "cli_int.h"
+
+#include "api/api.h"
+#include "store/store.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define IMPORT_MAX_FILES 10000000
+
+static void import_usage(FILE *out)
+{
+    fprintf(out, "usage: labelloop import --project N [options] PATH...\n\n"
+                 "Imports image files (JPEG, PNG, WebP; checked by content) into project N: each\n"
+                 "is copied to <data-dir>/media/upload/N/ and becomes one task. A PATH that is a\n"
+                 "folder is walked recursively in name order; other files are skipped.\n\n"
+                 "options:\n"
+                 "  --project N      the project (see GET /api/projects)\n"
+                 "  --data-dir DIR   database and media (default ./labelloop-data)\n"
+                 "  --email EMAIL    the user the import is recorded for (default: the first\n"
+                 "                   user)\n"
+                 "  --format F       import one data set instead: coco (a COCO json, or a folder\n"
+                 "                   with result.json / annotations.json / annotations/*.json\n"
+                 "                   and images/), yolo (classes.txt, images/, labels/), voc\n"
+                 "                   (Annotations/*.xml and images/) or json (a Label Studio\n"
+                 "                   JSON task file). Images are copied in; boxes become one\n"
+                 "                   annotation per image, in percent of the real image size.\n"
+                 "                   Bad input names the file and line; nothing is imported.\n"
+                 "  --as-predictions the boxes become predictions (pre-annotations) instead\n"
+                 "  --model-version V  model_version of those predictions\n");
+}
+
+struct file_list {
+    char **paths;
+    size_t n, cap;
+};
+
+static void add_path(struct file_list *l, const char *path)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->paths = base_realloc(l->paths, l->cap * sizeof *l->paths);
+    }
+    l->paths[l->n++] = base_strdup(path);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk(struct file_list *l, const char *path, int depth)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return cli_fail("cannot read %s", path);
+    if (!S_ISDIR(st.st_mode)) {
+        if (l->n < IMPORT_MAX_FILES)
+            add_path(l, path);
+        return 0;
+    }
+    if (depth > 32)
+        return 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return cli_fail("cannot open folder %s", path);
+    struct file_list here = {0};
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            char *child = base_path_join(path, e->d_name);
+            add_path(&here, child);
+            base_free(child);
+        }
+    closedir(d);
+    qsort(here.paths, here.n, sizeof *here.paths, by_name);
+    int rc = 0;
+    for (size_t i = 0; i < here.n; i++) {
+        rc = rc ? rc : walk(l, here.paths[i], depth + 1);
+        base_free(here.paths[i]);
+    }
+    base_free(here.paths);
+    return rc;
+}
+
+static void on_progress(void *ctx, size_t done, size_t total, const char *name)
+{
+    (void)total;
+    const char *slash = strrchr(name, '/');
+    base_progress_update(ctx, done, slash ? slash + 1 : name);
+}
+
+static int run_import(const char *data_dir, int64_t project, const char *email,
+                      struct file_list *files)
+{
+    struct store *st = cli_open_store(data_dir);
+    if (!st)
+        return 1;
+    struct base_err err = {0};
+    struct store_user u = {0};
+    int rc = 0;
+    if (email ? store_user_by_email(st, email, &u, &err) : store_user_get(st, 1, &u, &err))
+        rc = cli_fail("no user %s (create one with `labelloop user create`)", email ? email : "1");
+    struct api_config cfg = {.data_dir = data_dir, .version = LL_VERSION};
+    struct api *api = rc ? NULL : api_new(st, &cfg, &err);
+    if (!rc && !api)
+        rc = cli_fail("%s", err.msg);
+    struct store_import_result res = {0};
+    size_t skipped = 0;
+    if (!rc) {
+        struct base_progress *p = base_progress_new("import", files->n, "files");
+        rc = api_import_files(api, project, u.id, (const char *const *)files->paths, files->n,
+                              on_progress, p, &res, &skipped, &err);
+        base_progress_finish(p, rc ? "failed" : "done");
+        if (rc)
+            rc = cli_fail("import failed, nothing was imported: %s", err.msg);
+    }
+    if (!rc)
+        printf("imported %lld tasks into project %lld (tasks %lld..%lld), skipped %zu files that "
+               "are not images\n",
+               (long long)res.task_count, (long long)project, (long long)res.first_task_id,
+               (long long)(res.first_task_id + res.task_count - 1), skipped);
+    api_free(api);
+    store_close(st);
+    return rc;
+}
+
+/* `--format`: one data set through api_import_dataset. */
+static int run_dataset(const char *data_dir, const char *email, struct api_dataset_import *o)
+{
+    struct store *st = cli_open_store(data_dir);
+    if (!st)
+        return 1;
+    struct base_err err = {0};
+    struct store_user u = {0};
+    int rc = 0;
+    if (email ? store_user_by_email(st, email, &u, &err) : store_user_get(st, 1, &u, &err))
+        rc = cli_fail("no user %s (create one with `labelloop user create`)", email ? email : "1");
+    struct api_config cfg = {.data_dir = data_dir, .version = LL_VERSION};
+    struct api *api = rc ? NULL : api_new(st, &cfg, &err);
+    if (!rc && !api)
+        rc = cli_fail("%s", err.msg);
+    struct store_import_result res = {0};
+    if (!rc) {
+        struct base_progress *p = base_progress_new("import", 0, "images");
+        o->user = u.id;
+        o->progress = on_progress;
+        o->progress_ctx = p;
+        rc = api_import_dataset(api, o, &res, &err);
+        base_progress_finish(p, rc ? "failed" : "done");
+        if (rc)
+            rc = cli_fail("import failed, nothing was imported: %s", err.msg);
+    }
+    if (!rc)
+        printf("imported %lld tasks (%lld annotations, %lld predictions) into project %lld\n",
+               (long long)res.task_count, (long long)res.annotation_count,
+               (long long)res.prediction_count, (long long)o->project);
+    api_free(api);
+    store_close(st);
+    return rc;
+}
+
+int cli_import(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"project", required_argument, 0, 'p'},  {"data-dir", required_argument, 0, 'd'},
+        {"email", required_argument, 0, 'e'},    {"format", required_argument, 0, 'f'},
+        {"as-predictions", no_argument, 0, 'P'}, {"model-version", required_argument, 0, 'm'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    const char *data_dir = "./labelloop-data", *email = NULL, *format = NULL;
+    struct api_dataset_import ds = {0};
+    int64_t project = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (base_parse_i64(optarg, &project) || project < 1)
+                return cli_fail("--project: expected a project id, got '%s'", optarg);
+            break;
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 'e':
+            email = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'P':
+            ds.as_predictions = 1;
+            break;
+        case 'm':
+            ds.model_version = optarg;
+            break;
+        case 'h':
+            import_usage(stdout);
+            return 0;
+        default:
+            import_usage(stderr);
+            return 2;
+        }
+    }
+    if (!project)
+        return cli_fail("import: --project is required");
+    if (optind >= argc)
+        return cli_fail("import: name at least one file or folder");
+    if (format) {
+        if (formats_kind_parse(format, &ds.kind) ||
+            (ds.kind != FORMATS_COCO && ds.kind != FORMATS_YOLO && ds.kind != FORMATS_VOC &&
+             ds.kind != FORMATS_JSON))
+            return cli_fail("import: --format must be coco, yolo, voc or json, not '%s'", format);
+        if (optind + 1 != argc)
+            return cli_fail("import: --format takes exactly one file or folder");
+        ds.project = project;
+        ds.path = argv[optind];
+        return run_dataset(data_dir, email, &ds);
+    }
+    if (ds.as_predictions || ds.model_version)
+        return cli_fail("import: --as-predictions and --model-version need --format");
+    struct file_list files = {0};
+    int rc = 0;
+    for (int i = optind; i < argc && !rc; i++)
+        rc = walk(&files, argv[i], 0);
+    if (!rc)
+        rc = run_import(data_dir, project, email, &files);
+    for (size_t i = 0; i < files.n; i++)
+        base_free(files.paths[i]);
+    base_free(files.paths);
+    return rc;
+}

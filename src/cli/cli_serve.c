@@ -1,0 +1,190 @@
+/* `labelloop serve`: opens the data directory, creates the admin user on first start (printing
+ * its credentials once), serves the API and UI until SIGINT/SIGTERM, then lets in-flight
+ * requests finish and closes the database cleanly. */
+#include "cli_int.h"
+
+#include "api/api.h"
+#include "http/http.h"
+#include "store/store.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct serve_opts {
+    const char *data_dir, *host, *admin_email, *admin_password;
+    int port, threads;
+    int64_t max_body_mb, session_ttl_s;
+};
+
+static void serve_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: labelloop serve [options]\n\n"
+            "Runs the labeling server: the REST API (Label Studio compatible), uploaded media and\n"
+            "the browser UI. The first start creates an admin user and prints its password and\n"
+            "API token. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.\n\n"
+            "options:\n"
+            "  --data-dir DIR        database and media (default ./labelloop-data)\n"
+            "  --host HOST           address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
+            "  --port PORT           port (default 8080; 0 picks a free one)\n"
+            "  --threads N           worker threads (default 4)\n"
+            "  --max-body-mb N       largest request body in MiB (default 250); larger gets 413\n"
+            "  --admin-email EMAIL   email of the admin user made on first start\n"
+            "                        (default $LABELLOOP_ADMIN_EMAIL or admin@localhost)\n"
+            "  --admin-password PW   its password (default $LABELLOOP_ADMIN_PASSWORD, or\n"
+            "                        generated and printed)\n"
+            "  --session-ttl-s N     browser login lifetime in seconds (default 14 days)\n"
+            "  --log-level LEVEL     debug, info, warn or error (default info)\n");
+}
+
+static int parse_serve(int argc, char **argv, struct serve_opts *o)
+{
+    static const struct option longs[] = {{"data-dir", required_argument, 0, 'd'},
+                                          {"host", required_argument, 0, 'H'},
+                                          {"port", required_argument, 0, 'p'},
+                                          {"threads", required_argument, 0, 't'},
+                                          {"max-body-mb", required_argument, 0, 'm'},
+                                          {"admin-email", required_argument, 0, 'e'},
+                                          {"admin-password", required_argument, 0, 'w'},
+                                          {"log-level", required_argument, 0, 'l'},
+                                          {"session-ttl-s", required_argument, 0, 's'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    int c;
+    int64_t n;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            o->data_dir = optarg;
+            break;
+        case 'H':
+            o->host = optarg;
+            break;
+        case 'e':
+            o->admin_email = optarg;
+            break;
+        case 'w':
+            o->admin_password = optarg;
+            break;
+        case 'p':
+            if (base_parse_i64(optarg, &n) || n < 0 || n > 65535)
+                return cli_fail("--port: expected 0..65535, got '%s'", optarg);
+            o->port = (int)n;
+            break;
+        case 't':
+            if (base_parse_i64(optarg, &n) || n < 1 || n > 256)
+                return cli_fail("--threads: expected 1..256, got '%s'", optarg);
+            o->threads = (int)n;
+            break;
+        case 'm':
+            if (base_parse_i64(optarg, &n) || n < 1 || n > 1 << 20)
+                return cli_fail("--max-body-mb: expected a positive number, got '%s'", optarg);
+            o->max_body_mb = n;
+            break;
+        case 's':
+            if (base_parse_i64(optarg, &n) || n < 1)
+                return cli_fail("--session-ttl-s: expected a positive number, got '%s'", optarg);
+            o->session_ttl_s = n;
+            break;
+        case 'l':
+            if (cli_set_log_level(optarg))
+                return 1;
+            break;
+        case 'h':
+            serve_usage(stdout);
+            return -1;
+        default:
+            serve_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc)
+        return cli_fail("serve: unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static int first_start(struct store *st, const struct serve_opts *o)
+{
+    int64_t users;
+    struct base_err err = {0};
+    if (store_user_count(st, &users, &err))
+        return cli_fail("%s", err.msg);
+    if (users > 0)
+        return 0;
+    char password[25], token[STORE_TOKEN_LEN + 1];
+    if (!o->admin_password && base_random_hex(password, 12, &err))
+        return cli_fail("%s", err.msg);
+    const char *pw = o->admin_password ? o->admin_password : password;
+    struct store_user u;
+    if (store_user_create(st, o->admin_email, pw, 1, &u, token, &err))
+        return cli_fail("cannot create the admin user: %s", err.msg);
+    printf("labelloop: first start, created the admin user (the password is shown only now):\n"
+           "  email:    %s\n  password: %s\n  token:    %s\n",
+           u.email, pw, token);
+    return 0;
+}
+
+static int run_server(struct store *st, const struct serve_opts *o)
+{
+    struct base_err err = {0};
+    struct api_config acfg = {.data_dir = o->data_dir,
+                              .version = LL_VERSION,
+                              .seed = (uint64_t)base_time_us(),
+                              .session_ttl_s = o->session_ttl_s};
+    struct api *api = api_new(st, &acfg, &err);
+    if (!api)
+        return cli_fail("%s", err.msg);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* server threads inherit the mask */
+    signal(SIGPIPE, SIG_IGN);
+    struct http_server_config hcfg = {o->host, o->port, o->threads, (size_t)o->max_body_mb << 20,
+                                      60};
+    struct http_server *srv = http_server_new(&hcfg, api_handle, api, &err);
+    if (!srv) {
+        api_free(api);
+        return cli_fail("%s", err.msg);
+    }
+    const char *shown = !strcmp(o->host, "0.0.0.0") ? "localhost" : o->host;
+    printf("labelloop: serving on http://%s:%d (data in %s)\n", shown, http_server_port(srv),
+           o->data_dir);
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+    printf("labelloop: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fflush(stdout);
+    http_server_free(srv, 2.0);
+    api_free(api);
+    return 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    struct serve_opts o = {
+        "./labelloop-data", "127.0.0.1", "admin@localhost", NULL, 8080, 4, 250, 0};
+    const char *env_email = getenv("LABELLOOP_ADMIN_EMAIL");
+    const char *env_password = getenv("LABELLOOP_ADMIN_PASSWORD");
+    if (env_email && *env_email)
+        o.admin_email = env_email;
+    if (env_password && *env_password)
+        o.admin_password = env_password;
+    int rc = parse_serve(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    struct store *st = cli_open_store(o.data_dir);
+    if (!st)
+        return 1;
+    rc = first_start(st, &o);
+    if (rc == 0)
+        rc = run_server(st, &o);
+    store_close(st);
+    if (rc == 0)
+        printf("labelloop: stopped\n");
+    return rc;
+}

@@ -1,0 +1,326 @@
+/* store: labelloop's persistence. SQLite in WAL mode behind functions: every SQL statement of the
+ * program lives in src/store, every statement is prepared, every write is one transaction, and
+ * the schema is created and upgraded by numbered migrations recorded in the database.
+ *
+ * Threads: a struct store is shared by all threads; each call borrows a connection from an
+ * internal pool, so calls are thread-safe and may run concurrently (SQLite serialises writers;
+ * a writer waits up to the busy timeout, then fails with BASE_E_BUSY).
+ *
+ * Times are microseconds since the Unix epoch (UTC). Ids are positive; 0 means "none" (NULL).
+ * JSON values (json_t, jansson) handed to the store are borrowed; JSON values the store hands
+ * out in callbacks are borrowed for the duration of the callback, those in structs filled by a
+ * *_get function are owned by the struct and freed by its *_release function. */
+#ifndef LL_STORE_H
+#define LL_STORE_H
+
+#include "base/base.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* Opens (creating if needed) the database file at `path` and applies pending migrations.
+ * Errors: BASE_E_IO (cannot open), BASE_E_INTERNAL (migration failed; nothing applied). */
+struct store *store_open(const char *path, struct base_err *err);
+/* Closes every pooled connection. No call may be in flight. Accepts NULL. */
+void store_close(struct store *st);
+/* Number of the newest migration applied. */
+int store_schema_version(struct store *st, int *version, struct base_err *err);
+
+/* ---- users, tokens, sessions ---------------------------------------------------------------- */
+
+#define STORE_EMAIL_MAX       254
+#define STORE_NAME_MAX        150
+#define STORE_TOKEN_LEN       40 /* API tokens: 40 lower-case hex characters */
+#define STORE_SESSION_KEY_LEN 64
+
+struct store_user {
+    int64_t id;
+    char email[STORE_EMAIL_MAX + 1];
+    char username[STORE_NAME_MAX + 1];
+    char first_name[STORE_NAME_MAX + 1];
+    char last_name[STORE_NAME_MAX + 1];
+    int is_superuser;
+    int is_active;
+    int64_t date_joined;
+    int64_t last_activity;
+};
+
+/* Creates a user with an argon2id password hash (libsodium) and a fresh API token.
+ * Errors: BASE_E_INVALID (email empty or too long, password shorter than 8 characters),
+ * BASE_E_CONFLICT (email taken). `token` receives the key. */
+int store_user_create(struct store *st, const char *email, const char *password, int superuser,
+                      struct store_user *out, char token[STORE_TOKEN_LEN + 1],
+                      struct base_err *err);
+int store_user_count(struct store *st, int64_t *count, struct base_err *err);
+/* Lookups; BASE_E_NOTFOUND when absent. Email matching ignores ASCII case. */
+int store_user_get(struct store *st, int64_t id, struct store_user *out, struct base_err *err);
+int store_user_by_email(struct store *st, const char *email, struct store_user *out,
+                        struct base_err *err);
+/* The user owning API token `token`: BASE_E_AUTH "Invalid token." otherwise. */
+int store_user_by_token(struct store *st, const char *token, struct store_user *out,
+                        struct base_err *err);
+/* Checks email and password (constant work whether or not the user exists);
+ * BASE_E_AUTH when they do not match an active user. */
+int store_user_login(struct store *st, const char *email, const char *password,
+                     struct store_user *out, struct base_err *err);
+int store_user_set_password(struct store *st, int64_t user, const char *password,
+                            struct base_err *err);
+int store_user_token(struct store *st, int64_t user, char token[STORE_TOKEN_LEN + 1],
+                     struct base_err *err);
+/* Replaces the user's token with a new random one (the old one stops working). */
+int store_user_reset_token(struct store *st, int64_t user, char token[STORE_TOKEN_LEN + 1],
+                           struct base_err *err);
+
+/* Creates a browser session valid for `ttl_us`; `key` (64 hex characters) goes into the cookie,
+ * only its hash is stored. */
+int store_session_create(struct store *st, int64_t user, int64_t ttl_us,
+                         char key[STORE_SESSION_KEY_LEN + 1], struct base_err *err);
+/* The user of a live session: BASE_E_AUTH for an unknown key, "Session expired." for an expired
+ * one (which is deleted). */
+int store_session_user(struct store *st, const char *key, struct store_user *out,
+                       struct base_err *err);
+/* Deletes the session (logout); an unknown key is not an error. */
+int store_session_delete(struct store *st, const char *key, struct base_err *err);
+
+/* ---- projects ------------------------------------------------------------------------------- */
+
+enum store_type { STORE_BOOL, STORE_INT, STORE_REAL, STORE_TEXT, STORE_TEXT_NULL, STORE_JSON };
+
+/* A settable project column; the table below is the single list of them, in the key order of
+ * Label Studio's project JSON. Adding a setting = one migration + one line there. */
+struct store_column {
+    const char *name;
+    enum store_type type;
+};
+extern const struct store_column store_project_columns[];
+extern const size_t store_project_ncolumns;
+/* The column named `name`, or NULL. */
+const struct store_column *store_project_column(const char *name);
+
+/* Project rows are JSON objects: "id", every column of store_project_columns by name (BOOL as
+ * true/false, JSON columns parsed, TEXT_NULL as null), "created_by" (user id or null),
+ * "organization" (1), "created_at" and "updated_at" (ISO strings as the API writes them). */
+
+/* Creates a project from `fields` (keys: column names; others are ignored; the caller has
+ * checked the types, mismatches fail with BASE_E_INVALID). Unset columns get their defaults. */
+int store_project_create(struct store *st, const json_t *fields, int64_t created_by, int64_t *id,
+                         struct base_err *err);
+/* Returns a new reference to the project row; BASE_E_NOTFOUND. */
+int store_project_get(struct store *st, int64_t id, json_t **row, struct base_err *err);
+/* Updates the given columns. Changing maximum_annotations also updates every task's overlap and
+ * is_labeled in the same transaction. BASE_E_NOTFOUND. */
+int store_project_update(struct store *st, int64_t id, const json_t *fields, struct base_err *err);
+/* Deletes the project with its tasks, annotations, predictions and upload records (files on
+ * disk are the caller's). BASE_E_NOTFOUND. */
+int store_project_delete(struct store *st, int64_t id, struct base_err *err);
+/* Newest first. *rows: new array reference; *total: all projects. */
+int store_project_list(struct store *st, int64_t offset, int64_t limit, json_t **rows,
+                       int64_t *total, struct base_err *err);
+
+/* Counters of spec 1.1, computed in one read transaction. */
+struct store_project_counts {
+    int64_t task_number;
+    int64_t finished_task_number;       /* tasks with is_labeled */
+    int64_t num_tasks_with_annotations; /* ≥1 annotation: not cancelled, not ground truth, result */
+    int64_t total_annotations_number;   /* not cancelled */
+    int64_t useful_annotation_number;   /* not cancelled, not ground truth, result not null */
+    int64_t ground_truth_number;
+    int64_t skipped_annotations_number; /* cancelled */
+    int64_t total_predictions_number;
+};
+int store_project_counts(struct store *st, int64_t id, struct store_project_counts *c,
+                         struct base_err *err);
+
+/* ---- tasks, annotations, predictions -------------------------------------------------------- */
+
+#define STORE_LAST_ACTION_MAX   63
+#define STORE_MODEL_VERSION_MAX 255
+
+struct store_annotation {
+    int64_t id, task, project;
+    int64_t completed_by; /* user id, 0 = null */
+    json_t *result;       /* array, or NULL for null */
+    int was_cancelled;
+    int ground_truth;
+    int has_lead_time;
+    double lead_time;   /* seconds */
+    json_t *prediction; /* snapshot object of the prediction it started from, or {} / NULL */
+    int64_t result_count;
+    int64_t parent_prediction, parent_annotation; /* 0 = null */
+    char last_action[STORE_LAST_ACTION_MAX + 1];  /* "" = null */
+    int64_t created_at, updated_at;
+};
+
+struct store_prediction {
+    int64_t id, task, project;
+    json_t *result; /* array */
+    int has_score;
+    double score;
+    char model_version[STORE_MODEL_VERSION_MAX + 1]; /* "" by default */
+    int has_cluster;
+    int64_t cluster;
+    json_t *neighbors; /* NULL = null */
+    double mislabeling;
+    int64_t created_at, updated_at;
+};
+
+struct store_task {
+    int64_t id, project;
+    json_t *data; /* object */
+    json_t *meta; /* object */
+    int64_t created_at, updated_at;
+    int is_labeled;
+    int64_t overlap;
+    int64_t inner_id; /* 1-based position in the project */
+    int64_t total_annotations, cancelled_annotations, total_predictions;
+    int has_prediction_score;
+    double prediction_score; /* mean score of the task's predictions (for ordering) */
+    int64_t file_upload_id;  /* 0 = none */
+    const char *file_upload; /* stored file basename "1a2b3c4d-x.jpg", or NULL */
+    int64_t updated_by;      /* 0 = null */
+    /* Filled only when the query asked for them; ordered by id. */
+    const struct store_annotation *annotations;
+    size_t nannotations;
+    const struct store_prediction *predictions;
+    size_t npredictions;
+};
+
+/* Which tasks store_task_each visits: of one project in id order, or the single task `task`. */
+struct store_task_query {
+    int64_t project;    /* the project (required unless `task` is set) */
+    int64_t task;       /* a single task id; 0 = all of the project */
+    const int64_t *ids; /* optional restriction to these ids (any order, ≤ 100000) */
+    size_t nids;
+    int only_annotated;    /* only tasks with ≥1 annotation, cancelled ones included */
+    int64_t offset, limit; /* skip `offset` tasks, visit at most `limit` (0 = no limit) */
+    int with_annotations;  /* fill task->annotations */
+    int with_predictions;  /* fill task->predictions */
+};
+
+/* Called for each task; a non-zero return stops the iteration and is returned (with err as the
+ * callback set it). The task and everything it points to are valid only during the call. */
+typedef int (*store_task_fn)(void *ctx, const struct store_task *task, struct base_err *err);
+
+/* Streams the tasks of a query in id order, with their annotations and predictions, inside one
+ * read transaction (a consistent snapshot) and in chunks, so memory stays small whatever the
+ * project size. The callback may call other store functions (they use other connections) but
+ * writes it makes are not seen by this iteration. Returns 0 after visiting every task (possibly
+ * none), the callback's non-zero value, or -1 on a database error. */
+int store_task_each(struct store *st, const struct store_task_query *q, store_task_fn fn, void *ctx,
+                    struct base_err *err);
+
+struct store_task_totals {
+    int64_t tasks;             /* tasks matching (offset/limit ignored) */
+    int64_t total_annotations; /* their non-cancelled annotations */
+    int64_t total_predictions;
+};
+int store_task_totals(struct store *st, const struct store_task_query *q,
+                      struct store_task_totals *t, struct base_err *err);
+
+/* The project a task belongs to; BASE_E_NOTFOUND. */
+int store_task_project(struct store *st, int64_t task, int64_t *project, struct base_err *err);
+
+/* Result of a bulk import. Ids are consecutive (one transaction holds the write lock): tasks
+ * first_task_id .. first_task_id + task_count - 1, upload records likewise. */
+struct store_import_result {
+    int64_t task_count, annotation_count, prediction_count;
+    int64_t first_task_id;
+    int64_t upload_count, first_upload_id;
+};
+
+/* Imports a JSON array of tasks into a project in ONE transaction (all or nothing). Each item:
+ *   {"data": {...}, "meta"?: {...},
+ *    "annotations"?: [{"result": [...]|null, "was_cancelled"?, "ground_truth"?, "lead_time"?,
+ *                      "completed_by"?: user id, "parent_prediction"?, "prediction"?: {...}}],
+ *    "predictions"?: [{"result": [...], "score"?: number, "model_version"?: string,
+ *                      "cluster"?, "neighbors"?, "mislabeling"?}],
+ *    "file_upload"?: "upload/<project>/<uuid8>-<name>"}   (records an uploaded file)
+ * Items are expected in this normalized shape (the API layer turns flat dicts into it); a
+ * wrong type fails with BASE_E_INVALID naming the item. `user` (0 = none) is the default
+ * completed_by of annotations. Errors: BASE_E_NOTFOUND (project), BASE_E_INVALID, BASE_E_BUSY. */
+int store_tasks_import(struct store *st, int64_t project, const json_t *tasks, int64_t user,
+                       struct store_import_result *res, struct base_err *err);
+
+/* Replaces data and/or meta (NULL = keep). BASE_E_NOTFOUND. */
+int store_task_update(struct store *st, int64_t id, const json_t *data, const json_t *meta,
+                      int64_t updated_by, struct base_err *err);
+int store_task_delete(struct store *st, int64_t id, struct base_err *err);
+/* Deletes every task of a project; *deleted (may be NULL) receives the count. */
+int store_tasks_delete_all(struct store *st, int64_t project, int64_t *deleted,
+                           struct base_err *err);
+
+/* Orders of /api/projects/{id}/next. The API maps a project's `sampling` to one of these; a
+ * different policy can be plugged in above the store by choosing the task itself. */
+enum store_order {
+    STORE_ORDER_SEQUENTIAL,  /* lowest id first */
+    STORE_ORDER_RANDOM,      /* uniform: the `random`-th candidate modulo their number */
+    STORE_ORDER_UNCERTAINTY, /* lowest prediction_score first, tasks without predictions last */
+};
+/* The next task for `user`: not labeled (is_labeled = 0) and not yet annotated or skipped by
+ * this user. BASE_E_NOTFOUND when there is none. */
+int store_task_next(struct store *st, int64_t project, int64_t user, enum store_order order,
+                    uint64_t random, int64_t *task, struct base_err *err);
+
+/* Bits of the *_update functions saying which fields of the value to write. */
+enum {
+    STORE_SET_RESULT = 1 << 0,
+    STORE_SET_WAS_CANCELLED = 1 << 1,
+    STORE_SET_GROUND_TRUTH = 1 << 2,
+    STORE_SET_LEAD_TIME = 1 << 3,
+    STORE_SET_COMPLETED_BY = 1 << 4,
+    STORE_SET_PARENT_PREDICTION = 1 << 5,
+    STORE_SET_PARENT_ANNOTATION = 1 << 6,
+    STORE_SET_LAST_ACTION = 1 << 7,
+    STORE_SET_SCORE = 1 << 8,
+    STORE_SET_MODEL_VERSION = 1 << 9,
+    STORE_SET_TASK = 1 << 10,
+    STORE_SET_CLUSTER = 1 << 11,
+    STORE_SET_NEIGHBORS = 1 << 12,
+    STORE_SET_MISLABELING = 1 << 13,
+};
+
+/* Annotations. Writes update the task's counters and is_labeled in the same transaction.
+ * Errors: BASE_E_NOTFOUND (task / annotation), BASE_E_INVALID (a referenced prediction,
+ * annotation or user that does not exist). */
+int store_annotation_create(struct store *st, int64_t task, const struct store_annotation *in,
+                            int64_t *id, struct base_err *err);
+/* Fills *out (json fields owned by it: store_annotation_release). */
+int store_annotation_get(struct store *st, int64_t id, struct store_annotation *out,
+                         struct base_err *err);
+void store_annotation_release(struct store_annotation *a);
+int store_annotation_update(struct store *st, int64_t id, unsigned set,
+                            const struct store_annotation *v, struct base_err *err);
+int store_annotation_delete(struct store *st, int64_t id, struct base_err *err);
+typedef int (*store_annotation_fn)(void *ctx, const struct store_annotation *a,
+                                   struct base_err *err);
+/* Annotations of a task in id order; cancelled ones only with include_cancelled. */
+int store_annotation_each(struct store *st, int64_t task, int include_cancelled,
+                          store_annotation_fn fn, void *ctx, struct base_err *err);
+
+/* Predictions. Writes update the task's total_predictions and prediction_score. */
+int store_prediction_create(struct store *st, int64_t task, const struct store_prediction *in,
+                            int64_t *id, struct base_err *err);
+int store_prediction_get(struct store *st, int64_t id, struct store_prediction *out,
+                         struct base_err *err);
+void store_prediction_release(struct store_prediction *p);
+/* STORE_SET_TASK moves the prediction to another task (of any project). */
+int store_prediction_update(struct store *st, int64_t id, unsigned set,
+                            const struct store_prediction *v, struct base_err *err);
+int store_prediction_delete(struct store *st, int64_t id, struct base_err *err);
+typedef int (*store_prediction_fn)(void *ctx, const struct store_prediction *p,
+                                   struct base_err *err);
+/* Predictions of one task (task > 0), or of one project (project > 0), or all, in id order. */
+int store_prediction_each(struct store *st, int64_t task, int64_t project, store_prediction_fn fn,
+                          void *ctx, struct base_err *err);
+
+/* ---- uploaded files ------------------------------------------------------------------------- */
+
+/* The project of the upload record whose file is exactly `file` ("upload/3/1a2b3c4d-x.jpg");
+ * BASE_E_NOTFOUND when no such record exists. */
+int store_file_upload_project(struct store *st, const char *file, int64_t *project,
+                              struct base_err *err);
+
+#endif

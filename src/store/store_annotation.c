@@ -1,0 +1,231 @@
+/* Annotations: create, read, update, delete, list. Every write recomputes the task's counters
+ * and is_labeled in the same transaction, so the queue and the counters never disagree. */
+#include "store_int.h"
+
+#include <string.h>
+
+static const char SQL_INSERT[] =
+    "INSERT INTO annotation(task_id, project_id, completed_by_id, result, was_cancelled,"
+    " ground_truth, lead_time, prediction, result_count, parent_prediction_id,"
+    " parent_annotation_id, last_action, created_at, updated_at)"
+    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, coalesce(?7, '{}'), ?8, ?9, ?10, ?11, ?12, ?12"
+    " FROM task WHERE id = ?1";
+static const char SQL_GET[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation WHERE id = ?";
+static const char SQL_UPDATE[] =
+    "UPDATE annotation SET completed_by_id = ?2, result = ?3, was_cancelled = ?4,"
+    " ground_truth = ?5, lead_time = ?6, parent_prediction_id = ?7, parent_annotation_id = ?8,"
+    " last_action = ?9, updated_at = ?10 WHERE id = ?1";
+static const char SQL_DELETE[] = "DELETE FROM annotation WHERE id = ?";
+static const char SQL_EACH[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation"
+                               " WHERE task_id = ? ORDER BY id";
+static const char SQL_EACH_DONE[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation"
+                                    " WHERE task_id = ? AND was_cancelled = 0 ORDER BY id";
+
+void store_annotation_load(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar)
+{
+    memset(a, 0, sizeof *a);
+    a->id = sqlite3_column_int64(s, 0);
+    a->task = sqlite3_column_int64(s, 1);
+    a->project = sqlite3_column_int64(s, 2);
+    a->completed_by = sqlite3_column_int64(s, 3);
+    a->result = store_col_json(s, 4);
+    a->was_cancelled = sqlite3_column_int(s, 5);
+    a->ground_truth = sqlite3_column_int(s, 6);
+    a->has_lead_time = sqlite3_column_type(s, 7) != SQLITE_NULL;
+    a->lead_time = sqlite3_column_double(s, 7);
+    a->prediction = store_col_json(s, 8);
+    a->result_count = sqlite3_column_int64(s, 9);
+    a->parent_prediction = sqlite3_column_int64(s, 10);
+    a->parent_annotation = sqlite3_column_int64(s, 11);
+    (void)ar;
+    store_col_copy(s, 12, a->last_action, sizeof a->last_action);
+    a->created_at = store_col_time(s, 13);
+    a->updated_at = store_col_time(s, 14);
+}
+
+void store_annotation_release(struct store_annotation *a)
+{
+    if (!a)
+        return;
+    json_decref(a->result);
+    json_decref(a->prediction);
+    a->result = a->prediction = NULL;
+}
+
+static void bind_lead_time(sqlite3_stmt *s, int i, const struct store_annotation *a)
+{
+    if (a->has_lead_time)
+        sqlite3_bind_double(s, i, a->lead_time);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+int store_annotation_create(struct store *st, int64_t task, const struct store_annotation *in,
+                            int64_t *id, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s;
+    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_INSERT, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, task);
+    store_bind_id(s, 2, in->completed_by);
+    store_bind_json(s, 3, in->result);
+    sqlite3_bind_int(s, 4, in->was_cancelled ? 1 : 0);
+    sqlite3_bind_int(s, 5, in->ground_truth ? 1 : 0);
+    bind_lead_time(s, 6, in);
+    store_bind_json(s, 7, in->prediction);
+    sqlite3_bind_int64(s, 8, in->result_count);
+    store_bind_id(s, 9, in->parent_prediction);
+    store_bind_id(s, 10, in->parent_annotation);
+    store_bind_text(s, 11, in->last_action[0] ? in->last_action : NULL);
+    store_bind_time(s, 12, base_time_us());
+    if (store_step_done(c, s, err))
+        goto out;
+    if (sqlite3_changes(c->db) == 0) {
+        base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+        goto out;
+    }
+    *id = sqlite3_last_insert_rowid(c->db);
+    if (store_task_refresh(c, task, err) || store_commit(c, err))
+        goto out;
+    rc = 0;
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+/* Loads annotation `id` on connection c (inside the caller's transaction, if any). */
+static int get_on(struct store_conn *c, int64_t id, struct store_annotation *out,
+                  struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, id);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        store_annotation_load(s, out, NULL);
+    sqlite3_reset(s);
+    if (step == SQLITE_DONE)
+        return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+    return step == SQLITE_ROW ? 0 : store_fail(c, step, err);
+}
+
+int store_annotation_get(struct store *st, int64_t id, struct store_annotation *out,
+                         struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = get_on(c, id, out, err);
+    store_conn_put(st, c);
+    return rc;
+}
+
+static void apply(struct store_annotation *a, unsigned set, const struct store_annotation *v)
+{
+    if (set & STORE_SET_RESULT) {
+        json_decref(a->result);
+        a->result = v->result ? json_incref(v->result) : NULL;
+    }
+    if (set & STORE_SET_WAS_CANCELLED)
+        a->was_cancelled = v->was_cancelled;
+    if (set & STORE_SET_GROUND_TRUTH)
+        a->ground_truth = v->ground_truth;
+    if (set & STORE_SET_LEAD_TIME)
+        a->has_lead_time = v->has_lead_time, a->lead_time = v->lead_time;
+    if (set & STORE_SET_COMPLETED_BY)
+        a->completed_by = v->completed_by;
+    if (set & STORE_SET_PARENT_PREDICTION)
+        a->parent_prediction = v->parent_prediction;
+    if (set & STORE_SET_PARENT_ANNOTATION)
+        a->parent_annotation = v->parent_annotation;
+    if (set & STORE_SET_LAST_ACTION)
+        memcpy(a->last_action, v->last_action, sizeof a->last_action);
+}
+
+int store_annotation_update(struct store *st, int64_t id, unsigned set,
+                            const struct store_annotation *v, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    struct store_annotation a = {0};
+    int rc = -1;
+    sqlite3_stmt *s;
+    if (store_begin(c, 1, err) || get_on(c, id, &a, err))
+        goto out;
+    apply(&a, set, v);
+    if (!(s = store_stmt(c, SQL_UPDATE, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, id);
+    store_bind_id(s, 2, a.completed_by);
+    store_bind_json(s, 3, a.result);
+    sqlite3_bind_int(s, 4, a.was_cancelled ? 1 : 0);
+    sqlite3_bind_int(s, 5, a.ground_truth ? 1 : 0);
+    bind_lead_time(s, 6, &a);
+    store_bind_id(s, 7, a.parent_prediction);
+    store_bind_id(s, 8, a.parent_annotation);
+    store_bind_text(s, 9, a.last_action[0] ? a.last_action : NULL);
+    store_bind_time(s, 10, base_time_us());
+    if (store_step_done(c, s, err) || store_task_refresh(c, a.task, err) || store_commit(c, err))
+        goto out;
+    rc = 0;
+out:
+    store_annotation_release(&a);
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_annotation_delete(struct store *st, int64_t id, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    struct store_annotation a = {0};
+    int rc = -1;
+    sqlite3_stmt *s;
+    if (store_begin(c, 1, err) || get_on(c, id, &a, err) || !(s = store_stmt(c, SQL_DELETE, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, id);
+    if (store_step_done(c, s, err) || store_task_refresh(c, a.task, err) || store_commit(c, err))
+        goto out;
+    rc = 0;
+out:
+    store_annotation_release(&a);
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_annotation_each(struct store *st, int64_t task, int include_cancelled,
+                          store_annotation_fn fn, void *ctx, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    struct base_arena *ar = base_arena_new(4096);
+    int rc = -1, step = SQLITE_DONE;
+    sqlite3_stmt *s = store_stmt(c, include_cancelled ? SQL_EACH : SQL_EACH_DONE, err);
+    if (!s)
+        goto out;
+    sqlite3_bind_int64(s, 1, task);
+    rc = 0;
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_annotation a;
+        store_annotation_load(s, &a, ar);
+        rc = fn(ctx, &a, err);
+        store_annotation_release(&a);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = store_fail(c, step, err);
+out:
+    base_arena_free(ar);
+    store_conn_put(st, c);
+    return rc;
+}

@@ -1,0 +1,467 @@
+/* Opening the database, numbered migrations, the connection pool and the statement cache, and
+ * the small helpers every store file shares. */
+#include "store_int.h"
+
+#include <sodium.h>
+#include <string.h>
+
+/* ---- migrations ------------------------------------------------------------------------------ */
+
+/* Never edit a migration that has shipped: append a new one. Each runs in its own transaction
+ * and is recorded in schema_migrations. */
+static const char *const migrations[] = {
+    /* 1: users, tokens, sessions, projects, uploads, tasks, annotations, predictions */
+    "CREATE TABLE user ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    " username TEXT NOT NULL DEFAULT '',"
+    " first_name TEXT NOT NULL DEFAULT '',"
+    " last_name TEXT NOT NULL DEFAULT '',"
+    " password TEXT NOT NULL,"
+    " is_superuser INTEGER NOT NULL DEFAULT 0,"
+    " is_active INTEGER NOT NULL DEFAULT 1,"
+    " date_joined TEXT NOT NULL,"
+    " last_activity TEXT NOT NULL);"
+    "CREATE TABLE token ("
+    " key TEXT PRIMARY KEY,"
+    " user_id INTEGER NOT NULL UNIQUE REFERENCES user(id) ON DELETE CASCADE,"
+    " created TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE session ("
+    " key_hash TEXT PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
+    " created_at TEXT NOT NULL,"
+    " expires_at TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX session_user ON session(user_id);"
+    "CREATE INDEX session_expires ON session(expires_at);"
+    "CREATE TABLE project ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " title TEXT NOT NULL DEFAULT '',"
+    " description TEXT NOT NULL DEFAULT '',"
+    " label_config TEXT NOT NULL DEFAULT '<View></View>',"
+    " expert_instruction TEXT NOT NULL DEFAULT '',"
+    " show_instruction INTEGER NOT NULL DEFAULT 0,"
+    " show_skip_button INTEGER NOT NULL DEFAULT 1,"
+    " enable_empty_annotation INTEGER NOT NULL DEFAULT 1,"
+    " show_annotation_history INTEGER NOT NULL DEFAULT 0,"
+    " color TEXT NOT NULL DEFAULT '#FFFFFF',"
+    " maximum_annotations INTEGER NOT NULL DEFAULT 1,"
+    " is_published INTEGER NOT NULL DEFAULT 0,"
+    " model_version TEXT NOT NULL DEFAULT '',"
+    " is_draft INTEGER NOT NULL DEFAULT 0,"
+    " min_annotations_to_start_training INTEGER NOT NULL DEFAULT 0,"
+    " show_collab_predictions INTEGER NOT NULL DEFAULT 1,"
+    " sampling TEXT NOT NULL DEFAULT 'Sequential sampling',"
+    " show_ground_truth_first INTEGER NOT NULL DEFAULT 0,"
+    " show_overlap_first INTEGER NOT NULL DEFAULT 0,"
+    " overlap_cohort_percentage INTEGER NOT NULL DEFAULT 100,"
+    " task_data_login TEXT,"
+    " task_data_password TEXT,"
+    " control_weights TEXT NOT NULL DEFAULT '{}',"
+    " parsed_label_config TEXT NOT NULL DEFAULT '{}',"
+    " evaluate_predictions_automatically INTEGER NOT NULL DEFAULT 0,"
+    " skip_queue TEXT NOT NULL DEFAULT 'REQUEUE_FOR_OTHERS',"
+    " reveal_preannotations_interactively INTEGER NOT NULL DEFAULT 0,"
+    " pinned_at TEXT,"
+    " data_types TEXT NOT NULL DEFAULT '{}',"
+    " token TEXT NOT NULL DEFAULT '',"
+    " created_by_id INTEGER REFERENCES user(id) ON DELETE SET NULL,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE TABLE file_upload ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " file TEXT NOT NULL UNIQUE,"
+    " project_id INTEGER NOT NULL REFERENCES project(id) ON DELETE CASCADE,"
+    " user_id INTEGER REFERENCES user(id) ON DELETE SET NULL,"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX file_upload_project ON file_upload(project_id);"
+    "CREATE TABLE task ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " project_id INTEGER NOT NULL REFERENCES project(id) ON DELETE CASCADE,"
+    " data TEXT NOT NULL,"
+    " meta TEXT NOT NULL DEFAULT '{}',"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL,"
+    " is_labeled INTEGER NOT NULL DEFAULT 0,"
+    " overlap INTEGER NOT NULL DEFAULT 1,"
+    " inner_id INTEGER NOT NULL,"
+    " total_annotations INTEGER NOT NULL DEFAULT 0,"
+    " cancelled_annotations INTEGER NOT NULL DEFAULT 0,"
+    " total_predictions INTEGER NOT NULL DEFAULT 0,"
+    " prediction_score REAL,"
+    " file_upload_id INTEGER REFERENCES file_upload(id) ON DELETE SET NULL,"
+    " updated_by_id INTEGER REFERENCES user(id) ON DELETE SET NULL);"
+    "CREATE INDEX task_project ON task(project_id, id);"
+    "CREATE INDEX task_project_inner ON task(project_id, inner_id);"
+    "CREATE INDEX task_next ON task(project_id, is_labeled, id);"
+    "CREATE INDEX task_uncertain ON task(project_id, is_labeled, prediction_score);"
+    "CREATE INDEX task_file_upload ON task(file_upload_id);"
+    "CREATE INDEX task_totals ON task(project_id, total_annotations, cancelled_annotations,"
+    " total_predictions);"
+    "CREATE TABLE prediction ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " task_id INTEGER NOT NULL REFERENCES task(id) ON DELETE CASCADE,"
+    " project_id INTEGER NOT NULL REFERENCES project(id) ON DELETE CASCADE,"
+    " result TEXT NOT NULL DEFAULT '[]',"
+    " score REAL,"
+    " model_version TEXT NOT NULL DEFAULT '',"
+    " cluster INTEGER,"
+    " neighbors TEXT,"
+    " mislabeling REAL NOT NULL DEFAULT 0,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX prediction_task ON prediction(task_id);"
+    "CREATE INDEX prediction_project ON prediction(project_id, task_id);"
+    "CREATE INDEX prediction_version ON prediction(project_id, model_version);"
+    "CREATE TABLE annotation ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " task_id INTEGER NOT NULL REFERENCES task(id) ON DELETE CASCADE,"
+    " project_id INTEGER NOT NULL REFERENCES project(id) ON DELETE CASCADE,"
+    " completed_by_id INTEGER REFERENCES user(id) ON DELETE SET NULL,"
+    " result TEXT,"
+    " was_cancelled INTEGER NOT NULL DEFAULT 0,"
+    " ground_truth INTEGER NOT NULL DEFAULT 0,"
+    " lead_time REAL,"
+    " prediction TEXT NOT NULL DEFAULT '{}',"
+    " result_count INTEGER NOT NULL DEFAULT 0,"
+    " parent_prediction_id INTEGER REFERENCES prediction(id) ON DELETE SET NULL,"
+    " parent_annotation_id INTEGER REFERENCES annotation(id) ON DELETE SET NULL,"
+    " last_action TEXT,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX annotation_task ON annotation(task_id);"
+    "CREATE INDEX annotation_project ON annotation(project_id, task_id);"
+    "CREATE INDEX annotation_user ON annotation(completed_by_id, task_id);"
+    "CREATE INDEX annotation_parent_prediction ON annotation(parent_prediction_id);"
+    "CREATE INDEX annotation_parent_annotation ON annotation(parent_annotation_id);",
+};
+
+static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);
+
+static int exec(sqlite3 *db, const char *sql, struct base_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    base_err_set(err, BASE_E_INTERNAL, "sqlite: %s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return -1;
+}
+
+static int current_version(sqlite3 *db, int *version, struct base_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
+                                &s, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        *version = sqlite3_column_int(s, 0);
+    else
+        base_err_set(err, BASE_E_INTERNAL, "sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(s);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int record_version(sqlite3 *db, int version, struct base_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(
+        db, "INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(s, 1, version);
+        store_bind_time(s, 2, base_time_us());
+        rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    if (rc != SQLITE_OK)
+        base_err_set(err, BASE_E_INTERNAL, "sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(s);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int migrate(sqlite3 *db, struct base_err *err)
+{
+    if (exec(db,
+             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+             " applied_at TEXT NOT NULL)",
+             err))
+        return -1;
+    for (;;) {
+        int v;
+        if (exec(db, "BEGIN IMMEDIATE", err))
+            return -1;
+        if (current_version(db, &v, err))
+            goto fail;
+        if (v > nmigrations) {
+            base_err_set(err, BASE_E_INTERNAL,
+                         "database schema %d is newer than this labelloop (%d)", v, nmigrations);
+            goto fail;
+        }
+        if (v == nmigrations)
+            return exec(db, "COMMIT", err);
+        if (exec(db, migrations[v], err) || record_version(db, v + 1, err) ||
+            exec(db, "COMMIT", err)) {
+            base_err_prefix(err, "migration %d: ", v + 1);
+            goto fail;
+        }
+        BASE_INFO("store: applied migration %d", v + 1);
+    }
+fail:
+    exec(db, "ROLLBACK", NULL);
+    return -1;
+}
+
+/* ---- connections ----------------------------------------------------------------------------- */
+
+static struct store_conn *conn_open(const char *path, struct base_err *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        base_err_set(err, BASE_E_IO, "cannot open database %s: %s", path,
+                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, STORE_BUSY_MS);
+    sqlite3_extended_result_codes(db, 1);
+    if (exec(db,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+             " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-4000",
+             err)) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    struct store_conn *c = base_calloc(1, sizeof *c);
+    c->db = db;
+    return c;
+}
+
+static void conn_close(struct store_conn *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nstmts; i++)
+        sqlite3_finalize(c->stmts[i].stmt);
+    sqlite3_close(c->db);
+    base_free(c);
+}
+
+struct store *store_open(const char *path, struct base_err *err)
+{
+    if (sodium_init() < 0) {
+        base_err_set(err, BASE_E_INTERNAL, "libsodium failed to initialise");
+        return NULL;
+    }
+    struct store_conn *c = conn_open(path, err);
+    if (!c)
+        return NULL;
+    if (migrate(c->db, err)) {
+        conn_close(c);
+        return NULL;
+    }
+    struct store *st = base_calloc(1, sizeof *st);
+    st->path = base_strdup(path);
+    pthread_mutex_init(&st->lock, NULL);
+    st->idle = c;
+    st->nidle = 1;
+    return st;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    while (st->idle) {
+        struct store_conn *c = st->idle;
+        st->idle = c->next;
+        conn_close(c);
+    }
+    pthread_mutex_destroy(&st->lock);
+    base_free(st->path);
+    base_free(st);
+}
+
+struct store_conn *store_conn_get(struct store *st, struct base_err *err)
+{
+    pthread_mutex_lock(&st->lock);
+    struct store_conn *c = st->idle;
+    if (c) {
+        st->idle = c->next;
+        st->nidle--;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return c ? c : conn_open(st->path, err);
+}
+
+void store_conn_put(struct store *st, struct store_conn *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nstmts; i++)
+        if (sqlite3_stmt_busy(c->stmts[i].stmt))
+            sqlite3_reset(c->stmts[i].stmt);
+    if (!sqlite3_get_autocommit(c->db))
+        exec(c->db, "ROLLBACK", NULL);
+    pthread_mutex_lock(&st->lock);
+    int keep = st->nidle < STORE_POOL_IDLE;
+    if (keep) {
+        c->next = st->idle;
+        st->idle = c;
+        st->nidle++;
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (!keep)
+        conn_close(c);
+}
+
+int store_schema_version(struct store *st, int *version, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = current_version(c->db, version, err);
+    store_conn_put(st, c);
+    return rc;
+}
+
+/* ---- statements ------------------------------------------------------------------------------ */
+
+int store_fail(struct store_conn *c, int rc, struct base_err *err)
+{
+    int primary = rc & 0xff;
+    const char *msg = sqlite3_errmsg(c->db);
+    switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return base_err_set(err, BASE_E_BUSY, "database is busy, try again");
+    case SQLITE_CONSTRAINT:
+        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return base_err_set(err, BASE_E_INVALID, "a referenced object does not exist");
+        return base_err_set(err, BASE_E_CONFLICT, "constraint failed: %s", msg);
+    case SQLITE_NOMEM:
+        return base_err_set(err, BASE_E_NOMEM, "database out of memory");
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        return base_err_set(err, BASE_E_IO, "database I/O error: %s", msg);
+    case SQLITE_TOOBIG:
+        return base_err_set(err, BASE_E_TOOBIG, "value too big for the database");
+    }
+    return base_err_set(err, BASE_E_INTERNAL, "sqlite: %s", msg);
+}
+
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql, struct base_err *err)
+{
+    for (size_t i = 0; i < c->nstmts; i++)
+        if (c->stmts[i].sql == sql) {
+            sqlite3_stmt *s = c->stmts[i].stmt;
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            return s;
+        }
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+    if (rc != SQLITE_OK) {
+        store_fail(c, rc, err);
+        return NULL;
+    }
+    BASE_ASSERT(c->nstmts < STORE_STMT_CACHE);
+    c->stmts[c->nstmts].sql = sql;
+    c->stmts[c->nstmts].stmt = s;
+    c->nstmts++;
+    return s;
+}
+
+int store_step_done(struct store_conn *c, sqlite3_stmt *s, struct base_err *err)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : store_fail(c, rc, err);
+}
+
+int store_begin(struct store_conn *c, int write, struct base_err *err)
+{
+    int rc = sqlite3_exec(c->db, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : store_fail(c, rc, err);
+}
+
+int store_commit(struct store_conn *c, struct base_err *err)
+{
+    int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        return 0;
+    store_fail(c, rc, err);
+    store_rollback(c);
+    return -1;
+}
+
+void store_rollback(struct store_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- binding and reading values ---------------------------------------------------------------
+ */
+
+void store_bind_time(sqlite3_stmt *s, int i, int64_t us)
+{
+    char stamp[32];
+    base_time_sql(us, stamp);
+    sqlite3_bind_text(s, i, stamp, -1, SQLITE_TRANSIENT);
+}
+
+void store_bind_json(sqlite3_stmt *s, int i, const json_t *v)
+{
+    if (!v) {
+        sqlite3_bind_null(s, i);
+        return;
+    }
+    size_t len;
+    char *text = base_json_dumps(v, BASE_JSON_COMPACT, &len);
+    sqlite3_bind_text64(s, i, text, len, base_free, SQLITE_UTF8);
+}
+
+void store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+void store_bind_id(sqlite3_stmt *s, int i, int64_t id)
+{
+    if (id > 0)
+        sqlite3_bind_int64(s, i, id);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+int64_t store_col_time(sqlite3_stmt *s, int i)
+{
+    const char *text = (const char *)sqlite3_column_text(s, i);
+    int64_t us = 0;
+    if (text)
+        base_time_parse(text, &us);
+    return us;
+}
+
+json_t *store_col_json(sqlite3_stmt *s, int i)
+{
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return NULL;
+    const char *text = (const char *)sqlite3_column_text(s, i);
+    return base_json_parse(text, (size_t)sqlite3_column_bytes(s, i), NULL);
+}
+
+const char *store_col_text(sqlite3_stmt *s, int i, struct base_arena *a)
+{
+    const char *text = (const char *)sqlite3_column_text(s, i);
+    return text ? base_arena_strndup(a, text, (size_t)sqlite3_column_bytes(s, i)) : NULL;
+}
+
+void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t size)
+{
+    const char *text = (const char *)sqlite3_column_text(s, i);
+    snprintf(out, size, "%s", text ? text : "");
+}

@@ -1,0 +1,73 @@
+/* Shared between the files of src/store: the connection pool, the prepared-statement cache,
+ * transactions and the bind/column helpers that every store file uses. */
+#ifndef LL_STORE_INT_H
+#define LL_STORE_INT_H
+
+#include "store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#define STORE_STMT_CACHE 128
+#define STORE_POOL_IDLE  16
+#define STORE_BUSY_MS    10000
+
+struct store_conn {
+    sqlite3 *db;
+    struct store_conn *next;
+    size_t nstmts;
+    struct {
+        const char *sql; /* the string literal's address is the key */
+        sqlite3_stmt *stmt;
+    } stmts[STORE_STMT_CACHE];
+};
+
+struct store {
+    char *path;
+    pthread_mutex_t lock;
+    struct store_conn *idle;
+    size_t nidle;
+};
+
+/* Borrows a connection (opening one if none is idle) / gives it back (statements reset). */
+struct store_conn *store_conn_get(struct store *st, struct base_err *err);
+void store_conn_put(struct store *st, struct store_conn *c);
+
+/* The cached prepared statement for `sql` (a string literal), reset with bindings cleared. */
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql, struct base_err *err);
+/* Translates an SQLite failure into err; returns -1. */
+int store_fail(struct store_conn *c, int rc, struct base_err *err);
+/* Steps a statement that returns no rows, then resets it. */
+int store_step_done(struct store_conn *c, sqlite3_stmt *s, struct base_err *err);
+
+/* BEGIN IMMEDIATE (write) or BEGIN (read), COMMIT, ROLLBACK (never fails). */
+int store_begin(struct store_conn *c, int write, struct base_err *err);
+int store_commit(struct store_conn *c, struct base_err *err);
+void store_rollback(struct store_conn *c);
+
+void store_bind_time(sqlite3_stmt *s, int i, int64_t us);
+void store_bind_json(sqlite3_stmt *s, int i, const json_t *v); /* NULL -> SQL NULL */
+void store_bind_text(sqlite3_stmt *s, int i, const char *v);   /* NULL -> SQL NULL */
+void store_bind_id(sqlite3_stmt *s, int i, int64_t id);        /* 0 -> SQL NULL */
+
+int64_t store_col_time(sqlite3_stmt *s, int i);
+json_t *store_col_json(sqlite3_stmt *s, int i); /* new reference; NULL for SQL NULL */
+/* Copy of a text column into `a` (NULL for SQL NULL). */
+const char *store_col_text(sqlite3_stmt *s, int i, struct base_arena *a);
+void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t size);
+
+/* Recomputes a task's annotation and prediction counters, is_labeled and prediction_score. */
+int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err);
+
+/* Loads one row of the annotation / prediction SELECT column lists below. */
+#define STORE_ANNOTATION_COLS                                                                      \
+    "id, task_id, project_id, completed_by_id, result, was_cancelled, ground_truth, lead_time, "   \
+    "prediction, result_count, parent_prediction_id, parent_annotation_id, last_action, "          \
+    "created_at, updated_at"
+#define STORE_PREDICTION_COLS                                                                      \
+    "id, task_id, project_id, result, score, model_version, cluster, neighbors, mislabeling, "     \
+    "created_at, updated_at"
+void store_annotation_load(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar);
+void store_prediction_load(sqlite3_stmt *s, struct store_prediction *p, struct base_arena *ar);
+
+#endif

@@ -1,0 +1,449 @@
+/* Tasks: the streaming iterator (chunks of tasks in id order, each chunk's annotations and
+ * predictions fetched with one range query apiece and merged), totals, updates, deletion and the
+ * orders of the labeling queue. */
+#include "store_int.h"
+
+#include <string.h>
+
+#define CHUNK 256
+
+#define TASK_COLS                                                                                  \
+    "t.id, t.project_id, t.data, t.meta, t.created_at, t.updated_at, t.is_labeled, t.overlap, "    \
+    "t.inner_id, t.total_annotations, t.cancelled_annotations, t.total_predictions, "              \
+    "t.prediction_score, t.file_upload_id, f.file, t.updated_by_id"
+
+/* ?3: only annotated; ?4: JSON array of ids or NULL. */
+#define TASK_FILTER                                                                                \
+    " t.project_id = ?1 AND (?3 = 0 OR t.total_annotations + t.cancelled_annotations > 0)"         \
+    " AND (?4 IS NULL OR t.id IN (SELECT value FROM json_each(?4)))"
+
+static const char SQL_CHUNK[] = "SELECT " TASK_COLS " FROM task t"
+                                " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
+                                " WHERE" TASK_FILTER " AND t.id > ?2"
+                                " ORDER BY t.id LIMIT ?5 OFFSET ?6";
+static const char SQL_ONE[] = "SELECT " TASK_COLS " FROM task t"
+                              " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
+                              " WHERE t.id = ?1";
+static const char SQL_TOTALS[] = "SELECT count(*), coalesce(sum(t.total_annotations), 0),"
+                                 " coalesce(sum(t.total_predictions), 0) FROM task t"
+                                 " WHERE" TASK_FILTER " AND ?2 = 0";
+static const char SQL_ANN_RANGE[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation"
+                                    " WHERE project_id = ?1 AND task_id BETWEEN ?2 AND ?3"
+                                    " ORDER BY task_id, id";
+static const char SQL_PRED_RANGE[] = "SELECT " STORE_PREDICTION_COLS " FROM prediction"
+                                     " WHERE project_id = ?1 AND task_id BETWEEN ?2 AND ?3"
+                                     " ORDER BY task_id, id";
+static const char SQL_PROJECT_OF[] = "SELECT project_id FROM task WHERE id = ?";
+static const char SQL_UPDATE[] =
+    "UPDATE task SET data = coalesce(?2, data), meta = coalesce(?3, meta), updated_at = ?4,"
+    " updated_by_id = ?5 WHERE id = ?1";
+static const char SQL_DELETE[] = "DELETE FROM task WHERE id = ?";
+static const char SQL_DELETE_ALL[] = "DELETE FROM task WHERE project_id = ?";
+static const char SQL_REFRESH[] =
+    "UPDATE task SET"
+    " total_annotations = (SELECT count(*) FROM annotation WHERE task_id = ?1"
+    "  AND was_cancelled = 0),"
+    " cancelled_annotations = (SELECT count(*) FROM annotation WHERE task_id = ?1"
+    "  AND was_cancelled = 1),"
+    " total_predictions = (SELECT count(*) FROM prediction WHERE task_id = ?1),"
+    " prediction_score = (SELECT avg(score) FROM prediction WHERE task_id = ?1),"
+    " is_labeled = ((SELECT count(*) FROM annotation a WHERE a.task_id = ?1"
+    "  AND ((a.was_cancelled = 0 AND a.result IS NOT NULL)"
+    "  OR (SELECT skip_queue FROM project p WHERE p.id = task.project_id) = 'IGNORE_SKIPPED'))"
+    "  >= overlap)"
+    " WHERE id = ?1";
+
+#define NOT_MINE                                                                                   \
+    " NOT EXISTS (SELECT 1 FROM annotation a WHERE a.task_id = t.id AND a.completed_by_id = ?2)"
+static const char SQL_NEXT_SEQ[] = "SELECT t.id FROM task t WHERE t.project_id = ?1"
+                                   " AND t.is_labeled = 0 AND" NOT_MINE " ORDER BY t.id LIMIT 1";
+static const char SQL_NEXT_COUNT[] = "SELECT count(*) FROM task t WHERE t.project_id = ?1"
+                                     " AND t.is_labeled = 0 AND" NOT_MINE;
+static const char SQL_NEXT_NTH[] =
+    "SELECT t.id FROM task t WHERE t.project_id = ?1"
+    " AND t.is_labeled = 0 AND" NOT_MINE " ORDER BY t.id LIMIT 1 OFFSET ?3";
+static const char SQL_NEXT_UNCERTAIN[] =
+    "SELECT t.id FROM task t WHERE t.project_id = ?1 AND t.is_labeled = 0"
+    " AND t.prediction_score IS NOT NULL AND" NOT_MINE " ORDER BY t.prediction_score, t.id LIMIT 1";
+
+/* ---- loading a chunk ------------------------------------------------------------------------- */
+
+struct chunk {
+    struct base_arena *arena;
+    struct store_task tasks[CHUNK];
+    size_t n;
+    struct store_annotation *anns;
+    size_t nanns, capanns;
+    struct store_prediction *preds;
+    size_t npreds, cappreds;
+};
+
+static void load_task(sqlite3_stmt *s, struct store_task *t, struct base_arena *a)
+{
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(s, 0);
+    t->project = sqlite3_column_int64(s, 1);
+    t->data = store_col_json(s, 2);
+    t->meta = store_col_json(s, 3);
+    if (!t->data)
+        t->data = json_object();
+    if (!t->meta)
+        t->meta = json_object();
+    t->created_at = store_col_time(s, 4);
+    t->updated_at = store_col_time(s, 5);
+    t->is_labeled = sqlite3_column_int(s, 6);
+    t->overlap = sqlite3_column_int64(s, 7);
+    t->inner_id = sqlite3_column_int64(s, 8);
+    t->total_annotations = sqlite3_column_int64(s, 9);
+    t->cancelled_annotations = sqlite3_column_int64(s, 10);
+    t->total_predictions = sqlite3_column_int64(s, 11);
+    t->has_prediction_score = sqlite3_column_type(s, 12) != SQLITE_NULL;
+    t->prediction_score = sqlite3_column_double(s, 12);
+    t->file_upload_id = sqlite3_column_int64(s, 13);
+    const char *file = store_col_text(s, 14, a);
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    t->file_upload = slash ? slash + 1 : file;
+    t->updated_by = sqlite3_column_int64(s, 15);
+}
+
+static void chunk_clear(struct chunk *ch)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        json_decref(ch->tasks[i].data);
+        json_decref(ch->tasks[i].meta);
+    }
+    for (size_t i = 0; i < ch->nanns; i++) {
+        json_decref(ch->anns[i].result);
+        json_decref(ch->anns[i].prediction);
+    }
+    for (size_t i = 0; i < ch->npreds; i++) {
+        json_decref(ch->preds[i].result);
+        json_decref(ch->preds[i].neighbors);
+    }
+    ch->n = ch->nanns = ch->npreds = 0;
+    base_arena_reset(ch->arena);
+}
+
+static int load_tasks(struct store_conn *c, const struct store_task_query *q, const char *ids,
+                      int64_t after, int64_t limit, int64_t offset, struct chunk *ch,
+                      struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, q->task ? SQL_ONE : SQL_CHUNK, err);
+    if (!s)
+        return -1;
+    if (q->task) {
+        sqlite3_bind_int64(s, 1, q->task);
+    } else {
+        sqlite3_bind_int64(s, 1, q->project);
+        sqlite3_bind_int64(s, 2, after);
+        sqlite3_bind_int(s, 3, q->only_annotated ? 1 : 0);
+        store_bind_text(s, 4, ids);
+        sqlite3_bind_int64(s, 5, limit);
+        sqlite3_bind_int64(s, 6, offset);
+    }
+    int step = SQLITE_DONE;
+    while (ch->n < CHUNK && (step = sqlite3_step(s)) == SQLITE_ROW)
+        load_task(s, &ch->tasks[ch->n++], ch->arena);
+    if (ch->n < CHUNK && step != SQLITE_DONE)
+        return store_fail(c, step, err);
+    sqlite3_reset(s);
+    return 0;
+}
+
+/* Gives each task its slice of the rows (sorted by task id, then id). */
+#define ATTACH(CH, ARR, COUNT, FIELD, NFIELD)                                                      \
+    do {                                                                                           \
+        size_t k_ = 0;                                                                             \
+        for (size_t i_ = 0; i_ < (CH)->n; i_++) {                                                  \
+            struct store_task *t_ = &(CH)->tasks[i_];                                              \
+            while (k_ < (COUNT) && (ARR)[k_].task < t_->id)                                        \
+                k_++;                                                                              \
+            t_->FIELD = k_ < (COUNT) && (ARR)[k_].task == t_->id ? &(ARR)[k_] : NULL;              \
+            while (k_ < (COUNT) && (ARR)[k_].task == t_->id)                                       \
+                k_++, t_->NFIELD++;                                                                \
+        }                                                                                          \
+    } while (0)
+
+static int load_children(struct store_conn *c, const struct store_task_query *q, struct chunk *ch,
+                         struct base_err *err)
+{
+    int64_t project = ch->tasks[0].project, lo = ch->tasks[0].id, hi = ch->tasks[ch->n - 1].id;
+    int step = SQLITE_DONE;
+    sqlite3_stmt *s;
+    if (q->with_annotations) {
+        if (!(s = store_stmt(c, SQL_ANN_RANGE, err)))
+            return -1;
+        sqlite3_bind_int64(s, 1, project);
+        sqlite3_bind_int64(s, 2, lo);
+        sqlite3_bind_int64(s, 3, hi);
+        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+            if (ch->nanns == ch->capanns) {
+                ch->capanns = ch->capanns ? ch->capanns * 2 : 256;
+                ch->anns = base_realloc(ch->anns, ch->capanns * sizeof *ch->anns);
+            }
+            store_annotation_load(s, &ch->anns[ch->nanns++], ch->arena);
+        }
+        if (step != SQLITE_DONE)
+            return store_fail(c, step, err);
+        ATTACH(ch, ch->anns, ch->nanns, annotations, nannotations);
+    }
+    if (q->with_predictions) {
+        if (!(s = store_stmt(c, SQL_PRED_RANGE, err)))
+            return -1;
+        sqlite3_bind_int64(s, 1, project);
+        sqlite3_bind_int64(s, 2, lo);
+        sqlite3_bind_int64(s, 3, hi);
+        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+            if (ch->npreds == ch->cappreds) {
+                ch->cappreds = ch->cappreds ? ch->cappreds * 2 : 256;
+                ch->preds = base_realloc(ch->preds, ch->cappreds * sizeof *ch->preds);
+            }
+            store_prediction_load(s, &ch->preds[ch->npreds++], ch->arena);
+        }
+        if (step != SQLITE_DONE)
+            return store_fail(c, step, err);
+        ATTACH(ch, ch->preds, ch->npreds, predictions, npredictions);
+    }
+    return 0;
+}
+
+static char *ids_json(const struct store_task_query *q)
+{
+    if (!q->nids || q->task)
+        return NULL;
+    struct base_buf b;
+    base_buf_init(&b, SIZE_MAX / 2);
+    base_buf_puts(&b, "[", NULL);
+    for (size_t i = 0; i < q->nids; i++)
+        base_buf_printf(&b, NULL, "%s%lld", i ? "," : "", (long long)q->ids[i]);
+    base_buf_puts(&b, "]", NULL);
+    return base_buf_steal(&b, NULL);
+}
+
+static int iterate(struct store_conn *c, const struct store_task_query *q, const char *ids,
+                   struct chunk *ch, store_task_fn fn, void *ctx, struct base_err *err)
+{
+    int64_t after = 0, offset = q->offset > 0 ? q->offset : 0;
+    int64_t remaining = q->limit > 0 ? q->limit : INT64_MAX;
+    while (remaining > 0) {
+        int64_t want = remaining < CHUNK ? remaining : CHUNK;
+        if (load_tasks(c, q, ids, after, want, offset, ch, err))
+            return -1;
+        size_t n = ch->n;
+        if (n == 0)
+            return 0;
+        if ((q->with_annotations || q->with_predictions) && load_children(c, q, ch, err))
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            int rc = fn(ctx, &ch->tasks[i], err);
+            if (rc)
+                return rc;
+        }
+        after = ch->tasks[n - 1].id;
+        chunk_clear(ch);
+        if ((int64_t)n < want || q->task)
+            return 0;
+        remaining -= (int64_t)n;
+        offset = 0;
+    }
+    return 0;
+}
+
+int store_task_each(struct store *st, const struct store_task_query *q, store_task_fn fn, void *ctx,
+                    struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    struct chunk *ch = base_calloc(1, sizeof *ch);
+    ch->arena = base_arena_new(64 * 1024);
+    char *ids = ids_json(q);
+    int rc = store_begin(c, 0, err);
+    if (rc == 0)
+        rc = iterate(c, q, ids, ch, fn, ctx, err);
+    if (rc == 0)
+        rc = store_commit(c, err);
+    chunk_clear(ch);
+    store_rollback(c);
+    store_conn_put(st, c);
+    base_free(ids);
+    base_free(ch->anns);
+    base_free(ch->preds);
+    base_arena_free(ch->arena);
+    base_free(ch);
+    return rc;
+}
+
+int store_task_totals(struct store *st, const struct store_task_query *q,
+                      struct store_task_totals *t, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    char *ids = ids_json(q);
+    int rc = -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_TOTALS, err);
+    if (s) {
+        sqlite3_bind_int64(s, 1, q->project);
+        sqlite3_bind_int64(s, 2, 0);
+        sqlite3_bind_int(s, 3, q->only_annotated ? 1 : 0);
+        store_bind_text(s, 4, ids);
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW) {
+            t->tasks = sqlite3_column_int64(s, 0);
+            t->total_annotations = sqlite3_column_int64(s, 1);
+            t->total_predictions = sqlite3_column_int64(s, 2);
+            rc = 0;
+        } else {
+            store_fail(c, step, err);
+        }
+    }
+    store_conn_put(st, c);
+    base_free(ids);
+    return rc;
+}
+
+/* ---- single-task operations ------------------------------------------------------------------ */
+
+int store_task_project(struct store *st, int64_t task, int64_t *project, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_PROJECT_OF, err);
+    if (s) {
+        sqlite3_bind_int64(s, 1, task);
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW) {
+            *project = sqlite3_column_int64(s, 0);
+            rc = 0;
+        } else if (step == SQLITE_DONE) {
+            base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+        } else {
+            store_fail(c, step, err);
+        }
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+/* Runs a one-statement write on `id` in a transaction; NOTFOUND when no row changed. */
+static int write_one(struct store *st, const char *sql, int64_t id, const json_t *data,
+                     const json_t *meta, int64_t user, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s;
+    if (store_begin(c, 1, err) || !(s = store_stmt(c, sql, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, id);
+    if (sql == SQL_UPDATE) {
+        store_bind_json(s, 2, data);
+        store_bind_json(s, 3, meta);
+        store_bind_time(s, 4, base_time_us());
+        store_bind_id(s, 5, user);
+    }
+    if (store_step_done(c, s, err))
+        goto out;
+    if (sqlite3_changes(c->db) == 0) {
+        base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+        goto out;
+    }
+    rc = store_commit(c, err);
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_task_update(struct store *st, int64_t id, const json_t *data, const json_t *meta,
+                      int64_t updated_by, struct base_err *err)
+{
+    return write_one(st, SQL_UPDATE, id, data, meta, updated_by, err);
+}
+
+int store_task_delete(struct store *st, int64_t id, struct base_err *err)
+{
+    return write_one(st, SQL_DELETE, id, NULL, NULL, 0, err);
+}
+
+int store_tasks_delete_all(struct store *st, int64_t project, int64_t *deleted,
+                           struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s;
+    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_DELETE_ALL, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, project);
+    if (store_step_done(c, s, err))
+        goto out;
+    if (deleted)
+        *deleted = sqlite3_changes(c->db);
+    rc = store_commit(c, err);
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_REFRESH, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, task);
+    return store_step_done(c, s, err);
+}
+
+/* ---- the labeling queue ---------------------------------------------------------------------- */
+
+/* Runs a query returning one id (or none) with ?1 project, ?2 user, ?3 offset. */
+static int query_id(struct store_conn *c, const char *sql, int64_t project, int64_t user,
+                    int64_t offset, int64_t *id, struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, sql, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, project);
+    sqlite3_bind_int64(s, 2, user);
+    if (sql == SQL_NEXT_NTH)
+        sqlite3_bind_int64(s, 3, offset);
+    int step = sqlite3_step(s);
+    *id = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : store_fail(c, step, err);
+}
+
+int store_task_next(struct store *st, int64_t project, int64_t user, enum store_order order,
+                    uint64_t random, int64_t *task, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int64_t id = 0, count = 0;
+    int rc = store_begin(c, 0, err);
+    if (rc == 0 && order == STORE_ORDER_UNCERTAINTY)
+        rc = query_id(c, SQL_NEXT_UNCERTAIN, project, user, 0, &id, err);
+    if (rc == 0 && order == STORE_ORDER_RANDOM) {
+        rc = query_id(c, SQL_NEXT_COUNT, project, user, 0, &count, err);
+        if (rc == 0 && count > 0)
+            rc = query_id(c, SQL_NEXT_NTH, project, user, (int64_t)(random % (uint64_t)count), &id,
+                          err);
+    }
+    if (rc == 0 && id == 0)
+        rc = query_id(c, SQL_NEXT_SEQ, project, user, 0, &id, err);
+    store_rollback(c);
+    store_conn_put(st, c);
+    if (rc)
+        return -1;
+    if (id == 0)
+        return base_err_set(err, BASE_E_NOTFOUND, "no more tasks to label");
+    *task = id;
+    return 0;
+}

@@ -1,0 +1,378 @@
+/* Users, API tokens and browser sessions. Passwords are argon2id hashes (libsodium); session
+ * keys are stored only as SHA-256 hashes, so a copy of the database does not log anyone in. */
+#include "store_int.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#define USER_COLS                                                                                  \
+    "u.id, u.email, u.username, u.first_name, u.last_name, u.is_superuser, u.is_active, "          \
+    "u.date_joined, u.last_activity"
+
+static const char SQL_USER_INSERT[] =
+    "INSERT INTO user(email, username, password, is_superuser, date_joined, last_activity)"
+    " VALUES (?1, ?1, ?2, ?3, ?4, ?4)";
+static const char SQL_TOKEN_INSERT[] = "INSERT INTO token(key, user_id, created) VALUES (?, ?, ?)";
+static const char SQL_TOKEN_DELETE[] = "DELETE FROM token WHERE user_id = ?";
+static const char SQL_TOKEN_GET[] = "SELECT key FROM token WHERE user_id = ?";
+static const char SQL_USER_COUNT[] = "SELECT count(*) FROM user";
+static const char SQL_USER_BY_ID[] = "SELECT " USER_COLS " FROM user u WHERE u.id = ?";
+static const char SQL_USER_BY_EMAIL[] = "SELECT " USER_COLS ", u.password FROM user u"
+                                        " WHERE u.email = ?";
+static const char SQL_USER_BY_TOKEN[] = "SELECT " USER_COLS " FROM token t"
+                                        " JOIN user u ON u.id = t.user_id"
+                                        " WHERE t.key = ? AND u.is_active";
+static const char SQL_USER_SET_PASSWORD[] = "UPDATE user SET password = ? WHERE id = ?";
+static const char SQL_SESSION_INSERT[] =
+    "INSERT INTO session(key_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)";
+static const char SQL_SESSION_GET[] = "SELECT " USER_COLS ", s.expires_at FROM session s"
+                                      " JOIN user u ON u.id = s.user_id"
+                                      " WHERE s.key_hash = ? AND u.is_active";
+static const char SQL_SESSION_DELETE[] = "DELETE FROM session WHERE key_hash = ?";
+static const char SQL_SESSION_PURGE[] = "DELETE FROM session WHERE expires_at < ?";
+
+static void load_user(sqlite3_stmt *s, struct store_user *u)
+{
+    memset(u, 0, sizeof *u);
+    u->id = sqlite3_column_int64(s, 0);
+    store_col_copy(s, 1, u->email, sizeof u->email);
+    store_col_copy(s, 2, u->username, sizeof u->username);
+    store_col_copy(s, 3, u->first_name, sizeof u->first_name);
+    store_col_copy(s, 4, u->last_name, sizeof u->last_name);
+    u->is_superuser = sqlite3_column_int(s, 5);
+    u->is_active = sqlite3_column_int(s, 6);
+    u->date_joined = store_col_time(s, 7);
+    u->last_activity = store_col_time(s, 8);
+}
+
+static int hash_password(const char *password, char out[crypto_pwhash_STRBYTES],
+                         struct base_err *err)
+{
+    if (strlen(password) < 8)
+        return base_err_set(err, BASE_E_INVALID, "password must have at least 8 characters");
+    if (crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE))
+        return base_err_set(err, BASE_E_NOMEM, "not enough memory to hash the password");
+    return 0;
+}
+
+static int check_email(const char *email, struct base_err *err)
+{
+    size_t n = strlen(email);
+    if (n == 0 || n > STORE_EMAIL_MAX || !strchr(email, '@'))
+        return base_err_set(err, BASE_E_INVALID, "'%s' is not a valid email address", email);
+    return 0;
+}
+
+static int insert_token(struct store_conn *c, int64_t user, char token[STORE_TOKEN_LEN + 1],
+                        struct base_err *err)
+{
+    if (base_random_hex(token, STORE_TOKEN_LEN / 2, err))
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_TOKEN_INSERT, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, token, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, user);
+    store_bind_time(s, 3, base_time_us());
+    return store_step_done(c, s, err);
+}
+
+static int user_insert(struct store_conn *c, const char *email, const char *hash, int superuser,
+                       int64_t *id, struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_USER_INSERT, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, email, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 3, superuser ? 1 : 0);
+    store_bind_time(s, 4, base_time_us());
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || (rc & 0xff) == SQLITE_CONSTRAINT)
+        return base_err_set(err, BASE_E_CONFLICT, "a user with email '%s' already exists", email);
+    if (rc != SQLITE_DONE)
+        return store_fail(c, rc, err);
+    *id = sqlite3_last_insert_rowid(c->db);
+    return 0;
+}
+
+int store_user_create(struct store *st, const char *email, const char *password, int superuser,
+                      struct store_user *out, char token[STORE_TOKEN_LEN + 1], struct base_err *err)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    if (check_email(email, err) || hash_password(password, hash, err))
+        return -1;
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int64_t id = 0;
+    int rc = -1;
+    if (store_begin(c, 1, err) || user_insert(c, email, hash, superuser, &id, err) ||
+        insert_token(c, id, token, err) || store_commit(c, err))
+        goto out;
+    rc = 0;
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc ? rc : store_user_get(st, id, out, err);
+}
+
+/* Runs a one-row user query with one text or integer parameter. */
+static int user_query(struct store *st, const char *sql, const char *text, int64_t id,
+                      struct store_user *out, enum base_status missing, const char *missing_msg,
+                      struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s = store_stmt(c, sql, err);
+    if (!s)
+        goto out;
+    if (text)
+        sqlite3_bind_text(s, 1, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(s, 1, id);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        load_user(s, out);
+        rc = 0;
+    } else if (step == SQLITE_DONE) {
+        base_err_set(err, missing, "%s", missing_msg);
+    } else {
+        store_fail(c, step, err);
+    }
+out:
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_user_get(struct store *st, int64_t id, struct store_user *out, struct base_err *err)
+{
+    return user_query(st, SQL_USER_BY_ID, NULL, id, out, BASE_E_NOTFOUND, "no such user", err);
+}
+
+int store_user_by_email(struct store *st, const char *email, struct store_user *out,
+                        struct base_err *err)
+{
+    return user_query(st, SQL_USER_BY_EMAIL, email, 0, out, BASE_E_NOTFOUND, "no such user", err);
+}
+
+int store_user_by_token(struct store *st, const char *token, struct store_user *out,
+                        struct base_err *err)
+{
+    return user_query(st, SQL_USER_BY_TOKEN, token, 0, out, BASE_E_AUTH, "Invalid token.", err);
+}
+
+int store_user_count(struct store *st, int64_t *count, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_USER_COUNT, err);
+    int step = s ? sqlite3_step(s) : SQLITE_ERROR;
+    if (step == SQLITE_ROW) {
+        *count = sqlite3_column_int64(s, 0);
+        rc = 0;
+    } else if (s) {
+        store_fail(c, step, err);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_user_login(struct store *st, const char *email, const char *password,
+                     struct store_user *out, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    char hash[crypto_pwhash_STRBYTES] = "";
+    int found = 0, rc = -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_USER_BY_EMAIL, err);
+    if (!s)
+        goto out;
+    sqlite3_bind_text(s, 1, email, -1, SQLITE_TRANSIENT);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        load_user(s, out);
+        store_col_copy(s, 9, hash, sizeof hash);
+        found = out->is_active;
+    } else if (step != SQLITE_DONE) {
+        store_fail(c, step, err);
+        goto out;
+    }
+    sqlite3_reset(s);
+    if (found && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0) {
+        rc = 0;
+        goto out;
+    }
+    /* The same work as a real check, so timing does not reveal who exists. */
+    if (!found &&
+        crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE))
+        BASE_DEBUG("store: dummy password hash failed");
+    base_err_set(err, BASE_E_AUTH, "Invalid email or password.");
+out:
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_user_set_password(struct store *st, int64_t user, const char *password,
+                            struct base_err *err)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    if (hash_password(password, hash, err))
+        return -1;
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_USER_SET_PASSWORD, err);
+    if (s) {
+        sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 2, user);
+        rc = store_step_done(c, s, err);
+        if (!rc && sqlite3_changes(c->db) == 0)
+            rc = base_err_set(err, BASE_E_NOTFOUND, "no such user");
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_user_token(struct store *st, int64_t user, char token[STORE_TOKEN_LEN + 1],
+                     struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_TOKEN_GET, err);
+    if (s) {
+        sqlite3_bind_int64(s, 1, user);
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW) {
+            store_col_copy(s, 0, token, STORE_TOKEN_LEN + 1);
+            rc = 0;
+        } else if (step == SQLITE_DONE) {
+            base_err_set(err, BASE_E_NOTFOUND, "user %lld has no token", (long long)user);
+        } else {
+            store_fail(c, step, err);
+        }
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_user_reset_token(struct store *st, int64_t user, char token[STORE_TOKEN_LEN + 1],
+                           struct base_err *err)
+{
+    struct store_user u;
+    if (store_user_get(st, user, &u, err))
+        return -1;
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s;
+    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_TOKEN_DELETE, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, user);
+    if (store_step_done(c, s, err) || insert_token(c, user, token, err) || store_commit(c, err))
+        goto out;
+    rc = 0;
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+/* ---- sessions -------------------------------------------------------------------------------- */
+
+static void key_hash(const char *key, char out[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)key, strlen(key));
+    sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+int store_session_create(struct store *st, int64_t user, int64_t ttl_us,
+                         char key[STORE_SESSION_KEY_LEN + 1], struct base_err *err)
+{
+    if (base_random_hex(key, STORE_SESSION_KEY_LEN / 2, err))
+        return -1;
+    char hash[65];
+    key_hash(key, hash);
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    int64_t now = base_time_us();
+    sqlite3_stmt *s;
+    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_SESSION_PURGE, err)))
+        goto out;
+    store_bind_time(s, 1, now);
+    if (store_step_done(c, s, err) || !(s = store_stmt(c, SQL_SESSION_INSERT, err)))
+        goto out;
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, user);
+    store_bind_time(s, 3, now);
+    store_bind_time(s, 4, now + ttl_us);
+    if (store_step_done(c, s, err) || store_commit(c, err))
+        goto out;
+    rc = 0;
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_session_user(struct store *st, const char *key, struct store_user *out,
+                       struct base_err *err)
+{
+    char hash[65];
+    key_hash(key, hash);
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1, expired = 0;
+    sqlite3_stmt *s = store_stmt(c, SQL_SESSION_GET, err);
+    if (!s)
+        goto out;
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        load_user(s, out);
+        expired = store_col_time(s, 9) <= base_time_us();
+        rc = expired ? base_err_set(err, BASE_E_AUTH, "Session expired.") : 0;
+    } else if (step == SQLITE_DONE) {
+        base_err_set(err, BASE_E_AUTH, "Invalid session.");
+    } else {
+        store_fail(c, step, err);
+    }
+out:
+    store_conn_put(st, c);
+    if (expired)
+        store_session_delete(st, key, NULL);
+    return rc;
+}
+
+int store_session_delete(struct store *st, const char *key, struct base_err *err)
+{
+    char hash[65];
+    key_hash(key, hash);
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_SESSION_DELETE, err);
+    if (s) {
+        sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+        rc = store_step_done(c, s, err);
+    }
+    store_conn_put(st, c);
+    return rc;
+}

@@ -1,0 +1,184 @@
+"""Test harness for the API tests: starts `labelloop serve` (LL_BIN) on a free port with a
+temporary data directory, reads the admin token it prints on first start, and offers small
+HTTP helpers. Standard library only."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+BIN = os.environ.get("LL_BIN", "build/labelloop")
+SHARED = os.environ.get("LL_SHARED", os.path.join(os.path.dirname(__file__), "../../../shared"))
+FACES = os.path.join(SHARED, "datasets", "seed-faces16")
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-password-1"
+
+CONFIG = ('<View><Image name="image" value="$image"/>'
+          '<RectangleLabels name="label" toName="image"><Label value="face"/></RectangleLabels>'
+          '</View>')
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def headers_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def __repr__(self):
+        return "<%d %r>" % (self.status, self.body[:300])
+
+
+class Server:
+    def __init__(self, *args):
+        self.dir = tempfile.mkdtemp(prefix="llapi-")
+        self.log = open(os.path.join(self.dir, "server.log"), "w+")
+        cmd = [BIN, "serve", "--data-dir", self.dir, "--port", "0", "--admin-email",
+               ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD] + list(args)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.token = None
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if line.strip().startswith("token:"):
+                self.token = line.split()[1]
+            if "serving on http://" in line:
+                self.port = int(line.split("http://")[1].split()[0].rsplit(":", 1)[1])
+                return
+        self.stop(check=False)
+        raise RuntimeError("server did not start: " + self.stderr())
+
+    def stderr(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self, check=True):
+        """SIGTERM, then the exit status must be 0 (sanitizers report leaks with non-zero)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rest = self.proc.stdout.read()
+        self.proc.stdout.close()
+        err = self.stderr()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if check and self.proc.returncode != 0:
+            raise AssertionError("server exited with %d:\n%s\n%s" % (self.proc.returncode, rest,
+                                                                     err[-20000:]))
+        return rest
+
+    def request(self, method, path, body=None, token="admin", headers=None, raw=None,
+                content_type="application/json"):
+        """body: a Python value sent as JSON; raw: bytes sent as they are."""
+        h = dict(headers or {})
+        if token == "admin":
+            token = self.token
+        if token:
+            h["Authorization"] = "Token " + token
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+        if data is not None and content_type and "Content-Type" not in h:
+            h["Content-Type"] = content_type
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            return Response(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def create_project(self, **fields):
+        fields.setdefault("title", "test project")
+        fields.setdefault("label_config", CONFIG)
+        r = self.post("/api/projects", fields)
+        assert r.status == 201, r
+        return r.json()["id"]
+
+    def import_tasks(self, project, tasks):
+        r = self.post("/api/projects/%d/import?return_task_ids=true" % project, tasks)
+        assert r.status == 201, r
+        return r.json()["task_ids"]
+
+
+def multipart(files, fields=None):
+    """files: [(field, filename, bytes)] -> (body, content type)."""
+    boundary = "llboundary7MA4YWxkTrZu0gW"
+    out = []
+    for name, value in (fields or {}).items():
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                    % (boundary, name, value)).encode())
+    for field, filename, data in files:
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                    "Content-Type: application/octet-stream\r\n\r\n"
+                    % (boundary, field, filename)).encode() + data + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), "multipart/form-data; boundary=" + boundary
+
+
+def face_images(n=3):
+    folder = os.path.join(FACES, "images")
+    names = sorted(f for f in os.listdir(folder) if f.endswith(".jpg"))[:n]
+    return [(name, read_bytes(os.path.join(folder, name))) for name in names]
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class ServerTest(unittest.TestCase):
+    """One server per test class."""
+    server_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server(*cls.server_args)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def assertError(self, r, status, detail=None):
+        self.assertEqual(r.status, status, r)
+        j = r.json()
+        self.assertEqual(j["status_code"], status)
+        for key in ("id", "version", "detail", "exc_info"):
+            self.assertIn(key, j)
+        if detail is not None:
+            self.assertIn(detail, j["detail"])
+        return j
