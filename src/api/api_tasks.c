@@ -95,7 +95,8 @@ int api_tasks_list(struct api_req *r, struct base_err *err)
     }
     if (rc == 0 && page > 1 && (page - 1) * size >= tot.tasks)
         rc = base_err_set(err, BASE_E_NOTFOUND, "Invalid page.");
-    if (rc == 0)
+    /* (an empty view page must not become "no id restriction") */
+    if (rc == 0 && !(x.page && view.n == 0))
         rc = store_task_each(r->api->store, &q, append_task, &x, err);
     json_decref(row);
     if (rc) {

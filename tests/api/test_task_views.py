@@ -99,6 +99,9 @@ class TaskViewTest(ServerTest):
         self.assertEqual([t["id"] for t in nxt], [self.ids[11]])
         prev = self.page(query([num("id", "less", self.ids[10])], ["-tasks:id"]), 1, 1)["tasks"]
         self.assertEqual([t["id"] for t in prev], [self.ids[9]])
+        # past the last task: an empty first page, not every task
+        last = self.page(query([num("id", "greater", self.ids[-1])], ["tasks:id"]), 1, 1)
+        self.assertEqual((last["tasks"], last["total"]), ([], 0))
 
     def test_fields_and_include_keep_the_order(self):
         q = query(ordering=["-tasks:id"])
