@@ -21,6 +21,13 @@ static const char SQL_CHUNK[] = "SELECT " TASK_COLS " FROM task t"
                                 " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
                                 " WHERE" TASK_FILTER " AND t.id > ?2"
                                 " ORDER BY t.id LIMIT ?5 OFFSET ?6";
+/* The same for an id list: the ids drive the lookup (the OR in TASK_FILTER would make SQLite scan
+ * the whole project and test each row against the list). */
+static const char SQL_CHUNK_IDS[] = "SELECT " TASK_COLS " FROM task t"
+                                    " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
+                                    " WHERE t.id IN (SELECT value FROM json_each(?4))"
+                                    " AND" TASK_FILTER " AND t.id > ?2"
+                                    " ORDER BY t.id LIMIT ?5 OFFSET ?6";
 static const char SQL_ONE[] = "SELECT " TASK_COLS " FROM task t"
                               " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
                               " WHERE t.id = ?1";
@@ -136,7 +143,7 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
                       int64_t after, int64_t limit, int64_t offset, struct chunk *ch,
                       struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, q->task ? SQL_ONE : SQL_CHUNK, err);
+    sqlite3_stmt *s = store_stmt(c, q->task ? SQL_ONE : ids ? SQL_CHUNK_IDS : SQL_CHUNK, err);
     if (!s)
         return -1;
     if (q->task) {
