@@ -217,6 +217,9 @@ int api_projects_validate(struct api_req *r, struct base_err *err);
 int api_project_validate(struct api_req *r, struct base_err *err);
 int api_project_next(struct api_req *r, struct base_err *err);
 int api_project_import(struct api_req *r, struct base_err *err);
+int api_project_import_dataset(struct api_req *r, struct base_err *err);
+int api_project_export(struct api_req *r, struct base_err *err);
+int api_project_export_formats(struct api_req *r, struct base_err *err);
 int api_project_tasks_list(struct api_req *r, struct base_err *err);
 int api_project_tasks_delete(struct api_req *r, struct base_err *err);
 

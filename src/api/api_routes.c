@@ -24,6 +24,9 @@ const struct api_route api_routes[] = {
     {"POST", "/api/projects/{id}/validate", api_project_validate, 0},
     {"GET", "/api/projects/{id}/next", api_project_next, 0},
     {"POST", "/api/projects/{id}/import", api_project_import, 0},
+    {"POST", "/api/projects/{id}/import/dataset", api_project_import_dataset, 0},
+    {"GET", "/api/projects/{id}/export", api_project_export, 0},
+    {"GET", "/api/projects/{id}/export/formats", api_project_export_formats, 0},
     {"GET", "/api/projects/{id}/tasks", api_project_tasks_list, 0},
     {"DELETE", "/api/projects/{id}/tasks", api_project_tasks_delete, 0},
 

@@ -13,6 +13,7 @@ static const struct cli_command commands[] = {
     {"serve", "run the labeling server (REST API, media, browser UI)", cli_serve},
     {"user", "create users, print or reset their API tokens", cli_user},
     {"import", "import a folder of images into a project", cli_import},
+    {"export", "export a project (JSON, JSON_MIN, CSV, TSV, COCO, YOLO, VOC)", cli_export},
 };
 
 static const size_t ncommands = sizeof commands / sizeof commands[0];

@@ -17,6 +17,7 @@ int cli_version(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_import(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 struct store;
 /* Creates the data directory (and media/upload) if needed and opens its database; prints the
