@@ -278,13 +278,32 @@ static void net_bn_relu_pool(struct nn_graph *g)
     nn_output(g, nn_conv2d(g, "h", x, &(struct nn_conv2d_cfg){5, 3, 1, 1, 1, 1, 1}));
 }
 
+/* Odd channel counts through concat (padded lanes), a tensor read by three nodes, an output that
+ * is also consumed, a shared conv at two resolutions, GN whose groups split a channel block. */
+static void net_odd_concat(struct nn_graph *g)
+{
+    int x = nn_input(g, 2, 5, 12, 10);
+    int a = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){3, 3, 1, 1, 1, 1, 1});
+    int b = nn_silu(g, nn_conv2d(g, "b", x, &(struct nn_conv2d_cfg){5, 1, 1, 0, 1, 1, 0}));
+    int c = nn_relu(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){7, 3, 1, 1, 1, 1, 0}));
+    int cat = nn_concat(g, (int[]){a, b, c}, 3);
+    nn_output(g, cat);
+    int t = nn_group_norm(g, "gn", cat, 5, 0);
+    int u = nn_add(g, nn_scale(g, "s", t, 0.5f), nn_act(g, t, NN_ACT_LEAKY_RELU, 0.2f));
+    int v = nn_max_pool2d(g, u, 3, 2, 1);
+    nn_output(g, nn_conv2d(g, "shared", u, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1}));
+    nn_output(g, nn_conv2d(g, "shared", v, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1}));
+    nn_output(g, nn_concat(g, (int[]){nn_upsample2x(g, v), t}, 2));
+}
+
 static void test_dnnl_vs_ref(void)
 {
     if (!nn_dnnl_backend()) {
         fprintf(stderr, "oneDNN backend not built: skipped\n");
         return;
     }
-    build_fn nets[] = {net_fcos_relu, net_fcos_silu, net_conv_odd, net_bn_relu_pool};
+    build_fn nets[] = {net_fcos_relu, net_fcos_silu, net_conv_odd, net_bn_relu_pool,
+                       net_odd_concat};
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
         for (int mode = NN_TRAIN; mode <= NN_INFER; mode++) {
             /* one thread keeps tiny nets fast on a loaded machine; net 0 also runs on two */
