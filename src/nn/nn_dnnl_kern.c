@@ -7,12 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#define NN_PRAGMA(x) _Pragma(#x)
-#else
-#define NN_PRAGMA(x)
-#endif
-
 static void *arg(struct dn_plan *p, const struct dn_step *s, int tag)
 {
     for (int k = 0; k < s->n_args; k++)

@@ -7,6 +7,13 @@
 
 #include "nn.h"
 
+/* OpenMP pragmas where the build has OpenMP (gcc: the libgomp runtime oneDNN also uses). */
+#ifdef _OPENMP
+#define NN_PRAGMA(x) _Pragma(#x)
+#else
+#define NN_PRAGMA(x)
+#endif
+
 /* ---- model ----------------------------------------------------------------------------------- */
 
 enum nn_init_kind { NN_INIT_UNIFORM, NN_INIT_CONST };
