@@ -48,8 +48,10 @@ int dn_buf_new(struct dn_plan *p, size_t size, int persistent)
     return p->n_buf++;
 }
 
-int dn_mem_new(struct dn_plan *p, const dnnl_memory_desc_t *md, int buf, void *ext)
+int dn_mem_new(struct dn_plan *p, const dnnl_memory_desc_t *md_in, int buf, void *ext)
 {
+    /* md may point into p->mem (dn_acc_step), which the growth below may move */
+    const dnnl_memory_desc_t md_copy = *md_in, *md = &md_copy;
     if (p->n_mem == p->cap_mem) {
         p->cap_mem = p->cap_mem ? p->cap_mem * 2 : 256;
         p->mem = base_realloc(p->mem, (size_t)p->cap_mem * sizeof *p->mem);
