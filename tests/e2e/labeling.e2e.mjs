@@ -141,7 +141,13 @@ export async function scenario(t) {
   await p.goto(`${t.base}/projects/${pid}`);
   await p.waitForSelector(".task-row[data-task-id]");
   await p.waitForFunction(() => document.querySelectorAll(".badge.labeled").length === 3);
+  // Thumbnails come from the server; sort and filter go through the data-manager query.
+  await p.waitForFunction(() => [...document.querySelectorAll(".task-row img")].every((i) => i.complete && i.naturalWidth > 0 && i.naturalWidth <= 128));
   await t.screenshot("tasks-labeled");
+  await p.selectOption("select[aria-label=order]", "-predictions_score");
+  await p.waitForFunction((id) => document.querySelector(".task-row[data-task-id]")?.getAttribute("data-task-id") === String(id), task3);
+  await p.selectOption("select[aria-label=filter]", "unlabeled");
+  await p.waitForSelector("text=No tasks match this filter");
 }
 
 if (process.argv[1] && process.argv[1].endsWith("labeling.e2e.mjs")) await run("labeling", scenario);
