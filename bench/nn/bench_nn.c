@@ -1,12 +1,13 @@
 /* bench/nn: times one training step (forward + backward) of a network on our oneDNN backend and
  * exports the identical network (weights, inputs) for the PyTorch side of bench/nn/run.sh.
  * Usage: bench_nn NET ITERS EXPORT_PATH [infer]; NET is conv3x3, dwsep or detector. Prints
- * `ours_ms=... gflops=... threads=... params=... mem_mb=...`. */
+ * `ours_ms=... gflops=... threads=... params=... mem_mb=... faults_per_step=...`. */
 #include "nn/nn_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static int cbr(struct nn_graph *g, const char *name, int x, int out, int k, int s, int groups)
 {
@@ -125,7 +126,10 @@ int main(int argc, char **argv)
     }
     struct nn_model *before = nn_model_clone(m);
     double *t = calloc((size_t)iters + 2, sizeof *t);
+    struct rusage ru0, ru1;
     for (int it = 0; it < iters + 2; it++) {
+        if (it == 2) /* page faults in the timed steps: planned memory means none */
+            getrusage(RUSAGE_SELF, &ru0);
         double t0 = base_now();
         if (nn_graph_forward(g, &err) || (!infer && nn_graph_backward(g, &err))) {
             fprintf(stderr, "bench_nn: %s\n", err.msg);
@@ -133,6 +137,7 @@ int main(int argc, char **argv)
         }
         t[it] = base_now() - t0;
     }
+    getrusage(RUSAGE_SELF, &ru1);
     /* median of the timed iterations (the first two warm up) */
     for (int i = 2; i < iters + 2; i++)
         for (int j = i + 1; j < iters + 2; j++)
@@ -146,8 +151,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_nn: %s\n", err.msg);
         return 1;
     }
-    printf("ours_ms=%.2f gflops=%.1f threads=%d params=%zu mem_mb=%.0f\n", ms, flops / ms / 1e6,
-           nn_num_threads(), nn_model_numel(m), (double)nn_graph_memory(g) / 1e6);
+    printf("ours_ms=%.2f gflops=%.1f threads=%d params=%zu mem_mb=%.0f faults_per_step=%.0f\n", ms,
+           flops / ms / 1e6, nn_num_threads(), nn_model_numel(m), (double)nn_graph_memory(g) / 1e6,
+           (double)(ru1.ru_minflt - ru0.ru_minflt) / iters);
     free(t);
     nn_model_free(before);
     nn_graph_free(g);

@@ -36,7 +36,7 @@ run_net() { # name [infer]
   t=$(best <<<"$torch")
   local gf
   gf=$(awk -v g="$(field gflops "$line")" -v m="$(field ours_ms "$line")" -v o="$o" 'BEGIN{printf "%.1f", g*m/o}')
-  echo "nn ${name}${mode:+-$mode}: ours_ms=$o torch_ms=$t ratio=$(awk -v o="$o" -v t="$t" 'BEGIN{printf "%.2f", t/o}') gflops=$gf threads=$threads params=$(field params "$line") mem_mb=$(field mem_mb "$line")"
+  echo "nn ${name}${mode:+-$mode}: ours_ms=$o torch_ms=$t ratio=$(awk -v o="$o" -v t="$t" 'BEGIN{printf "%.2f", t/o}') gflops=$gf threads=$threads params=$(field params "$line") mem_mb=$(field mem_mb "$line") faults_per_step=$(field faults_per_step "$line")"
 }
 
 run_net conv3x3

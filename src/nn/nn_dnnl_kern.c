@@ -288,7 +288,7 @@ void dn_k_gn_fwd(struct dn_plan *p, const struct dn_step *s)
             k[2 * B] = c < C ? (float)(beta[c] - mean * gamma[c] * rstd) : 0.0f;
         }
     }
-    apply_affine(p, nd, x, NULL, NULL, coef, arg(p, s, DNNL_ARG_DST), 0, 0);
+    apply_affine(p, nd, x, NULL, NULL, coef, arg(p, s, DNNL_ARG_DST), 0, s->aux);
 }
 
 void dn_k_gn_bwd(struct dn_plan *p, const struct dn_step *s)
@@ -301,7 +301,8 @@ void dn_k_gn_bwd(struct dn_plan *p, const struct dn_step *s)
     float *dx = arg(p, s, DNNL_ARG_DIFF_SRC);
     int C = nd->shape.c, G = nd->groups, cpg = C / G, B = p->block, cp = (C + B - 1) / B * B;
     double cnt = (double)cpg * nd->shape.h * nd->shape.w;
-    channel_sums(p, nd, dy, x, NULL, d->gn_sums); /* sum dy, sum dy * x */
+    const float *y = arg(p, s, DNNL_ARG_DST);  /* a fused ReLU's output masks dy */
+    channel_sums(p, nd, dy, x, y, d->gn_sums); /* sum dy, sum dy * x */
     float *coef = gn_coef(p, d, nd);
     for (int c = 0; c < C && !s->aux; c++)
         dgamma[c] = dbeta[c] = 0.0f;
@@ -332,7 +333,7 @@ void dn_k_gn_bwd(struct dn_plan *p, const struct dn_step *s)
             float *k = coef + ((size_t)n * cp / B + c / B) * B * 3 + c % B;
             k[0] = k[B] = k[2 * B] = 0.0f;
         }
-    apply_affine(p, nd, dy, x, NULL, coef, dx, s->acc, 0);
+    apply_affine(p, nd, dy, x, y, coef, dx, s->acc, 0);
 }
 
 /* ---- batch norm helpers -------------------------------------------------------------------- */

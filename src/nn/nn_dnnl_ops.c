@@ -533,7 +533,10 @@ static int compile_own(struct dn_plan *p, int i)
                   DNNL_ARG_DST,
                   d->vmem,
                   0};
-    return dn_fn_step(p, &p->fwd, dn_k_gn_fwd, i, t, args) ? 0 : -1;
+    struct dn_step *s = dn_fn_step(p, &p->fwd, dn_k_gn_fwd, i, t, args);
+    if (s)
+        s->aux = d->fused_act >= 0; /* ReLU applied on the way out */
+    return s ? 0 : -1;
 }
 
 static int grad_in(const struct dn_plan *p, int in)
@@ -603,6 +606,10 @@ static int backward_own_param(struct dn_plan *p, int i, dn_fn fn)
     if (dx >= 0) {
         args[k++] = DNNL_ARG_DIFF_SRC;
         args[k++] = dx;
+    }
+    if (p->nd[i].fused_act >= 0) { /* the ReLU's output masks the gradient */
+        args[k++] = DNNL_ARG_DST;
+        args[k++] = p->nd[i].vmem;
     }
     args[k] = 0;
     struct dn_step *s = dn_fn_step(p, &p->bwd, fn, i, dn_tbwd(p, i), args);

@@ -3,6 +3,7 @@
  * and the oneDNN backend against the reference on every op and on that network. */
 #include "nn_test_util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 static int n_outputs_of(struct nn_graph *g)
@@ -298,6 +299,55 @@ static void test_dnnl_vs_ref(void)
         }
 }
 
+/* Several threads, each with its own inference graph on one shared model, agree with a run on a
+ * single thread (the documented way to predict concurrently). */
+struct infer_job {
+    struct nn_model *m;
+    const float *expect;
+    size_t n;
+    int ok;
+};
+
+static void *infer_thread(void *arg)
+{
+    struct infer_job *j = arg;
+    struct nn_graph *g = nn_graph_new(j->m);
+    build_mini_fcos(g, 1, 32, 32, NN_ACT_SILU);
+    j->ok = !nn_graph_compile(g, NN_INFER, NN_BACKEND_DEFAULT, NULL);
+    for (int it = 0; it < 20 && j->ok; it++) {
+        fill_inputs(g, 31);
+        j->ok = !nn_graph_forward(g, NULL) &&
+                rel_err_f(nn_graph_output(g, 2, NULL), j->expect, j->n) < 1e-6;
+    }
+    nn_graph_free(g);
+    return NULL;
+}
+
+static void test_threads_share_model(void)
+{
+    struct nn_model *m = nn_model_new(4);
+    struct nn_graph *g = nn_graph_new(m);
+    build_mini_fcos(g, 1, 32, 32, NN_ACT_SILU);
+    CHECK(nn_graph_compile(g, NN_INFER, NN_BACKEND_DEFAULT, NULL) == 0);
+    randomize_model(m, 5);
+    fill_inputs(g, 31);
+    nn_graph_forward(g, NULL);
+    struct nn_shape s;
+    const float *ref = nn_graph_output(g, 2, &s);
+    struct infer_job jobs[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = (struct infer_job){m, ref, nn_shape_numel(s), 0};
+        pthread_create(&th[i], NULL, infer_thread, &jobs[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(jobs[i].ok);
+    }
+    nn_graph_free(g);
+    nn_model_free(m);
+}
+
 TEST_MAIN(TEST_CASE(test_build_errors), TEST_CASE(test_params_shared_and_reused),
           TEST_CASE(test_ref_graph_grad), TEST_CASE(test_bn_running_stats),
-          TEST_CASE(test_dnnl_vs_ref))
+          TEST_CASE(test_dnnl_vs_ref), TEST_CASE(test_threads_share_model))
