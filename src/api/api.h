@@ -6,6 +6,7 @@
 #define LL_API_H
 
 #include "base/base.h"
+#include "formats/formats.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -36,5 +37,46 @@ typedef void (*api_progress_fn)(void *ctx, size_t done, size_t total, const char
 int api_import_files(struct api *api, int64_t project, int64_t user, const char *const *paths,
                      size_t npaths, api_progress_fn progress, void *progress_ctx,
                      struct store_import_result *res, size_t *skipped, struct base_err *err);
+
+/* A data set or Label Studio JSON file to import (`labelloop import --format`). */
+struct api_dataset_import {
+    int64_t project, user;  /* user: completed_by of the annotations (0 = none) */
+    const char *path;       /* COCO/YOLO/VOC folder (or COCO json), or a Label Studio JSON file */
+    enum formats_kind kind; /* FORMATS_COCO, FORMATS_YOLO, FORMATS_VOC or FORMATS_JSON */
+    int as_predictions;     /* boxes (or a JSON file's annotations) become predictions */
+    const char *model_version; /* of those predictions */
+    api_progress_fn progress;  /* once per image (may be NULL) */
+    void *progress_ctx;
+};
+
+/* Imports a data set into a project in one transaction, all or nothing: COCO/YOLO/VOC images are
+ * copied into the project's uploads (as api_import_files does) and their boxes become one
+ * annotation (or prediction) per image, in percent of the real image size; a Label Studio JSON
+ * file's tasks keep their data, annotations and predictions (not their ids). Errors name the
+ * file and line or field: BASE_E_INVALID (bad input, labels not in the labeling config),
+ * BASE_E_NOTFOUND (project, files), BASE_E_IO. */
+int api_import_dataset(struct api *api, const struct api_dataset_import *o,
+                       struct store_import_result *res, struct base_err *err);
+
+/* What `labelloop export` and GET /api/projects/{id}/export produce. */
+struct api_export_opts {
+    int64_t project;
+    enum formats_kind kind;
+    int all_tasks;          /* download_all_tasks: also tasks without annotations */
+    int download_resources; /* COCO/YOLO/VOC: uploaded images go into the zip */
+    const int64_t *ids;     /* optional restriction to these task ids */
+    size_t nids;
+    const char *dest;         /* NULL: <data_dir>/export/project-<id>-at-<time>-<hex>.<ext> */
+    api_progress_fn progress; /* called once per task (may be NULL) */
+    void *progress_ctx;
+};
+
+/* Streams the project's tasks (spec 1.2 export shape, in id order) through the exporter of
+ * o->kind and writes the file atomically; *path (base_free) names it. Only images under the
+ * data dir's uploads are ever copied into an archive. Memory stays bounded whatever the project
+ * size. Errors: BASE_E_NOTFOUND (project), BASE_E_UNSUPPORTED (format not possible with the
+ * project's labeling config), BASE_E_IO. Thread-safe. */
+int api_export_project(struct api *api, const struct api_export_opts *o, char **path,
+                       struct base_err *err);
 
 #endif

@@ -4,6 +4,8 @@
  * if it fails they are removed, so nothing is half-imported. */
 #include "api_int.h"
 
+#include "formats/formats.h"
+
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -440,6 +442,139 @@ int api_import_files(struct api *api, int64_t project, int64_t user, const char 
     }
     if (rc == 0)
         rc = store_tasks_import(api->store, project, tasks, user, res, err);
+    saved_release(&saved, rc != 0);
+    base_arena_free(a);
+    json_decref(tasks);
+    json_decref(row);
+    return rc;
+}
+
+/* ---- detection data sets and Label Studio JSON files (labelloop import --format) ------------- */
+
+/* Annotations and predictions of an imported Label Studio task, reduced to what an import
+ * creates (ids, users and times of the exporting instance do not carry over). */
+static json_t *clean_items(const json_t *list, int predictions, const char *model_version)
+{
+    static const char *const ann_keys[] = {"result", "was_cancelled", "ground_truth", "lead_time"};
+    static const char *const pred_keys[] = {"result", "score", "model_version"};
+    json_t *out = json_array(), *a;
+    size_t i;
+    json_array_foreach(list, i, a)
+    {
+        json_t *c = json_object();
+        for (size_t k = 0; k < (predictions ? 3u : 4u); k++) {
+            const char *key = predictions ? pred_keys[k] : ann_keys[k];
+            if (json_object_get(a, key) && !json_is_null(json_object_get(a, key)))
+                json_object_set(c, key, json_object_get(a, key));
+        }
+        if (predictions && model_version)
+            json_object_set_new(c, "model_version", json_string(model_version));
+        json_array_append_new(out, c);
+    }
+    return out;
+}
+
+static int tasks_from_json(const struct api_dataset_import *o, const char *ukey, json_t **out,
+                           struct base_err *err)
+{
+    char *text = NULL;
+    size_t len;
+    json_t *tasks = NULL, *t;
+    if (base_file_read(o->path, API_FILE_MAX, &text, &len, err) ||
+        formats_tasks_parse(text, len, &tasks, err)) {
+        base_err_prefix(err, "%s: ", o->path);
+        base_free(text);
+        return -1;
+    }
+    base_free(text);
+    *out = json_array();
+    size_t i;
+    json_array_foreach(tasks, i, t)
+    {
+        json_t *data = json_copy(json_object_get(t, "data"));
+        json_t *raw = json_object_get(data, "$undefined$");
+        if (raw && ukey && !json_object_get(data, ukey)) {
+            json_object_set(data, ukey, raw);
+            json_object_del(data, "$undefined$");
+        }
+        json_t *n = json_pack("{so}", "data", data);
+        const json_t *anns = json_object_get(t, "annotations");
+        json_t *preds = clean_items(json_object_get(t, "predictions"), 1, o->model_version);
+        if (o->as_predictions) { /* annotations become pre-annotations of the given model */
+            json_t *more = clean_items(anns, 1, o->model_version ? o->model_version : "");
+            json_array_extend(preds, more);
+            json_decref(more);
+        } else {
+            json_object_set_new(n, "annotations", clean_items(anns, 0, NULL));
+        }
+        json_object_set_new(n, "predictions", preds);
+        json_array_append_new(*out, n);
+    }
+    json_decref(tasks);
+    return 0;
+}
+
+/* Copies each image of the data set as an upload and gives its task the boxes. */
+static int tasks_from_dataset(struct api *api, struct base_arena *a,
+                              const struct api_dataset_import *o, const json_t *row, json_t *tasks,
+                              struct saved *saved, struct base_err *err)
+{
+    struct formats_config *cfg = NULL;
+    struct formats_dataset *d = NULL;
+    const char *xml = json_string_value(json_object_get(row, "label_config"));
+    struct formats_import_opts io = {.as_predictions = o->as_predictions,
+                                     .model_version = o->model_version};
+    int rc = formats_config_parse(xml ? xml : "", xml ? strlen(xml) : 0, &cfg, err) ||
+                     formats_dataset_read(o->path, o->kind, &d, err)
+                 ? -1
+                 : 0;
+    io.config = cfg;
+    if (!rc)
+        rc = formats_import_check(d, &io, err);
+    for (size_t i = 0; !rc && i < d->nsamples; i++) {
+        char *data = NULL;
+        size_t len;
+        rc = base_file_read(d->samples[i].path, API_FILE_MAX, &data, &len, err) ||
+                     save_upload(api, a, o->project, formats_config_first_data_key(cfg),
+                                 d->samples[i].path, data, len, tasks, saved, err)
+                 ? -1
+                 : 0;
+        base_free(data);
+        if (rc)
+            break;
+        json_t *t = json_array_get(tasks, json_array_size(tasks) - 1);
+        const char *url = json_string_value(
+            json_object_get(json_object_get(t, "data"), formats_config_first_data_key(cfg)));
+        json_t *boxes = formats_import_task(d, i, url, &io);
+        json_object_update_missing(t, boxes); /* adds its annotations or predictions */
+        json_decref(boxes);
+        if (o->progress)
+            o->progress(o->progress_ctx, i + 1, d->nsamples, d->samples[i].path);
+    }
+    formats_dataset_free(d);
+    formats_config_free(cfg);
+    return rc;
+}
+
+int api_import_dataset(struct api *api, const struct api_dataset_import *o,
+                       struct store_import_result *res, struct base_err *err)
+{
+    json_t *row = NULL, *tasks = json_array();
+    struct saved saved = {0};
+    struct base_arena *a = base_arena_new(16384);
+    int rc = store_project_get(api->store, o->project, &row, err);
+    if (!rc && o->kind == FORMATS_JSON) {
+        json_decref(tasks);
+        tasks = NULL;
+        rc = tasks_from_json(o, api_project_undefined_key(row), &tasks, err);
+    } else if (!rc && o->kind >= FORMATS_COCO) {
+        rc = tasks_from_dataset(api, a, o, row, tasks, &saved, err);
+    } else if (!rc) {
+        rc = base_err_set(err, BASE_E_UNSUPPORTED, "import from %s is not supported",
+                          formats_kind_name(o->kind));
+    }
+    if (!rc)
+        rc = store_tasks_import(api->store, o->project, tasks, o->user, res, err);
     saved_release(&saved, rc != 0);
     base_arena_free(a);
     json_decref(tasks);

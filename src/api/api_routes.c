@@ -24,6 +24,9 @@ const struct api_route api_routes[] = {
     {"POST", "/api/projects/{id}/validate", api_project_validate, 0},
     {"GET", "/api/projects/{id}/next", api_project_next, 0},
     {"POST", "/api/projects/{id}/import", api_project_import, 0},
+    {"POST", "/api/projects/{id}/import/dataset", api_project_import_dataset, 0},
+    {"GET", "/api/projects/{id}/export", api_project_export, 0},
+    {"GET", "/api/projects/{id}/export/formats", api_project_export_formats, 0},
     {"GET", "/api/projects/{id}/tasks", api_project_tasks_list, 0},
     {"DELETE", "/api/projects/{id}/tasks", api_project_tasks_delete, 0},
 
@@ -32,6 +35,7 @@ const struct api_route api_routes[] = {
     {"GET", "/api/tasks/{id}", api_task_get, 0},
     {"PATCH", "/api/tasks/{id}", api_task_patch, 0},
     {"DELETE", "/api/tasks/{id}", api_task_delete, 0},
+    {"GET", "/api/tasks/{id}/thumbnail", api_task_thumbnail, 0},
     {"GET", "/api/tasks/{id}/annotations", api_task_annotations_list, 0},
     {"POST", "/api/tasks/{id}/annotations", api_task_annotations_create, 0},
 

@@ -3,29 +3,88 @@
 #include "base.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Shortest "%.{p}e" digits that read back exactly; returns digits (no dot) and exponent. */
-static void shortest_digits(double v, char digits[24], int *exp10)
+/* "d.ddde+XX" -> digits "dddd" (n of them) and exponent. */
+static int split_e(const char *tmp, char *digits, int *exp10)
 {
-    char tmp[40];
-    for (int prec = 0; prec < 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    /* tmp is like "4.2371810913085938e+01" */
-    char *e = strchr(tmp, 'e');
-    *exp10 = atoi(e + 1);
+    const char *e = strchr(tmp, 'e');
     int n = 0;
-    for (char *p = tmp; p < e; p++)
+    for (const char *p = tmp; p < e; p++)
         if (*p >= '0' && *p <= '9')
             digits[n++] = *p;
-    while (n > 1 && digits[n - 1] == '0')
-        n--;
-    digits[n] = '\0';
+    *exp10 = atoi(e + 1);
+    return n;
+}
+
+/* Rounds the 17 significant digits d17 to nd digits (half up; the caller has excluded ties)
+ * into out; returns the exponent, which grows by one when 9.99.. rounds to 10. */
+static int round_digits(const char *d17, int nd, int exp10, char *out)
+{
+    memcpy(out, d17, (size_t)nd);
+    if (d17[nd] >= '5') {
+        int i = nd - 1;
+        while (i >= 0 && out[i] == '9')
+            out[i--] = '0';
+        if (i < 0) {
+            out[0] = '1';
+            exp10++;
+        } else {
+            out[i]++;
+        }
+    }
+    return exp10;
+}
+
+/* Shortest digits that read back as v exactly; returns them (no dot) and the exponent.
+ * If some decimal of k <= 15 significant digits reads back as v, it lies within half an ulp of v,
+ * far closer than half a step of the 15-digit grid, so the 15-digit rounding of v is that decimal
+ * padded with zeros: testing 15, then 16, then 17 digits finds the shortest. The candidates are
+ * rounded from one 17-digit printf (printf is the expensive part); when the dropped digits are a
+ * tie ("5", "50"), which double rounding could get wrong, printf rounds v itself. */
+static void shortest_digits(double v, char digits[24], int *exp10)
+{
+    char tmp[40], d17[24], cand[24];
+    int e17;
+    if (v < DBL_MIN) { /* subnormal: fewer bits, the grid argument fails; search every length */
+        for (int prec = 0; prec < 17; prec++) {
+            snprintf(tmp, sizeof tmp, "%.*e", prec, v);
+            if (strtod(tmp, NULL) == v)
+                break;
+        }
+        int n = split_e(tmp, digits, exp10);
+        while (n > 1 && digits[n - 1] == '0')
+            n--;
+        digits[n] = '\0';
+        return;
+    }
+    snprintf(tmp, sizeof tmp, "%.16e", v);
+    split_e(tmp, d17, &e17);
+    int nd = 17, e = e17;
+    for (int k = 15; k <= 16; k++) {
+        int tie = d17[k] == '5' && (k == 16 || d17[16] == '0');
+        int ek;
+        if (tie) {
+            snprintf(tmp, sizeof tmp, "%.*e", k - 1, v);
+            split_e(tmp, cand, &ek);
+        } else {
+            ek = round_digits(d17, k, e17, cand);
+        }
+        snprintf(tmp, sizeof tmp, "%c.%.*se%d", cand[0], k - 1, cand + 1, ek);
+        if (strtod(tmp, NULL) == v) {
+            memcpy(d17, cand, (size_t)k);
+            nd = k, e = ek;
+            break;
+        }
+    }
+    while (nd > 1 && d17[nd - 1] == '0')
+        nd--;
+    memcpy(digits, d17, (size_t)nd);
+    digits[nd] = '\0';
+    *exp10 = e;
 }
 
 int base_fmt_double(double v, char out[32])

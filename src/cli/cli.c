@@ -13,6 +13,10 @@ static const struct cli_command commands[] = {
     {"serve", "run the labeling server (REST API, media, browser UI)", cli_serve},
     {"user", "create users, print or reset their API tokens", cli_user},
     {"import", "import a folder of images into a project", cli_import},
+    {"export", "export a project (JSON, JSON_MIN, CSV, TSV, COCO, YOLO, VOC)", cli_export},
+    {"train", "train the built-in detector on a COCO, YOLO or VOC data set", cli_train},
+    {"predict", "detect objects in a folder of images with a trained model", cli_predict},
+    {"eval", "evaluate a model on a data set (COCO-style AP)", cli_eval},
 };
 
 static const size_t ncommands = sizeof commands / sizeof commands[0];

@@ -24,7 +24,16 @@ static void import_usage(FILE *out)
                  "  --project N      the project (see GET /api/projects)\n"
                  "  --data-dir DIR   database and media (default ./labelloop-data)\n"
                  "  --email EMAIL    the user the import is recorded for (default: the first\n"
-                 "                   user)\n");
+                 "                   user)\n"
+                 "  --format F       import one data set instead: coco (a COCO json, or a folder\n"
+                 "                   with result.json / annotations.json / annotations/*.json\n"
+                 "                   and images/), yolo (classes.txt, images/, labels/), voc\n"
+                 "                   (Annotations/*.xml and images/) or json (a Label Studio\n"
+                 "                   JSON task file). Images are copied in; boxes become one\n"
+                 "                   annotation per image, in percent of the real image size.\n"
+                 "                   Bad input names the file and line; nothing is imported.\n"
+                 "  --as-predictions the boxes become predictions (pre-annotations) instead\n"
+                 "  --model-version V  model_version of those predictions\n");
 }
 
 struct file_list {
@@ -122,14 +131,50 @@ static int run_import(const char *data_dir, int64_t project, const char *email,
     return rc;
 }
 
+/* `--format`: one data set through api_import_dataset. */
+static int run_dataset(const char *data_dir, const char *email, struct api_dataset_import *o)
+{
+    struct store *st = cli_open_store(data_dir);
+    if (!st)
+        return 1;
+    struct base_err err = {0};
+    struct store_user u = {0};
+    int rc = 0;
+    if (email ? store_user_by_email(st, email, &u, &err) : store_user_get(st, 1, &u, &err))
+        rc = cli_fail("no user %s (create one with `labelloop user create`)", email ? email : "1");
+    struct api_config cfg = {.data_dir = data_dir, .version = LL_VERSION};
+    struct api *api = rc ? NULL : api_new(st, &cfg, &err);
+    if (!rc && !api)
+        rc = cli_fail("%s", err.msg);
+    struct store_import_result res = {0};
+    if (!rc) {
+        struct base_progress *p = base_progress_new("import", 0, "images");
+        o->user = u.id;
+        o->progress = on_progress;
+        o->progress_ctx = p;
+        rc = api_import_dataset(api, o, &res, &err);
+        base_progress_finish(p, rc ? "failed" : "done");
+        if (rc)
+            rc = cli_fail("import failed, nothing was imported: %s", err.msg);
+    }
+    if (!rc)
+        printf("imported %lld tasks (%lld annotations, %lld predictions) into project %lld\n",
+               (long long)res.task_count, (long long)res.annotation_count,
+               (long long)res.prediction_count, (long long)o->project);
+    api_free(api);
+    store_close(st);
+    return rc;
+}
+
 int cli_import(int argc, char **argv)
 {
-    static const struct option longs[] = {{"project", required_argument, 0, 'p'},
-                                          {"data-dir", required_argument, 0, 'd'},
-                                          {"email", required_argument, 0, 'e'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {0, 0, 0, 0}};
-    const char *data_dir = "./labelloop-data", *email = NULL;
+    static const struct option longs[] = {
+        {"project", required_argument, 0, 'p'},  {"data-dir", required_argument, 0, 'd'},
+        {"email", required_argument, 0, 'e'},    {"format", required_argument, 0, 'f'},
+        {"as-predictions", no_argument, 0, 'P'}, {"model-version", required_argument, 0, 'm'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    const char *data_dir = "./labelloop-data", *email = NULL, *format = NULL;
+    struct api_dataset_import ds = {0};
     int64_t project = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -144,6 +189,15 @@ int cli_import(int argc, char **argv)
         case 'e':
             email = optarg;
             break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'P':
+            ds.as_predictions = 1;
+            break;
+        case 'm':
+            ds.model_version = optarg;
+            break;
         case 'h':
             import_usage(stdout);
             return 0;
@@ -156,6 +210,19 @@ int cli_import(int argc, char **argv)
         return cli_fail("import: --project is required");
     if (optind >= argc)
         return cli_fail("import: name at least one file or folder");
+    if (format) {
+        if (formats_kind_parse(format, &ds.kind) ||
+            (ds.kind != FORMATS_COCO && ds.kind != FORMATS_YOLO && ds.kind != FORMATS_VOC &&
+             ds.kind != FORMATS_JSON))
+            return cli_fail("import: --format must be coco, yolo, voc or json, not '%s'", format);
+        if (optind + 1 != argc)
+            return cli_fail("import: --format takes exactly one file or folder");
+        ds.project = project;
+        ds.path = argv[optind];
+        return run_dataset(data_dir, email, &ds);
+    }
+    if (ds.as_predictions || ds.model_version)
+        return cli_fail("import: --as-predictions and --model-version need --format");
     struct file_list files = {0};
     int rc = 0;
     for (int i = optind; i < argc && !rc; i++)

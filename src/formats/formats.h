@@ -117,8 +117,8 @@ int formats_kind_supported(const struct formats_config *c, enum formats_kind kin
 
 struct formats_image_info {
     int width, height; /* as displayed: after EXIF orientation */
-    int channels;    /* always 3: images are read as RGB (VOC <depth>) */
-    int orientation; /* EXIF orientation 1..8 (1 when absent) */
+    int channels;      /* always 3: images are read as RGB (VOC <depth>) */
+    int orientation;   /* EXIF orientation 1..8 (1 when absent) */
 };
 
 /* Reads only the header of a JPEG, PNG or WebP file (src/image's image_probe). Errors as
@@ -188,5 +188,75 @@ int formats_dataset_add_yolo_labels(struct formats_dataset *d, struct formats_sa
 struct formats_sample *formats_dataset_add_image(struct formats_dataset *d, const char *root,
                                                  const char *file, const char *where,
                                                  struct base_err *err);
+
+/* ---- export (spec 5) ---------------------------------------------------------------------------
+ */
+
+/* Maps a task data value (an image URL such as "/data/upload/8/a.jpg") to a readable local file;
+ * returns a base_alloc'd path or NULL when the image is not available locally. */
+typedef char *(*formats_resolve_fn)(void *ctx, const char *url);
+
+struct formats_export_opts {
+    enum formats_kind kind;
+    const struct formats_config *config; /* the project's labeling config */
+    int download_resources;     /* COCO/YOLO/VOC: put the images into the zip (images/<file>) */
+    formats_resolve_fn resolve; /* NULL: a data value that names an existing file is used as is */
+    void *resolve_ctx;
+    int64_t now_us; /* time written into COCO info / YOLO notes (0 = now) */
+};
+
+struct formats_export;
+
+/* File extension of the download: "json" (JSON, JSON_MIN), "csv" (CSV and TSV: Label Studio names
+ * the TSV file result.csv too) or "zip" (COCO, YOLO, VOC). */
+const char *formats_export_ext(enum formats_kind kind);
+
+/* Starts an export written to `dest` (the file, or the zip for COCO/YOLO/VOC), which appears
+ * atomically at commit. BASE_E_UNSUPPORTED when the config does not support the format (5.1).
+ * Memory stays bounded by the size of one task plus per-image bookkeeping (small), whatever the
+ * number of tasks: rows and regions are spooled to temporary files. Not thread-safe: one
+ * thread feeds one export. */
+int formats_export_open(const struct formats_export_opts *o, const char *dest,
+                        struct formats_export **out, struct base_err *err);
+/* Adds one task in the Label Studio export shape (spec 1.2: id, annotations[] with full objects,
+ * data, ...), in the order they should appear. The task is only read. */
+int formats_export_add(struct formats_export *e, const json_t *task, struct base_err *err);
+/* Finishes the output and moves it into place; frees e whatever happens. */
+int formats_export_commit(struct formats_export *e, struct base_err *err);
+/* Drops a partial export (no file left behind). Accepts NULL. */
+void formats_export_abort(struct formats_export *e);
+
+/* ---- import into Label Studio tasks (spec 5.11) ------------------------------------------------
+ */
+
+struct formats_import_opts {
+    const struct formats_config *config; /* boxes go to its first RectangleLabels control */
+    int as_predictions;                  /* predictions instead of annotations */
+    const char *model_version;           /* of those predictions ("" when NULL) */
+    struct base_rng *rng;                /* region ids; NULL: deterministic "<sample>_<box>" */
+};
+
+/* Checks that the config has a rectangle control for the boxes and that every class used by a
+ * box is one of its labels (BASE_E_INVALID "unknown label \"x\" ..."). Call before importing
+ * anything: together with the readers' checks this makes imports all or nothing. */
+int formats_import_check(const struct formats_dataset *d, const struct formats_import_opts *o,
+                         struct base_err *err);
+/* The Label Studio task for sample i: {"data": {"<key>": url}, "annotations": [{"result": [...],
+ * "ground_truth": false}]} or {"data", "predictions": [{"model_version", "result"}]}; boxes as
+ * rectanglelabels results in percent of the real image size, rotation 0. New reference. */
+json_t *formats_import_task(const struct formats_dataset *d, size_t i, const char *url,
+                            const struct formats_import_opts *o);
+
+/* Parses Label Studio task JSON (a list of tasks or one task; a task without "data" is taken as
+ * its data, as Label Studio's importer does) and checks its shape: data an object, annotations
+ * and predictions lists of objects with a "result" list. Errors name the place
+ * ("tasks[3].annotations[0].result: expected a list") or the JSON line and column. *tasks is a new
+ * array of task objects each with a "data" key. */
+int formats_tasks_parse(const char *text, size_t len, json_t **tasks, struct base_err *err);
+/* Adds the rectangles of Label Studio tasks to a data set: per task the newest non-cancelled
+ * annotation (or, with use_predictions, the first prediction); sizes from the image (found via
+ * resolve, or used as a path) or else from original_width/height. Classes by label name. */
+int formats_dataset_add_tasks(struct formats_dataset *d, const json_t *tasks, int use_predictions,
+                              formats_resolve_fn resolve, void *ctx, struct base_err *err);
 
 #endif

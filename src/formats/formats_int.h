@@ -123,4 +123,94 @@ void formats_names_free(char **names, long n);
 /* Image file extensions we read. */
 extern const char *const formats_image_exts[];
 
+/* ---- export internals --------------------------------------------------------------------------
+ */
+
+#include <sys/types.h>
+#include <zip.h>
+
+/* One exported record (spec 5.2): a task with one of its annotations (or none). */
+struct formats_item {
+    json_int_t id;
+    const json_t *task;
+    const json_t *data;       /* task data with $undefined$ renamed */
+    const json_t *annotation; /* NULL for a task without annotations */
+    json_t *output;           /* {"<control>": [value copies + "type", original_width/height]} */
+};
+
+struct formats_export;
+
+struct formats_spooled {
+    char *name;
+    off_t at;
+    size_t len;
+};
+
+struct formats_writer {
+    int zipped;
+    int (*open)(struct formats_export *e, struct base_err *err);
+    /* JSON takes whole tasks; the others take items */
+    int (*task)(struct formats_export *e, const json_t *task, struct base_err *err);
+    int (*item)(struct formats_export *e, const struct formats_item *it, struct base_err *err);
+    int (*commit)(struct formats_export *e, struct base_err *err);
+    void (*release)(struct formats_export *e);
+};
+
+struct formats_export {
+    struct formats_export_opts o;
+    const struct formats_writer *w;
+    char *dest;
+    struct base_afile *af; /* single-file outputs */
+    FILE *f;
+    zip_t *zip;  /* archives */
+    void *st;    /* the writer's own state */
+    FILE *spool; /* small archive entries, added by offset (formats_zip_add_spooled) */
+    char *spool_path;
+    off_t spool_len;
+    struct formats_spooled *spooled; /* entries to add from the spool at commit */
+    size_t nspooled, capspooled;
+    json_t *categories; /* COCO/YOLO: [{"id", "name"}] */
+    json_t *cat_ids;    /* name -> id */
+    json_int_t next_cat;
+    size_t nitems;
+};
+
+extern const struct formats_writer formats_writer_json, formats_writer_json_min, formats_writer_csv,
+    formats_writer_tsv, formats_writer_coco, formats_writer_yolo, formats_writer_voc;
+
+/* Category ids as the converter assigns them (explicit Label category="" first). */
+void formats_export_categories(struct formats_export *e);
+/* Id of label `name`, appending an unknown one. */
+json_int_t formats_export_category(struct formats_export *e, const char *name);
+/* File name an image URL gets inside the export ("/data/upload/8/a.jpg" -> "a.jpg"). base_alloc'd.
+ */
+char *formats_export_image_name(const char *url);
+/* Local path of the task's image, or NULL. base_alloc'd. */
+char *formats_export_image_path(struct formats_export *e, const char *url);
+/* Copies the image into the archive as images/<name> (once per name) when download_resources.
+ * Failure to find it is not an error (the converter logs and goes on). */
+int formats_export_zip_image(struct formats_export *e, const char *url, struct base_err *err);
+/* Adds a memory buffer (taken over) or a FILE (taken over) to the archive. */
+int formats_zip_add_buf(struct formats_export *e, const char *name, char *data, size_t len,
+                        struct base_err *err);
+/* Copies data into the spool file and adds it to the archive from there: many small entries
+ * (one label file per image) without keeping their bytes in memory until the zip is written. */
+int formats_zip_add_spooled(struct formats_export *e, const char *name, const void *data,
+                            size_t len, struct base_err *err);
+/* Flushes the spool and adds its entries to the archive (before zip_close); removes it after. */
+int formats_zip_spool_flush(struct formats_export *e, struct base_err *err);
+void formats_zip_spool_remove(struct formats_export *e);
+int formats_zip_add_file(struct formats_export *e, const char *name, FILE *f, struct base_err *err);
+/* The data value of the first data key: the task's image URL, or NULL. */
+const char *formats_item_image(const struct formats_export *e, const struct formats_item *it);
+/* Axis-aligned bounds [x0, y0, x1, y1] of a rectangle rotated clockwise by deg degrees about
+ * its top-left corner (Label Studio's rotation), all in pixels. */
+void formats_rotated_bounds(double x, double y, double w, double h, double deg, double out[4]);
+/* Python's int() of a pixel coordinate as the converter computes it, but forgiving 1e-6 of
+ * floating-point noise (int(80.99999999999999) is 80 in Python, which loses a pixel on every
+ * percent -> pixel round trip of an integer box). */
+long long formats_trunc_px(double v);
+/* Region values of an item in order, flattened over controls. Returns a new array reference. */
+json_t *formats_item_regions(const struct formats_item *it);
+
 #endif

@@ -9,7 +9,7 @@
 void formats_json_write_string(FILE *f, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    putc('"', f);
+    putc_unlocked('"', f);
     const char *run = s;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -35,65 +35,65 @@ void formats_json_write_string(FILE *f, const char *s, size_t len)
         }
         if (!esc)
             continue;
-        fwrite(run, 1, (size_t)(s + i - run), f);
-        fputs(esc, f);
+        fwrite_unlocked(run, 1, (size_t)(s + i - run), f);
+        fputs_unlocked(esc, f);
         run = s + i + 1;
     }
-    fwrite(run, 1, (size_t)(s + len - run), f);
-    putc('"', f);
+    fwrite_unlocked(run, 1, (size_t)(s + len - run), f);
+    putc_unlocked('"', f);
 }
 
 static void newline(FILE *f, int indent, int level)
 {
-    putc('\n', f);
+    putc_unlocked('\n', f);
     for (int i = 0; i < indent * level; i++)
-        putc(' ', f);
+        putc_unlocked(' ', f);
 }
 
 static void write_array(FILE *f, const json_t *v, int indent, int level)
 {
     size_t n = json_array_size(v);
     if (!n) {
-        fputs("[]", f);
+        fputs_unlocked("[]", f);
         return;
     }
-    putc('[', f);
+    putc_unlocked('[', f);
     for (size_t i = 0; i < n; i++) {
         if (i)
-            fputs(indent < 0 ? ", " : ",", f);
+            fputs_unlocked(indent < 0 ? ", " : ",", f);
         if (indent >= 0)
             newline(f, indent, level + 1);
         formats_json_write(f, json_array_get(v, i), indent, level + 1);
     }
     if (indent >= 0)
         newline(f, indent, level);
-    putc(']', f);
+    putc_unlocked(']', f);
 }
 
 static void write_object(FILE *f, const json_t *v, int indent, int level)
 {
     if (!json_object_size(v)) {
-        fputs("{}", f);
+        fputs_unlocked("{}", f);
         return;
     }
-    putc('{', f);
+    putc_unlocked('{', f);
     const char *key;
     json_t *val;
     int first = 1;
     json_object_foreach((json_t *)v, key, val)
     {
         if (!first)
-            fputs(indent < 0 ? ", " : ",", f);
+            fputs_unlocked(indent < 0 ? ", " : ",", f);
         first = 0;
         if (indent >= 0)
             newline(f, indent, level + 1);
         formats_json_write_string(f, key, strlen(key));
-        fputs(": ", f);
+        fputs_unlocked(": ", f);
         formats_json_write(f, val, indent, level + 1);
     }
     if (indent >= 0)
         newline(f, indent, level);
-    putc('}', f);
+    putc_unlocked('}', f);
 }
 
 int formats_json_write(FILE *f, const json_t *v, int indent, int level)
@@ -114,16 +114,16 @@ int formats_json_write(FILE *f, const json_t *v, int indent, int level)
         break;
     case JSON_REAL:
         base_fmt_double(json_real_value(v), num);
-        fputs(num, f);
+        fputs_unlocked(num, f);
         break;
     case JSON_TRUE:
-        fputs("true", f);
+        fputs_unlocked("true", f);
         break;
     case JSON_FALSE:
-        fputs("false", f);
+        fputs_unlocked("false", f);
         break;
     case JSON_NULL:
-        fputs("null", f);
+        fputs_unlocked("null", f);
         break;
     }
     return ferror(f) ? -1 : 0;

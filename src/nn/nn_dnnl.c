@@ -48,8 +48,10 @@ int dn_buf_new(struct dn_plan *p, size_t size, int persistent)
     return p->n_buf++;
 }
 
-int dn_mem_new(struct dn_plan *p, const dnnl_memory_desc_t *md, int buf, void *ext)
+int dn_mem_new(struct dn_plan *p, const dnnl_memory_desc_t *md_in, int buf, void *ext)
 {
+    /* md may point into p->mem (dn_acc_step), which the growth below may move */
+    const dnnl_memory_desc_t md_copy = *md_in, *md = &md_copy;
     if (p->n_mem == p->cap_mem) {
         p->cap_mem = p->cap_mem ? p->cap_mem * 2 : 256;
         p->mem = base_realloc(p->mem, (size_t)p->cap_mem * sizeof *p->mem);
@@ -354,7 +356,7 @@ static void decide_fusions(struct dn_plan *p)
         int relu_only =
             next >= 0 && g->nodes[next].op == NN_OP_ACT && g->nodes[next].act == NN_ACT_RELU;
         if ((nd->op == NN_OP_CONV && is_act(g, next, train)) ||
-            (nd->op == NN_OP_BN && p->nd[i].rep == i && relu_only)) {
+            ((nd->op == NN_OP_BN || nd->op == NN_OP_GN) && p->nd[i].rep == i && relu_only)) {
             p->nd[i].fused_act = next;
             p->nd[next].rep = i;
         }

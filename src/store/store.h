@@ -338,4 +338,57 @@ int store_prediction_each(struct store *st, int64_t task, int64_t project, store
 int store_file_upload_project(struct store *st, const char *file, int64_t *project,
                               struct base_err *err);
 
+/* ---- task list views: filters and orderings of the data manager --------------------------- */
+
+/* Task columns a list can be filtered or ordered on. */
+enum store_task_col {
+    STORE_TASK_COL_ID,
+    STORE_TASK_COL_INNER_ID,
+    STORE_TASK_COL_TOTAL_ANNOTATIONS,
+    STORE_TASK_COL_CANCELLED_ANNOTATIONS,
+    STORE_TASK_COL_TOTAL_PREDICTIONS,
+    STORE_TASK_COL_PREDICTION_SCORE, /* mean prediction score; NULL without predictions */
+    STORE_TASK_COL_IS_LABELED,
+    STORE_TASK_COL_CREATED_AT, /* ordering only */
+    STORE_TASK_COL_UPDATED_AT, /* ordering only */
+};
+
+enum store_cmp {
+    STORE_CMP_EQ,
+    STORE_CMP_NE,
+    STORE_CMP_LT,
+    STORE_CMP_LE,
+    STORE_CMP_GT,
+    STORE_CMP_GE,
+    STORE_CMP_BETWEEN, /* value <= col <= value2 */
+    STORE_CMP_NULL,
+    STORE_CMP_NOT_NULL,
+};
+
+struct store_task_filter {
+    enum store_task_col col; /* not a time column */
+    enum store_cmp cmp;
+    double value, value2;
+};
+
+#define STORE_TASK_FILTERS_MAX 16
+
+/* One page of a project's tasks, filtered and ordered. Ties (and the NULL scores, which come
+ * last in both directions) are ordered by id. */
+struct store_task_view {
+    int64_t project;
+    struct store_task_filter filters[STORE_TASK_FILTERS_MAX];
+    size_t nfilters;
+    int match_any; /* filters joined by OR instead of AND */
+    enum store_task_col order;
+    int descending;
+    int64_t offset, limit; /* limit > 0 */
+};
+
+/* Fills ids[0..*nids) (room for v->limit) with the page's task ids in order, and *tot with the
+ * count and counters of all matching tasks. Errors: BASE_E_INVALID for a time column in a
+ * filter or a filter count over the maximum; database errors. Thread-safe. */
+int store_task_view_page(struct store *st, const struct store_task_view *v, int64_t *ids,
+                         size_t *nids, struct store_task_totals *tot, struct base_err *err);
+
 #endif

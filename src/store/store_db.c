@@ -133,8 +133,13 @@ static const char *const migrations[] = {
     "CREATE INDEX annotation_user ON annotation(completed_by_id, task_id);"
     "CREATE INDEX annotation_parent_prediction ON annotation(parent_prediction_id);"
     "CREATE INDEX annotation_parent_annotation ON annotation(parent_annotation_id);",
+    /* 2: task list views ordered by prediction score, NULLs last either way (store_task_view.c) */
+    "CREATE INDEX task_view_score_asc ON task(project_id, (prediction_score IS NULL),"
+    " prediction_score, id);"
+    "CREATE INDEX task_view_score_desc ON task(project_id, (prediction_score IS NOT NULL),"
+    " prediction_score, id);",
 
-    /* 2: per-project totals kept by triggers, so /api/tasks answers its totals without scanning
+    /* 3: per-project totals kept by triggers, so /api/tasks answers its totals without scanning
      * the project's tasks */
     "CREATE TABLE project_stats ("
     " project_id INTEGER PRIMARY KEY REFERENCES project(id) ON DELETE CASCADE,"

@@ -22,6 +22,13 @@ static const char SQL_CHUNK[] = "SELECT " TASK_COLS " FROM task t INDEXED BY tas
                                 " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
                                 " WHERE" TASK_FILTER " AND t.id > ?2"
                                 " ORDER BY t.id LIMIT ?5 OFFSET ?6";
+/* The same for an id list: the ids drive the lookup (the OR in TASK_FILTER would make SQLite scan
+ * the whole project and test each row against the list). */
+static const char SQL_CHUNK_IDS[] = "SELECT " TASK_COLS " FROM task t"
+                                    " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
+                                    " WHERE t.id IN (SELECT value FROM json_each(?4))"
+                                    " AND" TASK_FILTER " AND t.id > ?2"
+                                    " ORDER BY t.id LIMIT ?5 OFFSET ?6";
 /* Where page N starts, from the covering index alone (OFFSET over full rows is much slower). */
 static const char SQL_SEEK[] = "SELECT id FROM task INDEXED BY task_project WHERE project_id = ?1"
                                " ORDER BY id LIMIT 1 OFFSET ?2";
@@ -45,6 +52,14 @@ static const char SQL_ANN_RANGE[] = "SELECT " STORE_ANNOTATION_COLS " FROM annot
 static const char SQL_PRED_RANGE[] = "SELECT " STORE_PREDICTION_COLS " FROM prediction"
                                      " WHERE project_id = ?1 AND task_id BETWEEN ?2 AND ?3"
                                      " ORDER BY task_id, id";
+/* For an id list (a reordered or filtered page, scattered over the project): the rows of just
+ * those tasks, not of every task between the lowest and the highest. ?2: JSON array of ids. */
+static const char SQL_ANN_IDS[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation"
+                                  " WHERE project_id = ?1 AND task_id IN"
+                                  " (SELECT value FROM json_each(?2)) ORDER BY task_id, id";
+static const char SQL_PRED_IDS[] = "SELECT " STORE_PREDICTION_COLS " FROM prediction"
+                                   " WHERE project_id = ?1 AND task_id IN"
+                                   " (SELECT value FROM json_each(?2)) ORDER BY task_id, id";
 static const char SQL_PROJECT_OF[] = "SELECT project_id FROM task WHERE id = ?";
 static const char SQL_UPDATE[] =
     "UPDATE task SET data = coalesce(?2, data), meta = coalesce(?3, meta), updated_at = ?4,"
@@ -141,7 +156,7 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
                       int64_t after, int64_t limit, int64_t offset, struct chunk *ch,
                       struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, q->task ? SQL_ONE : SQL_CHUNK, err);
+    sqlite3_stmt *s = store_stmt(c, q->task ? SQL_ONE : ids ? SQL_CHUNK_IDS : SQL_CHUNK, err);
     if (!s)
         return -1;
     if (q->task) {
@@ -177,18 +192,47 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
         }                                                                                          \
     } while (0)
 
+/* The statement for a chunk's annotations or predictions: by id list when the query has one,
+ * else by the chunk's id range. */
+static sqlite3_stmt *children_stmt(struct store_conn *c, const char *ids, const char *by_ids,
+                                   const char *by_range, int64_t project, int64_t lo, int64_t hi,
+                                   struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, ids ? by_ids : by_range, err);
+    if (!s)
+        return NULL;
+    sqlite3_bind_int64(s, 1, project);
+    if (ids) {
+        store_bind_text(s, 2, ids);
+    } else {
+        sqlite3_bind_int64(s, 2, lo);
+        sqlite3_bind_int64(s, 3, hi);
+    }
+    return s;
+}
+
+/* The chunk's task ids as a JSON array (in the chunk's arena). */
+static const char *chunk_ids(struct chunk *ch)
+{
+    struct base_buf b;
+    base_buf_init(&b, SIZE_MAX / 2);
+    for (size_t i = 0; i < ch->n; i++)
+        base_buf_printf(&b, NULL, "%s%lld", i ? "," : "[", (long long)ch->tasks[i].id);
+    const char *out = base_arena_printf(ch->arena, "%s]", b.data);
+    base_buf_release(&b);
+    return out;
+}
+
 static int load_children(struct store_conn *c, const struct store_task_query *q, struct chunk *ch,
                          struct base_err *err)
 {
+    const char *ids = q->nids ? chunk_ids(ch) : NULL;
     int64_t project = ch->tasks[0].project, lo = ch->tasks[0].id, hi = ch->tasks[ch->n - 1].id;
     int step = SQLITE_DONE;
     sqlite3_stmt *s;
     if (q->with_annotations) {
-        if (!(s = store_stmt(c, SQL_ANN_RANGE, err)))
+        if (!(s = children_stmt(c, ids, SQL_ANN_IDS, SQL_ANN_RANGE, project, lo, hi, err)))
             return -1;
-        sqlite3_bind_int64(s, 1, project);
-        sqlite3_bind_int64(s, 2, lo);
-        sqlite3_bind_int64(s, 3, hi);
         while ((step = sqlite3_step(s)) == SQLITE_ROW) {
             if (ch->nanns == ch->capanns) {
                 ch->capanns = ch->capanns ? ch->capanns * 2 : 256;
@@ -201,11 +245,8 @@ static int load_children(struct store_conn *c, const struct store_task_query *q,
         ATTACH(ch, ch->anns, ch->nanns, annotations, nannotations);
     }
     if (q->with_predictions) {
-        if (!(s = store_stmt(c, SQL_PRED_RANGE, err)))
+        if (!(s = children_stmt(c, ids, SQL_PRED_IDS, SQL_PRED_RANGE, project, lo, hi, err)))
             return -1;
-        sqlite3_bind_int64(s, 1, project);
-        sqlite3_bind_int64(s, 2, lo);
-        sqlite3_bind_int64(s, 3, hi);
         while ((step = sqlite3_step(s)) == SQLITE_ROW) {
             if (ch->npreds == ch->cappreds) {
                 ch->cappreds = ch->cappreds ? ch->cappreds * 2 : 256;

@@ -69,8 +69,8 @@ export async function start(name) {
     const bin = process.env.LL_BIN || fail("LL_BIN is not set");
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const env = { ...process.env, LABELLOOP_ADMIN_EMAIL: EMAIL, LABELLOOP_ADMIN_PASSWORD: PASSWORD };
-    proc = spawn(bin, ["serve", "--data-dir", dataDir, "--port", String(port), "--host", "127.0.0.1"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const args = ["serve", "--data-dir", dataDir, "--port", String(port), "--host", "127.0.0.1", "--admin-email", EMAIL, "--admin-password", PASSWORD];
+    proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     const log = fs.createWriteStream(path.join(artifacts, "server.log"));
     proc.stdout.pipe(log);
     proc.stderr.pipe(log);

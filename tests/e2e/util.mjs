@@ -33,6 +33,6 @@ export async function drag(page, [x0, y0], [x1, y1]) {
 export function editorState(page) {
   return page.evaluate(() => {
     const e = window.labelloopEditor;
-    return { taskId: e.taskId, regions: e.model.regions.map((r) => ({ ...r })), selected: e.model.selectedId, visible: e.model.visible().length, active: e.model.activeLabel };
+    return { taskId: e.taskId, imgW: e.model.imgW, imgH: e.model.imgH, regions: e.model.regions.map((r) => ({ ...r })), selected: e.model.selectedId, visible: e.model.visible().length, active: e.model.activeLabel };
   });
 }

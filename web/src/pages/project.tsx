@@ -43,7 +43,9 @@ function TaskRow(props: { t: Task | undefined; index: number; projectId: number 
   }
   const [cls, label] = stateOf(t);
   const score = t.predictions_score;
-  const versions = t.predictions_model_versions ?? [];
+  // Label Studio's data manager sends a comma-joined string here; older shapes a list.
+  const mv = t.predictions_model_versions;
+  const versions = Array.isArray(mv) ? mv.join(", ") : mv ?? "";
   return (
     <a class="task-row" style={style} href={`/projects/${props.projectId}/tasks/${t.id}`} data-task-id={t.id} onClick={(e) => (e.preventDefault(), navigate(`/projects/${props.projectId}/tasks/${t.id}`))}>
       <span class="thumb">
@@ -56,7 +58,7 @@ function TaskRow(props: { t: Task | undefined; index: number; projectId: number 
       <span class={"badge " + cls}>{label}</span>
       <span class="num">{t.total_annotations}</span>
       <span class="num score">{score === null || score === undefined ? "–" : score.toFixed(2)}</span>
-      <span class="mono mv">{versions.join(", ") || (t.total_predictions ? String(t.total_predictions) : "–")}</span>
+      <span class="mono mv">{versions || "–"}</span>
     </a>
   );
 }
@@ -168,7 +170,7 @@ export function ProjectPage(props: { id: number }) {
         </Link>
       </div>
       <div class="counts">
-        <span><b data-testid="count-tasks">{fmtNumber(p.task_number)}</b> tasks</span>
+        <span><b data-testid="count-tasks">{fmtNumber(p.task_number)}</b> {p.task_number === 1 ? "task" : "tasks"}</span>
         <span><b>{fmtNumber(p.num_tasks_with_annotations)}</b> labeled</span>
         <span><b>{fmtNumber(p.skipped_annotations_number)}</b> skipped</span>
         <span><b>{fmtNumber(p.total_predictions_number)}</b> predictions</span>

@@ -1,0 +1,1 @@
+ll_fuzz_target(det_model ll_det)

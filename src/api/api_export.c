@@ -1,0 +1,220 @@
+/* Export (spec 2.6): GET /api/projects/{id}/export streams the project's tasks from the store
+ * into the formats module's exporter, keeps the file under <data-dir>/export/ as Label Studio
+ * does, and sends it; GET /api/projects/{id}/export/formats lists the formats. Also the entry
+ * point `labelloop export` uses. */
+#include "api_int.h"
+
+#include "formats/formats.h"
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* "/data/upload/<project>/<file>" -> <media>/upload/<project>/<file>; anything else (remote URLs,
+ * absolute paths a task could name) is never read, so an export cannot leak server files. */
+static char *resolve_upload(void *ctx, const char *url)
+{
+    const struct api *api = ctx;
+    static const char prefix[] = "/data/upload/";
+    if (strncmp(url, prefix, sizeof prefix - 1) || strstr(url, "..") || strchr(url, '?'))
+        return NULL;
+    char *rel = base_alloc(strlen(url));
+    sprintf(rel, "upload/%s", url + sizeof prefix - 1);
+    char *path = base_path_join(api->media_dir, rel);
+    base_free(rel);
+    struct stat st;
+    if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+        base_free(path);
+        return NULL;
+    }
+    return path;
+}
+
+struct export_ctx {
+    struct formats_export *e;
+    const char *ukey;
+    api_progress_fn progress;
+    void *progress_ctx;
+    size_t done, total;
+};
+
+static int export_task(void *ctx, const struct store_task *t, struct base_err *err)
+{
+    struct export_ctx *x = ctx;
+    /* the export shape needs no user lookups (completed_by stays an id) */
+    json_t *j = api_task_json(NULL, t, API_TASK_EXPORT, 1, x->ukey);
+    int rc = formats_export_add(x->e, j, err);
+    json_decref(j);
+    if (x->progress)
+        x->progress(x->progress_ctx, ++x->done, x->total, "");
+    return rc;
+}
+
+/* project-<id>-at-<YYYY-MM-DD-HH-MM>-<8 hex>, the file name Label Studio gives its exports (the
+ * suffix is random here, not part of an md5). */
+static int export_name(int64_t project, char out[96], struct base_err *err)
+{
+    char hex[9], when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d-%H-%M", &tm);
+    if (base_random_hex(hex, 4, err))
+        return -1;
+    snprintf(out, 96, "project-%lld-at-%s-%s", (long long)project, when, hex);
+    return 0;
+}
+
+int api_export_project(struct api *api, const struct api_export_opts *o, char **path,
+                       struct base_err *err)
+{
+    json_t *row = NULL;
+    struct formats_config *cfg = NULL;
+    struct formats_export *e = NULL;
+    char name[96], *dest = NULL;
+    int rc = -1;
+    if (store_project_get(api->store, o->project, &row, err))
+        return -1;
+    const char *xml = json_string_value(json_object_get(row, "label_config"));
+    if (formats_config_parse(xml ? xml : "", xml ? strlen(xml) : 0, &cfg, err))
+        goto out;
+    char *dir = base_path_join(api->data_dir, "export");
+    rc = base_mkdirs(dir, err) || export_name(o->project, name, err) ? -1 : 0;
+    if (!rc) {
+        char *file = base_alloc(strlen(name) + 8);
+        sprintf(file, "%s.%s", name, formats_export_ext(o->kind));
+        dest = o->dest ? base_strdup(o->dest) : base_path_join(dir, file);
+        base_free(file);
+    }
+    base_free(dir);
+    struct formats_export_opts fo = {.kind = o->kind,
+                                     .config = cfg,
+                                     .download_resources = o->download_resources,
+                                     .resolve = resolve_upload,
+                                     .resolve_ctx = api};
+    if (rc || formats_export_open(&fo, dest, &e, err)) {
+        rc = -1;
+        goto out;
+    }
+    struct store_task_query q = {.project = o->project,
+                                 .ids = o->ids,
+                                 .nids = o->nids,
+                                 .only_annotated = !o->all_tasks,
+                                 .with_annotations = 1};
+    struct export_ctx x = {e, api_project_undefined_key(row), o->progress, o->progress_ctx, 0, 0};
+    struct store_task_totals totals;
+    if (o->progress && store_task_totals(api->store, &q, &totals, err) == 0)
+        x.total = (size_t)totals.tasks;
+    if (store_task_each(api->store, &q, export_task, &x, err)) {
+        formats_export_abort(e);
+        rc = -1;
+        goto out;
+    }
+    rc = formats_export_commit(e, err);
+out:
+    if (rc == 0) {
+        *path = dest;
+        dest = NULL;
+    }
+    base_free(dest);
+    formats_config_free(cfg);
+    json_decref(row);
+    return rc;
+}
+
+static int query_kind(struct api_req *r, enum formats_kind *kind, struct base_err *err)
+{
+    const char *t = http_request_query(r->http, "exportType");
+    if (!t)
+        t = http_request_query(r->http, "export_type");
+    if (!t)
+        t = "JSON";
+    if (formats_kind_parse(t, kind))
+        return api_invalid(r, err, "exportType",
+                           "unknown export format \"%s\" (one of JSON, "
+                           "JSON_MIN, CSV, TSV, COCO, YOLO, VOC)",
+                           t);
+    return 0;
+}
+
+/* ids[]=1&ids[]=2 (or ids=1&ids=2): a restriction to those tasks. */
+static int query_ids(struct api_req *r, int64_t **ids, size_t *n, struct base_err *err)
+{
+    static const char *const names[] = {"ids[]", "ids"};
+    size_t count = 0;
+    for (int k = 0; k < 2; k++)
+        while (http_request_query_nth(r->http, names[k], count))
+            count++;
+    *n = 0;
+    *ids = count ? base_arena_calloc(r->arena, count + 1, sizeof **ids) : NULL;
+    if (count > 100000)
+        return api_invalid(r, err, "ids", "at most 100000 ids");
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; *n < count && http_request_query_nth(r->http, names[k], i); i++) {
+            int64_t v;
+            if (base_parse_i64(http_request_query_nth(r->http, names[k], i), &v) || v < 1)
+                return api_invalid(r, err, "ids", "expected task ids");
+            (*ids)[(*n)++] = v;
+        }
+    return 0;
+}
+
+int api_project_export(struct api_req *r, struct base_err *err)
+{
+    struct api_export_opts o = {.project = r->m.ids[0]};
+    int64_t *ids = NULL;
+    if (query_kind(r, &o.kind, err) || query_ids(r, &ids, &o.nids, err))
+        return -1;
+    o.ids = ids;
+    o.all_tasks = api_query_bool(r, "download_all_tasks", 0);
+    o.download_resources = api_query_bool(r, "download_resources", 1);
+    char *path = NULL;
+    if (api_export_project(r->api, &o, &path, err))
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) {
+        if (fd >= 0)
+            close(fd);
+        base_free(path);
+        return base_err_set(err, BASE_E_IO, "cannot read the export file");
+    }
+    const char *file = strrchr(path, '/') + 1, *ext = formats_export_ext(o.kind);
+    char *disp = base_arena_printf(r->arena, "attachment; filename=\"%s\"", file);
+    /* Label Studio's quirk: application/.json for files, application/zip for archives */
+    char *ctype = strcmp(ext, "zip") ? base_arena_printf(r->arena, "application/.%s", ext)
+                                     : "application/zip";
+    http_response_header(r->resp, "Content-Disposition", disp);
+    http_response_header(r->resp, "filename", file);
+    http_response_file(r->resp, 200, ctype, fd, 0, (uint64_t)st.st_size);
+    base_free(path);
+    return 0;
+}
+
+int api_project_export_formats(struct api_req *r, struct base_err *err)
+{
+    static const char *const titles[] = {"JSON", "JSON-MIN", "CSV",           "TSV",
+                                         "COCO", "YOLO",     "Pascal VOC XML"};
+    json_t *row = NULL;
+    struct formats_config *cfg = NULL;
+    if (api_project_row(r, r->m.ids[0], &row, err))
+        return -1;
+    const char *xml = json_string_value(json_object_get(row, "label_config"));
+    int rc = formats_config_parse(xml ? xml : "", xml ? strlen(xml) : 0, &cfg, err);
+    json_decref(row);
+    if (rc)
+        return -1;
+    json_t *list = json_array();
+    for (int k = 0; k < FORMATS_NKINDS; k++) {
+        json_t *f = json_pack("{s:s, s:s}", "name", formats_kind_name((enum formats_kind)k),
+                              "title", titles[k]);
+        if (!formats_kind_supported(cfg, (enum formats_kind)k))
+            json_object_set_new(f, "disabled", json_true());
+        json_array_append_new(list, f);
+    }
+    formats_config_free(cfg);
+    return api_reply_json(r, 200, list);
+}

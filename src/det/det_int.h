@@ -1,0 +1,231 @@
+/* Shared between the files of src/det: the feature-level geometry, FCOS target assignment, box
+ * coding, losses, non-maximum suppression and post-processing. Pure C on plain arrays, so each
+ * piece is unit-tested by hand-computed cases without the network. */
+#ifndef LL_DET_INT_H
+#define LL_DET_INT_H
+
+#include "det.h"
+
+#define DET_MAX_LEVELS 5
+#define DET_INF        1e8f
+
+/* One FPN level: locations (x, y) = ((j + 0.5) * stride, (i + 0.5) * stride) for a w x h grid,
+ * responsible for objects whose largest ltrb distance lies in (lo, hi]. Points of all levels
+ * are concatenated level by level, row-major, starting at `offset`. */
+struct det_level {
+    int stride;
+    int w, h;
+    int offset;
+    float lo, hi;
+};
+
+struct det_geom {
+    int width, height; /* network input */
+    int nlevels;
+    struct det_level lv[DET_MAX_LEVELS];
+    int npoints;
+    float radius; /* centre sampling radius in strides (0: anywhere inside the box) */
+};
+
+/* Levels for an input of width x height with the given strides; level i takes objects whose
+ * largest distance is in (ranges[i-1], ranges[i]] (ranges[-1] = -1, last = infinity). */
+void det_geom_init(struct det_geom *g, int width, int height, int nlevels, const int *strides,
+                   const float *ranges, float radius);
+
+/* FCOS targets for one image. gt boxes are in input pixels; zero-size boxes are skipped.
+ * Writes per point: labels[p] (-1 background, else class), ltrb[4p..4p+3] (pixels, distances to
+ * the assigned box), ctr[p] (centerness target, 0 for background). Ties go to the smallest box.
+ * Returns the number of positive points. */
+int det_assign(const struct det_geom *g, const struct det_box *gt, int ngt, int *labels,
+               float *ltrb, float *ctr);
+
+/* Centerness of a point with distances l, t, r, b (all > 0). */
+float det_centerness(float l, float t, float r, float b);
+
+/* Box coding: the head predicts the distances from a location to the box sides in units of the
+ * level's stride (as exp of its raw output, so always positive). */
+void det_encode(const float ltrb[4], int stride, float d[4]);
+void det_decode_point(float px, float py, const float d[4], int stride, struct det_box *out);
+
+/* IoU of two corner boxes (0 when either is empty). */
+float det_iou(const struct det_box *a, const struct det_box *b);
+
+/* Sorts boxes by score (descending, stable) and removes, class by class, every box overlapping a
+ * higher-scored box of the same class by more than iou_thr. Keeps at most max_keep. Returns the
+ * number kept, compacted at the front of `boxes`. */
+int det_nms(struct det_box *boxes, int n, float iou_thr, int max_keep);
+
+/* Post-processing of one image's head outputs (per level: cls [C][h][w] logits, reg
+ * [4][h][w] distances in strides, ctr [h][w] logits; `cls`, `reg`, `ctr` point at the image's data
+ * of each level, laid out as the levels in g). score = sqrt(sigmoid(cls) * sigmoid(ctr)); keeps
+ * scores >= score_thr, the best pre_nms per level, then per-class NMS and max_det. Boxes are in
+ * input pixels, clipped to the input. Returns the count written to out (capacity max_det). */
+struct det_head_out {
+    const float *cls[DET_MAX_LEVELS];
+    const float *reg[DET_MAX_LEVELS];
+    const float *ctr[DET_MAX_LEVELS];
+};
+int det_postprocess(const struct det_geom *g, int nclasses, const struct det_head_out *o,
+                    float score_thr, int pre_nms, float nms_thr, int max_det, struct det_box *out);
+
+/* ---- the network ------------------------------------------------------------------------------
+ */
+
+#include "nn/nn.h"
+
+/* An architecture: a residual backbone with stages at strides 4, 8, 16, 32 (batch norm, ReLU),
+ * an FPN of `fpn` channels on strides 8/16/32, and a head shared by the levels (group norm)
+ * with towers of head_convs convolutions for classes and for boxes + centerness. */
+struct det_arch {
+    const char *name;
+    int stem;
+    int width[4];
+    int blocks[4];
+    int fpn;
+    int head_convs;
+    int gn_groups;
+    float lr; /* peak SGD learning rate at batch 16 */
+};
+
+struct det_model {
+    const struct det_arch *arch;
+    struct nn_model *nn;
+    struct det_model_info info;
+    char **classes;
+    char fingerprint[17];
+};
+
+#define DET_NLEVELS 3
+extern const int det_strides[DET_NLEVELS];
+extern const float det_ranges[DET_NLEVELS - 1];
+#define DET_RADIUS 1.5f
+
+/* Graph output indexes of level l: classes 3l, distances 3l+1, centerness 3l+2. */
+#define DET_OUT_CLS(l) (3 * (l))
+#define DET_OUT_REG(l) (3 * (l) + 1)
+#define DET_OUT_CTR(l) (3 * (l) + 2)
+
+/* Declares the network on g for n pictures of size x size (input 0). Distances come out as
+ * exp(scale_l * v) in stride units. Returns -1 with the graph's first error. */
+int det_build(const struct det_model *m, struct nn_graph *g, int n, int size);
+void det_model_geom(const struct det_model *m, int size, struct det_geom *g);
+/* The architecture of this name, or NULL. */
+const struct det_arch *det_find_arch(const char *name);
+/* A new model around an nn model of the architecture (allocated and initialised). */
+struct det_model *det_model_create(const struct det_arch *a, const char *const *classes,
+                                   int nclasses, int size, uint64_t seed, struct base_err *err);
+
+/* ---- training data -----------------------------------------------------------------------------
+ */
+
+/* Pad grey of letterboxes and augmented canvases (close to the normalisation mean). */
+#define DET_PAD 114
+
+/* A training image decoded once, shrunk so its longer side is the training size, with its boxes
+ * in those pixels. */
+struct det_cached {
+    struct image img;
+    struct det_box *boxes;
+    int nboxes;
+    int src_width, src_height; /* the displayed size the data set's boxes refer to */
+};
+
+struct det_cache {
+    int size;
+    int n;
+    int max_boxes;
+    struct det_cached *items;
+};
+
+/* Decodes every sample of d (JPEG scaled DCT, EXIF orientation) at `size`. `cancel` (may be
+ * NULL) is polled between images. Errors name the file; BASE_E_CANCELLED when cancelled. */
+int det_cache_load(struct det_cache *c, const struct det_dataset *d, int size,
+                   const volatile int *cancel, struct base_err *err);
+void det_cache_release(struct det_cache *c);
+
+/* Augmentation: random scale in [scale_lo, scale_hi] of the fitted size with a random placement
+ * (crop or pad), horizontal flip with probability `flip`, brightness/contrast/saturation jitter
+ * of amplitude `jitter`, a 2x2 mosaic of four images with probability `mosaic`. Boxes cut to
+ * less than min_visible of their area, or under 2 pixels a side, are dropped. */
+struct det_aug {
+    float scale_lo, scale_hi;
+    float flip;
+    float jitter;
+    float mosaic;
+    float min_visible;
+};
+
+/* Renders sample idx (augmented when a != NULL, else plainly letterboxed) into a size x size
+ * normalised CHW float picture and writes its boxes (at most cap; 4 * c->max_boxes suffices).
+ * Returns the number of boxes. */
+int det_render(const struct det_cache *c, int idx, struct base_rng *rng, const struct det_aug *a,
+               int size, const float mean[3], const float std[3], float *chw, struct det_box *boxes,
+               int cap);
+
+/* A positive location of a batch: image, level, index in the level, targets in stride units. */
+struct det_pos {
+    int img, level, p;
+    float ltrb[4];
+    float ctr;
+};
+
+/* One training batch: the network input and the FCOS targets in the layout of the head outputs
+ * (per level, [n][nclasses][h*w] for classes). */
+struct det_batch {
+    int n, size, nclasses;
+    float *input;
+    float *cls_t[DET_MAX_LEVELS];
+    int npos;
+    struct det_pos *pos;
+    int nboxes; /* ground-truth boxes left after augmentation */
+};
+
+void det_batch_init(struct det_batch *b, const struct det_geom *g, int n, int nclasses);
+void det_batch_release(struct det_batch *b);
+/* Renders samples idx[0..n-1] (each with its own generator seeded from seeds[i]) and assigns
+ * their targets. a == NULL renders plain letterboxes. */
+void det_batch_fill(struct det_batch *b, const struct det_geom *g, const struct det_cache *c,
+                    const int *idx, const uint64_t *seeds, const struct det_aug *a,
+                    const float mean[3], const float std[3]);
+
+/* A background thread preparing the next batches of an endless stream: epoch e visits the
+ * cache in the order of a shuffle seeded by (seed, e); batch k renders stream items
+ * [k*n, (k+1)*n) with augmentation seeded by (seed, item). The stream is the same whatever the
+ * thread timing, so training is reproducible. */
+struct det_loader;
+
+struct det_loader *det_loader_new(const struct det_cache *c, const struct det_geom *g, int nclasses,
+                                  int batch, uint64_t seed, const struct det_aug *a,
+                                  const float mean[3], const float std[3]);
+/* Waits for batch k (k = 0, 1, ... in order) and returns it; it stays valid until the next call.
+ */
+const struct det_batch *det_loader_next(struct det_loader *l);
+/* Stops the thread and frees everything. Accepts NULL. */
+void det_loader_free(struct det_loader *l);
+
+/* ---- losses and inference internals ------------------------------------------------------------
+ */
+
+struct det_loss_parts {
+    double cls, box, ctr;
+    int npos;
+};
+
+/* FCOS losses of a batch over the graph's outputs (after forward), writing every output's
+ * gradient: focal loss on classes / max(npos, 1), GIoU on the positives' distances weighted by
+ * their centerness targets / their sum, centerness BCE on the positives / max(npos, 1). */
+void det_loss(const struct det_batch *b, const struct det_geom *g, struct nn_graph *graph,
+              struct det_loss_parts *out);
+
+/* Normalised CHW input of one picture letterboxed to size (map receives the coordinates). */
+int det_prepare(const struct det_model *m, const struct image *img, int size, float *chw,
+                struct image_letterbox *map, struct base_err *err);
+/* Post-processes image i of a forward pass of an inference graph, boxes in input pixels.
+ * Returns the count written to out (capacity opts->max_det). */
+int det_decode_outputs(const struct det_model *m, struct nn_graph *graph, int i, int size,
+                       const struct det_predict_opts *opts, struct det_box *out);
+/* Boxes from input pixels back to the picture's, clipped to it. */
+void det_unletterbox(const struct image_letterbox *map, struct det_box *b, int n);
+void det_predict_defaults(const struct det_predict_opts *in, struct det_predict_opts *out);
+
+#endif

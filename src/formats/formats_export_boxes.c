@@ -1,0 +1,271 @@
+/* YOLO and Pascal VOC exports (spec 5.7, 5.8): one small text file per image, straight into the
+ * zip. Items of one task come newest first and each rewrites the image's file, so the oldest
+ * annotation wins, as in the converter. VOC boxes are integers like the converter's
+ * (xmax = int(x) + int(width)), see formats_trunc_px for the one difference. */
+#include "formats_int.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+static char *label_file(const char *dir, const char *url, const char *ext)
+{
+    char *name = formats_export_image_name(url);
+    char *dot = strrchr(name, '.');
+    if (dot)
+        *dot = '\0';
+    char *path = base_alloc(strlen(dir) + strlen(name) + strlen(ext) + 2);
+    sprintf(path, "%s/%s%s", dir, name, ext);
+    base_free(name);
+    return path;
+}
+
+static double num(const json_t *r, const char *key)
+{
+    return formats_json_num(json_object_get(r, key));
+}
+
+/* A rectangle region's labels, or NULL when the region is not a rectangle. */
+static const json_t *rect_labels(const json_t *r)
+{
+    const json_t *l = json_object_get(r, "rectanglelabels");
+    if (!l)
+        l = json_object_get(r, "labels");
+    return json_is_array(l) && json_object_get(r, "width") ? l : NULL;
+}
+
+/* ---- YOLO --------------------------------------------------------------------------------------
+ */
+
+static int yolo_open(struct formats_export *e, struct base_err *err)
+{
+    (void)err;
+    formats_export_categories(e);
+    zip_dir_add(e->zip, "images", ZIP_FL_ENC_UTF_8);
+    zip_dir_add(e->zip, "labels", ZIP_FL_ENC_UTF_8);
+    return 0;
+}
+
+/* x, y, width, height in percent; a rotated box becomes its bounds clamped to the image. */
+static void yolo_box(const json_t *r, double v[4])
+{
+    v[0] = num(r, "x"), v[1] = num(r, "y"), v[2] = num(r, "width"), v[3] = num(r, "height");
+    double rot = num(r, "rotation");
+    double W = num(r, "original_width"), H = num(r, "original_height");
+    if (rot == 0 || W <= 0 || H <= 0)
+        return;
+    double b[4];
+    formats_rotated_bounds(v[0] * W / 100, v[1] * H / 100, v[2] * W / 100, v[3] * H / 100, rot, b);
+    b[0] = fmax(b[0], 0), b[1] = fmax(b[1], 0), b[2] = fmin(b[2], W), b[3] = fmin(b[3], H);
+    v[0] = b[0] / W * 100, v[1] = b[1] / H * 100;
+    v[2] = (b[2] - b[0]) / W * 100, v[3] = (b[3] - b[1]) / H * 100;
+}
+
+static void yolo_lines(struct formats_export *e, const json_t *r, struct base_buf *b)
+{
+    const json_t *labels = rect_labels(r), *l;
+    struct base_err ignored;
+    double v[4];
+    if (!labels)
+        return;
+    yolo_box(r, v);
+    double out[4] = {(v[0] + v[2] / 2) / 100, (v[1] + v[3] / 2) / 100, v[2] / 100, v[3] / 100};
+    size_t i;
+    json_array_foreach(labels, i, l)
+    {
+        if (!json_is_string(l))
+            continue;
+        base_buf_printf(b, &ignored, "%" JSON_INTEGER_FORMAT,
+                        formats_export_category(e, json_string_value(l)));
+        for (int k = 0; k < 4; k++) {
+            char s[32];
+            base_fmt_double(out[k], s);
+            base_buf_printf(b, &ignored, " %s", s);
+        }
+        base_buf_puts(b, "\n", &ignored);
+    }
+}
+
+static int yolo_item(struct formats_export *e, const struct formats_item *it, struct base_err *err)
+{
+    const char *url = formats_item_image(e, it);
+    if (!url)
+        return 0;
+    json_t *regions = formats_item_regions(it), *r;
+    struct base_buf b;
+    base_buf_init(&b, (size_t)1 << 30);
+    size_t i;
+    json_array_foreach(regions, i, r) yolo_lines(e, r, &b);
+    json_decref(regions);
+    char *name = label_file("labels", url, ".txt");
+    int rc = formats_zip_add_spooled(e, name, b.data, b.len, err);
+    base_buf_release(&b);
+    base_free(name);
+    return rc ? rc : formats_export_zip_image(e, url, err);
+}
+
+static int yolo_commit(struct formats_export *e, struct base_err *err)
+{
+    struct base_buf classes, notes;
+    base_buf_init(&classes, (size_t)1 << 30);
+    base_buf_init(&notes, (size_t)1 << 30);
+    size_t i, len;
+    json_t *c;
+    json_array_foreach(e->categories, i, c)
+        base_buf_printf(&classes, err, "%s\n", json_string_value(json_object_get(c, "name")));
+    json_t *doc = json_pack("{s:O, s:{s:i, s:s, s:s}}", "categories", e->categories, "info", "year",
+                            0, "version", "1.0", "contributor", "Label Studio");
+    time_t t = (time_t)(e->o.now_us / 1000000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    json_object_set_new(json_object_get(doc, "info"), "year", json_integer(tm.tm_year + 1900));
+    formats_json_buf(&notes, doc, 2, err);
+    json_decref(doc);
+    char *ctext = base_buf_steal(&classes, &len);
+    int rc = formats_zip_add_buf(e, "classes.txt", ctext ? ctext : base_strdup(""), len, err);
+    char *ntext = base_buf_steal(&notes, &len);
+    if (!rc)
+        rc = formats_zip_add_buf(e, "notes.json", ntext, len, err);
+    else
+        base_free(ntext);
+    return rc;
+}
+
+const struct formats_writer formats_writer_yolo = {
+    .zipped = 1, .open = yolo_open, .item = yolo_item, .commit = yolo_commit};
+
+/* ---- Pascal VOC --------------------------------------------------------------------------------
+ */
+
+static int voc_open(struct formats_export *e, struct base_err *err)
+{
+    (void)err;
+    zip_dir_add(e->zip, "images", ZIP_FL_ENC_UTF_8);
+    return 0;
+}
+
+/* Text escaped as xml.dom.minidom writes it. */
+static void xml_text(struct base_buf *b, const char *s)
+{
+    struct base_err ignored;
+    while (*s) {
+        size_t run = strcspn(s, "&<>\"");
+        base_buf_append(b, s, run, &ignored);
+        s += run;
+        if (!*s)
+            break;
+        base_buf_puts(b,
+                      *s == '&'   ? "&amp;"
+                      : *s == '<' ? "&lt;"
+                      : *s == '>' ? "&gt;"
+                                  : "&quot;",
+                      &ignored);
+        s++;
+    }
+}
+
+static void leaf(struct base_buf *b, const char *tag, const char *text)
+{
+    struct base_err ignored;
+    base_buf_puts(b, "<", &ignored);
+    base_buf_puts(b, tag, &ignored);
+    base_buf_puts(b, ">", &ignored);
+    xml_text(b, text);
+    base_buf_puts(b, "</", &ignored);
+    base_buf_puts(b, tag, &ignored);
+    base_buf_puts(b, ">\n", &ignored);
+}
+
+static void leaf_int(struct base_buf *b, const char *tag, long long v)
+{
+    char s[32];
+    snprintf(s, sizeof s, "%lld", v);
+    leaf(b, tag, s);
+}
+
+static void voc_object(struct base_buf *b, const json_t *r, double W, double H)
+{
+    const json_t *labels = rect_labels(r);
+    const char *name = json_string_value(json_array_get(labels, 0));
+    struct base_err ignored;
+    if (!name)
+        return;
+    double x = num(r, "x") / 100 * W, y = num(r, "y") / 100 * H;
+    double w = num(r, "width") / 100 * W, h = num(r, "height") / 100 * H;
+    base_buf_puts(b, "<object>\n", &ignored);
+    leaf(b, "name", name);
+    leaf(b, "pose", "Unspecified");
+    leaf(b, "truncated", "0");
+    leaf(b, "difficult", "0");
+    base_buf_puts(b, "<bndbox>\n", &ignored);
+    long long x0 = formats_trunc_px(x), y0 = formats_trunc_px(y);
+    leaf_int(b, "xmin", x0);
+    leaf_int(b, "ymin", y0);
+    leaf_int(b, "xmax", x0 + formats_trunc_px(w));
+    leaf_int(b, "ymax", y0 + formats_trunc_px(h));
+    base_buf_puts(b, "</bndbox>\n</object>\n", &ignored);
+}
+
+static void voc_header(struct base_buf *b, const char *file, const char *annotator, double W,
+                       double H)
+{
+    struct base_err ignored;
+    base_buf_puts(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<annotation>\n", &ignored);
+    leaf(b, "folder", "images");
+    leaf(b, "filename", file);
+    base_buf_puts(b, "<source>\n", &ignored);
+    leaf(b, "database", "MyDatabase");
+    leaf(b, "annotation", "COCO2017");
+    leaf(b, "image", "flickr");
+    leaf(b, "flickrid", "NULL");
+    leaf(b, "annotator", annotator);
+    base_buf_puts(b, "</source>\n<owner>\n", &ignored);
+    leaf(b, "flickrid", "NULL");
+    leaf(b, "name", "Label Studio");
+    base_buf_puts(b, "</owner>\n<size>\n", &ignored);
+    leaf_int(b, "width", (long long)W);
+    leaf_int(b, "height", (long long)H);
+    leaf_int(b, "depth", 3);
+    base_buf_puts(b, "</size>\n", &ignored);
+    leaf(b, "segmented", "0");
+}
+
+static char *annotator_text(const json_t *ann)
+{
+    json_t *by = json_object_get(ann, "completed_by");
+    if (json_is_object(by))
+        by = json_object_get(by, "email");
+    if (json_is_string(by))
+        return base_strdup(json_string_value(by));
+    char s[32];
+    snprintf(s, sizeof s, "%" JSON_INTEGER_FORMAT, json_integer_value(by));
+    return base_strdup(json_is_integer(by) ? s : "None");
+}
+
+static int voc_item(struct formats_export *e, const struct formats_item *it, struct base_err *err)
+{
+    const char *url = formats_item_image(e, it);
+    json_t *regions = formats_item_regions(it), *first = json_array_get(regions, 0), *r;
+    double W = num(first, "original_width"), H = num(first, "original_height");
+    int rc = 0;
+    if (!url || !first || W <= 0 || H <= 0)
+        goto out; /* the converter skips items without regions or image size */
+    struct base_buf b;
+    base_buf_init(&b, (size_t)1 << 30);
+    char *file = formats_export_image_name(url), *who = annotator_text(it->annotation);
+    voc_header(&b, file, who, W, H);
+    size_t i;
+    json_array_foreach(regions, i, r) voc_object(&b, r, W, H);
+    base_buf_puts(&b, "</annotation>\n", err);
+    char *name = label_file("Annotations", url, ".xml");
+    rc = formats_zip_add_spooled(e, name, b.data, b.len, err);
+    base_buf_release(&b);
+    base_free(name), base_free(file), base_free(who);
+    if (!rc)
+        rc = formats_export_zip_image(e, url, err);
+out:
+    json_decref(regions);
+    return rc;
+}
+
+const struct formats_writer formats_writer_voc = {.zipped = 1, .open = voc_open, .item = voc_item};
