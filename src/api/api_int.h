@@ -168,6 +168,9 @@ extern const size_t api_next_npolicies;
  * object-tag data key present, annotations and predictions with result lists. 400 on failure. */
 int api_tasks_normalize(struct api_req *r, const json_t *project_row, json_t *tasks,
                         struct base_err *err);
+/* The same for a piece of a longer list whose first task is number `first` (for messages). */
+int api_tasks_normalize_at(struct api_req *r, const json_t *project_row, json_t *tasks,
+                           size_t first, struct base_err *err);
 
 /* ---- media --------------------------------------------------------------------------------------
  */

@@ -111,20 +111,28 @@ int api_tasks_list(struct api_req *r, struct base_err *err)
     return api_reply_json(r, 200, body);
 }
 
+/* Builds one task in the Data Manager shape; the project row (for the `$undefined$` key) is
+ * read only when the task has such a key, which keeps GET /api/tasks/{id} to one query. */
+static int one_task(void *ctx, const struct store_task *t, struct base_err *err)
+{
+    (void)err;
+    struct list_ctx *x = ctx;
+    json_t *row = NULL;
+    if (json_object_get(t->data, "$undefined$") &&
+        !store_project_get(x->r->api->store, t->project, &row, NULL))
+        x->key = api_project_undefined_key(row);
+    json_array_append_new(x->out, api_task_json(x->users, t, API_TASK_DM, 1, x->key));
+    x->key = NULL; /* borrowed from row */
+    json_decref(row);
+    return 0;
+}
+
 /* Answers one task in the Data Manager shape with its annotations and predictions. */
 static int reply_one(struct api_req *r, int status, int64_t id, struct base_err *err)
 {
-    int64_t project;
-    json_t *row = NULL;
-    if (store_task_project(r->api->store, id, &project, err) ||
-        api_project_row(r, project, &row, err))
-        return -1;
-    struct list_ctx x = {
-        r,   api_users_new(r), json_array(), API_TASK_DM, 1, api_project_undefined_key(row), NULL,
-        NULL};
+    struct list_ctx x = {r, api_users_new(r), json_array(), API_TASK_DM, 1, NULL, NULL, NULL};
     struct store_task_query q = {.task = id, .with_annotations = 1, .with_predictions = 1};
-    int rc = store_task_each(r->api->store, &q, append_task, &x, err);
-    json_decref(row);
+    int rc = store_task_each(r->api->store, &q, one_task, &x, err);
     if (rc == 0 && json_array_size(x.out) == 0)
         rc = base_err_set(err, BASE_E_NOTFOUND, "Not found.");
     if (rc == 0)

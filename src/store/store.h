@@ -244,6 +244,21 @@ struct store_import_result {
 int store_tasks_import(struct store *st, int64_t project, const json_t *tasks, int64_t user,
                        struct store_import_result *res, struct base_err *err);
 
+/* The same import fed in pieces, for lists too big to hold as JSON at once (a streamed request
+ * body, a large COCO file): begin takes the database's write lock (other writers wait, readers
+ * do not), add appends tasks of the shape above, commit makes all of them visible at once.
+ * Not thread-safe: one thread drives an import. */
+struct store_import;
+struct store_import *store_import_begin(struct store *st, int64_t project, int64_t user,
+                                        struct base_err *err);
+/* On failure the import is dead: the caller must abort it. */
+int store_import_add(struct store_import *imp, const json_t *tasks, struct base_err *err);
+/* Commits and frees imp in all cases; *res as for store_tasks_import. */
+int store_import_commit(struct store_import *imp, struct store_import_result *res,
+                        struct base_err *err);
+/* Rolls back and frees. Accepts NULL. */
+void store_import_abort(struct store_import *imp);
+
 /* Replaces data and/or meta (NULL = keep). BASE_E_NOTFOUND. */
 int store_task_update(struct store *st, int64_t id, const json_t *data, const json_t *meta,
                       int64_t updated_by, struct base_err *err);
