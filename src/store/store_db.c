@@ -424,25 +424,34 @@ int store_step_done(struct store_conn *c, sqlite3_stmt *s, struct base_err *err)
     return rc == SQLITE_DONE ? 0 : store_fail(c, rc, err);
 }
 
+/* Transaction control through cached statements: sqlite3_exec would parse the SQL every time,
+ * which was a tenth of the cost of a single-task GET. */
+static const char SQL_BEGIN_WRITE[] = "BEGIN IMMEDIATE";
+static const char SQL_BEGIN_READ[] = "BEGIN";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+
 int store_begin(struct store_conn *c, int write, struct base_err *err)
 {
-    int rc = sqlite3_exec(c->db, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : store_fail(c, rc, err);
+    sqlite3_stmt *s = store_stmt(c, write ? SQL_BEGIN_WRITE : SQL_BEGIN_READ, err);
+    return s ? store_step_done(c, s, err) : -1;
 }
 
 int store_commit(struct store_conn *c, struct base_err *err)
 {
-    int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
+    sqlite3_stmt *s = store_stmt(c, SQL_COMMIT, err);
+    if (s && store_step_done(c, s, err) == 0)
         return 0;
-    store_fail(c, rc, err);
     store_rollback(c);
     return -1;
 }
 
 void store_rollback(struct store_conn *c)
 {
-    if (!sqlite3_get_autocommit(c->db))
+    if (sqlite3_get_autocommit(c->db))
+        return;
+    sqlite3_stmt *s = store_stmt(c, SQL_ROLLBACK, NULL);
+    if (!s || store_step_done(c, s, NULL))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
