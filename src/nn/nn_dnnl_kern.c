@@ -28,9 +28,12 @@ void dn_k_add(struct dn_plan *p, const struct dn_step *s)
     const float *a = arg(p, s, DNNL_ARG_SRC_0), *b = arg(p, s, DNNL_ARG_SRC_1);
     float *y = arg(p, s, DNNL_ARG_DST);
     long n = (long)arg_floats(p, s, DNNL_ARG_DST);
+    int relu = s->aux;
     NN_PRAGMA(omp parallel for simd schedule(static))
-    for (long i = 0; i < n; i++)
-        y[i] = a[i] + b[i];
+    for (long i = 0; i < n; i++) {
+        float v = a[i] + b[i];
+        y[i] = relu && v < 0 ? 0.0f : v;
+    }
 }
 
 void dn_k_acc(struct dn_plan *p, const struct dn_step *s)

@@ -338,7 +338,7 @@ static int compile_act(struct dn_plan *p, int i)
     return dn_prim_step(p, &p->fwd, d->fwd_pd, i, dn_tfwd(p, i), args) ? 0 : -1;
 }
 
-/* ReLU fused into a conv: backward from the output, in place on the shared gradient. */
+/* ReLU fused into a conv or an add: backward from the output, in place on the shared gradient. */
 static int backward_fused_relu(struct dn_plan *p, int i, int producer)
 {
     const struct nn_node *nd = N(p, i);
@@ -365,7 +365,7 @@ static int backward_act(struct dn_plan *p, int i)
     const struct nn_node *nd = N(p, i);
     int in = nd->in[0];
     if (d->rep != i) {
-        if (N(p, d->rep)->op == NN_OP_CONV)
+        if (N(p, d->rep)->op == NN_OP_CONV || N(p, d->rep)->op == NN_OP_ADD)
             return backward_fused_relu(p, i, d->rep);
         p->written[d->rep] = 1; /* BN applies the ReLU mask itself */
         return 0;
@@ -499,7 +499,10 @@ static int compile_own(struct dn_plan *p, int i)
     if (nd->op == NN_OP_ADD) {
         int args[] = {DNNL_ARG_SRC_0, x, DNNL_ARG_SRC_1, p->nd[nd->in[1]].vmem, DNNL_ARG_DST,
                       d->vmem,        0};
-        return dn_fn_step(p, &p->fwd, dn_k_add, i, t, args) ? 0 : -1;
+        struct dn_step *s = dn_fn_step(p, &p->fwd, dn_k_add, i, t, args);
+        if (s)
+            s->aux = d->fused_act >= 0; /* a ReLU after the sum (residual blocks) */
+        return s ? 0 : -1;
     }
     if (nd->op == NN_OP_SCALE) {
         int args[] = {

@@ -296,14 +296,39 @@ static void net_odd_concat(struct nn_graph *g)
     nn_output(g, nn_concat(g, (int[]){nn_upsample2x(g, v), t}, 2));
 }
 
+/* Residual blocks as the detector's backbone has them: relu(bn(conv(relu(bn(conv(x))))) + x),
+ * where the add's first input is used once (its gradient shares the add's buffer) and the ReLU
+ * after the add is fused into it. */
+static void net_residual(struct nn_graph *g)
+{
+    int x = nn_input(g, 2, 3, 16, 16);
+    x = nn_relu(g,
+                nn_batch_norm(g, "stem.bn",
+                              nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){8, 3, 2, 1, 1, 1, 0}),
+                              0, 0));
+    char name[32];
+    for (int b = 0; b < 2; b++) {
+        snprintf(name, sizeof name, "b%d.a", b);
+        int y = nn_conv2d(g, name, x, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0});
+        snprintf(name, sizeof name, "b%d.a.bn", b);
+        y = nn_relu(g, nn_batch_norm(g, name, y, 0, 0));
+        snprintf(name, sizeof name, "b%d.b", b);
+        y = nn_conv2d(g, name, y, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0});
+        snprintf(name, sizeof name, "b%d.b.bn", b);
+        y = nn_batch_norm(g, name, y, 0, 0);
+        x = nn_relu(g, nn_add(g, y, x));
+    }
+    nn_output(g, nn_conv2d(g, "out", x, &(struct nn_conv2d_cfg){3, 1, 1, 0, 1, 1, 1}));
+}
+
 static void test_dnnl_vs_ref(void)
 {
     if (!nn_dnnl_backend()) {
         fprintf(stderr, "oneDNN backend not built: skipped\n");
         return;
     }
-    build_fn nets[] = {net_fcos_relu, net_fcos_silu, net_conv_odd, net_bn_relu_pool,
-                       net_odd_concat};
+    build_fn nets[] = {net_fcos_relu,    net_fcos_silu,  net_conv_odd,
+                       net_bn_relu_pool, net_odd_concat, net_residual};
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
         for (int mode = NN_TRAIN; mode <= NN_INFER; mode++) {
             /* one thread keeps tiny nets fast on a loaded machine; net 0 also runs on two */
