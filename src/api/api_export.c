@@ -103,7 +103,9 @@ int api_export_project(struct api *api, const struct api_export_opts *o, char **
                                  .ids = o->ids,
                                  .nids = o->nids,
                                  .only_annotated = !o->all_tasks,
-                                 .with_annotations = 1};
+                                 .with_annotations = 1,
+                                 /* only JSON carries them (as ids) */
+                                 .with_predictions = o->kind == FORMATS_JSON};
     struct export_ctx x = {e, api_project_undefined_key(row), o->progress, o->progress_ctx, 0, 0};
     struct store_task_totals totals;
     if (o->progress && store_task_totals(api->store, &q, &totals, err) == 0)

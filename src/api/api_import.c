@@ -42,15 +42,15 @@ static int check_items(struct api_req *r, json_t *list, const char *what, size_t
     return 0;
 }
 
-static int normalize_one(struct api_req *r, json_t *tasks, size_t i, const json_t *types,
+static int normalize_one(struct api_req *r, json_t *tasks, size_t k, size_t i, const json_t *types,
                          const char *ukey, struct base_err *err)
 {
-    json_t *t = json_array_get(tasks, i);
+    json_t *t = json_array_get(tasks, k);
     if (!json_is_object(t))
         return api_invalid(r, err, "non_field_errors", "Task #%zu: must be a JSON object", i);
     if (!json_is_object(json_object_get(t, "data"))) { /* a flat dict is the task's data */
-        json_array_set_new(tasks, i, json_pack("{sO}", "data", t));
-        t = json_array_get(tasks, i);
+        json_array_set_new(tasks, k, json_pack("{sO}", "data", t));
+        t = json_array_get(tasks, k);
     }
     json_t *data = json_object_get(t, "data"), *meta = json_object_get(t, "meta");
     json_t *raw = json_object_get(data, "$undefined$");
@@ -80,17 +80,23 @@ static int normalize_one(struct api_req *r, json_t *tasks, size_t i, const json_
 int api_tasks_normalize(struct api_req *r, const json_t *project_row, json_t *tasks,
                         struct base_err *err)
 {
+    return api_tasks_normalize_at(r, project_row, tasks, 0, err);
+}
+
+int api_tasks_normalize_at(struct api_req *r, const json_t *project_row, json_t *tasks,
+                           size_t first, struct base_err *err)
+{
     if (!json_is_array(tasks))
         return api_invalid(r, err, "non_field_errors", "expected a list of tasks");
-    if (json_array_size(tasks) > API_IMPORT_MAX_TASKS)
+    if (first + json_array_size(tasks) > API_IMPORT_MAX_TASKS)
         return api_invalid(r, err, "non_field_errors", "more than %d tasks in one import",
                            API_IMPORT_MAX_TASKS);
     const json_t *types = json_object_get(project_row, "data_types");
     if (!json_is_object(types))
         types = NULL;
     const char *ukey = api_project_undefined_key(project_row);
-    for (size_t i = 0; i < json_array_size(tasks); i++)
-        if (normalize_one(r, tasks, i, types, ukey, err))
+    for (size_t k = 0; k < json_array_size(tasks); k++)
+        if (normalize_one(r, tasks, k, first + k, types, ukey, err))
             return -1;
     return 0;
 }
@@ -196,16 +202,56 @@ static int save_upload(struct api *api, struct base_arena *a, int64_t project, c
 
 /* ---- the API --------------------------------------------------------------------------------- */
 
+#define API_IMPORT_CHUNK 1000
+
 struct upload {
-    json_t *tasks;   /* all tasks, in upload order */
+    json_t *tasks;   /* tasks waiting to be written (at most a chunk for JSON lists) */
     json_t *formats; /* {".jpg": 3} */
+    json_t *columns; /* data keys seen, in order */
     struct saved saved;
+    struct store_import *imp;
+    size_t done; /* tasks handed to the store so far */
 };
 
 static void count_format(json_t *formats, const char *ext)
 {
     json_t *n = json_object_get(formats, ext);
     json_object_set_new(formats, ext, json_integer(json_integer_value(n) + 1));
+}
+
+static void add_columns(json_t *cols, const json_t *tasks)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(tasks, i, t)
+    {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(t, "data"), k, v)
+        {
+            int seen = 0;
+            for (size_t c = 0; c < json_array_size(cols) && !seen; c++)
+                seen = !strcmp(json_string_value(json_array_get(cols, c)), k);
+            if (!seen && json_array_size(cols) < 1000)
+                json_array_append_new(cols, json_string(k));
+        }
+    }
+}
+
+/* Normalises and writes the waiting tasks (starting the store import on first use). */
+static int flush(struct api_req *r, const json_t *row, struct upload *u, struct base_err *err)
+{
+    size_t n = json_array_size(u->tasks);
+    if (api_tasks_normalize_at(r, row, u->tasks, u->done, err))
+        return -1;
+    if (!u->imp && !(u->imp = store_import_begin(r->api->store, r->m.ids[0], r->user.id, err)))
+        return -1;
+    if (n && store_import_add(u->imp, u->tasks, err))
+        return -1;
+    add_columns(u->columns, u->tasks);
+    u->done += n;
+    json_array_clear(u->tasks);
+    return 0;
 }
 
 static int add_json_file(struct api_req *r, struct upload *u, const struct http_part *p,
@@ -266,43 +312,41 @@ static int collect_multipart(struct api_req *r, const json_t *row, struct upload
         if (add_part(r, row, u, &parts[i], err))
             return -1;
     }
-    return files ? 0 : api_invalid(r, err, "file", "No files were uploaded.");
+    if (!files)
+        return api_invalid(r, err, "file", "No files were uploaded.");
+    return flush(r, row, u, err);
 }
 
-static int collect_json(struct api_req *r, struct upload *u, struct base_err *err)
+/* A JSON list is parsed and written a chunk at a time, so memory stays small whatever its
+ * length; a single task object is a list of one. */
+static int collect_json(struct api_req *r, const json_t *row, struct upload *u,
+                        struct base_err *err)
 {
-    json_t *v = api_body_json(r, err);
-    if (!v)
-        return -1;
-    if (json_is_object(v))
-        json_array_append_new(u->tasks, v);
-    else if (json_is_array(v))
-        json_array_extend(u->tasks, v), json_decref(v);
-    else {
-        json_decref(v);
-        return api_invalid(r, err, "non_field_errors", "expected a task or a list of tasks");
-    }
-    return 0;
-}
-
-static json_t *data_columns(const json_t *tasks)
-{
-    json_t *cols = json_array(), *t;
-    size_t i;
-    json_array_foreach(tasks, i, t)
-    {
-        const char *k;
-        json_t *v;
-        json_object_foreach(json_object_get(t, "data"), k, v)
-        {
-            int seen = 0;
-            for (size_t c = 0; c < json_array_size(cols) && !seen; c++)
-                seen = !strcmp(json_string_value(json_array_get(cols, c)), k);
-            if (!seen && json_array_size(cols) < 1000)
-                json_array_append_new(cols, json_string(k));
+    size_t len, n;
+    const char *body = http_request_body(r->http, &len), *item;
+    struct base_json_items it;
+    if (!base_json_items_init(&it, body, len)) {
+        json_t *v = api_body_json(r, err);
+        if (!v)
+            return -1;
+        if (!json_is_object(v)) {
+            json_decref(v);
+            return api_invalid(r, err, "non_field_errors", "expected a task or a list of tasks");
         }
+        json_array_append_new(u->tasks, v);
+        return flush(r, row, u, err);
     }
-    return cols;
+    int rc;
+    while ((rc = base_json_items_next(&it, &item, &n, err)) == 1) {
+        struct base_err perr = {0};
+        json_t *v = base_json_parse(item, n, &perr);
+        if (!v)
+            return base_err_set(err, BASE_E_INVALID, "%s (task %zu)", perr.msg, it.index - 1);
+        json_array_append_new(u->tasks, v);
+        if (json_array_size(u->tasks) == API_IMPORT_CHUNK && flush(r, row, u, err))
+            return -1;
+    }
+    return rc < 0 ? -1 : flush(r, row, u, err);
 }
 
 static json_t *import_summary(struct api_req *r, const struct upload *u,
@@ -311,11 +355,11 @@ static json_t *import_summary(struct api_req *r, const struct upload *u,
     json_t *ids = json_array(), *uploads = json_array();
     for (int64_t i = 0; i < res->upload_count; i++)
         json_array_append_new(uploads, json_integer(res->first_upload_id + i));
-    json_t *body = json_pack("{sI sI sI sf so sb sO so}", "task_count", (json_int_t)res->task_count,
+    json_t *body = json_pack("{sI sI sI sf so sb sO sO}", "task_count", (json_int_t)res->task_count,
                              "annotation_count", (json_int_t)res->annotation_count,
                              "prediction_count", (json_int_t)res->prediction_count, "duration",
                              seconds, "file_upload_ids", uploads, "could_be_tasks_list", 0,
-                             "found_formats", u->formats, "data_columns", data_columns(u->tasks));
+                             "found_formats", u->formats, "data_columns", u->columns);
     if (api_query_bool(r, "return_task_ids", 0)) {
         for (int64_t i = 0; i < res->task_count; i++)
             json_array_append_new(ids, json_integer(res->first_task_id + i));
@@ -325,40 +369,49 @@ static json_t *import_summary(struct api_req *r, const struct upload *u,
     return body;
 }
 
+/* A form body that is not JSON text is Label Studio's import from a URL, which we do not do. */
+static int url_form(struct api_req *r)
+{
+    const char *ctype = http_request_header(r->http, "Content-Type");
+    if (!ctype || strncasecmp(ctype, "application/x-www-form-urlencoded", 33))
+        return 0;
+    size_t len;
+    const char *b = http_request_body(r->http, &len);
+    json_t *probe = base_json_parse(b, len, NULL);
+    json_decref(probe);
+    return probe == NULL;
+}
+
 int api_project_import(struct api_req *r, struct base_err *err)
 {
     double t0 = base_now();
     json_t *row = NULL;
     if (api_project_row(r, r->m.ids[0], &row, err))
         return -1;
-    struct upload u = {json_array(), json_object(), {0}};
+    struct upload u = {json_array(), json_object(), json_array(), {0}, NULL, 0};
     const char *ctype = http_request_header(r->http, "Content-Type");
     struct store_import_result res;
     int rc = -1;
-    size_t blen;
-    const char *b = http_request_body(r->http, &blen);
-    json_t *probe = ctype && !strncasecmp(ctype, "application/x-www-form-urlencoded", 33)
-                        ? base_json_parse(b, blen, NULL)
-                        : json_object();
-    int url_form = probe == NULL; /* a form that is not JSON text: Label Studio's URL import */
-    json_decref(probe);
-    if (url_form) {
+    if (url_form(r)) {
         base_err_set(err, BASE_E_UNSUPPORTED,
                      "import from a URL is not supported; send JSON "
                      "or upload files as multipart/form-data");
         goto out;
     }
     if (ctype && !strncasecmp(ctype, "multipart/form-data", 19) ? collect_multipart(r, row, &u, err)
-                                                                : collect_json(r, &u, err))
+                                                                : collect_json(r, row, &u, err))
         goto out;
-    if (api_tasks_normalize(r, row, u.tasks, err) ||
-        store_tasks_import(r->api->store, r->m.ids[0], u.tasks, r->user.id, &res, err))
+    struct store_import *imp = u.imp;
+    u.imp = NULL;
+    if (store_import_commit(imp, &res, err))
         goto out;
     rc = api_reply_json(r, 201, import_summary(r, &u, &res, base_now() - t0));
 out:
+    store_import_abort(u.imp);
     saved_release(&u.saved, rc != 0);
     json_decref(u.tasks);
     json_decref(u.formats);
+    json_decref(u.columns);
     json_decref(row);
     return rc;
 }

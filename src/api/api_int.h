@@ -168,6 +168,36 @@ extern const size_t api_next_npolicies;
  * object-tag data key present, annotations and predictions with result lists. 400 on failure. */
 int api_tasks_normalize(struct api_req *r, const json_t *project_row, json_t *tasks,
                         struct base_err *err);
+/* The same for a piece of a longer list whose first task is number `first` (for messages). */
+int api_tasks_normalize_at(struct api_req *r, const json_t *project_row, json_t *tasks,
+                           size_t first, struct base_err *err);
+
+/* ---- media --------------------------------------------------------------------------------------
+ */
+
+/* Whether the part of an upload URL after "/data/upload/" is "<project digits>/<plain file
+ * name>" (no dot files, separators or control bytes): safe to join under the media folder. */
+int api_media_valid_tail(const char *tail);
+
+/* ---- task list views (api_task_view.c) -------------------------------------------------------
+ */
+
+struct api_task_slot;
+/* One page of a filtered or reordered task list. */
+struct api_task_page {
+    int64_t *ids; /* the page's task ids in order (request arena) */
+    size_t n;
+    struct store_task_totals totals; /* of all matching tasks */
+    struct api_task_slot *slots;     /* filled by api_task_page_index */
+};
+/* Reads Label Studio's `query` parameter (filters, ordering) of /api/tasks for `project`: returns
+ * 1 when it asks for nothing but the plain id order (or is absent), 0 with *out filled for the
+ * page at offset/limit (limit > 0), -1 with err (400 naming the problem for a bad query). */
+int api_task_view(struct api_req *r, int64_t project, int64_t offset, int64_t limit,
+                  struct api_task_page *out, struct base_err *err);
+/* Prepares api_task_page_slot, which gives the position in the page of one of its task ids. */
+void api_task_page_index(struct api_req *r, struct api_task_page *p);
+size_t api_task_page_slot(const struct api_task_page *p, int64_t id);
 
 /* ---- handlers (one file per resource) ---------------------------------------------------------
  */
@@ -201,6 +231,7 @@ int api_tasks_create(struct api_req *r, struct base_err *err);
 int api_task_get(struct api_req *r, struct base_err *err);
 int api_task_patch(struct api_req *r, struct base_err *err);
 int api_task_delete(struct api_req *r, struct base_err *err);
+int api_task_thumbnail(struct api_req *r, struct base_err *err);
 
 int api_task_annotations_list(struct api_req *r, struct base_err *err);
 int api_task_annotations_create(struct api_req *r, struct base_err *err);

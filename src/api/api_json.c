@@ -58,13 +58,12 @@ void api_created_ago(int64_t us, char out[64])
 
 /* ---- users ----------------------------------------------------------------------------------- */
 
-#define API_USERS_MAX 64
-
+/* A small per-request cache: a page of tasks is usually annotated by a handful of people. */
 struct api_users {
     struct api_req *r;
-    struct store_user users[API_USERS_MAX];
-    int64_t missing[API_USERS_MAX];
-    size_t n, nmissing;
+    struct store_user *users;
+    int64_t *missing;
+    size_t n, cap, nmissing, capmissing;
 };
 
 struct api_users *api_users_new(struct api_req *r)
@@ -72,6 +71,18 @@ struct api_users *api_users_new(struct api_req *r)
     struct api_users *u = base_arena_calloc(r->arena, 1, sizeof *u);
     u->r = r;
     return u;
+}
+
+static void *grow(struct base_arena *a, void *old, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return old;
+    size_t ncap = *cap ? *cap * 2 : 4;
+    void *p = base_arena_alloc(a, ncap * size);
+    if (n)
+        memcpy(p, old, n * size);
+    *cap = ncap;
+    return p;
 }
 
 const struct store_user *api_users_get(struct api_users *u, int64_t id)
@@ -86,15 +97,11 @@ const struct store_user *api_users_get(struct api_users *u, int64_t id)
             return NULL;
     struct store_user tmp;
     if (store_user_get(u->r->api->store, id, &tmp, NULL)) {
-        if (u->nmissing < API_USERS_MAX)
-            u->missing[u->nmissing++] = id;
+        u->missing = grow(u->r->arena, u->missing, u->nmissing, &u->capmissing, sizeof *u->missing);
+        u->missing[u->nmissing++] = id;
         return NULL;
     }
-    if (u->n == API_USERS_MAX) { /* full: hand out a per-request copy */
-        struct store_user *copy = base_arena_alloc(u->r->arena, sizeof *copy);
-        *copy = tmp;
-        return copy;
-    }
+    u->users = grow(u->r->arena, u->users, u->n, &u->cap, sizeof *u->users);
     u->users[u->n] = tmp;
     return &u->users[u->n++];
 }

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 /* "<digits>/<name>": one plain file name, no dot files, no separators, no control bytes. */
-static int valid_tail(const char *tail)
+int api_media_valid_tail(const char *tail)
 {
     const char *slash = strchr(tail, '/');
     if (!slash || slash == tail || tail[0] == '0')
@@ -43,7 +43,7 @@ static int open_file(const char *path, int *fd, uint64_t *size, struct base_err 
 int api_media_upload(struct api_req *r, struct base_err *err)
 {
     const char *tail = r->m.tail;
-    if (!tail || !valid_tail(tail))
+    if (!tail || !api_media_valid_tail(tail))
         return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
     char *rel = base_arena_printf(r->arena, "upload/%s", tail);
     int64_t project;

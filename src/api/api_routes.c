@@ -35,6 +35,7 @@ const struct api_route api_routes[] = {
     {"GET", "/api/tasks/{id}", api_task_get, 0},
     {"PATCH", "/api/tasks/{id}", api_task_patch, 0},
     {"DELETE", "/api/tasks/{id}", api_task_delete, 0},
+    {"GET", "/api/tasks/{id}/thumbnail", api_task_thumbnail, 0},
     {"GET", "/api/tasks/{id}/annotations", api_task_annotations_list, 0},
     {"POST", "/api/tasks/{id}/annotations", api_task_annotations_create, 0},
 

@@ -13,7 +13,8 @@ struct list_ctx {
     enum api_task_shape shape;
     int full;
     const char *key;
-    const char *include; /* comma-separated field names to keep, or NULL */
+    const char *include;              /* comma-separated field names to keep, or NULL */
+    const struct api_task_page *page; /* a filtered/reordered page: where each task goes */
 };
 
 static json_t *only_fields(json_t *task, const char *include)
@@ -37,7 +38,11 @@ static int append_task(void *ctx, const struct store_task *t, struct base_err *e
     (void)err;
     struct list_ctx *x = ctx;
     json_t *j = api_task_json(x->users, t, x->shape, x->full, x->key);
-    json_array_append_new(x->out, x->include ? only_fields(j, x->include) : j);
+    j = x->include ? only_fields(j, x->include) : j;
+    if (x->page)
+        json_array_set_new(x->out, api_task_page_slot(x->page, t->id), j);
+    else
+        json_array_append_new(x->out, j);
     return 0;
 }
 
@@ -69,11 +74,29 @@ int api_tasks_list(struct api_req *r, struct base_err *err)
                          API_TASK_DM,
                          fields && !strcmp(fields, "all"),
                          api_project_undefined_key(row),
-                         http_request_query(r->http, "include")};
-    int rc = store_task_totals(r->api->store, &q, &tot, err);
-    if (rc == 0 && page > 1 && q.offset >= tot.tasks)
+                         http_request_query(r->http, "include"),
+                         NULL};
+    /* Filters and orderings (the `query` parameter) pick the page's ids first: api_task_view.c */
+    struct api_task_page view;
+    int rc = api_task_view(r, project, q.offset, size, &view, err);
+    if (rc == 0) {
+        api_task_page_index(r, &view);
+        tot = view.totals;
+        q = (struct store_task_query){.project = project,
+                                      .ids = view.ids,
+                                      .nids = view.n,
+                                      .with_annotations = 1,
+                                      .with_predictions = 1};
+        for (size_t i = 0; i < view.n; i++)
+            json_array_append_new(x.out, json_null());
+        x.page = &view;
+    } else if (rc == 1) {
+        rc = store_task_totals(r->api->store, &q, &tot, err);
+    }
+    if (rc == 0 && page > 1 && (page - 1) * size >= tot.tasks)
         rc = base_err_set(err, BASE_E_NOTFOUND, "Invalid page.");
-    if (rc == 0)
+    /* (an empty view page must not become "no id restriction") */
+    if (rc == 0 && !(x.page && view.n == 0))
         rc = store_task_each(r->api->store, &q, append_task, &x, err);
     json_decref(row);
     if (rc) {
@@ -88,19 +111,28 @@ int api_tasks_list(struct api_req *r, struct base_err *err)
     return api_reply_json(r, 200, body);
 }
 
+/* Builds one task in the Data Manager shape; the project row (for the `$undefined$` key) is
+ * read only when the task has such a key, which keeps GET /api/tasks/{id} to one query. */
+static int one_task(void *ctx, const struct store_task *t, struct base_err *err)
+{
+    (void)err;
+    struct list_ctx *x = ctx;
+    json_t *row = NULL;
+    if (json_object_get(t->data, "$undefined$") &&
+        !store_project_get(x->r->api->store, t->project, &row, NULL))
+        x->key = api_project_undefined_key(row);
+    json_array_append_new(x->out, api_task_json(x->users, t, API_TASK_DM, 1, x->key));
+    x->key = NULL; /* borrowed from row */
+    json_decref(row);
+    return 0;
+}
+
 /* Answers one task in the Data Manager shape with its annotations and predictions. */
 static int reply_one(struct api_req *r, int status, int64_t id, struct base_err *err)
 {
-    int64_t project;
-    json_t *row = NULL;
-    if (store_task_project(r->api->store, id, &project, err) ||
-        api_project_row(r, project, &row, err))
-        return -1;
-    struct list_ctx x = {
-        r, api_users_new(r), json_array(), API_TASK_DM, 1, api_project_undefined_key(row), NULL};
+    struct list_ctx x = {r, api_users_new(r), json_array(), API_TASK_DM, 1, NULL, NULL, NULL};
     struct store_task_query q = {.task = id, .with_annotations = 1, .with_predictions = 1};
-    int rc = store_task_each(r->api->store, &q, append_task, &x, err);
-    json_decref(row);
+    int rc = store_task_each(r->api->store, &q, one_task, &x, err);
     if (rc == 0 && json_array_size(x.out) == 0)
         rc = base_err_set(err, BASE_E_NOTFOUND, "Not found.");
     if (rc == 0)
@@ -190,9 +222,14 @@ int api_project_tasks_list(struct api_req *r, struct base_err *err)
         q.offset = (page - 1) * size;
         q.limit = size;
     }
-    struct list_ctx x = {
-        r,   api_users_new(r), json_array(), API_TASK_SIMPLE, 1, api_project_undefined_key(row),
-        NULL};
+    struct list_ctx x = {r,
+                         api_users_new(r),
+                         json_array(),
+                         API_TASK_SIMPLE,
+                         1,
+                         api_project_undefined_key(row),
+                         NULL,
+                         NULL};
     int rc = store_task_each(r->api->store, &q, append_task, &x, err);
     json_decref(row);
     if (rc == 0 && page > 1 && json_array_size(x.out) == 0)

@@ -229,4 +229,19 @@ int base_json_dump(const struct json_t *v, enum base_json_style style, struct ba
 /* Same into a new NUL-terminated string (free with base_free); *len may be NULL. Never fails. */
 char *base_json_dumps(const struct json_t *v, enum base_json_style style, size_t *len);
 
+/* Walks the elements of a top-level JSON array held in memory without building them, so a huge
+ * list can be parsed one element at a time (base_json_parse on each range). Only the structure
+ * is checked here (brackets, strings, commas); the caller's parse checks each element. */
+struct base_json_items {
+    const char *p, *end;
+    size_t index; /* elements returned so far */
+    int state;    /* 0 before '[', 1 inside, 2 done */
+};
+/* Returns 1 if `text` (after white space) starts a JSON array, 0 otherwise. */
+int base_json_items_init(struct base_json_items *it, const char *text, size_t len);
+/* 1 with the next element's bytes in [*item, *item + *len), 0 after the closing ']' (only white
+ * space may follow), -1 with BASE_E_INVALID on a structural error ("element 3: ..."). */
+int base_json_items_next(struct base_json_items *it, const char **item, size_t *len,
+                         struct base_err *err);
+
 #endif

@@ -20,6 +20,30 @@ static int split_e(const char *tmp, char *digits, int *exp10)
     return n;
 }
 
+/* "d.ddde<exp>" from n digits, without printf (this runs for every float we write). */
+static char *sci_text(const char *digits, int n, int exp10, char out[40])
+{
+    int i = 0;
+    out[i++] = digits[0];
+    out[i++] = '.';
+    for (int k = 1; k < n; k++)
+        out[i++] = digits[k];
+    out[i++] = 'e';
+    if (exp10 < 0) {
+        out[i++] = '-';
+        exp10 = -exp10;
+    }
+    char rev[8];
+    int r = 0;
+    do
+        rev[r++] = (char)('0' + exp10 % 10);
+    while ((exp10 /= 10) && r < 8);
+    while (r)
+        out[i++] = rev[--r];
+    out[i] = '\0';
+    return out;
+}
+
 /* Rounds the 17 significant digits d17 to nd digits (half up; the caller has excluded ties)
  * into out; returns the exponent, which grows by one when 9.99.. rounds to 10. */
 static int round_digits(const char *d17, int nd, int exp10, char *out)
@@ -73,8 +97,7 @@ static void shortest_digits(double v, char digits[24], int *exp10)
         } else {
             ek = round_digits(d17, k, e17, cand);
         }
-        snprintf(tmp, sizeof tmp, "%c.%.*se%d", cand[0], k - 1, cand + 1, ek);
-        if (strtod(tmp, NULL) == v) {
+        if (strtod(sci_text(cand, k, ek, tmp), NULL) == v) {
             memcpy(d17, cand, (size_t)k);
             nd = k, e = ek;
             break;
@@ -108,25 +131,30 @@ int base_fmt_double(double v, char out[32])
         return snprintf(out, 32, "%s%c.%se%c%02d", sign, digits[0], digits + 1,
                         exp10 < 0 ? '-' : '+', abs(exp10));
     }
-    char buf[48];
+    /* positional: 42.3718109130859, 0.0001, 1e+15 written as 1000000000000000.0 */
     int n = 0;
+    if (*sign)
+        out[n++] = '-';
     if (exp10 < 0) {
-        n += snprintf(buf + n, sizeof buf - (size_t)n, "0.");
+        out[n++] = '0';
+        out[n++] = '.';
         for (int i = 0; i < -exp10 - 1; i++)
-            buf[n++] = '0';
-        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s", digits);
+            out[n++] = '0';
+        for (int i = 0; i < nd; i++)
+            out[n++] = digits[i];
     } else {
         int int_digits = exp10 + 1;
         for (int i = 0; i < int_digits; i++)
-            buf[n++] = i < nd ? digits[i] : '0';
-        buf[n++] = '.';
+            out[n++] = i < nd ? digits[i] : '0';
+        out[n++] = '.';
         if (nd > int_digits)
-            n += snprintf(buf + n, sizeof buf - (size_t)n, "%s", digits + int_digits);
+            for (int i = int_digits; i < nd; i++)
+                out[n++] = digits[i];
         else
-            buf[n++] = '0';
-        buf[n] = '\0';
+            out[n++] = '0';
     }
-    return snprintf(out, 32, "%s%s", sign, buf);
+    out[n] = '\0';
+    return n;
 }
 
 int base_parse_i64(const char *s, int64_t *out)

@@ -107,6 +107,17 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
     return 0;
 }
 
+/* Later starts print the first administrator's token again (the password cannot be). */
+static int show_admin_token(struct store *st)
+{
+    struct store_user u;
+    char token[STORE_TOKEN_LEN + 1];
+    if (!store_user_get(st, 1, &u, NULL) && u.is_superuser && u.is_active &&
+        !store_user_token(st, u.id, token, NULL))
+        printf("labelloop: admin %s, API token %s\n", u.email, token);
+    return 0;
+}
+
 static int first_start(struct store *st, const struct serve_opts *o)
 {
     int64_t users;
@@ -114,7 +125,7 @@ static int first_start(struct store *st, const struct serve_opts *o)
     if (store_user_count(st, &users, &err))
         return cli_fail("%s", err.msg);
     if (users > 0)
-        return 0;
+        return show_admin_token(st);
     char password[25], token[STORE_TOKEN_LEN + 1];
     if (!o->admin_password && base_random_hex(password, 12, &err))
         return cli_fail("%s", err.msg);

@@ -199,8 +199,10 @@ typedef char *(*formats_resolve_fn)(void *ctx, const char *url);
 struct formats_export_opts {
     enum formats_kind kind;
     const struct formats_config *config; /* the project's labeling config */
-    int download_resources;     /* COCO/YOLO/VOC: put the images into the zip (images/<file>) */
-    formats_resolve_fn resolve; /* NULL: a data value that names an existing file is used as is */
+    int download_resources; /* COCO/YOLO/VOC: put the images into the zip (images/<file>) */
+    /* NULL: a data value naming an existing local file is used as is. Only for trusted tasks:
+     * a server must pass a resolver confining reads to its media folder (api_export.c). */
+    formats_resolve_fn resolve;
     void *resolve_ctx;
     int64_t now_us; /* time written into COCO info / YOLO notes (0 = now) */
 };

@@ -189,6 +189,9 @@ int formats_export_add(struct formats_export *e, const json_t *task, struct base
 static void release(struct formats_export *e)
 {
     formats_zip_spool_remove(e);
+    if (e->scratch)
+        fclose(e->scratch);
+    free(e->scratch_buf); /* allocated by open_memstream */
     if (e->w && e->w->release)
         e->w->release(e);
     json_decref(e->categories);

@@ -248,7 +248,7 @@ static int voc_item(struct formats_export *e, const struct formats_item *it, str
     json_t *regions = formats_item_regions(it), *first = json_array_get(regions, 0), *r;
     double W = num(first, "original_width"), H = num(first, "original_height");
     int rc = 0;
-    if (!url || !first || W <= 0 || H <= 0)
+    if (!url || !first || !(W >= 1 && W <= 1e6) || !(H >= 1 && H <= 1e6))
         goto out; /* the converter skips items without regions or image size */
     struct base_buf b;
     base_buf_init(&b, (size_t)1 << 30);

@@ -51,9 +51,11 @@ static int image_size(struct formats_export *e, const char *url, const json_t *r
     json_t *first = json_array_get(regions, 0);
     json_t *ow = json_object_get(first, "original_width"),
            *oh = json_object_get(first, "original_height");
-    if (!json_is_number(ow) || !json_is_number(oh))
+    double fw = json_number_value(ow), fh = json_number_value(oh);
+    if (!json_is_number(ow) || !json_is_number(oh) || !(fw >= 1 && fw <= 1e6) ||
+        !(fh >= 1 && fh <= 1e6))
         return -1;
-    *w = (int)json_number_value(ow), *h = (int)json_number_value(oh);
+    *w = (int)fw, *h = (int)fh;
     return 0;
 }
 

@@ -78,7 +78,18 @@ static json_t *annotator(const json_t *ann, int as_string)
     return by && !json_is_object(by) ? json_incref(by) : json_null();
 }
 
-static json_t *record(const struct formats_item *it, int csv)
+/* JSON text of v as a string value, through the export's reusable memory stream. */
+static json_t *json_text(struct formats_export *e, const json_t *v)
+{
+    if (!e->scratch && !(e->scratch = open_memstream(&e->scratch_buf, &e->scratch_len)))
+        return NULL;
+    rewind(e->scratch);
+    formats_json_write(e->scratch, v, -1, 0);
+    fflush(e->scratch);
+    return json_stringn(e->scratch_buf, e->scratch_len);
+}
+
+static json_t *record(struct formats_export *e, const struct formats_item *it, int csv)
 {
     json_t *r = json_object(), *v;
     const char *k;
@@ -88,12 +99,9 @@ static json_t *record(const struct formats_item *it, int csv)
     {
         json_t *pretty = prettify(v);
         if (csv && !json_is_string(pretty)) {
-            struct base_buf b;
-            base_buf_init(&b, (size_t)1 << 30);
-            formats_json_buf(&b, pretty, -1, NULL);
+            json_t *text = json_text(e, pretty);
             json_decref(pretty);
-            pretty = json_stringn(b.data ? b.data : "", b.len);
-            base_buf_release(&b);
+            pretty = text;
         }
         json_object_set_new(r, k, pretty ? pretty : json_null());
     }
@@ -115,7 +123,7 @@ static json_t *record(const struct formats_item *it, int csv)
 
 static int min_item(struct formats_export *e, const struct formats_item *it, struct base_err *err)
 {
-    json_t *r = record(it, 0);
+    json_t *r = record(e, it, 0);
     fputs(e->nitems ? ",\n  " : "[\n  ", e->f);
     int rc = formats_json_write(e->f, r, 2, 1);
     json_decref(r);
@@ -180,7 +188,7 @@ static int csv_open(struct formats_export *e, struct base_err *err)
 static int csv_item(struct formats_export *e, const struct formats_item *it, struct base_err *err)
 {
     struct csv_state *s = e->st;
-    json_t *r = record(it, 1), *v;
+    json_t *r = record(e, it, 1), *v;
     const char *k;
     struct base_buf b;
     base_buf_init(&b, (size_t)1 << 30);

@@ -2,6 +2,7 @@
  * adding entries to the output zip. */
 #include "formats_int.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -181,6 +182,8 @@ int formats_zip_add_file(struct formats_export *e, const char *name, FILE *f, st
 
 long long formats_trunc_px(double v)
 {
+    if (!(fabs(v) < 1e15)) /* garbage coordinates (and NaN) saturate instead of overflowing */
+        return v < 0 ? -1000000000000000LL : 1000000000000000LL;
     return (long long)(v + (v >= 0 ? 1e-6 : -1e-6));
 }
 

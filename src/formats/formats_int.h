@@ -167,6 +167,9 @@ struct formats_export {
     FILE *spool; /* small archive entries, added by offset (formats_zip_add_spooled) */
     char *spool_path;
     off_t spool_len;
+    FILE *scratch; /* reusable memory stream for JSON cells (CSV) */
+    char *scratch_buf;
+    size_t scratch_len;
     struct formats_spooled *spooled; /* entries to add from the spool at commit */
     size_t nspooled, capspooled;
     json_t *categories; /* COCO/YOLO: [{"id", "name"}] */

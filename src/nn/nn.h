@@ -151,9 +151,10 @@ int nn_scale(struct nn_graph *g, const char *name, int x, float init_value);
 int nn_output(struct nn_graph *g, int x);
 
 /* Checks the graph, allocates the model's parameters if needed, plans memory, creates the
- * backend's kernels and touches every buffer once. After this nothing in forward, backward or an
- * optimizer step allocates. Errors: the first building error, unsupported shapes, a backend
- * failure (BASE_E_INTERNAL). Compile once; build a new graph for a new input shape. */
+ * backend's kernels and touches every buffer once. After this forward, backward and optimizer
+ * steps allocate no memory and take no page faults (oneDNN's execute call itself builds a tiny
+ * transient argument map on the heap). Errors: the first building error, unsupported shapes, a
+ * backend failure (BASE_E_INTERNAL). Compile once; build a new graph for a new input shape. */
 int nn_graph_compile(struct nn_graph *g, enum nn_mode mode, enum nn_backend backend,
                      struct base_err *err);
 

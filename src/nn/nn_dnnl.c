@@ -356,7 +356,8 @@ static void decide_fusions(struct dn_plan *p)
         int relu_only =
             next >= 0 && g->nodes[next].op == NN_OP_ACT && g->nodes[next].act == NN_ACT_RELU;
         if ((nd->op == NN_OP_CONV && is_act(g, next, train)) ||
-            (nd->op == NN_OP_BN && p->nd[i].rep == i && relu_only)) {
+            ((nd->op == NN_OP_BN || nd->op == NN_OP_GN || nd->op == NN_OP_ADD) &&
+             p->nd[i].rep == i && relu_only)) {
             p->nd[i].fused_act = next;
             p->nd[next].rep = i;
         }

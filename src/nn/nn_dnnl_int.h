@@ -58,7 +58,7 @@ struct dn_node {
     int w_plain, w_fwd, w_bwd, b_mem; /* conv weights: plain source, blocked fwd/bwd, bias */
     float *fold_w, *fold_b;           /* conv (inference): BN-folded plain weights and bias */
     int mean_mem, var_mem, ws_mem;    /* BN statistics, BN/pool workspace */
-    double *gn_stats, *gn_sums;       /* GN: per (n, group) mean/rstd; per (n, channel) sums */
+    double *gn_stats, *gn_sums; /* norms: mean/rstd per (n, group) or channel; per (n, ch) sums */
     dnnl_primitive_desc_t fwd_pd;
 };
 
@@ -146,7 +146,8 @@ void dn_k_scale_fwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_scale_bwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_concat_fwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_concat_bwd(struct dn_plan *p, const struct dn_step *s);
-void dn_k_bn_running(struct dn_plan *p, const struct dn_step *s);
+void dn_k_bn_fwd(struct dn_plan *p, const struct dn_step *s);
+void dn_k_bn_bwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_fold_bn(struct dn_plan *p, const struct dn_step *s);
 
 #endif

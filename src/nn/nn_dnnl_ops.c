@@ -247,124 +247,76 @@ static int backward_conv(struct dn_plan *p, int i)
 
 /* ---- batch norm -------------------------------------------------------------------------- */
 
-static unsigned bn_flags(const struct dn_plan *p, int i)
-{
-    unsigned f = dnnl_use_scale | dnnl_use_shift;
-    if (p->nd[i].fused_act >= 0)
-        f |= dnnl_fuse_norm_relu;
-    if (p->g->mode != NN_TRAIN)
-        f |= dnnl_use_global_stats;
-    return f;
-}
-
+/* Our kernels (nn_dnnl_kern.c): per channel statistics kept in gn_stats between passes. */
 static int compile_bn(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
     const struct nn_node *nd = N(p, i);
     if (d->rep != i) /* folded into its conv */
         return 0;
-    int train = p->g->mode == NN_TRAIN, in = nd->in[0];
-    dnnl_batch_normalization_desc_t bd;
-    if (DN_TRY(p, dnnl_batch_normalization_forward_desc_init(
-                      &bd, train ? dnnl_forward_training : dnnl_forward_inference,
-                      MD(p, p->nd[in].vmem), nd->eps, bn_flags(p, i))) ||
-        dn_pd(p, &d->fwd_pd, &bd, NULL, NULL))
-        return -1;
-    if (train) {
-        dnnl_memory_desc_t md;
-        dn_md_1d(&md, nd->shape.c);
-        d->mean_mem = dn_mem_planned(p, &md, 0);
-        d->var_mem = dn_mem_planned(p, &md, 0);
-        const dnnl_memory_desc_t *ws =
-            dnnl_primitive_desc_query_md(d->fwd_pd, dnnl_query_workspace_md, 0);
-        if (ws && dnnl_memory_desc_get_size(ws))
-            d->ws_mem = dn_mem_planned(p, ws, 0);
-    } else {
-        d->mean_mem = ext_param(p, nd->param[2], 0);
-        d->var_mem = ext_param(p, nd->param[3], 0);
+    int cp = (nd->shape.c + p->block - 1) / p->block * p->block;
+    d->gn_stats = nn_alloc_buffer((size_t)cp * 2 * sizeof(double));
+    d->gn_sums =
+        nn_alloc_buffer((size_t)nd->shape.n * cp * (2 * sizeof(double) + 3 * sizeof(float)));
+    int args[16] = {DNNL_ARG_SRC,
+                    p->nd[nd->in[0]].vmem,
+                    DNNL_ARG_DST,
+                    d->vmem,
+                    DNNL_ARG_SCALE,
+                    ext_param(p, nd->param[0], 0),
+                    DNNL_ARG_SHIFT,
+                    ext_param(p, nd->param[1], 0),
+                    0};
+    int k = 8;
+    int rs[2] = {ext_param(p, nd->param[2], 0), ext_param(p, nd->param[3], 0)};
+    int tags[2][2] = {{DNNL_ARG_MEAN, DNNL_ARG_VARIANCE}, {DNNL_ARG_DST_1, DNNL_ARG_DST_2}};
+    int train = p->g->mode == NN_TRAIN;
+    for (int j = 0; j < 2; j++) { /* read running stats, or update them in training */
+        args[k++] = tags[train][j];
+        args[k++] = rs[j];
     }
-    int args[] = {DNNL_ARG_SRC,
-                  p->nd[in].vmem,
-                  DNNL_ARG_DST,
-                  d->vmem,
-                  DNNL_ARG_SCALE,
-                  ext_param(p, nd->param[0], 0),
-                  DNNL_ARG_SHIFT,
-                  ext_param(p, nd->param[1], 0),
-                  DNNL_ARG_MEAN,
-                  d->mean_mem,
-                  DNNL_ARG_VARIANCE,
-                  d->var_mem,
-                  d->ws_mem >= 0 ? DNNL_ARG_WORKSPACE : 0,
-                  d->ws_mem,
-                  0};
-    if (!dn_prim_step(p, &p->fwd, d->fwd_pd, i, dn_tfwd(p, i), args))
+    args[k] = 0;
+    struct dn_step *s = dn_fn_step(p, &p->fwd, dn_k_bn_fwd, i, dn_tfwd(p, i), args);
+    if (!s)
         return -1;
-    if (!train)
-        return 0;
-    int a2[] = {DNNL_ARG_MEAN,
-                d->mean_mem,
-                DNNL_ARG_VARIANCE,
-                d->var_mem,
-                DNNL_ARG_DST,
-                ext_param(p, nd->param[2], 0),
-                DNNL_ARG_DST_1,
-                ext_param(p, nd->param[3], 0),
-                0};
-    return dn_fn_step(p, &p->fwd, dn_k_bn_running, i, dn_tfwd(p, i), a2) ? 0 : -1;
+    s->aux = d->fused_act >= 0;
+    return 0;
 }
 
 static int backward_bn(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
     const struct nn_node *nd = N(p, i);
-    int in = nd->in[0], t = dn_tbwd(p, i);
-    dnnl_batch_normalization_desc_t bd;
-    dnnl_primitive_desc_t pd;
-    const dnnl_memory_desc_t *md = MD(p, d->gmem);
-    if (DN_TRY(p, dnnl_batch_normalization_backward_desc_init(
-                      &bd, dnnl_backward, md, MD(p, p->nd[in].vmem), nd->eps, bn_flags(p, i))) ||
-        dn_pd(p, &pd, &bd, NULL, d->fwd_pd))
-        return -1;
-    int acc = 0, target;
+    int in = nd->in[0], acc = 0, target;
     if (N(p, in)->needs_grad && N(p, in)->op != NN_OP_INPUT)
-        target = dn_grad_target(p, in, &acc);
+        target = own_target(p, in, &acc);
     else
-        target = dn_mem_new(p, md, DN_TMP, NULL);
-    int pacc[2], gp[2], dp[2];
-    for (int k = 0; k < 2; k++) {
-        gp[k] = ext_param(p, nd->param[k], 1);
-        pacc[k] = param_written(p, nd->param[k]);
-        dp[k] = pacc[k] ? dn_mem_planned(p, MD(p, gp[k]), 0) : gp[k];
+        target = dn_mem_new(p, MD(p, d->gmem), DN_TMP, NULL);
+    int pacc = param_written(p, nd->param[0]);
+    param_written(p, nd->param[1]);
+    int args[16] = {DNNL_ARG_SRC,
+                    p->nd[in].vmem,
+                    DNNL_ARG_DIFF_DST,
+                    d->gmem,
+                    DNNL_ARG_SCALE,
+                    ext_param(p, nd->param[0], 0),
+                    DNNL_ARG_DIFF_SCALE,
+                    ext_param(p, nd->param[0], 1),
+                    DNNL_ARG_DIFF_SHIFT,
+                    ext_param(p, nd->param[1], 1),
+                    DNNL_ARG_DIFF_SRC,
+                    target,
+                    0};
+    if (d->fused_act >= 0) { /* the output masks the gradient */
+        args[12] = DNNL_ARG_DST;
+        args[13] = d->vmem;
+        args[14] = 0;
     }
-    int args[] = {DNNL_ARG_SRC,
-                  p->nd[in].vmem,
-                  DNNL_ARG_MEAN,
-                  d->mean_mem,
-                  DNNL_ARG_VARIANCE,
-                  d->var_mem,
-                  DNNL_ARG_DIFF_DST,
-                  d->gmem,
-                  DNNL_ARG_SCALE,
-                  ext_param(p, nd->param[0], 0),
-                  DNNL_ARG_DIFF_SRC,
-                  target,
-                  DNNL_ARG_SHIFT,
-                  ext_param(p, nd->param[1], 0),
-                  DNNL_ARG_DIFF_SCALE,
-                  dp[0],
-                  DNNL_ARG_DIFF_SHIFT,
-                  dp[1],
-                  d->ws_mem >= 0 ? DNNL_ARG_WORKSPACE : 0,
-                  d->ws_mem,
-                  0};
-    if (!dn_prim_step(p, &p->bwd, pd, i, t, args) || (acc && dn_acc_step(p, in, i, t)))
+    struct dn_step *s = dn_fn_step(p, &p->bwd, dn_k_bn_bwd, i, dn_tbwd(p, i), args);
+    if (!s)
         return -1;
-    for (int k = 0; k < 2; k++) {
-        int a2[] = {DNNL_ARG_SRC, dp[k], DNNL_ARG_DST, gp[k], 0};
-        if (pacc[k] && !dn_fn_step(p, &p->bwd, dn_k_acc, i, t, a2))
-            return -1;
-    }
+    s->acc = acc;
+    s->aux = pacc ? 2 : 0;
     return 0;
 }
 
@@ -386,7 +338,7 @@ static int compile_act(struct dn_plan *p, int i)
     return dn_prim_step(p, &p->fwd, d->fwd_pd, i, dn_tfwd(p, i), args) ? 0 : -1;
 }
 
-/* ReLU fused into a conv: backward from the output, in place on the shared gradient. */
+/* ReLU fused into a conv or an add: backward from the output, in place on the shared gradient. */
 static int backward_fused_relu(struct dn_plan *p, int i, int producer)
 {
     const struct nn_node *nd = N(p, i);
@@ -413,7 +365,7 @@ static int backward_act(struct dn_plan *p, int i)
     const struct nn_node *nd = N(p, i);
     int in = nd->in[0];
     if (d->rep != i) {
-        if (N(p, d->rep)->op == NN_OP_CONV)
+        if (N(p, d->rep)->op == NN_OP_CONV || N(p, d->rep)->op == NN_OP_ADD)
             return backward_fused_relu(p, i, d->rep);
         p->written[d->rep] = 1; /* BN applies the ReLU mask itself */
         return 0;
@@ -547,7 +499,10 @@ static int compile_own(struct dn_plan *p, int i)
     if (nd->op == NN_OP_ADD) {
         int args[] = {DNNL_ARG_SRC_0, x, DNNL_ARG_SRC_1, p->nd[nd->in[1]].vmem, DNNL_ARG_DST,
                       d->vmem,        0};
-        return dn_fn_step(p, &p->fwd, dn_k_add, i, t, args) ? 0 : -1;
+        struct dn_step *s = dn_fn_step(p, &p->fwd, dn_k_add, i, t, args);
+        if (s)
+            s->aux = d->fused_act >= 0; /* a ReLU after the sum (residual blocks) */
+        return s ? 0 : -1;
     }
     if (nd->op == NN_OP_SCALE) {
         int args[] = {
@@ -581,7 +536,10 @@ static int compile_own(struct dn_plan *p, int i)
                   DNNL_ARG_DST,
                   d->vmem,
                   0};
-    return dn_fn_step(p, &p->fwd, dn_k_gn_fwd, i, t, args) ? 0 : -1;
+    struct dn_step *s = dn_fn_step(p, &p->fwd, dn_k_gn_fwd, i, t, args);
+    if (s)
+        s->aux = d->fused_act >= 0; /* ReLU applied on the way out */
+    return s ? 0 : -1;
 }
 
 static int grad_in(const struct dn_plan *p, int in)
@@ -651,6 +609,10 @@ static int backward_own_param(struct dn_plan *p, int i, dn_fn fn)
     if (dx >= 0) {
         args[k++] = DNNL_ARG_DIFF_SRC;
         args[k++] = dx;
+    }
+    if (p->nd[i].fused_act >= 0) { /* the ReLU's output masks the gradient */
+        args[k++] = DNNL_ARG_DST;
+        args[k++] = p->nd[i].vmem;
     }
     args[k] = 0;
     struct dn_step *s = dn_fn_step(p, &p->bwd, fn, i, dn_tbwd(p, i), args);

@@ -3,6 +3,7 @@
  * dispatch to the chosen backend. */
 #include "nn_int.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,4 +474,57 @@ void nn_conv_geom_from(struct nn_conv_geom *cg, const struct nn_graph *g, const 
                                 nd->conv.pad,
                                 nd->conv.dilation,
                                 nd->conv.groups};
+}
+
+/* ---- description for cross-checks ------------------------------------------------------------ */
+
+static const char *const op_names[] = {
+    [NN_OP_INPUT] = "input",   [NN_OP_CONV] = "conv", [NN_OP_BN] = "bn",
+    [NN_OP_GN] = "gn",         [NN_OP_ACT] = "act",   [NN_OP_MAXPOOL] = "maxpool",
+    [NN_OP_UPSAMPLE] = "up2x", [NN_OP_ADD] = "add",   [NN_OP_CONCAT] = "concat",
+    [NN_OP_SCALE] = "scale",
+};
+static const char *const act_names[] = {"none", "relu", "leaky_relu", "silu", "sigmoid", "exp"};
+
+static json_t *describe_node(const struct nn_graph *g, const struct nn_node *nd)
+{
+    json_t *o = json_object(), *in = json_array(), *params = json_array();
+    json_object_set_new(o, "op", json_string(op_names[nd->op]));
+    for (int k = 0; k < nd->n_in; k++)
+        json_array_append_new(in, json_integer(nd->in[k]));
+    json_object_set_new(o, "in", in);
+    for (int k = 0; k < 4; k++)
+        json_array_append_new(params, nd->param[k] >= 0 ? json_string(g->m->p[nd->param[k]].name)
+                                                        : json_null());
+    json_object_set_new(o, "params", params);
+    json_object_set_new(o, "shape",
+                        json_pack("[iiii]", nd->shape.n, nd->shape.c, nd->shape.h, nd->shape.w));
+    json_object_set_new(o, "conv",
+                        json_pack("{si si si si si}", "kernel", nd->conv.kernel, "stride",
+                                  nd->conv.stride, "pad", nd->conv.pad, "dilation",
+                                  nd->conv.dilation, "groups", nd->conv.groups));
+    json_object_set_new(o, "act", json_string(act_names[nd->act]));
+    json_object_set_new(o, "alpha", json_real(nd->alpha));
+    json_object_set_new(o, "eps", json_real(nd->eps));
+    json_object_set_new(o, "momentum", json_real(nd->momentum));
+    json_object_set_new(o, "groups", json_integer(nd->groups));
+    json_object_set_new(o, "pool", json_pack("[iii]", nd->kernel, nd->stride, nd->pad));
+    return o;
+}
+
+char *nn_graph_describe(const struct nn_graph *g)
+{
+    json_t *root = json_object(), *nodes = json_array(), *outs = json_array();
+    for (int i = 0; i < g->n; i++)
+        json_array_append_new(nodes, describe_node(g, &g->nodes[i]));
+    for (int o = 0; o < g->n_outputs; o++)
+        json_array_append_new(outs, json_integer(g->outputs[o]));
+    json_object_set_new(root, "nodes", nodes);
+    json_object_set_new(root, "outputs", outs);
+    json_object_set_new(root, "train", json_boolean(g->mode == NN_TRAIN));
+    char *s = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    char *copy = base_strdup(s);
+    free(s);
+    return copy;
 }

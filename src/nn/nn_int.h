@@ -7,6 +7,13 @@
 
 #include "nn.h"
 
+/* OpenMP pragmas where the build has OpenMP (gcc: the libgomp runtime oneDNN also uses). */
+#ifdef _OPENMP
+#define NN_PRAGMA(x) _Pragma(#x)
+#else
+#define NN_PRAGMA(x)
+#endif
+
 /* ---- model ----------------------------------------------------------------------------------- */
 
 enum nn_init_kind { NN_INIT_UNIFORM, NN_INIT_CONST };
@@ -113,6 +120,17 @@ struct nn_backend_ops {
 extern const struct nn_backend_ops nn_ref_backend;
 /* NULL when the build has no oneDNN. */
 const struct nn_backend_ops *nn_dnnl_backend(void);
+
+/* The graph as JSON (nodes with op, inputs, parameter names and attributes; outputs; mode), for
+ * tests and benchmarks that rebuild the same network in PyTorch. base_free the result. */
+char *nn_graph_describe(const struct nn_graph *g);
+
+/* Writes g's description (metadata "graph"), the parameter values of `before` (a clone taken
+ * before the forward pass), the inputs and, when results != 0, our outputs, output gradients,
+ * parameter gradients ("__grad.NAME") and updated BN statistics ("__rs.NAME") to a safetensors
+ * file for tests/unit/nn/nn_torch.py. Tests and benchmarks only. */
+int nn_debug_export(struct nn_graph *g, const char *path, const struct nn_model *before,
+                    int results, struct base_err *err);
 
 /* Aligned allocation for large buffers, touched once so that page faults happen at compile. */
 void *nn_alloc_buffer(size_t bytes);

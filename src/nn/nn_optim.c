@@ -79,6 +79,8 @@ void nn_optim_step(struct nn_optim *o, float lr)
 {
     struct nn_model *m = o->m;
     o->steps++;
+    /* one parallel region per step, parameters shared out among the threads */
+    NN_PRAGMA(omp parallel for schedule(dynamic))
     for (int i = 0; i < m->n; i++) {
         const struct nn_pdecl *pd = &m->p[i];
         if (pd->flags & NN_PARAM_BUFFER)
@@ -169,6 +171,7 @@ void nn_ema_update(struct nn_ema *e, const struct nn_model *m)
     float df = (float)d, rf = 1.0f - df;
     float *s = e->shadow->data;
     const float *p = m->data;
+    NN_PRAGMA(omp parallel for simd schedule(static))
     for (size_t k = 0; k < m->total; k++)
         s[k] = df * s[k] + rf * p[k];
     nn_model_touch(e->shadow);

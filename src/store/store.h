@@ -244,6 +244,21 @@ struct store_import_result {
 int store_tasks_import(struct store *st, int64_t project, const json_t *tasks, int64_t user,
                        struct store_import_result *res, struct base_err *err);
 
+/* The same import fed in pieces, for lists too big to hold as JSON at once (a streamed request
+ * body, a large COCO file): begin takes the database's write lock (other writers wait, readers
+ * do not), add appends tasks of the shape above, commit makes all of them visible at once.
+ * Not thread-safe: one thread drives an import. */
+struct store_import;
+struct store_import *store_import_begin(struct store *st, int64_t project, int64_t user,
+                                        struct base_err *err);
+/* On failure the import is dead: the caller must abort it. */
+int store_import_add(struct store_import *imp, const json_t *tasks, struct base_err *err);
+/* Commits and frees imp in all cases; *res as for store_tasks_import. */
+int store_import_commit(struct store_import *imp, struct store_import_result *res,
+                        struct base_err *err);
+/* Rolls back and frees. Accepts NULL. */
+void store_import_abort(struct store_import *imp);
+
 /* Replaces data and/or meta (NULL = keep). BASE_E_NOTFOUND. */
 int store_task_update(struct store *st, int64_t id, const json_t *data, const json_t *meta,
                       int64_t updated_by, struct base_err *err);
@@ -322,5 +337,58 @@ int store_prediction_each(struct store *st, int64_t task, int64_t project, store
  * BASE_E_NOTFOUND when no such record exists. */
 int store_file_upload_project(struct store *st, const char *file, int64_t *project,
                               struct base_err *err);
+
+/* ---- task list views: filters and orderings of the data manager --------------------------- */
+
+/* Task columns a list can be filtered or ordered on. */
+enum store_task_col {
+    STORE_TASK_COL_ID,
+    STORE_TASK_COL_INNER_ID,
+    STORE_TASK_COL_TOTAL_ANNOTATIONS,
+    STORE_TASK_COL_CANCELLED_ANNOTATIONS,
+    STORE_TASK_COL_TOTAL_PREDICTIONS,
+    STORE_TASK_COL_PREDICTION_SCORE, /* mean prediction score; NULL without predictions */
+    STORE_TASK_COL_IS_LABELED,
+    STORE_TASK_COL_CREATED_AT, /* ordering only */
+    STORE_TASK_COL_UPDATED_AT, /* ordering only */
+};
+
+enum store_cmp {
+    STORE_CMP_EQ,
+    STORE_CMP_NE,
+    STORE_CMP_LT,
+    STORE_CMP_LE,
+    STORE_CMP_GT,
+    STORE_CMP_GE,
+    STORE_CMP_BETWEEN, /* value <= col <= value2 */
+    STORE_CMP_NULL,
+    STORE_CMP_NOT_NULL,
+};
+
+struct store_task_filter {
+    enum store_task_col col; /* not a time column */
+    enum store_cmp cmp;
+    double value, value2;
+};
+
+#define STORE_TASK_FILTERS_MAX 16
+
+/* One page of a project's tasks, filtered and ordered. Ties (and the NULL scores, which come
+ * last in both directions) are ordered by id. */
+struct store_task_view {
+    int64_t project;
+    struct store_task_filter filters[STORE_TASK_FILTERS_MAX];
+    size_t nfilters;
+    int match_any; /* filters joined by OR instead of AND */
+    enum store_task_col order;
+    int descending;
+    int64_t offset, limit; /* limit > 0 */
+};
+
+/* Fills ids[0..*nids) (room for v->limit) with the page's task ids in order, and *tot with the
+ * count and counters of all matching tasks. Errors: BASE_E_INVALID for a time column in a
+ * filter or a filter count over the maximum; database errors. Thread-safe. */
+int store_task_view_page(struct store *st, const struct store_task_view *v, int64_t *ids,
+                         size_t *nids, struct store_task_totals *tot, struct base_err *err);
 
 #endif

@@ -7,8 +7,10 @@
 
 static const char SQL_PROJECT[] = "SELECT maximum_annotations, skip_queue = 'IGNORE_SKIPPED'"
                                   " FROM project WHERE id = ?";
-static const char SQL_MAX_INNER[] = "SELECT coalesce(max(inner_id), 0) FROM task"
-                                    " WHERE project_id = ?";
+/* inner_id grows with id within a project, so the newest task holds the largest. */
+static const char SQL_MAX_INNER[] = "SELECT coalesce((SELECT inner_id FROM task INDEXED BY"
+                                    " task_project WHERE project_id = ? ORDER BY id DESC LIMIT 1),"
+                                    " 0)";
 static const char SQL_UPLOAD[] = "INSERT INTO file_upload(file, project_id, user_id, created_at)"
                                  " VALUES (?, ?, ?, ?)";
 static const char SQL_TASK[] =
@@ -179,7 +181,7 @@ static int import_one(struct import_ctx *x, const json_t *t, size_t i, struct ba
         return base_err_prefix(err, "task %zu: ", i);
     if (insert_task(x, t, upload, &task, err))
         return base_err_prefix(err, "task %zu: ", i);
-    if (i == 0)
+    if (x->res->task_count == 0)
         x->res->first_task_id = task;
     size_t k;
     json_array_foreach(json_object_get(t, "annotations"), k, v)
@@ -222,29 +224,83 @@ static int load_project(struct import_ctx *x, struct base_err *err)
     return 0;
 }
 
+struct store_import {
+    struct store *st;
+    struct import_ctx x;
+    struct store_import_result res;
+    size_t next; /* index of the next task, for messages */
+    int failed;
+};
+
+struct store_import *store_import_begin(struct store *st, int64_t project, int64_t user,
+                                        struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return NULL;
+    struct store_import *imp = base_calloc(1, sizeof *imp);
+    imp->st = st;
+    imp->x = (struct import_ctx){c, project, user, 1, 0, base_time_us(), 0, &imp->res};
+    if (store_begin(c, 1, err) || load_project(&imp->x, err)) {
+        store_import_abort(imp);
+        return NULL;
+    }
+    return imp;
+}
+
+int store_import_add(struct store_import *imp, const json_t *tasks, struct base_err *err)
+{
+    if (imp->failed)
+        return base_err_set(err, BASE_E_INTERNAL, "import already failed");
+    if (!json_is_array(tasks)) {
+        imp->failed = 1;
+        return base_err_set(err, BASE_E_INVALID, "expected a list of tasks");
+    }
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tasks, i, t) if (import_one(&imp->x, t, imp->next + i, err))
+    {
+        imp->failed = 1;
+        return -1;
+    }
+    imp->next += json_array_size(tasks);
+    return 0;
+}
+
+int store_import_commit(struct store_import *imp, struct store_import_result *res,
+                        struct base_err *err)
+{
+    int rc = imp->failed ? base_err_set(err, BASE_E_INTERNAL, "import already failed")
+                         : store_commit(imp->x.c, err);
+    if (rc == 0)
+        *res = imp->res;
+    else
+        memset(res, 0, sizeof *res);
+    store_import_abort(imp);
+    return rc;
+}
+
+void store_import_abort(struct store_import *imp)
+{
+    if (!imp)
+        return;
+    store_rollback(imp->x.c);
+    store_conn_put(imp->st, imp->x.c);
+    base_free(imp);
+}
+
 int store_tasks_import(struct store *st, int64_t project, const json_t *tasks, int64_t user,
                        struct store_import_result *res, struct base_err *err)
 {
     memset(res, 0, sizeof *res);
     if (!json_is_array(tasks))
         return base_err_set(err, BASE_E_INVALID, "expected a list of tasks");
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
+    struct store_import *imp = store_import_begin(st, project, user, err);
+    if (!imp)
         return -1;
-    struct import_ctx x = {c, project, user, 1, 0, base_time_us(), 0, res};
-    int rc = -1;
-    if (store_begin(c, 1, err) || load_project(&x, err))
-        goto out;
-    size_t i;
-    const json_t *t;
-    json_array_foreach(tasks, i, t) if (import_one(&x, t, i, err)) goto out;
-    if (store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    if (rc)
-        memset(res, 0, sizeof *res);
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    if (store_import_add(imp, tasks, err)) {
+        store_import_abort(imp);
+        return -1;
+    }
+    return store_import_commit(imp, res, err);
 }

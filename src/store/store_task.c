@@ -17,10 +17,29 @@
     " t.project_id = ?1 AND (?3 = 0 OR t.total_annotations + t.cancelled_annotations > 0)"         \
     " AND (?4 IS NULL OR t.id IN (SELECT value FROM json_each(?4)))"
 
-static const char SQL_CHUNK[] = "SELECT " TASK_COLS " FROM task t"
+/* INDEXED BY: without statistics SQLite would rather walk the rowids of every project. */
+static const char SQL_CHUNK[] = "SELECT " TASK_COLS " FROM task t INDEXED BY task_project"
                                 " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
                                 " WHERE" TASK_FILTER " AND t.id > ?2"
                                 " ORDER BY t.id LIMIT ?5 OFFSET ?6";
+/* The same for an id list: the ids drive the lookup (the OR in TASK_FILTER would make SQLite scan
+ * the whole project and test each row against the list). */
+static const char SQL_CHUNK_IDS[] = "SELECT " TASK_COLS " FROM task t"
+                                    " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
+                                    " WHERE t.id IN (SELECT value FROM json_each(?4))"
+                                    " AND" TASK_FILTER " AND t.id > ?2"
+                                    " ORDER BY t.id LIMIT ?5 OFFSET ?6";
+/* Where page N starts, from the covering index alone (OFFSET over full rows is much slower). */
+static const char SQL_SEEK[] = "SELECT id FROM task INDEXED BY task_project WHERE project_id = ?1"
+                               " ORDER BY id LIMIT 1 OFFSET ?2";
+/* When a project's ids are contiguous (bulk imports, nothing deleted in between) the task at
+ * position k is simply first + k: no index walk at all. */
+static const char SQL_SPAN[] =
+    "SELECT (SELECT id FROM task INDEXED BY task_project WHERE project_id = ?1 ORDER BY id"
+    " LIMIT 1), (SELECT id FROM task INDEXED BY task_project WHERE project_id = ?1"
+    " ORDER BY id DESC LIMIT 1), (SELECT tasks FROM project_stats WHERE project_id = ?1)";
+static const char SQL_STATS[] = "SELECT tasks, annotations, predictions FROM project_stats"
+                                " WHERE project_id = ?";
 static const char SQL_ONE[] = "SELECT " TASK_COLS " FROM task t"
                               " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
                               " WHERE t.id = ?1";
@@ -33,6 +52,14 @@ static const char SQL_ANN_RANGE[] = "SELECT " STORE_ANNOTATION_COLS " FROM annot
 static const char SQL_PRED_RANGE[] = "SELECT " STORE_PREDICTION_COLS " FROM prediction"
                                      " WHERE project_id = ?1 AND task_id BETWEEN ?2 AND ?3"
                                      " ORDER BY task_id, id";
+/* For an id list (a reordered or filtered page, scattered over the project): the rows of just
+ * those tasks, not of every task between the lowest and the highest. ?2: JSON array of ids. */
+static const char SQL_ANN_IDS[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation"
+                                  " WHERE project_id = ?1 AND task_id IN"
+                                  " (SELECT value FROM json_each(?2)) ORDER BY task_id, id";
+static const char SQL_PRED_IDS[] = "SELECT " STORE_PREDICTION_COLS " FROM prediction"
+                                   " WHERE project_id = ?1 AND task_id IN"
+                                   " (SELECT value FROM json_each(?2)) ORDER BY task_id, id";
 static const char SQL_PROJECT_OF[] = "SELECT project_id FROM task WHERE id = ?";
 static const char SQL_UPDATE[] =
     "UPDATE task SET data = coalesce(?2, data), meta = coalesce(?3, meta), updated_at = ?4,"
@@ -70,7 +97,8 @@ static const char SQL_NEXT_UNCERTAIN[] =
 
 struct chunk {
     struct base_arena *arena;
-    struct store_task tasks[CHUNK];
+    struct store_task *tasks; /* cap entries: CHUNK, or fewer for small queries */
+    size_t cap;
     size_t n;
     struct store_annotation *anns;
     size_t nanns, capanns;
@@ -128,7 +156,7 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
                       int64_t after, int64_t limit, int64_t offset, struct chunk *ch,
                       struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, q->task ? SQL_ONE : SQL_CHUNK, err);
+    sqlite3_stmt *s = store_stmt(c, q->task ? SQL_ONE : ids ? SQL_CHUNK_IDS : SQL_CHUNK, err);
     if (!s)
         return -1;
     if (q->task) {
@@ -142,9 +170,9 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
         sqlite3_bind_int64(s, 6, offset);
     }
     int step = SQLITE_DONE;
-    while (ch->n < CHUNK && (step = sqlite3_step(s)) == SQLITE_ROW)
+    while (ch->n < ch->cap && (step = sqlite3_step(s)) == SQLITE_ROW)
         load_task(s, &ch->tasks[ch->n++], ch->arena);
-    if (ch->n < CHUNK && step != SQLITE_DONE)
+    if (ch->n < ch->cap && step != SQLITE_DONE)
         return store_fail(c, step, err);
     sqlite3_reset(s);
     return 0;
@@ -164,18 +192,47 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
         }                                                                                          \
     } while (0)
 
+/* The statement for a chunk's annotations or predictions: by id list when the query has one,
+ * else by the chunk's id range. */
+static sqlite3_stmt *children_stmt(struct store_conn *c, const char *ids, const char *by_ids,
+                                   const char *by_range, int64_t project, int64_t lo, int64_t hi,
+                                   struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, ids ? by_ids : by_range, err);
+    if (!s)
+        return NULL;
+    sqlite3_bind_int64(s, 1, project);
+    if (ids) {
+        store_bind_text(s, 2, ids);
+    } else {
+        sqlite3_bind_int64(s, 2, lo);
+        sqlite3_bind_int64(s, 3, hi);
+    }
+    return s;
+}
+
+/* The chunk's task ids as a JSON array (in the chunk's arena). */
+static const char *chunk_ids(struct chunk *ch)
+{
+    struct base_buf b;
+    base_buf_init(&b, SIZE_MAX / 2);
+    for (size_t i = 0; i < ch->n; i++)
+        base_buf_printf(&b, NULL, "%s%lld", i ? "," : "[", (long long)ch->tasks[i].id);
+    const char *out = base_arena_printf(ch->arena, "%s]", b.data);
+    base_buf_release(&b);
+    return out;
+}
+
 static int load_children(struct store_conn *c, const struct store_task_query *q, struct chunk *ch,
                          struct base_err *err)
 {
+    const char *ids = q->nids ? chunk_ids(ch) : NULL;
     int64_t project = ch->tasks[0].project, lo = ch->tasks[0].id, hi = ch->tasks[ch->n - 1].id;
     int step = SQLITE_DONE;
     sqlite3_stmt *s;
     if (q->with_annotations) {
-        if (!(s = store_stmt(c, SQL_ANN_RANGE, err)))
+        if (!(s = children_stmt(c, ids, SQL_ANN_IDS, SQL_ANN_RANGE, project, lo, hi, err)))
             return -1;
-        sqlite3_bind_int64(s, 1, project);
-        sqlite3_bind_int64(s, 2, lo);
-        sqlite3_bind_int64(s, 3, hi);
         while ((step = sqlite3_step(s)) == SQLITE_ROW) {
             if (ch->nanns == ch->capanns) {
                 ch->capanns = ch->capanns ? ch->capanns * 2 : 256;
@@ -188,11 +245,8 @@ static int load_children(struct store_conn *c, const struct store_task_query *q,
         ATTACH(ch, ch->anns, ch->nanns, annotations, nannotations);
     }
     if (q->with_predictions) {
-        if (!(s = store_stmt(c, SQL_PRED_RANGE, err)))
+        if (!(s = children_stmt(c, ids, SQL_PRED_IDS, SQL_PRED_RANGE, project, lo, hi, err)))
             return -1;
-        sqlite3_bind_int64(s, 1, project);
-        sqlite3_bind_int64(s, 2, lo);
-        sqlite3_bind_int64(s, 3, hi);
         while ((step = sqlite3_step(s)) == SQLITE_ROW) {
             if (ch->npreds == ch->cappreds) {
                 ch->cappreds = ch->cappreds ? ch->cappreds * 2 : 256;
@@ -220,13 +274,50 @@ static char *ids_json(const struct store_task_query *q)
     return base_buf_steal(&b, NULL);
 }
 
+static int seek(struct store_conn *c, int64_t project, int64_t offset, int64_t *first,
+                struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_SPAN, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, project);
+    int step = sqlite3_step(s);
+    if (step != SQLITE_ROW)
+        return store_fail(c, step, err);
+    int64_t lo = sqlite3_column_int64(s, 0), hi = sqlite3_column_int64(s, 1);
+    int64_t n = sqlite3_column_int64(s, 2);
+    sqlite3_reset(s);
+    if (lo > 0 && hi - lo + 1 == n) {
+        *first = offset < n ? lo + offset : 0;
+        return 0;
+    }
+    s = store_stmt(c, SQL_SEEK, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, project);
+    sqlite3_bind_int64(s, 2, offset);
+    step = sqlite3_step(s);
+    *first = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : store_fail(c, step, err);
+}
+
 static int iterate(struct store_conn *c, const struct store_task_query *q, const char *ids,
                    struct chunk *ch, store_task_fn fn, void *ctx, struct base_err *err)
 {
     int64_t after = 0, offset = q->offset > 0 ? q->offset : 0;
     int64_t remaining = q->limit > 0 ? q->limit : INT64_MAX;
+    if (offset > 0 && !q->task && !ids && !q->only_annotated) {
+        int64_t first = 0;
+        if (seek(c, q->project, offset, &first, err))
+            return -1;
+        if (first == 0)
+            return 0;
+        after = first - 1;
+        offset = 0;
+    }
     while (remaining > 0) {
-        int64_t want = remaining < CHUNK ? remaining : CHUNK;
+        int64_t want = remaining < (int64_t)ch->cap ? remaining : (int64_t)ch->cap;
         if (load_tasks(c, q, ids, after, want, offset, ch, err))
             return -1;
         size_t n = ch->n;
@@ -256,7 +347,9 @@ int store_task_each(struct store *st, const struct store_task_query *q, store_ta
     if (!c)
         return -1;
     struct chunk *ch = base_calloc(1, sizeof *ch);
-    ch->arena = base_arena_new(64 * 1024);
+    ch->cap = q->task ? 1 : q->limit > 0 && q->limit < CHUNK ? (size_t)q->limit : CHUNK;
+    ch->tasks = base_alloc(ch->cap * sizeof *ch->tasks);
+    ch->arena = base_arena_new(q->task ? 1024 : 64 * 1024);
     char *ids = ids_json(q);
     int rc = store_begin(c, 0, err);
     if (rc == 0)
@@ -270,6 +363,7 @@ int store_task_each(struct store *st, const struct store_task_query *q, store_ta
     base_free(ch->anns);
     base_free(ch->preds);
     base_arena_free(ch->arena);
+    base_free(ch->tasks);
     base_free(ch);
     return rc;
 }
@@ -281,15 +375,20 @@ int store_task_totals(struct store *st, const struct store_task_query *q,
     if (!c)
         return -1;
     char *ids = ids_json(q);
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_TOTALS, err);
+    int rc = -1, plain = !ids && !q->only_annotated;
+    memset(t, 0, sizeof *t);
+    sqlite3_stmt *s = store_stmt(c, plain ? SQL_STATS : SQL_TOTALS, err);
     if (s) {
         sqlite3_bind_int64(s, 1, q->project);
-        sqlite3_bind_int64(s, 2, 0);
-        sqlite3_bind_int(s, 3, q->only_annotated ? 1 : 0);
-        store_bind_text(s, 4, ids);
+        if (!plain) {
+            sqlite3_bind_int64(s, 2, 0);
+            sqlite3_bind_int(s, 3, q->only_annotated ? 1 : 0);
+            store_bind_text(s, 4, ids);
+        }
         int step = sqlite3_step(s);
-        if (step == SQLITE_ROW) {
+        if (step == SQLITE_DONE && plain) {
+            rc = 0; /* no such project: no tasks */
+        } else if (step == SQLITE_ROW) {
             t->tasks = sqlite3_column_int64(s, 0);
             t->total_annotations = sqlite3_column_int64(s, 1);
             t->total_predictions = sqlite3_column_int64(s, 2);

@@ -45,8 +45,9 @@ class Response:
 
 
 class Server:
-    def __init__(self, *args):
-        self.dir = tempfile.mkdtemp(prefix="llapi-")
+    def __init__(self, *args, data_dir=None):
+        self.keep = data_dir is not None
+        self.dir = data_dir or tempfile.mkdtemp(prefix="llapi-")
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
         cmd = [BIN, "serve", "--data-dir", self.dir, "--port", "0", "--admin-email",
                ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD] + list(args)
@@ -59,6 +60,8 @@ class Server:
                 break
             if line.strip().startswith("token:"):
                 self.token = line.split()[1]
+            if "API token" in line:
+                self.token = line.split()[-1]
             if "serving on http://" in line:
                 self.port = int(line.split("http://")[1].split()[0].rsplit(":", 1)[1])
                 return
@@ -83,7 +86,8 @@ class Server:
         self.proc.stdout.close()
         err = self.stderr()
         self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
         if check and self.proc.returncode != 0:
             raise AssertionError("server exited with %d:\n%s\n%s" % (self.proc.returncode, rest,
                                                                      err[-20000:]))

@@ -38,6 +38,10 @@ class ExportTest(ServerTest):
         for t, boxes in zip(cls.tasks[:2], ([box(10, 20, 30, 40)], [box(5, 5, 50, 25)])):
             r = s.post("/api/tasks/%d/annotations" % t, {"result": boxes, "lead_time": 3.5})
             assert r.status == 201, r
+        r = s.post("/api/predictions", {"task": cls.tasks[0], "model_version": "m1",
+                                        "result": [box(1, 2, 3, 4)], "score": 0.5})
+        assert r.status == 201, r
+        cls.pred = r.json()["id"]
 
     def export(self, fmt, query=""):
         r = self.s.get("/api/projects/%d/export?exportType=%s%s" % (self.pid, fmt, query))
@@ -54,6 +58,7 @@ class ExportTest(ServerTest):
         self.assertEqual([t["id"] for t in tasks], self.tasks[:2])
         self.assertEqual(list(tasks[0].keys())[:2], ["id", "annotations"])
         self.assertEqual(tasks[0]["annotations"][0]["result"][0]["value"]["x"], 10)
+        self.assertEqual(tasks[0]["predictions"], [self.pred])
         self.assertEqual(len(self.export("JSON", "&download_all_tasks=true").json()), 3)
         self.assertEqual(len(self.s.get("/api/projects/%d/export" % self.pid).json()), 2)
 

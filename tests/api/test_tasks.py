@@ -66,6 +66,20 @@ class TaskTest(ServerTest):
         self.assertEqual(self.s.get("/api/tasks?project=%d" % pid).json()["total"], 0)
         self.assertError(self.s.post("/api/projects/999999/import", [{"image": "a"}]), 404)
 
+    def test_long_import_fails_whole(self):
+        pid = self.s.create_project()
+        tasks = [{"image": str(i)} for i in range(2500)]
+        tasks[2100] = {"picture": "x"}
+        j = self.assertError(self.s.post("/api/projects/%d/import" % pid, tasks), 400)
+        self.assertIn("Task #2100", j["validation_errors"]["non_field_errors"][0])
+        text = ("[" + ",".join('{"image": "%d"}' % i for i in range(2500)) + ", {]").encode()
+        self.assertError(self.s.post("/api/projects/%d/import" % pid, raw=text), 400,
+                         "JSON parse error")
+        self.assertEqual(self.s.get("/api/tasks?project=%d" % pid).json()["total"], 0)
+        ids = self.s.import_tasks(pid, tasks[:2000])
+        self.assertEqual(len(ids), 2000)
+        self.assertEqual(self.s.get("/api/projects/%d" % pid).json()["task_number"], 2000)
+
     def test_missing_key_message(self):
         pid = self.s.create_project()
         j = self.assertError(self.s.post("/api/projects/%d/import" % pid, [{"img": "a"}]), 400)

@@ -1,6 +1,7 @@
 // Bad input in the UI gets a clear message: a wrong password, an invalid labeling config (syntax
 // and a dangling toName), files that are not images, and a session that expires mid-edit (the user
-// logs in again and finds the boxes as a draft).
+// logs in again and finds the boxes as a draft). Last, the project is deleted behind its
+// confirmation dialog.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -66,6 +67,13 @@ export async function scenario(t) {
   await p.waitForSelector("[data-testid=draft-restored]");
   const back = (await editorState(p)).regions;
   check(back.length === 1 && back[0].id === drawn[0].id, "the draft survives the expired session");
+
+  await p.click("header.top >> text=Projects");
+  await p.click("tr:has-text('Bad input') >> button:has-text('Delete')");
+  await p.waitForSelector("role=dialog[name='Delete project'] >> text=1 task,");
+  await t.screenshot("delete-confirmation");
+  await p.click("role=dialog >> button:has-text('Delete project')");
+  await p.waitForSelector("text=No projects yet");
 }
 
 if (process.argv[1] && process.argv[1].endsWith("bad-input.e2e.mjs")) await run("bad-input", scenario);

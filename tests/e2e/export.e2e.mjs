@@ -1,5 +1,6 @@
 // Export what was drawn: a box drawn and resized with the mouse in the editor comes out of the
 // export dialog's COCO download at the same pixel coordinates (within 1 px: COCO truncates).
+// Then the other way: the seed COCO data set imported from the import panel as predictions.
 
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -51,6 +52,20 @@ export async function scenario(t) {
   near(ann.bbox[1], box.y, 1, "COCO y");
   near(ann.bbox[2], box.w, 1, "COCO width");
   near(ann.bbox[3], box.h, 1, "COCO height");
+  await p.click("button:has-text('Close')");
+
+  // Import the seed COCO data set (annotations + 16 images) as predictions of model "seed".
+  const seed = path.join(shared(), "datasets/seed-faces16");
+  const files = [path.join(seed, "annotations/train.json"), ...fs.readdirSync(path.join(seed, "images")).map((f) => path.join(seed, "images", f))];
+  await p.click("button:has-text('Import')");
+  await p.click("role=tab[name=/Data set/]");
+  await p.setInputFiles("[data-testid=dataset-files]", files);
+  await p.check("text=as predictions");
+  await p.fill("input[aria-label='model version']", "seed");
+  await p.click("[data-testid=dataset-import]");
+  await p.waitForSelector(".msg-ok:has-text('Imported 16 tasks with 16 predictions')", { timeout: 30000 });
+  await p.waitForFunction(() => /^17 tasks$/.test(document.querySelector("[data-testid=task-total]")?.textContent || ""));
+  await t.screenshot("dataset-imported");
 }
 
 if (process.argv[1] && process.argv[1].endsWith("export.e2e.mjs")) await run("export", scenario);

@@ -64,6 +64,11 @@ export async function drawResizeRelabel(t) {
   s = await editorState(p);
   check(s.regions[0].label === "person", "hotkey 2 relabels the selected box");
   await t.screenshot("editor-box");
+  await p.keyboard.press("?");
+  await p.waitForSelector("role=dialog[name=Hotkeys]");
+  await t.screenshot("editor-help");
+  await p.keyboard.press("Escape");
+  await p.waitForSelector("role=dialog[name=Hotkeys]", { state: "detached" });
   return { ...s.regions[0], W, H };
 }
 
@@ -141,7 +146,28 @@ export async function scenario(t) {
   await p.goto(`${t.base}/projects/${pid}`);
   await p.waitForSelector(".task-row[data-task-id]");
   await p.waitForFunction(() => document.querySelectorAll(".badge.labeled").length === 3);
+  // Thumbnails come from the server; sort and filter go through the data-manager query.
+  await p.waitForFunction(() => [...document.querySelectorAll(".task-row img")].every((i) => i.complete && i.naturalWidth > 0 && i.naturalWidth <= 128));
   await t.screenshot("tasks-labeled");
+  await p.selectOption("select[aria-label=order]", "-predictions_score");
+  await p.waitForFunction((id) => document.querySelector(".task-row[data-task-id]")?.getAttribute("data-task-id") === String(id), task3);
+  await p.selectOption("select[aria-label=filter]", "unlabeled");
+  await p.waitForSelector("text=No tasks match this filter");
+
+  // The other pages: projects with counts, settings, account with the API token.
+  await p.click("header.top >> text=Projects");
+  await p.waitForSelector(`tr[data-project-id="${pid}"]`);
+  const row = await p.textContent(`tr[data-project-id="${pid}"]`);
+  check(/Faces e2e\s*3\s*3\s*0\s*1/.test(row), "project row counts (tasks, labeled, skipped, predictions): " + row);
+  await t.screenshot("projects");
+  await p.goto(`${t.base}/projects/${pid}/settings`);
+  await p.waitForSelector("input[name=title]");
+  await t.screenshot("settings");
+  await p.click("header.top a.user");
+  await p.click("button:has-text('Show')");
+  const token = await p.inputValue("[data-testid=api-token]");
+  check(/^[0-9a-f]{40}$/.test(token), "the account page shows the API token");
+  await t.screenshot("account");
 }
 
 if (process.argv[1] && process.argv[1].endsWith("labeling.e2e.mjs")) await run("labeling", scenario);

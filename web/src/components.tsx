@@ -72,3 +72,8 @@ export function Modal(props: { title: string; onClose: () => void; children: Com
 export function fmtNumber(n: number | undefined | null): string {
   return n === undefined || n === null ? "–" : n.toLocaleString("en-US");
 }
+
+/** "1 task", "3 tasks", "1,000 annotations". */
+export function plural(n: number | undefined | null, word: string): string {
+  return `${fmtNumber(n)} ${word}${n === 1 ? "" : "s"}`;
+}

@@ -64,4 +64,38 @@ static void test_dump_limit(void)
     json_decref(v);
 }
 
-TEST_MAIN(TEST_CASE(test_dump_python), TEST_CASE(test_parse_errors), TEST_CASE(test_dump_limit))
+static int count_items(const char *text, int *ok)
+{
+    struct base_json_items it;
+    *ok = base_json_items_init(&it, text, strlen(text));
+    const char *item;
+    size_t len;
+    int n = 0, rc;
+    while ((rc = base_json_items_next(&it, &item, &len, NULL)) == 1) {
+        json_t *v = base_json_parse(item, len, NULL);
+        n += v != NULL;
+        json_decref(v);
+    }
+    return rc < 0 ? -1 : n;
+}
+
+static void test_items(void)
+{
+    int ok;
+    CHECK_EQ_INT(count_items(" [ ] ", &ok), 0);
+    CHECK(ok);
+    CHECK_EQ_INT(count_items("[1]", &ok), 1);
+    CHECK_EQ_INT(count_items("[1, \"a,]\\\"\", {\"b\": [1, {\"c\": \"]\"}]}, [], null]", &ok), 5);
+    CHECK_EQ_INT(count_items("[{}\n,\n{}\n]\n", &ok), 2);
+    CHECK_EQ_INT(count_items("[1,]", &ok), -1);
+    CHECK_EQ_INT(count_items("[1 2]", &ok), -1);
+    CHECK_EQ_INT(count_items("[1, {\"a\": 1]", &ok), -1);
+    CHECK_EQ_INT(count_items("[\"open", &ok), -1);
+    CHECK_EQ_INT(count_items("[1] x", &ok), -1);
+    CHECK_EQ_INT(count_items("[,1]", &ok), -1);
+    count_items("{\"a\": 1}", &ok);
+    CHECK(!ok);
+}
+
+TEST_MAIN(TEST_CASE(test_dump_python), TEST_CASE(test_parse_errors), TEST_CASE(test_dump_limit),
+          TEST_CASE(test_items))

@@ -3,57 +3,8 @@
  * and the oneDNN backend against the reference on every op and on that network. */
 #include "nn_test_util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
-
-/* A miniature FCOS: stem with BN, depthwise + pointwise, pool, upsample + add, concat, a second
- * level, and a head shared by both levels with group norm and per-level scales. */
-static void build_mini_fcos(struct nn_graph *g, int n, int h, int w, enum nn_act act)
-{
-    int x = nn_input(g, n, 3, h, w);
-    x = nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){8, 3, 2, 1, 1, 1, 0});
-    x = nn_batch_norm(g, "stem.bn", x, 0, 0);
-    int c1 = nn_act(g, x, act, 0.1f);
-    int c2 = nn_conv2d(g, "dw", c1, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 8, 1});
-    c2 = nn_act(g, c2, act, 0.1f);
-    int p = nn_max_pool2d(g, c2, 2, 2, 0);
-    int c3 = nn_conv2d(g, "pw", p, &(struct nn_conv2d_cfg){8, 1, 1, 0, 1, 1, 0});
-    c3 = nn_group_norm(g, "pw.gn", c3, 4, 0);
-    c3 = nn_act(g, c3, act, 0.1f);
-    int a = nn_add(g, c2, nn_upsample2x(g, c3));
-    int cat = nn_concat(g, (int[]){a, c1}, 2);
-    int lv[2] = {cat, nn_conv2d(g, "down", cat, &(struct nn_conv2d_cfg){16, 3, 2, 1, 1, 1, 1})};
-    for (int l = 0; l < 2; l++) {
-        int t = nn_conv2d(g, "head.conv", lv[l], &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0});
-        t = nn_act(g, nn_group_norm(g, "head.gn", t, 2, 0), act, 0.1f);
-        nn_output(g, nn_conv2d(g, "head.cls", t, &(struct nn_conv2d_cfg){3, 3, 1, 1, 1, 1, 1}));
-        int r = nn_conv2d(g, "head.reg", t, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1});
-        nn_output(g, nn_scale(g, l ? "scale1" : "scale0", r, 1.0f));
-    }
-}
-
-static void randomize_model(struct nn_model *m, uint64_t seed)
-{
-    struct base_rng rng;
-    base_rng_seed(&rng, seed);
-    for (int i = 0; i < nn_model_param_count(m); i++) {
-        struct nn_param p;
-        nn_model_param(m, i, &p);
-        int is_var = strstr(p.name, "running_var") != NULL;
-        fill_uniform_f(&rng, p.data, p.numel, is_var ? 0.5 : -0.5, is_var ? 1.5 : 0.5);
-        if (strstr(p.name, "scale"))
-            p.data[0] = 1.2f;
-    }
-    nn_model_touch(m);
-}
-
-static void fill_inputs(struct nn_graph *g, uint64_t seed)
-{
-    struct base_rng rng;
-    base_rng_seed(&rng, seed);
-    struct nn_shape s;
-    float *in = nn_graph_input(g, 0, &s);
-    fill_uniform_f(&rng, in, nn_shape_numel(s), -1, 1);
-}
 
 static int n_outputs_of(struct nn_graph *g)
 {
@@ -327,13 +278,57 @@ static void net_bn_relu_pool(struct nn_graph *g)
     nn_output(g, nn_conv2d(g, "h", x, &(struct nn_conv2d_cfg){5, 3, 1, 1, 1, 1, 1}));
 }
 
+/* Odd channel counts through concat (padded lanes), a tensor read by three nodes, an output that
+ * is also consumed, a shared conv at two resolutions, GN whose groups split a channel block. */
+static void net_odd_concat(struct nn_graph *g)
+{
+    int x = nn_input(g, 2, 5, 12, 10);
+    int a = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){3, 3, 1, 1, 1, 1, 1});
+    int b = nn_silu(g, nn_conv2d(g, "b", x, &(struct nn_conv2d_cfg){5, 1, 1, 0, 1, 1, 0}));
+    int c = nn_relu(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){7, 3, 1, 1, 1, 1, 0}));
+    int cat = nn_concat(g, (int[]){a, b, c}, 3);
+    nn_output(g, cat);
+    int t = nn_group_norm(g, "gn", cat, 5, 0);
+    int u = nn_add(g, nn_scale(g, "s", t, 0.5f), nn_act(g, t, NN_ACT_LEAKY_RELU, 0.2f));
+    int v = nn_max_pool2d(g, u, 3, 2, 1);
+    nn_output(g, nn_conv2d(g, "shared", u, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1}));
+    nn_output(g, nn_conv2d(g, "shared", v, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1}));
+    nn_output(g, nn_concat(g, (int[]){nn_upsample2x(g, v), t}, 2));
+}
+
+/* Residual blocks as the detector's backbone has them: relu(bn(conv(relu(bn(conv(x))))) + x),
+ * where the add's first input is used once (its gradient shares the add's buffer) and the ReLU
+ * after the add is fused into it. */
+static void net_residual(struct nn_graph *g)
+{
+    int x = nn_input(g, 2, 3, 16, 16);
+    x = nn_relu(g,
+                nn_batch_norm(g, "stem.bn",
+                              nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){8, 3, 2, 1, 1, 1, 0}),
+                              0, 0));
+    char name[32];
+    for (int b = 0; b < 2; b++) {
+        snprintf(name, sizeof name, "b%d.a", b);
+        int y = nn_conv2d(g, name, x, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0});
+        snprintf(name, sizeof name, "b%d.a.bn", b);
+        y = nn_relu(g, nn_batch_norm(g, name, y, 0, 0));
+        snprintf(name, sizeof name, "b%d.b", b);
+        y = nn_conv2d(g, name, y, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0});
+        snprintf(name, sizeof name, "b%d.b.bn", b);
+        y = nn_batch_norm(g, name, y, 0, 0);
+        x = nn_relu(g, nn_add(g, y, x));
+    }
+    nn_output(g, nn_conv2d(g, "out", x, &(struct nn_conv2d_cfg){3, 1, 1, 0, 1, 1, 1}));
+}
+
 static void test_dnnl_vs_ref(void)
 {
     if (!nn_dnnl_backend()) {
         fprintf(stderr, "oneDNN backend not built: skipped\n");
         return;
     }
-    build_fn nets[] = {net_fcos_relu, net_fcos_silu, net_conv_odd, net_bn_relu_pool};
+    build_fn nets[] = {net_fcos_relu,    net_fcos_silu,  net_conv_odd,
+                       net_bn_relu_pool, net_odd_concat, net_residual};
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
         for (int mode = NN_TRAIN; mode <= NN_INFER; mode++) {
             /* one thread keeps tiny nets fast on a loaded machine; net 0 also runs on two */
@@ -348,6 +343,55 @@ static void test_dnnl_vs_ref(void)
         }
 }
 
+/* Several threads, each with its own inference graph on one shared model, agree with a run on a
+ * single thread (the documented way to predict concurrently). */
+struct infer_job {
+    struct nn_model *m;
+    const float *expect;
+    size_t n;
+    int ok;
+};
+
+static void *infer_thread(void *arg)
+{
+    struct infer_job *j = arg;
+    struct nn_graph *g = nn_graph_new(j->m);
+    build_mini_fcos(g, 1, 32, 32, NN_ACT_SILU);
+    j->ok = !nn_graph_compile(g, NN_INFER, NN_BACKEND_DEFAULT, NULL);
+    for (int it = 0; it < 20 && j->ok; it++) {
+        fill_inputs(g, 31);
+        j->ok = !nn_graph_forward(g, NULL) &&
+                rel_err_f(nn_graph_output(g, 2, NULL), j->expect, j->n) < 1e-6;
+    }
+    nn_graph_free(g);
+    return NULL;
+}
+
+static void test_threads_share_model(void)
+{
+    struct nn_model *m = nn_model_new(4);
+    struct nn_graph *g = nn_graph_new(m);
+    build_mini_fcos(g, 1, 32, 32, NN_ACT_SILU);
+    CHECK(nn_graph_compile(g, NN_INFER, NN_BACKEND_DEFAULT, NULL) == 0);
+    randomize_model(m, 5);
+    fill_inputs(g, 31);
+    nn_graph_forward(g, NULL);
+    struct nn_shape s;
+    const float *ref = nn_graph_output(g, 2, &s);
+    struct infer_job jobs[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = (struct infer_job){m, ref, nn_shape_numel(s), 0};
+        pthread_create(&th[i], NULL, infer_thread, &jobs[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(jobs[i].ok);
+    }
+    nn_graph_free(g);
+    nn_model_free(m);
+}
+
 TEST_MAIN(TEST_CASE(test_build_errors), TEST_CASE(test_params_shared_and_reused),
           TEST_CASE(test_ref_graph_grad), TEST_CASE(test_bn_running_stats),
-          TEST_CASE(test_dnnl_vs_ref))
+          TEST_CASE(test_dnnl_vs_ref), TEST_CASE(test_threads_share_model))

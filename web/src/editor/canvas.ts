@@ -29,7 +29,6 @@ export class CanvasView {
   private imgCanvas: HTMLCanvasElement;
   private boxCanvas: HTMLCanvasElement;
   private levels: Level[] = [];
-  private pyramidReady = false;
   private afterFirstFrame: (() => void) | null = null;
   private tagWidths = new Map<string, number>();
   private view: View = { scale: 1, tx: 0, ty: 0 };
@@ -78,7 +77,6 @@ export class CanvasView {
   /** Sets the image; the downscaled copies are built in the background. */
   setImage(img: HTMLImageElement): void {
     this.levels = [{ src: img, density: 1 }];
-    this.pyramidReady = false;
     this.fit();
     // Built after the first frame so that it never delays it.
     this.afterFirstFrame = () => setTimeout(() => void this.buildPyramid(img), 0);
@@ -97,7 +95,6 @@ export class CanvasView {
     }
     if (this.levels[0]?.src === img) {
       this.levels = levels;
-      this.pyramidReady = true;
       this.invalidate(true);
     }
   }
@@ -185,9 +182,10 @@ export class CanvasView {
     const s = this.view.scale * this.dpr;
     // Past 2 screen pixels per image pixel show the pixels themselves (crisp), as an image viewer does.
     ctx.imageSmoothingEnabled = s < 2;
-    // Until the downscaled copies exist, a cheap filter: a mipmapped one would first build mipmaps of
-    // the full image, which costs a large photo's first frame a hundred milliseconds or more.
-    ctx.imageSmoothingQuality = this.pyramidReady ? "medium" : "low";
+    // Bilinear is enough: the pyramid keeps the scale factor within (1/2, 1] below 1:1 (a
+    // mipmapped filter would also rebuild mipmaps of the source, a large photo's first frame
+    // included, which costs far more than it shows).
+    ctx.imageSmoothingQuality = "low";
     const k = s / lvl.density;
     ctx.setTransform(k, 0, 0, k, this.view.tx * this.dpr, this.view.ty * this.dpr);
     ctx.drawImage(lvl.src, 0, 0);

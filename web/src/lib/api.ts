@@ -90,8 +90,8 @@ export const api = {
   del: <T>(path: string, opts?: RequestOptions) => request<T>("DELETE", path, opts),
 };
 
-/** Uploads a file with progress (fetch cannot report upload progress, XMLHttpRequest can). */
-export function uploadFile(path: string, field: string, file: File, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<unknown> {
+/** Uploads files in one multipart request with progress (fetch cannot report upload progress). */
+export function uploadFiles(path: string, field: string, files: File[], onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", path);
@@ -114,9 +114,14 @@ export function uploadFile(path: string, field: string, file: File, onProgress: 
     };
     signal?.addEventListener("abort", () => xhr.abort());
     const fd = new FormData();
-    fd.append(field, file, file.name);
+    for (const f of files) fd.append(field, f, f.name);
     xhr.send(fd);
   });
+}
+
+/** One file (the per-file uploads of the import panel). */
+export function uploadFile(path: string, field: string, file: File, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<unknown> {
+  return uploadFiles(path, field, [file], onProgress, signal);
 }
 
 // ---- resource types (the fields the UI uses) --------------------------------------------------

@@ -59,14 +59,25 @@ export function ConfigEditor(props: { xml: string; onChange: (xml: string, valid
     return () => clearTimeout(t);
   }, [props.xml, parsed.config]);
 
-  const change = (xml: string) => props.onChange(xml, parseConfig(xml).config !== null);
-  const setLabels = (ls: LabelDef[]) => change(replaceLabels(props.xml, ls));
-  const update = (i: number, patch: Partial<LabelDef>) => labels && setLabels(labels.map((l, j) => (j === i ? { ...l, ...patch } : l)));
+  // Edits build on the newest XML, even one the parent has not rendered back yet (two quick edits
+  // in a row must not undo each other).
+  const latest = useRef(props.xml);
+  const seen = useRef(props.xml);
+  if (props.xml !== seen.current) latest.current = seen.current = props.xml;
+  const change = (xml: string) => {
+    latest.current = xml;
+    props.onChange(xml, parseConfig(xml).config !== null);
+  };
+  const setLabels = (fn: (ls: LabelDef[]) => LabelDef[]) => {
+    const cur = labelsOf(latest.current);
+    if (cur) change(replaceLabels(latest.current, fn(cur)));
+  };
+  const update = (i: number, patch: Partial<LabelDef>) => setLabels((ls) => ls.map((l, j) => (j === i ? { ...l, ...patch } : l)));
   const add = (e: Event) => {
     e.preventDefault();
     const v = newLabel.trim();
-    if (!v || !labels) return;
-    setLabels([...labels, { value: v, background: colourFor(labels.length), hotkey: "" }]);
+    if (!v) return;
+    setLabels((ls) => [...ls, { value: v, background: colourFor(ls.length), hotkey: "" }]);
     setNewLabel("");
   };
   const gotoLine = (line?: number) => {
@@ -109,7 +120,7 @@ export function ConfigEditor(props: { xml: string; onChange: (xml: string, valid
                 aria-label="hotkey"
                 title="hotkey (empty: the next free digit)"
               />
-              <button type="button" class="link danger" onClick={() => setLabels(labels.filter((_, j) => j !== i))} disabled={labels.length <= 1}>
+              <button type="button" class="link danger" onClick={() => setLabels((ls) => ls.filter((_, j) => j !== i))} disabled={labels.length <= 1}>
                 remove
               </button>
             </div>

@@ -2,9 +2,9 @@
 // request (three at a time) with its own progress bar and error, so one bad file loses nothing else.
 
 import { useRef, useState } from "preact/hooks";
-import { uploadFile } from "../lib/api";
+import { uploadFile, uploadFiles } from "../lib/api";
 import { checkUpload, IMAGE_EXT, IMPORT_EXT } from "../lib/upload";
-import { Message, Progress } from "../components";
+import { Message, Progress, Spinner } from "../components";
 
 interface Item {
   key: number;
@@ -18,6 +18,110 @@ const CONCURRENCY = 3;
 let nextKey = 1;
 
 export function ImportPanel(props: { projectId: number; onImported: () => void }) {
+  const [mode, setMode] = useState<"files" | "dataset">("files");
+  return (
+    <div class="import">
+      <div class="tabs" role="tablist">
+        <button role="tab" class={mode === "files" ? "on" : ""} onClick={() => setMode("files")}>
+          Images and task files
+        </button>
+        <button role="tab" class={mode === "dataset" ? "on" : ""} onClick={() => setMode("dataset")}>
+          Data set (COCO, YOLO, VOC)
+        </button>
+      </div>
+      {mode === "files" ? <FileImport {...props} /> : <DatasetImport {...props} />}
+    </div>
+  );
+}
+
+const DATASET_HELP: Record<string, string> = {
+  coco: "a COCO annotations .json and its images",
+  yolo: "classes.txt, the labels/*.txt files and their images",
+  voc: "the Annotations/*.xml files and their images",
+  json: "a Label Studio JSON task list and its images",
+};
+
+/** A detection data set (annotation files plus images) sent in one request to import/dataset. */
+function DatasetImport(props: { projectId: number; onImported: () => void }) {
+  const [format, setFormat] = useState("coco");
+  const [files, setFiles] = useState<File[]>([]);
+  const [asPred, setAsPred] = useState(false);
+  const [version, setVersion] = useState("");
+  const [progress, setProgress] = useState<number | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+
+  const send = async () => {
+    setBusy(true);
+    setResult(null);
+    setProgress(0);
+    const q = new URLSearchParams({ format });
+    if (asPred) {
+      q.set("as_predictions", "true");
+      if (version.trim()) q.set("model_version", version.trim());
+    }
+    try {
+      const r = (await uploadFiles(`/api/projects/${props.projectId}/import/dataset?${q}`, "file", files, (f) => setProgress(f >= 1 ? null : f))) as Record<string, number>;
+      const n = (k: string) => r[k] ?? 0;
+      setResult({ ok: true, text: `Imported ${n("task_count")} tasks with ${asPred ? `${n("prediction_count")} predictions` : `${n("annotation_count")} annotations`}.` });
+      setFiles([]);
+      props.onImported();
+    } catch (e) {
+      setResult({ ok: false, text: `Import failed: ${(e as Error).message}` });
+    } finally {
+      setBusy(false);
+      setProgress(null);
+    }
+  };
+
+  const size = files.reduce((s, f) => s + f.size, 0);
+  return (
+    <div class="dataset-import">
+      <div class="row-form">
+        <label>
+          Format{" "}
+          <select value={format} onChange={(e) => setFormat(e.currentTarget.value)} aria-label="data set format">
+            <option value="coco">COCO</option>
+            <option value="yolo">YOLO</option>
+            <option value="voc">Pascal VOC</option>
+            <option value="json">Label Studio JSON</option>
+          </select>
+        </label>
+        <label class="button">
+          Choose files
+          <input type="file" multiple hidden onChange={(e) => e.currentTarget.files && setFiles([...files, ...Array.from(e.currentTarget.files)])} data-testid="dataset-files" />
+        </label>
+        <label class="button">
+          Choose a folder
+          <input type="file" multiple hidden {...({ webkitdirectory: "" } as Record<string, string>)} onChange={(e) => e.currentTarget.files && setFiles([...files, ...Array.from(e.currentTarget.files)])} />
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={asPred} onChange={(e) => setAsPred(e.currentTarget.checked)} /> as predictions
+        </label>
+        {asPred && <input placeholder="model version" value={version} onInput={(e) => setVersion(e.currentTarget.value)} aria-label="model version" />}
+      </div>
+      <div class="hint">Upload {DATASET_HELP[format]}; the boxes become {asPred ? "predictions" : "annotations"}.</div>
+      {files.length > 0 && (
+        <div class="upload-summary">
+          <span>
+            {files.length} files, {(size / 1048576).toFixed(1)} MiB
+          </span>
+          <button class="link" onClick={() => setFiles([])} disabled={busy}>
+            clear
+          </button>
+          <span class="grow" />
+          <button class="primary" onClick={send} disabled={busy} data-testid="dataset-import">
+            {busy ? <Spinner label={progress === null ? "Importing…" : "Uploading…"} /> : "Import data set"}
+          </button>
+        </div>
+      )}
+      {busy && <Progress value={progress} label="import" />}
+      {result && <Message kind={result.ok ? "ok" : "error"}>{result.text}</Message>}
+    </div>
+  );
+}
+
+function FileImport(props: { projectId: number; onImported: () => void }) {
   const [items, setItems] = useState<Item[]>([]);
   const [over, setOver] = useState(false);
   const input = useRef<HTMLInputElement>(null);
@@ -67,7 +171,7 @@ export function ImportPanel(props: { projectId: number; onImported: () => void }
   const sent = items.reduce((s, i) => s + (i.state === "error" ? i.file.size : i.file.size * i.progress), 0);
 
   return (
-    <div class="import">
+    <div>
       <div
         class={"dropzone" + (over ? " over" : "")}
         data-testid="dropzone"

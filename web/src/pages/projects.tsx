@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { api, type Project, type ProjectList } from "../lib/api";
-import { fmtNumber, Link, Message, Modal, Spinner } from "../components";
+import { fmtNumber, Link, Message, Modal, plural, Spinner } from "../components";
 
 export function ProjectsPage() {
   const [projects, setProjects] = useState<Project[] | null>(null);
@@ -94,8 +94,8 @@ export function DeleteDialog(props: { project: Project; onClose: () => void; onD
   return (
     <Modal title="Delete project" onClose={props.onClose}>
       <p>
-        Delete <b>{p.title || `Project #${p.id}`}</b> with its {fmtNumber(p.task_number)} tasks, {fmtNumber(p.total_annotations_number)} annotations and{" "}
-        {fmtNumber(p.total_predictions_number)} predictions? This cannot be undone.
+        Delete <b>{p.title || `Project #${p.id}`}</b> with its {plural(p.task_number, "task")}, {plural(p.total_annotations_number, "annotation")} and{" "}
+        {plural(p.total_predictions_number, "prediction")}? This cannot be undone.
       </p>
       {error && <Message kind="error">{error}</Message>}
       <div class="buttons">
