@@ -120,6 +120,7 @@ struct nn_conv2d_cfg {
     int bias;     /* non-zero: add a learnable bias */
 };
 
+/* A graph reads and writes the model's parameters in place: the model must outlive it. */
 struct nn_graph *nn_graph_new(struct nn_model *m);
 /* Frees the graph and its buffers; the model is untouched. Accepts NULL. */
 void nn_graph_free(struct nn_graph *g);
