@@ -120,6 +120,7 @@ struct nn_conv2d_cfg {
     int bias;     /* non-zero: add a learnable bias */
 };
 
+/* A graph reads and writes the model's parameters in place: the model must outlive it. */
 struct nn_graph *nn_graph_new(struct nn_model *m);
 /* Frees the graph and its buffers; the model is untouched. Accepts NULL. */
 void nn_graph_free(struct nn_graph *g);
@@ -170,18 +171,20 @@ static inline size_t nn_shape_numel(struct nn_shape s)
 /* After compile: the NCHW buffer of input i (in nn_input call order) that the caller fills;
  * owned by the graph, valid until it is freed. *shape is filled when shape != NULL. */
 float *nn_graph_input(struct nn_graph *g, int i, struct nn_shape *shape);
-/* Runs the network on the current inputs. In NN_TRAIN mode updates BN running statistics.
- * Thread safety: graphs are independent; several threads may each run their own graph on one
- * shared model at the same time as long as nobody modifies the model meanwhile (optimizer step,
- * load, EMA update into it). One graph must not be used by two threads at once. */
+/* Runs the network on the current inputs. In NN_TRAIN mode updates BN running statistics (so a
+ * training forward modifies the model). Thread safety: graphs are independent; several threads
+ * may each run their own NN_INFER graph on one shared model at the same time as long as nobody
+ * modifies the model meanwhile (training forward, optimizer step, load, EMA update into it).
+ * One graph must not be used by two threads at once. Each running graph uses nn_num_threads()
+ * kernel threads. */
 int nn_graph_forward(struct nn_graph *g, struct base_err *err);
 /* After forward: output i as NCHW (owned by the graph, overwritten by the next forward). */
 const float *nn_graph_output(struct nn_graph *g, int i, struct nn_shape *shape);
 /* NN_TRAIN only: the NCHW buffer where the caller writes d loss / d output i before backward.
  * Every output's gradient must be written (zeros for an output without loss). */
 float *nn_graph_output_grad(struct nn_graph *g, int i);
-/* NN_TRAIN only: back-propagates the output gradients; the model's parameter gradients are
- * overwritten (no zeroing needed between steps). */
+/* NN_TRAIN only: back-propagates the output gradients; the gradients of the parameters this graph
+ * uses are overwritten (no zeroing needed between steps). */
 int nn_graph_backward(struct nn_graph *g, struct base_err *err);
 
 /* Multiply-adds * 2 of one forward pass, and the peak activation memory in bytes. */

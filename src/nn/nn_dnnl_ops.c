@@ -5,12 +5,12 @@
 
 #include <string.h>
 
-static const struct nn_node *N(const struct dn_plan *p, int i)
+static const struct nn_node *node_of(const struct dn_plan *p, int i)
 {
     return &p->g->nodes[i];
 }
 
-static const dnnl_memory_desc_t *MD(const struct dn_plan *p, int mem)
+static const dnnl_memory_desc_t *md_of(const struct dn_plan *p, int mem)
 {
     return &p->mem[mem].md;
 }
@@ -67,9 +67,9 @@ struct conv_geo {
 
 static void conv_geo(const struct dn_plan *p, int i, struct conv_geo *cg)
 {
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     const struct nn_conv2d_cfg *c = &nd->conv;
-    int64_t ic = N(p, nd->in[0])->shape.c, oc = nd->shape.c, G = c->groups, k = c->kernel;
+    int64_t ic = node_of(p, nd->in[0])->shape.c, oc = nd->shape.c, G = c->groups, k = c->kernel;
     dnnl_dims_t w1 = {oc, ic, k, k}, wg = {G, oc / G, ic / G, k, k};
     if (G > 1) {
         dnnl_memory_desc_init_by_tag(&cg->w_any, 5, wg, dnnl_f32, dnnl_format_tag_any);
@@ -92,7 +92,7 @@ static int post_op_attr(struct dn_plan *p, int act_node, dnnl_primitive_attr_t *
         return -1;
     if (act_node < 0)
         return 0;
-    const struct nn_node *a = N(p, act_node);
+    const struct nn_node *a = node_of(p, act_node);
     dnnl_post_ops_t po = NULL;
     int rc = DN_TRY(p, dnnl_post_ops_create(&po)) ||
              DN_TRY(p, dnnl_post_ops_append_eltwise(po, 1.0f, act_algs[a->act].alg, act_alpha(a),
@@ -106,7 +106,7 @@ static int post_op_attr(struct dn_plan *p, int act_node, dnnl_primitive_attr_t *
 static int conv_weights(struct dn_plan *p, int i, const struct conv_geo *cg)
 {
     struct dn_node *d = &p->nd[i];
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     struct nn_model *m = p->g->m;
     float *w = nn_model_data(m, nd->param[0]);
     float *b = nd->param[1] >= 0 ? nn_model_data(m, nd->param[1]) : NULL;
@@ -134,15 +134,15 @@ static int conv_weights(struct dn_plan *p, int i, const struct conv_geo *cg)
 static int compile_conv(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
-    int in = N(p, i)->in[0], train = p->g->mode == NN_TRAIN;
+    int in = node_of(p, i)->in[0], train = p->g->mode == NN_TRAIN;
     struct conv_geo cg;
     conv_geo(p, i, &cg);
     dnnl_convolution_desc_t cd;
     dnnl_primitive_attr_t attr = NULL;
     if (DN_TRY(p, dnnl_dilated_convolution_forward_desc_init(
                       &cd, train ? dnnl_forward_training : dnnl_forward_inference,
-                      dnnl_convolution_direct, MD(p, p->nd[in].vmem), &cg.w_any,
-                      cg.has_bias ? &cg.b_md : NULL, MD(p, d->vmem), cg.strides, cg.dil, cg.pad,
+                      dnnl_convolution_direct, md_of(p, p->nd[in].vmem), &cg.w_any,
+                      cg.has_bias ? &cg.b_md : NULL, md_of(p, d->vmem), cg.strides, cg.dil, cg.pad,
                       cg.pad)) ||
         post_op_attr(p, d->fused_act, &attr))
         return -1;
@@ -165,13 +165,13 @@ static int compile_conv(struct dn_plan *p, int i)
 static int conv_bwd_weights(struct dn_plan *p, int i, const struct conv_geo *cg, int t)
 {
     struct dn_node *d = &p->nd[i];
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     int in = nd->in[0];
     dnnl_convolution_desc_t cd;
     dnnl_primitive_desc_t pd;
     if (DN_TRY(p, dnnl_dilated_convolution_backward_weights_desc_init(
-                      &cd, dnnl_convolution_direct, MD(p, p->nd[in].vmem), &cg->w_any,
-                      nd->param[1] >= 0 ? &cg->b_md : NULL, MD(p, d->gmem), cg->strides, cg->dil,
+                      &cd, dnnl_convolution_direct, md_of(p, p->nd[in].vmem), &cg->w_any,
+                      nd->param[1] >= 0 ? &cg->b_md : NULL, md_of(p, d->gmem), cg->strides, cg->dil,
                       cg->pad, cg->pad)) ||
         dn_pd(p, &pd, &cd, NULL, d->fwd_pd))
         return -1;
@@ -211,18 +211,18 @@ static int conv_bwd_weights(struct dn_plan *p, int i, const struct conv_geo *cg,
 static int conv_bwd_data(struct dn_plan *p, int i, const struct conv_geo *cg, int t)
 {
     struct dn_node *d = &p->nd[i];
-    int in = N(p, i)->in[0];
+    int in = node_of(p, i)->in[0];
     dnnl_convolution_desc_t cd;
     dnnl_primitive_desc_t pd;
     if (DN_TRY(p, dnnl_dilated_convolution_backward_data_desc_init(
-                      &cd, dnnl_convolution_direct, MD(p, p->nd[in].gmem), &cg->w_any,
-                      MD(p, d->gmem), cg->strides, cg->dil, cg->pad, cg->pad)) ||
+                      &cd, dnnl_convolution_direct, md_of(p, p->nd[in].gmem), &cg->w_any,
+                      md_of(p, d->gmem), cg->strides, cg->dil, cg->pad, cg->pad)) ||
         dn_pd(p, &pd, &cd, NULL, d->fwd_pd))
         return -1;
     const dnnl_memory_desc_t *wb = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    int w = dnnl_memory_desc_equal(wb, MD(p, d->w_fwd))     ? d->w_fwd
-            : dnnl_memory_desc_equal(wb, MD(p, d->w_plain)) ? d->w_plain
-                                                            : -1;
+    int w = dnnl_memory_desc_equal(wb, md_of(p, d->w_fwd))     ? d->w_fwd
+            : dnnl_memory_desc_equal(wb, md_of(p, d->w_plain)) ? d->w_plain
+                                                               : -1;
     if (w < 0) {
         w = d->w_bwd = dn_mem_planned(p, wb, 1);
         if (dn_reorder(p, &p->prep, d->w_plain, w, i, 0, 0))
@@ -239,10 +239,12 @@ static int backward_conv(struct dn_plan *p, int i)
 {
     struct conv_geo cg;
     conv_geo(p, i, &cg);
-    int t = dn_tbwd(p, i), in = N(p, i)->in[0];
+    int t = dn_tbwd(p, i), in = node_of(p, i)->in[0];
     if (conv_bwd_weights(p, i, &cg, t))
         return -1;
-    return N(p, in)->needs_grad && N(p, in)->op != NN_OP_INPUT ? conv_bwd_data(p, i, &cg, t) : 0;
+    return node_of(p, in)->needs_grad && node_of(p, in)->op != NN_OP_INPUT
+               ? conv_bwd_data(p, i, &cg, t)
+               : 0;
 }
 
 /* ---- batch norm -------------------------------------------------------------------------- */
@@ -251,7 +253,7 @@ static int backward_conv(struct dn_plan *p, int i)
 static int compile_bn(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     if (d->rep != i) /* folded into its conv */
         return 0;
     int cp = (nd->shape.c + p->block - 1) / p->block * p->block;
@@ -286,12 +288,12 @@ static int compile_bn(struct dn_plan *p, int i)
 static int backward_bn(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     int in = nd->in[0], acc = 0, target;
-    if (N(p, in)->needs_grad && N(p, in)->op != NN_OP_INPUT)
+    if (node_of(p, in)->needs_grad && node_of(p, in)->op != NN_OP_INPUT)
         target = own_target(p, in, &acc);
     else
-        target = dn_mem_new(p, MD(p, d->gmem), DN_TMP, NULL);
+        target = dn_mem_new(p, md_of(p, d->gmem), DN_TMP, NULL);
     int pacc = param_written(p, nd->param[0]);
     param_written(p, nd->param[1]);
     int args[16] = {DNNL_ARG_SRC,
@@ -325,13 +327,14 @@ static int backward_bn(struct dn_plan *p, int i)
 static int compile_act(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     if (d->rep != i) /* computed by its producer */
         return 0;
     dnnl_eltwise_desc_t ed;
-    if (DN_TRY(p, dnnl_eltwise_forward_desc_init(
-                      &ed, p->g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference,
-                      act_algs[nd->act].alg, MD(p, p->nd[nd->in[0]].vmem), act_alpha(nd), 0.0f)) ||
+    if (DN_TRY(p,
+               dnnl_eltwise_forward_desc_init(
+                   &ed, p->g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference,
+                   act_algs[nd->act].alg, md_of(p, p->nd[nd->in[0]].vmem), act_alpha(nd), 0.0f)) ||
         dn_pd(p, &d->fwd_pd, &ed, NULL, NULL))
         return -1;
     int args[] = {DNNL_ARG_SRC, p->nd[nd->in[0]].vmem, DNNL_ARG_DST, d->vmem, 0};
@@ -341,8 +344,8 @@ static int compile_act(struct dn_plan *p, int i)
 /* ReLU fused into a conv or an add: backward from the output, in place on the shared gradient. */
 static int backward_fused_relu(struct dn_plan *p, int i, int producer)
 {
-    const struct nn_node *nd = N(p, i);
-    const dnnl_memory_desc_t *md = MD(p, p->nd[i].gmem);
+    const struct nn_node *nd = node_of(p, i);
+    const dnnl_memory_desc_t *md = md_of(p, p->nd[i].gmem);
     dnnl_eltwise_desc_t fd, bd;
     dnnl_primitive_desc_t hint, pd;
     if (DN_TRY(p, dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training,
@@ -362,20 +365,20 @@ static int backward_fused_relu(struct dn_plan *p, int i, int producer)
 static int backward_act(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     int in = nd->in[0];
     if (d->rep != i) {
-        if (N(p, d->rep)->op == NN_OP_CONV || N(p, d->rep)->op == NN_OP_ADD)
+        if (node_of(p, d->rep)->op == NN_OP_CONV || node_of(p, d->rep)->op == NN_OP_ADD)
             return backward_fused_relu(p, i, d->rep);
         p->written[d->rep] = 1; /* BN applies the ReLU mask itself */
         return 0;
     }
-    if (!N(p, in)->needs_grad || N(p, in)->op == NN_OP_INPUT)
+    if (!node_of(p, in)->needs_grad || node_of(p, in)->op == NN_OP_INPUT)
         return 0;
     dnnl_eltwise_desc_t ed;
     dnnl_primitive_desc_t pd;
-    if (DN_TRY(p, dnnl_eltwise_backward_desc_init(&ed, act_algs[nd->act].alg, MD(p, d->gmem),
-                                                  MD(p, p->nd[in].vmem), act_alpha(nd), 0.0f)) ||
+    if (DN_TRY(p, dnnl_eltwise_backward_desc_init(&ed, act_algs[nd->act].alg, md_of(p, d->gmem),
+                                                  md_of(p, p->nd[in].vmem), act_alpha(nd), 0.0f)) ||
         dn_pd(p, &pd, &ed, NULL, d->fwd_pd))
         return -1;
     int acc, target = dn_grad_target(p, in, &acc), t = dn_tbwd(p, i);
@@ -400,7 +403,7 @@ static void pool_geo(const struct nn_node *nd, dnnl_dims_t st, dnnl_dims_t k, dn
 static int compile_pool(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     dnnl_dims_t st, k, dil, pad;
     pool_geo(nd, st, k, dil, pad);
     dnnl_pooling_v2_desc_t pdsc;
@@ -408,7 +411,7 @@ static int compile_pool(struct dn_plan *p, int i)
     if (DN_TRY(p,
                dnnl_pooling_v2_forward_desc_init(
                    &pdsc, train ? dnnl_forward_training : dnnl_forward_inference, dnnl_pooling_max,
-                   MD(p, p->nd[nd->in[0]].vmem), MD(p, d->vmem), st, k, dil, pad, pad)) ||
+                   md_of(p, p->nd[nd->in[0]].vmem), md_of(p, d->vmem), st, k, dil, pad, pad)) ||
         dn_pd(p, &d->fwd_pd, &pdsc, NULL, NULL))
         return -1;
     const dnnl_memory_desc_t *ws =
@@ -428,16 +431,17 @@ static int compile_pool(struct dn_plan *p, int i)
 static int backward_pool(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     int in = nd->in[0], t = dn_tbwd(p, i);
-    if (!N(p, in)->needs_grad || N(p, in)->op == NN_OP_INPUT)
+    if (!node_of(p, in)->needs_grad || node_of(p, in)->op == NN_OP_INPUT)
         return 0;
     dnnl_dims_t st, k, dil, pad;
     pool_geo(nd, st, k, dil, pad);
     dnnl_pooling_v2_desc_t pdsc;
     dnnl_primitive_desc_t pd;
-    if (DN_TRY(p, dnnl_pooling_v2_backward_desc_init(&pdsc, dnnl_pooling_max, MD(p, p->nd[in].gmem),
-                                                     MD(p, d->gmem), st, k, dil, pad, pad)) ||
+    if (DN_TRY(p,
+               dnnl_pooling_v2_backward_desc_init(&pdsc, dnnl_pooling_max, md_of(p, p->nd[in].gmem),
+                                                  md_of(p, d->gmem), st, k, dil, pad, pad)) ||
         dn_pd(p, &pd, &pdsc, NULL, d->fwd_pd))
         return -1;
     int acc, target = dn_grad_target(p, in, &acc);
@@ -458,12 +462,12 @@ static const float up_factors[2] = {2.0f, 2.0f};
 static int compile_upsample(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     dnnl_resampling_desc_t rd;
     if (DN_TRY(p, dnnl_resampling_forward_desc_init(
                       &rd, p->g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference,
-                      dnnl_resampling_nearest, up_factors, MD(p, p->nd[nd->in[0]].vmem),
-                      MD(p, d->vmem))) ||
+                      dnnl_resampling_nearest, up_factors, md_of(p, p->nd[nd->in[0]].vmem),
+                      md_of(p, d->vmem))) ||
         dn_pd(p, &d->fwd_pd, &rd, NULL, NULL))
         return -1;
     int args[] = {DNNL_ARG_SRC, p->nd[nd->in[0]].vmem, DNNL_ARG_DST, d->vmem, 0};
@@ -473,13 +477,14 @@ static int compile_upsample(struct dn_plan *p, int i)
 static int backward_upsample(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
-    int in = N(p, i)->in[0], t = dn_tbwd(p, i);
-    if (!N(p, in)->needs_grad || N(p, in)->op == NN_OP_INPUT)
+    int in = node_of(p, i)->in[0], t = dn_tbwd(p, i);
+    if (!node_of(p, in)->needs_grad || node_of(p, in)->op == NN_OP_INPUT)
         return 0;
     dnnl_resampling_desc_t rd;
     dnnl_primitive_desc_t pd;
-    if (DN_TRY(p, dnnl_resampling_backward_desc_init(&rd, dnnl_resampling_nearest, up_factors,
-                                                     MD(p, p->nd[in].gmem), MD(p, d->gmem))) ||
+    if (DN_TRY(p,
+               dnnl_resampling_backward_desc_init(&rd, dnnl_resampling_nearest, up_factors,
+                                                  md_of(p, p->nd[in].gmem), md_of(p, d->gmem))) ||
         dn_pd(p, &pd, &rd, NULL, d->fwd_pd))
         return -1;
     int acc, target = dn_grad_target(p, in, &acc);
@@ -494,7 +499,7 @@ static int backward_upsample(struct dn_plan *p, int i)
 static int compile_own(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     int x = p->nd[nd->in[0]].vmem, t = dn_tfwd(p, i);
     if (nd->op == NN_OP_ADD) {
         int args[] = {DNNL_ARG_SRC_0, x, DNNL_ARG_SRC_1, p->nd[nd->in[1]].vmem, DNNL_ARG_DST,
@@ -544,12 +549,12 @@ static int compile_own(struct dn_plan *p, int i)
 
 static int grad_in(const struct dn_plan *p, int in)
 {
-    return N(p, in)->needs_grad && N(p, in)->op != NN_OP_INPUT;
+    return node_of(p, in)->needs_grad && node_of(p, in)->op != NN_OP_INPUT;
 }
 
 static int backward_add(struct dn_plan *p, int i)
 {
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     int t = dn_tbwd(p, i);
     /* the copy for input 1 runs before anything can modify the buffer input 0 shares */
     for (int k = 1; k >= 0; k--) {
@@ -570,7 +575,7 @@ static int backward_add(struct dn_plan *p, int i)
 
 static int backward_concat(struct dn_plan *p, int i)
 {
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     for (int k = 0; k < nd->n_in; k++) {
         if (!grad_in(p, nd->in[k]))
             continue;
@@ -588,7 +593,7 @@ static int backward_concat(struct dn_plan *p, int i)
 /* Scale and group norm backward: dx (if needed), then parameter gradients. */
 static int backward_own_param(struct dn_plan *p, int i, dn_fn fn)
 {
-    const struct nn_node *nd = N(p, i);
+    const struct nn_node *nd = node_of(p, i);
     int in = nd->in[0], acc = 0, dx = -1;
     if (grad_in(p, in))
         dx = own_target(p, in, &acc);
@@ -627,7 +632,7 @@ static int backward_own_param(struct dn_plan *p, int i, dn_fn fn)
 
 int dn_compile_node(struct dn_plan *p, int i)
 {
-    switch (N(p, i)->op) {
+    switch (node_of(p, i)->op) {
     case NN_OP_INPUT:
         return 0;
     case NN_OP_CONV:
@@ -651,7 +656,7 @@ int dn_compile_node(struct dn_plan *p, int i)
 
 int dn_backward_node(struct dn_plan *p, int i)
 {
-    switch (N(p, i)->op) {
+    switch (node_of(p, i)->op) {
     case NN_OP_INPUT:
         return 0;
     case NN_OP_CONV:

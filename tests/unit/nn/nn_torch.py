@@ -1,7 +1,7 @@
 """Rebuilds an nn graph in PyTorch from the JSON description that nn_graph_describe writes into
 a safetensors file's metadata, with the same weights, for the cross-check test and the benchmark.
 
-  nn_torch.py check FILE        compare outputs, parameter gradients and BN running statistics
+  nn_torch.py check FILE...     compare outputs, parameter gradients and BN running statistics
                                 with ours (tensors named __out.K, __grad.NAME, __rs.NAME);
                                 exit status 1 when any relative error exceeds 1e-4
   nn_torch.py bench FILE THREADS ITERS
@@ -145,7 +145,7 @@ def bench(path, threads, iters):
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "check":
-        sys.exit(check(sys.argv[2]))
+        sys.exit(max(check(path) for path in sys.argv[2:]))
     if len(sys.argv) >= 5 and sys.argv[1] == "bench":
         sys.exit(bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
     print(__doc__)

@@ -291,6 +291,7 @@ static void net_odd_concat(struct nn_graph *g)
     int t = nn_group_norm(g, "gn", cat, 5, 0);
     int u = nn_add(g, nn_scale(g, "s", t, 0.5f), nn_act(g, t, NN_ACT_LEAKY_RELU, 0.2f));
     int v = nn_max_pool2d(g, u, 3, 2, 1);
+    v = nn_relu(g, nn_batch_norm(g, "bn_after_pool", v, 0, 0)); /* not foldable into a conv */
     nn_output(g, nn_conv2d(g, "shared", u, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1}));
     nn_output(g, nn_conv2d(g, "shared", v, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1}));
     nn_output(g, nn_concat(g, (int[]){nn_upsample2x(g, v), t}, 2));
