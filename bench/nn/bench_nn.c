@@ -1,6 +1,6 @@
 /* bench/nn: times one training step (forward + backward) of a network on our oneDNN backend and
  * exports the identical network (weights, inputs) for the PyTorch side of bench/nn/run.sh.
- * Usage: bench_nn NET ITERS EXPORT_PATH [infer]; NET is conv3x3, dwsep or detector. Prints
+ * Usage: bench_nn NET ITERS EXPORT_PATH [infer]; NET is conv1, conv3x3, dwsep or detector. Prints
  * `ours_ms=... gflops=... threads=... params=... mem_mb=... faults_per_step=...`. */
 #include "nn/nn_int.h"
 
@@ -26,6 +26,14 @@ static void net_conv3x3(struct nn_graph *g)
         x = cbr(g, name, x, 64, 3, 1, 1);
     }
     nn_output(g, x);
+}
+
+/* One 3x3 convolution 64->64 at batch 8, 80x80, behind a learnable scale so that its backward
+ * computes data and weight gradients: the machine's oneDNN convolution throughput right now. */
+static void net_conv1(struct nn_graph *g)
+{
+    int x = nn_scale(g, "s", nn_input(g, 8, 64, 80, 80), 1.0f);
+    nn_output(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){64, 3, 1, 1, 1, 1, 0}));
 }
 
 static void net_dwsep(struct nn_graph *g)
@@ -88,6 +96,8 @@ static int build(struct nn_graph *g, const char *net, int infer)
 {
     if (!strcmp(net, "conv3x3"))
         net_conv3x3(g);
+    else if (!strcmp(net, "conv1"))
+        net_conv1(g);
     else if (!strcmp(net, "dwsep"))
         net_dwsep(g);
     else if (!strcmp(net, "detector"))
@@ -100,7 +110,7 @@ static int build(struct nn_graph *g, const char *net, int infer)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: bench_nn conv3x3|dwsep|detector ITERS EXPORT_PATH [infer]\n");
+        fprintf(stderr, "usage: bench_nn conv1|conv3x3|dwsep|detector ITERS EXPORT_PATH [infer]\n");
         return 2;
     }
     int iters = atoi(argv[2]), infer = argc > 4 && !strcmp(argv[4], "infer");

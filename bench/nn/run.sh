@@ -5,7 +5,8 @@
 # single-image inference of the detector. The machine is shared and noisy: each side runs ROUNDS
 # alternating rounds and the best median counts.
 # Usage: bench/nn/run.sh <build dir>. Last line:
-#   bench nn: ours_ms=... torch_ms=... ratio=... gflops=...   (the detector training step)
+#   bench nn: ours_ms=... torch_ms=... ratio=... gflops=... conv_gflops=... efficiency=...
+# (the detector training step; conv_gflops is a lone 3x3 convolution measured in the same run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
@@ -39,9 +40,15 @@ run_net() { # name [infer]
   echo "nn ${name}${mode:+-$mode}: ours_ms=$o torch_ms=$t ratio=$(awk -v o="$o" -v t="$t" 'BEGIN{printf "%.2f", t/o}') gflops=$gf threads=$threads params=$(field params "$line") mem_mb=$(field mem_mb "$line") faults_per_step=$(field faults_per_step "$line")"
 }
 
+conv1=$(run_net conv1)
+echo "$conv1"
 run_net conv3x3
 run_net dwsep
 run_net detector infer
 det=$(run_net detector)
 echo "$det"
-echo "bench nn: $(sed 's/^nn detector: //; s/ threads=.*//' <<<"$det")"
+# conv_gflops: one 3x3 convolution alone (forward + both backward passes), the machine's oneDNN
+# throughput in this run; efficiency = detector GFLOPS / conv_gflops.
+peak=$(field gflops "$conv1")
+eff=$(awk -v d="$(field gflops "$det")" -v p="$peak" 'BEGIN{printf "%.2f", d/p}')
+echo "bench nn: $(sed 's/^nn detector: //; s/ threads=.*//' <<<"$det") conv_gflops=$peak efficiency=$eff"
