@@ -73,7 +73,8 @@ static int setup_model(struct trainer *t, struct base_err *err)
                                  .warmup_steps = total / 8 < 300 ? total / 8 : 300,
                                  .total_steps = total,
                                  .min_lr = 0.02f * lr};
-    float horizon = fmaxf(20.0f, (float)total / 10.0f);
+    /* the EMA averages over about the last five epochs (a tenth of a short run) */
+    float horizon = fmaxf(20.0f, fminf((float)total / 10.0f, 5.0f * (float)t->steps_per_epoch));
     t->ema = nn_ema_new(t->model->nn, 1.0f - 1.0f / horizon, horizon);
     t->shadow = *t->model;
     t->shadow.nn = nn_ema_model(t->ema);
