@@ -6,126 +6,180 @@
 #include <stdlib.h>
 #include <string.h>
 
-void formats_json_write_string(FILE *f, const char *s, size_t len)
+/* Output goes through a buffer on the stack, flushed to the FILE in large pieces: one fwrite per
+ * few kilobytes instead of one stdio call per token. */
+struct jw {
+    FILE *f;
+    size_t n;
+    char buf[16384];
+};
+
+static void jw_flush(struct jw *w)
+{
+    if (w->n)
+        fwrite_unlocked(w->buf, 1, w->n, w->f);
+    w->n = 0;
+}
+
+static void jw_put(struct jw *w, const char *s, size_t n)
+{
+    if (n > sizeof w->buf - w->n) {
+        jw_flush(w);
+        if (n > sizeof w->buf) {
+            fwrite_unlocked(s, 1, n, w->f);
+            return;
+        }
+    }
+    memcpy(w->buf + w->n, s, n);
+    w->n += n;
+}
+
+static void jw_char(struct jw *w, char c)
+{
+    if (w->n == sizeof w->buf)
+        jw_flush(w);
+    w->buf[w->n++] = c;
+}
+
+/* The letter of a two-character escape (\n), 0 for the \u00XX ones. */
+static const char short_escape[256] = {['"'] = '"',  ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r',
+                                       ['\t'] = 't', ['\b'] = 'b',  ['\f'] = 'f'};
+
+static void jw_string(struct jw *w, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    putc_unlocked('"', f);
+    jw_char(w, '"');
     const char *run = s;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c == '\n')
-            esc = "\\n";
-        else if (c == '\r')
-            esc = "\\r";
-        else if (c == '\t')
-            esc = "\\t";
-        else if (c == '\b')
-            esc = "\\b";
-        else if (c == '\f')
-            esc = "\\f";
-        else if (c < 0x20) {
-            snprintf(u, sizeof u, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
-            esc = u;
-        }
-        if (!esc)
+        if (c >= 0x20 && c != '"' && c != '\\') /* what Python escapes (ensure_ascii=False) */
             continue;
-        fwrite_unlocked(run, 1, (size_t)(s + i - run), f);
-        fputs_unlocked(esc, f);
+        jw_put(w, run, (size_t)(s + i - run));
         run = s + i + 1;
+        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (short_escape[c]) {
+            u[1] = short_escape[c];
+            jw_put(w, u, 2);
+        } else {
+            jw_put(w, u, 6);
+        }
     }
-    fwrite_unlocked(run, 1, (size_t)(s + len - run), f);
-    putc_unlocked('"', f);
+    jw_put(w, run, (size_t)(s + len - run));
+    jw_char(w, '"');
 }
 
-static void newline(FILE *f, int indent, int level)
+void formats_json_write_string(FILE *f, const char *s, size_t len)
 {
-    putc_unlocked('\n', f);
-    for (int i = 0; i < indent * level; i++)
-        putc_unlocked(' ', f);
+    struct jw w = {.f = f};
+    jw_string(&w, s, len);
+    jw_flush(&w);
 }
 
-static void write_array(FILE *f, const json_t *v, int indent, int level)
+static void jw_value(struct jw *w, const json_t *v, int indent, int level);
+
+static void newline(struct jw *w, int indent, int level)
+{
+    jw_char(w, '\n');
+    for (int i = 0; i < indent * level; i++)
+        jw_char(w, ' ');
+}
+
+static void write_array(struct jw *w, const json_t *v, int indent, int level)
 {
     size_t n = json_array_size(v);
     if (!n) {
-        fputs_unlocked("[]", f);
+        jw_put(w, "[]", 2);
         return;
     }
-    putc_unlocked('[', f);
+    jw_char(w, '[');
     for (size_t i = 0; i < n; i++) {
         if (i)
-            fputs_unlocked(indent < 0 ? ", " : ",", f);
+            jw_put(w, ", ", indent < 0 ? 2 : 1);
         if (indent >= 0)
-            newline(f, indent, level + 1);
-        formats_json_write(f, json_array_get(v, i), indent, level + 1);
+            newline(w, indent, level + 1);
+        jw_value(w, json_array_get(v, i), indent, level + 1);
     }
     if (indent >= 0)
-        newline(f, indent, level);
-    putc_unlocked(']', f);
+        newline(w, indent, level);
+    jw_char(w, ']');
 }
 
-static void write_object(FILE *f, const json_t *v, int indent, int level)
+static void write_object(struct jw *w, const json_t *v, int indent, int level)
 {
     if (!json_object_size(v)) {
-        fputs_unlocked("{}", f);
+        jw_put(w, "{}", 2);
         return;
     }
-    putc_unlocked('{', f);
+    jw_char(w, '{');
     const char *key;
     json_t *val;
     int first = 1;
     json_object_foreach((json_t *)v, key, val)
     {
         if (!first)
-            fputs_unlocked(indent < 0 ? ", " : ",", f);
+            jw_put(w, ", ", indent < 0 ? 2 : 1);
         first = 0;
         if (indent >= 0)
-            newline(f, indent, level + 1);
-        formats_json_write_string(f, key, strlen(key));
-        fputs_unlocked(": ", f);
-        formats_json_write(f, val, indent, level + 1);
+            newline(w, indent, level + 1);
+        jw_string(w, key, strlen(key));
+        jw_put(w, ": ", 2);
+        jw_value(w, val, indent, level + 1);
     }
     if (indent >= 0)
-        newline(f, indent, level);
-    putc_unlocked('}', f);
+        newline(w, indent, level);
+    jw_char(w, '}');
 }
 
-int formats_json_write(FILE *f, const json_t *v, int indent, int level)
+static void jw_integer(struct jw *w, json_int_t v)
+{
+    char rev[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    do
+        rev[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        rev[n++] = '-';
+    while (n)
+        jw_char(w, rev[--n]);
+}
+
+static void jw_value(struct jw *w, const json_t *v, int indent, int level)
 {
     char num[32];
     switch (json_typeof(v)) {
     case JSON_OBJECT:
-        write_object(f, v, indent, level);
+        write_object(w, v, indent, level);
         break;
     case JSON_ARRAY:
-        write_array(f, v, indent, level);
+        write_array(w, v, indent, level);
         break;
     case JSON_STRING:
-        formats_json_write_string(f, json_string_value(v), json_string_length(v));
+        jw_string(w, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        jw_integer(w, json_integer_value(v));
         break;
     case JSON_REAL:
-        base_fmt_double(json_real_value(v), num);
-        fputs_unlocked(num, f);
+        jw_put(w, num, (size_t)base_fmt_double(json_real_value(v), num));
         break;
     case JSON_TRUE:
-        fputs_unlocked("true", f);
+        jw_put(w, "true", 4);
         break;
     case JSON_FALSE:
-        fputs_unlocked("false", f);
+        jw_put(w, "false", 5);
         break;
     case JSON_NULL:
-        fputs_unlocked("null", f);
+        jw_put(w, "null", 4);
         break;
     }
+}
+
+int formats_json_write(FILE *f, const json_t *v, int indent, int level)
+{
+    struct jw w = {.f = f};
+    jw_value(&w, v, indent, level);
+    jw_flush(&w);
     return ferror(f) ? -1 : 0;
 }
 
