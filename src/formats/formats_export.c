@@ -102,7 +102,8 @@ static json_t *item_output(const struct formats_export *e, const json_t *result)
         json_t *value = json_object_get(r, "value");
         if (!k || !json_is_object(value))
             continue;
-        json_t *v = json_deep_copy(value), *list = json_object_get(out, from);
+        /* shallow: only top-level keys are added; nested values are shared, read only */
+        json_t *v = json_copy(value), *list = json_object_get(out, from);
         json_object_set_new(v, "type", json_string(k->type));
         static const char *const sizes[] = {"original_width", "original_height"};
         for (int s = 0; s < 2; s++)

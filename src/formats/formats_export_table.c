@@ -219,16 +219,18 @@ static void csv_field(FILE *f, const char *s, size_t n, char sep)
     for (size_t i = 0; i < n && !quote; i++)
         quote = s[i] == sep || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
     if (!quote) {
-        fwrite(s, 1, n, f);
+        fwrite_unlocked(s, 1, n, f);
         return;
     }
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            fputc('"', f);
-        fputc(s[i], f);
+    putc_unlocked('"', f);
+    const char *run = s, *end = s + n, *q;
+    while ((q = memchr(run, '"', (size_t)(end - run)))) { /* a quote is doubled */
+        fwrite_unlocked(run, 1, (size_t)(q + 1 - run), f);
+        putc_unlocked('"', f);
+        run = q + 1;
     }
-    fputc('"', f);
+    fwrite_unlocked(run, 1, (size_t)(end - run), f);
+    putc_unlocked('"', f);
 }
 
 static int csv_rows(struct formats_export *e, struct csv_state *s, size_t ncols,
@@ -252,12 +254,12 @@ static int csv_rows(struct formats_export *e, struct csv_state *s, size_t ncols,
         }
         for (size_t c = 0; c < ncols && !rc; c++) {
             if (c)
-                fputc(s->sep, e->f);
+                putc_unlocked(s->sep, e->f);
             if (lens[c])
                 csv_field(e->f, cells[c], lens[c], s->sep);
             lens[c] = 0;
         }
-        fputc('\n', e->f);
+        putc_unlocked('\n', e->f);
     }
     for (size_t c = 0; c < ncols; c++)
         base_free(cells[c]);
