@@ -39,8 +39,8 @@ static int scan_string(struct scan *s, const char **out, size_t *len)
         return 0;
     }
     size_t n = (size_t)(s->p - start);
-    if (s->cap < (size_t)(s->end - start)) {
-        s->cap = (size_t)(s->end - start);
+    if (s->cap <= (size_t)(s->end - start)) { /* room for the rest of the text, at least 1 */
+        s->cap = (size_t)(s->end - start) + 1;
         s->tmp = base_realloc(s->tmp, s->cap);
     }
     memcpy(s->tmp, start, n);
