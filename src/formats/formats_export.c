@@ -164,6 +164,16 @@ static int emit_items(struct formats_export *e, const json_t *task, const json_t
     return rc;
 }
 
+/* JSON takes the task as text: dumped here (compact), re-emitted by the writer. */
+static int task_as_text(struct formats_export *e, const json_t *task, struct base_err *err)
+{
+    size_t len;
+    char *text = base_json_dumps(task, BASE_JSON_COMPACT, &len);
+    int rc = e->w->task(e, text, len, err);
+    base_free(text);
+    return rc;
+}
+
 int formats_export_add(struct formats_export *e, const json_t *task, struct base_err *err)
 {
     if (!json_is_object(task) || !json_is_object(json_object_get(task, "data")))
@@ -171,16 +181,31 @@ int formats_export_add(struct formats_export *e, const json_t *task, struct base
     json_t *data = task_data(e, task);
     int rc;
     if (e->w->task && data == json_object_get(task, "data")) {
-        rc = e->w->task(e, task, err);
+        rc = task_as_text(e, task, err);
     } else if (e->w->task) { /* serialise with the renamed data key, keeping the key order */
         json_t *copy = json_copy((json_t *)task);
         json_object_set(copy, "data", data);
-        rc = e->w->task(e, copy, err);
+        rc = task_as_text(e, copy, err);
         json_decref(copy);
     } else {
         rc = emit_items(e, task, data, err);
     }
     json_decref(data);
+    return rc;
+}
+
+int formats_export_add_text(struct formats_export *e, const char *text, size_t len,
+                            struct base_err *err)
+{
+    /* JSON streams the text unless a "$undefined$" data key (possibly escaped) may need renaming;
+     * the item formats pick fields out of the parsed task */
+    if (e->w->task && !memchr(text, '\\', len) && !memmem(text, len, "undefined", 9))
+        return e->w->task(e, text, len, err);
+    json_t *task = base_json_parse(text, len, err);
+    if (!task)
+        return -1;
+    int rc = formats_export_add(e, task, err);
+    json_decref(task);
     return rc;
 }
 
@@ -195,6 +220,7 @@ static void release(struct formats_export *e)
     free(e->scratch_buf); /* allocated by open_memstream */
     if (e->w && e->w->release)
         e->w->release(e);
+    formats_json_reemit_release(&e->reemit);
     json_decref(e->categories);
     json_decref(e->cat_ids);
     base_free(e->dest);

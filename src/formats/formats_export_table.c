@@ -16,11 +16,16 @@ static int json_open(struct formats_export *e, struct base_err *err)
     return 0;
 }
 
-static int json_task(struct formats_export *e, const json_t *task, struct base_err *err)
+/* The task's text (compact or any other spacing) re-emitted in Python's form without being
+ * parsed into values: see formats_json_reemit. */
+static int json_task(struct formats_export *e, const char *text, size_t len, struct base_err *err)
 {
+    if (formats_json_reemit(&e->reemit, text, len, -1, 0, err))
+        return -1;
     if (e->nitems++)
         fputs(", ", e->f);
-    if (formats_json_write(e->f, task, -1, 0))
+    fwrite_unlocked(e->reemit.out, 1, e->reemit.len, e->f);
+    if (ferror(e->f))
         return base_err_set(err, BASE_E_IO, "%s: write failed", e->dest);
     return 0;
 }

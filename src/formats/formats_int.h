@@ -102,6 +102,23 @@ int formats_json_write(FILE *f, const json_t *v, int indent, int level);
 int formats_json_buf(struct base_buf *b, const json_t *v, int indent, struct base_err *err);
 /* Writes a JSON string literal (ensure_ascii=False escaping). */
 void formats_json_write_string(FILE *f, const char *s, size_t len);
+/* Re-emits JSON text exactly as formats_json_write would write base_json_parse's value of it,
+ * without building the value (one pass; falls back to the tree for objects with repeated or
+ * escaped keys). Accepts exactly what base_json_parse accepts. The output is left in r->out
+ * (r->len bytes, not NUL-terminated), valid until the next call; the struct starts zeroed and is
+ * reused across calls (its buffers only grow). Returns 0, or -1 with BASE_E_INVALID ("invalid
+ * JSON at byte 12: ..."). */
+struct formats_json_reemit {
+    char *out;
+    size_t len, outcap;
+    char *tmp;
+    size_t tmpcap;
+    void *keys;
+    size_t capkeys;
+};
+int formats_json_reemit(struct formats_json_reemit *r, const char *text, size_t len, int indent,
+                        int level, struct base_err *err);
+void formats_json_reemit_release(struct formats_json_reemit *r);
 /* Numeric value of a JSON integer or real; 0 for anything else. */
 double formats_json_num(const json_t *v);
 
@@ -150,7 +167,7 @@ struct formats_writer {
     int zipped;
     int (*open)(struct formats_export *e, struct base_err *err);
     /* JSON takes whole tasks; the others take items */
-    int (*task)(struct formats_export *e, const json_t *task, struct base_err *err);
+    int (*task)(struct formats_export *e, const char *text, size_t len, struct base_err *err);
     int (*item)(struct formats_export *e, const struct formats_item *it, struct base_err *err);
     int (*commit)(struct formats_export *e, struct base_err *err);
     void (*release)(struct formats_export *e);
@@ -176,6 +193,7 @@ struct formats_export {
     json_t *cat_ids;    /* name -> id */
     json_int_t next_cat;
     size_t nitems;
+    struct formats_json_reemit reemit; /* JSON: the canonical text of the current task */
 };
 
 extern const struct formats_writer formats_writer_json, formats_writer_json_min, formats_writer_csv,
