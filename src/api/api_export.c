@@ -46,7 +46,7 @@ static int export_task(void *ctx, const struct store_task *t, struct base_err *e
 {
     struct export_ctx *x = ctx;
     int rc;
-    if (t->data_text) { /* JSON: stored JSON streamed through as text, never parsed */
+    if (t->data_text) { /* stored JSON as text: streamed (JSON) or light-parsed (item formats) */
         base_buf_reset(&x->text);
         rc = api_task_export_text(t, x->ukey, &x->text, err) ||
                      formats_export_add_text(x->e, x->text.data, x->text.len, err)
@@ -115,7 +115,8 @@ int api_export_project(struct api *api, const struct api_export_opts *o, char **
                                  .with_annotations = 1,
                                  /* only JSON carries them (as ids) */
                                  .with_predictions = o->kind == FORMATS_JSON,
-                                 .json_text = o->kind == FORMATS_JSON};
+                                 /* every format reads the task as text (no jansson tree) */
+                                 .json_text = 1};
     struct export_ctx x = {.e = e,
                            .ukey = api_project_undefined_key(row),
                            .progress = o->progress,

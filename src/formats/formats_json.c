@@ -259,6 +259,7 @@ struct em {
     size_t tmpcap;
     struct em_key *keys; /* keys of the open objects, innermost last */
     size_t nkeys, capkeys;
+    int allow_nul; /* \u0000 accepted: text dumped by jansson itself (formats_jv_parse) */
 };
 
 static int em_fail(struct em *m, const char *why)
@@ -355,7 +356,7 @@ static int em_unicode(struct em *m, uint32_t *v)
         m->p += 6;
         *v = 0x10000 + ((*v - 0xd800) << 10) + (lo - 0xdc00);
     }
-    if (*v == 0)
+    if (*v == 0 && !m->allow_nul)
         return em_fail(m, "\\u0000 is not allowed");
     return 0;
 }
@@ -431,12 +432,12 @@ static int em_digits(struct em *m)
     return m->p > s ? 0 : -1;
 }
 
-/* A number: integers as jansson reads them (strtoll, overflow rejected) written in decimal,
- * reals through strtod and base_fmt_double (Python's repr). */
-static int em_number(struct em *m)
+/* Scans a number token as jansson reads it: integers through strtoll (overflow rejected), reals
+ * through strtod (overflow rejected). */
+static int em_numtok(struct em *m, int *real, long long *iv, double *dv)
 {
     const char *s = m->p;
-    int real = 0;
+    *real = 0;
     if (*m->p == '-')
         m->p++;
     if (m->p < m->end && *m->p == '0')
@@ -444,12 +445,12 @@ static int em_number(struct em *m)
     else if (em_digits(m))
         return em_fail(m, "invalid number");
     if (m->p < m->end && *m->p == '.') {
-        m->p++, real = 1;
+        m->p++, *real = 1;
         if (em_digits(m))
             return em_fail(m, "invalid number");
     }
     if (m->p < m->end && (*m->p == 'e' || *m->p == 'E')) {
-        m->p++, real = 1;
+        m->p++, *real = 1;
         if (m->p < m->end && (*m->p == '+' || *m->p == '-'))
             m->p++;
         if (em_digits(m))
@@ -460,16 +461,28 @@ static int em_number(struct em *m)
     memcpy(tok, s, n);
     tok[n] = '\0';
     errno = 0;
+    if (!*real) {
+        *iv = strtoll(tok, NULL, 10);
+        return errno == ERANGE ? em_fail(m, "too big integer") : 0;
+    }
+    *dv = strtod(tok, NULL);
+    if ((*dv == HUGE_VAL || *dv == -HUGE_VAL) && errno == ERANGE)
+        return em_fail(m, "real number overflow");
+    return 0;
+}
+
+/* A number written in decimal (integers) or Python's repr (reals). */
+static int em_number(struct em *m)
+{
+    int real;
+    long long v = 0;
+    double d = 0;
+    if (em_numtok(m, &real, &v, &d))
+        return EM_INVALID;
     if (!real) {
-        long long v = strtoll(tok, NULL, 10);
-        if (errno == ERANGE)
-            return em_fail(m, "too big integer");
         jw_integer(m->w, v);
         return 0;
     }
-    double d = strtod(tok, NULL);
-    if ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE)
-        return em_fail(m, "real number overflow");
     char num[32];
     jw_put(m->w, num, (size_t)base_fmt_double(d, num));
     return 0;
@@ -647,7 +660,8 @@ void formats_json_reemit_release(struct formats_json_reemit *r)
 static int reemit(struct formats_json_reemit *r, const char *text, size_t len, int indent,
                   int level, struct base_err *err)
 {
-    struct jw w = {.buf = r->out, .cap = r->outcap};
+    struct jw w; /* not zero-initialised: the 16 KB stack buffer is not used in memory mode */
+    w.f = NULL, w.buf = r->out, w.n = 0, w.cap = r->outcap;
     struct em m = {.p = text,
                    .end = text + len,
                    .text = text,
@@ -681,9 +695,292 @@ int formats_json_reemit(struct formats_json_reemit *r, const char *text, size_t 
     json_t *v = base_json_parse(text, len, err);
     if (!v)
         return -1;
-    struct jw w = {.buf = r->out, .cap = r->outcap};
+    struct jw w; /* not zero-initialised: the 16 KB stack buffer is not used in memory mode */
+    w.f = NULL, w.buf = r->out, w.n = 0, w.cap = r->outcap;
     jw_value(&w, v, indent, level);
     json_decref(v);
     r->out = w.buf, r->outcap = w.cap, r->len = w.n;
     return 0;
+}
+
+/* ---- light parse into an arena ----------------------------------------------------------------
+ * The item formats read a few fields of each task and copy the rest through. Parsing a task into
+ * jansson values cost a malloc per value and a free per value (~half of an export); here values
+ * go into an arena the caller resets once per task, strings without escapes point into the text,
+ * and every value keeps its text span so nested values are written by the re-emitter. Grammar,
+ * limits and errors are the re-emitter's (jansson's); objects follow jansson's semantics for a
+ * repeated key (first position, last value). Text with NUL bytes is parsed by jansson, dumped and
+ * parsed again (jansson decides what such text means). fuzz_formats_jv holds it equal to
+ * base_json_parse's value. */
+
+struct jp {
+    struct em m;
+    struct base_arena *arena;
+    struct formats_jm *stack; /* members of the open containers, innermost last */
+    size_t n, cap;
+};
+
+static int jp_value(struct jp *p, struct formats_jv *v);
+
+static void jp_push(struct jp *p, const char *key, size_t klen, const struct formats_jv *v)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 256;
+        p->stack = base_realloc(p->stack, p->cap * sizeof *p->stack);
+    }
+    p->stack[p->n++] = (struct formats_jm){.key = key, .klen = klen, .v = *v};
+}
+
+static int jp_key_eq(const struct formats_jm *a, const struct formats_jm *b)
+{
+    return a->klen == b->klen && !memcmp(a->key, b->key, a->klen);
+}
+
+/* Index of an earlier member with the same key (jansson: first position, last value). */
+static size_t jp_find(const struct formats_jm *m, size_t kept, const struct formats_jm *x,
+                      size_t *hash, size_t hcap)
+{
+    if (!hash) {
+        for (size_t i = 0; i < kept; i++)
+            if (jp_key_eq(&m[i], x))
+                return i;
+        return (size_t)-1;
+    }
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < x->klen; i++)
+        h = (h ^ (unsigned char)x->key[i]) * 16777619u;
+    for (size_t s = h & (hcap - 1);; s = (s + 1) & (hcap - 1)) {
+        if (hash[s] == (size_t)-1) {
+            hash[s] = kept;
+            return (size_t)-1;
+        }
+        if (jp_key_eq(&m[hash[s]], x))
+            return hash[s];
+    }
+}
+
+/* Moves the container's members (stack[from..]) into the arena, merging repeated keys. */
+static void jp_close(struct jp *p, struct formats_jv *v, size_t from, int object)
+{
+    size_t n = p->n - from, kept = 0, hcap = 0, *hash = NULL;
+    struct formats_jm *m = base_arena_alloc(p->arena, (n ? n : 1) * sizeof *m);
+    if (object && n > 16) {
+        for (hcap = 32; hcap < 2 * n; hcap *= 2)
+            ;
+        hash = base_arena_alloc(p->arena, hcap * sizeof *hash);
+        memset(hash, 0xff, hcap * sizeof *hash);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct formats_jm *x = &p->stack[from + i];
+        size_t at = object ? jp_find(m, kept, x, hash, hcap) : (size_t)-1;
+        if (at == (size_t)-1)
+            m[kept++] = *x;
+        else
+            m[at].v = x->v;
+    }
+    p->n = from;
+    v->kids = m, v->n = kept;
+}
+
+static int jp_string(struct jp *p, const char **s, size_t *len)
+{
+    int raw, rc;
+    p->m.p++;
+    if ((rc = em_string(&p->m, s, len, &raw)))
+        return rc;
+    if (!raw) { /* decoded into the scratch buffer (may hold NUL bytes after a \u0000) */
+        char *copy = base_arena_alloc(p->arena, *len + 1);
+        memcpy(copy, *s, *len);
+        *s = copy;
+    }
+    return 0;
+}
+
+static int jp_container(struct jp *p, struct formats_jv *v, int object)
+{
+    char close = object ? '}' : ']';
+    size_t from = p->n;
+    p->m.p++;
+    em_ws(&p->m);
+    if (p->m.p < p->m.end && *p->m.p == close) {
+        p->m.p++;
+        jp_close(p, v, from, object);
+        return 0;
+    }
+    for (;;) {
+        const char *key = NULL;
+        size_t klen = 0;
+        struct formats_jv x;
+        int rc;
+        em_ws(&p->m);
+        if (object) {
+            if (p->m.p >= p->m.end || *p->m.p != '"')
+                return em_fail(&p->m, "string or '}' expected");
+            if ((rc = jp_string(p, &key, &klen)))
+                return rc;
+            em_ws(&p->m);
+            if (p->m.p >= p->m.end || *p->m.p != ':')
+                return em_fail(&p->m, "':' expected");
+            p->m.p++;
+        }
+        if ((rc = jp_value(p, &x)))
+            return rc;
+        jp_push(p, key, klen, &x);
+        em_ws(&p->m);
+        if (p->m.p < p->m.end && *p->m.p == close)
+            break;
+        if (p->m.p >= p->m.end || *p->m.p != ',')
+            return em_fail(&p->m, object ? "'}' or ',' expected" : "']' or ',' expected");
+        p->m.p++;
+    }
+    p->m.p++;
+    jp_close(p, v, from, object);
+    return 0;
+}
+
+static int jp_literal(struct jp *p, struct formats_jv *v)
+{
+    static const char *const words[] = {"true", "false", "null"};
+    static const int types[] = {FORMATS_JV_TRUE, FORMATS_JV_FALSE, FORMATS_JV_NULL};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(words[i]);
+        if ((size_t)(p->m.end - p->m.p) >= n && !memcmp(p->m.p, words[i], n)) {
+            p->m.p += n;
+            v->type = types[i];
+            return 0;
+        }
+    }
+    return em_fail(&p->m, "invalid token");
+}
+
+static int jp_scalar(struct jp *p, struct formats_jv *v, char c)
+{
+    if (c == '"') {
+        v->type = FORMATS_JV_STRING;
+        return jp_string(p, &v->s, &v->n);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        int real;
+        if (em_numtok(&p->m, &real, &v->i, &v->d))
+            return EM_INVALID;
+        v->type = real ? FORMATS_JV_REAL : FORMATS_JV_INT;
+        return 0;
+    }
+    return jp_literal(p, v);
+}
+
+static int jp_value(struct jp *p, struct formats_jv *v)
+{
+    memset(v, 0, sizeof *v);
+    em_ws(&p->m);
+    if (p->m.p >= p->m.end)
+        return em_fail(&p->m, "unexpected end of text");
+    if (p->m.depth >= EM_MAX_DEPTH)
+        return em_fail(&p->m, "maximum parsing depth reached");
+    char c = *p->m.p;
+    v->src = p->m.p;
+    int rc;
+    if (c == '{' || c == '[') {
+        v->type = c == '{' ? FORMATS_JV_OBJECT : FORMATS_JV_ARRAY;
+        p->m.depth++;
+        rc = jp_container(p, v, c == '{');
+        p->m.depth--;
+    } else {
+        rc = jp_scalar(p, v, c);
+    }
+    v->srclen = (size_t)(p->m.p - v->src);
+    return rc;
+}
+
+static int jv_parse(struct formats_jv_parser *jp, const char *text, size_t len, int allow_nul,
+                    struct formats_jv *out, struct base_err *err)
+{
+    struct jp p = {.m = {.p = text,
+                         .end = text + len,
+                         .text = text,
+                         .tmp = jp->tmp,
+                         .tmpcap = jp->tmpcap,
+                         .allow_nul = allow_nul},
+                   .arena = jp->arena,
+                   .stack = jp->stack,
+                   .cap = jp->cap};
+    int rc = jp_value(&p, out);
+    if (rc == 0) {
+        em_ws(&p.m);
+        if (p.m.p < p.m.end)
+            rc = em_fail(&p.m, "end of text expected");
+    }
+    jp->tmp = p.m.tmp, jp->tmpcap = p.m.tmpcap, jp->stack = p.stack, jp->cap = p.cap;
+    if (rc)
+        return base_err_set(err, BASE_E_INVALID, "invalid JSON at byte %zu: %s",
+                            (size_t)(p.m.p - text), p.m.why);
+    return 0;
+}
+
+int formats_jv_parse(struct formats_jv_parser *jp, const char *text, size_t len,
+                     struct formats_jv *out, struct base_err *err)
+{
+    if (!jp->arena)
+        jp->arena = base_arena_new(1 << 16);
+    base_arena_reset(jp->arena);
+    if (!memchr(text, '\0', len))
+        return jv_parse(jp, text, len, 0, out, err);
+    json_t *v = base_json_parse(text, len, err);
+    if (!v)
+        return -1;
+    size_t n;
+    char *dump = base_json_dumps(v, BASE_JSON_COMPACT, &n);
+    json_decref(v);
+    char *copy = base_arena_alloc(jp->arena, n + 1); /* the values point into the text */
+    memcpy(copy, dump, n + 1);
+    base_free(dump);
+    return jv_parse(jp, copy, n, 1, out, err);
+}
+
+void formats_jv_parser_release(struct formats_jv_parser *jp)
+{
+    base_arena_free(jp->arena);
+    base_free(jp->tmp);
+    base_free(jp->stack);
+    memset(jp, 0, sizeof *jp);
+}
+
+const struct formats_jv *formats_jv_get(const struct formats_jv *o, const char *key)
+{
+    if (!o || o->type != FORMATS_JV_OBJECT)
+        return NULL;
+    size_t n = strlen(key);
+    for (size_t i = 0; i < o->n; i++)
+        if (o->kids[i].klen == n && !memcmp(o->kids[i].key, key, n))
+            return &o->kids[i].v;
+    return NULL;
+}
+
+double formats_jv_num(const struct formats_jv *v)
+{
+    return !v                           ? 0.0
+           : v->type == FORMATS_JV_INT  ? (double)v->i
+           : v->type == FORMATS_JV_REAL ? v->d
+                                        : 0.0;
+}
+
+void formats_json_string_buf(struct base_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    struct base_err err;
+    base_buf_append(b, "\"", 1, &err);
+    const char *run = s;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        base_buf_append(b, run, (size_t)(s + i - run), &err);
+        run = s + i + 1;
+        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (short_escape[c])
+            u[1] = short_escape[c];
+        base_buf_append(b, u, short_escape[c] ? 2 : 6, &err);
+    }
+    base_buf_append(b, run, (size_t)(s + len - run), &err);
+    base_buf_append(b, "\"", 1, &err);
 }
