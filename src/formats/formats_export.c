@@ -66,59 +66,6 @@ int formats_export_open(const struct formats_export_opts *o, const char *dest,
 /* ---- items ------------------------------------------------------------------------------------
  */
 
-static int cancelled(const json_t *a)
-{
-    return json_is_true(json_object_get(a, "was_cancelled")) ||
-           json_is_true(json_object_get(a, "skipped"));
-}
-
-/* created_at descending, stable (Python's sorted(reverse=True) keeps equal keys in order). */
-static void sort_newest_first(const json_t **a, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        const json_t *x = a[i];
-        const char *kx = json_string_value(json_object_get(x, "created_at"));
-        size_t j = i;
-        while (j > 0) {
-            const char *ky = json_string_value(json_object_get(a[j - 1], "created_at"));
-            if (strcmp(ky ? ky : "", kx ? kx : "") >= 0)
-                break;
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = x;
-    }
-}
-
-/* {"control": [value + type + original size]} for the results of known controls. */
-static json_t *item_output(const struct formats_export *e, const json_t *result)
-{
-    json_t *out = json_object(), *r;
-    size_t i;
-    json_array_foreach(result, i, r)
-    {
-        const char *from = json_string_value(json_object_get(r, "from_name"));
-        const struct formats_control *k =
-            from ? formats_config_control_find(e->o.config, from) : NULL;
-        json_t *value = json_object_get(r, "value");
-        if (!k || !json_is_object(value))
-            continue;
-        /* shallow: only top-level keys are added; nested values are shared, read only */
-        json_t *v = json_copy(value), *list = json_object_get(out, from);
-        json_object_set_new(v, "type", json_string(k->type));
-        static const char *const sizes[] = {"original_width", "original_height"};
-        for (int s = 0; s < 2; s++)
-            if (json_object_get(r, sizes[s]))
-                json_object_set(v, sizes[s], json_object_get(r, sizes[s]));
-        if (!list) {
-            list = json_array();
-            json_object_set_new(out, from, list);
-        }
-        json_array_append_new(list, v);
-    }
-    return out;
-}
-
 /* The data with $undefined$ renamed to the config's first data key (spec 1.2). */
 static json_t *task_data(const struct formats_export *e, const json_t *task)
 {
@@ -132,37 +79,6 @@ static json_t *task_data(const struct formats_export *e, const json_t *task)
     json_t *v;
     json_object_foreach(data, k, v) json_object_set(copy, strcmp(k, "$undefined$") ? k : key, v);
     return copy;
-}
-
-static int emit_items(struct formats_export *e, const json_t *task, const json_t *data,
-                      struct base_err *err)
-{
-    json_t *anns = json_object_get(task, "annotations");
-    size_t n = json_array_size(anns), kept = 0;
-    struct formats_item it = {
-        .id = json_integer_value(json_object_get(task, "id")), .task = task, .data = data};
-    if (n == 0) {
-        it.output = json_object();
-        int rc = e->w->item(e, &it, err);
-        json_decref(it.output);
-        e->nitems++;
-        return rc;
-    }
-    const json_t **live = base_calloc(n, sizeof *live);
-    for (size_t i = 0; i < n; i++)
-        if (!cancelled(json_array_get(anns, i)))
-            live[kept++] = json_array_get(anns, i);
-    sort_newest_first(live, kept);
-    int rc = 0;
-    for (size_t i = 0; i < kept && !rc; i++) {
-        it.annotation = live[i];
-        it.output = item_output(e, json_object_get(live[i], "result"));
-        rc = e->w->item(e, &it, err);
-        json_decref(it.output);
-        e->nitems++;
-    }
-    base_free(live);
-    return rc;
 }
 
 /* ---- items from the light parse (formats ported off jansson) ------------------------------- */
@@ -297,15 +213,13 @@ int formats_export_add(struct formats_export *e, const json_t *task, struct base
     }
     json_t *data = task_data(e, task);
     int rc;
-    if (e->w->task && data == json_object_get(task, "data")) {
+    if (data == json_object_get(task, "data")) {
         rc = task_as_text(e, task, err);
-    } else if (e->w->task) { /* serialise with the renamed data key, keeping the key order */
+    } else { /* serialise with the renamed data key, keeping the key order */
         json_t *copy = json_copy((json_t *)task);
         json_object_set(copy, "data", data);
         rc = task_as_text(e, copy, err);
         json_decref(copy);
-    } else {
-        rc = emit_items(e, task, data, err);
     }
     json_decref(data);
     return rc;
@@ -384,7 +298,14 @@ void formats_export_abort(struct formats_export *e)
 
 /* ---- helpers shared by the writers ---------------------------------------------------------- */
 
-const char *formats_item_image(const struct formats_export *e, const struct formats_item *it)
+const char *formats_jv_cstr(struct formats_export *e, const struct formats_jv *v)
+{
+    size_t len;
+    const char *s = jv_cstr(v, &len);
+    return s ? base_arena_strndup(e->jp.arena, s, len) : NULL;
+}
+
+const char *formats_litem_image(struct formats_export *e, const struct formats_litem *it)
 {
     const char *key = formats_config_first_data_key(e->o.config);
     struct formats_control_info info;
@@ -393,13 +314,38 @@ const char *formats_item_image(const struct formats_export *e, const struct form
             key = info.data_key;
             break;
         }
-    return key ? json_string_value(json_object_get(it->data, key)) : NULL;
+    if (!key)
+        return NULL;
+    const struct formats_jv *v = formats_jv_get(it->data, key);
+    if (!v && it->undef_key && !strcmp(key, it->undef_key))
+        v = formats_jv_get(it->data, "$undefined$");
+    return formats_jv_cstr(e, v);
 }
 
-json_t *formats_item_regions(const struct formats_item *it)
+size_t formats_litem_regions(struct formats_export *e, const struct formats_litem *it,
+                             const struct formats_jv ***out)
 {
-    json_t *all = json_array(), *list;
-    const char *k;
-    json_object_foreach(it->output, k, list) json_array_extend(all, list);
-    return all;
+    size_t n = 0;
+    for (size_t j = 0; j < it->nout; j++)
+        n += it->out[j].n;
+    *out = base_arena_alloc(e->jp.arena, (n ? n : 1) * sizeof **out);
+    n = 0;
+    for (size_t j = 0; j < it->nout; j++)
+        for (size_t i = 0; i < it->out[j].n; i++)
+            (*out)[n++] = it->out[j].results[i];
+    return n;
+}
+
+const struct formats_jv *formats_region_get(const struct formats_jv *r, const char *key)
+{
+    const struct formats_jv *v;
+    if ((!strcmp(key, "original_width") || !strcmp(key, "original_height")) &&
+        (v = formats_jv_get(r, key)))
+        return v;
+    return formats_jv_get(formats_jv_get(r, "value"), key);
+}
+
+double formats_region_num(const struct formats_jv *r, const char *key)
+{
+    return formats_jv_num(formats_region_get(r, key));
 }

@@ -20,18 +20,18 @@ static char *label_file(const char *dir, const char *url, const char *ext)
     return path;
 }
 
-static double num(const json_t *r, const char *key)
+static double num(const struct formats_jv *r, const char *key)
 {
-    return formats_json_num(json_object_get(r, key));
+    return formats_region_num(r, key);
 }
 
 /* A rectangle region's labels, or NULL when the region is not a rectangle. */
-static const json_t *rect_labels(const json_t *r)
+static const struct formats_jv *rect_labels(const struct formats_jv *r)
 {
-    const json_t *l = json_object_get(r, "rectanglelabels");
+    const struct formats_jv *l = formats_region_get(r, "rectanglelabels");
     if (!l)
-        l = json_object_get(r, "labels");
-    return json_is_array(l) && json_object_get(r, "width") ? l : NULL;
+        l = formats_region_get(r, "labels");
+    return l && l->type == FORMATS_JV_ARRAY && formats_region_get(r, "width") ? l : NULL;
 }
 
 /* ---- YOLO --------------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ static int yolo_open(struct formats_export *e, struct base_err *err)
 }
 
 /* x, y, width, height in percent; a rotated box becomes its bounds clamped to the image. */
-static void yolo_box(const json_t *r, double v[4])
+static void yolo_box(const struct formats_jv *r, double v[4])
 {
     v[0] = num(r, "x"), v[1] = num(r, "y"), v[2] = num(r, "width"), v[3] = num(r, "height");
     double rot = num(r, "rotation");
@@ -61,22 +61,20 @@ static void yolo_box(const json_t *r, double v[4])
     v[2] = (b[2] - b[0]) / W * 100, v[3] = (b[3] - b[1]) / H * 100;
 }
 
-static void yolo_lines(struct formats_export *e, const json_t *r, struct base_buf *b)
+static void yolo_lines(struct formats_export *e, const struct formats_jv *r, struct base_buf *b)
 {
-    const json_t *labels = rect_labels(r), *l;
+    const struct formats_jv *labels = rect_labels(r);
     struct base_err ignored;
     double v[4];
     if (!labels)
         return;
     yolo_box(r, v);
     double out[4] = {(v[0] + v[2] / 2) / 100, (v[1] + v[3] / 2) / 100, v[2] / 100, v[3] / 100};
-    size_t i;
-    json_array_foreach(labels, i, l)
-    {
-        if (!json_is_string(l))
+    for (size_t i = 0; i < labels->n; i++) {
+        const char *l = formats_jv_cstr(e, &labels->kids[i].v);
+        if (!l)
             continue;
-        base_buf_printf(b, &ignored, "%" JSON_INTEGER_FORMAT,
-                        formats_export_category(e, json_string_value(l)));
+        base_buf_printf(b, &ignored, "%" JSON_INTEGER_FORMAT, formats_export_category(e, l));
         for (int k = 0; k < 4; k++) {
             char s[32];
             base_fmt_double(out[k], s);
@@ -86,20 +84,19 @@ static void yolo_lines(struct formats_export *e, const json_t *r, struct base_bu
     }
 }
 
-static int yolo_item(struct formats_export *e, const struct formats_item *it, struct base_err *err)
+static int yolo_item(struct formats_export *e, const struct formats_litem *it, struct base_err *err)
 {
-    const char *url = formats_item_image(e, it);
+    const char *url = formats_litem_image(e, it);
     if (!url)
         return 0;
-    json_t *regions = formats_item_regions(it), *r;
-    struct base_buf b;
-    base_buf_init(&b, (size_t)1 << 30);
-    size_t i;
-    json_array_foreach(regions, i, r) yolo_lines(e, r, &b);
-    json_decref(regions);
+    const struct formats_jv **regions;
+    size_t n = formats_litem_regions(e, it, &regions);
+    struct base_buf *b = &e->out;
+    base_buf_reset(b);
+    for (size_t i = 0; i < n; i++)
+        yolo_lines(e, regions[i], b);
     char *name = label_file("labels", url, ".txt");
-    int rc = formats_zip_add_spooled(e, name, b.data, b.len, err);
-    base_buf_release(&b);
+    int rc = formats_zip_add_spooled(e, name, b->data, b->len, err);
     base_free(name);
     return rc ? rc : formats_export_zip_image(e, url, err);
 }
@@ -132,7 +129,7 @@ static int yolo_commit(struct formats_export *e, struct base_err *err)
 }
 
 const struct formats_writer formats_writer_yolo = {
-    .zipped = 1, .open = yolo_open, .item = yolo_item, .commit = yolo_commit};
+    .zipped = 1, .open = yolo_open, .litem = yolo_item, .commit = yolo_commit};
 
 /* ---- Pascal VOC --------------------------------------------------------------------------------
  */
@@ -183,10 +180,11 @@ static void leaf_int(struct base_buf *b, const char *tag, long long v)
     leaf(b, tag, s);
 }
 
-static void voc_object(struct base_buf *b, const json_t *r, double W, double H)
+static void voc_object(struct formats_export *e, struct base_buf *b, const struct formats_jv *r,
+                       double W, double H)
 {
-    const json_t *labels = rect_labels(r);
-    const char *name = json_string_value(json_array_get(labels, 0));
+    const struct formats_jv *labels = rect_labels(r);
+    const char *name = labels && labels->n ? formats_jv_cstr(e, &labels->kids[0].v) : NULL;
     struct base_err ignored;
     if (!name)
         return;
@@ -230,42 +228,38 @@ static void voc_header(struct base_buf *b, const char *file, const char *annotat
     leaf(b, "segmented", "0");
 }
 
-static char *annotator_text(const json_t *ann)
+static const char *annotator_text(struct formats_export *e, const struct formats_jv *ann)
 {
-    json_t *by = json_object_get(ann, "completed_by");
-    if (json_is_object(by))
-        by = json_object_get(by, "email");
-    if (json_is_string(by))
-        return base_strdup(json_string_value(by));
-    char s[32];
-    snprintf(s, sizeof s, "%" JSON_INTEGER_FORMAT, json_integer_value(by));
-    return base_strdup(json_is_integer(by) ? s : "None");
+    const struct formats_jv *by = formats_jv_get(ann, "completed_by");
+    if (by && by->type == FORMATS_JV_OBJECT)
+        by = formats_jv_get(by, "email");
+    if (by && by->type == FORMATS_JV_STRING)
+        return formats_jv_cstr(e, by);
+    if (by && by->type == FORMATS_JV_INT)
+        return base_arena_printf(e->jp.arena, "%lld", by->i);
+    return "None";
 }
 
-static int voc_item(struct formats_export *e, const struct formats_item *it, struct base_err *err)
+static int voc_item(struct formats_export *e, const struct formats_litem *it, struct base_err *err)
 {
-    const char *url = formats_item_image(e, it);
-    json_t *regions = formats_item_regions(it), *first = json_array_get(regions, 0), *r;
-    double W = num(first, "original_width"), H = num(first, "original_height");
-    int rc = 0;
-    if (!url || !first || !(W >= 1 && W <= 1e6) || !(H >= 1 && H <= 1e6))
-        goto out; /* the converter skips items without regions or image size */
-    struct base_buf b;
-    base_buf_init(&b, (size_t)1 << 30);
-    char *file = formats_export_image_name(url), *who = annotator_text(it->annotation);
-    voc_header(&b, file, who, W, H);
-    size_t i;
-    json_array_foreach(regions, i, r) voc_object(&b, r, W, H);
-    base_buf_puts(&b, "</annotation>\n", err);
+    const char *url = formats_litem_image(e, it);
+    const struct formats_jv **regions;
+    size_t n = formats_litem_regions(e, it, &regions);
+    double W = n ? num(regions[0], "original_width") : 0;
+    double H = n ? num(regions[0], "original_height") : 0;
+    if (!url || !n || !(W >= 1 && W <= 1e6) || !(H >= 1 && H <= 1e6))
+        return 0; /* the converter skips items without regions or image size */
+    struct base_buf *b = &e->out;
+    base_buf_reset(b);
+    char *file = formats_export_image_name(url);
+    voc_header(b, file, annotator_text(e, it->annotation), W, H);
+    for (size_t i = 0; i < n; i++)
+        voc_object(e, b, regions[i], W, H);
+    base_buf_puts(b, "</annotation>\n", err);
     char *name = label_file("Annotations", url, ".xml");
-    rc = formats_zip_add_spooled(e, name, b.data, b.len, err);
-    base_buf_release(&b);
-    base_free(name), base_free(file), base_free(who);
-    if (!rc)
-        rc = formats_export_zip_image(e, url, err);
-out:
-    json_decref(regions);
-    return rc;
+    int rc = formats_zip_add_spooled(e, name, b->data, b->len, err);
+    base_free(name), base_free(file);
+    return rc ? rc : formats_export_zip_image(e, url, err);
 }
 
-const struct formats_writer formats_writer_voc = {.zipped = 1, .open = voc_open, .item = voc_item};
+const struct formats_writer formats_writer_voc = {.zipped = 1, .open = voc_open, .litem = voc_item};

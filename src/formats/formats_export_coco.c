@@ -28,16 +28,89 @@ static int coco_open(struct formats_export *e, struct base_err *err)
     return 0;
 }
 
-static void spool(FILE *f, json_int_t n, json_t *v)
+/* ---- entries written as text, as formats_json_write(indent 2, level 2) writes them: the
+ * members of an entry at 6 spaces, array elements at 8 (10 inside a nested array). A real that is
+ * not finite is left out, as jansson's json_real refuses it (its array element or member is
+ * missing from the tree the writer used to get). */
+
+static void put(struct base_buf *b, const char *s)
 {
-    fputs(n ? ",\n    " : "\n    ", f);
-    formats_json_write(f, v, 2, 2);
-    json_decref(v);
+    struct base_err ignored;
+    base_buf_puts(b, s, &ignored);
+}
+
+static void put_int(struct base_buf *b, long long v)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%lld", v);
+    put(b, s);
+}
+
+static void put_real(struct base_buf *b, double v)
+{
+    char s[32];
+    struct base_err ignored;
+    base_buf_append(b, s, (size_t)base_fmt_double(v, s), &ignored);
+}
+
+/* The next member of an entry ("key": ...). */
+static void member(struct base_buf *b, const char *key)
+{
+    put(b, ",\n      \"");
+    put(b, key);
+    put(b, "\": ");
+}
+
+/* An array of n numbers (reals, or integers when ints) whose elements sit at `pad` spaces. */
+static void numbers(struct base_buf *b, const double *v, size_t n, int ints, int pad)
+{
+    static const char spaces[] = "            ";
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ints && !isfinite(v[i]))
+            continue;
+        put(b, k++ ? ",\n" : "[\n");
+        put(b, spaces + (sizeof spaces - 1 - (size_t)pad));
+        if (ints)
+            put_int(b, (long long)v[i]);
+        else
+            put_real(b, v[i]);
+    }
+    if (!k) {
+        put(b, "[]");
+        return;
+    }
+    put(b, "\n");
+    put(b, spaces + (sizeof spaces + 1 - (size_t)pad));
+    put(b, "]");
+}
+
+/* Starts an entry in the spool buffer: {"id": .., "image_id": .., "category_id": ..}. */
+static void ann_head(struct base_buf *b, json_int_t n, json_int_t id, json_int_t image_id,
+                     json_int_t category_id)
+{
+    put(b, n ? ",\n    {\n      \"id\": " : "\n    {\n      \"id\": ");
+    put_int(b, id);
+    member(b, "image_id");
+    put_int(b, image_id);
+    member(b, "category_id");
+    put_int(b, category_id);
+}
+
+/* "ignore": 0, "iscrowd": 0 */
+static void ann_flags(struct base_buf *b)
+{
+    put(b, ",\n      \"ignore\": 0,\n      \"iscrowd\": 0");
+}
+
+static int is_number(const struct formats_jv *v)
+{
+    return v && (v->type == FORMATS_JV_INT || v->type == FORMATS_JV_REAL);
 }
 
 /* Size of the item's image: its file when we have it, else the first region's original size. */
-static int image_size(struct formats_export *e, const char *url, const json_t *regions, int *w,
-                      int *h)
+static int image_size(struct formats_export *e, const char *url, const struct formats_jv *first,
+                      int *w, int *h)
 {
     char *path = formats_export_image_path(e, url);
     struct formats_image_info info;
@@ -48,12 +121,10 @@ static int image_size(struct formats_export *e, const char *url, const json_t *r
         *w = info.width, *h = info.height;
         return 0;
     }
-    json_t *first = json_array_get(regions, 0);
-    json_t *ow = json_object_get(first, "original_width"),
-           *oh = json_object_get(first, "original_height");
-    double fw = json_number_value(ow), fh = json_number_value(oh);
-    if (!json_is_number(ow) || !json_is_number(oh) || !(fw >= 1 && fw <= 1e6) ||
-        !(fh >= 1 && fh <= 1e6))
+    const struct formats_jv *ow = first ? formats_region_get(first, "original_width") : NULL;
+    const struct formats_jv *oh = first ? formats_region_get(first, "original_height") : NULL;
+    double fw = formats_jv_num(ow), fh = formats_jv_num(oh);
+    if (!is_number(ow) || !is_number(oh) || !(fw >= 1 && fw <= 1e6) || !(fh >= 1 && fh <= 1e6))
         return -1;
     *w = (int)fw, *h = (int)fh;
     return 0;
@@ -77,82 +148,102 @@ void formats_rotated_bounds(double x, double y, double w, double h, double deg, 
     }
 }
 
-static json_t *reals(const double *v, size_t n)
+static void rect_ann(const struct formats_jv *r, int W, int H, struct base_buf *b)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_real(v[i]));
-    return a;
-}
-
-static json_t *rect_ann(const json_t *r, int W, int H, json_t *a)
-{
-    double x = formats_json_num(json_object_get(r, "x")) / 100 * W;
-    double y = formats_json_num(json_object_get(r, "y")) / 100 * H;
-    double w = formats_json_num(json_object_get(r, "width")) / 100 * W;
-    double h = formats_json_num(json_object_get(r, "height")) / 100 * H;
-    double rot = formats_json_num(json_object_get(r, "rotation"));
+    double x = formats_region_num(r, "x") / 100 * W;
+    double y = formats_region_num(r, "y") / 100 * H;
+    double w = formats_region_num(r, "width") / 100 * W;
+    double h = formats_region_num(r, "height") / 100 * H;
+    double rot = formats_region_num(r, "rotation");
     if (rot != 0) {
-        double b[4];
-        formats_rotated_bounds(x, y, w, h, rot, b);
-        x = b[0], y = b[1], w = b[2] - b[0], h = b[3] - b[1];
+        double bb[4];
+        formats_rotated_bounds(x, y, w, h, rot, bb);
+        x = bb[0], y = bb[1], w = bb[2] - bb[0], h = bb[3] - bb[1];
     }
     long long bx = formats_trunc_px(x), by = formats_trunc_px(y);
     long long bw = formats_trunc_px(w), bh = formats_trunc_px(h);
-    json_object_set_new(a, "segmentation", json_array());
-    json_object_set_new(
-        a, "bbox",
-        json_pack("[I, I, I, I]", (json_int_t)bx, (json_int_t)by, (json_int_t)bw, (json_int_t)bh));
-    json_object_set_new(a, "ignore", json_integer(0));
-    json_object_set_new(a, "iscrowd", json_integer(0));
-    json_object_set_new(a, "area", json_integer((json_int_t)(bw * bh)));
-    return a;
+    member(b, "segmentation");
+    put(b, "[]");
+    member(b, "bbox");
+    put(b, "[\n        ");
+    put_int(b, bx);
+    put(b, ",\n        ");
+    put_int(b, by);
+    put(b, ",\n        ");
+    put_int(b, bw);
+    put(b, ",\n        ");
+    put_int(b, bh);
+    put(b, "\n      ]");
+    ann_flags(b);
+    member(b, "area");
+    put_int(b, bw * bh);
 }
 
-static json_t *poly_ann(const json_t *r, int W, int H, json_t *a)
+/* Element i of an array, or NULL. */
+static const struct formats_jv *jv_at(const struct formats_jv *a, size_t i)
 {
-    json_t *points = json_object_get(r, "points"), *seg = json_array(), *p;
+    return a->type == FORMATS_JV_ARRAY && i < a->n ? &a->kids[i].v : NULL;
+}
+
+static void poly_ann(const struct formats_jv *r, int W, int H, struct base_buf *b)
+{
+    const struct formats_jv *points = formats_region_get(r, "points");
     double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY, area = 0;
-    size_t n = json_array_size(points), i;
-    json_array_foreach(points, i, p)
-    {
-        double x = formats_json_num(json_array_get(p, 0)) / 100 * W;
-        double y = formats_json_num(json_array_get(p, 1)) / 100 * H;
-        const json_t *q = json_array_get(points, (i + 1) % n);
-        double x2 = formats_json_num(json_array_get(q, 0)) / 100 * W;
-        double y2 = formats_json_num(json_array_get(q, 1)) / 100 * H;
-        area += x * y2 - x2 * y;
-        json_array_append_new(seg, json_real(x));
-        json_array_append_new(seg, json_real(y));
-        minx = fmin(minx, x), maxx = fmax(maxx, x), miny = fmin(miny, y), maxy = fmax(maxy, y);
+    size_t n = points && points->type == FORMATS_JV_ARRAY ? points->n : 0;
+    member(b, "segmentation");
+    put(b, "[\n        ");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct formats_jv *p = &points->kids[i].v, *q = &points->kids[(i + 1) % n].v;
+        double xy[2] = {formats_jv_num(jv_at(p, 0)) / 100 * W,
+                        formats_jv_num(jv_at(p, 1)) / 100 * H};
+        double x2 = formats_jv_num(jv_at(q, 0)) / 100 * W;
+        double y2 = formats_jv_num(jv_at(q, 1)) / 100 * H;
+        area += xy[0] * y2 - x2 * xy[1];
+        for (int c = 0; c < 2; c++)
+            if (isfinite(xy[c])) {
+                put(b, k++ ? ",\n          " : "[\n          ");
+                put_real(b, xy[c]);
+            }
+        minx = fmin(minx, xy[0]), maxx = fmax(maxx, xy[0]);
+        miny = fmin(miny, xy[1]), maxy = fmax(maxy, xy[1]);
     }
+    put(b, k ? "\n        ]\n      ]" : "[]\n      ]");
     double bbox[4] = {minx, miny, maxx - minx, maxy - miny};
-    json_object_set_new(a, "segmentation", json_pack("[o]", seg));
-    json_object_set_new(a, "bbox", reals(n ? bbox : (double[4]){0, 0, 0, 0}, 4));
-    json_object_set_new(a, "ignore", json_integer(0));
-    json_object_set_new(a, "iscrowd", json_integer(0));
-    json_object_set_new(a, "area", json_real(fabs(area) / 2));
-    return a;
+    member(b, "bbox");
+    numbers(b, n ? bbox : (double[4]){0, 0, 0, 0}, 4, 0, 8);
+    ann_flags(b);
+    if (isfinite(fabs(area) / 2)) {
+        member(b, "area");
+        put_real(b, fabs(area) / 2);
+    }
 }
 
-static json_t *point_ann(const json_t *r, int W, int H, json_t *a)
+static void point_ann(const struct formats_jv *r, int W, int H, struct base_buf *b)
 {
-    double x = formats_json_num(json_object_get(r, "x")) / 100 * W;
-    double y = formats_json_num(json_object_get(r, "y")) / 100 * H;
+    double x = formats_region_num(r, "x") / 100 * W;
+    double y = formats_region_num(r, "y") / 100 * H;
     double bbox[4] = {x, y, 0, 0};
-    json_object_set_new(a, "segmentation", json_array());
-    json_object_set_new(a, "bbox", reals(bbox, 4));
-    json_object_set_new(a, "ignore", json_integer(0));
-    json_object_set_new(a, "iscrowd", json_integer(0));
-    json_object_set_new(a, "area", json_real(0));
-    json_object_set_new(a, "keypoints", json_pack("[f, f, i]", x, y, 2));
-    json_object_set_new(a, "num_keypoints", json_integer(1));
-    return a;
+    member(b, "segmentation");
+    put(b, "[]");
+    member(b, "bbox");
+    numbers(b, bbox, 4, 0, 8);
+    ann_flags(b);
+    member(b, "area");
+    put(b, "0.0");
+    if (isfinite(x) && isfinite(y)) {
+        member(b, "keypoints");
+        numbers(b, (double[2]){x, y}, 2, 0, 8);
+        b->len -= 8; /* "\n      ]" -> the integer 2, then close */
+        put(b, ",\n        2\n      ]");
+    }
+    member(b, "num_keypoints");
+    put(b, "1");
 }
 
 static const struct {
     const char *key;
-    json_t *(*build)(const json_t *r, int W, int H, json_t *a);
+    void (*build)(const struct formats_jv *r, int W, int H, struct base_buf *b);
 } region_kinds[] = {
     {"rectanglelabels", rect_ann},
     {"polygonlabels", poly_ann},
@@ -160,44 +251,56 @@ static const struct {
     {"labels", rect_ann},
 };
 
-static void region(struct formats_export *e, struct coco_state *s, const json_t *r,
+static void region(struct formats_export *e, struct coco_state *s, const struct formats_jv *r,
                    json_int_t image_id, int W, int H)
 {
     for (size_t k = 0; k < sizeof region_kinds / sizeof region_kinds[0]; k++) {
-        const char *name =
-            json_string_value(json_array_get(json_object_get(r, region_kinds[k].key), 0));
+        const struct formats_jv *labels = formats_region_get(r, region_kinds[k].key);
+        const char *name = labels && labels->type == FORMATS_JV_ARRAY && labels->n
+                               ? formats_jv_cstr(e, &labels->kids[0].v)
+                               : NULL;
         if (!name)
             continue;
-        if (!strcmp(region_kinds[k].key, "labels") && !json_object_get(r, "width"))
+        if (!strcmp(region_kinds[k].key, "labels") && !formats_region_get(r, "width"))
             return;
-        json_t *a = json_pack("{s:I, s:I, s:I}", "id", s->nanns, "image_id", image_id,
-                              "category_id", formats_export_category(e, name));
-        spool(s->anns, s->nanns++, region_kinds[k].build(r, W, H, a));
+        struct base_buf *b = &e->out;
+        base_buf_reset(b);
+        ann_head(b, s->nanns, s->nanns, image_id, formats_export_category(e, name));
+        region_kinds[k].build(r, W, H, b);
+        put(b, "\n    }");
+        fwrite(b->data, 1, b->len, s->anns);
+        s->nanns++;
         return;
     }
 }
 
-static int coco_item(struct formats_export *e, const struct formats_item *it, struct base_err *err)
+static int coco_item(struct formats_export *e, const struct formats_litem *it, struct base_err *err)
 {
     struct coco_state *s = e->st;
-    const char *url = formats_item_image(e, it);
-    json_t *regions = formats_item_regions(it);
-    int W, H, rc = 0;
-    if (!url || image_size(e, url, regions, &W, &H))
-        goto out; /* the converter warns and skips such items */
+    const char *url = formats_litem_image(e, it);
+    const struct formats_jv **regions;
+    size_t n = formats_litem_regions(e, it, &regions);
+    int W, H;
+    if (!url || image_size(e, url, n ? regions[0] : NULL, &W, &H))
+        return 0; /* the converter warns and skips such items */
     char *base = formats_export_image_name(url), *file = base_path_join("images", base);
     json_int_t image_id = s->nimages;
-    spool(s->images, s->nimages++,
-          json_pack("{s:i, s:i, s:I, s:s}", "width", W, "height", H, "id", image_id, "file_name",
-                    file));
+    struct base_buf *b = &e->out;
+    base_buf_reset(b);
+    put(b, s->nimages++ ? ",\n    {\n      \"width\": " : "\n    {\n      \"width\": ");
+    put_int(b, W);
+    member(b, "height");
+    put_int(b, H);
+    member(b, "id");
+    put_int(b, image_id);
+    member(b, "file_name");
+    formats_json_string_buf(b, file, strlen(file));
+    put(b, "\n    }");
+    fwrite(b->data, 1, b->len, s->images);
     base_free(base), base_free(file);
-    size_t i;
-    json_t *r;
-    json_array_foreach(regions, i, r) region(e, s, r, image_id, W, H);
-    rc = formats_export_zip_image(e, url, err);
-out:
-    json_decref(regions);
-    return rc;
+    for (size_t i = 0; i < n; i++)
+        region(e, s, regions[i], image_id, W, H);
+    return formats_export_zip_image(e, url, err);
 }
 
 static void copy_stream(FILE *from, FILE *to)
@@ -261,6 +364,6 @@ static void coco_release(struct formats_export *e)
 
 const struct formats_writer formats_writer_coco = {.zipped = 1,
                                                    .open = coco_open,
-                                                   .item = coco_item,
+                                                   .litem = coco_item,
                                                    .commit = coco_commit,
                                                    .release = coco_release};

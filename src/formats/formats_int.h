@@ -196,17 +196,9 @@ extern const char *const formats_image_exts[];
 #include <sys/types.h>
 #include <zip.h>
 
-/* One exported record (spec 5.2): a task with one of its annotations (or none). */
-struct formats_item {
-    json_int_t id;
-    const json_t *task;
-    const json_t *data;       /* task data with $undefined$ renamed */
-    const json_t *annotation; /* NULL for a task without annotations */
-    json_t *output;           /* {"<control>": [value copies + "type", original_width/height]} */
-};
-
-/* The same record read from a task parsed by formats_jv_parse (the item formats ported off
- * jansson): results of known controls grouped by control, in first-seen order. */
+/* One exported record (spec 5.2), a task with one of its annotations (or none), read from the
+ * task parsed by formats_jv_parse: results of known controls grouped by control, in first-seen
+ * order. */
 struct formats_lout {
     const struct formats_control *k;
     const char *name; /* from_name */
@@ -234,10 +226,8 @@ struct formats_spooled {
 struct formats_writer {
     int zipped;
     int (*open)(struct formats_export *e, struct base_err *err);
-    /* JSON takes whole tasks; the others take items */
+    /* JSON takes whole tasks as text; the others take items read from the light parse */
     int (*task)(struct formats_export *e, const char *text, size_t len, struct base_err *err);
-    int (*item)(struct formats_export *e, const struct formats_item *it, struct base_err *err);
-    /* formats ported off jansson take items read from the light parse */
     int (*litem)(struct formats_export *e, const struct formats_litem *it, struct base_err *err);
     int (*commit)(struct formats_export *e, struct base_err *err);
     void (*release)(struct formats_export *e);
@@ -294,8 +284,20 @@ int formats_zip_add_spooled(struct formats_export *e, const char *name, const vo
 int formats_zip_spool_flush(struct formats_export *e, struct base_err *err);
 void formats_zip_spool_remove(struct formats_export *e);
 int formats_zip_add_file(struct formats_export *e, const char *name, FILE *f, struct base_err *err);
-/* The data value of the first data key: the task's image URL, or NULL. */
-const char *formats_item_image(const struct formats_export *e, const struct formats_item *it);
+/* A string value as C code sees it (up to a NUL byte), NUL-terminated in the task's arena (valid
+ * until the next task); NULL if v is not a string. */
+const char *formats_jv_cstr(struct formats_export *e, const struct formats_jv *v);
+/* The data value of the first data key: the task's image URL (in the task's arena), or NULL. */
+const char *formats_litem_image(struct formats_export *e, const struct formats_litem *it);
+/* The item's result objects in order, flattened over controls, into *out (the task's arena).
+ * Returns the count. */
+size_t formats_litem_regions(struct formats_export *e, const struct formats_litem *it,
+                             const struct formats_jv ***out);
+/* Field `key` of a region as the converter sees it: the result's original_width/height when it
+ * has them, the value's field otherwise. NULL if absent. */
+const struct formats_jv *formats_region_get(const struct formats_jv *r, const char *key);
+/* Numeric value of a region field; 0 when absent or not a number. */
+double formats_region_num(const struct formats_jv *r, const char *key);
 /* Axis-aligned bounds [x0, y0, x1, y1] of a rectangle rotated clockwise by deg degrees about
  * its top-left corner (Label Studio's rotation), all in pixels. */
 void formats_rotated_bounds(double x, double y, double w, double h, double deg, double out[4]);
@@ -303,7 +305,4 @@ void formats_rotated_bounds(double x, double y, double w, double h, double deg, 
  * floating-point noise (int(80.99999999999999) is 80 in Python, which loses a pixel on every
  * percent -> pixel round trip of an integer box). */
 long long formats_trunc_px(double v);
-/* Region values of an item in order, flattened over controls. Returns a new array reference. */
-json_t *formats_item_regions(const struct formats_item *it);
-
 #endif
