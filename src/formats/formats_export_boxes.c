@@ -25,6 +25,13 @@ static double num(const struct formats_jv *r, const char *key)
     return formats_region_num(r, key);
 }
 
+static void put_int(struct base_buf *b, long long v)
+{
+    char s[24];
+    struct base_err ignored;
+    base_buf_append(b, s, (size_t)snprintf(s, sizeof s, "%lld", v), &ignored);
+}
+
 /* A rectangle region's labels, or NULL when the region is not a rectangle. */
 static const struct formats_jv *rect_labels(const struct formats_jv *r)
 {
@@ -74,13 +81,12 @@ static void yolo_lines(struct formats_export *e, const struct formats_jv *r, str
         const char *l = formats_jv_cstr(e, &labels->kids[i].v);
         if (!l)
             continue;
-        base_buf_printf(b, &ignored, "%" JSON_INTEGER_FORMAT, formats_export_category(e, l));
+        put_int(b, (long long)formats_export_category(e, l));
         for (int k = 0; k < 4; k++) {
-            char s[32];
-            base_fmt_double(out[k], s);
-            base_buf_printf(b, &ignored, " %s", s);
+            char t[33] = " ";
+            base_buf_append(b, t, 1 + (size_t)base_fmt_double(out[k], t + 1), &ignored);
         }
-        base_buf_puts(b, "\n", &ignored);
+        base_buf_append(b, "\n", 1, &ignored);
     }
 }
 
@@ -161,25 +167,7 @@ static void xml_text(struct base_buf *b, const char *s)
     }
 }
 
-static void leaf(struct base_buf *b, const char *tag, const char *text)
-{
-    struct base_err ignored;
-    base_buf_puts(b, "<", &ignored);
-    base_buf_puts(b, tag, &ignored);
-    base_buf_puts(b, ">", &ignored);
-    xml_text(b, text);
-    base_buf_puts(b, "</", &ignored);
-    base_buf_puts(b, tag, &ignored);
-    base_buf_puts(b, ">\n", &ignored);
-}
-
-static void leaf_int(struct base_buf *b, const char *tag, long long v)
-{
-    char s[32];
-    snprintf(s, sizeof s, "%lld", v);
-    leaf(b, tag, s);
-}
-
+/* The file is mostly fixed text: written in a few pieces around the variable parts. */
 static void voc_object(struct formats_export *e, struct base_buf *b, const struct formats_jv *r,
                        double W, double H)
 {
@@ -190,42 +178,46 @@ static void voc_object(struct formats_export *e, struct base_buf *b, const struc
         return;
     double x = num(r, "x") / 100 * W, y = num(r, "y") / 100 * H;
     double w = num(r, "width") / 100 * W, h = num(r, "height") / 100 * H;
-    base_buf_puts(b, "<object>\n", &ignored);
-    leaf(b, "name", name);
-    leaf(b, "pose", "Unspecified");
-    leaf(b, "truncated", "0");
-    leaf(b, "difficult", "0");
-    base_buf_puts(b, "<bndbox>\n", &ignored);
     long long x0 = formats_trunc_px(x), y0 = formats_trunc_px(y);
-    leaf_int(b, "xmin", x0);
-    leaf_int(b, "ymin", y0);
-    leaf_int(b, "xmax", x0 + formats_trunc_px(w));
-    leaf_int(b, "ymax", y0 + formats_trunc_px(h));
-    base_buf_puts(b, "</bndbox>\n</object>\n", &ignored);
+    base_buf_puts(b, "<object>\n<name>", &ignored);
+    xml_text(b, name);
+    base_buf_puts(b,
+                  "</name>\n<pose>Unspecified</pose>\n<truncated>0</truncated>\n"
+                  "<difficult>0</difficult>\n<bndbox>\n<xmin>",
+                  &ignored);
+    put_int(b, x0);
+    base_buf_puts(b, "</xmin>\n<ymin>", &ignored);
+    put_int(b, y0);
+    base_buf_puts(b, "</ymin>\n<xmax>", &ignored);
+    put_int(b, x0 + formats_trunc_px(w));
+    base_buf_puts(b, "</xmax>\n<ymax>", &ignored);
+    put_int(b, y0 + formats_trunc_px(h));
+    base_buf_puts(b, "</ymax>\n</bndbox>\n</object>\n", &ignored);
 }
 
 static void voc_header(struct base_buf *b, const char *file, const char *annotator, double W,
                        double H)
 {
     struct base_err ignored;
-    base_buf_puts(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<annotation>\n", &ignored);
-    leaf(b, "folder", "images");
-    leaf(b, "filename", file);
-    base_buf_puts(b, "<source>\n", &ignored);
-    leaf(b, "database", "MyDatabase");
-    leaf(b, "annotation", "COCO2017");
-    leaf(b, "image", "flickr");
-    leaf(b, "flickrid", "NULL");
-    leaf(b, "annotator", annotator);
-    base_buf_puts(b, "</source>\n<owner>\n", &ignored);
-    leaf(b, "flickrid", "NULL");
-    leaf(b, "name", "Label Studio");
-    base_buf_puts(b, "</owner>\n<size>\n", &ignored);
-    leaf_int(b, "width", (long long)W);
-    leaf_int(b, "height", (long long)H);
-    leaf_int(b, "depth", 3);
-    base_buf_puts(b, "</size>\n", &ignored);
-    leaf(b, "segmented", "0");
+    base_buf_puts(b,
+                  "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<annotation>\n"
+                  "<folder>images</folder>\n<filename>",
+                  &ignored);
+    xml_text(b, file);
+    base_buf_puts(b,
+                  "</filename>\n<source>\n<database>MyDatabase</database>\n"
+                  "<annotation>COCO2017</annotation>\n<image>flickr</image>\n"
+                  "<flickrid>NULL</flickrid>\n<annotator>",
+                  &ignored);
+    xml_text(b, annotator);
+    base_buf_puts(b,
+                  "</annotator>\n</source>\n<owner>\n<flickrid>NULL</flickrid>\n"
+                  "<name>Label Studio</name>\n</owner>\n<size>\n<width>",
+                  &ignored);
+    put_int(b, (long long)W);
+    base_buf_puts(b, "</width>\n<height>", &ignored);
+    put_int(b, (long long)H);
+    base_buf_puts(b, "</height>\n<depth>3</depth>\n</size>\n<segmented>0</segmented>\n", &ignored);
 }
 
 static const char *annotator_text(struct formats_export *e, const struct formats_jv *ann)
