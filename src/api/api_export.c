@@ -39,15 +39,24 @@ struct export_ctx {
     api_progress_fn progress;
     void *progress_ctx;
     size_t done, total;
+    struct base_buf text; /* JSON: the task's export shape as text (store json_text) */
 };
 
 static int export_task(void *ctx, const struct store_task *t, struct base_err *err)
 {
     struct export_ctx *x = ctx;
-    /* the export shape needs no user lookups (completed_by stays an id) */
-    json_t *j = api_task_json(NULL, t, API_TASK_EXPORT, 1, x->ukey);
-    int rc = formats_export_add(x->e, j, err);
-    json_decref(j);
+    int rc;
+    if (t->data_text) { /* stored JSON as text: streamed (JSON) or light-parsed (item formats) */
+        base_buf_reset(&x->text);
+        rc = api_task_export_text(t, x->ukey, &x->text, err) ||
+                     formats_export_add_text(x->e, x->text.data, x->text.len, err)
+                 ? -1
+                 : 0;
+    } else { /* the export shape needs no user lookups (completed_by stays an id) */
+        json_t *j = api_task_json(NULL, t, API_TASK_EXPORT, 1, x->ukey);
+        rc = formats_export_add(x->e, j, err);
+        json_decref(j);
+    }
     if (x->progress)
         x->progress(x->progress_ctx, ++x->done, x->total, "");
     return rc;
@@ -105,12 +114,20 @@ int api_export_project(struct api *api, const struct api_export_opts *o, char **
                                  .only_annotated = !o->all_tasks,
                                  .with_annotations = 1,
                                  /* only JSON carries them (as ids) */
-                                 .with_predictions = o->kind == FORMATS_JSON};
-    struct export_ctx x = {e, api_project_undefined_key(row), o->progress, o->progress_ctx, 0, 0};
+                                 .with_predictions = o->kind == FORMATS_JSON,
+                                 /* every format reads the task as text (no jansson tree) */
+                                 .json_text = 1};
+    struct export_ctx x = {.e = e,
+                           .ukey = api_project_undefined_key(row),
+                           .progress = o->progress,
+                           .progress_ctx = o->progress_ctx};
+    base_buf_init(&x.text, SIZE_MAX / 2);
     struct store_task_totals totals;
     if (o->progress && store_task_totals(api->store, &q, &totals, err) == 0)
         x.total = (size_t)totals.tasks;
-    if (store_task_each(api->store, &q, export_task, &x, err)) {
+    rc = store_task_each(api->store, &q, export_task, &x, err);
+    base_buf_release(&x.text);
+    if (rc) {
         formats_export_abort(e);
         rc = -1;
         goto out;

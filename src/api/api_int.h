@@ -121,6 +121,11 @@ enum api_task_shape {
  * renamed to on output (spec 1.2: the first data key of the project's config). */
 json_t *api_task_json(struct api_users *users, const struct store_task *t,
                       enum api_task_shape shape, int full, const char *undefined_key);
+/* The API_TASK_EXPORT shape as compact JSON text appended to `out`, for a task loaded with
+ * store_task_query.json_text: the stored data/result text is copied, not parsed (data is parsed
+ * only when $undefined$ may need renaming). Fails only on unparsable stored data. */
+int api_task_export_text(const struct store_task *t, const char *undefined_key,
+                         struct base_buf *out, struct base_err *err);
 /* Django's timesince: "0 minutes", "2 minutes", "1 hour, 3 minutes" (non-breaking spaces). */
 void api_created_ago(int64_t us, char out[64]);
 /* ISO time string as a new JSON string; 0 -> null. */

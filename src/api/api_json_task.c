@@ -2,6 +2,7 @@
  * all-fields shape of ML payloads; `$undefined$` data keys renamed on the way out. */
 #include "api_int.h"
 
+#include <math.h>
 #include <string.h>
 
 static json_t *task_data(const struct store_task *t, const char *undefined_key)
@@ -173,4 +174,174 @@ json_t *api_task_json(struct api_users *users, const struct store_task *t,
         return task_export(users, t, 1, undefined_key);
     }
     return json_null();
+}
+
+/* ---- the export shape as text ---------------------------------------------------------------
+ * Exports stream the stored JSON of data and results into the file without parsing it (the
+ * formats module re-emits the text in its canonical form), so the export shape of task_export is
+ * written here as compact text around the stored text. test_api_export_text holds it equal to
+ * api_task_json(API_TASK_EXPORT) for every field. */
+
+static void put(struct base_buf *b, const char *s, size_t n)
+{
+    base_buf_append(b, s, n, NULL);
+}
+
+#define PUT_LIT(b, s) put(b, s, sizeof s - 1)
+
+static void put_str(struct base_buf *b, const char *s)
+{
+    PUT_LIT(b, "\"");
+    for (; *s; s++) {
+        char esc[8];
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\' || c < 0x20)
+            put(b, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", c));
+        else
+            put(b, s, 1);
+    }
+    PUT_LIT(b, "\"");
+}
+
+/* ,"key": (no printf: a few of these per annotation are a visible part of an export) */
+static void put_key(struct base_buf *b, const char *key)
+{
+    PUT_LIT(b, ",\"");
+    put(b, key, strlen(key));
+    PUT_LIT(b, "\":");
+}
+
+static void put_int(struct base_buf *b, int64_t v)
+{
+    char rev[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    do
+        rev[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        rev[n++] = '-';
+    char out[24];
+    for (int i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
+    put(b, out, (size_t)n);
+}
+
+static void put_key_int(struct base_buf *b, const char *key, int64_t v, int null_if_zero)
+{
+    put_key(b, key);
+    if (null_if_zero && v <= 0)
+        PUT_LIT(b, "null");
+    else
+        put_int(b, v);
+}
+
+static void put_key_time(struct base_buf *b, const char *key, int64_t us)
+{
+    char iso[32];
+    put_key(b, key);
+    if (!us) {
+        PUT_LIT(b, "null");
+        return;
+    }
+    base_time_iso(us, iso);
+    put_str(b, iso);
+}
+
+static void put_key_text(struct base_buf *b, const char *key, const char *text, size_t len,
+                         const char *fallback)
+{
+    put_key(b, key);
+    if (text)
+        put(b, text, len);
+    else
+        put(b, fallback, strlen(fallback));
+}
+
+static void annotation_text(struct base_buf *b, const struct store_annotation *a)
+{
+    PUT_LIT(b, "{\"id\":");
+    put_int(b, a->id);
+    put_key_int(b, "completed_by", a->completed_by, 1);
+    put_key_text(b, "result", a->result_text, a->result_len, "null");
+    put_key(b, "was_cancelled");
+    put(b, a->was_cancelled ? "true" : "false", a->was_cancelled ? 4 : 5);
+    put_key(b, "ground_truth");
+    put(b, a->ground_truth ? "true" : "false", a->ground_truth ? 4 : 5);
+    put_key_time(b, "created_at", a->created_at);
+    put_key_time(b, "updated_at", a->updated_at);
+    if (!a->has_lead_time) {
+        PUT_LIT(b, ",\"lead_time\":null");
+    } else if (isfinite(a->lead_time)) { /* json_real refuses the others: no key at all */
+        char num[32];
+        put_key(b, "lead_time");
+        put(b, num, (size_t)base_fmt_double(a->lead_time, num));
+    }
+    put_key_text(b, "prediction", a->prediction_text, a->prediction_len, "{}");
+    put_key_int(b, "result_count", a->result_count, 0);
+    put_key_int(b, "task", a->task, 0);
+    put_key_int(b, "parent_prediction", a->parent_prediction, 1);
+    put_key_int(b, "parent_annotation", a->parent_annotation, 1);
+    PUT_LIT(b, "}");
+}
+
+/* The data text, with $undefined$ renamed as task_data does (parsed only when it may apply). */
+static int data_text(struct base_buf *b, const struct store_task *t, const char *key,
+                     struct base_err *err)
+{
+    PUT_LIT(b, ",\"data\":");
+    const char *d = t->data_text;
+    size_t n = t->data_len;
+    if (!key || (!memchr(d, '\\', n) && !memmem(d, n, "undefined", 9))) {
+        put(b, d, n);
+        return 0;
+    }
+    struct store_task copy = *t;
+    if (!(copy.data = base_json_parse(d, n, err)))
+        return -1;
+    json_t *renamed = task_data(&copy, key);
+    int rc = base_json_dump(renamed, BASE_JSON_COMPACT, b, err);
+    json_decref(renamed);
+    json_decref(copy.data);
+    return rc;
+}
+
+int api_task_export_text(const struct store_task *t, const char *undefined_key, struct base_buf *b,
+                         struct base_err *err)
+{
+    PUT_LIT(b, "{\"id\":");
+    put_int(b, t->id);
+    PUT_LIT(b, ",\"annotations\":[");
+    for (size_t i = 0; i < t->nannotations; i++) {
+        if (i)
+            PUT_LIT(b, ",");
+        annotation_text(b, &t->annotations[i]);
+    }
+    PUT_LIT(b, "],\"file_upload\":");
+    if (t->file_upload)
+        put_str(b, t->file_upload);
+    else
+        PUT_LIT(b, "null");
+    PUT_LIT(b, ",\"drafts\":[],\"predictions\":[");
+    for (size_t i = 0; i < t->npredictions; i++) {
+        if (i)
+            PUT_LIT(b, ",");
+        put_int(b, t->predictions[i].id);
+    }
+    PUT_LIT(b, "]");
+    if (data_text(b, t, undefined_key, err))
+        return -1;
+    put_key_text(b, "meta", t->meta_text, t->meta_len, "{}");
+    put_key_time(b, "created_at", t->created_at);
+    put_key_time(b, "updated_at", t->updated_at);
+    put_key_int(b, "inner_id", t->inner_id, 0);
+    put_key_int(b, "total_annotations", t->total_annotations, 0);
+    put_key_int(b, "cancelled_annotations", t->cancelled_annotations, 0);
+    put_key_int(b, "total_predictions", t->total_predictions, 0);
+    PUT_LIT(b, ",\"comment_count\":0,\"unresolved_comment_count\":0");
+    PUT_LIT(b, ",\"last_comment_updated_at\":null");
+    put_key_int(b, "project", t->project, 0);
+    put_key_int(b, "updated_by", t->updated_by, 1);
+    PUT_LIT(b, ",\"comment_authors\":[]}");
+    return 0;
 }

@@ -1,12 +1,15 @@
 /* JSON helpers over jansson: parsing with error messages fit for an HTTP 400, and a serializer
  * that writes floats the way Python does, so our API and exports match Label Studio's bytes. */
-#include "base.h"
+#include "base_int.h"
 
 #include <jansson.h>
 #include <string.h>
 
 json_t *base_json_parse(const char *text, size_t len, struct base_err *err)
 {
+    json_t *fast = base_json_parse_fast(text, len);
+    if (fast)
+        return fast;
     json_error_t je;
     json_t *v = json_loadb(text ? text : "", len, JSON_DECODE_ANY, &je);
     if (!v)

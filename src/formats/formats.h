@@ -225,6 +225,10 @@ int formats_export_open(const struct formats_export_opts *o, const char *dest,
 int formats_export_add(struct formats_export *e, const json_t *task, struct base_err *err);
 /* Finishes the output and moves it into place; frees e whatever happens. */
 int formats_export_commit(struct formats_export *e, struct base_err *err);
+/* The same task as JSON text (any spacing). JSON streams it to the file without parsing it into
+ * values (formats_json_reemit); the other formats parse it. Errors: BASE_E_INVALID for bad JSON. */
+int formats_export_add_text(struct formats_export *e, const char *text, size_t len,
+                            struct base_err *err);
 /* Drops a partial export (no file left behind). Accepts NULL. */
 void formats_export_abort(struct formats_export *e);
 

@@ -54,6 +54,7 @@ int formats_export_open(const struct formats_export_opts *o, const char *dest,
         e->o.now_us = base_time_us();
     e->w = writers[o->kind];
     e->dest = base_strdup(dest);
+    base_buf_init(&e->out, (size_t)1 << 30);
     if (open_dest(e, err) || (e->w->open && e->w->open(e, err))) {
         formats_export_abort(e);
         return -1;
@@ -102,7 +103,8 @@ static json_t *item_output(const struct formats_export *e, const json_t *result)
         json_t *value = json_object_get(r, "value");
         if (!k || !json_is_object(value))
             continue;
-        json_t *v = json_deep_copy(value), *list = json_object_get(out, from);
+        /* shallow: only top-level keys are added; nested values are shared, read only */
+        json_t *v = json_copy(value), *list = json_object_get(out, from);
         json_object_set_new(v, "type", json_string(k->type));
         static const char *const sizes[] = {"original_width", "original_height"};
         for (int s = 0; s < 2; s++)
@@ -163,23 +165,166 @@ static int emit_items(struct formats_export *e, const json_t *task, const json_t
     return rc;
 }
 
+/* ---- items from the light parse (formats ported off jansson) ------------------------------- */
+
+static int jv_true(const struct formats_jv *v)
+{
+    return v && v->type == FORMATS_JV_TRUE;
+}
+
+/* A string value as C code sees it (up to a NUL byte, as json_string_value does); NULL if v is
+ * not a string. */
+static const char *jv_cstr(const struct formats_jv *v, size_t *len)
+{
+    if (!v || v->type != FORMATS_JV_STRING)
+        return NULL;
+    *len = strnlen(v->s, v->n);
+    return v->s;
+}
+
+static int jv_newer(const struct formats_jv *a, const struct formats_jv *b)
+{
+    size_t la = 0, lb = 0;
+    const char *sa = jv_cstr(formats_jv_get(a, "created_at"), &la);
+    const char *sb = jv_cstr(formats_jv_get(b, "created_at"), &lb);
+    int c = memcmp(sa ? sa : "", sb ? sb : "", la < lb ? la : lb);
+    return c ? c > 0 : la > lb;
+}
+
+static const struct formats_control *control_named(const struct formats_config *c, const char *s,
+                                                   size_t n)
+{
+    for (const struct formats_control *k = c->controls; k; k = k->next)
+        if (strlen(k->name) == n && !memcmp(k->name, s, n))
+            return k;
+    return NULL;
+}
+
+/* Results of known controls with an object value, grouped by control in first-seen order. */
+static void litem_output(struct formats_export *e, struct formats_litem *it)
+{
+    const struct formats_jv *res = formats_jv_get(it->annotation, "result");
+    size_t n = res && res->type == FORMATS_JV_ARRAY ? res->n : 0;
+    struct base_arena *a = e->jp.arena;
+    it->out = base_arena_alloc(a, (n ? n : 1) * sizeof *it->out), it->nout = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct formats_jv *r = &res->kids[i].v, *value = formats_jv_get(r, "value");
+        size_t len = 0;
+        const char *from = jv_cstr(formats_jv_get(r, "from_name"), &len);
+        const struct formats_control *k = from ? control_named(e->o.config, from, len) : NULL;
+        if (!k || !value || value->type != FORMATS_JV_OBJECT)
+            continue;
+        struct formats_lout *o = NULL;
+        for (size_t j = 0; j < it->nout && !o; j++)
+            if (it->out[j].k == k)
+                o = &it->out[j];
+        if (!o) {
+            o = &it->out[it->nout++];
+            *o = (struct formats_lout){.k = k, .name = from, .nlen = len};
+            o->results = base_arena_alloc(a, n * sizeof *o->results);
+        }
+        o->results[o->n++] = r;
+    }
+}
+
+static int emit_litems(struct formats_export *e, struct formats_litem *it, struct base_err *err)
+{
+    const struct formats_jv *anns = formats_jv_get(it->task, "annotations");
+    size_t n = anns && anns->type == FORMATS_JV_ARRAY ? anns->n : 0, kept = 0;
+    if (n == 0) {
+        int rc = e->w->litem(e, it, err);
+        e->nitems++;
+        return rc;
+    }
+    const struct formats_jv **live = base_arena_alloc(e->jp.arena, n * sizeof *live);
+    for (size_t i = 0; i < n; i++) {
+        const struct formats_jv *a = &anns->kids[i].v;
+        if (jv_true(formats_jv_get(a, "was_cancelled")) || jv_true(formats_jv_get(a, "skipped")))
+            continue;
+        size_t j = kept++; /* insertion sort, newest first, stable */
+        for (; j > 0 && jv_newer(a, live[j - 1]); j--)
+            live[j] = live[j - 1];
+        live[j] = a;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < kept && !rc; i++) {
+        it->annotation = live[i];
+        litem_output(e, it);
+        rc = e->w->litem(e, it, err);
+        e->nitems++;
+    }
+    return rc;
+}
+
+/* Parses the task once into the export's arena and hands its items to the writer. */
+static int add_litems(struct formats_export *e, const char *text, size_t len, struct base_err *err)
+{
+    struct formats_jv task;
+    if (formats_jv_parse(&e->jp, text, len, &task, err))
+        return -1;
+    const struct formats_jv *data = formats_jv_get(&task, "data"), *id;
+    if (!data || data->type != FORMATS_JV_OBJECT)
+        return base_err_set(err, BASE_E_INVALID, "export: task without a data object");
+    struct formats_litem it = {.task = &task, .data = data};
+    id = formats_jv_get(&task, "id");
+    it.id = id && id->type == FORMATS_JV_INT ? id->i : 0;
+    const char *key = formats_config_first_data_key(e->o.config);
+    if (key && formats_jv_get(data, "$undefined$") && !formats_jv_get(data, key))
+        it.undef_key = key;
+    return emit_litems(e, &it, err);
+}
+
+/* JSON takes the task as text: dumped here (compact), re-emitted by the writer. */
+static int task_as_text(struct formats_export *e, const json_t *task, struct base_err *err)
+{
+    size_t len;
+    char *text = base_json_dumps(task, BASE_JSON_COMPACT, &len);
+    int rc = e->w->task(e, text, len, err);
+    base_free(text);
+    return rc;
+}
+
 int formats_export_add(struct formats_export *e, const json_t *task, struct base_err *err)
 {
     if (!json_is_object(task) || !json_is_object(json_object_get(task, "data")))
         return base_err_set(err, BASE_E_INVALID, "export: task without a data object");
+    if (e->w->litem) { /* one path: the task as text, read by the light parse */
+        size_t len;
+        char *text = base_json_dumps(task, BASE_JSON_COMPACT, &len);
+        int rc = add_litems(e, text, len, err);
+        base_free(text);
+        return rc;
+    }
     json_t *data = task_data(e, task);
     int rc;
     if (e->w->task && data == json_object_get(task, "data")) {
-        rc = e->w->task(e, task, err);
+        rc = task_as_text(e, task, err);
     } else if (e->w->task) { /* serialise with the renamed data key, keeping the key order */
         json_t *copy = json_copy((json_t *)task);
         json_object_set(copy, "data", data);
-        rc = e->w->task(e, copy, err);
+        rc = task_as_text(e, copy, err);
         json_decref(copy);
     } else {
         rc = emit_items(e, task, data, err);
     }
     json_decref(data);
+    return rc;
+}
+
+int formats_export_add_text(struct formats_export *e, const char *text, size_t len,
+                            struct base_err *err)
+{
+    /* JSON streams the text unless a "$undefined$" data key (possibly escaped) may need renaming;
+     * the item formats pick fields out of the parsed task */
+    if (e->w->task && !memchr(text, '\\', len) && !memmem(text, len, "undefined", 9))
+        return e->w->task(e, text, len, err);
+    if (e->w->litem)
+        return add_litems(e, text, len, err);
+    json_t *task = base_json_parse(text, len, err);
+    if (!task)
+        return -1;
+    int rc = formats_export_add(e, task, err);
+    json_decref(task);
     return rc;
 }
 
@@ -194,6 +339,9 @@ static void release(struct formats_export *e)
     free(e->scratch_buf); /* allocated by open_memstream */
     if (e->w && e->w->release)
         e->w->release(e);
+    formats_json_reemit_release(&e->reemit);
+    formats_jv_parser_release(&e->jp);
+    base_buf_release(&e->out);
     json_decref(e->categories);
     json_decref(e->cat_ids);
     base_free(e->dest);

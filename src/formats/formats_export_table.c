@@ -16,11 +16,16 @@ static int json_open(struct formats_export *e, struct base_err *err)
     return 0;
 }
 
-static int json_task(struct formats_export *e, const json_t *task, struct base_err *err)
+/* The task's text (compact or any other spacing) re-emitted in Python's form without being
+ * parsed into values: see formats_json_reemit. */
+static int json_task(struct formats_export *e, const char *text, size_t len, struct base_err *err)
 {
+    if (formats_json_reemit(&e->reemit, text, len, -1, 0, err))
+        return -1;
     if (e->nitems++)
         fputs(", ", e->f);
-    if (formats_json_write(e->f, task, -1, 0))
+    fwrite_unlocked(e->reemit.out, 1, e->reemit.len, e->f);
+    if (ferror(e->f))
         return base_err_set(err, BASE_E_IO, "%s: write failed", e->dest);
     return 0;
 }
@@ -34,100 +39,278 @@ static int json_commit(struct formats_export *e, struct base_err *err)
 const struct formats_writer formats_writer_json = {
     .open = json_open, .task = json_task, .commit = json_commit};
 
-/* ---- records shared by JSON_MIN and CSV ----------------------------------------------------- */
+/* ---- records shared by JSON_MIN and CSV -----------------------------------------------------
+ * A record (spec 5.3) is built as a list of (key, value) with the semantics of the dict the
+ * converter fills (setting a key that exists replaces its value in place), then written as JSON
+ * (JSON_MIN, indent 2) or as cells (CSV). Values are pieces of the parsed task, written through
+ * the re-emitter, or the few values the record makes itself. */
 
-/* _prettify: Choices/TextArea with one value become that string. */
-static json_t *prettify(const json_t *list)
-{
-    json_t *out = json_array(), *v;
-    const char *type = NULL;
-    size_t i;
-    json_array_foreach(list, i, v)
-    {
-        json_t *j = json_copy(v);
-        type = json_string_value(json_object_get(v, "type"));
-        json_object_del(j, "type");
-        json_t *choices = json_object_get(j, "choices"), *text = json_object_get(j, "text");
-        if (type && !strcmp(type, "Choices") && json_array_size(choices) == 1)
-            json_array_append(out, json_array_get(choices, 0));
-        else if (type && !strcmp(type, "TextArea") && json_array_size(text) == 1)
-            json_array_append(out, json_array_get(text, 0));
-        else
-            json_array_append(out, j);
-        json_decref(j);
-    }
-    int single = type && (!strcmp(type, "Choices") || !strcmp(type, "TextArea"));
-    if (single && json_array_size(out) == 1) {
-        json_t *one = json_incref(json_array_get(out, 0));
-        json_decref(out);
-        return one;
-    }
-    return out;
-}
+enum rec_kind { REC_JV, REC_INT, REC_NULL, REC_PRETTY, REC_ANNOTATOR };
 
-static json_t *annotator(const json_t *ann, int as_string)
-{
-    json_t *by = json_object_get(ann, "completed_by");
-    if (json_is_object(by))
-        by = json_object_get(by, "email");
-    if (json_is_integer(by) && as_string) {
-        char s[32];
-        snprintf(s, sizeof s, "%" JSON_INTEGER_FORMAT, json_integer_value(by));
-        return json_string(s);
-    }
-    return by && !json_is_object(by) ? json_incref(by) : json_null();
-}
+struct rec_field {
+    const char *key;
+    size_t klen;
+    enum rec_kind kind;
+    const struct formats_jv *jv;
+    const struct formats_lout *out;
+    long long i;
+};
 
-/* JSON text of v as a string value, through the export's reusable memory stream. */
-static json_t *json_text(struct formats_export *e, const json_t *v)
-{
-    if (!e->scratch && !(e->scratch = open_memstream(&e->scratch_buf, &e->scratch_len)))
-        return NULL;
-    rewind(e->scratch);
-    formats_json_write(e->scratch, v, -1, 0);
-    fflush(e->scratch);
-    return json_stringn(e->scratch_buf, e->scratch_len);
-}
+struct rec {
+    struct rec_field *f;
+    size_t n;
+};
 
-static json_t *record(struct formats_export *e, const struct formats_item *it, int csv)
+static void rec_set(struct rec *r, const char *key, size_t klen, struct rec_field v)
 {
-    json_t *r = json_object(), *v;
-    const char *k;
-    json_object_foreach((json_t *)it->data, k, v) json_object_set(r, k, v);
-    json_object_set_new(r, "id", json_integer(it->id));
-    json_object_foreach(it->output, k, v)
-    {
-        json_t *pretty = prettify(v);
-        if (csv && !json_is_string(pretty)) {
-            json_t *text = json_text(e, pretty);
-            json_decref(pretty);
-            pretty = text;
+    v.key = key, v.klen = klen;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].klen == klen && !memcmp(r->f[i].key, key, klen)) {
+            r->f[i] = v;
+            return;
         }
-        json_object_set_new(r, k, pretty ? pretty : json_null());
+    r->f[r->n++] = v;
+}
+
+static void rec_build(struct formats_export *e, const struct formats_litem *it, struct rec *r)
+{
+    const struct formats_jv *d = it->data, *ann = it->annotation;
+    r->f = base_arena_alloc(e->jp.arena, (d->n + it->nout + 8) * sizeof *r->f), r->n = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        const struct formats_jm *m = &d->kids[i];
+        int undef = it->undef_key && m->klen == 11 && !memcmp(m->key, "$undefined$", 11);
+        const char *k = undef ? it->undef_key : m->key;
+        rec_set(r, k, undef ? strlen(k) : m->klen, (struct rec_field){.kind = REC_JV, .jv = &m->v});
     }
+    rec_set(r, "id", 2, (struct rec_field){.kind = REC_INT, .i = it->id});
+    for (size_t i = 0; i < it->nout; i++)
+        rec_set(r, it->out[i].name, it->out[i].nlen,
+                (struct rec_field){.kind = REC_PRETTY, .out = &it->out[i]});
+    rec_set(r, "annotator", 9, (struct rec_field){.kind = REC_ANNOTATOR, .jv = ann});
     static const char *const keys[] = {"annotation_id", "created_at", "updated_at", "lead_time"};
     static const char *const src[] = {"id", "created_at", "updated_at", "lead_time"};
-    json_object_set_new(r, "annotator", annotator(it->annotation, csv));
     for (int i = 0; i < 4; i++) {
-        json_t *x = json_object_get(it->annotation, src[i]);
-        json_object_set(r, keys[i], x ? x : json_null());
+        const struct formats_jv *x = formats_jv_get(ann, src[i]);
+        rec_set(r, keys[i], strlen(keys[i]),
+                (struct rec_field){.kind = x ? REC_JV : REC_NULL, .jv = x});
     }
-    json_t *agreement = json_object_get(it->task, "agreement");
+    const struct formats_jv *agreement = formats_jv_get(it->task, "agreement");
     if (agreement)
-        json_object_set(r, "agreement", agreement);
-    return r;
+        rec_set(r, "agreement", 9, (struct rec_field){.kind = REC_JV, .jv = agreement});
+}
+
+/* ---- writing JSON pieces ------------------------------------------------------------------ */
+
+static void put(struct base_buf *b, const char *s, size_t n)
+{
+    struct base_err err;
+    if (b->data && n < b->cap - b->len) { /* the common case without a call */
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
+    base_buf_append(b, s, n, &err);
+}
+
+static void put_newline(struct base_buf *b, int indent, int level)
+{
+    static const char spaces[] = "\n                                ";
+    size_t n = (size_t)(indent * level);
+    put(b, "\n", 1);
+    for (; n > sizeof spaces - 2; n -= sizeof spaces - 2)
+        put(b, spaces + 1, sizeof spaces - 2);
+    put(b, spaces + 1, n);
+}
+
+/* Before element i of a container at `level` (elements at level + 1). */
+static void put_sep(struct base_buf *b, size_t i, int indent, int level)
+{
+    if (i)
+        put(b, ", ", indent < 0 ? 2 : 1);
+    if (indent >= 0)
+        put_newline(b, indent, level + 1);
+}
+
+static void put_close(struct base_buf *b, char c, int indent, int level)
+{
+    if (indent >= 0)
+        put_newline(b, indent, level);
+    put(b, &c, 1);
+}
+
+static void put_int(struct base_buf *b, long long v)
+{
+    char num[24], *p = num + sizeof num;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    put(b, p, (size_t)(num + sizeof num - p));
+}
+
+/* A parsed value in formats_json_write's form (containers: their text re-emitted). */
+static int put_jv(struct formats_export *e, struct base_buf *b, const struct formats_jv *v,
+                  int indent, int level, struct base_err *err)
+{
+    char num[32];
+    switch (v->type) {
+    case FORMATS_JV_STRING:
+        formats_json_string_buf(b, v->s, v->n);
+        return 0;
+    case FORMATS_JV_INT:
+        put_int(b, v->i);
+        return 0;
+    case FORMATS_JV_REAL:
+        put(b, num, (size_t)base_fmt_double(v->d, num));
+        return 0;
+    case FORMATS_JV_TRUE:
+    case FORMATS_JV_FALSE:
+    case FORMATS_JV_NULL:
+        put(b, v->src, v->srclen);
+        return 0;
+    default:
+        break;
+    }
+    if (formats_json_reemit(&e->reemit, v->src, v->srclen, indent, level, err))
+        return -1;
+    put(b, e->reemit.out, e->reemit.len);
+    return 0;
+}
+
+/* The region value as the converter leaves it: value keys but "type", original_width/height of
+ * the result replacing or following them. */
+static int put_region(struct formats_export *e, struct base_buf *b, const struct formats_jv *r,
+                      int indent, int level, struct base_err *err)
+{
+    static const char *const sizes[] = {"original_width", "original_height"};
+    const struct formats_jv *value = formats_jv_get(r, "value"), *sz[2];
+    size_t n = 0;
+    int in_value[2] = {0, 0};
+    for (int s = 0; s < 2; s++)
+        sz[s] = formats_jv_get(r, sizes[s]);
+    for (size_t i = 0; i < value->n; i++) {
+        const struct formats_jm *m = &value->kids[i];
+        const struct formats_jv *v = &m->v;
+        if (m->klen == 4 && !memcmp(m->key, "type", 4))
+            continue;
+        for (int s = 0; s < 2; s++)
+            if (sz[s] && m->klen == strlen(sizes[s]) && !memcmp(m->key, sizes[s], m->klen))
+                v = sz[s], in_value[s] = 1;
+        put(b, "{", !n);
+        put_sep(b, n++, indent, level);
+        formats_json_string_buf(b, m->key, m->klen);
+        put(b, ": ", 2);
+        if (put_jv(e, b, v, indent, level + 1, err))
+            return -1;
+    }
+    for (int s = 0; s < 2; s++)
+        if (sz[s] && !in_value[s]) {
+            put(b, "{", !n);
+            put_sep(b, n++, indent, level);
+            formats_json_string_buf(b, sizes[s], strlen(sizes[s]));
+            put(b, ": ", 2);
+            if (put_jv(e, b, sz[s], indent, level + 1, err))
+                return -1;
+        }
+    if (!n)
+        put(b, "{}", 2);
+    else
+        put_close(b, '}', indent, level);
+    return 0;
+}
+
+/* _prettify: a Choices/TextArea value with one choice or text becomes that element. */
+static const struct formats_jv *pretty_one(const struct formats_lout *o, const struct formats_jv *r)
+{
+    static const char *const types[] = {"Choices", "TextArea"}, *const keys[] = {"choices", "text"};
+    for (int t = 0; t < 2; t++) {
+        const struct formats_jv *x = formats_jv_get(formats_jv_get(r, "value"), keys[t]);
+        if (!strcmp(o->k->type, types[t]) && x && x->type == FORMATS_JV_ARRAY && x->n == 1)
+            return &x->kids[0].v;
+    }
+    return NULL;
+}
+
+/* The control's list after _prettify; a single Choices/TextArea element stands alone. */
+static int put_pretty(struct formats_export *e, struct base_buf *b, const struct formats_lout *o,
+                      int indent, int level, struct base_err *err)
+{
+    int single = o->n == 1 && (!strcmp(o->k->type, "Choices") || !strcmp(o->k->type, "TextArea"));
+    if (!single)
+        put(b, "[", 1);
+    for (size_t i = 0; i < o->n; i++) {
+        int l = single ? level : level + 1;
+        if (!single)
+            put_sep(b, i, indent, level);
+        const struct formats_jv *one = pretty_one(o, o->results[i]);
+        if (one ? put_jv(e, b, one, indent, l, err)
+                : put_region(e, b, o->results[i], indent, l, err))
+            return -1;
+    }
+    if (!single)
+        put_close(b, ']', indent, level);
+    return 0;
+}
+
+/* completed_by (or its email when it is a user object); integers as strings in CSV. */
+static const struct formats_jv *annotator(const struct formats_jv *ann)
+{
+    const struct formats_jv *by = formats_jv_get(ann, "completed_by");
+    if (by && by->type == FORMATS_JV_OBJECT)
+        by = formats_jv_get(by, "email");
+    return by && by->type != FORMATS_JV_OBJECT ? by : NULL;
+}
+
+static int put_field(struct formats_export *e, struct base_buf *b, const struct rec_field *f,
+                     int indent, int level, struct base_err *err)
+{
+    switch (f->kind) {
+    case REC_INT:
+        put_int(b, f->i);
+        return 0;
+    case REC_NULL:
+        put(b, "null", 4);
+        return 0;
+    case REC_PRETTY:
+        return put_pretty(e, b, f->out, indent, level, err);
+    case REC_ANNOTATOR:
+        if (!annotator(f->jv)) {
+            put(b, "null", 4);
+            return 0;
+        }
+        return put_jv(e, b, annotator(f->jv), indent, level, err);
+    case REC_JV:
+        break;
+    }
+    return put_jv(e, b, f->jv, indent, level, err);
 }
 
 /* ---- JSON_MIN ----------------------------------------------------------------------------------
  */
 
-static int min_item(struct formats_export *e, const struct formats_item *it, struct base_err *err)
+static int min_item(struct formats_export *e, const struct formats_litem *it, struct base_err *err)
 {
-    json_t *r = record(e, it, 0);
-    fputs(e->nitems ? ",\n  " : "[\n  ", e->f);
-    int rc = formats_json_write(e->f, r, 2, 1);
-    json_decref(r);
-    return rc ? base_err_set(err, BASE_E_IO, "%s: write failed", e->dest) : 0;
+    struct rec r;
+    struct base_buf *b = &e->out;
+    rec_build(e, it, &r);
+    base_buf_reset(b);
+    put(b, e->nitems ? ",\n  {" : "[\n  {", 5);
+    for (size_t i = 0; i < r.n; i++) {
+        put_sep(b, i, 2, 1);
+        formats_json_string_buf(b, r.f[i].key, r.f[i].klen);
+        put(b, ": ", 2);
+        if (put_field(e, b, &r.f[i], 2, 2, err))
+            return -1;
+    }
+    if (r.n)
+        put_close(b, '}', 2, 1);
+    else
+        put(b, "}", 1);
+    fwrite_unlocked(b->data, 1, b->len, e->f);
+    return ferror(e->f) ? base_err_set(err, BASE_E_IO, "%s: write failed", e->dest) : 0;
 }
 
 static int min_commit(struct formats_export *e, struct base_err *err)
@@ -136,7 +319,7 @@ static int min_commit(struct formats_export *e, struct base_err *err)
     return ferror(e->f) ? base_err_set(err, BASE_E_IO, "%s: write failed", e->dest) : 0;
 }
 
-const struct formats_writer formats_writer_json_min = {.item = min_item, .commit = min_commit};
+const struct formats_writer formats_writer_json_min = {.litem = min_item, .commit = min_commit};
 
 /* ---- CSV / TSV ---------------------------------------------------------------------------------
  */
@@ -145,33 +328,53 @@ struct csv_state {
     char sep;
     FILE *spool;     /* per row: u32 ncells, then (u32 column, u32 length, bytes) */
     json_t *columns; /* name -> index, in first-seen order */
+    char *key;       /* NUL-terminated column name */
+    size_t keycap;
 };
 
 /* A cell as pandas writes it: strings as they are, numbers in Python form, bools True/False,
- * nested values as JSON (converter >= Oct 2022), null as an empty cell. */
-static void cell_text(const json_t *v, struct base_buf *b)
+ * nested values as JSON (converter >= Oct 2022), null as an empty cell; a control's list and
+ * an integer annotator as strings. */
+static int csv_cell(struct formats_export *e, struct base_buf *b, const struct rec_field *f,
+                    struct base_err *err)
 {
-    struct base_err e;
+    const struct formats_jv *v = f->kind == REC_ANNOTATOR ? annotator(f->jv) : f->jv;
     char num[32];
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        base_buf_append(b, json_string_value(v), json_string_length(v), &e);
-        break;
-    case JSON_INTEGER:
-        base_buf_printf(b, &e, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        base_fmt_double(json_real_value(v), num);
-        base_buf_puts(b, num, &e);
-        break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        base_buf_puts(b, json_is_true(v) ? "True" : "False", &e);
-        break;
-    case JSON_NULL:
-        break;
+    if (f->kind == REC_INT) {
+        put_int(b, f->i);
+        return 0;
+    }
+    if (f->kind == REC_NULL || (f->kind == REC_ANNOTATOR && !v))
+        return 0;
+    if (f->kind == REC_PRETTY) {
+        const struct formats_jv *one = f->out->n == 1 && (!strcmp(f->out->k->type, "Choices") ||
+                                                          !strcmp(f->out->k->type, "TextArea"))
+                                           ? pretty_one(f->out, f->out->results[0])
+                                           : NULL;
+        if (one && one->type == FORMATS_JV_STRING) {
+            put(b, one->s, one->n);
+            return 0;
+        }
+        return put_pretty(e, b, f->out, -1, 0, err);
+    }
+    switch (v->type) {
+    case FORMATS_JV_STRING:
+        put(b, v->s, v->n);
+        return 0;
+    case FORMATS_JV_INT:
+        put_int(b, v->i);
+        return 0;
+    case FORMATS_JV_REAL:
+        put(b, num, (size_t)base_fmt_double(v->d, num));
+        return 0;
+    case FORMATS_JV_TRUE:
+    case FORMATS_JV_FALSE:
+        put(b, v->type == FORMATS_JV_TRUE ? "True" : "False", v->type == FORMATS_JV_TRUE ? 4 : 5);
+        return 0;
+    case FORMATS_JV_NULL:
+        return 0;
     default:
-        formats_json_buf(b, v, -1, &e);
+        return put_jv(e, b, v, -1, 0, err);
     }
 }
 
@@ -185,30 +388,40 @@ static int csv_open(struct formats_export *e, struct base_err *err)
     return s->spool ? 0 : base_err_set(err, BASE_E_IO, "cannot create a temporary file");
 }
 
-static int csv_item(struct formats_export *e, const struct formats_item *it, struct base_err *err)
+/* Index of a column, appending a new one (names as C strings, as the header writes them). */
+static uint32_t csv_column(struct csv_state *s, const char *key, size_t klen)
+{
+    if (klen + 1 > s->keycap) {
+        s->keycap = 2 * (klen + 1);
+        s->key = base_realloc(s->key, s->keycap);
+    }
+    memcpy(s->key, key, klen);
+    s->key[klen] = '\0';
+    json_t *col = json_object_get(s->columns, s->key);
+    if (!col) {
+        col = json_integer((json_int_t)json_object_size(s->columns));
+        json_object_set_new(s->columns, s->key, col);
+    }
+    return (uint32_t)json_integer_value(col);
+}
+
+static int csv_item(struct formats_export *e, const struct formats_litem *it, struct base_err *err)
 {
     struct csv_state *s = e->st;
-    json_t *r = record(e, it, 1), *v;
-    const char *k;
-    struct base_buf b;
-    base_buf_init(&b, (size_t)1 << 30);
-    uint32_t n = (uint32_t)json_object_size(r);
+    struct rec r;
+    struct base_buf *b = &e->out;
+    rec_build(e, it, &r);
+    uint32_t n = (uint32_t)r.n;
     fwrite(&n, sizeof n, 1, s->spool);
-    json_object_foreach(r, k, v)
-    {
-        json_t *col = json_object_get(s->columns, k);
-        if (!col) {
-            col = json_integer((json_int_t)json_object_size(s->columns));
-            json_object_set_new(s->columns, k, col);
-        }
-        base_buf_reset(&b);
-        cell_text(v, &b);
-        uint32_t hdr[2] = {(uint32_t)json_integer_value(col), (uint32_t)b.len};
+    for (size_t i = 0; i < r.n; i++) {
+        uint32_t col = csv_column(s, r.f[i].key, r.f[i].klen);
+        base_buf_reset(b);
+        if (csv_cell(e, b, &r.f[i], err))
+            return -1;
+        uint32_t hdr[2] = {col, (uint32_t)b->len};
         fwrite(hdr, sizeof hdr, 1, s->spool);
-        fwrite(b.data ? b.data : "", 1, b.len, s->spool);
+        fwrite(b->data ? b->data : "", 1, b->len, s->spool);
     }
-    base_buf_release(&b);
-    json_decref(r);
     return ferror(s->spool) ? base_err_set(err, BASE_E_IO, "temporary file: write failed") : 0;
 }
 
@@ -219,16 +432,18 @@ static void csv_field(FILE *f, const char *s, size_t n, char sep)
     for (size_t i = 0; i < n && !quote; i++)
         quote = s[i] == sep || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
     if (!quote) {
-        fwrite(s, 1, n, f);
+        fwrite_unlocked(s, 1, n, f);
         return;
     }
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            fputc('"', f);
-        fputc(s[i], f);
+    putc_unlocked('"', f);
+    const char *run = s, *end = s + n, *q;
+    while ((q = memchr(run, '"', (size_t)(end - run)))) { /* a quote is doubled */
+        fwrite_unlocked(run, 1, (size_t)(q + 1 - run), f);
+        putc_unlocked('"', f);
+        run = q + 1;
     }
-    fputc('"', f);
+    fwrite_unlocked(run, 1, (size_t)(end - run), f);
+    putc_unlocked('"', f);
 }
 
 static int csv_rows(struct formats_export *e, struct csv_state *s, size_t ncols,
@@ -252,12 +467,12 @@ static int csv_rows(struct formats_export *e, struct csv_state *s, size_t ncols,
         }
         for (size_t c = 0; c < ncols && !rc; c++) {
             if (c)
-                fputc(s->sep, e->f);
+                putc_unlocked(s->sep, e->f);
             if (lens[c])
                 csv_field(e->f, cells[c], lens[c], s->sep);
             lens[c] = 0;
         }
-        fputc('\n', e->f);
+        putc_unlocked('\n', e->f);
     }
     for (size_t c = 0; c < ncols; c++)
         base_free(cells[c]);
@@ -292,10 +507,11 @@ static void csv_release(struct formats_export *e)
     if (s->spool)
         fclose(s->spool);
     json_decref(s->columns);
+    base_free(s->key);
     base_free(s);
 }
 
 const struct formats_writer formats_writer_csv = {
-    .open = csv_open, .item = csv_item, .commit = csv_commit, .release = csv_release};
+    .open = csv_open, .litem = csv_item, .commit = csv_commit, .release = csv_release};
 const struct formats_writer formats_writer_tsv = {
-    .open = csv_open, .item = csv_item, .commit = csv_commit, .release = csv_release};
+    .open = csv_open, .litem = csv_item, .commit = csv_commit, .release = csv_release};

@@ -102,6 +102,73 @@ int formats_json_write(FILE *f, const json_t *v, int indent, int level);
 int formats_json_buf(struct base_buf *b, const json_t *v, int indent, struct base_err *err);
 /* Writes a JSON string literal (ensure_ascii=False escaping). */
 void formats_json_write_string(FILE *f, const char *s, size_t len);
+/* Re-emits JSON text exactly as formats_json_write would write base_json_parse's value of it,
+ * without building the value (one pass; falls back to the tree for objects with repeated or
+ * escaped keys). Accepts exactly what base_json_parse accepts. The output is left in r->out
+ * (r->len bytes, not NUL-terminated), valid until the next call; the struct starts zeroed and is
+ * reused across calls (its buffers only grow). Returns 0, or -1 with BASE_E_INVALID ("invalid
+ * JSON at byte 12: ..."). */
+struct formats_json_reemit {
+    char *out;
+    size_t len, outcap;
+    char *tmp;
+    size_t tmpcap;
+    void *keys;
+    size_t capkeys;
+};
+int formats_json_reemit(struct formats_json_reemit *r, const char *text, size_t len, int indent,
+                        int level, struct base_err *err);
+void formats_json_reemit_release(struct formats_json_reemit *r);
+/* A JSON value parsed into an arena (formats_jv_parse): what the item formats read of a task.
+ * Strings are not NUL-terminated (n bytes); src/srclen is the value's text, for writing nested
+ * values with formats_json_reemit. Object members keep jansson's order and, for a repeated key,
+ * its value (first position, last value). */
+enum formats_jv_type {
+    FORMATS_JV_NULL,
+    FORMATS_JV_FALSE,
+    FORMATS_JV_TRUE,
+    FORMATS_JV_INT,
+    FORMATS_JV_REAL,
+    FORMATS_JV_STRING,
+    FORMATS_JV_ARRAY,
+    FORMATS_JV_OBJECT
+};
+struct formats_jm;
+struct formats_jv {
+    int type;
+    size_t n; /* string bytes, array elements or object members */
+    const char *s;
+    long long i;
+    double d;
+    struct formats_jm *kids; /* elements (key NULL) or members */
+    const char *src;
+    size_t srclen;
+};
+struct formats_jm {
+    const char *key;
+    size_t klen;
+    struct formats_jv v;
+};
+/* Parser state reused across calls (starts zeroed); its arena holds the values of the last parse
+ * only (each parse resets it: one reset per task, no free per value). */
+struct formats_jv_parser {
+    struct base_arena *arena;
+    char *tmp;
+    size_t tmpcap;
+    struct formats_jm *stack;
+    size_t cap;
+};
+/* Parses `text` (which must outlive the values) into *out. Accepts exactly what base_json_parse
+ * accepts; otherwise -1 with BASE_E_INVALID ("invalid JSON at byte 12: ..."). */
+int formats_jv_parse(struct formats_jv_parser *jp, const char *text, size_t len,
+                     struct formats_jv *out, struct base_err *err);
+void formats_jv_parser_release(struct formats_jv_parser *jp);
+/* Member `key` of an object (NULL if absent or o is not an object). */
+const struct formats_jv *formats_jv_get(const struct formats_jv *o, const char *key);
+/* Numeric value of an integer or real; 0 for anything else (and NULL). */
+double formats_jv_num(const struct formats_jv *v);
+/* Appends a JSON string literal as formats_json_write writes it. */
+void formats_json_string_buf(struct base_buf *b, const char *s, size_t len);
 /* Numeric value of a JSON integer or real; 0 for anything else. */
 double formats_json_num(const json_t *v);
 
@@ -138,6 +205,24 @@ struct formats_item {
     json_t *output;           /* {"<control>": [value copies + "type", original_width/height]} */
 };
 
+/* The same record read from a task parsed by formats_jv_parse (the item formats ported off
+ * jansson): results of known controls grouped by control, in first-seen order. */
+struct formats_lout {
+    const struct formats_control *k;
+    const char *name; /* from_name */
+    size_t nlen;
+    const struct formats_jv **results; /* the result objects (value is an object) */
+    size_t n;
+};
+struct formats_litem {
+    long long id;
+    const struct formats_jv *task, *data;
+    const char *undef_key; /* write data's "$undefined$" key under this name, or NULL */
+    const struct formats_jv *annotation; /* NULL for a task without annotations */
+    struct formats_lout *out;
+    size_t nout;
+};
+
 struct formats_export;
 
 struct formats_spooled {
@@ -150,8 +235,10 @@ struct formats_writer {
     int zipped;
     int (*open)(struct formats_export *e, struct base_err *err);
     /* JSON takes whole tasks; the others take items */
-    int (*task)(struct formats_export *e, const json_t *task, struct base_err *err);
+    int (*task)(struct formats_export *e, const char *text, size_t len, struct base_err *err);
     int (*item)(struct formats_export *e, const struct formats_item *it, struct base_err *err);
+    /* formats ported off jansson take items read from the light parse */
+    int (*litem)(struct formats_export *e, const struct formats_litem *it, struct base_err *err);
     int (*commit)(struct formats_export *e, struct base_err *err);
     void (*release)(struct formats_export *e);
 };
@@ -176,6 +263,9 @@ struct formats_export {
     json_t *cat_ids;    /* name -> id */
     json_int_t next_cat;
     size_t nitems;
+    struct formats_json_reemit reemit; /* JSON: the canonical text of the current task */
+    struct formats_jv_parser jp;       /* item formats: the current task */
+    struct base_buf out;               /* item formats: the current record */
 };
 
 extern const struct formats_writer formats_writer_json, formats_writer_json_min, formats_writer_csv,

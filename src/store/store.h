@@ -148,6 +148,10 @@ struct store_annotation {
     int has_lead_time;
     double lead_time;   /* seconds */
     json_t *prediction; /* snapshot object of the prediction it started from, or {} / NULL */
+    /* With store_task_query.json_text: result and prediction stay NULL and these hold the stored
+     * JSON text instead (NULL for SQL NULL), valid as long as the annotation. */
+    const char *result_text, *prediction_text;
+    size_t result_len, prediction_len;
     int64_t result_count;
     int64_t parent_prediction, parent_annotation; /* 0 = null */
     char last_action[STORE_LAST_ACTION_MAX + 1];  /* "" = null */
@@ -162,7 +166,9 @@ struct store_prediction {
     char model_version[STORE_MODEL_VERSION_MAX + 1]; /* "" by default */
     int has_cluster;
     int64_t cluster;
-    json_t *neighbors; /* NULL = null */
+    json_t *neighbors;                        /* NULL = null */
+    const char *result_text, *neighbors_text; /* with json_text (see store_annotation) */
+    size_t result_len, neighbors_len;
     double mislabeling;
     int64_t created_at, updated_at;
 };
@@ -181,6 +187,10 @@ struct store_task {
     int64_t file_upload_id;  /* 0 = none */
     const char *file_upload; /* stored file basename "1a2b3c4d-x.jpg", or NULL */
     int64_t updated_by;      /* 0 = null */
+    /* With store_task_query.json_text: data and meta stay NULL and these hold the stored JSON
+     * text ("{}" when absent), for callers that stream it out without parsing. */
+    const char *data_text, *meta_text;
+    size_t data_len, meta_len;
     /* Filled only when the query asked for them; ordered by id. */
     const struct store_annotation *annotations;
     size_t nannotations;
@@ -198,6 +208,7 @@ struct store_task_query {
     int64_t offset, limit; /* skip `offset` tasks, visit at most `limit` (0 = no limit) */
     int with_annotations;  /* fill task->annotations */
     int with_predictions;  /* fill task->predictions */
+    int json_text;         /* JSON columns as text (the *_text fields), not parsed */
 };
 
 /* Called for each task; a non-zero return stops the iteration and is returned (with err as the

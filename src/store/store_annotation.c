@@ -21,26 +21,38 @@ static const char SQL_EACH[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation
 static const char SQL_EACH_DONE[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation"
                                     " WHERE task_id = ? AND was_cancelled = 0 ORDER BY id";
 
-void store_annotation_load(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar)
+static void load_scalars(sqlite3_stmt *s, struct store_annotation *a)
 {
     memset(a, 0, sizeof *a);
     a->id = sqlite3_column_int64(s, 0);
     a->task = sqlite3_column_int64(s, 1);
     a->project = sqlite3_column_int64(s, 2);
     a->completed_by = sqlite3_column_int64(s, 3);
-    a->result = store_col_json(s, 4);
     a->was_cancelled = sqlite3_column_int(s, 5);
     a->ground_truth = sqlite3_column_int(s, 6);
     a->has_lead_time = sqlite3_column_type(s, 7) != SQLITE_NULL;
     a->lead_time = sqlite3_column_double(s, 7);
-    a->prediction = store_col_json(s, 8);
     a->result_count = sqlite3_column_int64(s, 9);
     a->parent_prediction = sqlite3_column_int64(s, 10);
     a->parent_annotation = sqlite3_column_int64(s, 11);
-    (void)ar;
     store_col_copy(s, 12, a->last_action, sizeof a->last_action);
     a->created_at = store_col_time(s, 13);
     a->updated_at = store_col_time(s, 14);
+}
+
+void store_annotation_load(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar)
+{
+    (void)ar;
+    load_scalars(s, a);
+    a->result = store_col_json(s, 4);
+    a->prediction = store_col_json(s, 8);
+}
+
+void store_annotation_load_text(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar)
+{
+    load_scalars(s, a);
+    a->result_text = store_col_json_text(s, 4, ar, &a->result_len);
+    a->prediction_text = store_col_json_text(s, 8, ar, &a->prediction_len);
 }
 
 void store_annotation_release(struct store_annotation *a)

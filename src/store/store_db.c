@@ -509,6 +509,13 @@ json_t *store_col_json(sqlite3_stmt *s, int i)
     return base_json_parse(text, (size_t)sqlite3_column_bytes(s, i), NULL);
 }
 
+const char *store_col_json_text(sqlite3_stmt *s, int i, struct base_arena *a, size_t *len)
+{
+    const char *text = (const char *)sqlite3_column_text(s, i);
+    *len = text ? (size_t)sqlite3_column_bytes(s, i) : 0;
+    return text ? base_arena_strndup(a, text, *len) : NULL;
+}
+
 const char *store_col_text(sqlite3_stmt *s, int i, struct base_arena *a)
 {
     const char *text = (const char *)sqlite3_column_text(s, i);

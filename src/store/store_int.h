@@ -54,6 +54,8 @@ int64_t store_col_time(sqlite3_stmt *s, int i);
 json_t *store_col_json(sqlite3_stmt *s, int i); /* new reference; NULL for SQL NULL */
 /* Copy of a text column into `a` (NULL for SQL NULL). */
 const char *store_col_text(sqlite3_stmt *s, int i, struct base_arena *a);
+/* The column's text copied into the arena with its length; NULL for SQL NULL. */
+const char *store_col_json_text(sqlite3_stmt *s, int i, struct base_arena *a, size_t *len);
 void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t size);
 
 /* Recomputes a task's annotation and prediction counters, is_labeled and prediction_score. */
@@ -69,5 +71,8 @@ int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
     "created_at, updated_at"
 void store_annotation_load(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar);
 void store_prediction_load(sqlite3_stmt *s, struct store_prediction *p, struct base_arena *ar);
+/* The same with the JSON columns as text in `ar` (store_task_query.json_text). */
+void store_annotation_load_text(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar);
+void store_prediction_load_text(sqlite3_stmt *s, struct store_prediction *p, struct base_arena *ar);
 
 #endif

@@ -23,25 +23,37 @@ static const char SQL_EACH_ALL[] = "SELECT " STORE_PREDICTION_COLS " FROM predic
                                    " WHERE ? = 0 ORDER BY id";
 static const char SQL_UPLOAD_PROJECT[] = "SELECT project_id FROM file_upload WHERE file = ?";
 
-void store_prediction_load(sqlite3_stmt *s, struct store_prediction *p, struct base_arena *ar)
+static void load_scalars(sqlite3_stmt *s, struct store_prediction *p)
 {
-    (void)ar;
     memset(p, 0, sizeof *p);
     p->id = sqlite3_column_int64(s, 0);
     p->task = sqlite3_column_int64(s, 1);
     p->project = sqlite3_column_int64(s, 2);
-    p->result = store_col_json(s, 3);
-    if (!p->result)
-        p->result = json_array();
     p->has_score = sqlite3_column_type(s, 4) != SQLITE_NULL;
     p->score = sqlite3_column_double(s, 4);
     store_col_copy(s, 5, p->model_version, sizeof p->model_version);
     p->has_cluster = sqlite3_column_type(s, 6) != SQLITE_NULL;
     p->cluster = sqlite3_column_int64(s, 6);
-    p->neighbors = store_col_json(s, 7);
     p->mislabeling = sqlite3_column_double(s, 8);
     p->created_at = store_col_time(s, 9);
     p->updated_at = store_col_time(s, 10);
+}
+
+void store_prediction_load(sqlite3_stmt *s, struct store_prediction *p, struct base_arena *ar)
+{
+    (void)ar;
+    load_scalars(s, p);
+    p->result = store_col_json(s, 3);
+    if (!p->result)
+        p->result = json_array();
+    p->neighbors = store_col_json(s, 7);
+}
+
+void store_prediction_load_text(sqlite3_stmt *s, struct store_prediction *p, struct base_arena *ar)
+{
+    load_scalars(s, p);
+    p->result_text = store_col_json_text(s, 3, ar, &p->result_len);
+    p->neighbors_text = store_col_json_text(s, 7, ar, &p->neighbors_len);
 }
 
 void store_prediction_release(struct store_prediction *p)

@@ -106,17 +106,31 @@ struct chunk {
     size_t npreds, cappreds;
 };
 
-static void load_task(sqlite3_stmt *s, struct store_task *t, struct base_arena *a)
+/* JSON column i as text in the arena, "{}" for SQL NULL (as the parsed form's empty object). */
+static const char *object_text(sqlite3_stmt *s, int i, struct base_arena *a, size_t *len)
+{
+    const char *text = store_col_json_text(s, i, a, len);
+    if (!text)
+        *len = 2;
+    return text ? text : "{}";
+}
+
+static void load_task(sqlite3_stmt *s, struct store_task *t, struct base_arena *a, int json_text)
 {
     memset(t, 0, sizeof *t);
     t->id = sqlite3_column_int64(s, 0);
     t->project = sqlite3_column_int64(s, 1);
-    t->data = store_col_json(s, 2);
-    t->meta = store_col_json(s, 3);
-    if (!t->data)
-        t->data = json_object();
-    if (!t->meta)
-        t->meta = json_object();
+    if (json_text) {
+        t->data_text = object_text(s, 2, a, &t->data_len);
+        t->meta_text = object_text(s, 3, a, &t->meta_len);
+    } else {
+        t->data = store_col_json(s, 2);
+        t->meta = store_col_json(s, 3);
+        if (!t->data)
+            t->data = json_object();
+        if (!t->meta)
+            t->meta = json_object();
+    }
     t->created_at = store_col_time(s, 4);
     t->updated_at = store_col_time(s, 5);
     t->is_labeled = sqlite3_column_int(s, 6);
@@ -171,7 +185,7 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
     }
     int step = SQLITE_DONE;
     while (ch->n < ch->cap && (step = sqlite3_step(s)) == SQLITE_ROW)
-        load_task(s, &ch->tasks[ch->n++], ch->arena);
+        load_task(s, &ch->tasks[ch->n++], ch->arena, q->json_text);
     if (ch->n < ch->cap && step != SQLITE_DONE)
         return store_fail(c, step, err);
     sqlite3_reset(s);
@@ -238,7 +252,8 @@ static int load_children(struct store_conn *c, const struct store_task_query *q,
                 ch->capanns = ch->capanns ? ch->capanns * 2 : 256;
                 ch->anns = base_realloc(ch->anns, ch->capanns * sizeof *ch->anns);
             }
-            store_annotation_load(s, &ch->anns[ch->nanns++], ch->arena);
+            (q->json_text ? store_annotation_load_text
+                          : store_annotation_load)(s, &ch->anns[ch->nanns++], ch->arena);
         }
         if (step != SQLITE_DONE)
             return store_fail(c, step, err);
@@ -252,7 +267,8 @@ static int load_children(struct store_conn *c, const struct store_task_query *q,
                 ch->cappreds = ch->cappreds ? ch->cappreds * 2 : 256;
                 ch->preds = base_realloc(ch->preds, ch->cappreds * sizeof *ch->preds);
             }
-            store_prediction_load(s, &ch->preds[ch->npreds++], ch->arena);
+            (q->json_text ? store_prediction_load_text
+                          : store_prediction_load)(s, &ch->preds[ch->npreds++], ch->arena);
         }
         if (step != SQLITE_DONE)
             return store_fail(c, step, err);

@@ -3,7 +3,9 @@
 #include "api/api_int.h"
 #include "test.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char dir[64];
 static struct store *st;
@@ -122,6 +124,80 @@ static void setup(void)
     api = api_new(st, &cfg, NULL);
 }
 
+/* The export shape written as text around stored JSON (exports) equals api_task_json's. */
+static void check_export_text(struct store_task *t, const char *key)
+{
+    json_t *tree = api_task_json(NULL, t, API_TASK_EXPORT, 1, key);
+    struct base_buf b;
+    base_buf_init(&b, 1 << 20);
+    CHECK(api_task_export_text(t, key, &b, NULL) == 0);
+    json_t *parsed = base_json_parse(b.data, b.len, NULL);
+    CHECK(parsed != NULL);
+    char *want = base_json_dumps(tree, BASE_JSON_COMPACT, NULL);
+    char *got = base_json_dumps(parsed, BASE_JSON_COMPACT, NULL);
+    CHECK_EQ_STR(got, want);
+    base_free(want);
+    base_free(got);
+    json_decref(parsed);
+    json_decref(tree);
+    base_buf_release(&b);
+}
+
+static void test_export_text(void)
+{
+    static const char *const result = "[{\"value\": {\"x\": 1.5, \"t\": \"a\\u00e9\\n\"}}]";
+    static const char *const datas[] = {"{\"image\":\"/data/upload/1/a.jpg\"}",
+                                        "{\"$undefined$\":\"x\",\"b\":[1,2.0]}", "{}"};
+    struct store_annotation anns[3] = {
+        {.id = 7,
+         .task = 3,
+         .completed_by = 1,
+         .has_lead_time = 1,
+         .lead_time = 12.5,
+         .result_count = 2,
+         .parent_prediction = 4,
+         .created_at = 1700000000123456,
+         .updated_at = 1700000001000000},
+        {.id = 8,
+         .task = 3,
+         .was_cancelled = 1,
+         .ground_truth = 1,
+         .has_lead_time = 1,
+         .lead_time = NAN},
+        {.id = 9, .task = 3, .parent_annotation = 7, .has_lead_time = 1, .lead_time = 3.0}};
+    anns[0].result_text = result, anns[0].result_len = strlen(result);
+    anns[0].result = base_json_parse(result, strlen(result), NULL);
+    anns[2].prediction_text = "{\"id\":1}", anns[2].prediction_len = 8;
+    anns[2].prediction = json_pack("{si}", "id", 1);
+    struct store_prediction preds[2] = {{.id = 11}, {.id = 12}};
+    for (int i = 0; i < 3; i++) {
+        struct store_task t = {.id = 3,
+                               .project = 1,
+                               .inner_id = 3,
+                               .total_annotations = 2,
+                               .cancelled_annotations = 1,
+                               .total_predictions = 2,
+                               .created_at = 1700000000000000,
+                               .updated_by = i,
+                               .file_upload = i == 1 ? "a\"b\\c.jpg" : NULL,
+                               .annotations = i ? anns : NULL,
+                               .nannotations = i ? 3 : 0,
+                               .predictions = i == 2 ? preds : NULL,
+                               .npredictions = i == 2 ? 2 : 0};
+        t.data_text = datas[i], t.data_len = strlen(datas[i]);
+        t.meta_text = "{\"m\":true}", t.meta_len = 10;
+        t.data = base_json_parse(t.data_text, t.data_len, NULL);
+        t.meta = base_json_parse(t.meta_text, t.meta_len, NULL);
+        check_export_text(&t, "image");
+        check_export_text(&t, NULL);
+        check_export_text(&t, "b");
+        json_decref(t.data);
+        json_decref(t.meta);
+    }
+    json_decref(anns[0].result);
+    json_decref(anns[2].prediction);
+}
+
 static void teardown(void) __attribute__((destructor));
 static void teardown(void)
 {
@@ -131,4 +207,4 @@ static void teardown(void)
 }
 
 TEST_MAIN(TEST_CASE(test_route_table), TEST_CASE(test_errors_and_auth),
-          TEST_CASE(test_project_flow), TEST_CASE(test_created_ago))
+          TEST_CASE(test_project_flow), TEST_CASE(test_created_ago), TEST_CASE(test_export_text))
