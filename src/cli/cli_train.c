@@ -19,13 +19,14 @@ static const char usage[] =
     "  --init MODEL       warm start from this model (classes matched by name)\n"
     "  --epochs N         passes over the training images (default 60)\n"
     "  --img-size N       input size, a multiple of 32 from 64 to 800 (default 320)\n"
-    "  --batch N          images per step (default 16)\n"
+    "  --batch N          images per step (default 8)\n"
     "  --val-split F      fraction of images held out for validation (default 0.2)\n"
     "  --seed N           seed of the split, initialisation and augmentation (default 1)\n"
     "  --max-minutes M    stop after M minutes of training (default: no limit)\n"
     "  --arch NAME        architecture (default fcos-s)\n"
-    "  --lr X             peak learning rate (default: the architecture's)\n"
-    "  --optim NAME       sgd (default) or adamw\n"
+    "  --lr X             peak learning rate for a batch of 16, scaled linearly with --batch\n"
+    "                     (default 0.004 with adamw, 0.02 with sgd)\n"
+    "  --optim NAME       adamw (default) or sgd\n"
     "  --mosaic P         probability of 2x2 mosaic augmentation (default 0)\n"
     "  --eval-every N     validate every N epochs (default 1)\n"
     "  --threads N        CPU threads (default: all cores)\n"
@@ -109,6 +110,8 @@ static int run(const struct train_args *a, struct base_err *err)
                                    .max_minutes = a->max_minutes,
                                    .seed = (uint64_t)a->seed,
                                    .lr = (float)a->lr,
+                                   .optim = a->optim && !strcmp(a->optim, "sgd") ? DET_OPTIM_SGD
+                                                                                 : DET_OPTIM_ADAMW,
                                    .mosaic = (float)a->mosaic,
                                    .eval_every = a->eval_every,
                                    .init_path = a->init,
@@ -146,6 +149,7 @@ int cli_train(int argc, char **argv)
         {"--arch", CLI_DET_STR, &a.arch},        {"--lr", CLI_DET_DOUBLE, &a.lr},
         {"--mosaic", CLI_DET_DOUBLE, &a.mosaic}, {"--eval-every", CLI_DET_INT, &a.eval_every},
         {"--threads", CLI_DET_INT, &a.threads},  {"--log", CLI_DET_STR, &a.log},
+        {"--optim", CLI_DET_STR, &a.optim},
     };
     int status;
     if (cli_det_parse(argc, argv, opts, sizeof opts / sizeof opts[0], usage, &status))

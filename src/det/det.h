@@ -198,14 +198,19 @@ struct det_train_progress {
 
 typedef void det_progress_fn(void *user, const struct det_train_progress *p);
 
+/* AdamW: decoupled weight decay 0.05. SGD: momentum 0.9 (Nesterov), L2 5e-4 on convolutions. */
+enum det_optim { DET_OPTIM_ADAMW, DET_OPTIM_SGD };
+
 struct det_train_opts {
     const char *arch;   /* NULL: DET_DEFAULT_ARCH */
     int input_size;     /* 0: DET_DEFAULT_SIZE */
     int epochs;         /* 0: 60 */
-    int batch;          /* 0: 16 (or the data set size when smaller) */
+    int batch;          /* 0: 8 (or the data set size when smaller) */
     double max_minutes; /* stop after this much training time (0: no limit) */
     uint64_t seed;
-    float lr;                   /* peak learning rate (0: the architecture's default) */
+    float lr;                   /* peak learning rate for a batch of 16, scaled linearly with
+                                   the batch (0: 4e-3 for AdamW, the architecture's for SGD) */
+    enum det_optim optim;       /* DET_OPTIM_ADAMW (default) or DET_OPTIM_SGD */
     float mosaic;               /* probability of a 2x2 mosaic (0: none) */
     int eval_every;             /* evaluate every N epochs (0: every epoch); the last always */
     const char *init_path;      /* warm start from this model file (NULL: from scratch) */

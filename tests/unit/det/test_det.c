@@ -507,15 +507,20 @@ static void test_overfit(void)
     struct det_dataset *d = raccoon(4);
     struct det_model *m = NULL;
     struct base_err err;
-    struct det_train_opts o = {.arch = "fcos-t", .input_size = 128, .epochs = 100, .batch = 4,
-                               .seed = 1, .eval_every = 100};
+    struct det_train_opts o = {.arch = "fcos-t",
+                               .input_size = 128,
+                               .epochs = 200,
+                               .batch = 4,
+                               .lr = 0.016f,
+                               .seed = 1,
+                               .eval_every = 200};
     double t0 = base_now();
     CHECK_EQ_INT(det_train(d, d, &o, &m, &err), 0);
     if (m) {
-        fprintf(stderr, "overfit: AP50 %.3f AP %.3f in %.1f s\n", m->info.val_ap50,
-                m->info.val_ap, base_now() - t0);
+        fprintf(stderr, "overfit: AP50 %.3f AP %.3f in %.1f s\n", m->info.val_ap50, m->info.val_ap,
+                base_now() - t0);
         CHECK(m->info.val_ap50 > 0.9);
-        CHECK_EQ_INT(m->info.epoch, 100);
+        CHECK_EQ_INT(m->info.epoch, 200);
         /* the saved model predicts the same through the file path */
         const char *path = tmp_path("overfit.safetensors");
         CHECK_EQ_INT(det_model_save(m, path, &err), 0);
@@ -531,8 +536,8 @@ static void test_overfit(void)
     det_dataset_free(d);
 }
 
-TEST_MAIN(TEST_CASE(test_overfit), TEST_CASE(test_model_file), TEST_CASE(test_warm_start), TEST_CASE(test_predictor_threads),
-          TEST_CASE(test_train_errors), TEST_CASE(test_dataset_split), TEST_CASE(test_pipeline),
-          TEST_CASE(test_assign_small_box), TEST_CASE(test_assign_ranges),
-          TEST_CASE(test_box_coding), TEST_CASE(test_nms), TEST_CASE(test_postprocess),
-          TEST_CASE(test_evaluate_hand))
+TEST_MAIN(TEST_CASE(test_overfit), TEST_CASE(test_model_file), TEST_CASE(test_warm_start),
+          TEST_CASE(test_predictor_threads), TEST_CASE(test_train_errors),
+          TEST_CASE(test_dataset_split), TEST_CASE(test_pipeline), TEST_CASE(test_assign_small_box),
+          TEST_CASE(test_assign_ranges), TEST_CASE(test_box_coding), TEST_CASE(test_nms),
+          TEST_CASE(test_postprocess), TEST_CASE(test_evaluate_hand))
