@@ -213,18 +213,8 @@ static void put_key(struct base_buf *b, const char *key)
 
 static void put_int(struct base_buf *b, int64_t v)
 {
-    char rev[24];
-    int n = 0;
-    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-    do
-        rev[n++] = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0)
-        rev[n++] = '-';
-    char out[24];
-    for (int i = 0; i < n; i++)
-        out[i] = rev[n - 1 - i];
-    put(b, out, (size_t)n);
+    char num[24];
+    put(b, num, (size_t)base_fmt_int(v, num));
 }
 
 static void put_key_int(struct base_buf *b, const char *key, int64_t v, int null_if_zero)

@@ -198,6 +198,9 @@ void base_progress_finish(struct base_progress *p, const char *detail);
  * "1.0", "1e-05", "1e+16"), which Label Studio's JSON uses. out must hold 32 bytes. Returns the
  * length. NaN and infinities are written as "NaN", "Infinity", "-Infinity" like Python. */
 int base_fmt_double(double v, char out[32]);
+/* Writes v in decimal, without a terminator, to out; returns the length (at most 20). Integer
+ * exports write millions of these, so it avoids printf. */
+int base_fmt_int(int64_t v, char out[24]);
 /* Strict integer parse of a whole string (no trailing junk, no overflow). */
 int base_parse_i64(const char *s, int64_t *out);
 int base_parse_double(const char *s, double *out);

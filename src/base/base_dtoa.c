@@ -173,3 +173,18 @@ int base_fmt_double(double v, char out[32])
     out[n] = '\0';
     return n;
 }
+
+int base_fmt_int(int64_t v, char out[24])
+{
+    char rev[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    do
+        rev[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        rev[n++] = '-';
+    for (int i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
+    return n;
+}

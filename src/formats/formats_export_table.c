@@ -141,14 +141,8 @@ static void put_close(struct base_buf *b, char c, int indent, int level)
 
 static void put_int(struct base_buf *b, long long v)
 {
-    char num[24], *p = num + sizeof num;
-    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-    do
-        *--p = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0)
-        *--p = '-';
-    put(b, p, (size_t)(num + sizeof num - p));
+    char num[24];
+    put(b, num, (size_t)base_fmt_int(v, num));
 }
 
 /* A parsed value in formats_json_write's form (containers: their text re-emitted). */

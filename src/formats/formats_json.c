@@ -154,16 +154,10 @@ static void write_object(struct jw *w, const json_t *v, int indent, int level)
 
 static void jw_integer(struct jw *w, json_int_t v)
 {
-    char rev[24];
-    int n = 0;
-    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-    do
-        rev[n++] = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0)
-        rev[n++] = '-';
-    while (n)
-        jw_char(w, rev[--n]);
+    char num[24];
+    int n = base_fmt_int(v, num);
+    for (int i = 0; i < n; i++)
+        jw_char(w, num[i]);
 }
 
 static void jw_value(struct jw *w, const json_t *v, int indent, int level)

@@ -173,6 +173,25 @@ static void test_progress(void)
     base_progress_finish(NULL, NULL);
 }
 
+static void test_fmt_int(void)
+{
+    static const struct {
+        int64_t v;
+        const char *text;
+    } cases[] = {{0, "0"},
+                 {7, "7"},
+                 {-1, "-1"},
+                 {1234567890123, "1234567890123"},
+                 {INT64_MAX, "9223372036854775807"},
+                 {INT64_MIN, "-9223372036854775808"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[24];
+        int n = base_fmt_int(cases[i].v, out);
+        out[n] = 0;
+        CHECK_EQ_STR(out, cases[i].text);
+    }
+}
+
 TEST_MAIN(TEST_CASE(test_err), TEST_CASE(test_buf_limit), TEST_CASE(test_arena),
           TEST_CASE(test_files), TEST_CASE(test_time), TEST_CASE(test_rng),
-          TEST_CASE(test_fmt_double), TEST_CASE(test_progress))
+          TEST_CASE(test_fmt_double), TEST_CASE(test_fmt_int), TEST_CASE(test_progress))
