@@ -333,7 +333,6 @@ static int csv_cell(struct formats_export *e, struct base_buf *b, const struct r
                     struct base_err *err)
 {
     const struct formats_jv *v = f->kind == REC_ANNOTATOR ? annotator(f->jv) : f->jv;
-    char num[32];
     if (f->kind == REC_INT) {
         put_int(b, f->i);
         return 0;
@@ -351,15 +350,10 @@ static int csv_cell(struct formats_export *e, struct base_buf *b, const struct r
         }
         return put_pretty(e, b, f->out, -1, 0, err);
     }
+    /* strings raw, booleans as Python prints them, null empty; numbers and nested values as JSON */
     switch (v->type) {
     case FORMATS_JV_STRING:
         put(b, v->s, v->n);
-        return 0;
-    case FORMATS_JV_INT:
-        put_int(b, v->i);
-        return 0;
-    case FORMATS_JV_REAL:
-        put(b, num, (size_t)base_fmt_double(v->d, num));
         return 0;
     case FORMATS_JV_TRUE:
     case FORMATS_JV_FALSE:
