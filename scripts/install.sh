@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libzip-dev libcurl4-openssl-dev
   libdnnl-dev libsodium-dev zlib1g-dev
   python3 python3-numpy python3-torch python3-torchvision
-  chromium wrk curl
+  chromium wrk curl time
 )
 
 missing=()
