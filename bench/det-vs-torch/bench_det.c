@@ -82,6 +82,8 @@ static int train(const char *dir, const char *arch, int size, int batch, int ste
     static const struct det_aug aug = {0.5f, 1.5f, 0.5f, 0.25f, 0.0f, 0.25f};
     struct det_loader *l =
         det_loader_new(&c, &g, tr->nclasses, batch, 1, &aug, m->info.mean, m->info.std);
+    struct det_loss_buf lb;
+    det_loss_buf_init(&lb, &g, batch, tr->nclasses);
     struct nn_graph *graph = nn_graph_new(m->nn);
     det_build(m, graph, batch, size);
     if (nn_graph_compile(graph, NN_TRAIN, NN_BACKEND_DEFAULT, &err))
@@ -101,7 +103,7 @@ static int train(const char *dir, const char *arch, int size, int batch, int ste
         nn_graph_forward(graph, &err);
         double t1 = base_now();
         struct det_loss_parts lp;
-        det_loss(b, &g, graph, &lp);
+        det_loss(b, &g, graph, DET_CLS_FOCAL, &lb, &lp); /* the focal loss of the torch twin */
         double t2 = base_now();
         nn_graph_backward(graph, &err);
         double t3 = base_now();
@@ -124,6 +126,7 @@ static int train(const char *dir, const char *arch, int size, int batch, int ste
     nn_optim_free(opt);
     nn_graph_free(graph);
     det_loader_free(l);
+    det_loss_buf_release(&lb);
     det_cache_release(&c);
     det_model_free(m);
     det_dataset_free(tr);

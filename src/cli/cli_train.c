@@ -27,6 +27,7 @@ static const char usage[] =
     "  --lr X             peak learning rate for a batch of 16, scaled linearly with --batch\n"
     "                     (default 0.004 with adamw, 0.02 with sgd)\n"
     "  --optim NAME       adamw (default) or sgd\n"
+    "  --cls-loss NAME    quality (default: quality focal loss, IoU-aware scores) or focal\n"
     "  --mosaic P         probability of 2x2 mosaic augmentation (default 0)\n"
     "  --eval-every N     validate every N epochs (default 1)\n"
     "  --threads N        CPU threads (default: all cores)\n"
@@ -85,7 +86,7 @@ static void on_progress(void *user, const struct det_train_progress *p)
 }
 
 struct train_args {
-    const char *data, *format, *out, *init, *arch, *log, *optim;
+    const char *data, *format, *out, *init, *arch, *log, *optim, *cls_loss;
     int epochs, size, batch, seed, threads, eval_every;
     double val_split, max_minutes, lr, mosaic;
 };
@@ -103,21 +104,23 @@ static int run(const struct train_args *a, struct base_err *err)
     if (!rc) {
         fprintf(stderr, "data: %d training and %d validation images, %d classes\n", tr->nsamples,
                 va->nsamples, tr->nclasses);
-        struct det_train_opts o = {.arch = a->arch,
-                                   .input_size = a->size,
-                                   .epochs = a->epochs,
-                                   .batch = a->batch,
-                                   .max_minutes = a->max_minutes,
-                                   .seed = (uint64_t)a->seed,
-                                   .lr = (float)a->lr,
-                                   .optim = a->optim && !strcmp(a->optim, "sgd") ? DET_OPTIM_SGD
-                                                                                 : DET_OPTIM_ADAMW,
-                                   .mosaic = (float)a->mosaic,
-                                   .eval_every = a->eval_every,
-                                   .init_path = a->init,
-                                   .cancel = &interrupted,
-                                   .progress = on_progress,
-                                   .user = &ui};
+        struct det_train_opts o = {
+            .arch = a->arch,
+            .input_size = a->size,
+            .epochs = a->epochs,
+            .batch = a->batch,
+            .max_minutes = a->max_minutes,
+            .seed = (uint64_t)a->seed,
+            .lr = (float)a->lr,
+            .optim = a->optim && !strcmp(a->optim, "sgd") ? DET_OPTIM_SGD : DET_OPTIM_ADAMW,
+            .mosaic = (float)a->mosaic,
+            .cls_loss =
+                a->cls_loss && !strcmp(a->cls_loss, "focal") ? DET_CLS_FOCAL : DET_CLS_QUALITY,
+            .eval_every = a->eval_every,
+            .init_path = a->init,
+            .cancel = &interrupted,
+            .progress = on_progress,
+            .user = &ui};
         rc = det_train(tr, va, &o, &m, err);
     }
     base_progress_finish(ui.bar, NULL);
@@ -149,7 +152,7 @@ int cli_train(int argc, char **argv)
         {"--arch", CLI_DET_STR, &a.arch},        {"--lr", CLI_DET_DOUBLE, &a.lr},
         {"--mosaic", CLI_DET_DOUBLE, &a.mosaic}, {"--eval-every", CLI_DET_INT, &a.eval_every},
         {"--threads", CLI_DET_INT, &a.threads},  {"--log", CLI_DET_STR, &a.log},
-        {"--optim", CLI_DET_STR, &a.optim},
+        {"--optim", CLI_DET_STR, &a.optim},      {"--cls-loss", CLI_DET_STR, &a.cls_loss},
     };
     int status;
     if (cli_det_parse(argc, argv, opts, sizeof opts / sizeof opts[0], usage, &status))
@@ -158,6 +161,8 @@ int cli_train(int argc, char **argv)
         return cli_fail("train: --data and --out are required (see --help)") + 1;
     if (a.optim && strcmp(a.optim, "sgd") && strcmp(a.optim, "adamw"))
         return cli_fail("train: --optim is sgd or adamw") + 1;
+    if (a.cls_loss && strcmp(a.cls_loss, "quality") && strcmp(a.cls_loss, "focal"))
+        return cli_fail("train: --cls-loss is quality or focal") + 1;
     if (a.threads > 0)
         nn_set_num_threads(a.threads);
     signal(SIGINT, on_sigint);

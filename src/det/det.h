@@ -201,6 +201,10 @@ typedef void det_progress_fn(void *user, const struct det_train_progress *p);
 /* AdamW: decoupled weight decay 0.05. SGD: momentum 0.9 (Nesterov), L2 5e-4 on convolutions. */
 enum det_optim { DET_OPTIM_ADAMW, DET_OPTIM_SGD };
 
+/* Class loss. Quality focal (GFL): a positive's class target is the IoU of its predicted box, so
+ * scores rank boxes by how well they fit. Focal: binary targets, alpha 0.25, gamma 2 (FCOS). */
+enum det_cls_loss { DET_CLS_QUALITY, DET_CLS_FOCAL };
+
 struct det_train_opts {
     const char *arch;   /* NULL: DET_DEFAULT_ARCH */
     int input_size;     /* 0: DET_DEFAULT_SIZE */
@@ -212,6 +216,7 @@ struct det_train_opts {
                                    the batch (0: 4e-3 for AdamW, the architecture's for SGD) */
     enum det_optim optim;       /* DET_OPTIM_ADAMW (default) or DET_OPTIM_SGD */
     float mosaic;               /* probability of a 2x2 mosaic (0: none) */
+    enum det_cls_loss cls_loss; /* DET_CLS_QUALITY (default) or DET_CLS_FOCAL */
     int eval_every;             /* evaluate every N epochs (0: every epoch); the last always */
     const char *init_path;      /* warm start from this model file (NULL: from scratch) */
     const volatile int *cancel; /* set non-zero from another thread to stop cleanly */

@@ -43,7 +43,7 @@ static void add_targets(struct det_batch *b, const struct det_geom *g, int img, 
                 continue;
             t[(size_t)labels[q] * hw + p] = 1.0f;
             struct det_pos *ps = &b->pos[b->npos++];
-            ps->img = img, ps->level = l, ps->p = p, ps->ctr = ctr[q];
+            ps->img = img, ps->level = l, ps->p = p, ps->label = labels[q], ps->ctr = ctr[q];
             det_encode(ltrb + 4 * (size_t)q, lv->stride, ps->ltrb);
         }
     }

@@ -168,7 +168,7 @@ int det_render(const struct det_cache *c, int idx, struct base_rng *rng, const s
 
 /* A positive location of a batch: image, level, index in the level, targets in stride units. */
 struct det_pos {
-    int img, level, p;
+    int img, level, p, label;
     float ltrb[4];
     float ctr;
 };
@@ -215,11 +215,21 @@ struct det_loss_parts {
     int npos;
 };
 
+/* Scratch of det_loss for batches of n images: positives, gathers and quality targets. */
+struct det_loss_buf {
+    size_t cap; /* positives it holds: n * g->npoints + 1 */
+    float *pred, *tgt, *gbox, *w, *logit, *gctr, *iou, *cls_t;
+};
+
+void det_loss_buf_init(struct det_loss_buf *lb, const struct det_geom *g, int n, int nclasses);
+void det_loss_buf_release(struct det_loss_buf *lb);
+
 /* FCOS losses of a batch over the graph's outputs (after forward), writing every output's
- * gradient: focal loss on classes / max(npos, 1), GIoU on the positives' distances weighted by
- * their centerness targets / their sum, centerness BCE on the positives / max(npos, 1). */
+ * gradient: the class loss (kind) / max(npos, 1), GIoU on the positives' distances weighted by
+ * their centerness targets / their sum, centerness BCE on the positives / max(npos, 1). lb
+ * must have been sized for the batch's n; nothing is allocated. */
 void det_loss(const struct det_batch *b, const struct det_geom *g, struct nn_graph *graph,
-              struct det_loss_parts *out);
+              enum det_cls_loss kind, struct det_loss_buf *lb, struct det_loss_parts *out);
 
 /* Normalised CHW input of one picture letterboxed to size (map receives the coordinates). */
 int det_prepare(const struct det_model *m, const struct image *img, int size, float *chw,

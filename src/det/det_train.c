@@ -18,6 +18,7 @@ struct trainer {
     struct nn_ema *ema;
     struct nn_sched sched;
     struct det_loader *loader;
+    struct det_loss_buf lb;
     struct det_train_progress pr;
     long steps_per_epoch;
     int vbatch;
@@ -193,7 +194,7 @@ static int train_step(struct trainer *t, struct base_err *err)
     if (nn_graph_forward(t->g, err))
         return -1;
     struct det_loss_parts lp;
-    det_loss(b, &t->geom, t->g, &lp);
+    det_loss(b, &t->geom, t->g, t->o.cls_loss, &t->lb, &lp);
     if (nn_graph_backward(t->g, err))
         return -1;
     nn_clip_grad_norm(t->model->nn, 10.0);
@@ -277,6 +278,7 @@ static struct det_model *final_model(struct trainer *t, struct base_err *err)
 static void trainer_release(struct trainer *t)
 {
     det_loader_free(t->loader);
+    det_loss_buf_release(&t->lb);
     nn_graph_free(t->g);
     nn_graph_free(t->vg);
     nn_optim_free(t->opt);
@@ -307,6 +309,7 @@ int det_train(const struct det_dataset *train, const struct det_dataset *val,
         aug.mosaic = t.o.mosaic;
         t.loader = det_loader_new(&t.tc, &t.geom, train->nclasses, t.o.batch, t.o.seed, &aug,
                                   t.model->info.mean, t.model->info.std);
+        det_loss_buf_init(&t.lb, &t.geom, t.o.batch, train->nclasses);
         rc = run_epochs(&t, err);
     }
     if (!rc && !(*out = final_model(&t, err)))

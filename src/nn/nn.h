@@ -252,6 +252,11 @@ struct nn_model *nn_ema_model(struct nn_ema *e);
 /* Sigmoid focal loss (Lin et al.): targets in [0, 1]; alpha < 0 disables the alpha weighting. */
 double nn_loss_sigmoid_focal(const float *logits, const float *targets, size_t n, float alpha,
                              float gamma, float scale, float *grad);
+/* Quality focal loss (Li et al., GFL): |sigmoid(x) - t|^beta * BCE(x, t) with soft targets t in
+ * [0, 1] (e.g. the IoU of a positive's predicted box, 0 for background); for binary targets it
+ * is the focal loss without alpha weighting. */
+double nn_loss_quality_focal(const float *logits, const float *targets, size_t n, float beta,
+                             float scale, float *grad);
 /* Binary cross-entropy on logits, numerically stable. */
 double nn_loss_bce_logits(const float *logits, const float *targets, const float *weights, size_t n,
                           float scale, float *grad);

@@ -1,5 +1,6 @@
 /* Losses with analytic gradients on flat arrays, for detectors that compute their losses in C over
- * a graph's outputs: sigmoid focal, BCE with logits, L1 and IoU/GIoU on boxes. Double inside. */
+ * a graph's outputs: sigmoid focal, quality focal, BCE with logits, L1 and IoU/GIoU on boxes.
+ * Double inside. */
 #include "nn_int.h"
 
 #include <math.h>
@@ -30,6 +31,23 @@ double nn_loss_sigmoid_focal(const float *logits, const float *targets, size_t n
             double dq = q > 0 ? gamma * pow(q, gamma - 1.0) : 0.0; /* d q^gamma / dq */
             double d = (p - t) * qg + ce * dq * (1.0 - 2.0 * t) * p * (1.0 - p);
             grad[i] = (float)(scale * at * d);
+        }
+    }
+    return scale * total;
+}
+
+double nn_loss_quality_focal(const float *logits, const float *targets, size_t n, float beta,
+                             float scale, float *grad)
+{
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double x = logits[i], t = targets[i], p = sigm(x), d = fabs(p - t);
+        double ce = bce(x, t), db = pow(d, beta);
+        total += db * ce;
+        if (grad) {
+            /* d|p - t|^beta / dx = beta |p - t|^(beta - 1) sign(p - t) p (1 - p) */
+            double dd = d > 0 ? beta * pow(d, beta - 1.0) * (p > t ? 1.0 : -1.0) : 0.0;
+            grad[i] = (float)(scale * ((p - t) * db + ce * dd * p * (1.0 - p)));
         }
     }
     return scale * total;

@@ -5,7 +5,9 @@
 #include "formats/formats.h"
 #include "test.h"
 
+#include <math.h>
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The first n raccoon images (by file name) through the formats module's VOC reader. */
@@ -289,6 +291,72 @@ static void test_pipeline(void)
     det_dataset_free(d);
 }
 
+/* Reference class loss with quality targets: each positive's target is the IoU of its predicted
+ * and true boxes, computed here from corner coordinates. */
+static double ref_quality_cls(const struct det_batch *b, const struct det_geom *g,
+                              struct nn_graph *graph)
+{
+    double sum = 0;
+    for (int l = 0; l < g->nlevels; l++) {
+        struct nn_shape s;
+        const float *x = nn_graph_output(graph, DET_OUT_CLS(l), &s);
+        const float *reg = nn_graph_output(graph, DET_OUT_REG(l), NULL);
+        size_t n = nn_shape_numel(s), hw = (size_t)g->lv[l].w * g->lv[l].h;
+        float *t = base_alloc(n * sizeof *t);
+        memcpy(t, b->cls_t[l], n * sizeof *t);
+        for (int k = 0; k < b->npos; k++) {
+            const struct det_pos *ps = &b->pos[k];
+            if (ps->level != l)
+                continue;
+            const float *d = reg + (size_t)ps->img * 4 * hw + ps->p;
+            float p[4] = {-d[0], -d[hw], d[2 * hw], d[3 * hw]};
+            float q[4] = {-ps->ltrb[0], -ps->ltrb[1], ps->ltrb[2], ps->ltrb[3]};
+            float iw = fminf(p[2], q[2]) - fmaxf(p[0], q[0]),
+                  ih = fminf(p[3], q[3]) - fmaxf(p[1], q[1]);
+            float in = iw > 0 && ih > 0 ? iw * ih : 0;
+            float u = (p[2] - p[0]) * (p[3] - p[1]) + (q[2] - q[0]) * (q[3] - q[1]) - in;
+            t[((size_t)ps->img * b->nclasses + ps->label) * hw + ps->p] = in / u;
+        }
+        sum += nn_loss_quality_focal(x, t, n, 2.0f, 1.0f / (float)b->npos, NULL);
+        base_free(t);
+    }
+    return sum;
+}
+
+static void test_loss_quality(void)
+{
+    struct det_dataset *d = raccoon(2);
+    struct base_err err;
+    struct det_cache c;
+    CHECK(d && !det_cache_load(&c, d, 128, NULL, &err));
+    struct det_model *m = det_model_new("fcos-t", (const char *const *)d->classes, 1, 128, 3, &err);
+    struct det_geom g;
+    det_model_geom(m, 128, &g);
+    struct nn_graph *graph = nn_graph_new(m->nn);
+    det_build(m, graph, 2, 128);
+    CHECK_EQ_INT(nn_graph_compile(graph, NN_TRAIN, NN_BACKEND_DEFAULT, &err), 0);
+    static const struct det_aug a = {0.8f, 1.2f, 0.5f, 0.2f, 0.0f, 0.25f};
+    struct det_loader *l = det_loader_new(&c, &g, 1, 2, 7, &a, m->info.mean, m->info.std);
+    const struct det_batch *b = det_loader_next(l);
+    memcpy(nn_graph_input(graph, 0, NULL), b->input, 2 * 3 * 128 * 128 * sizeof(float));
+    CHECK_EQ_INT(nn_graph_forward(graph, &err), 0);
+    struct det_loss_buf lb;
+    det_loss_buf_init(&lb, &g, 2, 1);
+    struct det_loss_parts q, f;
+    det_loss(b, &g, graph, DET_CLS_QUALITY, &lb, &q);
+    CHECK(b->npos > 0 && q.npos == b->npos);
+    CHECK_NEAR(q.cls, ref_quality_cls(b, &g, graph), 1e-5 * q.cls);
+    det_loss(b, &g, graph, DET_CLS_FOCAL, &lb, &f);
+    CHECK(fabs(q.cls - f.cls) > 1e-3 * f.cls); /* the targets differ */
+    CHECK(q.box == f.box && q.ctr == f.ctr);
+    det_loss_buf_release(&lb);
+    det_loader_free(l);
+    nn_graph_free(graph);
+    det_model_free(m);
+    det_cache_release(&c);
+    det_dataset_free(d);
+}
+
 /* ---- models, predictor, training ---------------------------------------------------------- */
 
 static const char *tmp_path(const char *name)
@@ -536,8 +604,9 @@ static void test_overfit(void)
     det_dataset_free(d);
 }
 
-TEST_MAIN(TEST_CASE(test_overfit), TEST_CASE(test_model_file), TEST_CASE(test_warm_start),
-          TEST_CASE(test_predictor_threads), TEST_CASE(test_train_errors),
-          TEST_CASE(test_dataset_split), TEST_CASE(test_pipeline), TEST_CASE(test_assign_small_box),
-          TEST_CASE(test_assign_ranges), TEST_CASE(test_box_coding), TEST_CASE(test_nms),
-          TEST_CASE(test_postprocess), TEST_CASE(test_evaluate_hand))
+TEST_MAIN(TEST_CASE(test_overfit), TEST_CASE(test_loss_quality), TEST_CASE(test_model_file),
+          TEST_CASE(test_warm_start), TEST_CASE(test_predictor_threads),
+          TEST_CASE(test_train_errors), TEST_CASE(test_dataset_split), TEST_CASE(test_pipeline),
+          TEST_CASE(test_assign_small_box), TEST_CASE(test_assign_ranges),
+          TEST_CASE(test_box_coding), TEST_CASE(test_nms), TEST_CASE(test_postprocess),
+          TEST_CASE(test_evaluate_hand))

@@ -35,6 +35,11 @@ static double focal(const float *x, const float *t, size_t n, float *g)
     return nn_loss_sigmoid_focal(x, t, n, 0.25f, 2.0f, 0.5f, g);
 }
 
+static double qfocal(const float *x, const float *t, size_t n, float *g)
+{
+    return nn_loss_quality_focal(x, t, n, 2.0f, 0.5f, g);
+}
+
 static double bce(const float *x, const float *t, size_t n, float *g)
 {
     return nn_loss_bce_logits(x, t, t + n, n, 0.5f, g);
@@ -63,6 +68,7 @@ static void test_loss_grads(void)
         t[i] = i % 3 == 0 ? 1.0f : i % 3 == 1 ? 0.0f : 0.3f;
     fill_uniform_f(&rng, t + 64, 64, 0, 2);
     CHECK(loss_fd(focal, x, t, 64) < 1e-3);
+    CHECK(loss_fd(qfocal, x, t, 64) < 1e-3);
     CHECK(loss_fd(bce, x, t, 64) < 1e-3);
     for (int i = 0; i < 64; i++)
         if (fabs(x[i] - t[i]) < 0.01)
@@ -99,6 +105,12 @@ static void test_loss_values(void)
     /* focal at p = 0.5, target 1, alpha .25, gamma 2: .25 * .25 * log 2 */
     CHECK_NEAR(nn_loss_sigmoid_focal(&x, &t1, 1, 0.25f, 2.0f, 1.0f, NULL), 0.0625 * log(2.0), 1e-7);
     CHECK_NEAR(nn_loss_sigmoid_focal(&x, &t0, 1, 0.25f, 2.0f, 1.0f, NULL), 0.1875 * log(2.0), 1e-7);
+    /* quality focal: binary targets give the focal loss without alpha; soft target 0.3 at
+     * p = 0.5: 0.2^2 * BCE(0, 0.3) = 0.04 log 2 */
+    float xs[3] = {-1.5f, 0.7f, 2.5f}, ts[3] = {1.0f, 0.0f, 1.0f}, t3 = 0.3f;
+    CHECK_NEAR(nn_loss_quality_focal(xs, ts, 3, 2.0f, 1.0f, NULL),
+               nn_loss_sigmoid_focal(xs, ts, 3, -1.0f, 2.0f, 1.0f, NULL), 1e-7);
+    CHECK_NEAR(nn_loss_quality_focal(&x, &t3, 1, 2.0f, 1.0f, NULL), 0.04 * log(2.0), 1e-7);
     /* extreme logits stay finite */
     float big[2] = {200.0f, -200.0f}, tt[2] = {0.0f, 1.0f}, gg[2];
     double L = nn_loss_bce_logits(big, tt, NULL, 2, 1.0f, gg);
