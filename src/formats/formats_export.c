@@ -27,16 +27,8 @@ static int open_dest(struct formats_export *e, struct base_err *err)
         e->f = base_afile_stream(e->af);
         return 0;
     }
-    int zerr = 0;
-    e->zip = zip_open(e->dest, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
-    if (!e->zip) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, zerr);
-        base_err_set(err, BASE_E_IO, "%s: %s", e->dest, zip_error_strerror(&ze));
-        zip_error_fini(&ze);
-        return -1;
-    }
-    return 0;
+    e->zip = formats_zip_open(e->dest, e->o.now_us, FORMATS_ZIP64_FROM, err);
+    return e->zip ? 0 : -1;
 }
 
 int formats_export_open(const struct formats_export_opts *o, const char *dest,
@@ -247,7 +239,6 @@ int formats_export_add_text(struct formats_export *e, const char *text, size_t l
 
 static void release(struct formats_export *e)
 {
-    formats_zip_spool_remove(e);
     if (e->scratch)
         fclose(e->scratch);
     free(e->scratch_buf); /* allocated by open_memstream */
@@ -273,13 +264,7 @@ int formats_export_commit(struct formats_export *e, struct base_err *err)
         rc = base_afile_commit(e->af, err);
         e->af = NULL;
     } else if (e->zip) {
-        if (formats_zip_spool_flush(e, err)) {
-            rc = -1;
-            zip_discard(e->zip);
-        } else if (zip_close(e->zip)) {
-            rc = base_err_set(err, BASE_E_IO, "%s: %s", e->dest, zip_strerror(e->zip));
-            zip_discard(e->zip);
-        }
+        rc = formats_zip_commit(e->zip, err);
         e->zip = NULL;
     }
     release(e);
@@ -291,8 +276,7 @@ void formats_export_abort(struct formats_export *e)
     if (!e)
         return;
     base_afile_abort(e->af);
-    if (e->zip)
-        zip_discard(e->zip);
+    formats_zip_abort(e->zip);
     release(e);
 }
 
