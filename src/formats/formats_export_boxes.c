@@ -29,7 +29,7 @@ static void put_int(struct base_buf *b, long long v)
 {
     char s[24];
     struct base_err ignored;
-    base_buf_append(b, s, (size_t)snprintf(s, sizeof s, "%lld", v), &ignored);
+    base_buf_append(b, s, (size_t)base_fmt_int(v, s), &ignored);
 }
 
 /* A rectangle region's labels, or NULL when the region is not a rectangle. */
@@ -221,8 +221,11 @@ static const char *annotator_text(struct formats_export *e, const struct formats
         by = formats_jv_get(by, "email");
     if (by && by->type == FORMATS_JV_STRING)
         return formats_jv_cstr(e, by);
-    if (by && by->type == FORMATS_JV_INT)
-        return base_arena_printf(e->jp.arena, "%lld", by->i);
+    if (by && by->type == FORMATS_JV_INT) {
+        char *s = base_arena_alloc(e->jp.arena, 24);
+        s[base_fmt_int(by->i, s)] = '\0';
+        return s;
+    }
     return "None";
 }
 

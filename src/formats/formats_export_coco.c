@@ -42,8 +42,8 @@ static void put(struct base_buf *b, const char *s)
 static void put_int(struct base_buf *b, long long v)
 {
     char s[24];
-    snprintf(s, sizeof s, "%lld", v);
-    put(b, s);
+    struct base_err ignored;
+    base_buf_append(b, s, (size_t)base_fmt_int(v, s), &ignored);
 }
 
 static void put_real(struct base_buf *b, double v)
@@ -300,7 +300,8 @@ static int coco_item(struct formats_export *e, const struct formats_litem *it, s
     base_free(base), base_free(file);
     for (size_t i = 0; i < n; i++)
         region(e, s, regions[i], image_id, W, H);
-    int rc = formats_export_zip_image(e, url, path, err);
+    int rc =
+        path ? formats_export_zip_image(e, url, path, err) : 0; /* not found: nothing to copy */
     base_free(path);
     return rc;
 }

@@ -28,6 +28,11 @@ struct zip_ent {
     int late, written;
 };
 
+struct zip_slot {
+    uint32_t ent; /* entry index + 1, 0: free */
+    uint32_t hash;
+};
+
 struct formats_zip {
     struct base_afile *af;
     FILE *f;
@@ -36,7 +41,7 @@ struct formats_zip {
     uint16_t dostime, dosdate; /* of entries made here */
     struct zip_ent *ents;
     size_t n, cap;
-    uint32_t *slots; /* names -> entry index + 1 (0: free), open addressing */
+    struct zip_slot *slots; /* names -> entries, open addressing */
     size_t nslots;
     struct base_buf names;
     struct base_buf held; /* the last formats_zip_add entry, written when the next one comes */
@@ -87,21 +92,22 @@ static const char *ent_name(const struct formats_zip *z, const struct zip_ent *e
 
 /* ---- the name index ------------------------------------------------------------------------ */
 
-static size_t name_hash(const char *s, size_t n)
+static uint32_t name_hash(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return (size_t)(h ^ h >> 29);
+    return (uint32_t)(h ^ h >> 32);
 }
 
-/* The slot holding `name`, or the free slot where it would go. */
-static size_t slot_of(const struct formats_zip *z, const char *name, size_t n)
+/* The slot holding `name` (hash h), or the free slot where it would go. The hash kept in the slot
+ * spares most probes a look at the entry and its name. */
+static size_t slot_of(const struct formats_zip *z, const char *name, size_t n, uint32_t h)
 {
-    size_t mask = z->nslots - 1, i = name_hash(name, n) & mask;
-    for (; z->slots[i]; i = (i + 1) & mask) {
-        const struct zip_ent *e = &z->ents[z->slots[i] - 1];
-        if (e->name_len == n && !memcmp(ent_name(z, e), name, n))
+    size_t mask = z->nslots - 1, i = h & mask;
+    for (; z->slots[i].ent; i = (i + 1) & mask) {
+        const struct zip_ent *e = &z->ents[z->slots[i].ent - 1];
+        if (z->slots[i].hash == h && e->name_len == n && !memcmp(ent_name(z, e), name, n))
             break;
     }
     return i;
@@ -109,16 +115,24 @@ static size_t slot_of(const struct formats_zip *z, const char *name, size_t n)
 
 static void slots_grow(struct formats_zip *z)
 {
-    base_free(z->slots);
+    struct zip_slot *old = z->slots;
+    size_t nold = z->nslots;
     z->nslots = z->nslots ? 2 * z->nslots : 1024;
     z->slots = base_calloc(z->nslots, sizeof *z->slots);
-    for (size_t k = 0; k < z->n; k++)
-        z->slots[slot_of(z, ent_name(z, &z->ents[k]), z->ents[k].name_len)] = (uint32_t)(k + 1);
+    for (size_t k = 0; k < nold; k++)
+        if (old[k].ent) {
+            size_t i = old[k].hash & (z->nslots - 1);
+            while (z->slots[i].ent)
+                i = (i + 1) & (z->nslots - 1);
+            z->slots[i] = old[k];
+        }
+    base_free(old);
 }
 
 int formats_zip_has(const struct formats_zip *z, const char *name)
 {
-    return z->nslots && z->slots[slot_of(z, name, strlen(name))] != 0;
+    size_t n = strlen(name);
+    return z->nslots && z->slots[slot_of(z, name, n, name_hash(name, n))].ent != 0;
 }
 
 /* The entry named `name`, made at the end of the directory if new. */
@@ -130,9 +144,10 @@ static int ent_get(struct formats_zip *z, const char *name, int late, size_t *ou
         return base_err_set(err, BASE_E_INVALID, "zip entry \"%.64s\": bad name", name);
     if ((z->n + 1) * 2 > z->nslots)
         slots_grow(z);
-    size_t s = slot_of(z, name, n);
-    if (z->slots[s]) {
-        *out = z->slots[s] - 1;
+    uint32_t h = name_hash(name, n);
+    size_t s = slot_of(z, name, n, h);
+    if (z->slots[s].ent) {
+        *out = z->slots[s].ent - 1;
         if (z->holding && z->held_ent == *out)
             z->holding = 0; /* replaced before it was written */
         return 0;
@@ -145,7 +160,7 @@ static int ent_get(struct formats_zip *z, const char *name, int late, size_t *ou
         (struct zip_ent){.name_at = z->names.len, .name_len = (uint16_t)n, .late = late};
     if (base_buf_append(&z->names, name, n + 1, err))
         return -1;
-    z->slots[s] = (uint32_t)(z->n + 1);
+    z->slots[s] = (struct zip_slot){.ent = (uint32_t)(z->n + 1), .hash = h};
     *out = z->n++;
     return 0;
 }
