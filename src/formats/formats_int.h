@@ -149,8 +149,8 @@ struct formats_jm {
     size_t klen;
     struct formats_jv v;
 };
-/* Parser state reused across calls (starts zeroed); its arena holds the values of the last parse
- * only (each parse resets it: one reset per task, no free per value). */
+/* Parser state reused across calls (starts zeroed); its arena holds the values of every parse
+ * since the last formats_jv_reset (one reset per task, no free per value). */
 struct formats_jv_parser {
     struct base_arena *arena;
     char *tmp;
@@ -162,6 +162,8 @@ struct formats_jv_parser {
  * accepts; otherwise -1 with BASE_E_INVALID ("invalid JSON at byte 12: ..."). */
 int formats_jv_parse(struct formats_jv_parser *jp, const char *text, size_t len,
                      struct formats_jv *out, struct base_err *err);
+/* Drops the values of every parse so far (keeps the arena's first block). */
+void formats_jv_reset(struct formats_jv_parser *jp);
 void formats_jv_parser_release(struct formats_jv_parser *jp);
 /* Member `key` of an object (NULL if absent or o is not an object). */
 const struct formats_jv *formats_jv_get(const struct formats_jv *o, const char *key);

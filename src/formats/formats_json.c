@@ -916,7 +916,6 @@ int formats_jv_parse(struct formats_jv_parser *jp, const char *text, size_t len,
 {
     if (!jp->arena)
         jp->arena = base_arena_new(1 << 16);
-    base_arena_reset(jp->arena);
     if (!memchr(text, '\0', len))
         return jv_parse(jp, text, len, 0, out, err);
     json_t *v = base_json_parse(text, len, err);
@@ -929,6 +928,12 @@ int formats_jv_parse(struct formats_jv_parser *jp, const char *text, size_t len,
     memcpy(copy, dump, n + 1);
     base_free(dump);
     return jv_parse(jp, copy, n, 1, out, err);
+}
+
+void formats_jv_reset(struct formats_jv_parser *jp)
+{
+    if (jp->arena)
+        base_arena_reset(jp->arena);
 }
 
 void formats_jv_parser_release(struct formats_jv_parser *jp)
