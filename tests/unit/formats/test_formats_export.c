@@ -304,10 +304,15 @@ static const struct formats_stored_annotation stored_anns[] = {
      .created_at_us = 1600000000000000,
      .updated_at_us = 1600000000000001,
      .has_lead_time = 1,
+     .lead_time = 12},
+    {.id = 11,
+     .result = stored_poly,
+     .created_at_us = 1700000000123456,
+     .has_lead_time = 1,
      .lead_time = 2.5},
-    {.id = 11, .result = stored_poly, .created_at_us = 1700000000123456},
     {.id = 12, .completed_by = 4, .result = "[]", .was_cancelled = 1, .has_lead_time = 1},
     {.id = 13, .completed_by = 3, .has_lead_time = 1, .lead_time = INFINITY},
+    {.id = 14, .result = stored_rect}, /* no user, times or lead time: nulls */
 };
 
 static const struct formats_stored_task stored_tasks[] = {
@@ -318,7 +323,7 @@ static const struct formats_stored_task stored_tasks[] = {
     {.id = 2,
      .data = "{\"$undefined$\": \"/data/upload/1/b.jpg\"}",
      .annotations = stored_anns + 3,
-     .nannotations = 1},
+     .nannotations = 2},
     {.id = 3, .data = "{\"image\": \"c.jpg\"}"},
 };
 
