@@ -109,6 +109,34 @@ static int export_name(int64_t project, char out[96], struct base_err *err)
     return 0;
 }
 
+/* Streams the project's tasks from the store into the export. */
+static int feed_tasks(struct api *api, const struct api_export_opts *o, const json_t *row,
+                      struct formats_export *e, struct base_err *err)
+{
+    struct store_task_query q = {.project = o->project,
+                                 .ids = o->ids,
+                                 .nids = o->nids,
+                                 .only_annotated = !o->all_tasks,
+                                 .with_annotations = 1,
+                                 /* only JSON carries them (as ids) */
+                                 .with_predictions = o->kind == FORMATS_JSON,
+                                 /* every format reads the task as text (no jansson tree) */
+                                 .json_text = 1};
+    struct export_ctx x = {.e = e,
+                           .ukey = api_project_undefined_key(row),
+                           .progress = o->progress,
+                           .progress_ctx = o->progress_ctx,
+                           .stored = !formats_export_wants_text(o->kind)};
+    base_buf_init(&x.text, SIZE_MAX / 2);
+    struct store_task_totals totals;
+    if (o->progress && store_task_totals(api->store, &q, &totals, err) == 0)
+        x.total = (size_t)totals.tasks;
+    int rc = store_task_each(api->store, &q, export_task, &x, err);
+    base_buf_release(&x.text);
+    base_free(x.anns);
+    return rc;
+}
+
 int api_export_project(struct api *api, const struct api_export_opts *o, char **path,
                        struct base_err *err)
 {
@@ -140,28 +168,7 @@ int api_export_project(struct api *api, const struct api_export_opts *o, char **
         rc = -1;
         goto out;
     }
-    struct store_task_query q = {.project = o->project,
-                                 .ids = o->ids,
-                                 .nids = o->nids,
-                                 .only_annotated = !o->all_tasks,
-                                 .with_annotations = 1,
-                                 /* only JSON carries them (as ids) */
-                                 .with_predictions = o->kind == FORMATS_JSON,
-                                 /* every format reads the task as text (no jansson tree) */
-                                 .json_text = 1};
-    struct export_ctx x = {.e = e,
-                           .ukey = api_project_undefined_key(row),
-                           .progress = o->progress,
-                           .progress_ctx = o->progress_ctx,
-                           .stored = !formats_export_wants_text(o->kind)};
-    base_buf_init(&x.text, SIZE_MAX / 2);
-    struct store_task_totals totals;
-    if (o->progress && store_task_totals(api->store, &q, &totals, err) == 0)
-        x.total = (size_t)totals.tasks;
-    rc = store_task_each(api->store, &q, export_task, &x, err);
-    base_buf_release(&x.text);
-    base_free(x.anns);
-    if (rc) {
+    if (feed_tasks(api, o, row, e, err)) {
         formats_export_abort(e);
         rc = -1;
         goto out;
