@@ -2,8 +2,8 @@
  * config XML (parse, validate, derive parsed_label_config), readers of COCO / YOLO / Pascal VOC
  * data sets, streaming exporters (JSON, JSON_MIN, CSV, TSV, COCO, YOLO, VOC) and importers back
  * into Label Studio task JSON. Follows ../shared/spec/label-studio.md sections 1, 4 and 5. Depends
- * on base, image, jansson, expat and zlib only. Every function is thread-safe on distinct objects; a
- * config is immutable after parsing and may be shared between threads. */
+ * on base, image, jansson, expat and zlib only. Every function is thread-safe on distinct objects;
+ * a config is immutable after parsing and may be shared between threads. */
 #ifndef LL_FORMATS_H
 #define LL_FORMATS_H
 
