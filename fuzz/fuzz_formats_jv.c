@@ -60,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct formats_jv v;
     struct base_err err;
     json_t *j = base_json_parse(text, size, NULL);
+    formats_jv_reset(&jp);
     int rc = formats_jv_parse(&jp, text, size, &v, &err);
     if ((rc == 0) != (j != NULL))
         abort(); /* accepted what jansson rejects, or the other way round */

@@ -39,14 +39,46 @@ struct export_ctx {
     api_progress_fn progress;
     void *progress_ctx;
     size_t done, total;
+    int stored;           /* the format reads stored tasks (all but JSON) */
     struct base_buf text; /* JSON: the task's export shape as text (store json_text) */
+    struct formats_stored_annotation *anns;
+    size_t cap;
 };
+
+/* The item formats read the stored JSON text of data and results directly. */
+static int add_stored(struct export_ctx *x, const struct store_task *t, struct base_err *err)
+{
+    if (t->nannotations > x->cap) {
+        x->cap = t->nannotations;
+        x->anns = base_realloc(x->anns, x->cap * sizeof *x->anns);
+    }
+    for (size_t i = 0; i < t->nannotations; i++) {
+        const struct store_annotation *a = &t->annotations[i];
+        x->anns[i] = (struct formats_stored_annotation){.id = a->id,
+                                                        .completed_by = a->completed_by,
+                                                        .result = a->result_text,
+                                                        .result_len = a->result_len,
+                                                        .was_cancelled = a->was_cancelled,
+                                                        .created_at_us = a->created_at,
+                                                        .updated_at_us = a->updated_at,
+                                                        .has_lead_time = a->has_lead_time,
+                                                        .lead_time = a->lead_time};
+    }
+    struct formats_stored_task s = {.id = t->id,
+                                    .data = t->data_text,
+                                    .data_len = t->data_len,
+                                    .annotations = x->anns,
+                                    .nannotations = t->nannotations};
+    return formats_export_add_stored(x->e, &s, err);
+}
 
 static int export_task(void *ctx, const struct store_task *t, struct base_err *err)
 {
     struct export_ctx *x = ctx;
     int rc;
-    if (t->data_text) { /* stored JSON as text: streamed (JSON) or light-parsed (item formats) */
+    if (t->data_text && x->stored) {
+        rc = add_stored(x, t, err);
+    } else if (t->data_text) { /* JSON streams the export shape as text */
         base_buf_reset(&x->text);
         rc = api_task_export_text(t, x->ukey, &x->text, err) ||
                      formats_export_add_text(x->e, x->text.data, x->text.len, err)
@@ -75,6 +107,34 @@ static int export_name(int64_t project, char out[96], struct base_err *err)
         return -1;
     snprintf(out, 96, "project-%lld-at-%s-%s", (long long)project, when, hex);
     return 0;
+}
+
+/* Streams the project's tasks from the store into the export. */
+static int feed_tasks(struct api *api, const struct api_export_opts *o, const json_t *row,
+                      struct formats_export *e, struct base_err *err)
+{
+    struct store_task_query q = {.project = o->project,
+                                 .ids = o->ids,
+                                 .nids = o->nids,
+                                 .only_annotated = !o->all_tasks,
+                                 .with_annotations = 1,
+                                 /* only JSON carries them (as ids) */
+                                 .with_predictions = o->kind == FORMATS_JSON,
+                                 /* every format reads the task as text (no jansson tree) */
+                                 .json_text = 1};
+    struct export_ctx x = {.e = e,
+                           .ukey = api_project_undefined_key(row),
+                           .progress = o->progress,
+                           .progress_ctx = o->progress_ctx,
+                           .stored = !formats_export_wants_text(o->kind)};
+    base_buf_init(&x.text, SIZE_MAX / 2);
+    struct store_task_totals totals;
+    if (o->progress && store_task_totals(api->store, &q, &totals, err) == 0)
+        x.total = (size_t)totals.tasks;
+    int rc = store_task_each(api->store, &q, export_task, &x, err);
+    base_buf_release(&x.text);
+    base_free(x.anns);
+    return rc;
 }
 
 int api_export_project(struct api *api, const struct api_export_opts *o, char **path,
@@ -108,26 +168,7 @@ int api_export_project(struct api *api, const struct api_export_opts *o, char **
         rc = -1;
         goto out;
     }
-    struct store_task_query q = {.project = o->project,
-                                 .ids = o->ids,
-                                 .nids = o->nids,
-                                 .only_annotated = !o->all_tasks,
-                                 .with_annotations = 1,
-                                 /* only JSON carries them (as ids) */
-                                 .with_predictions = o->kind == FORMATS_JSON,
-                                 /* every format reads the task as text (no jansson tree) */
-                                 .json_text = 1};
-    struct export_ctx x = {.e = e,
-                           .ukey = api_project_undefined_key(row),
-                           .progress = o->progress,
-                           .progress_ctx = o->progress_ctx};
-    base_buf_init(&x.text, SIZE_MAX / 2);
-    struct store_task_totals totals;
-    if (o->progress && store_task_totals(api->store, &q, &totals, err) == 0)
-        x.total = (size_t)totals.tasks;
-    rc = store_task_each(api->store, &q, export_task, &x, err);
-    base_buf_release(&x.text);
-    if (rc) {
+    if (feed_tasks(api, o, row, e, err)) {
         formats_export_abort(e);
         rc = -1;
         goto out;

@@ -2,8 +2,8 @@
  * config XML (parse, validate, derive parsed_label_config), readers of COCO / YOLO / Pascal VOC
  * data sets, streaming exporters (JSON, JSON_MIN, CSV, TSV, COCO, YOLO, VOC) and importers back
  * into Label Studio task JSON. Follows ../shared/spec/label-studio.md sections 1, 4 and 5. Depends
- * on base, jansson, expat and libzip only. Every function is thread-safe on distinct objects; a
- * config is immutable after parsing and may be shared between threads. */
+ * on base, image, jansson, expat and zlib only. Every function is thread-safe on distinct objects;
+ * a config is immutable after parsing and may be shared between threads. */
 #ifndef LL_FORMATS_H
 #define LL_FORMATS_H
 
@@ -229,6 +229,35 @@ int formats_export_commit(struct formats_export *e, struct base_err *err);
  * values (formats_json_reemit); the other formats parse it. Errors: BASE_E_INVALID for bad JSON. */
 int formats_export_add_text(struct formats_export *e, const char *text, size_t len,
                             struct base_err *err);
+/* A task as stored, for the formats that read items (all but JSON): the JSON columns as their
+ * stored text, the other fields as values; only what those formats read of the spec 1.2 shape.
+ * Passing it gives the same file as passing that shape to formats_export_add_text, without
+ * writing the shape out and parsing it back. data's "$undefined$" key is read under the config's
+ * first data key (spec 1.2), as for text. */
+struct formats_stored_annotation {
+    int64_t id;
+    int64_t completed_by; /* user id; <= 0: null */
+    const char *result;   /* the result array as stored JSON text; NULL: null */
+    size_t result_len;
+    int was_cancelled;
+    int64_t created_at_us, updated_at_us; /* 0: null */
+    int has_lead_time;                    /* 0: null */
+    double lead_time;                     /* seconds; not finite: left out */
+};
+struct formats_stored_task {
+    int64_t id;
+    const char *data; /* the data object as stored JSON text */
+    size_t data_len;
+    const struct formats_stored_annotation *annotations;
+    size_t nannotations;
+};
+/* Whether the export takes whole tasks as text (JSON: formats_export_add_text) rather than stored
+ * tasks (every other format; add_text and add work for those too). */
+int formats_export_wants_text(enum formats_kind kind);
+/* Adds one stored task (only read). BASE_E_INVALID for unparsable stored JSON or data that is not
+ * an object; BASE_E_UNSUPPORTED for JSON exports. */
+int formats_export_add_stored(struct formats_export *e, const struct formats_stored_task *t,
+                              struct base_err *err);
 /* Drops a partial export (no file left behind). Accepts NULL. */
 void formats_export_abort(struct formats_export *e);
 

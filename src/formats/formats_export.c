@@ -3,6 +3,7 @@
  * per annotation, results grouped by control) and hands them to the format's writer. */
 #include "formats_int.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,16 +28,8 @@ static int open_dest(struct formats_export *e, struct base_err *err)
         e->f = base_afile_stream(e->af);
         return 0;
     }
-    int zerr = 0;
-    e->zip = zip_open(e->dest, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
-    if (!e->zip) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, zerr);
-        base_err_set(err, BASE_E_IO, "%s: %s", e->dest, zip_error_strerror(&ze));
-        zip_error_fini(&ze);
-        return -1;
-    }
-    return 0;
+    e->zip = formats_zip_open(e->dest, e->o.now_us, FORMATS_ZIP64_FROM, err);
+    return e->zip ? 0 : -1;
 }
 
 int formats_export_open(const struct formats_export_opts *o, const char *dest,
@@ -172,22 +165,107 @@ static int emit_litems(struct formats_export *e, struct formats_litem *it, struc
     return rc;
 }
 
-/* Parses the task once into the export's arena and hands its items to the writer. */
-static int add_litems(struct formats_export *e, const char *text, size_t len, struct base_err *err)
+/* Hands the items of a task (parsed into the export's arena) to the writer. */
+static int emit_task(struct formats_export *e, const struct formats_jv *task, struct base_err *err)
 {
-    struct formats_jv task;
-    if (formats_jv_parse(&e->jp, text, len, &task, err))
-        return -1;
-    const struct formats_jv *data = formats_jv_get(&task, "data"), *id;
+    const struct formats_jv *data = formats_jv_get(task, "data"), *id;
     if (!data || data->type != FORMATS_JV_OBJECT)
         return base_err_set(err, BASE_E_INVALID, "export: task without a data object");
-    struct formats_litem it = {.task = &task, .data = data};
-    id = formats_jv_get(&task, "id");
+    struct formats_litem it = {.task = task, .data = data};
+    id = formats_jv_get(task, "id");
     it.id = id && id->type == FORMATS_JV_INT ? id->i : 0;
     const char *key = formats_config_first_data_key(e->o.config);
     if (key && formats_jv_get(data, "$undefined$") && !formats_jv_get(data, key))
         it.undef_key = key;
     return emit_litems(e, &it, err);
+}
+
+static int add_litems(struct formats_export *e, const char *text, size_t len, struct base_err *err)
+{
+    struct formats_jv task;
+    formats_jv_reset(&e->jp);
+    return formats_jv_parse(&e->jp, text, len, &task, err) ? -1 : emit_task(e, &task, err);
+}
+
+/* ---- stored tasks: the values the text would have parsed to, made directly ------------------ */
+
+static struct formats_jv jv_word(int type)
+{
+    static const char *const words[] = {
+        [FORMATS_JV_NULL] = "null", [FORMATS_JV_FALSE] = "false", [FORMATS_JV_TRUE] = "true"};
+    return (struct formats_jv){.type = type, .src = words[type], .srclen = strlen(words[type])};
+}
+
+static struct formats_jv jv_int(int64_t v, int null_unless_positive)
+{
+    if (null_unless_positive && v <= 0)
+        return jv_word(FORMATS_JV_NULL);
+    return (struct formats_jv){.type = FORMATS_JV_INT, .i = v, .d = (double)v};
+}
+
+/* An ISO time string as the export shape writes it (0: null). */
+static struct formats_jv jv_time(struct formats_export *e, int64_t us)
+{
+    if (!us)
+        return jv_word(FORMATS_JV_NULL);
+    char *s = base_arena_alloc(e->jp.arena, 32);
+    base_time_iso(us, s);
+    return (struct formats_jv){.type = FORMATS_JV_STRING, .s = s, .n = strlen(s)};
+}
+
+static void jv_member(struct formats_jv *o, const char *key, struct formats_jv v)
+{
+    o->kids[o->n++] = (struct formats_jm){.key = key, .klen = strlen(key), .v = v};
+}
+
+/* An annotation object with the fields of the export shape the item formats read. */
+static int stored_annotation(struct formats_export *e, const struct formats_stored_annotation *a,
+                             struct formats_jv *o, struct base_err *err)
+{
+    struct formats_jv result = jv_word(FORMATS_JV_NULL);
+    if (a->result && formats_jv_parse(&e->jp, a->result, a->result_len, &result, err))
+        return -1;
+    *o = (struct formats_jv){.type = FORMATS_JV_OBJECT};
+    o->kids = base_arena_alloc(e->jp.arena, 7 * sizeof *o->kids);
+    jv_member(o, "id", jv_int(a->id, 0));
+    jv_member(o, "completed_by", jv_int(a->completed_by, 1));
+    jv_member(o, "result", result);
+    jv_member(o, "was_cancelled", jv_word(a->was_cancelled ? FORMATS_JV_TRUE : FORMATS_JV_FALSE));
+    jv_member(o, "created_at", jv_time(e, a->created_at_us));
+    jv_member(o, "updated_at", jv_time(e, a->updated_at_us));
+    if (!a->has_lead_time)
+        jv_member(o, "lead_time", jv_word(FORMATS_JV_NULL));
+    else if (isfinite(a->lead_time)) /* json_real refuses the others: no key at all */
+        jv_member(o, "lead_time", (struct formats_jv){.type = FORMATS_JV_REAL, .d = a->lead_time});
+    return 0;
+}
+
+int formats_export_add_stored(struct formats_export *e, const struct formats_stored_task *t,
+                              struct base_err *err)
+{
+    if (!e->w->litem)
+        return base_err_set(err, BASE_E_UNSUPPORTED, "export: this format takes tasks as text");
+    struct formats_jv task = {.type = FORMATS_JV_OBJECT}, data;
+    struct formats_jv anns = {.type = FORMATS_JV_ARRAY, .n = t->nannotations};
+    formats_jv_reset(&e->jp);
+    if (formats_jv_parse(&e->jp, t->data, t->data_len, &data, err))
+        return -1;
+    anns.kids = base_arena_alloc(e->jp.arena, (t->nannotations + 1) * sizeof *anns.kids);
+    for (size_t i = 0; i < t->nannotations; i++) {
+        anns.kids[i].key = NULL, anns.kids[i].klen = 0;
+        if (stored_annotation(e, &t->annotations[i], &anns.kids[i].v, err))
+            return -1;
+    }
+    task.kids = base_arena_alloc(e->jp.arena, 3 * sizeof *task.kids);
+    jv_member(&task, "id", jv_int(t->id, 0));
+    jv_member(&task, "annotations", anns);
+    jv_member(&task, "data", data);
+    return emit_task(e, &task, err);
+}
+
+int formats_export_wants_text(enum formats_kind kind)
+{
+    return (unsigned)kind < FORMATS_NKINDS && !writers[kind]->litem;
 }
 
 /* JSON takes the task as text: dumped here (compact), re-emitted by the writer. */
@@ -247,7 +325,6 @@ int formats_export_add_text(struct formats_export *e, const char *text, size_t l
 
 static void release(struct formats_export *e)
 {
-    formats_zip_spool_remove(e);
     if (e->scratch)
         fclose(e->scratch);
     free(e->scratch_buf); /* allocated by open_memstream */
@@ -273,13 +350,7 @@ int formats_export_commit(struct formats_export *e, struct base_err *err)
         rc = base_afile_commit(e->af, err);
         e->af = NULL;
     } else if (e->zip) {
-        if (formats_zip_spool_flush(e, err)) {
-            rc = -1;
-            zip_discard(e->zip);
-        } else if (zip_close(e->zip)) {
-            rc = base_err_set(err, BASE_E_IO, "%s: %s", e->dest, zip_strerror(e->zip));
-            zip_discard(e->zip);
-        }
+        rc = formats_zip_commit(e->zip, err);
         e->zip = NULL;
     }
     release(e);
@@ -291,8 +362,7 @@ void formats_export_abort(struct formats_export *e)
     if (!e)
         return;
     base_afile_abort(e->af);
-    if (e->zip)
-        zip_discard(e->zip);
+    formats_zip_abort(e->zip);
     release(e);
 }
 

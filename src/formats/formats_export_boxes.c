@@ -29,7 +29,7 @@ static void put_int(struct base_buf *b, long long v)
 {
     char s[24];
     struct base_err ignored;
-    base_buf_append(b, s, (size_t)snprintf(s, sizeof s, "%lld", v), &ignored);
+    base_buf_append(b, s, (size_t)base_fmt_int(v, s), &ignored);
 }
 
 /* A rectangle region's labels, or NULL when the region is not a rectangle. */
@@ -46,11 +46,9 @@ static const struct formats_jv *rect_labels(const struct formats_jv *r)
 
 static int yolo_open(struct formats_export *e, struct base_err *err)
 {
-    (void)err;
     formats_export_categories(e);
-    zip_dir_add(e->zip, "images", ZIP_FL_ENC_UTF_8);
-    zip_dir_add(e->zip, "labels", ZIP_FL_ENC_UTF_8);
-    return 0;
+    return formats_zip_dir(e->zip, "images", err) || formats_zip_dir(e->zip, "labels", err) ? -1
+                                                                                            : 0;
 }
 
 /* x, y, width, height in percent; a rotated box becomes its bounds clamped to the image. */
@@ -102,9 +100,9 @@ static int yolo_item(struct formats_export *e, const struct formats_litem *it, s
     for (size_t i = 0; i < n; i++)
         yolo_lines(e, regions[i], b);
     char *name = label_file("labels", url, ".txt");
-    int rc = formats_zip_add_spooled(e, name, b->data, b->len, err);
+    int rc = formats_zip_add(e->zip, name, b->data, b->len, 1, err);
     base_free(name);
-    return rc ? rc : formats_export_zip_image(e, url, err);
+    return rc ? rc : formats_export_zip_image(e, url, NULL, err);
 }
 
 static int yolo_commit(struct formats_export *e, struct base_err *err)
@@ -112,7 +110,7 @@ static int yolo_commit(struct formats_export *e, struct base_err *err)
     struct base_buf classes, notes;
     base_buf_init(&classes, (size_t)1 << 30);
     base_buf_init(&notes, (size_t)1 << 30);
-    size_t i, len;
+    size_t i;
     json_t *c;
     json_array_foreach(e->categories, i, c)
         base_buf_printf(&classes, err, "%s\n", json_string_value(json_object_get(c, "name")));
@@ -124,13 +122,11 @@ static int yolo_commit(struct formats_export *e, struct base_err *err)
     json_object_set_new(json_object_get(doc, "info"), "year", json_integer(tm.tm_year + 1900));
     formats_json_buf(&notes, doc, 2, err);
     json_decref(doc);
-    char *ctext = base_buf_steal(&classes, &len);
-    int rc = formats_zip_add_buf(e, "classes.txt", ctext ? ctext : base_strdup(""), len, err);
-    char *ntext = base_buf_steal(&notes, &len);
-    if (!rc)
-        rc = formats_zip_add_buf(e, "notes.json", ntext, len, err);
-    else
-        base_free(ntext);
+    int rc = formats_zip_add(e->zip, "classes.txt", classes.data, classes.len, 0, err) ||
+                     formats_zip_add(e->zip, "notes.json", notes.data, notes.len, 0, err)
+                 ? -1
+                 : 0;
+    base_buf_release(&classes), base_buf_release(&notes);
     return rc;
 }
 
@@ -142,9 +138,7 @@ const struct formats_writer formats_writer_yolo = {
 
 static int voc_open(struct formats_export *e, struct base_err *err)
 {
-    (void)err;
-    zip_dir_add(e->zip, "images", ZIP_FL_ENC_UTF_8);
-    return 0;
+    return formats_zip_dir(e->zip, "images", err);
 }
 
 /* Text escaped as xml.dom.minidom writes it. */
@@ -227,8 +221,11 @@ static const char *annotator_text(struct formats_export *e, const struct formats
         by = formats_jv_get(by, "email");
     if (by && by->type == FORMATS_JV_STRING)
         return formats_jv_cstr(e, by);
-    if (by && by->type == FORMATS_JV_INT)
-        return base_arena_printf(e->jp.arena, "%lld", by->i);
+    if (by && by->type == FORMATS_JV_INT) {
+        char *s = base_arena_alloc(e->jp.arena, 24);
+        s[base_fmt_int(by->i, s)] = '\0';
+        return s;
+    }
     return "None";
 }
 
@@ -249,9 +246,9 @@ static int voc_item(struct formats_export *e, const struct formats_litem *it, st
         voc_object(e, b, regions[i], W, H);
     base_buf_puts(b, "</annotation>\n", err);
     char *name = label_file("Annotations", url, ".xml");
-    int rc = formats_zip_add_spooled(e, name, b->data, b->len, err);
+    int rc = formats_zip_add(e->zip, name, b->data, b->len, 1, err);
     base_free(name), base_free(file);
-    return rc ? rc : formats_export_zip_image(e, url, err);
+    return rc ? rc : formats_export_zip_image(e, url, NULL, err);
 }
 
 const struct formats_writer formats_writer_voc = {.zipped = 1, .open = voc_open, .litem = voc_item};

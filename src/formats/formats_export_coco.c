@@ -7,6 +7,7 @@
 #include "formats_int.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,8 +25,7 @@ static int coco_open(struct formats_export *e, struct base_err *err)
     s->anns = tmpfile();
     if (!s->images || !s->anns)
         return base_err_set(err, BASE_E_IO, "cannot create a temporary file");
-    zip_dir_add(e->zip, "images", ZIP_FL_ENC_UTF_8);
-    return 0;
+    return formats_zip_dir(e->zip, "images", err);
 }
 
 /* ---- entries written as text, as formats_json_write(indent 2, level 2) writes them: the
@@ -42,8 +42,8 @@ static void put(struct base_buf *b, const char *s)
 static void put_int(struct base_buf *b, long long v)
 {
     char s[24];
-    snprintf(s, sizeof s, "%lld", v);
-    put(b, s);
+    struct base_err ignored;
+    base_buf_append(b, s, (size_t)base_fmt_int(v, s), &ignored);
 }
 
 static void put_real(struct base_buf *b, double v)
@@ -108,16 +108,13 @@ static int is_number(const struct formats_jv *v)
     return v && (v->type == FORMATS_JV_INT || v->type == FORMATS_JV_REAL);
 }
 
-/* Size of the item's image: its file when we have it, else the first region's original size. */
-static int image_size(struct formats_export *e, const char *url, const struct formats_jv *first,
-                      int *w, int *h)
+/* Size of the item's image: its file (path, may be NULL) when we have it, else the first region's
+ * original size. */
+static int image_size(const char *path, const struct formats_jv *first, int *w, int *h)
 {
-    char *path = formats_export_image_path(e, url);
     struct formats_image_info info;
     struct base_err ignored;
-    int ok = path && !formats_image_probe(path, &info, &ignored);
-    base_free(path);
-    if (ok) {
+    if (path && !formats_image_probe(path, &info, &ignored)) {
         *w = info.width, *h = info.height;
         return 0;
     }
@@ -281,8 +278,11 @@ static int coco_item(struct formats_export *e, const struct formats_litem *it, s
     const struct formats_jv **regions;
     size_t n = formats_litem_regions(e, it, &regions);
     int W, H;
-    if (!url || image_size(e, url, n ? regions[0] : NULL, &W, &H))
+    char *path = formats_export_image_path(e, url);
+    if (!url || image_size(path, n ? regions[0] : NULL, &W, &H)) {
+        base_free(path);
         return 0; /* the converter warns and skips such items */
+    }
     char *base = formats_export_image_name(url), *file = base_path_join("images", base);
     json_int_t image_id = s->nimages;
     struct base_buf *b = &e->out;
@@ -300,16 +300,10 @@ static int coco_item(struct formats_export *e, const struct formats_litem *it, s
     base_free(base), base_free(file);
     for (size_t i = 0; i < n; i++)
         region(e, s, regions[i], image_id, W, H);
-    return formats_export_zip_image(e, url, err);
-}
-
-static void copy_stream(FILE *from, FILE *to)
-{
-    char buf[65536];
-    size_t n;
-    rewind(from);
-    while ((n = fread(buf, 1, sizeof buf, from)) > 0)
-        fwrite(buf, 1, n, to);
+    int rc =
+        path ? formats_export_zip_image(e, url, path, err) : 0; /* not found: nothing to copy */
+    base_free(path);
+    return rc;
 }
 
 static json_t *coco_info(int64_t now_us)
@@ -326,28 +320,74 @@ static json_t *coco_info(int64_t now_us)
                      when);
 }
 
-static int coco_commit(struct formats_export *e, struct base_err *err)
+/* The text after the images (last: false) or after the annotations (true): categories and info
+ * are final only at commit. free() it. */
+static char *coco_text(struct formats_export *e, int last, size_t *len)
 {
     struct coco_state *s = e->st;
-    FILE *out = tmpfile();
-    if (!out)
-        return base_err_set(err, BASE_E_IO, "cannot create a temporary file");
-    fputs("{\n  \"images\": [", out);
-    copy_stream(s->images, out);
-    fputs(s->nimages ? "\n  ],\n  \"categories\": " : "],\n  \"categories\": ", out);
-    formats_json_write(out, e->categories, 2, 1);
-    fputs(",\n  \"annotations\": [", out);
-    copy_stream(s->anns, out);
-    fputs(s->nanns ? "\n  ],\n  \"info\": " : "],\n  \"info\": ", out);
-    json_t *info = coco_info(e->o.now_us);
-    formats_json_write(out, info, 2, 1);
-    json_decref(info);
-    fputs("\n}", out);
-    if (ferror(out) || ferror(s->images) || ferror(s->anns)) {
-        fclose(out);
-        return base_err_set(err, BASE_E_IO, "temporary file: write failed");
+    char *text = NULL;
+    FILE *m = open_memstream(&text, len);
+    if (!m)
+        return NULL;
+    if (!last) {
+        fputs(s->nimages ? "\n  ],\n  \"categories\": " : "],\n  \"categories\": ", m);
+        formats_json_write(m, e->categories, 2, 1);
+        fputs(",\n  \"annotations\": [", m);
+    } else {
+        fputs(s->nanns ? "\n  ],\n  \"info\": " : "],\n  \"info\": ", m);
+        json_t *info = coco_info(e->o.now_us);
+        formats_json_write(m, info, 2, 1);
+        json_decref(info);
+        fputs("\n}", m);
     }
-    return formats_zip_add_file(e, "result.json", out, err);
+    if (fclose(m)) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static int copy_spool(struct formats_export *e, FILE *from, struct base_err *err)
+{
+    char buf[65536];
+    size_t n;
+    rewind(from);
+    while ((n = fread(buf, 1, sizeof buf, from)) > 0)
+        if (formats_zip_write(e->zip, buf, n, err))
+            return -1;
+    return ferror(from) ? base_err_set(err, BASE_E_IO, "temporary file: read failed") : 0;
+}
+
+static off_t spool_len(FILE *f)
+{
+    return fflush(f) || ferror(f) || fseeko(f, 0, SEEK_END) ? -1 : ftello(f);
+}
+
+/* result.json: {"images": [spool], "categories": .., "annotations": [spool], "info": ..} streamed
+ * into the zip. */
+static int coco_commit(struct formats_export *e, struct base_err *err)
+{
+    static const char head[] = "{\n  \"images\": [";
+    struct coco_state *s = e->st;
+    size_t mid_len = 0, tail_len = 0;
+    char *mid = coco_text(e, 0, &mid_len), *tail = coco_text(e, 1, &tail_len);
+    off_t ni = spool_len(s->images), na = spool_len(s->anns);
+    int rc;
+    if (!mid || !tail || ni < 0 || na < 0) {
+        rc = base_err_set(err, BASE_E_IO, "temporary file: write failed");
+        goto out;
+    }
+    uint64_t size = sizeof head - 1 + (uint64_t)ni + mid_len + (uint64_t)na + tail_len;
+    rc = formats_zip_begin(e->zip, "result.json", size, err) ||
+                 formats_zip_write(e->zip, head, sizeof head - 1, err) ||
+                 copy_spool(e, s->images, err) || formats_zip_write(e->zip, mid, mid_len, err) ||
+                 copy_spool(e, s->anns, err) || formats_zip_write(e->zip, tail, tail_len, err) ||
+                 formats_zip_end(e->zip, err)
+             ? -1
+             : 0;
+out:
+    free(mid), free(tail);
+    return rc;
 }
 
 static void coco_release(struct formats_export *e)

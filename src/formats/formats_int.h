@@ -149,8 +149,8 @@ struct formats_jm {
     size_t klen;
     struct formats_jv v;
 };
-/* Parser state reused across calls (starts zeroed); its arena holds the values of the last parse
- * only (each parse resets it: one reset per task, no free per value). */
+/* Parser state reused across calls (starts zeroed); its arena holds the values of every parse
+ * since the last formats_jv_reset (one reset per task, no free per value). */
 struct formats_jv_parser {
     struct base_arena *arena;
     char *tmp;
@@ -162,11 +162,19 @@ struct formats_jv_parser {
  * accepts; otherwise -1 with BASE_E_INVALID ("invalid JSON at byte 12: ..."). */
 int formats_jv_parse(struct formats_jv_parser *jp, const char *text, size_t len,
                      struct formats_jv *out, struct base_err *err);
+/* Drops the values of every parse so far (keeps the arena's first block). */
+void formats_jv_reset(struct formats_jv_parser *jp);
 void formats_jv_parser_release(struct formats_jv_parser *jp);
 /* Member `key` of an object (NULL if absent or o is not an object). */
 const struct formats_jv *formats_jv_get(const struct formats_jv *o, const char *key);
 /* Numeric value of an integer or real; 0 for anything else (and NULL). */
 double formats_jv_num(const struct formats_jv *v);
+/* A valid JSON number token (n bytes: an integer, or a real with '.' or an exponent) as strtod
+ * (real) or strtoll (int) would read it, computed exactly without them: 0, or -1 when the token
+ * is outside the fast cases (more than 18 integer / 19 significant digits, a decimal exponent
+ * beyond +-27, a rounding tie) and strtod/strtoll must decide. */
+int formats_number_real(const char *s, size_t n, double *out);
+int formats_number_int(const char *s, size_t n, long long *out);
 /* Appends a JSON string literal as formats_json_write writes it. */
 void formats_json_string_buf(struct base_buf *b, const char *s, size_t len);
 /* Numeric value of a JSON integer or real; 0 for anything else. */
@@ -190,11 +198,46 @@ void formats_names_free(char **names, long n);
 /* Image file extensions we read. */
 extern const char *const formats_image_exts[];
 
+/* ---- zip output (formats_zip.c) ----------------------------------------------------------------
+ * An archive written front to back into an atomic file (it appears at commit): local header and
+ * data of each entry as it comes, the central directory (kept in memory: ~70 bytes and the name
+ * per entry) at the end. Entries are stored below 16 KB and deflated (level 1) above, image files
+ * always stored. A name added again replaces its entry and keeps its place in the directory (as
+ * libzip's ZIP_FL_OVERWRITE did); the replaced bytes stay in the file, unreferenced, unless the
+ * entry was still held (formats_zip_add). Not thread-safe; one writer per archive. */
+struct formats_zip;
+/* Sizes, offsets and counts from this value on are written in Zip64 form. */
+#define FORMATS_ZIP64_FROM 0xFFFFFFFFu
+/* Starts an archive at path (its temporary file next to it). Entry times are now_us (local time,
+ * as zip stores them) unless they come from a file. zip64_from is FORMATS_ZIP64_FROM; tests pass
+ * smaller values to reach the Zip64 records. NULL with BASE_E_IO when the file cannot be made. */
+struct formats_zip *formats_zip_open(const char *path, int64_t now_us, uint64_t zip64_from,
+                                     struct base_err *err);
+/* Whether an entry of that name has been added. */
+int formats_zip_has(const struct formats_zip *z, const char *name);
+/* A directory entry "name/". */
+int formats_zip_dir(struct formats_zip *z, const char *name, struct base_err *err);
+/* Adds a copy of data. The entry is held in memory until the next formats_zip_add, so adding the
+ * same name again right away (the next annotation of the same image) replaces it without writing
+ * it. late: listed after every entry that is not (label files after classes.txt, notes.json). */
+int formats_zip_add(struct formats_zip *z, const char *name, const void *data, size_t len, int late,
+                    struct base_err *err);
+/* Adds the file at path (stored, with its modification time). BASE_E_IO if it cannot be read. */
+int formats_zip_add_file(struct formats_zip *z, const char *name, const char *path,
+                         struct base_err *err);
+/* A streamed entry of exactly `size` bytes: begin, write its bytes in pieces, end (which fails if
+ * the pieces did not add up to size). No other entry may be added in between. */
+int formats_zip_begin(struct formats_zip *z, const char *name, uint64_t size, struct base_err *err);
+int formats_zip_write(struct formats_zip *z, const void *p, size_t n, struct base_err *err);
+int formats_zip_end(struct formats_zip *z, struct base_err *err);
+/* Writes the held entry, the directory and the end records, and moves the file into place. Frees
+ * z in all cases; on failure no file is left behind. */
+int formats_zip_commit(struct formats_zip *z, struct base_err *err);
+/* Drops the archive (no file left behind). Accepts NULL. */
+void formats_zip_abort(struct formats_zip *z);
+
 /* ---- export internals --------------------------------------------------------------------------
  */
-
-#include <sys/types.h>
-#include <zip.h>
 
 /* One exported record (spec 5.2), a task with one of its annotations (or none), read from the
  * task parsed by formats_jv_parse: results of known controls grouped by control, in first-seen
@@ -217,12 +260,6 @@ struct formats_litem {
 
 struct formats_export;
 
-struct formats_spooled {
-    char *name;
-    off_t at;
-    size_t len;
-};
-
 struct formats_writer {
     int zipped;
     int (*open)(struct formats_export *e, struct base_err *err);
@@ -239,16 +276,11 @@ struct formats_export {
     char *dest;
     struct base_afile *af; /* single-file outputs */
     FILE *f;
-    zip_t *zip;  /* archives */
-    void *st;    /* the writer's own state */
-    FILE *spool; /* small archive entries, added by offset (formats_zip_add_spooled) */
-    char *spool_path;
-    off_t spool_len;
-    FILE *scratch; /* reusable memory stream for JSON cells (CSV) */
+    struct formats_zip *zip; /* archives */
+    void *st;                /* the writer's own state */
+    FILE *scratch;           /* reusable memory stream for JSON cells (CSV) */
     char *scratch_buf;
     size_t scratch_len;
-    struct formats_spooled *spooled; /* entries to add from the spool at commit */
-    size_t nspooled, capspooled;
     json_t *categories; /* COCO/YOLO: [{"id", "name"}] */
     json_t *cat_ids;    /* name -> id */
     json_int_t next_cat;
@@ -271,19 +303,10 @@ char *formats_export_image_name(const char *url);
 /* Local path of the task's image, or NULL. base_alloc'd. */
 char *formats_export_image_path(struct formats_export *e, const char *url);
 /* Copies the image into the archive as images/<name> (once per name) when download_resources.
- * Failure to find it is not an error (the converter logs and goes on). */
-int formats_export_zip_image(struct formats_export *e, const char *url, struct base_err *err);
-/* Adds a memory buffer (taken over) or a FILE (taken over) to the archive. */
-int formats_zip_add_buf(struct formats_export *e, const char *name, char *data, size_t len,
-                        struct base_err *err);
-/* Copies data into the spool file and adds it to the archive from there: many small entries
- * (one label file per image) without keeping their bytes in memory until the zip is written. */
-int formats_zip_add_spooled(struct formats_export *e, const char *name, const void *data,
-                            size_t len, struct base_err *err);
-/* Flushes the spool and adds its entries to the archive (before zip_close); removes it after. */
-int formats_zip_spool_flush(struct formats_export *e, struct base_err *err);
-void formats_zip_spool_remove(struct formats_export *e);
-int formats_zip_add_file(struct formats_export *e, const char *name, FILE *f, struct base_err *err);
+ * `path` is the image's resolved path when the caller has it, else NULL (resolved here when
+ * needed). Failure to find it is not an error (the converter logs and goes on). */
+int formats_export_zip_image(struct formats_export *e, const char *url, const char *path,
+                             struct base_err *err);
 /* A string value as C code sees it (up to a NUL byte), NUL-terminated in the task's arena (valid
  * until the next task); NULL if v is not a string. */
 const char *formats_jv_cstr(struct formats_export *e, const struct formats_jv *v);

@@ -426,8 +426,8 @@ static int em_digits(struct em *m)
     return m->p > s ? 0 : -1;
 }
 
-/* Scans a number token as jansson reads it: integers through strtoll (overflow rejected), reals
- * through strtod (overflow rejected). */
+/* Scans a number token as jansson reads it: integers as strtoll reads them (overflow rejected),
+ * reals as strtod does (overflow rejected); formats_number_* where it is exact, else those. */
 static int em_numtok(struct em *m, int *real, long long *iv, double *dv)
 {
     const char *s = m->p;
@@ -451,6 +451,8 @@ static int em_numtok(struct em *m, int *real, long long *iv, double *dv)
             return em_fail(m, "invalid number");
     }
     size_t n = (size_t)(m->p - s);
+    if (*real ? !formats_number_real(s, n, dv) : !formats_number_int(s, n, iv))
+        return 0;
     char *tok = em_tmp(m, n + 1);
     memcpy(tok, s, n);
     tok[n] = '\0';
@@ -916,7 +918,6 @@ int formats_jv_parse(struct formats_jv_parser *jp, const char *text, size_t len,
 {
     if (!jp->arena)
         jp->arena = base_arena_new(1 << 16);
-    base_arena_reset(jp->arena);
     if (!memchr(text, '\0', len))
         return jv_parse(jp, text, len, 0, out, err);
     json_t *v = base_json_parse(text, len, err);
@@ -929,6 +930,12 @@ int formats_jv_parse(struct formats_jv_parser *jp, const char *text, size_t len,
     memcpy(copy, dump, n + 1);
     base_free(dump);
     return jv_parse(jp, copy, n, 1, out, err);
+}
+
+void formats_jv_reset(struct formats_jv_parser *jp)
+{
+    if (jp->arena)
+        base_arena_reset(jp->arena);
 }
 
 void formats_jv_parser_release(struct formats_jv_parser *jp)

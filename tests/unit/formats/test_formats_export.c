@@ -274,6 +274,150 @@ static void test_geometry_and_categories(void)
     formats_config_free(c);
 }
 
+/* ---- stored tasks give the same files as the export shape's text ------------------------------
+ */
+
+static const char stored_config[] =
+    "<View><Image name=\"image\" value=\"$image\"/><RectangleLabels name=\"label\" "
+    "toName=\"image\"><Label value=\"cat\"/><Label value=\"dog\"/></RectangleLabels>"
+    "<PolygonLabels name=\"poly\" toName=\"image\"><Label value=\"cat\"/></PolygonLabels>"
+    "<Choices name=\"q\" toName=\"image\"><Choice value=\"yes\"/></Choices></View>";
+
+static const char stored_rect[] =
+    "[{\"id\": \"a\", \"from_name\": \"label\", \"to_name\": \"image\", \"type\": "
+    "\"rectanglelabels\", \"original_width\": 640, \"original_height\": 480, \"value\": {\"x\": "
+    "6.709037684790573, \"y\": 30.31842005301349, \"width\": 13.600868220562788, \"height\": 18.5, "
+    "\"rotation\": 30, \"rectanglelabels\": [\"dog\"]}}, {\"from_name\": \"q\", \"to_name\": "
+    "\"image\", \"type\": \"choices\", \"value\": {\"choices\": [\"yes\"]}}]";
+static const char stored_poly[] =
+    "[{\"from_name\": \"poly\", \"to_name\": \"image\", \"type\": \"polygonlabels\", "
+    "\"original_width\": 100, \"original_height\": 50, \"value\": {\"points\": [[1, 2], [30.5, "
+    "4e0], [10, 40]], \"polygonlabels\": [\"cat\"]}}, {\"from_name\": \"label\", \"to_name\": "
+    "\"image\", \"type\": \"rectanglelabels\", \"value\": {\"x\": 1, \"y\": 2, \"width\": 3, "
+    "\"height\": 4, \"rectanglelabels\": [\"newcomer\"], \"original_width\": 320, "
+    "\"original_height\": 240}}]";
+
+static const struct formats_stored_annotation stored_anns[] = {
+    {.id = 10,
+     .completed_by = 2,
+     .result = stored_rect,
+     .created_at_us = 1600000000000000,
+     .updated_at_us = 1600000000000001,
+     .has_lead_time = 1,
+     .lead_time = 12},
+    {.id = 11,
+     .result = stored_poly,
+     .created_at_us = 1700000000123456,
+     .has_lead_time = 1,
+     .lead_time = 2.5},
+    {.id = 12, .completed_by = 4, .result = "[]", .was_cancelled = 1, .has_lead_time = 1},
+    {.id = 13, .completed_by = 3, .has_lead_time = 1, .lead_time = INFINITY},
+    {.id = 14, .result = stored_rect}, /* no user, times or lead time: nulls */
+};
+
+static const struct formats_stored_task stored_tasks[] = {
+    {.id = 1,
+     .data = "{\"image\": \"/data/upload/1/a.jpg\", \"n\": 2.5}",
+     .annotations = stored_anns,
+     .nannotations = 3},
+    {.id = 2,
+     .data = "{\"$undefined$\": \"/data/upload/1/b.jpg\"}",
+     .annotations = stored_anns + 3,
+     .nannotations = 2},
+    {.id = 3, .data = "{\"image\": \"c.jpg\"}"},
+};
+
+static void put_time(struct base_buf *b, const char *key, int64_t us)
+{
+    char iso[32];
+    base_time_iso(us, iso);
+    base_buf_printf(b, NULL, us ? ",\"%s\":\"%s\"" : ",\"%s\":null", key, iso);
+}
+
+/* The spec 1.2 text of a stored task, as api_task_export_text writes it. */
+static void stored_text(const struct formats_stored_task *t, struct base_buf *b)
+{
+    base_buf_printf(b, NULL, "{\"id\":%lld,\"annotations\":[", (long long)t->id);
+    for (size_t i = 0; i < t->nannotations; i++) {
+        const struct formats_stored_annotation *a = &t->annotations[i];
+        char num[32];
+        base_buf_printf(b, NULL, "%s{\"id\":%lld,\"completed_by\":", i ? "," : "",
+                        (long long)a->id);
+        base_buf_printf(b, NULL, a->completed_by > 0 ? "%lld" : "null", (long long)a->completed_by);
+        base_buf_printf(b, NULL, ",\"result\":%s,\"was_cancelled\":%s,\"ground_truth\":false",
+                        a->result ? a->result : "null", a->was_cancelled ? "true" : "false");
+        put_time(b, "created_at", a->created_at_us);
+        put_time(b, "updated_at", a->updated_at_us);
+        if (!a->has_lead_time)
+            base_buf_puts(b, ",\"lead_time\":null", NULL);
+        else if (isfinite(a->lead_time))
+            base_buf_printf(b, NULL, ",\"lead_time\":%.*s", base_fmt_double(a->lead_time, num),
+                            num);
+        base_buf_puts(b, ",\"prediction\":{},\"result_count\":0}", NULL);
+    }
+    base_buf_printf(b, NULL, "],\"file_upload\":null,\"data\":%s,\"meta\":{}}", t->data);
+}
+
+/* Exports the stored tasks (as_text: their text) and returns the file's bytes. */
+static char *export_stored(const struct formats_config *c, enum formats_kind kind, int as_text,
+                           const char *dir, size_t *len)
+{
+    struct formats_export_opts o = {.kind = kind, .config = c, .now_us = SEED_NOW_US};
+    char *dest = base_path_join(dir, as_text ? "text.out" : "stored.out"), *data = NULL;
+    struct formats_export *e = NULL;
+    struct base_err err = {0};
+    struct base_buf b;
+    base_buf_init(&b, 1 << 20);
+    int rc = formats_export_open(&o, dest, &e, &err);
+    for (size_t i = 0; i < sizeof stored_tasks / sizeof stored_tasks[0] && !rc; i++) {
+        struct formats_stored_task t = stored_tasks[i];
+        t.data_len = strlen(t.data);
+        struct formats_stored_annotation a[3];
+        for (size_t k = 0; k < t.nannotations; k++) {
+            a[k] = t.annotations[k];
+            a[k].result_len = a[k].result ? strlen(a[k].result) : 0;
+        }
+        t.annotations = a;
+        base_buf_reset(&b);
+        stored_text(&t, &b);
+        rc = as_text ? formats_export_add_text(e, b.data, b.len, &err)
+                     : formats_export_add_stored(e, &t, &err);
+    }
+    rc = rc ? (formats_export_abort(e), -1) : formats_export_commit(e, &err);
+    if (rc || base_file_read(dest, 1 << 24, &data, len, &err))
+        fprintf(stderr, "export %s: %s\n", formats_kind_name(kind), err.msg);
+    base_buf_release(&b);
+    base_free(dest);
+    return data;
+}
+
+static void test_stored_same_as_text(void)
+{
+    struct formats_config *c = config_from(stored_config);
+    char *dir = temp_dir();
+    for (int k = 0; k < FORMATS_NKINDS; k++) {
+        CHECK_EQ_INT(formats_export_wants_text((enum formats_kind)k), k == FORMATS_JSON);
+        if (k == FORMATS_JSON)
+            continue;
+        size_t n1 = 0, n2 = 0;
+        char *stored = export_stored(c, (enum formats_kind)k, 0, dir, &n1);
+        char *text = export_stored(c, (enum formats_kind)k, 1, dir, &n2);
+        CHECK(stored && text && n1 > 0 && n1 == n2 && !memcmp(stored, text, n1));
+        base_free(stored), base_free(text);
+    }
+    struct formats_export_opts o = {.kind = FORMATS_JSON, .config = c};
+    struct formats_export *e = NULL;
+    struct base_err err;
+    char *dest = base_path_join(dir, "x.json");
+    CHECK(formats_export_open(&o, dest, &e, &err) == 0);
+    CHECK(formats_export_add_stored(e, &stored_tasks[2], &err) == -1);
+    CHECK_EQ_INT(err.status, BASE_E_UNSUPPORTED);
+    formats_export_abort(e);
+    base_remove_tree(dir, &err);
+    base_free(dir), base_free(dest);
+    formats_config_free(c);
+}
+
 static void test_unsupported(void)
 {
     struct formats_config *c =
@@ -289,4 +433,5 @@ static void test_unsupported(void)
 }
 
 TEST_MAIN(TEST_CASE(test_seed_golden), TEST_CASE(test_items_and_csv),
-          TEST_CASE(test_geometry_and_categories), TEST_CASE(test_unsupported))
+          TEST_CASE(test_geometry_and_categories), TEST_CASE(test_stored_same_as_text),
+          TEST_CASE(test_unsupported))
