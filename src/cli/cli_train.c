@@ -28,6 +28,7 @@ static const char usage[] =
     "                     (default 0.004 with adamw, 0.02 with sgd)\n"
     "  --optim NAME       adamw (default) or sgd\n"
     "  --cls-loss NAME    quality (default: quality focal loss, IoU-aware scores) or focal\n"
+    "  --weight-decay X   AdamW's decoupled decay (default 0.25) or SGD's L2 (default 5e-4)\n"
     "  --mosaic P         probability of 2x2 mosaic augmentation (default 0)\n"
     "  --eval-every N     validate every N epochs (default 1)\n"
     "  --threads N        CPU threads (default: all cores)\n"
@@ -88,7 +89,7 @@ static void on_progress(void *user, const struct det_train_progress *p)
 struct train_args {
     const char *data, *format, *out, *init, *arch, *log, *optim, *cls_loss;
     int epochs, size, batch, seed, threads, eval_every;
-    double val_split, max_minutes, lr, mosaic;
+    double val_split, max_minutes, lr, mosaic, wd;
 };
 
 static int run(const struct train_args *a, struct base_err *err)
@@ -113,6 +114,7 @@ static int run(const struct train_args *a, struct base_err *err)
             .seed = (uint64_t)a->seed,
             .lr = (float)a->lr,
             .optim = a->optim && !strcmp(a->optim, "sgd") ? DET_OPTIM_SGD : DET_OPTIM_ADAMW,
+            .weight_decay = a->wd > 0 ? (float)a->wd : 0.0f,
             .mosaic = (float)a->mosaic,
             .cls_loss =
                 a->cls_loss && !strcmp(a->cls_loss, "focal") ? DET_CLS_FOCAL : DET_CLS_QUALITY,
@@ -142,17 +144,27 @@ static int run(const struct train_args *a, struct base_err *err)
 
 int cli_train(int argc, char **argv)
 {
-    struct train_args a = {.val_split = 0.2, .seed = 1};
+    struct train_args a = {.val_split = 0.2, .seed = 1, .wd = -1}; /* wd -1: the optimizer's */
     const struct cli_det_opt opts[] = {
-        {"--data", CLI_DET_STR, &a.data},        {"--format", CLI_DET_STR, &a.format},
-        {"--out", CLI_DET_STR, &a.out},          {"--init", CLI_DET_STR, &a.init},
-        {"--epochs", CLI_DET_INT, &a.epochs},    {"--img-size", CLI_DET_INT, &a.size},
-        {"--batch", CLI_DET_INT, &a.batch},      {"--val-split", CLI_DET_DOUBLE, &a.val_split},
-        {"--seed", CLI_DET_INT, &a.seed},        {"--max-minutes", CLI_DET_DOUBLE, &a.max_minutes},
-        {"--arch", CLI_DET_STR, &a.arch},        {"--lr", CLI_DET_DOUBLE, &a.lr},
-        {"--mosaic", CLI_DET_DOUBLE, &a.mosaic}, {"--eval-every", CLI_DET_INT, &a.eval_every},
-        {"--threads", CLI_DET_INT, &a.threads},  {"--log", CLI_DET_STR, &a.log},
-        {"--optim", CLI_DET_STR, &a.optim},      {"--cls-loss", CLI_DET_STR, &a.cls_loss},
+        {"--data", CLI_DET_STR, &a.data},
+        {"--format", CLI_DET_STR, &a.format},
+        {"--out", CLI_DET_STR, &a.out},
+        {"--init", CLI_DET_STR, &a.init},
+        {"--epochs", CLI_DET_INT, &a.epochs},
+        {"--img-size", CLI_DET_INT, &a.size},
+        {"--batch", CLI_DET_INT, &a.batch},
+        {"--val-split", CLI_DET_DOUBLE, &a.val_split},
+        {"--seed", CLI_DET_INT, &a.seed},
+        {"--max-minutes", CLI_DET_DOUBLE, &a.max_minutes},
+        {"--arch", CLI_DET_STR, &a.arch},
+        {"--lr", CLI_DET_DOUBLE, &a.lr},
+        {"--mosaic", CLI_DET_DOUBLE, &a.mosaic},
+        {"--eval-every", CLI_DET_INT, &a.eval_every},
+        {"--threads", CLI_DET_INT, &a.threads},
+        {"--log", CLI_DET_STR, &a.log},
+        {"--optim", CLI_DET_STR, &a.optim},
+        {"--cls-loss", CLI_DET_STR, &a.cls_loss},
+        {"--weight-decay", CLI_DET_DOUBLE, &a.wd},
     };
     int status;
     if (cli_det_parse(argc, argv, opts, sizeof opts / sizeof opts[0], usage, &status))
@@ -161,6 +173,8 @@ int cli_train(int argc, char **argv)
         return cli_fail("train: --data and --out are required (see --help)") + 1;
     if (a.optim && strcmp(a.optim, "sgd") && strcmp(a.optim, "adamw"))
         return cli_fail("train: --optim is sgd or adamw") + 1;
+    if (a.wd != -1 && !(a.wd > 0))
+        return cli_fail("train: --weight-decay must be positive") + 1;
     if (a.cls_loss && strcmp(a.cls_loss, "quality") && strcmp(a.cls_loss, "focal"))
         return cli_fail("train: --cls-loss is quality or focal") + 1;
     if (a.threads > 0)
