@@ -28,7 +28,7 @@ static const char usage[] =
     "                     (default 0.004 with adamw, 0.02 with sgd)\n"
     "  --optim NAME       adamw (default) or sgd\n"
     "  --cls-loss NAME    quality (default: quality focal loss, IoU-aware scores) or focal\n"
-    "  --weight-decay X   AdamW's decoupled decay (default 0.25) or SGD's L2 (default 5e-4)\n"
+    "  --weight-decay X   AdamW's decoupled decay (default 0.05) or SGD's L2 (default 5e-4)\n"
     "  --mosaic P         probability of 2x2 mosaic augmentation (default 0)\n"
     "  --eval-every N     validate every N epochs (default 1)\n"
     "  --threads N        CPU threads (default: all cores)\n"

@@ -198,7 +198,7 @@ struct det_train_progress {
 
 typedef void det_progress_fn(void *user, const struct det_train_progress *p);
 
-/* AdamW: decoupled weight decay (default 0.25). SGD: momentum 0.9 (Nesterov), L2 on convolutions
+/* AdamW: decoupled weight decay (default 0.05). SGD: momentum 0.9 (Nesterov), L2 on convolutions
  * (default 5e-4). */
 enum det_optim { DET_OPTIM_ADAMW, DET_OPTIM_SGD };
 
@@ -216,7 +216,7 @@ struct det_train_opts {
     float lr;                   /* peak learning rate for a batch of 16, scaled linearly with
                                    the batch (0: 4e-3 for AdamW, the architecture's for SGD) */
     enum det_optim optim;       /* DET_OPTIM_ADAMW (default) or DET_OPTIM_SGD */
-    float weight_decay;         /* 0: 0.25 for AdamW, 5e-4 for SGD */
+    float weight_decay;         /* 0: 0.05 for AdamW, 5e-4 for SGD */
     float mosaic;               /* probability of a 2x2 mosaic (0: none) */
     enum det_cls_loss cls_loss; /* DET_CLS_QUALITY (default) or DET_CLS_FOCAL */
     int eval_every;             /* evaluate every N epochs (0: every epoch); the last always */

@@ -67,9 +67,8 @@ static int setup_model(struct trainer *t, struct base_err *err)
     int sgd = t->o.optim == DET_OPTIM_SGD;
     float lr0 = sgd ? t->model->arch->lr : 4e-3f;
     float lr = (t->o.lr > 0 ? t->o.lr : lr0) * (float)t->o.batch / 16.0f;
-    /* AdamW's decay 0.25, not 0.05: validation no longer falls in the schedule's low-lr tail
-     * (AP50 0.84 instead of 0.74-0.79 after 15 minutes, src/det/README.md) */
-    float wd = t->o.weight_decay > 0 ? t->o.weight_decay : sgd ? 5e-4f : 0.25f;
+    /* AdamW's decay 0.25 was no better than 0.05 over two 15-minute runs (src/det/README.md) */
+    float wd = t->o.weight_decay > 0 ? t->o.weight_decay : sgd ? 5e-4f : 0.05f;
     struct nn_optim_cfg oc = {.kind = NN_OPTIM_ADAMW, .weight_decay = wd};
     if (sgd)
         oc = (struct nn_optim_cfg){
