@@ -201,6 +201,12 @@ int base_fmt_double(double v, char out[32]);
 /* Writes v in decimal, without a terminator, to out; returns the length (at most 20). Integer
  * exports write millions of these, so it avoids printf. */
 int base_fmt_int(int64_t v, char out[24]);
+/* A valid JSON number token (n bytes: an integer, or a real with '.' or an exponent) as strtod
+ * (real) or strtoll (int) would read it, computed exactly without them: 0, or -1 when the token
+ * is outside the fast cases (more than 18 integer / 19 significant digits, a decimal exponent
+ * beyond +-27, a rounding tie) and strtod/strtoll must decide. */
+int base_num_token_real(const char *s, size_t n, double *out);
+int base_num_token_int(const char *s, size_t n, long long *out);
 /* Strict integer parse of a whole string (no trailing junk, no overflow). */
 int base_parse_i64(const char *s, int64_t *out);
 int base_parse_double(const char *s, double *out);

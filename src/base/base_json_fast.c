@@ -75,7 +75,6 @@ static json_t *scan_number(struct scan *s)
         return NULL;
     while (is_digit(s->p, s->end))
         s->p++;
-    size_t ndigits = (size_t)(s->p - start) - (size_t)neg;
     if (s->p < s->end && *s->p == '.') {
         real = 1;
         if (!is_digit(++s->p, s->end))
@@ -93,16 +92,14 @@ static json_t *scan_number(struct scan *s)
         while (is_digit(s->p, s->end))
             s->p++;
     }
-    if (!real) {
-        if (ndigits > 18)
-            return NULL;
-        json_int_t v = 0;
-        for (const char *q = start + neg; q < s->p; q++)
-            v = v * 10 + (*q - '0');
-        return json_integer(neg ? -v : v);
-    }
-    char buf[64];
     size_t n = (size_t)(s->p - start);
+    long long iv;
+    double dv;
+    if (!real)
+        return base_num_token_int(start, n, &iv) ? NULL : json_integer(iv);
+    if (!base_num_token_real(start, n, &dv))
+        return json_real(dv); /* NULL for an overflow to infinity: jansson reports it */
+    char buf[64];
     if (n >= sizeof buf)
         return NULL;
     memcpy(buf, start, n);

@@ -169,12 +169,6 @@ void formats_jv_parser_release(struct formats_jv_parser *jp);
 const struct formats_jv *formats_jv_get(const struct formats_jv *o, const char *key);
 /* Numeric value of an integer or real; 0 for anything else (and NULL). */
 double formats_jv_num(const struct formats_jv *v);
-/* A valid JSON number token (n bytes: an integer, or a real with '.' or an exponent) as strtod
- * (real) or strtoll (int) would read it, computed exactly without them: 0, or -1 when the token
- * is outside the fast cases (more than 18 integer / 19 significant digits, a decimal exponent
- * beyond +-27, a rounding tie) and strtod/strtoll must decide. */
-int formats_number_real(const char *s, size_t n, double *out);
-int formats_number_int(const char *s, size_t n, long long *out);
 /* Appends a JSON string literal as formats_json_write writes it. */
 void formats_json_string_buf(struct base_buf *b, const char *s, size_t len);
 /* Numeric value of a JSON integer or real; 0 for anything else. */

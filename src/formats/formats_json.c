@@ -427,7 +427,7 @@ static int em_digits(struct em *m)
 }
 
 /* Scans a number token as jansson reads it: integers as strtoll reads them (overflow rejected),
- * reals as strtod does (overflow rejected); formats_number_* where it is exact, else those. */
+ * reals as strtod does (overflow rejected); base_num_token_* where it is exact, else those. */
 static int em_numtok(struct em *m, int *real, long long *iv, double *dv)
 {
     const char *s = m->p;
@@ -451,7 +451,7 @@ static int em_numtok(struct em *m, int *real, long long *iv, double *dv)
             return em_fail(m, "invalid number");
     }
     size_t n = (size_t)(m->p - s);
-    if (*real ? !formats_number_real(s, n, dv) : !formats_number_int(s, n, iv))
+    if (*real ? !base_num_token_real(s, n, dv) : !base_num_token_int(s, n, iv))
         return 0;
     char *tok = em_tmp(m, n + 1);
     memcpy(tok, s, n);

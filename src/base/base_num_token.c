@@ -1,7 +1,8 @@
-/* JSON number tokens to values without strtod where that is safe. The coordinates Label Studio
- * stores are random 16-17 digit reals, which send glibc's strtod down its multi-precision path:
- * ~12% of an item export was strtod. test_formats_number holds these equal to strtod/strtoll. */
-#include "formats_int.h"
+/* JSON number tokens to values without strtod where that is safe, for both JSON scanners (the
+ * fast parse here and formats' light parse). The coordinates Label Studio stores are random 16-17
+ * digit reals, which send glibc's strtod down its multi-precision path: ~12% of an item export
+ * was strtod. test_base_num_token holds these equal to strtod/strtoll. */
+#include "base.h"
 
 #include <float.h>
 #include <math.h>
@@ -70,7 +71,7 @@ static int real_extended(uint64_t w, int e10, double *out)
 }
 #endif
 
-int formats_number_real(const char *s, size_t n, double *out)
+int base_num_token_real(const char *s, size_t n, double *out)
 {
     static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -90,7 +91,7 @@ int formats_number_real(const char *s, size_t n, double *out)
     return 0;
 }
 
-int formats_number_int(const char *s, size_t n, long long *out)
+int base_num_token_int(const char *s, size_t n, long long *out)
 {
     int neg = s[0] == '-';
     long long v = 0;

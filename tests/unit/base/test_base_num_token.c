@@ -1,7 +1,7 @@
-/* Unit tests of formats_number.c: JSON number tokens converted without strtod/strtoll must give
+/* Unit tests of base_num_token.c: JSON number tokens converted without strtod/strtoll must give
  * their exact bits, on tricky tokens, rounding ties and millions of random tokens shaped like the
  * coordinates exports read; and the fast path must actually serve those. */
-#include "formats/formats_int.h"
+#include "base/base.h"
 #include "test.h"
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 static int same_as_strtod(const char *tok)
 {
     double fast, slow = strtod(tok, NULL);
-    if (formats_number_real(tok, strlen(tok), &fast))
+    if (base_num_token_real(tok, strlen(tok), &fast))
         return 0;
     if (memcmp(&fast, &slow, sizeof fast)) {
         fprintf(stderr, "%s: %.17g, strtod %.17g\n", tok, fast, slow);
@@ -49,7 +49,7 @@ static void test_number_tricky(void)
     for (size_t i = 0; i < sizeof either / sizeof either[0]; i++)
         same_as_strtod(either[i]);
     double d;
-    CHECK(formats_number_real("12345678901234567890.5", 22, &d) == -1); /* 21 digits */
+    CHECK(base_num_token_real("12345678901234567890.5", 22, &d) == -1); /* 21 digits */
 }
 
 /* Exact midpoints between two doubles above 2^53: the long double lands on the tie. */
@@ -107,13 +107,13 @@ static void test_number_int(void)
         long long x = (long long)(base_rng_next(&r) >> (1 + base_rng_below(&r, 63)));
         snprintf(tok, sizeof tok, "%lld", i % 2 ? -x : x);
         size_t n = strlen(tok);
-        if (formats_number_int(tok, n, &v) == 0)
+        if (base_num_token_int(tok, n, &v) == 0)
             CHECK(v == strtoll(tok, NULL, 10));
         else
             CHECK(n - (tok[0] == '-') > 18);
     }
-    CHECK(formats_number_int("-0", 2, &v) == 0 && v == 0);
-    CHECK(formats_number_int("9223372036854775807", 19, &v) == -1);
+    CHECK(base_num_token_int("-0", 2, &v) == 0 && v == 0);
+    CHECK(base_num_token_int("9223372036854775807", 19, &v) == -1);
 }
 
 TEST_MAIN(TEST_CASE(test_number_tricky), TEST_CASE(test_number_ties), TEST_CASE(test_number_random),
