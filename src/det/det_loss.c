@@ -4,7 +4,6 @@
  * nothing. */
 #include "det_int.h"
 
-#include <math.h>
 #include <string.h>
 
 void det_loss_buf_init(struct det_loss_buf *lb, const struct det_geom *g, int n, int nclasses)
@@ -36,13 +35,11 @@ static size_t at(int i, int c, int k, int hw, int p)
     return ((size_t)i * c + k) * hw + p;
 }
 
-/* IoU of two ltrb boxes around the same point. */
+/* IoU of two ltrb boxes around the same point, as boxes around the origin. */
 static float ltrb_iou(const float *a, const float *b)
 {
-    float w = fminf(a[0], b[0]) + fminf(a[2], b[2]), h = fminf(a[1], b[1]) + fminf(a[3], b[3]);
-    float inter = w > 0 && h > 0 ? w * h : 0.0f;
-    float u = (a[0] + a[2]) * (a[1] + a[3]) + (b[0] + b[2]) * (b[1] + b[3]) - inter;
-    return u > 0 ? inter / u : 0.0f;
+    struct det_box p = {-a[0], -a[1], a[2], a[3], 0, 0}, q = {-b[0], -b[1], b[2], b[3], 0, 0};
+    return det_iou(&p, &q);
 }
 
 /* Quality targets of level l: the binary targets with each positive's 1 replaced by the IoU
