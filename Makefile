@@ -31,10 +31,11 @@ web: deps
 run: build
 	$(BUILD)/labelloop serve --data-dir $(DATA_DIR) --port $(PORT)
 
-# Every test (unit, API, browser, fuzz smoke) runs under ctest in the sanitizer build.
+# Every test (unit, API, browser, fuzz smoke) runs under ctest in the sanitizer build; a test
+# without its own TIMEOUT gets 900 s, so nothing can hang CI.
 test: build-san
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(SANBUILD) --output-on-failure -j $(JOBS)
+	  ctest --test-dir $(SANBUILD) --output-on-failure --timeout 900 -j $(JOBS)
 
 # Benchmarks: bench/NAME/run.sh, each run alone; `make bench` runs them all.
 BENCHES := $(notdir $(patsubst %/run.sh,%,$(wildcard bench/*/run.sh)))

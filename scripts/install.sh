@@ -20,12 +20,27 @@ done
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 
+# A registry that stalls must not hang the build (a CI run once sat in `npm ci` until its
+# 90-minute limit): every network step has a time limit and is tried again before giving up.
+retry() {
+  local limit=$1 try
+  shift
+  for try in 1 2 3; do
+    timeout --kill-after=10 "$limit" "$@" && return 0
+    echo "install: '$*' failed or took over ${limit}s (try $try of 3)" >&2
+    sleep $((try * 5))
+  done
+  return 1
+}
+
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install: apt-get install ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  APT_OPTS=(-o Acquire::http::Timeout=60 -o Acquire::Retries=3)
+  retry 600 $SUDO apt-get "${APT_OPTS[@]}" update -qq
+  retry 1500 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq \
+    --no-install-recommends "${missing[@]}"
 fi
 
 # npm packages: only when package-lock.json changed since the last install.
@@ -33,7 +48,8 @@ if [ -f web/package-lock.json ]; then
   stamp=web/node_modules/.labelloop-lock
   if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json "$stamp"; then
     echo "install: npm ci in web/"
-    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    (cd web && retry 300 npm ci --no-audit --no-fund --loglevel=error \
+      --fetch-timeout=60000 --fetch-retries=3)
     cp web/package-lock.json "$stamp"
   fi
 fi
