@@ -17,7 +17,7 @@ static const char usage[] =
     "  --format F         coco, yolo or voc (default: guessed from the layout)\n"
     "  --out MODEL        model file to write (atomically)\n"
     "  --init MODEL       warm start from this model (classes matched by name)\n"
-    "  --epochs N         passes over the training images (default 60)\n"
+    "  --epochs N         passes over the training images (default 80)\n"
     "  --img-size N       input size, a multiple of 32 from 64 to 800 (default 320)\n"
     "  --batch N          images per step (default 8)\n"
     "  --val-split F      fraction of images held out for validation (default 0.2)\n"
@@ -29,7 +29,7 @@ static const char usage[] =
     "  --optim NAME       adamw (default) or sgd\n"
     "  --cls-loss NAME    quality (default: quality focal loss, IoU-aware scores) or focal\n"
     "  --weight-decay X   AdamW's decoupled decay (default 0.05) or SGD's L2 (default 5e-4)\n"
-    "  --mosaic P         probability of 2x2 mosaic augmentation (default 0)\n"
+    "  --mosaic P         probability of 2x2 mosaic augmentation (default 0.5)\n"
     "  --eval-every N     validate every N epochs (default 1)\n"
     "  --threads N        CPU threads (default: all cores)\n"
     "  --log FILE         append one JSON line per validation (learning curve)\n";
@@ -115,7 +115,9 @@ static int run(const struct train_args *a, struct base_err *err)
             .lr = (float)a->lr,
             .optim = a->optim && !strcmp(a->optim, "sgd") ? DET_OPTIM_SGD : DET_OPTIM_ADAMW,
             .weight_decay = a->wd > 0 ? (float)a->wd : 0.0f,
-            .mosaic = (float)a->mosaic,
+            .mosaic = a->mosaic < 0    ? 0.0f
+                      : a->mosaic == 0 ? -1.0f
+                                       : (float)a->mosaic,
             .cls_loss =
                 a->cls_loss && !strcmp(a->cls_loss, "focal") ? DET_CLS_FOCAL : DET_CLS_QUALITY,
             .eval_every = a->eval_every,
@@ -144,7 +146,8 @@ static int run(const struct train_args *a, struct base_err *err)
 
 int cli_train(int argc, char **argv)
 {
-    struct train_args a = {.val_split = 0.2, .seed = 1, .wd = -1}; /* wd -1: the optimizer's */
+    /* wd, mosaic -1: unset, the library chooses */
+    struct train_args a = {.val_split = 0.2, .seed = 1, .wd = -1, .mosaic = -1};
     const struct cli_det_opt opts[] = {
         {"--data", CLI_DET_STR, &a.data},
         {"--format", CLI_DET_STR, &a.format},
@@ -175,6 +178,8 @@ int cli_train(int argc, char **argv)
         return cli_fail("train: --optim is sgd or adamw") + 1;
     if (a.wd != -1 && !(a.wd > 0))
         return cli_fail("train: --weight-decay must be positive") + 1;
+    if (a.mosaic != -1 && !(a.mosaic >= 0 && a.mosaic <= 1))
+        return cli_fail("train: --mosaic is a probability from 0 to 1") + 1;
     if (a.cls_loss && strcmp(a.cls_loss, "quality") && strcmp(a.cls_loss, "focal"))
         return cli_fail("train: --cls-loss is quality or focal") + 1;
     if (a.threads > 0)

@@ -209,7 +209,7 @@ enum det_cls_loss { DET_CLS_QUALITY, DET_CLS_FOCAL };
 struct det_train_opts {
     const char *arch;   /* NULL: DET_DEFAULT_ARCH */
     int input_size;     /* 0: DET_DEFAULT_SIZE */
-    int epochs;         /* 0: 60 */
+    int epochs;         /* 0: 80 */
     int batch;          /* 0: 8 (or the data set size when smaller) */
     double max_minutes; /* stop after this much training time (0: no limit) */
     uint64_t seed;
@@ -217,7 +217,7 @@ struct det_train_opts {
                                    the batch (0: 4e-3 for AdamW, the architecture's for SGD) */
     enum det_optim optim;       /* DET_OPTIM_ADAMW (default) or DET_OPTIM_SGD */
     float weight_decay;         /* 0: 0.05 for AdamW, 5e-4 for SGD */
-    float mosaic;               /* probability of a 2x2 mosaic (0: none) */
+    float mosaic;               /* probability of a 2x2 mosaic (0: 0.5; negative: none) */
     enum det_cls_loss cls_loss; /* DET_CLS_QUALITY (default) or DET_CLS_FOCAL */
     int eval_every;             /* evaluate every N epochs (0: every epoch); the last always */
     const char *init_path;      /* warm start from this model file (NULL: from scratch) */

@@ -32,8 +32,11 @@ static void resolve(const struct det_train_opts *in, int ntrain, struct det_trai
     *o = *in;
     o->arch = o->arch ? o->arch : DET_DEFAULT_ARCH;
     o->input_size = o->input_size ? o->input_size : DET_DEFAULT_SIZE;
-    o->epochs = o->epochs > 0 ? o->epochs : 60;
+    /* 80: validation held at its best from ~60 on; 110 and 141 epochs fell (src/det/README.md) */
+    o->epochs = o->epochs > 0 ? o->epochs : 80;
     o->batch = o->batch > 0 ? o->batch : 8;
+    /* mosaic 0.5 kept validation AP 0.03 higher from epoch 55 on in two runs (src/det/README.md) */
+    o->mosaic = o->mosaic == 0.0f ? 0.5f : o->mosaic < 0.0f ? 0.0f : o->mosaic;
     if (o->batch > ntrain)
         o->batch = ntrain;
     o->eval_every = o->eval_every > 0 ? o->eval_every : 1;
