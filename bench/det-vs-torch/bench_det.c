@@ -79,7 +79,7 @@ static int train(const char *dir, const char *arch, int size, int batch, int ste
         return fprintf(stderr, "bench_det: %s\n", err.msg), 1;
     struct det_geom g;
     det_model_geom(m, size, &g);
-    static const struct det_aug aug = {0.5f, 1.5f, 0.5f, 0.25f, 0.0f, 0.25f};
+    static const struct det_aug aug = {0.5f, 1.5f, 0.5f, 0.25f, 0.0f, 0.25f, 0};
     struct det_loader *l =
         det_loader_new(&c, &g, tr->nclasses, batch, 1, &aug, m->info.mean, m->info.std);
     struct det_loss_buf lb;

@@ -130,7 +130,10 @@ static void produce(struct det_loader *l, long k, struct det_batch *b)
         idx[i] = stream_index(l, item);
         seeds[i] = mix(l->seed ^ 0xA5A5A5A5ull, (uint64_t)item);
     }
-    det_batch_fill(b, &l->g, l->c, idx, seeds, l->has_aug ? &l->aug : NULL, l->mean, l->std);
+    struct det_aug a = l->aug;
+    if (a.mosaic_batches > 0 && k >= a.mosaic_batches)
+        a.mosaic = 0.0f;
+    det_batch_fill(b, &l->g, l->c, idx, seeds, l->has_aug ? &a : NULL, l->mean, l->std);
     base_free(seeds);
     base_free(idx);
 }

@@ -149,7 +149,8 @@ void det_cache_release(struct det_cache *c);
 
 /* Augmentation: random scale in [scale_lo, scale_hi] of the fitted size with a random placement
  * (crop or pad), horizontal flip with probability `flip`, brightness/contrast/saturation jitter
- * of amplitude `jitter`, a 2x2 mosaic of four images with probability `mosaic`. Boxes cut to
+ * of amplitude `jitter`, a 2x2 mosaic of four images with probability `mosaic` (in the first
+ * `mosaic_batches` batches of a loader when that is set). Boxes cut to
  * less than min_visible of their area, or under 2 pixels a side, are dropped. */
 struct det_aug {
     float scale_lo, scale_hi;
@@ -157,6 +158,7 @@ struct det_aug {
     float jitter;
     float mosaic;
     float min_visible;
+    long mosaic_batches; /* mosaic only in the loader's first N batches (0: in all) */
 };
 
 /* Renders sample idx (augmented when a != NULL, else plainly letterboxed) into a size x size

@@ -25,7 +25,7 @@ struct trainer {
     double t_train, t_mark; /* accumulated training seconds; start of the current stretch */
 };
 
-static const struct det_aug default_aug = {0.5f, 1.5f, 0.5f, 0.25f, 0.0f, 0.25f};
+static const struct det_aug default_aug = {0.5f, 1.5f, 0.5f, 0.25f, 0.0f, 0.25f, 0};
 
 static void resolve(const struct det_train_opts *in, int ntrain, struct det_train_opts *o)
 {
@@ -35,7 +35,7 @@ static void resolve(const struct det_train_opts *in, int ntrain, struct det_trai
     /* 80: validation held at its best from ~60 on; 110 and 141 epochs fell (src/det/README.md) */
     o->epochs = o->epochs > 0 ? o->epochs : 80;
     o->batch = o->batch > 0 ? o->batch : 8;
-    /* mosaic 0.5 kept validation AP 0.03 higher from epoch 55 on in two runs (src/det/README.md) */
+    /* mosaic 0.5: validation AP 0.42-0.45 instead of 0.39-0.42 over epochs 55-80 of a paired run */
     o->mosaic = o->mosaic == 0.0f ? 0.5f : o->mosaic < 0.0f ? 0.0f : o->mosaic;
     if (o->batch > ntrain)
         o->batch = ntrain;
@@ -312,6 +312,9 @@ int det_train(const struct det_dataset *train, const struct det_dataset *val,
     if (!rc) {
         struct det_aug aug = default_aug;
         aug.mosaic = t.o.mosaic;
+        /* the last eighth without mosaic: the model sees whole pictures at their real sizes
+         * again (AP50 0.836 instead of 0.812 at the end of the same run, src/det/README.md) */
+        aug.mosaic_batches = (long)t.o.epochs * t.steps_per_epoch * 7 / 8;
         t.loader = det_loader_new(&t.tc, &t.geom, train->nclasses, t.o.batch, t.o.seed, &aug,
                                   t.model->info.mean, t.model->info.std);
         det_loss_buf_init(&t.lb, &t.geom, t.o.batch, train->nclasses);

@@ -256,7 +256,7 @@ static void test_pipeline(void)
         CHECK((w == 128 && h <= 128) || (h == 128 && w <= 128));
     }
     static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
-    struct det_aug a = {0.5f, 1.5f, 0.5f, 0.3f, 0.5f, 0.2f};
+    struct det_aug a = {0.5f, 1.5f, 0.5f, 0.3f, 0.5f, 0.2f, 0};
     float *chw = base_alloc(3 * 128 * 128 * sizeof *chw);
     struct det_box boxes[32];
     struct base_rng rng;
@@ -335,7 +335,7 @@ static void test_loss_quality(void)
     struct nn_graph *graph = nn_graph_new(m->nn);
     det_build(m, graph, 2, 128);
     CHECK_EQ_INT(nn_graph_compile(graph, NN_TRAIN, NN_BACKEND_DEFAULT, &err), 0);
-    static const struct det_aug a = {0.8f, 1.2f, 0.5f, 0.2f, 0.0f, 0.25f};
+    static const struct det_aug a = {0.8f, 1.2f, 0.5f, 0.2f, 0.0f, 0.25f, 0};
     struct det_loader *l = det_loader_new(&c, &g, 1, 2, 7, &a, m->info.mean, m->info.std);
     const struct det_batch *b = det_loader_next(l);
     memcpy(nn_graph_input(graph, 0, NULL), b->input, 2 * 3 * 128 * 128 * sizeof(float));
@@ -353,6 +353,32 @@ static void test_loss_quality(void)
     det_loader_free(l);
     nn_graph_free(graph);
     det_model_free(m);
+    det_cache_release(&c);
+    det_dataset_free(d);
+}
+
+/* Mosaic stops after mosaic_batches: later batches equal those of a loader without mosaic. */
+static void test_mosaic_cutoff(void)
+{
+    struct det_dataset *d = raccoon(4);
+    struct base_err err;
+    struct det_cache c;
+    CHECK(d && !det_cache_load(&c, d, 64, NULL, &err));
+    struct det_geom g;
+    det_geom_init(&g, 64, 64, DET_NLEVELS, det_strides, det_ranges, DET_RADIUS);
+    const float mean[3] = {0.5f, 0.5f, 0.5f}, sd[3] = {0.25f, 0.25f, 0.25f};
+    struct det_aug with = {0.5f, 1.5f, 0.5f, 0.2f, 1.0f, 0.25f, 2}, without = with;
+    without.mosaic = 0.0f;
+    struct det_loader *a = det_loader_new(&c, &g, 1, 2, 5, &with, mean, sd);
+    struct det_loader *b = det_loader_new(&c, &g, 1, 2, 5, &without, mean, sd);
+    size_t bytes = 2 * 3 * 64 * 64 * sizeof(float);
+    for (int k = 0; k < 5; k++) {
+        const struct det_batch *x = det_loader_next(a), *y = det_loader_next(b);
+        int same = !memcmp(x->input, y->input, bytes);
+        CHECK_EQ_INT(same, k >= 2);
+    }
+    det_loader_free(a);
+    det_loader_free(b);
     det_cache_release(&c);
     det_dataset_free(d);
 }
@@ -604,8 +630,8 @@ static void test_overfit(void)
     det_dataset_free(d);
 }
 
-TEST_MAIN(TEST_CASE(test_overfit), TEST_CASE(test_loss_quality), TEST_CASE(test_model_file),
-          TEST_CASE(test_warm_start), TEST_CASE(test_predictor_threads),
+TEST_MAIN(TEST_CASE(test_overfit), TEST_CASE(test_loss_quality), TEST_CASE(test_mosaic_cutoff),
+          TEST_CASE(test_model_file), TEST_CASE(test_warm_start), TEST_CASE(test_predictor_threads),
           TEST_CASE(test_train_errors), TEST_CASE(test_dataset_split), TEST_CASE(test_pipeline),
           TEST_CASE(test_assign_small_box), TEST_CASE(test_assign_ranges),
           TEST_CASE(test_box_coding), TEST_CASE(test_nms), TEST_CASE(test_postprocess),
