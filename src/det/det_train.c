@@ -35,7 +35,7 @@ static void resolve(const struct det_train_opts *in, int ntrain, struct det_trai
     /* 80: validation held at its best from ~60 on; 110 and 141 epochs fell (src/det/README.md) */
     o->epochs = o->epochs > 0 ? o->epochs : 80;
     o->batch = o->batch > 0 ? o->batch : 8;
-    /* mosaic 0.5: validation AP 0.42-0.45 instead of 0.39-0.42 over epochs 55-80 of a paired run */
+    /* mosaic 0.5: validation AP 0.42-0.45 instead of 0.39-0.42 over epochs 55-80 (one run each) */
     o->mosaic = o->mosaic == 0.0f ? 0.5f : o->mosaic < 0.0f ? 0.0f : o->mosaic;
     if (o->batch > ntrain)
         o->batch = ntrain;
