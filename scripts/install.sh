@@ -39,8 +39,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   APT_OPTS=(-o Acquire::http::Timeout=60 -o Acquire::Retries=3)
   retry 600 $SUDO apt-get "${APT_OPTS[@]}" update -qq
-  retry 1500 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq \
-    --no-install-recommends "${missing[@]}"
+  # a try cut off by its time limit leaves dpkg half-configured; the next try finishes that first
+  retry 1500 $SUDO bash -c 'dpkg --configure -a && DEBIAN_FRONTEND=noninteractive apt-get "$@"' _ \
+    "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # npm packages: only when package-lock.json changed since the last install.

@@ -2,6 +2,7 @@
  * thread that prepares batch k+1 while batch k trains. */
 #include "det_int.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -91,6 +92,7 @@ struct det_loader {
     uint64_t seed;
     struct det_batch slots[SLOTS];
     long produced, consumed; /* batches written; batches handed out */
+    long mosaic_end;         /* batches from this one on render without mosaic */
     int stop;
     int *order;     /* current epoch's permutation */
     long order_for; /* the epoch it belongs to */
@@ -121,7 +123,7 @@ static int stream_index(struct det_loader *l, long item)
     return l->order[item % n];
 }
 
-static void produce(struct det_loader *l, long k, struct det_batch *b)
+static void produce(struct det_loader *l, long k, long mosaic_end, struct det_batch *b)
 {
     int *idx = base_alloc((size_t)l->batch * sizeof *idx);
     uint64_t *seeds = base_alloc((size_t)l->batch * sizeof *seeds);
@@ -131,7 +133,7 @@ static void produce(struct det_loader *l, long k, struct det_batch *b)
         seeds[i] = mix(l->seed ^ 0xA5A5A5A5ull, (uint64_t)item);
     }
     struct det_aug a = l->aug;
-    if (a.mosaic_batches > 0 && k >= a.mosaic_batches)
+    if (k >= mosaic_end)
         a.mosaic = 0.0f;
     det_batch_fill(b, &l->g, l->c, idx, seeds, l->has_aug ? &a : NULL, l->mean, l->std);
     base_free(seeds);
@@ -149,9 +151,9 @@ static void *loader_main(void *arg)
             pthread_cond_wait(&l->cv, &l->mu);
         if (l->stop)
             break;
-        long k = l->produced;
+        long k = l->produced, mosaic_end = l->mosaic_end;
         pthread_mutex_unlock(&l->mu);
-        produce(l, k, &l->slots[k % SLOTS]);
+        produce(l, k, mosaic_end, &l->slots[k % SLOTS]);
         pthread_mutex_lock(&l->mu);
         l->produced++;
         pthread_cond_broadcast(&l->cv);
@@ -174,6 +176,7 @@ struct det_loader *det_loader_new(const struct det_cache *c, const struct det_ge
     memcpy(l->std, std, sizeof l->std);
     l->batch = batch;
     l->seed = seed;
+    l->mosaic_end = a && a->mosaic_batches > 0 ? a->mosaic_batches : LONG_MAX;
     l->order = base_alloc((size_t)c->n * sizeof *l->order);
     l->order_for = -1;
     for (int i = 0; i < SLOTS; i++)
@@ -194,6 +197,14 @@ const struct det_batch *det_loader_next(struct det_loader *l)
         pthread_cond_wait(&l->cv, &l->mu);
     pthread_mutex_unlock(&l->mu);
     return &l->slots[k % SLOTS];
+}
+
+void det_loader_end_mosaic(struct det_loader *l)
+{
+    pthread_mutex_lock(&l->mu);
+    if (l->mosaic_end > l->produced)
+        l->mosaic_end = l->produced;
+    pthread_mutex_unlock(&l->mu);
 }
 
 void det_loader_free(struct det_loader *l)

@@ -206,6 +206,9 @@ struct det_loader *det_loader_new(const struct det_cache *c, const struct det_ge
 /* Waits for batch k (k = 0, 1, ... in order) and returns it; it stays valid until the next call.
  */
 const struct det_batch *det_loader_next(struct det_loader *l);
+/* Batches not yet rendered render without mosaic from now on: the trainer's cut-off when its
+ * schedule follows the clock. The batch already prepared ahead keeps what it has. */
+void det_loader_end_mosaic(struct det_loader *l);
 /* Stops the thread and frees everything. Accepts NULL. */
 void det_loader_free(struct det_loader *l);
 
