@@ -10,6 +10,10 @@ struct base_progress {
     uint64_t total;
     uint64_t done;
     double start;
+    /* The rate is measured from the first update on: a bar created after its first unit of work
+     * (the trainer's, after step 1) would otherwise report that unit as done in no time. */
+    double rate_t0;
+    uint64_t rate_done0;
     double last_draw;
     int tty;
     int last_decile;
@@ -22,6 +26,7 @@ struct base_progress *base_progress_new(const char *label, uint64_t total, const
     snprintf(p->unit, sizeof p->unit, "%s", unit ? unit : "it");
     p->total = total;
     p->start = base_now();
+    p->rate_t0 = -1;
     p->last_draw = -1;
     p->tty = isatty(STDERR_FILENO);
     p->last_decile = -1;
@@ -41,10 +46,20 @@ static void fmt_eta(double secs, char out[16])
         snprintf(out, 16, "%02d:%02d", s / 60, s % 60);
 }
 
+/* Units per second since the first update; 0 while there is nothing to measure yet. */
+static double rate_now(const struct base_progress *p, double now)
+{
+    double dt = now - p->rate_t0;
+    if (p->rate_t0 < 0 || p->done <= p->rate_done0 || dt <= 0)
+        return 0;
+    return (double)(p->done - p->rate_done0) / dt;
+}
+
 static void draw(struct base_progress *p, const char *detail, int final)
 {
-    double elapsed = base_now() - p->start;
-    double rate = elapsed > 0 ? (double)p->done / elapsed : 0;
+    double now = base_now();
+    double elapsed = now - p->start;
+    double rate = final ? (elapsed > 0 ? (double)p->done / elapsed : 0) : rate_now(p, now);
     double frac = p->total ? (double)p->done / (double)p->total : 0;
     if (frac > 1)
         frac = 1;
@@ -56,9 +71,12 @@ static void draw(struct base_progress *p, const char *detail, int final)
     for (int i = 0; i < width; i++)
         bar[i] = i < fill ? '#' : (i == fill ? '>' : '.');
     bar[width] = '\0';
-    fprintf(stderr, "%s%s [%s] %3.0f%% %llu/%llu %.1f %s/s %s %s%s", p->tty ? "\r\033[K" : "",
+    char rtext[24] = "--";
+    if (rate > 0)
+        snprintf(rtext, sizeof rtext, "%.1f", rate);
+    fprintf(stderr, "%s%s [%s] %3.0f%% %llu/%llu %s %s/s %s %s%s", p->tty ? "\r\033[K" : "",
             p->label, bar, frac * 100, (unsigned long long)p->done, (unsigned long long)p->total,
-            rate, p->unit, final ? "in" : "eta", eta, detail && *detail ? "  " : "");
+            rtext, p->unit, final ? "in" : "eta", eta, detail && *detail ? "  " : "");
     if (detail && *detail)
         fputs(detail, stderr);
     if (final || !p->tty)
@@ -71,6 +89,10 @@ void base_progress_update(struct base_progress *p, uint64_t done, const char *de
     if (!p)
         return;
     p->done = done;
+    if (p->rate_t0 < 0) {
+        p->rate_t0 = base_now();
+        p->rate_done0 = done;
+    }
     if (p->tty) {
         double now = base_now();
         if (now - p->last_draw < 0.1)

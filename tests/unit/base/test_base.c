@@ -164,13 +164,39 @@ static void test_fmt_double(void)
     CHECK_EQ_INT(base_parse_i64("99999999999999999999", &v), -1);
 }
 
+/* stderr is not a TTY here, so the bar prints one plain line per tenth. */
 static void test_progress(void)
 {
+    char path[] = "/tmp/ll-test-progress.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    CHECK(saved >= 0 && dup2(fd, STDERR_FILENO) == STDERR_FILENO);
     struct base_progress *p = base_progress_new("test", 20, "img");
-    for (int i = 1; i <= 20; i++)
+    /* The first update has no elapsed time to measure a rate from (the trainer's bar is made
+     * after its first step): no rate and no ETA rather than a made-up one. */
+    base_progress_update(p, 1, "loss 0.5");
+    for (int i = 2; i <= 20; i++) {
+        usleep(1000);
         base_progress_update(p, (uint64_t)i, "loss 0.5");
+    }
     base_progress_finish(p, "done");
     base_progress_finish(NULL, NULL);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char text[4096] = "";
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    unlink(path);
+    CHECK(n > 0);
+    text[n > 0 ? n : 0] = 0;
+    CHECK(strstr(text, "test [#>......................]   5% 1/20 -- img/s eta --:--  loss 0.5\n"));
+    /* later lines measure from the first update: a rate and an ETA, and the last says "in" */
+    const char *second = strchr(text, '\n') + 1;
+    CHECK(strstr(second, "10% 2/20 ") && !strstr(second, "-- img/s"));
+    CHECK(strstr(text, "100% 20/20 ") && strstr(text, "img/s in 00:00  done\n"));
 }
 
 static void test_fmt_int(void)
