@@ -118,13 +118,11 @@ static int get_on(struct store_conn *c, int64_t id, struct store_annotation *out
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, id);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
+    int rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.");
+    if (!rc)
         store_annotation_load(s, out, NULL);
     sqlite3_reset(s);
-    if (step == SQLITE_DONE)
-        return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-    return step == SQLITE_ROW ? 0 : store_fail(c, step, err);
+    return rc;
 }
 
 int store_annotation_get(struct store *st, int64_t id, struct store_annotation *out,

@@ -3,6 +3,8 @@
 #include "store_int.h"
 
 #include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- migrations ------------------------------------------------------------------------------ */
@@ -422,6 +424,24 @@ int store_step_done(struct store_conn *c, sqlite3_stmt *s, struct base_err *err)
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : store_fail(c, rc, err);
+}
+
+int store_step_row(struct store_conn *c, sqlite3_stmt *s, struct base_err *err,
+                   enum base_status missing, const char *fmt, ...)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc != SQLITE_DONE)
+        return store_fail(c, rc, err);
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->status = missing;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
 }
 
 /* Transaction control through cached statements: sqlite3_exec would parse the SQL every time,

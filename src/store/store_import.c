@@ -206,18 +206,16 @@ static int load_project(struct import_ctx *x, struct base_err *err)
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, x->project);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_DONE)
-        return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-    if (step != SQLITE_ROW)
-        return store_fail(x->c, step, err);
+    if (store_step_row(x->c, s, err, BASE_E_NOTFOUND, "Not found."))
+        return -1;
     x->overlap = sqlite3_column_int64(s, 0);
     x->ignore_skipped = sqlite3_column_int(s, 1);
     sqlite3_reset(s);
     if (!(s = store_stmt(x->c, SQL_MAX_INNER, err)))
         return -1;
     sqlite3_bind_int64(s, 1, x->project);
-    if ((step = sqlite3_step(s)) != SQLITE_ROW)
+    int step = sqlite3_step(s);
+    if (step != SQLITE_ROW)
         return store_fail(x->c, step, err);
     x->inner = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);

@@ -39,6 +39,11 @@ sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql, struct base_err 
 int store_fail(struct store_conn *c, int rc, struct base_err *err);
 /* Steps a statement that returns no rows, then resets it. */
 int store_step_done(struct store_conn *c, sqlite3_stmt *s, struct base_err *err);
+/* Steps a statement that should return a row: 0 with the row ready to read, or -1 with err set
+ * to `missing` and the formatted message when there is none, or to the SQLite failure. */
+int store_step_row(struct store_conn *c, sqlite3_stmt *s, struct base_err *err,
+                   enum base_status missing, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* BEGIN IMMEDIATE (write) or BEGIN (read), COMMIT, ROLLBACK (never fails). */
 int store_begin(struct store_conn *c, int write, struct base_err *err);

@@ -118,13 +118,11 @@ static int get_on(struct store_conn *c, int64_t id, struct store_prediction *out
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, id);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
+    int rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.");
+    if (!rc)
         store_prediction_load(s, out, NULL);
     sqlite3_reset(s);
-    if (step == SQLITE_DONE)
-        return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-    return step == SQLITE_ROW ? 0 : store_fail(c, step, err);
+    return rc;
 }
 
 int store_prediction_get(struct store *st, int64_t id, struct store_prediction *out,
@@ -166,11 +164,9 @@ static int task_exists(struct store_conn *c, int64_t task, struct base_err *err)
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, task);
-    int step = sqlite3_step(s);
+    int rc = store_step_row(c, s, err, BASE_E_INVALID, "task %lld does not exist", (long long)task);
     sqlite3_reset(s);
-    if (step == SQLITE_DONE)
-        return base_err_set(err, BASE_E_INVALID, "task %lld does not exist", (long long)task);
-    return step == SQLITE_ROW ? 0 : store_fail(c, step, err);
+    return rc;
 }
 
 int store_prediction_update(struct store *st, int64_t id, unsigned set,
@@ -263,15 +259,8 @@ int store_file_upload_project(struct store *st, const char *file, int64_t *proje
     sqlite3_stmt *s = store_stmt(c, SQL_UPLOAD_PROJECT, err);
     if (s) {
         sqlite3_bind_text(s, 1, file, -1, SQLITE_TRANSIENT);
-        int step = sqlite3_step(s);
-        if (step == SQLITE_ROW) {
+        if (!(rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.")))
             *project = sqlite3_column_int64(s, 0);
-            rc = 0;
-        } else if (step == SQLITE_DONE) {
-            base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-        } else {
-            store_fail(c, step, err);
-        }
     }
     store_conn_put(st, c);
     return rc;

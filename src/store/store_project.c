@@ -156,10 +156,8 @@ static int merge_write(struct store_conn *c, int64_t id, const json_t *fields, j
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, id);
-    int step = sqlite3_step(s);
-    if (step != SQLITE_ROW)
-        return step == SQLITE_DONE ? base_err_set(err, BASE_E_NOTFOUND, "Not found.")
-                                   : store_fail(c, step, err);
+    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found."))
+        return -1;
     json_t *row = load_row(s);
     sqlite3_reset(s);
     const char *key;
@@ -219,15 +217,8 @@ int store_project_get(struct store *st, int64_t id, json_t **row, struct base_er
     sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
     if (s) {
         sqlite3_bind_int64(s, 1, id);
-        int step = sqlite3_step(s);
-        if (step == SQLITE_ROW) {
+        if (!(rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.")))
             *row = load_row(s);
-            rc = 0;
-        } else if (step == SQLITE_DONE) {
-            base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-        } else {
-            store_fail(c, step, err);
-        }
     }
     store_conn_put(st, c);
     return rc;

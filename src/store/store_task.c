@@ -429,15 +429,8 @@ int store_task_project(struct store *st, int64_t task, int64_t *project, struct 
     sqlite3_stmt *s = store_stmt(c, SQL_PROJECT_OF, err);
     if (s) {
         sqlite3_bind_int64(s, 1, task);
-        int step = sqlite3_step(s);
-        if (step == SQLITE_ROW) {
+        if (!(rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.")))
             *project = sqlite3_column_int64(s, 0);
-            rc = 0;
-        } else if (step == SQLITE_DONE) {
-            base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-        } else {
-            store_fail(c, step, err);
-        }
     }
     store_conn_put(st, c);
     return rc;

@@ -135,15 +135,8 @@ static int user_query(struct store *st, const char *sql, const char *text, int64
         sqlite3_bind_text(s, 1, text, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_int64(s, 1, id);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    if (!(rc = store_step_row(c, s, err, missing, "%s", missing_msg)))
         load_user(s, out);
-        rc = 0;
-    } else if (step == SQLITE_DONE) {
-        base_err_set(err, missing, "%s", missing_msg);
-    } else {
-        store_fail(c, step, err);
-    }
 out:
     store_conn_put(st, c);
     return rc;
@@ -253,15 +246,9 @@ int store_user_token(struct store *st, int64_t user, char token[STORE_TOKEN_LEN 
     sqlite3_stmt *s = store_stmt(c, SQL_TOKEN_GET, err);
     if (s) {
         sqlite3_bind_int64(s, 1, user);
-        int step = sqlite3_step(s);
-        if (step == SQLITE_ROW) {
+        if (!(rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "user %lld has no token",
+                                  (long long)user)))
             store_col_copy(s, 0, token, STORE_TOKEN_LEN + 1);
-            rc = 0;
-        } else if (step == SQLITE_DONE) {
-            base_err_set(err, BASE_E_NOTFOUND, "user %lld has no token", (long long)user);
-        } else {
-            store_fail(c, step, err);
-        }
     }
     store_conn_put(st, c);
     return rc;
@@ -343,15 +330,10 @@ int store_session_user(struct store *st, const char *key, struct store_user *out
     if (!s)
         goto out;
     sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    if (!(rc = store_step_row(c, s, err, BASE_E_AUTH, "Invalid session."))) {
         load_user(s, out);
         expired = store_col_time(s, 9) <= base_time_us();
         rc = expired ? base_err_set(err, BASE_E_AUTH, "Session expired.") : 0;
-    } else if (step == SQLITE_DONE) {
-        base_err_set(err, BASE_E_AUTH, "Invalid session.");
-    } else {
-        store_fail(c, step, err);
     }
 out:
     store_conn_put(st, c);
