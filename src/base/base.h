@@ -41,6 +41,9 @@ struct base_err {
 /* Fills `err` (if not NULL) and returns -1, so callers can `return base_err_set(...)`. */
 int base_err_set(struct base_err *err, enum base_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for wrappers that take their own format arguments. */
+int base_err_vset(struct base_err *err, enum base_status status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Prepends context ("train.json: ") to an already-set message; returns -1. */
 int base_err_prefix(struct base_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

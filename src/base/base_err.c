@@ -4,14 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-int base_err_set(struct base_err *err, enum base_status status, const char *fmt, ...)
+int base_err_vset(struct base_err *err, enum base_status status, const char *fmt, va_list ap)
 {
     if (!err)
         return -1;
-    va_list ap;
-    va_start(ap, fmt);
     err->status = status;
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    return -1;
+}
+
+int base_err_set(struct base_err *err, enum base_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    base_err_vset(err, status, fmt, ap);
     va_end(ap);
     return -1;
 }

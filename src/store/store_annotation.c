@@ -94,16 +94,7 @@ int store_annotation_create(struct store *st, int64_t task, const struct store_a
     store_bind_id(s, 10, in->parent_annotation);
     store_bind_text(s, 11, in->last_action[0] ? in->last_action : NULL);
     store_bind_time(s, 12, base_time_us());
-    if (store_step_done(c, s, err))
-        goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-        goto out;
-    }
-    *id = sqlite3_last_insert_rowid(c->db);
-    if (store_task_refresh(c, task, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
+    rc = store_insert_task_row(c, s, task, id, err);
 out:
     store_rollback(c);
     store_conn_put(st, c);

@@ -3,8 +3,6 @@
 #include "store_int.h"
 
 #include <sodium.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 /* ---- migrations ------------------------------------------------------------------------------ */
@@ -434,13 +432,10 @@ int store_step_row(struct store_conn *c, sqlite3_stmt *s, struct base_err *err,
         return 0;
     if (rc != SQLITE_DONE)
         return store_fail(c, rc, err);
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->status = missing;
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    base_err_vset(err, missing, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

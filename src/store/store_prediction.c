@@ -95,16 +95,7 @@ int store_prediction_create(struct store *st, int64_t task, const struct store_p
     sqlite3_bind_int64(s, 1, task);
     bind_fields(s, 2, in);
     store_bind_time(s, 8, base_time_us());
-    if (store_step_done(c, s, err))
-        goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        base_err_set(err, BASE_E_NOTFOUND, "task %lld not found", (long long)task);
-        goto out;
-    }
-    *id = sqlite3_last_insert_rowid(c->db);
-    if (store_task_refresh(c, task, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
+    rc = store_insert_task_row(c, s, task, id, err);
 out:
     store_rollback(c);
     store_conn_put(st, c);

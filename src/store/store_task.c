@@ -509,6 +509,17 @@ int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
     return store_step_done(c, s, err);
 }
 
+int store_insert_task_row(struct store_conn *c, sqlite3_stmt *s, int64_t task, int64_t *id,
+                          struct base_err *err)
+{
+    if (store_step_done(c, s, err))
+        return -1;
+    if (sqlite3_changes(c->db) == 0)
+        return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+    *id = sqlite3_last_insert_rowid(c->db);
+    return store_task_refresh(c, task, err) || store_commit(c, err) ? -1 : 0;
+}
+
 /* ---- the labeling queue ---------------------------------------------------------------------- */
 
 /* Runs a query returning one id (or none) with ?1 project, ?2 user, ?3 offset. */
