@@ -96,26 +96,39 @@ static void on_progress(void *ctx, size_t done, size_t total, const char *name)
     base_progress_update(ctx, done, slash ? slash + 1 : name);
 }
 
-static int run_import(const char *data_dir, int64_t project, const char *email,
-                      struct file_list *files)
+/* Opens the store and an API to import as `email` (user 1 without one): 0, or 1 after saying
+ * why (then *st and *api are whatever is open, for the caller to close). */
+static int open_importer(const char *data_dir, const char *email, struct store **st,
+                         struct api **api, int64_t *user)
 {
-    struct store *st = cli_open_store(data_dir);
-    if (!st)
+    *api = NULL;
+    if (!(*st = cli_open_store(data_dir)))
         return 1;
     struct base_err err = {0};
     struct store_user u = {0};
-    int rc = 0;
-    if (email ? store_user_by_email(st, email, &u, &err) : store_user_get(st, 1, &u, &err))
-        rc = cli_fail("no user %s (create one with `labelloop user create`)", email ? email : "1");
+    if (email ? store_user_by_email(*st, email, &u, &err) : store_user_get(*st, 1, &u, &err))
+        return cli_fail("no user %s (create one with `labelloop user create`)",
+                        email ? email : "1");
+    *user = u.id;
     struct api_config cfg = {.data_dir = data_dir, .version = LL_VERSION};
-    struct api *api = rc ? NULL : api_new(st, &cfg, &err);
-    if (!rc && !api)
-        rc = cli_fail("%s", err.msg);
+    if (!(*api = api_new(*st, &cfg, &err)))
+        return cli_fail("%s", err.msg);
+    return 0;
+}
+
+static int run_import(const char *data_dir, int64_t project, const char *email,
+                      struct file_list *files)
+{
+    struct store *st;
+    struct api *api;
+    int64_t user = 0;
+    struct base_err err = {0};
+    int rc = open_importer(data_dir, email, &st, &api, &user);
     struct store_import_result res = {0};
     size_t skipped = 0;
     if (!rc) {
         struct base_progress *p = base_progress_new("import", files->n, "files");
-        rc = api_import_files(api, project, u.id, (const char *const *)files->paths, files->n,
+        rc = api_import_files(api, project, user, (const char *const *)files->paths, files->n,
                               on_progress, p, &res, &skipped, &err);
         base_progress_finish(p, rc ? "failed" : "done");
         if (rc)
@@ -134,22 +147,15 @@ static int run_import(const char *data_dir, int64_t project, const char *email,
 /* `--format`: one data set through api_import_dataset. */
 static int run_dataset(const char *data_dir, const char *email, struct api_dataset_import *o)
 {
-    struct store *st = cli_open_store(data_dir);
-    if (!st)
-        return 1;
+    struct store *st;
+    struct api *api;
+    int64_t user = 0;
     struct base_err err = {0};
-    struct store_user u = {0};
-    int rc = 0;
-    if (email ? store_user_by_email(st, email, &u, &err) : store_user_get(st, 1, &u, &err))
-        rc = cli_fail("no user %s (create one with `labelloop user create`)", email ? email : "1");
-    struct api_config cfg = {.data_dir = data_dir, .version = LL_VERSION};
-    struct api *api = rc ? NULL : api_new(st, &cfg, &err);
-    if (!rc && !api)
-        rc = cli_fail("%s", err.msg);
+    int rc = open_importer(data_dir, email, &st, &api, &user);
     struct store_import_result res = {0};
     if (!rc) {
         struct base_progress *p = base_progress_new("import", 0, "images");
-        o->user = u.id;
+        o->user = user;
         o->progress = on_progress;
         o->progress_ctx = p;
         rc = api_import_dataset(api, o, &res, &err);
