@@ -94,7 +94,7 @@ int store_annotation_create(struct store *st, int64_t task, const struct store_a
     store_bind_id(s, 10, in->parent_annotation);
     store_bind_text(s, 11, in->last_action[0] ? in->last_action : NULL);
     store_bind_time(s, 12, base_time_us());
-    rc = store_insert_task_row(c, s, task, id, err);
+    rc = store_insert_task_row(c, s, task, id, err, "Not found.");
 out:
     store_rollback(c);
     store_conn_put(st, c);

@@ -66,9 +66,11 @@ void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t size);
 /* Recomputes a task's annotation and prediction counters, is_labeled and prediction_score. */
 int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err);
 /* Steps the INSERT of an annotation or prediction of `task` (written to insert nothing when the
- * task is gone: NOTFOUND), refreshes the task's counters and commits; the new row's id in *id. */
+ * task is gone: NOTFOUND with the formatted message), refreshes the task's counters and commits;
+ * the new row's id in *id. */
 int store_insert_task_row(struct store_conn *c, sqlite3_stmt *s, int64_t task, int64_t *id,
-                          struct base_err *err);
+                          struct base_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* Loads one row of the annotation / prediction SELECT column lists below. */
 #define STORE_ANNOTATION_COLS                                                                      \

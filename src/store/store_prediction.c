@@ -95,7 +95,7 @@ int store_prediction_create(struct store *st, int64_t task, const struct store_p
     sqlite3_bind_int64(s, 1, task);
     bind_fields(s, 2, in);
     store_bind_time(s, 8, base_time_us());
-    rc = store_insert_task_row(c, s, task, id, err);
+    rc = store_insert_task_row(c, s, task, id, err, "task %lld not found", (long long)task);
 out:
     store_rollback(c);
     store_conn_put(st, c);

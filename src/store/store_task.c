@@ -510,12 +510,17 @@ int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
 }
 
 int store_insert_task_row(struct store_conn *c, sqlite3_stmt *s, int64_t task, int64_t *id,
-                          struct base_err *err)
+                          struct base_err *err, const char *fmt, ...)
 {
     if (store_step_done(c, s, err))
         return -1;
-    if (sqlite3_changes(c->db) == 0)
-        return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+    if (sqlite3_changes(c->db) == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        base_err_vset(err, BASE_E_NOTFOUND, fmt, ap);
+        va_end(ap);
+        return -1;
+    }
     *id = sqlite3_last_insert_rowid(c->db);
     return store_task_refresh(c, task, err) || store_commit(c, err) ? -1 : 0;
 }
