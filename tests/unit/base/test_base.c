@@ -194,8 +194,8 @@ static void test_progress(void)
     text[n > 0 ? n : 0] = 0;
     CHECK(strstr(text, "test [#>......................]   5% 1/20 -- img/s eta --:--  loss 0.5\n"));
     /* later lines measure from the first update: a rate and an ETA, and the last says "in" */
-    const char *second = strchr(text, '\n') + 1;
-    CHECK(strstr(second, "10% 2/20 ") && !strstr(second, "-- img/s"));
+    const char *nl = strchr(text, '\n');
+    CHECK(nl && strstr(nl + 1, "10% 2/20 ") && !strstr(nl + 1, "-- img/s"));
     CHECK(strstr(text, "100% 20/20 ") && strstr(text, "img/s in 00:00  done\n"));
 }
 
