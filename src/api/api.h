@@ -8,6 +8,7 @@
 #include "base/base.h"
 #include "formats/formats.h"
 #include "http/http.h"
+#include "loop/loop.h"
 #include "store/store.h"
 
 struct api;
@@ -17,6 +18,7 @@ struct api_config {
     const char *version;   /* labelloop version, reported by /api/version and in errors */
     uint64_t seed;         /* seeds the uniform-sampling order of /next */
     int64_t session_ttl_s; /* browser session lifetime; 0 = 14 days (Django's default) */
+    struct loop *loop;     /* the training loop (borrowed; NULL: none, the /api/ml routes 404) */
 };
 
 /* The API over an open store (borrowed: it must outlive the api). Thread-safe after creation. */

@@ -71,6 +71,19 @@ static int parse_annotation(struct api_req *r, json_t *body, struct store_annota
     return 0;
 }
 
+/* Tells the loop: what the annotation kept of its prediction (the help metrics) and that the
+ * project's labels changed (the training policy). Never fails the request. */
+static void tell_loop(struct api_req *r, int64_t annotation, int64_t project)
+{
+    struct base_err e = {0};
+    if (!r->api->loop)
+        return;
+    if (annotation && loop_record_help(r->api->loop, annotation, &e))
+        BASE_WARN("api: annotation %lld: help metrics not recorded: %s", (long long)annotation,
+                  e.msg);
+    loop_annotations_changed(r->api->loop, project);
+}
+
 static int reply_annotation(struct api_req *r, int status, int64_t id, struct base_err *err)
 {
     struct store_annotation a = {0};
@@ -134,6 +147,7 @@ int api_task_annotations_create(struct api_req *r, struct base_err *err)
     a.prediction = prediction_snapshot(r, task, project);
     if (store_annotation_create(r->api->store, task, &a, &id, err))
         goto out;
+    tell_loop(r, id, project);
     rc = reply_annotation(r, 201, id, err);
 out:
     store_annotation_release(&a);
@@ -189,6 +203,7 @@ int api_annotation_patch(struct api_req *r, struct base_err *err)
     }
     if (store_annotation_update(r->api->store, r->m.ids[0], set, &a, err))
         goto out;
+    tell_loop(r, r->m.ids[0], old.project);
     rc = reply_annotation(r, 200, r->m.ids[0], err);
 out:
     store_annotation_release(&a);
@@ -199,7 +214,12 @@ out:
 
 int api_annotation_delete(struct api_req *r, struct base_err *err)
 {
+    struct store_annotation a = {0};
+    if (store_annotation_get(r->api->store, r->m.ids[0], &a, err))
+        return -1;
+    store_annotation_release(&a);
     if (store_annotation_delete(r->api->store, r->m.ids[0], err))
         return -1;
+    tell_loop(r, 0, a.project);
     return api_reply_empty(r, 204);
 }

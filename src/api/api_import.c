@@ -405,6 +405,7 @@ int api_project_import(struct api_req *r, struct base_err *err)
     u.imp = NULL;
     if (store_import_commit(imp, &res, err))
         goto out;
+    api_tell_loop_import(r, r->m.ids[0], &res);
     rc = api_reply_json(r, 201, import_summary(r, &u, &res, base_now() - t0));
 out:
     store_import_abort(u.imp);

@@ -103,6 +103,7 @@ int api_project_import_dataset(struct api_req *r, struct base_err *err)
     base_free(tmpl), base_free(json_path);
     if (rc)
         return -1;
+    api_tell_loop_import(r, o.project, &res);
     json_t *ids = json_array();
     for (int64_t i = 0; i < res.task_count && api_query_bool(r, "return_task_ids", 0); i++)
         json_array_append_new(ids, json_integer(res.first_task_id + i));

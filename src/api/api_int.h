@@ -13,6 +13,7 @@
 
 struct api {
     struct store *store;
+    struct loop *loop; /* may be NULL */
     char *data_dir;
     char *media_dir; /* <data_dir>/media */
     char *version;
@@ -204,6 +205,21 @@ int api_task_view(struct api_req *r, int64_t project, int64_t offset, int64_t li
 void api_task_page_index(struct api_req *r, struct api_task_page *p);
 size_t api_task_page_slot(const struct api_task_page *p, int64_t id);
 
+/* ---- the loop (api_ml.c, api_model.c) ---------------------------------------------------------
+ */
+
+/* A registry version and a job as /api/projects/{id}/model answers them. */
+json_t *api_version_json(const struct store_version *v);
+json_t *api_job_json(const struct store_job *j);
+
+/* Tasks (and maybe annotations) were imported into a project: the loop predicts them and applies
+ * its training policy. Never fails the request. */
+void api_tell_loop_import(struct api_req *r, int64_t project,
+                          const struct store_import_result *res);
+/* A task is being opened: the loop predicts it with the current model if it has no prediction of
+ * it yet (errors are logged, the task is served anyway). */
+void api_predict_on_open(struct api_req *r, int64_t task);
+
 /* ---- handlers (one file per resource) ---------------------------------------------------------
  */
 
@@ -251,6 +267,22 @@ int api_prediction_patch(struct api_req *r, struct base_err *err);
 int api_prediction_delete(struct api_req *r, struct base_err *err);
 
 int api_media_upload(struct api_req *r, struct base_err *err);
+
+int api_ml_list(struct api_req *r, struct base_err *err);
+int api_ml_get(struct api_req *r, struct base_err *err);
+int api_ml_patch(struct api_req *r, struct base_err *err);
+int api_ml_train(struct api_req *r, struct base_err *err);
+int api_ml_versions(struct api_req *r, struct base_err *err);
+int api_model_get(struct api_req *r, struct base_err *err);
+int api_model_versions(struct api_req *r, struct base_err *err);
+int api_model_version_get(struct api_req *r, struct base_err *err);
+int api_model_version_delete(struct api_req *r, struct base_err *err);
+int api_model_rollback(struct api_req *r, struct base_err *err);
+int api_model_train(struct api_req *r, struct base_err *err);
+int api_model_jobs(struct api_req *r, struct base_err *err);
+int api_model_job_get(struct api_req *r, struct base_err *err);
+int api_model_job_cancel(struct api_req *r, struct base_err *err);
+int api_model_help(struct api_req *r, struct base_err *err);
 /* The browser UI: embedded files, index.html for client-side routes. */
 int api_static(struct api_req *r, struct base_err *err);
 

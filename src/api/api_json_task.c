@@ -63,6 +63,8 @@ static void dm_aggregates(json_t *j, const struct store_task *t)
     json_object_set_new(j, "predictions_results", json_string(""));
     json_object_set_new(j, "predictions_score",
                         t->has_prediction_score ? json_real(t->prediction_score) : json_null());
+    json_object_set_new(j, "uncertainty",
+                        t->has_uncertainty ? json_real(t->uncertainty) : json_null());
     json_object_set_new(j, "file_upload",
                         t->file_upload ? json_string(t->file_upload) : json_null());
     json_object_set_new(j, "storage_filename", json_null());

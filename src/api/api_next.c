@@ -71,6 +71,7 @@ int api_project_next(struct api_req *r, struct base_err *err)
     json_decref(row);
     if (rc)
         return -1;
+    api_predict_on_open(r, task);
     struct store_task_query q = {.task = task, .with_annotations = 1, .with_predictions = 1};
     rc = store_task_each(r->api->store, &q, reply_task, r, err);
     if (rc == 0)

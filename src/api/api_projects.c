@@ -61,6 +61,9 @@ static int check_value(struct api_req *r, const char *key, json_t *v, struct bas
          !strcmp(key, "overlap_cohort_percentage")) &&
         json_integer_value(v) < 0)
         return api_invalid(r, err, key, "Ensure this value is greater than or equal to 0.");
+    if ((!strcmp(key, "loop_min_labeled") || !strcmp(key, "loop_retrain_every")) &&
+        (json_integer_value(v) < 0 || json_integer_value(v) > 1000000))
+        return api_invalid(r, err, key, "Ensure this value is between 0 and 1000000.");
     if (!strcmp(key, "label_config") && n == 0)
         return api_invalid(r, err, key, "This field may not be blank.");
     return 0;
@@ -217,8 +220,14 @@ out:
 int api_project_delete(struct api_req *r, struct base_err *err)
 {
     int64_t id = r->m.ids[0];
+    json_t *row = NULL;
+    if (api_project_row(r, id, &row, err))
+        return -1;
+    json_decref(row);
+    loop_project_stop(r->api->loop, id); /* its worker must not write into a deleted project */
     if (store_project_delete(r->api->store, id, err))
         return -1;
+    loop_project_purge(r->api->loop, id);
     char sub[64];
     snprintf(sub, sizeof sub, "upload/%lld", (long long)id);
     char *dir = base_path_join(r->api->media_dir, sub);

@@ -50,6 +50,23 @@ const struct api_route api_routes[] = {
     {"PUT", "/api/predictions/{id}", api_prediction_patch, 0},
     {"DELETE", "/api/predictions/{id}", api_prediction_delete, 0},
 
+    {"GET", "/api/ml", api_ml_list, 0},
+    {"GET", "/api/ml/{id}", api_ml_get, 0},
+    {"PATCH", "/api/ml/{id}", api_ml_patch, 0},
+    {"POST", "/api/ml/{id}/train", api_ml_train, 0},
+    {"GET", "/api/ml/{id}/versions", api_ml_versions, 0},
+
+    {"GET", "/api/projects/{id}/model", api_model_get, 0},
+    {"GET", "/api/projects/{id}/model/versions", api_model_versions, 0},
+    {"GET", "/api/projects/{id}/model/versions/{id}", api_model_version_get, 0},
+    {"DELETE", "/api/projects/{id}/model/versions/{id}", api_model_version_delete, 0},
+    {"POST", "/api/projects/{id}/model/versions/{id}/rollback", api_model_rollback, 0},
+    {"POST", "/api/projects/{id}/model/train", api_model_train, 0},
+    {"GET", "/api/projects/{id}/model/jobs", api_model_jobs, 0},
+    {"GET", "/api/projects/{id}/model/jobs/{id}", api_model_job_get, 0},
+    {"POST", "/api/projects/{id}/model/jobs/{id}/cancel", api_model_job_cancel, 0},
+    {"GET", "/api/projects/{id}/model/help", api_model_help, 0},
+
     {"GET", "/data/upload/{*}", api_media_upload, 0},
 };
 

@@ -20,6 +20,7 @@ static const struct col_name COLS[] = {
     {"total_predictions", STORE_TASK_COL_TOTAL_PREDICTIONS},
     {"predictions_score", STORE_TASK_COL_PREDICTION_SCORE},
     {"is_labeled", STORE_TASK_COL_IS_LABELED},
+    {"uncertainty", STORE_TASK_COL_UNCERTAINTY},
     {"created_at", STORE_TASK_COL_CREATED_AT},
     {"updated_at", STORE_TASK_COL_UPDATED_AT},
 };
@@ -83,7 +84,7 @@ static int parse_item(struct api_req *r, const json_t *it, struct store_task_fil
 {
     const char *name = json_string_value(json_object_get(it, "filter"));
     const char *op = json_string_value(json_object_get(it, "operator"));
-    if (column(name, "filter:tasks:", &f->col) || f->col > STORE_TASK_COL_IS_LABELED)
+    if (column(name, "filter:tasks:", &f->col) || f->col >= STORE_TASK_COL_CREATED_AT)
         return api_invalid(r, err, "query", "cannot filter on %s", name ? name : "(no filter)");
     size_t i = 0;
     while (i < sizeof OPS / sizeof OPS[0] && (!op || strcmp(op, OPS[i].name)))

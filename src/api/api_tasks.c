@@ -143,6 +143,7 @@ static int reply_one(struct api_req *r, int status, int64_t id, struct base_err 
 
 int api_task_get(struct api_req *r, struct base_err *err)
 {
+    api_predict_on_open(r, r->m.ids[0]);
     return reply_one(r, 200, r->m.ids[0], err);
 }
 
@@ -175,6 +176,7 @@ int api_tasks_create(struct api_req *r, struct base_err *err)
     if (api_tasks_normalize(r, row, list, err) ||
         store_tasks_import(r->api->store, project, list, r->user.id, &res, err))
         goto out;
+    api_tell_loop_import(r, project, &res);
     rc = reply_one(r, 201, res.first_task_id, err);
 out:
     json_decref(body);

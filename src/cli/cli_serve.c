@@ -5,6 +5,7 @@
 
 #include "api/api.h"
 #include "http/http.h"
+#include "loop/loop.h"
 #include "store/store.h"
 
 #include <getopt.h>
@@ -18,6 +19,8 @@ struct serve_opts {
     const char *data_dir, *host, *admin_email, *admin_password;
     int port, threads;
     int64_t max_body_mb, session_ttl_s;
+    int worker_threads, worker_nice, no_training;
+    double max_train_s;
 };
 
 static void serve_usage(FILE *out)
@@ -38,6 +41,10 @@ static void serve_usage(FILE *out)
             "  --admin-password PW   its password (default $LABELLOOP_ADMIN_PASSWORD, or\n"
             "                        generated and printed)\n"
             "  --session-ttl-s N     browser login lifetime in seconds (default 14 days)\n"
+            "  --worker-threads N    CPU threads of the training worker (default: all cores)\n"
+            "  --worker-nice N       niceness of the training worker, 1..19 (default 10)\n"
+            "  --max-train-s S       cap on one training cycle in seconds (default: by size)\n"
+            "  --no-training         never start training or prediction jobs (they stay queued)\n"
             "  --log-level LEVEL     debug, info, warn or error (default info)\n");
 }
 
@@ -52,6 +59,10 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
                                           {"admin-password", required_argument, 0, 'w'},
                                           {"log-level", required_argument, 0, 'l'},
                                           {"session-ttl-s", required_argument, 0, 's'},
+                                          {"worker-threads", required_argument, 0, 'W'},
+                                          {"worker-nice", required_argument, 0, 'N'},
+                                          {"max-train-s", required_argument, 0, 'T'},
+                                          {"no-training", no_argument, 0, 'X'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     int c;
@@ -93,6 +104,23 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
         case 'l':
             if (cli_set_log_level(optarg))
                 return 1;
+            break;
+        case 'W':
+            if (base_parse_i64(optarg, &n) || n < 1 || n > 256)
+                return cli_fail("--worker-threads: expected 1..256, got '%s'", optarg);
+            o->worker_threads = (int)n;
+            break;
+        case 'N':
+            if (base_parse_i64(optarg, &n) || n < 1 || n > 19)
+                return cli_fail("--worker-nice: expected 1..19, got '%s'", optarg);
+            o->worker_nice = (int)n;
+            break;
+        case 'T':
+            if (base_parse_double(optarg, &o->max_train_s) || !(o->max_train_s > 0))
+                return cli_fail("--max-train-s: expected a positive number, got '%s'", optarg);
+            break;
+        case 'X':
+            o->no_training = 1;
             break;
         case 'h':
             serve_usage(stdout);
@@ -142,24 +170,36 @@ static int first_start(struct store *st, const struct serve_opts *o)
 static int run_server(struct store *st, const struct serve_opts *o)
 {
     struct base_err err = {0};
-    struct api_config acfg = {.data_dir = o->data_dir,
-                              .version = LL_VERSION,
-                              .seed = (uint64_t)base_time_us(),
-                              .session_ttl_s = o->session_ttl_s};
-    struct api *api = api_new(st, &acfg, &err);
-    if (!api)
-        return cli_fail("%s", err.msg);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL); /* server threads inherit the mask */
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* every thread made below inherits the mask */
     signal(SIGPIPE, SIG_IGN);
+    struct loop_config lcfg = {.data_dir = o->data_dir,
+                               .worker_threads = o->worker_threads,
+                               .worker_nice = o->worker_nice,
+                               .max_train_s = o->max_train_s,
+                               .no_workers = o->no_training};
+    struct loop *loop = loop_new(st, &lcfg, &err);
+    if (!loop)
+        return cli_fail("%s", err.msg);
+    struct api_config acfg = {.data_dir = o->data_dir,
+                              .version = LL_VERSION,
+                              .seed = (uint64_t)base_time_us(),
+                              .session_ttl_s = o->session_ttl_s,
+                              .loop = loop};
+    struct api *api = api_new(st, &acfg, &err);
+    if (!api) {
+        loop_free(loop);
+        return cli_fail("%s", err.msg);
+    }
     struct http_server_config hcfg = {o->host, o->port, o->threads, (size_t)o->max_body_mb << 20,
                                       60};
     struct http_server *srv = http_server_new(&hcfg, api_handle, api, &err);
     if (!srv) {
         api_free(api);
+        loop_free(loop);
         return cli_fail("%s", err.msg);
     }
     const char *shown = !strcmp(o->host, "0.0.0.0") ? "localhost" : o->host;
@@ -172,13 +212,14 @@ static int run_server(struct store *st, const struct serve_opts *o)
     fflush(stdout);
     http_server_free(srv, 2.0);
     api_free(api);
+    loop_free(loop); /* a running job is queued again at the next start */
     return 0;
 }
 
 int cli_serve(int argc, char **argv)
 {
     struct serve_opts o = {
-        "./labelloop-data", "127.0.0.1", "admin@localhost", NULL, 8080, 4, 250, 0};
+        "./labelloop-data", "127.0.0.1", "admin@localhost", NULL, 8080, 4, 250, 0, 0, 0, 0, 0};
     const char *env_email = getenv("LABELLOOP_ADMIN_EMAIL");
     const char *env_password = getenv("LABELLOOP_ADMIN_PASSWORD");
     if (env_email && *env_email)

@@ -184,6 +184,8 @@ struct store_task {
     int64_t total_annotations, cancelled_annotations, total_predictions;
     int has_prediction_score;
     double prediction_score; /* mean score of the task's predictions (for ordering) */
+    int has_uncertainty;
+    double uncertainty;      /* 1 - score of the prediction by the project's model version */
     int64_t file_upload_id;  /* 0 = none */
     const char *file_upload; /* stored file basename "1a2b3c4d-x.jpg", or NULL */
     int64_t updated_by;      /* 0 = null */
@@ -283,7 +285,8 @@ int store_tasks_delete_all(struct store *st, int64_t project, int64_t *deleted,
 enum store_order {
     STORE_ORDER_SEQUENTIAL,  /* lowest id first */
     STORE_ORDER_RANDOM,      /* uniform: the `random`-th candidate modulo their number */
-    STORE_ORDER_UNCERTAINTY, /* lowest prediction_score first, tasks without predictions last */
+    STORE_ORDER_UNCERTAINTY, /* highest uncertainty first (the current model's least sure),
+                                tasks without a prediction last, in id order */
 };
 /* The next task for `user`: not labeled (is_labeled = 0) and not yet annotated or skipped by
  * this user. BASE_E_NOTFOUND when there is none. */
@@ -349,6 +352,186 @@ int store_prediction_each(struct store *st, int64_t task, int64_t project, store
 int store_file_upload_project(struct store *st, const char *file, int64_t *project,
                               struct base_err *err);
 
+/* ---- the loop: training jobs, the model registry, help records, ML backends (store_ml.c) ---- */
+
+enum store_job_kind {
+    STORE_JOB_TRAIN,   /* train, evaluate, maybe promote, then predict every task */
+    STORE_JOB_PREDICT, /* predict the tasks that lack a prediction of the current version */
+};
+enum store_job_state {
+    STORE_JOB_QUEUED,
+    STORE_JOB_RUNNING,
+    STORE_JOB_DONE,
+    STORE_JOB_FAILED,
+    STORE_JOB_CANCELLED,
+};
+/* "train"/"predict" and "queued", "running", "done", "failed", "cancelled". */
+const char *store_job_kind_name(enum store_job_kind k);
+const char *store_job_state_name(enum store_job_state s);
+
+#define STORE_JOB_REASON_MAX 31
+#define STORE_JOB_PHASE_MAX  31
+
+struct store_job {
+    int64_t id, project;
+    enum store_job_kind kind;
+    enum store_job_state state;
+    char reason[STORE_JOB_REASON_MAX + 1]; /* what queued it: "first", "retrain", "manual", ... */
+    int attempt;                           /* 1, or more after a server restart re-queued it */
+    int64_t version;                       /* ml_version made (train) or predicted with; 0: none */
+    int64_t created_at, started_at, ended_at; /* 0: not yet */
+    int64_t pid;                              /* the worker process while running */
+    int cancel_requested;
+    char phase[STORE_JOB_PHASE_MAX + 1]; /* "loading", "training", "evaluating", "predicting" */
+    json_t *progress; /* object (owned): epoch, epochs, loss, images_per_s, ... */
+    char *log;        /* the worker's last lines (owned, never NULL when got) */
+    char *error;      /* why it failed (owned) or NULL */
+};
+void store_job_release(struct store_job *j);
+
+/* Queues a job. With `coalesce`, a job of the same project and kind already queued is replaced
+ * by this trigger (its reason and creation time are updated, *replaced = 1, same id) instead of
+ * queueing a second one. `version` is the version a predict job uses (0 for train). */
+int store_job_enqueue(struct store *st, int64_t project, enum store_job_kind kind,
+                      const char *reason, int64_t version, int attempt, int coalesce, int64_t *id,
+                      int *replaced, struct base_err *err);
+/* Fills *out (release with store_job_release). BASE_E_NOTFOUND. */
+int store_job_get(struct store *st, int64_t id, struct store_job *out, struct base_err *err);
+typedef int (*store_job_fn)(void *ctx, const struct store_job *j, struct base_err *err);
+/* Jobs of a project (project > 0) or of every project, newest first, at most `limit`. */
+int store_job_each(struct store *st, int64_t project, int64_t limit, store_job_fn fn, void *ctx,
+                   struct base_err *err);
+/* Takes the next queued job and marks it running, in one transaction: among the projects with a
+ * queued job, the one whose last job started longest ago (never first) goes first, so one busy
+ * project cannot starve the others; its oldest queued job. *id = 0 when nothing is queued. */
+int store_job_claim(struct store *st, int64_t *id, struct base_err *err);
+int store_job_set_pid(struct store *st, int64_t id, int64_t pid, struct base_err *err);
+/* Progress of a running job (progress borrowed, may be NULL to keep it). */
+int store_job_progress(struct store *st, int64_t id, const char *phase, const json_t *progress,
+                       struct base_err *err);
+int store_job_set_log(struct store *st, int64_t id, const char *log, struct base_err *err);
+/* Ends a queued or running job in `state` (done, failed, cancelled) with an optional error text.
+ * A job already ended is left as it is (*changed = 0; changed may be NULL). */
+int store_job_finish(struct store *st, int64_t id, enum store_job_state state, const char *error,
+                     int *changed, struct base_err *err);
+/* Cancels: a queued job ends cancelled at once; a running one gets cancel_requested (its worker is
+ * the caller's to stop). *was receives the state before. BASE_E_NOTFOUND. */
+int store_job_cancel(struct store *st, int64_t id, enum store_job_state *was, int64_t *pid,
+                     struct base_err *err);
+/* After a server restart: every running job ends failed ("server restarted during the job") and,
+ * if it had been tried fewer than `max_attempts` times, is queued again with attempt + 1. */
+int store_jobs_recover(struct store *st, int max_attempts, int64_t *failed, int64_t *requeued,
+                       struct base_err *err);
+
+/* What the training policy reads for a project in one snapshot. */
+struct store_loop_state {
+    int64_t labeled;         /* tasks with a finished annotation (not cancelled, with result) */
+    int64_t train_jobs;      /* train jobs ever queued */
+    int64_t changes;         /* annotations created or updated since the newest train job */
+    int64_t queued, running; /* jobs of any kind */
+    int64_t queued_train;    /* queued train jobs */
+    int64_t current_version; /* ml_version named by the project's model_version, 0: none */
+};
+int store_loop_state(struct store *st, int64_t project, struct store_loop_state *out,
+                     struct base_err *err);
+
+/* A model version in the registry. Metrics are on the held-out tasks of the job that made it;
+ * base_* are the metrics of the version current then, on the same tasks, in the same job. */
+struct store_version {
+    int64_t id, project, seq, parent, job;
+    char name[STORE_MODEL_VERSION_MAX + 1]; /* the predictions' model_version: "fcos-s-v3" */
+    char file[256];                         /* model file, relative to the data dir */
+    char arch[32];
+    int input_size;
+    json_t *classes; /* array of names (owned) */
+    int64_t train_images, heldout_images, epochs;
+    double duration_s;
+    int has_metrics, has_base;
+    double ap, ap50, ap75;
+    double base_ap, base_ap50, base_ap75;
+    double score_thr; /* pre-label threshold: best F1 on the held-out tasks */
+    int promoted;     /* promoted when it was made */
+    char reason[256]; /* why it was or was not promoted */
+    int64_t created_at, promoted_at;
+    int is_current; /* filled on reads: the project's model_version names it */
+};
+void store_version_release(struct store_version *v);
+
+/* Records a new version (v->id, seq and name are filled from the project's next sequence number
+ * and `name_prefix`: "<prefix>-v<seq>") and, in the same transaction, records it as the output
+ * of job `job` (0: none; BASE_E_CONFLICT when that job is no longer running: it was cancelled or
+ * its project deleted) and, with `promote`, makes it the project's model_version. */
+int store_version_create(struct store *st, struct store_version *v, const char *name_prefix,
+                         int promote, int64_t job, struct base_err *err);
+/* Fills *out (release it). BASE_E_NOTFOUND. */
+int store_version_get(struct store *st, int64_t id, struct store_version *out,
+                      struct base_err *err);
+/* The project's current version (named by its model_version); BASE_E_NOTFOUND when none. */
+int store_version_current(struct store *st, int64_t project, struct store_version *out,
+                          struct base_err *err);
+typedef int (*store_version_fn)(void *ctx, const struct store_version *v, struct base_err *err);
+/* Versions of a project, oldest first. */
+int store_version_each(struct store *st, int64_t project, store_version_fn fn, void *ctx,
+                       struct base_err *err);
+/* Makes version `id` the project's current one (rollback or roll forward). */
+int store_version_promote(struct store *st, int64_t id, struct base_err *err);
+/* Deletes a version row; *file (base_free) receives its model file for the caller to remove.
+ * BASE_E_CONFLICT for the current version. */
+int store_version_delete(struct store *st, int64_t id, char **file, struct base_err *err);
+
+/* What one annotation kept of the prediction it started from (loop_help_compare). */
+struct store_help {
+    int64_t annotation, prediction; /* prediction 0: the task had none */
+    char model_version[STORE_MODEL_VERSION_MAX + 1];
+    int64_t shown, accepted, adjusted, deleted, drawn;
+    double adjust_iou; /* sum of the IoUs of adjusted boxes with their predicted boxes */
+    int has_lead_time;
+    double lead_time;
+};
+/* Writes (or replaces) the record of annotation h->annotation. */
+int store_help_put(struct store *st, const struct store_help *h, struct base_err *err);
+/* Totals per model version ("" = annotations made without a prediction). */
+struct store_help_sum {
+    char model_version[STORE_MODEL_VERSION_MAX + 1];
+    int64_t annotations, shown, accepted, adjusted, deleted, drawn;
+    double adjust_iou_mean; /* mean IoU of adjusted boxes, 0 when none */
+    int64_t lead_n;         /* annotations with a lead time */
+    double lead_time_mean;  /* seconds */
+};
+typedef int (*store_help_fn)(void *ctx, const struct store_help_sum *s, struct base_err *err);
+int store_help_each(struct store *st, int64_t project, store_help_fn fn, void *ctx,
+                    struct base_err *err);
+
+/* Label Studio's ML backend rows (/api/ml). url "" is the built-in detector. */
+struct store_ml_backend {
+    int64_t id, project;
+    char url[1024];
+    char title[256];
+    char description[1024];
+    int is_interactive, auto_update;
+    double timeout;
+    int64_t created_at, updated_at;
+};
+/* The built-in detector's row of the project, made on first use. */
+int store_ml_backend_builtin(struct store *st, int64_t project, struct store_ml_backend *out,
+                             struct base_err *err);
+int store_ml_backend_get(struct store *st, int64_t id, struct store_ml_backend *out,
+                         struct base_err *err);
+typedef int (*store_ml_backend_fn)(void *ctx, const struct store_ml_backend *b,
+                                   struct base_err *err);
+/* Rows of a project (project > 0) or of all projects, in id order. */
+int store_ml_backend_each(struct store *st, int64_t project, store_ml_backend_fn fn, void *ctx,
+                          struct base_err *err);
+/* Writes title, description, is_interactive, timeout and auto_update of b (by b->id). */
+int store_ml_backend_update(struct store *st, const struct store_ml_backend *b,
+                            struct base_err *err);
+
+/* Inserts predictions in one transaction (the loop's batches: one commit, not one per task).
+ * A task deleted meanwhile, or that already has a prediction of the same model_version, is
+ * skipped. *created (may be NULL) counts the rows written. */
+int store_prediction_create_many(struct store *st, const struct store_prediction *in, size_t n,
+                                 int64_t *created, struct base_err *err);
+
 /* ---- task list views: filters and orderings of the data manager --------------------------- */
 
 /* Task columns a list can be filtered or ordered on. */
@@ -360,8 +543,9 @@ enum store_task_col {
     STORE_TASK_COL_TOTAL_PREDICTIONS,
     STORE_TASK_COL_PREDICTION_SCORE, /* mean prediction score; NULL without predictions */
     STORE_TASK_COL_IS_LABELED,
-    STORE_TASK_COL_CREATED_AT, /* ordering only */
-    STORE_TASK_COL_UPDATED_AT, /* ordering only */
+    STORE_TASK_COL_UNCERTAINTY, /* 1 - the current model's score; NULL without its prediction */
+    STORE_TASK_COL_CREATED_AT,  /* ordering only */
+    STORE_TASK_COL_UPDATED_AT,  /* ordering only */
 };
 
 enum store_cmp {

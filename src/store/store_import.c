@@ -26,6 +26,10 @@ static const char SQL_PREDICTION[] =
     " neighbors, mislabeling, created_at, updated_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
 
+static const char SQL_UNCERTAINTY[] = "UPDATE task SET uncertainty = " STORE_UNCERTAINTY(
+    "task.id", "?1") " WHERE project_id = ?1"
+                     " AND id >= ?2 AND total_predictions > 0";
+
 struct import_ctx {
     struct store_conn *c;
     int64_t project, user, overlap, inner, now;
@@ -265,11 +269,25 @@ int store_import_add(struct store_import *imp, const json_t *tasks, struct base_
     return 0;
 }
 
+/* Imported predictions set the new tasks' uncertainty (the queue's order) in the same
+ * transaction; without predictions it stays NULL and nothing needs computing. */
+static int import_uncertainty(struct store_import *imp, struct base_err *err)
+{
+    if (imp->res.prediction_count == 0)
+        return 0;
+    sqlite3_stmt *s = store_stmt(imp->x.c, SQL_UNCERTAINTY, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, imp->x.project);
+    sqlite3_bind_int64(s, 2, imp->res.first_task_id);
+    return store_step_done(imp->x.c, s, err);
+}
+
 int store_import_commit(struct store_import *imp, struct store_import_result *res,
                         struct base_err *err)
 {
     int rc = imp->failed ? base_err_set(err, BASE_E_INTERNAL, "import already failed")
-                         : store_commit(imp->x.c, err);
+                         : import_uncertainty(imp, err) || store_commit(imp->x.c, err);
     if (rc == 0)
         *res = imp->res;
     else

@@ -63,6 +63,17 @@ const char *store_col_text(sqlite3_stmt *s, int i, struct base_arena *a);
 const char *store_col_json_text(sqlite3_stmt *s, int i, struct base_arena *a, size_t *len);
 void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t size);
 
+/* The uncertainty of task `task` (SQL expression text) in project `project`: 1 - score of its
+ * newest prediction by the project's model_version, or when the project names no version
+ * (predictions imported from elsewhere) 1 - the mean score of all its predictions; NULL without. */
+#define STORE_UNCERTAINTY(task, project)                                                           \
+    "(SELECT CASE WHEN pm.model_version = '' THEN (SELECT 1.0 - avg(p.score) FROM prediction p"    \
+    " WHERE p.task_id = " task                                                                     \
+    ") ELSE (SELECT 1.0 - p.score FROM prediction p WHERE p.task_id = " task                       \
+    " AND p.model_version = pm.model_version ORDER BY p.id DESC LIMIT 1) END"                      \
+    " FROM project pm WHERE pm.id = " project ")"
+/* Recomputes every task's uncertainty in a project (its model_version changed). */
+int store_project_refresh_uncertainty(struct store_conn *c, int64_t project, struct base_err *err);
 /* Recomputes a task's annotation and prediction counters, is_labeled and prediction_score. */
 int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err);
 /* Steps the INSERT of an annotation or prediction of `task` (written to insert nothing when the

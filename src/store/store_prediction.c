@@ -8,6 +8,13 @@ static const char SQL_INSERT[] =
     "INSERT INTO prediction(task_id, project_id, result, score, model_version, cluster,"
     " neighbors, mislabeling, created_at, updated_at)"
     " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 FROM task WHERE id = ?1";
+/* The loop's insert: nothing when the task is gone or already has a prediction of this version
+ * (the server may have predicted it on the spot meanwhile). */
+static const char SQL_INSERT_NEW[] =
+    "INSERT INTO prediction(task_id, project_id, result, score, model_version, cluster,"
+    " neighbors, mislabeling, created_at, updated_at)"
+    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 FROM task WHERE id = ?1"
+    " AND NOT EXISTS (SELECT 1 FROM prediction WHERE task_id = ?1 AND model_version = ?4)";
 static const char SQL_GET[] = "SELECT " STORE_PREDICTION_COLS " FROM prediction WHERE id = ?";
 static const char SQL_UPDATE[] =
     "UPDATE prediction SET task_id = ?2, project_id = (SELECT project_id FROM task"
@@ -97,6 +104,40 @@ int store_prediction_create(struct store *st, int64_t task, const struct store_p
     store_bind_time(s, 8, base_time_us());
     rc = store_insert_task_row(c, s, task, id, err, "task %lld not found", (long long)task);
 out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_prediction_create_many(struct store *st, const struct store_prediction *in, size_t n,
+                                 int64_t *created, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    int64_t now = base_time_us(), made = 0;
+    sqlite3_stmt *s;
+    if (store_begin(c, 1, err))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (!(s = store_stmt(c, SQL_INSERT_NEW, err)))
+            goto out;
+        sqlite3_bind_int64(s, 1, in[i].task);
+        bind_fields(s, 2, &in[i]);
+        store_bind_time(s, 8, now);
+        if (store_step_done(c, s, err))
+            goto out;
+        if (sqlite3_changes(c->db) == 0)
+            continue;
+        made++;
+        if (store_task_refresh(c, in[i].task, err))
+            goto out;
+    }
+    rc = store_commit(c, err);
+out:
+    if (created)
+        *created = rc == 0 ? made : 0;
     store_rollback(c);
     store_conn_put(st, c);
     return rc;

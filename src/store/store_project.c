@@ -32,7 +32,10 @@
     X(skip_queue, STORE_TEXT)                                                                      \
     X(reveal_preannotations_interactively, STORE_BOOL)                                             \
     X(pinned_at, STORE_TEXT_NULL)                                                                  \
-    X(data_types, STORE_JSON)
+    X(data_types, STORE_JSON)                                                                      \
+    X(loop_enabled, STORE_BOOL)                                                                    \
+    X(loop_min_labeled, STORE_INT)                                                                 \
+    X(loop_retrain_every, STORE_INT)
 
 #define AS_ENTRY(name, type)  {#name, type},
 #define AS_SELECT(name, type) ", " #name
@@ -70,6 +73,18 @@ static const char SQL_COUNTS[] =
     " (SELECT count(*) FROM annotation WHERE project_id = ?1 AND ground_truth = 1),"
     " (SELECT count(*) FROM annotation WHERE project_id = ?1 AND was_cancelled = 1),"
     " (SELECT count(*) FROM prediction WHERE project_id = ?1)";
+
+static const char SQL_UNCERTAINTY[] =
+    "UPDATE task SET uncertainty = " STORE_UNCERTAINTY("task.id", "?1") " WHERE project_id = ?1";
+
+int store_project_refresh_uncertainty(struct store_conn *c, int64_t project, struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_UNCERTAINTY, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, project);
+    return store_step_done(c, s, err);
+}
 
 const struct store_column *store_project_column(const char *name)
 {
@@ -233,6 +248,8 @@ int store_project_update(struct store *st, int64_t id, const json_t *fields, str
     json_t *row = NULL;
     sqlite3_stmt *s;
     if (store_begin(c, 1, err) || merge_write(c, id, fields, &row, err))
+        goto out;
+    if (json_object_get(fields, "model_version") && store_project_refresh_uncertainty(c, id, err))
         goto out;
     if (json_object_get(fields, "maximum_annotations") || json_object_get(fields, "skip_queue")) {
         if (!(s = store_stmt(c, SQL_OVERLAP, err)))

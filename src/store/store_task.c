@@ -10,7 +10,7 @@
 #define TASK_COLS                                                                                  \
     "t.id, t.project_id, t.data, t.meta, t.created_at, t.updated_at, t.is_labeled, t.overlap, "    \
     "t.inner_id, t.total_annotations, t.cancelled_annotations, t.total_predictions, "              \
-    "t.prediction_score, t.file_upload_id, f.file, t.updated_by_id"
+    "t.prediction_score, t.file_upload_id, f.file, t.updated_by_id, t.uncertainty"
 
 /* ?3: only annotated; ?4: JSON array of ids or NULL. */
 #define TASK_FILTER                                                                                \
@@ -74,11 +74,15 @@ static const char SQL_REFRESH[] =
     "  AND was_cancelled = 1),"
     " total_predictions = (SELECT count(*) FROM prediction WHERE task_id = ?1),"
     " prediction_score = (SELECT avg(score) FROM prediction WHERE task_id = ?1),"
-    " is_labeled = ((SELECT count(*) FROM annotation a WHERE a.task_id = ?1"
-    "  AND ((a.was_cancelled = 0 AND a.result IS NOT NULL)"
-    "  OR (SELECT skip_queue FROM project p WHERE p.id = task.project_id) = 'IGNORE_SKIPPED'))"
-    "  >= overlap)"
-    " WHERE id = ?1";
+    " uncertainty = " STORE_UNCERTAINTY(
+        "?1",
+        "task.project_id") ","
+                           " is_labeled = ((SELECT count(*) FROM annotation a WHERE a.task_id = ?1"
+                           "  AND ((a.was_cancelled = 0 AND a.result IS NOT NULL)"
+                           "  OR (SELECT skip_queue FROM project p WHERE p.id = task.project_id) = "
+                           "'IGNORE_SKIPPED'))"
+                           "  >= overlap)"
+                           " WHERE id = ?1";
 
 #define NOT_MINE                                                                                   \
     " NOT EXISTS (SELECT 1 FROM annotation a WHERE a.task_id = t.id AND a.completed_by_id = ?2)"
@@ -90,8 +94,9 @@ static const char SQL_NEXT_NTH[] =
     "SELECT t.id FROM task t WHERE t.project_id = ?1"
     " AND t.is_labeled = 0 AND" NOT_MINE " ORDER BY t.id LIMIT 1 OFFSET ?3";
 static const char SQL_NEXT_UNCERTAIN[] =
-    "SELECT t.id FROM task t WHERE t.project_id = ?1 AND t.is_labeled = 0"
-    " AND t.prediction_score IS NOT NULL AND" NOT_MINE " ORDER BY t.prediction_score, t.id LIMIT 1";
+    "SELECT t.id FROM task t INDEXED BY task_next_uncertain WHERE t.project_id = ?1"
+    " AND t.is_labeled = 0 AND t.uncertainty IS NOT NULL AND" NOT_MINE
+    " ORDER BY t.uncertainty DESC, t.id LIMIT 1";
 
 /* ---- loading a chunk ------------------------------------------------------------------------- */
 
@@ -146,6 +151,8 @@ static void load_task(sqlite3_stmt *s, struct store_task *t, struct base_arena *
     const char *slash = file ? strrchr(file, '/') : NULL;
     t->file_upload = slash ? slash + 1 : file;
     t->updated_by = sqlite3_column_int64(s, 15);
+    t->has_uncertainty = sqlite3_column_type(s, 16) != SQLITE_NULL;
+    t->uncertainty = sqlite3_column_double(s, 16);
 }
 
 static void chunk_clear(struct chunk *ch)

@@ -13,6 +13,7 @@ static const char *const COLUMNS[] = {
     [STORE_TASK_COL_TOTAL_PREDICTIONS] = "total_predictions",
     [STORE_TASK_COL_PREDICTION_SCORE] = "prediction_score",
     [STORE_TASK_COL_IS_LABELED] = "is_labeled",
+    [STORE_TASK_COL_UNCERTAINTY] = "uncertainty",
     [STORE_TASK_COL_CREATED_AT] = "created_at",
     [STORE_TASK_COL_UPDATED_AT] = "updated_at",
 };
@@ -35,7 +36,7 @@ static int valid(const struct store_task_view *v, struct base_err *err)
         return base_err_set(err, BASE_E_INVALID, "at most %d filters", STORE_TASK_FILTERS_MAX);
     for (size_t i = 0; i < v->nfilters; i++) {
         enum store_task_col c = v->filters[i].col;
-        if (c > STORE_TASK_COL_IS_LABELED || (unsigned)v->filters[i].cmp > STORE_CMP_NOT_NULL)
+        if (c >= STORE_TASK_COL_CREATED_AT || (unsigned)v->filters[i].cmp > STORE_CMP_NOT_NULL)
             return base_err_set(err, BASE_E_INVALID, "cannot filter on %s",
                                 c <= STORE_TASK_COL_UPDATED_AT ? COLUMNS[c] : "that column");
     }
@@ -116,21 +117,20 @@ static int totals(struct store_conn *c, const struct store_task_view *v,
     return rc;
 }
 
-/* " ORDER BY ...": NULL scores last in either direction, ties by id. The score orderings are
- * written so that each matches one of the task_view_score indexes (migration 2) scanned one way,
+/* " ORDER BY ...": NULL scores last in either direction, ties by id. The score and uncertainty
+ * orderings are written so that each matches one of the task_view_score / task_view_unc indexes
+ * (migrations 2 and 4) scanned one way,
  * which spares sorting every task of the project for each page. */
 static int order_by(struct base_buf *b, const struct store_task_view *v, struct base_err *err)
 {
     const char *col = COLUMNS[v->order];
-    if (v->order != STORE_TASK_COL_PREDICTION_SCORE)
+    if (v->order != STORE_TASK_COL_PREDICTION_SCORE && v->order != STORE_TASK_COL_UNCERTAINTY)
         return v->descending ? base_buf_printf(b, err, " ORDER BY %s DESC, id DESC", col)
                              : base_buf_printf(b, err, " ORDER BY %s, id", col);
-    return base_buf_puts(b,
-                         v->descending
-                             ? " ORDER BY (prediction_score IS NOT NULL) DESC,"
-                               " prediction_score DESC, id DESC"
-                             : " ORDER BY (prediction_score IS NULL), prediction_score, id",
-                         err);
+    return v->descending
+               ? base_buf_printf(b, err, " ORDER BY (%s IS NOT NULL) DESC, %s DESC, id DESC", col,
+                                 col)
+               : base_buf_printf(b, err, " ORDER BY (%s IS NULL), %s, id", col, col);
 }
 
 static int page(struct store_conn *c, const struct store_task_view *v, int64_t *ids, size_t *n,

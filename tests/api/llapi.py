@@ -45,12 +45,16 @@ class Response:
 
 
 class Server:
-    def __init__(self, *args, data_dir=None):
+    """training=False starts the server with --no-training: the loop queues jobs but runs none,
+    so tests that label ten tasks do not train a detector in the background."""
+    def __init__(self, *args, data_dir=None, training=False):
         self.keep = data_dir is not None
         self.dir = data_dir or tempfile.mkdtemp(prefix="llapi-")
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
         cmd = [BIN, "serve", "--data-dir", self.dir, "--port", "0", "--admin-email",
                ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD] + list(args)
+        if not training:
+            cmd.append("--no-training")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.token = None
         deadline = time.time() + 60

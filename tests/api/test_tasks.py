@@ -6,7 +6,7 @@ from llapi import ServerTest
 
 DM_KEYS = ["id", "drafts", "annotators", "inner_id", "cancelled_annotations", "total_annotations",
            "total_predictions", "completed_at", "annotations_results", "predictions_results",
-           "predictions_score", "file_upload", "storage_filename", "annotations_ids",
+           "predictions_score", "uncertainty", "file_upload", "storage_filename", "annotations_ids",
            "predictions_model_versions", "avg_lead_time", "draft_exists", "updated_by", "data",
            "meta", "created_at", "updated_at", "is_labeled", "overlap", "comment_count",
            "unresolved_comment_count", "last_comment_updated_at", "project", "comment_authors"]

@@ -57,8 +57,9 @@ async function waitHealthy(base, proc, ms) {
   fail("labelloop serve did not become healthy");
 }
 
-/** Starts the server (or uses LL_E2E_URL), the browser and a logged-out page. */
-export async function start(name) {
+/** Starts the server (or uses LL_E2E_URL), the browser and a logged-out page. `serverArgs` are
+ * added to `labelloop serve`'s; by default --no-training (no detector trains in the background). */
+export async function start(name, serverArgs = ["--no-training"]) {
   const artifacts = path.resolve(process.env.LL_ARTIFACTS || path.join(os.tmpdir(), "labelloop-e2e"), name);
   fs.rmSync(artifacts, { recursive: true, force: true });
   fs.mkdirSync(artifacts, { recursive: true });
@@ -69,7 +70,7 @@ export async function start(name) {
     const bin = process.env.LL_BIN || fail("LL_BIN is not set");
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const args = ["serve", "--data-dir", dataDir, "--port", String(port), "--host", "127.0.0.1", "--admin-email", EMAIL, "--admin-password", PASSWORD];
+    const args = ["serve", "--data-dir", dataDir, "--port", String(port), "--host", "127.0.0.1", "--admin-email", EMAIL, "--admin-password", PASSWORD, ...serverArgs];
     proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     const log = fs.createWriteStream(path.join(artifacts, "server.log"));
     proc.stdout.pipe(log);

@@ -1,0 +1,155 @@
+/* loop: the closed loop between annotations and the built-in detector. Annotations queue training
+ * jobs on a policy; a worker process (`labelloop train-worker`) trains with a warm start from the
+ * current model, evaluates the new and the current model on held-out human labels, records the
+ * version in the registry and promotes it only if it is at least as good, then predicts every
+ * task; the server predicts a task on the spot when it is opened, orders the queue by the model's
+ * uncertainty and records what each annotation kept of its prediction. Built on det and store;
+ * the api calls it. Design and measurements: src/loop/README.md. */
+#ifndef LL_LOOP_H
+#define LL_LOOP_H
+
+#include "base/base.h"
+#include "det/det.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* ---- the service inside the server ----------------------------------------------------------- */
+
+struct loop;
+
+struct loop_config {
+    const char *data_dir; /* the server's: models go to <data_dir>/models/<project>/ */
+    const char *exe;      /* the labelloop binary workers run (NULL: /proc/self/exe) */
+    int worker_threads;   /* threads of a training worker (0: the number of CPUs) */
+    int worker_nice;      /* niceness of a worker (0: 10) */
+    double max_train_s;   /* cap on one cycle's training time (0: the schedule's own) */
+    int no_workers;       /* no scheduler: jobs stay queued (tests of the API alone) */
+};
+
+/* Starts the loop over an open store (borrowed; it must outlive the loop): running jobs left by
+ * a previous server are marked failed and queued again, then a scheduler thread starts workers,
+ * one at a time. Errors: BASE_E_IO (models folder), store errors. */
+struct loop *loop_new(struct store *st, const struct loop_config *cfg, struct base_err *err);
+/* Stops the scheduler; a running worker is asked to stop (SIGTERM, then SIGKILL after 5 s) and
+ * its job is left for the next start to recover. Accepts NULL. */
+void loop_free(struct loop *l);
+
+/* Whether the project gets the built-in detector: its config has a RectangleLabels control on
+ * an Image and loop_enabled is on. `project` is a store project row. */
+int loop_project_active(const json_t *project);
+/* Whether its config gives the detector something to learn (whatever loop_enabled says); -1 with
+ * BASE_E_INVALID saying why not. */
+int loop_project_check(const json_t *project, struct base_err *err);
+
+/* An annotation of the project was created, changed or deleted: applies the training policy
+ * (the first training once loop_min_labeled tasks are labeled, then after every
+ * loop_retrain_every new or changed annotations), queueing a job when it says so. Errors are
+ * logged, never returned: labeling must not fail because of the loop. Thread-safe. */
+void loop_annotations_changed(struct loop *l, int64_t project);
+/* Tasks were added: when the project has a current model, a predict job is queued (coalesced). */
+void loop_tasks_added(struct loop *l, int64_t project);
+/* Queues a training job now ("Train now", POST /api/ml/{id}/train), replacing a queued one.
+ * Errors: BASE_E_NOTFOUND, BASE_E_INVALID when the config has no RectangleLabels. */
+int loop_train(struct loop *l, int64_t project, const char *reason, int64_t *job,
+               struct base_err *err);
+/* Cancels a queued or running job (a running worker is stopped). BASE_E_NOTFOUND; BASE_E_CONFLICT
+ * when it has already ended. */
+int loop_cancel(struct loop *l, int64_t job, struct base_err *err);
+/* Makes a version the project's current model (rollback) and queues the predictions it lacks. */
+int loop_rollback(struct loop *l, int64_t version, struct base_err *err);
+/* Deletes a version that is not the current one: its row, its file and queued predict jobs for
+ * it. BASE_E_CONFLICT for the current version. */
+int loop_version_delete(struct loop *l, int64_t version, struct base_err *err);
+/* Before a project is deleted: stops its running job and waits for the worker to exit. After the
+ * rows are gone, loop_project_purge removes its model files. */
+void loop_project_stop(struct loop *l, int64_t project);
+void loop_project_purge(struct loop *l, int64_t project);
+
+/* Predicts task `task` with the project's current version if it has no prediction of it yet
+ * (the editor opens a task: ~15-30 ms, no spinner). *made = 1 when a prediction was stored.
+ * Nothing happens (0, *made = 0) when the project is not active, has no model or the image is
+ * not a local file. Thread-safe. */
+int loop_predict_task(struct loop *l, int64_t task, int *made, struct base_err *err);
+/* Records what annotation `annotation` kept of the prediction it started from (its
+ * parent_prediction, else the snapshot of the current model's prediction). Thread-safe. */
+int loop_record_help(struct loop *l, int64_t annotation, struct base_err *err);
+
+/* ---- the worker process ---------------------------------------------------------------------- */
+
+struct loop_worker_opts {
+    const char *data_dir;
+    int64_t job;
+    int threads;                /* 0: the number of CPUs */
+    double max_train_s;         /* 0: the schedule's own */
+    const volatile int *cancel; /* set from a signal handler to stop cleanly (may be NULL) */
+};
+
+/* Runs job `job` to its end in this process (`labelloop train-worker`) and records the outcome
+ * in the job row: done, failed with the error, or cancelled when *cancel is set (the command
+ * sets it on SIGTERM/SIGINT). Returns 0 when the job ended done or cancelled. */
+int loop_worker_run(const struct loop_worker_opts *o, struct base_err *err);
+
+/* ---- pure pieces (unit-tested) ------------------------------------------------------------- */
+
+/* Percent of labeled tasks held out for evaluation. */
+#define LOOP_HELDOUT_PCT 20
+/* Whether a task is held out: a stable hash of its id, so a task never moves between parts. */
+int loop_heldout(int64_t task);
+
+/* How long one training cycle runs for n training images, from scratch or warm-started. */
+struct loop_schedule {
+    int epochs;
+    double max_s; /* training time cap, seconds */
+};
+void loop_schedule_for(int ntrain, int warm, struct loop_schedule *out);
+
+/* The policy: whether to queue a training job now, and why ("first" or "retrain"). */
+struct loop_settings {
+    int enabled;
+    int64_t min_labeled;   /* K */
+    int64_t retrain_every; /* N; 0: only on demand after the first */
+};
+const char *loop_policy(const struct loop_settings *s, const struct store_loop_state *st);
+
+/* Held-out metrics of a model, for the promotion rule. */
+struct loop_eval {
+    int nimages; /* held-out images evaluated */
+    double ap, ap50, ap75;
+};
+/* Minimum held-out images for a comparison to decide; below it the newer model is promoted. */
+#define LOOP_MIN_HELDOUT 5
+/* Decides promotion of `fresh` over `current` (NULL: there is none) on the same held-out tasks
+ * and writes why into reason. Returns 1 to promote. */
+int loop_promote(const struct loop_eval *fresh, const struct loop_eval *current, char *reason,
+                 size_t size);
+
+/* What an annotation did with the boxes shown to it: accepted (same box and label), adjusted
+ * (matched with IoU >= LOOP_ADJUST_IOU, moved, resized or relabelled), deleted (shown, not kept)
+ * and drawn (not from the prediction). Boxes in any consistent units (IoU does not change when
+ * both axes are scaled). */
+#define LOOP_ADJUST_IOU 0.3
+struct loop_help_counts {
+    int shown, accepted, adjusted, deleted, drawn;
+    double adjust_iou; /* sum over adjusted boxes */
+};
+void loop_help_compare(const struct det_box *shown, int nshown, const struct det_box *final,
+                       int nfinal, struct loop_help_counts *out);
+
+/* Uncertainty of an image in [0, 1] from its boxes (score >= 0.05), the boxes of its mirror
+ * image mapped back, and the pre-label threshold: see README.md, "Ordering the queue". */
+double loop_uncertainty(const struct det_box *boxes, int n, const struct det_box *flipped,
+                        int nflipped, float thr);
+
+/* The score threshold with the best F1 (IoU >= 0.5, same class) over images' ground truth and
+ * detections; `fallback` when there is no ground truth. */
+float loop_best_threshold(const struct det_eval_image *images, int n, float fallback);
+
+/* Boxes of a Label Studio result list (rectanglelabels items of control `from_name`, percent of
+ * the image) in percent units, labels as indexes into classes (unknown labels are skipped);
+ * base_alloc'd array (free with base_free), *n its length. */
+struct det_box *loop_result_boxes(const json_t *result, const char *from_name,
+                                  const char *const *classes, int nclasses, int *n);
+
+#endif

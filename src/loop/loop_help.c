@@ -1,0 +1,217 @@
+/* Box bookkeeping of the loop, pure and unit-tested: Label Studio results to boxes, what an
+ * annotation did with the predicted boxes it was shown, an image's uncertainty under the current
+ * model, and the pre-label threshold that a model's held-out F1 picks. */
+#include "loop.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double iou(const struct det_box *a, const struct det_box *b)
+{
+    double ix = fmin(a->x1, b->x1) - fmax(a->x0, b->x0);
+    double iy = fmin(a->y1, b->y1) - fmax(a->y0, b->y0);
+    if (ix <= 0 || iy <= 0)
+        return 0;
+    double inter = ix * iy;
+    double ua =
+        (double)(a->x1 - a->x0) * (a->y1 - a->y0) + (double)(b->x1 - b->x0) * (b->y1 - b->y0);
+    return ua - inter > 0 ? inter / (ua - inter) : 0;
+}
+
+static int label_of(const json_t *value, const char *const *classes, int nclasses)
+{
+    const char *name =
+        json_string_value(json_array_get(json_object_get(value, "rectanglelabels"), 0));
+    for (int k = 0; name && k < nclasses; k++)
+        if (!strcmp(classes[k], name))
+            return k;
+    return -1;
+}
+
+struct det_box *loop_result_boxes(const json_t *result, const char *from_name,
+                                  const char *const *classes, int nclasses, int *n)
+{
+    struct det_box *out = base_alloc((json_array_size(result) + 1) * sizeof *out);
+    size_t i;
+    const json_t *it;
+    *n = 0;
+    json_array_foreach(result, i, it)
+    {
+        const json_t *v = json_object_get(it, "value");
+        const char *type = json_string_value(json_object_get(it, "type"));
+        const char *from = json_string_value(json_object_get(it, "from_name"));
+        if (!type || strcmp(type, "rectanglelabels") ||
+            (from_name && from && strcmp(from, from_name)))
+            continue;
+        const json_t *x = json_object_get(v, "x"), *y = json_object_get(v, "y"),
+                     *w = json_object_get(v, "width"), *h = json_object_get(v, "height");
+        int label = label_of(v, classes, nclasses);
+        if (label < 0 || !json_is_number(x) || !json_is_number(y) || !json_is_number(w) ||
+            !json_is_number(h) || json_number_value(w) <= 0 || json_number_value(h) <= 0)
+            continue;
+        const json_t *score = json_object_get(it, "score");
+        out[(*n)++] =
+            (struct det_box){(float)json_number_value(x),
+                             (float)json_number_value(y),
+                             (float)(json_number_value(x) + json_number_value(w)),
+                             (float)(json_number_value(y) + json_number_value(h)),
+                             label,
+                             json_is_number(score) ? (float)json_number_value(score) : 1.0f};
+    }
+    return out;
+}
+
+struct pair {
+    int a, b;
+    double iou;
+};
+
+static int by_iou_desc(const void *x, const void *y)
+{
+    const struct pair *p = x, *q = y;
+    return p->iou < q->iou ? 1 : p->iou > q->iou ? -1 : 0;
+}
+
+void loop_help_compare(const struct det_box *shown, int nshown, const struct det_box *final,
+                       int nfinal, struct loop_help_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->shown = nshown;
+    struct pair *pairs = base_alloc(((size_t)nshown * (size_t)nfinal + 1) * sizeof *pairs);
+    char *used_a = base_calloc((size_t)nshown + 1, 1), *used_b = base_calloc((size_t)nfinal + 1, 1);
+    size_t np = 0;
+    for (int i = 0; i < nshown; i++)
+        for (int j = 0; j < nfinal; j++) {
+            /* a relabelled box still overlaps perfectly: prefer the same label on a tie */
+            double v = iou(&shown[i], &final[j]);
+            if (v >= LOOP_ADJUST_IOU)
+                pairs[np++] = (struct pair){i, j, v + (shown[i].label == final[j].label) * 1e-6};
+        }
+    qsort(pairs, np, sizeof *pairs, by_iou_desc);
+    for (size_t k = 0; k < np; k++) {
+        const struct pair *p = &pairs[k];
+        if (used_a[p->a] || used_b[p->b])
+            continue;
+        used_a[p->a] = used_b[p->b] = 1;
+        double v = fmin(p->iou, 1.0);
+        if (v >= 0.999 && shown[p->a].label == final[p->b].label) {
+            out->accepted++;
+        } else {
+            out->adjusted++;
+            out->adjust_iou += v;
+        }
+    }
+    out->deleted = nshown - out->accepted - out->adjusted;
+    out->drawn = nfinal - out->accepted - out->adjusted;
+    base_free(pairs);
+    base_free(used_a);
+    base_free(used_b);
+}
+
+/* Best IoU of box b among the same-class boxes of set s. */
+static double best_match(const struct det_box *b, const struct det_box *s, int n, float thr)
+{
+    double best = 0;
+    for (int k = 0; k < n; k++)
+        if (s[k].score >= thr && s[k].label == b->label)
+            best = fmax(best, iou(b, &s[k]));
+    return best;
+}
+
+double loop_uncertainty(const struct det_box *boxes, int n, const struct det_box *flipped,
+                        int nflipped, float thr)
+{
+    double top = 0, ambiguity = 0, sum = 0;
+    int confident = 0;
+    double span = fmax(thr, 1.0 - thr);
+    for (int i = 0; i < n; i++) {
+        double s = boxes[i].score;
+        if (s < 0.05)
+            continue;
+        top = fmax(top, s);
+        ambiguity = fmax(ambiguity, 1.0 - fabs(s - thr) / span);
+        if (s >= thr) {
+            confident++;
+            sum += best_match(&boxes[i], flipped, nflipped, thr);
+        }
+    }
+    for (int i = 0; i < nflipped; i++)
+        if (flipped[i].score >= thr) {
+            confident++;
+            sum += best_match(&flipped[i], boxes, n, thr);
+        }
+    double disagreement = confident ? 1.0 - sum / confident : 0;
+    /* nothing the model would show: it may be missing everything */
+    double empty = top < thr ? 1.0 - top / thr : 0;
+    double u = fmax(ambiguity, fmax(disagreement, empty));
+    return u < 0 ? 0 : u > 1 ? 1 : u;
+}
+
+struct scored {
+    float score;
+    int tp;
+};
+
+static int by_score_desc(const void *x, const void *y)
+{
+    const struct scored *p = x, *q = y;
+    return p->score < q->score ? 1 : p->score > q->score ? -1 : 0;
+}
+
+/* Marks image i's detections true or false positives (greedy in score order, IoU >= 0.5). */
+static size_t match_image(const struct det_eval_image *im, struct scored *out)
+{
+    int *order = base_alloc(((size_t)im->ndt + 1) * sizeof *order);
+    char *used = base_calloc((size_t)im->ngt + 1, 1);
+    for (int k = 0; k < im->ndt; k++)
+        order[k] = k;
+    for (int a = 1; a < im->ndt; a++) /* insertion sort: a few boxes per image */
+        for (int b = a; b > 0 && im->dt[order[b]].score > im->dt[order[b - 1]].score; b--) {
+            int t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
+    for (int k = 0; k < im->ndt; k++) {
+        const struct det_box *d = &im->dt[order[k]];
+        int best = -1;
+        double bi = 0.5;
+        for (int g = 0; g < im->ngt; g++)
+            if (!used[g] && im->gt[g].label == d->label && iou(d, &im->gt[g]) >= bi)
+                bi = iou(d, &im->gt[g]), best = g;
+        if (best >= 0)
+            used[best] = 1;
+        out[k] = (struct scored){d->score, best >= 0};
+    }
+    base_free(order);
+    base_free(used);
+    return (size_t)im->ndt;
+}
+
+float loop_best_threshold(const struct det_eval_image *images, int n, float fallback)
+{
+    size_t total = 0, ngt = 0, m = 0;
+    for (int i = 0; i < n; i++)
+        total += (size_t)images[i].ndt, ngt += (size_t)images[i].ngt;
+    if (ngt == 0)
+        return fallback;
+    struct scored *all = base_alloc((total + 1) * sizeof *all);
+    for (int i = 0; i < n; i++)
+        m += match_image(&images[i], all + m);
+    qsort(all, m, sizeof *all, by_score_desc);
+    double best_f1 = 0;
+    float thr = fallback;
+    size_t tp = 0;
+    for (size_t k = 0; k < m; k++) {
+        tp += (size_t)all[k].tp;
+        if (k + 1 < m && all[k + 1].score == all[k].score)
+            continue; /* a threshold keeps all boxes of equal score or none */
+        double f1 = 2.0 * (double)tp / (double)(k + 1 + ngt);
+        if (f1 > best_f1 + 1e-12) {
+            best_f1 = f1;
+            thr = all[k].score;
+        }
+    }
+    base_free(all);
+    return thr < 0.05f ? 0.05f : thr > 0.95f ? 0.95f : thr;
+}

@@ -1,0 +1,139 @@
+/* Shared by the files of src/loop: the project's detection target read from its labeling config,
+ * task images on disk, predicting one picture with its mirror image, and the predictions the loop
+ * stores in Label Studio's shape. */
+#ifndef LL_LOOP_INT_H
+#define LL_LOOP_INT_H
+
+#include "loop.h"
+
+#include "image/image.h"
+
+/* What the detector learns in a project: the first RectangleLabels control of its config, the
+ * Image tag it points at and that tag's data key, and the control's labels as classes. */
+struct loop_target {
+    char *from_name, *to_name, *data_key;
+    char **classes;
+    int nclasses;
+};
+/* Reads the target from a project row's label_config. BASE_E_INVALID when the config has no
+ * RectangleLabels control on an Image. */
+int loop_target_load(const json_t *project, struct loop_target *t, struct base_err *err);
+void loop_target_release(struct loop_target *t);
+
+/* The local file of a task's image: data[key] (or data["$undefined$"]) must be an upload URL
+ * "/data/upload/<project>/<file>" whose file exists under <data_dir>/media/upload. Returns a
+ * base_alloc'd path, or NULL with err saying why (a remote URL, a missing file). */
+char *loop_task_image(const char *data_dir, const json_t *data, const char *key,
+                      struct base_err *err);
+
+/* "<data_dir>/models/<project>" and a model file path under the data dir (both base_alloc'd). */
+char *loop_models_dir(const char *data_dir, int64_t project);
+char *loop_data_path(const char *data_dir, const char *rel);
+
+/* Training and held-out data sets of a project from its labeled tasks (each task's ground-truth
+ * annotation, else its newest finished one), boxes in pixels of the displayed image. Tasks whose
+ * image is not a readable local file are skipped and counted, with a warning naming them. */
+struct loop_data {
+    struct det_dataset *train, *heldout;
+    int skipped;
+};
+int loop_data_load(struct store *st, const char *data_dir, int64_t project,
+                   const struct loop_target *t, struct loop_data *out, struct base_err *err);
+void loop_data_release(struct loop_data *d);
+
+/* One picture through the model and through its mirror image: boxes in the pixels of the file's
+ * displayed image (base_alloc'd), and its uncertainty at threshold thr. */
+struct loop_shot {
+    struct det_box *boxes;
+    int n;
+    int width, height; /* displayed size */
+    double uncertainty;
+};
+int loop_predict_file(struct det_predictor *p, const char *path, float thr, struct loop_shot *out,
+                      struct base_err *err);
+void loop_shot_release(struct loop_shot *s);
+
+/* Boxes stored in a prediction: at least this score (or the version's threshold when lower). */
+#define LOOP_STORE_MIN_SCORE 0.1f
+#define LOOP_STORE_MAX_BOXES 50
+
+/* A Label Studio prediction of a shot (result items in percent, per-box score, overall score =
+ * 1 - uncertainty, model_version = version). Fills *p; p->result is a new reference. */
+void loop_shot_prediction(const struct loop_shot *s, const struct loop_target *t,
+                          const struct det_model_info *model, const char *version, float thr,
+                          int64_t task, struct store_prediction *p);
+
+/* ---- the service (loop_service.c, loop_events.c, loop_serve.c) ---- */
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#define LOOP_CACHE    8    /* projects whose current model the server keeps loaded */
+#define LOOP_LOG_TAIL 4096 /* bytes of a worker's output kept in its job row */
+
+struct loop_cached {
+    int64_t project;
+    char version[STORE_MODEL_VERSION_MAX + 1];
+    struct det_predictor *p;
+    int users; /* predictions in flight: never evicted while > 0 */
+    uint64_t used;
+};
+
+struct loop {
+    struct store *st;
+    struct loop_config cfg;
+    char *data_dir, *exe;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu; /* guards what follows up to the cache */
+    pthread_cond_t cv;  /* the scheduler waits on it; enqueue and reap signal it */
+    int stop, wake;
+    pid_t pid; /* the running worker, 0 when none */
+    int64_t job, job_project;
+    enum store_job_kind job_kind;
+    int64_t job_version;
+    double kill_at; /* SIGKILL deadline of a worker asked to stop (0: none) */
+    int out_fd;     /* the worker's stdout and stderr */
+    char tail[LOOP_LOG_TAIL + 1];
+    size_t tail_len;
+    char line[512];
+    size_t line_len;
+    double tail_saved;
+    pthread_mutex_t cache_mu;
+    struct loop_cached cache[LOOP_CACHE];
+    uint64_t tick;
+};
+
+/* Wakes the scheduler (a job was queued or cancelled). */
+void loop_wake(struct loop *l);
+/* Asks the running worker of job `job` (or of project `project` when job is 0) to stop: SIGTERM
+ * for a cancel (it records "cancelled" itself), SIGKILL with `hard`; returns 1 if one was running.
+ * With `wait`, returns only after the scheduler reaped it (at most 10 s). */
+int loop_stop_worker(struct loop *l, int64_t job, int64_t project, int hard, int wait);
+/* Removes model files no version row points at (left by a crash) and folders of deleted projects.
+ */
+void loop_sweep(struct loop *l);
+/* Frees the loaded predictors. */
+void loop_cache_release(struct loop *l);
+
+/* Predicting every task of a project that lacks a prediction of `version` (loop_refresh.c). */
+struct loop_refresh_stats {
+    int64_t total, done, made, skipped;
+};
+typedef void loop_refresh_fn(void *user, const struct loop_refresh_stats *s, double elapsed_s);
+struct loop_refresh {
+    struct store *st;
+    const char *data_dir;
+    int64_t project;
+    const struct loop_target *target;
+    struct det_predictor *predictor;
+    const char *version;
+    float thr;
+    const volatile int *cancel;
+    loop_refresh_fn *progress; /* after each task (may be NULL) */
+    void *user;
+};
+int loop_refresh_run(const struct loop_refresh *r, struct loop_refresh_stats *stats,
+                     struct base_err *err);
+
+#endif

@@ -1,0 +1,223 @@
+/* What the model saved people: one record per annotation of the boxes it kept, adjusted, deleted
+ * and drew against the prediction it started from, summed per model version; and Label Studio's
+ * ML backend rows (/api/ml), where the built-in detector is the row with an empty url. */
+#include "store_int.h"
+
+#include <string.h>
+
+static const char SQL_HELP_PUT[] =
+    "INSERT OR REPLACE INTO ml_help(annotation_id, project_id, task_id, prediction_id,"
+    " model_version, shown, accepted, adjusted, deleted, drawn, adjust_iou, lead_time, updated_at)"
+    " SELECT id, project_id, task_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 FROM annotation"
+    " WHERE id = ?1";
+static const char SQL_HELP_SUM[] =
+    "SELECT model_version, count(*), sum(shown), sum(accepted), sum(adjusted), sum(deleted),"
+    " sum(drawn), sum(adjust_iou), count(lead_time), coalesce(avg(lead_time), 0)"
+    " FROM ml_help WHERE project_id = ? GROUP BY model_version ORDER BY min(updated_at)";
+
+#define BACKEND_COLS                                                                               \
+    "id, project_id, url, title, description, is_interactive, timeout, auto_update, created_at,"   \
+    " updated_at"
+static const char SQL_BACKEND_BUILTIN[] = "SELECT " BACKEND_COLS " FROM ml_backend"
+                                          " WHERE project_id = ? AND url = '' ORDER BY id LIMIT 1";
+static const char SQL_BACKEND_INSERT[] =
+    "INSERT INTO ml_backend(project_id, url, title, description, created_at, updated_at)"
+    " SELECT id, '', 'labelloop', 'built-in FCOS detector, trained in the background', ?2, ?2"
+    " FROM project WHERE id = ?1";
+static const char SQL_BACKEND_GET[] = "SELECT " BACKEND_COLS " FROM ml_backend WHERE id = ?";
+static const char SQL_BACKEND_EACH[] = "SELECT " BACKEND_COLS " FROM ml_backend"
+                                       " WHERE ?1 = 0 OR project_id = ?1 ORDER BY id";
+static const char SQL_BACKEND_UPDATE[] =
+    "UPDATE ml_backend SET title = ?2, description = ?3, is_interactive = ?4, timeout = ?5,"
+    " auto_update = ?6, updated_at = ?7 WHERE id = ?1";
+
+int store_help_put(struct store *st, const struct store_help *h, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_HELP_PUT, err);
+    int rc = -1;
+    if (s) {
+        sqlite3_bind_int64(s, 1, h->annotation);
+        store_bind_id(s, 2, h->prediction);
+        sqlite3_bind_text(s, 3, h->model_version, -1, SQLITE_TRANSIENT);
+        int64_t counts[] = {h->shown, h->accepted, h->adjusted, h->deleted, h->drawn};
+        for (int i = 0; i < 5; i++)
+            sqlite3_bind_int64(s, 4 + i, counts[i]);
+        sqlite3_bind_double(s, 9, h->adjust_iou);
+        if (h->has_lead_time)
+            sqlite3_bind_double(s, 10, h->lead_time);
+        else
+            sqlite3_bind_null(s, 10);
+        store_bind_time(s, 11, base_time_us());
+        rc = store_step_done(c, s, err);
+        if (rc == 0 && sqlite3_changes(c->db) == 0)
+            rc = base_err_set(err, BASE_E_NOTFOUND, "annotation %lld not found",
+                              (long long)h->annotation);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_help_each(struct store *st, int64_t project, store_help_fn fn, void *ctx,
+                    struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_HELP_SUM, err);
+    int rc = -1, step = SQLITE_DONE;
+    if (s) {
+        sqlite3_bind_int64(s, 1, project);
+        rc = 0;
+        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+            struct store_help_sum h = {0};
+            store_col_copy(s, 0, h.model_version, sizeof h.model_version);
+            int64_t *f[] = {&h.annotations, &h.shown,   &h.accepted,
+                            &h.adjusted,    &h.deleted, &h.drawn};
+            for (int i = 0; i < 6; i++)
+                *f[i] = sqlite3_column_int64(s, 1 + i);
+            h.adjust_iou_mean = h.adjusted ? sqlite3_column_double(s, 7) / (double)h.adjusted : 0;
+            h.lead_n = sqlite3_column_int64(s, 8);
+            h.lead_time_mean = sqlite3_column_double(s, 9);
+            rc = fn(ctx, &h, err);
+        }
+        if (rc == 0 && step != SQLITE_DONE)
+            rc = store_fail(c, step, err);
+        sqlite3_reset(s);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+static void load_backend(sqlite3_stmt *s, struct store_ml_backend *b)
+{
+    memset(b, 0, sizeof *b);
+    b->id = sqlite3_column_int64(s, 0);
+    b->project = sqlite3_column_int64(s, 1);
+    store_col_copy(s, 2, b->url, sizeof b->url);
+    store_col_copy(s, 3, b->title, sizeof b->title);
+    store_col_copy(s, 4, b->description, sizeof b->description);
+    b->is_interactive = sqlite3_column_int(s, 5);
+    b->timeout = sqlite3_column_double(s, 6);
+    b->auto_update = sqlite3_column_int(s, 7);
+    b->created_at = store_col_time(s, 8);
+    b->updated_at = store_col_time(s, 9);
+}
+
+/* The project's built-in row on connection c: 0 with *out filled, 1 when there is none. */
+static int find_builtin(struct store_conn *c, int64_t project, struct store_ml_backend *out,
+                        struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_BACKEND_BUILTIN, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, project);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        load_backend(s, out);
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return store_fail(c, step, err);
+    return step == SQLITE_ROW ? 0 : 1;
+}
+
+int store_ml_backend_builtin(struct store *st, int64_t project, struct store_ml_backend *out,
+                             struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = find_builtin(c, project, out, err);
+    if (rc == 1) { /* first use: make it, unless another thread just did */
+        sqlite3_stmt *s;
+        rc = -1;
+        if (store_begin(c, 1, err) || (rc = find_builtin(c, project, out, err)) != 1)
+            goto out;
+        rc = -1;
+        if (!(s = store_stmt(c, SQL_BACKEND_INSERT, err)))
+            goto out;
+        sqlite3_bind_int64(s, 1, project);
+        store_bind_time(s, 2, base_time_us());
+        if (store_step_done(c, s, err))
+            goto out;
+        if (sqlite3_changes(c->db) == 0) {
+            base_err_set(err, BASE_E_NOTFOUND, "project %lld not found", (long long)project);
+            goto out;
+        }
+        if (find_builtin(c, project, out, err) == 0)
+            rc = store_commit(c, err);
+    }
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_ml_backend_get(struct store *st, int64_t id, struct store_ml_backend *out,
+                         struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_BACKEND_GET, err);
+    int rc = -1;
+    if (s) {
+        sqlite3_bind_int64(s, 1, id);
+        rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.");
+        if (!rc)
+            load_backend(s, out);
+        sqlite3_reset(s);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_ml_backend_each(struct store *st, int64_t project, store_ml_backend_fn fn, void *ctx,
+                          struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_BACKEND_EACH, err);
+    int rc = -1, step = SQLITE_DONE;
+    if (s) {
+        sqlite3_bind_int64(s, 1, project);
+        rc = 0;
+        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+            struct store_ml_backend b;
+            load_backend(s, &b);
+            rc = fn(ctx, &b, err);
+        }
+        if (rc == 0 && step != SQLITE_DONE)
+            rc = store_fail(c, step, err);
+        sqlite3_reset(s);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_ml_backend_update(struct store *st, const struct store_ml_backend *b,
+                            struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_BACKEND_UPDATE, err);
+    int rc = -1;
+    if (s) {
+        sqlite3_bind_int64(s, 1, b->id);
+        sqlite3_bind_text(s, 2, b->title, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 3, b->description, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 4, b->is_interactive);
+        sqlite3_bind_double(s, 5, b->timeout);
+        sqlite3_bind_int(s, 6, b->auto_update);
+        store_bind_time(s, 7, base_time_us());
+        rc = store_step_done(c, s, err);
+        if (rc == 0 && sqlite3_changes(c->db) == 0)
+            rc = base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+    }
+    store_conn_put(st, c);
+    return rc;
+}

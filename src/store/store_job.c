@@ -1,0 +1,477 @@
+/* Training and prediction jobs of the loop: queued with coalescing, claimed fairly across
+ * projects, progress and log written by the worker process, ended exactly once, and recovered
+ * after a server restart. The table is the only place a job's state lives, so the server, its
+ * worker processes and a restarted server all agree on it. */
+#include "store_int.h"
+
+#include <string.h>
+
+#define JOB_COLS                                                                                   \
+    "id, project_id, kind, state, reason, attempt, version_id, created_at, started_at, ended_at,"  \
+    " pid, cancel_requested, phase, progress, log, error"
+
+static const char SQL_FIND_QUEUED[] = "SELECT id FROM ml_job WHERE project_id = ? AND kind = ?"
+                                      " AND state = 'queued' ORDER BY id LIMIT 1";
+static const char SQL_REPLACE[] = "UPDATE ml_job SET reason = ?2, created_at = ?3,"
+                                  " version_id = coalesce(?4, version_id) WHERE id = ?1";
+static const char SQL_INSERT[] =
+    "INSERT INTO ml_job(project_id, kind, state, reason, attempt, version_id, created_at)"
+    " SELECT ?1, ?2, 'queued', ?3, ?4, ?5, ?6 FROM project WHERE id = ?1";
+static const char SQL_GET[] = "SELECT " JOB_COLS " FROM ml_job WHERE id = ?";
+static const char SQL_EACH[] = "SELECT " JOB_COLS " FROM ml_job WHERE ?1 = 0 OR project_id = ?1"
+                               " ORDER BY id DESC LIMIT ?2";
+/* Projects whose last job started longest ago (never started: first), then the oldest job. */
+static const char SQL_NEXT[] =
+    "SELECT j.id FROM ml_job j WHERE j.state = 'queued' ORDER BY"
+    " (SELECT max(k.started_at) FROM ml_job k WHERE k.project_id = j.project_id"
+    " AND k.started_at IS NOT NULL) IS NOT NULL,"
+    " (SELECT max(k.started_at) FROM ml_job k WHERE k.project_id = j.project_id), j.id LIMIT 1";
+static const char SQL_START[] = "UPDATE ml_job SET state = 'running', started_at = ?2, pid = 0,"
+                                " phase = '', progress = '{}' WHERE id = ?1";
+static const char SQL_PID[] = "UPDATE ml_job SET pid = ?2 WHERE id = ?1";
+static const char SQL_PROGRESS[] = "UPDATE ml_job SET phase = ?2, progress = coalesce(?3, progress)"
+                                   " WHERE id = ?1 AND state = 'running'";
+static const char SQL_LOG[] = "UPDATE ml_job SET log = ?2 WHERE id = ?1";
+static const char SQL_FINISH[] = "UPDATE ml_job SET state = ?2, error = ?3, ended_at = ?4, pid = 0"
+                                 " WHERE id = ?1 AND state IN ('queued', 'running')";
+static const char SQL_CANCEL_INFO[] = "SELECT state, pid FROM ml_job WHERE id = ?";
+static const char SQL_CANCEL_FLAG[] = "UPDATE ml_job SET cancel_requested = 1 WHERE id = ?";
+static const char SQL_RUNNING[] = "SELECT id, project_id, kind, reason, attempt, version_id"
+                                  " FROM ml_job WHERE state = 'running' ORDER BY id";
+static const char SQL_LOOP_STATE[] =
+    "SELECT (SELECT count(*) FROM task WHERE project_id = ?1 AND is_labeled = 1),"
+    " (SELECT count(*) FROM ml_job WHERE project_id = ?1 AND kind = 'train'),"
+    " (SELECT count(*) FROM annotation WHERE project_id = ?1 AND updated_at >"
+    "  coalesce((SELECT max(created_at) FROM ml_job WHERE project_id = ?1 AND kind = 'train'),"
+    "  '')),"
+    " (SELECT count(*) FROM ml_job WHERE project_id = ?1 AND state = 'queued'),"
+    " (SELECT count(*) FROM ml_job WHERE project_id = ?1 AND state = 'running'),"
+    " (SELECT count(*) FROM ml_job WHERE project_id = ?1 AND state = 'queued' AND kind = 'train'),"
+    " coalesce((SELECT v.id FROM ml_version v JOIN project p ON p.id = v.project_id"
+    "  WHERE p.id = ?1 AND v.name = p.model_version), 0)";
+
+static const char *const KINDS[] = {[STORE_JOB_TRAIN] = "train", [STORE_JOB_PREDICT] = "predict"};
+static const char *const STATES[] = {
+    [STORE_JOB_QUEUED] = "queued", [STORE_JOB_RUNNING] = "running",     [STORE_JOB_DONE] = "done",
+    [STORE_JOB_FAILED] = "failed", [STORE_JOB_CANCELLED] = "cancelled",
+};
+
+const char *store_job_kind_name(enum store_job_kind k)
+{
+    return (unsigned)k <= STORE_JOB_PREDICT ? KINDS[k] : "?";
+}
+
+const char *store_job_state_name(enum store_job_state s)
+{
+    return (unsigned)s <= STORE_JOB_CANCELLED ? STATES[s] : "?";
+}
+
+static int lookup(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; s && i < n; i++)
+        if (!strcmp(names[i], s))
+            return i;
+    return 0;
+}
+
+static char *col_strdup(sqlite3_stmt *s, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    return t ? base_strdup(t) : NULL;
+}
+
+static void load(sqlite3_stmt *s, struct store_job *j)
+{
+    memset(j, 0, sizeof *j);
+    j->id = sqlite3_column_int64(s, 0);
+    j->project = sqlite3_column_int64(s, 1);
+    j->kind = lookup(KINDS, 2, (const char *)sqlite3_column_text(s, 2));
+    j->state = lookup(STATES, 5, (const char *)sqlite3_column_text(s, 3));
+    store_col_copy(s, 4, j->reason, sizeof j->reason);
+    j->attempt = sqlite3_column_int(s, 5);
+    j->version = sqlite3_column_int64(s, 6);
+    j->created_at = store_col_time(s, 7);
+    j->started_at = store_col_time(s, 8);
+    j->ended_at = store_col_time(s, 9);
+    j->pid = sqlite3_column_int64(s, 10);
+    j->cancel_requested = sqlite3_column_int(s, 11);
+    store_col_copy(s, 12, j->phase, sizeof j->phase);
+    j->progress = store_col_json(s, 13);
+    if (!json_is_object(j->progress)) {
+        json_decref(j->progress);
+        j->progress = json_object();
+    }
+    j->log = col_strdup(s, 14);
+    if (!j->log)
+        j->log = base_strdup("");
+    j->error = col_strdup(s, 15);
+}
+
+void store_job_release(struct store_job *j)
+{
+    if (!j)
+        return;
+    json_decref(j->progress);
+    base_free(j->log);
+    base_free(j->error);
+    j->progress = NULL;
+    j->log = j->error = NULL;
+}
+
+static int find_queued(struct store_conn *c, int64_t project, enum store_job_kind kind, int64_t *id,
+                       struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_FIND_QUEUED, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, project);
+    sqlite3_bind_text(s, 2, KINDS[kind], -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    *id = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : store_fail(c, step, err);
+}
+
+static int insert_job(struct store_conn *c, int64_t project, enum store_job_kind kind,
+                      const char *reason, int64_t version, int attempt, int64_t *id,
+                      struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_INSERT, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, project);
+    sqlite3_bind_text(s, 2, KINDS[kind], -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 4, attempt > 0 ? attempt : 1);
+    store_bind_id(s, 5, version);
+    store_bind_time(s, 6, base_time_us());
+    if (store_step_done(c, s, err))
+        return -1;
+    if (sqlite3_changes(c->db) == 0)
+        return base_err_set(err, BASE_E_NOTFOUND, "project %lld not found", (long long)project);
+    *id = sqlite3_last_insert_rowid(c->db);
+    return 0;
+}
+
+static int replace_job(struct store_conn *c, int64_t id, const char *reason, int64_t version,
+                       struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_REPLACE, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
+    store_bind_time(s, 3, base_time_us());
+    store_bind_id(s, 4, version);
+    return store_step_done(c, s, err);
+}
+
+int store_job_enqueue(struct store *st, int64_t project, enum store_job_kind kind,
+                      const char *reason, int64_t version, int attempt, int coalesce, int64_t *id,
+                      int *replaced, struct base_err *err)
+{
+    if ((unsigned)kind > STORE_JOB_PREDICT)
+        return base_err_set(err, BASE_E_INVALID, "unknown job kind");
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    int64_t found = 0;
+    if (replaced)
+        *replaced = 0;
+    if (store_begin(c, 1, err) || (coalesce && find_queued(c, project, kind, &found, err)))
+        goto out;
+    if (found) {
+        if (replace_job(c, found, reason, version, err))
+            goto out;
+        *id = found;
+        if (replaced)
+            *replaced = 1;
+    } else if (insert_job(c, project, kind, reason, version, attempt, id, err)) {
+        goto out;
+    }
+    rc = store_commit(c, err);
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_job_get(struct store *st, int64_t id, struct store_job *out, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
+    int rc = -1;
+    if (s) {
+        sqlite3_bind_int64(s, 1, id);
+        rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "job %lld not found", (long long)id);
+        if (!rc)
+            load(s, out);
+        sqlite3_reset(s);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_job_each(struct store *st, int64_t project, int64_t limit, store_job_fn fn, void *ctx,
+                   struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_EACH, err);
+    int rc = -1, step = SQLITE_DONE;
+    if (s) {
+        sqlite3_bind_int64(s, 1, project);
+        sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
+        rc = 0;
+        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+            struct store_job j;
+            load(s, &j);
+            rc = fn(ctx, &j, err);
+            store_job_release(&j);
+        }
+        if (rc == 0 && step != SQLITE_DONE)
+            rc = store_fail(c, step, err);
+        sqlite3_reset(s);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+/* Runs a one-row update with ?1 = id, ?2 = an integer (or a text when `text` is set). */
+static int update_one(struct store *st, const char *sql, int64_t id, int64_t n, const char *text,
+                      struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, sql, err);
+    int rc = -1;
+    if (s) {
+        sqlite3_bind_int64(s, 1, id);
+        if (text)
+            sqlite3_bind_text(s, 2, text, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_int64(s, 2, n);
+        rc = store_step_done(c, s, err);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_job_claim(struct store *st, int64_t *id, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1, step;
+    *id = 0;
+    sqlite3_stmt *s;
+    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_NEXT, err)))
+        goto out;
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *id = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        store_fail(c, step, err);
+        goto out;
+    }
+    if (*id) {
+        if (!(s = store_stmt(c, SQL_START, err)))
+            goto out;
+        sqlite3_bind_int64(s, 1, *id);
+        store_bind_time(s, 2, base_time_us());
+        if (store_step_done(c, s, err))
+            goto out;
+    }
+    rc = store_commit(c, err);
+out:
+    if (rc)
+        *id = 0;
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_job_set_pid(struct store *st, int64_t id, int64_t pid, struct base_err *err)
+{
+    return update_one(st, SQL_PID, id, pid, NULL, err);
+}
+
+int store_job_set_log(struct store *st, int64_t id, const char *log, struct base_err *err)
+{
+    return update_one(st, SQL_LOG, id, 0, log ? log : "", err);
+}
+
+int store_job_progress(struct store *st, int64_t id, const char *phase, const json_t *progress,
+                       struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_PROGRESS, err);
+    int rc = -1;
+    if (s) {
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, phase ? phase : "", -1, SQLITE_TRANSIENT);
+        store_bind_json(s, 3, progress);
+        rc = store_step_done(c, s, err);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+static int finish_on(struct store_conn *c, int64_t id, enum store_job_state state,
+                     const char *error, int *changed, struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_FINISH, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, STATES[state], -1, SQLITE_STATIC);
+    store_bind_text(s, 3, error);
+    store_bind_time(s, 4, base_time_us());
+    if (store_step_done(c, s, err))
+        return -1;
+    if (changed)
+        *changed = sqlite3_changes(c->db) > 0;
+    return 0;
+}
+
+int store_job_finish(struct store *st, int64_t id, enum store_job_state state, const char *error,
+                     int *changed, struct base_err *err)
+{
+    if (state < STORE_JOB_DONE || state > STORE_JOB_CANCELLED)
+        return base_err_set(err, BASE_E_INVALID, "a job ends done, failed or cancelled");
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = finish_on(c, id, state, error, changed, err);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_job_cancel(struct store *st, int64_t id, enum store_job_state *was, int64_t *pid,
+                     struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s;
+    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_CANCEL_INFO, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, id);
+    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "job %lld not found", (long long)id))
+        goto out;
+    *was = lookup(STATES, 5, (const char *)sqlite3_column_text(s, 0));
+    *pid = sqlite3_column_int64(s, 1);
+    sqlite3_reset(s);
+    if (*was == STORE_JOB_QUEUED &&
+        finish_on(c, id, STORE_JOB_CANCELLED, "cancelled before it started", NULL, err))
+        goto out;
+    if (*was == STORE_JOB_RUNNING) {
+        if (!(s = store_stmt(c, SQL_CANCEL_FLAG, err)))
+            goto out;
+        sqlite3_bind_int64(s, 1, id);
+        if (store_step_done(c, s, err))
+            goto out;
+    }
+    rc = store_commit(c, err);
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+struct running {
+    int64_t id, project, version;
+    enum store_job_kind kind;
+    char reason[STORE_JOB_REASON_MAX + 1];
+    int attempt;
+};
+
+static int list_running(struct store_conn *c, struct running **out, size_t *n, struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_RUNNING, err);
+    if (!s)
+        return -1;
+    int step;
+    size_t cap = 0;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap)
+            *out = base_realloc(*out, (cap = cap * 2 + 4) * sizeof **out);
+        struct running *r = &(*out)[(*n)++];
+        r->id = sqlite3_column_int64(s, 0);
+        r->project = sqlite3_column_int64(s, 1);
+        r->kind = lookup(KINDS, 2, (const char *)sqlite3_column_text(s, 2));
+        store_col_copy(s, 3, r->reason, sizeof r->reason);
+        r->attempt = sqlite3_column_int(s, 4);
+        r->version = sqlite3_column_int64(s, 5);
+    }
+    sqlite3_reset(s);
+    return step == SQLITE_DONE ? 0 : store_fail(c, step, err);
+}
+
+int store_jobs_recover(struct store *st, int max_attempts, int64_t *failed, int64_t *requeued,
+                       struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    struct running *jobs = NULL;
+    size_t n = 0;
+    int rc = -1;
+    *failed = *requeued = 0;
+    if (store_begin(c, 1, err) || list_running(c, &jobs, &n, err))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        int64_t id;
+        if (finish_on(c, jobs[i].id, STORE_JOB_FAILED, "server restarted during the job", NULL,
+                      err))
+            goto out;
+        ++*failed;
+        if (jobs[i].attempt >= max_attempts)
+            continue;
+        if (insert_job(c, jobs[i].project, jobs[i].kind, jobs[i].reason, jobs[i].version,
+                       jobs[i].attempt + 1, &id, err))
+            goto out;
+        ++*requeued;
+    }
+    rc = store_commit(c, err);
+out:
+    base_free(jobs);
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_loop_state(struct store *st, int64_t project, struct store_loop_state *out,
+                     struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *s = NULL;
+    if (store_begin(c, 0, err) || !(s = store_stmt(c, SQL_LOOP_STATE, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, project);
+    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found."))
+        goto out;
+    int64_t *f[] = {&out->labeled, &out->train_jobs,   &out->changes,        &out->queued,
+                    &out->running, &out->queued_train, &out->current_version};
+    for (int i = 0; i < 7; i++)
+        *f[i] = sqlite3_column_int64(s, i);
+    rc = 0;
+out:
+    if (s)
+        sqlite3_reset(s);
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}

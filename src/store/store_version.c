@@ -1,0 +1,315 @@
+/* The model registry: every version a training job made, with its held-out metrics, the metrics
+ * of the version it was compared with, lineage and file; promotion and rollback move the
+ * project's model_version (Label Studio's field) and re-rank the queue in the same transaction. */
+#include "store_int.h"
+
+#include <string.h>
+
+#define VERSION_COLS                                                                               \
+    "v.id, v.project_id, v.seq, v.parent_id, v.job_id, v.name, v.file, v.arch, v.input_size,"      \
+    " v.classes, v.train_images, v.heldout_images, v.epochs, v.duration_s, v.ap, v.ap50, v.ap75,"  \
+    " v.base_ap, v.base_ap50, v.base_ap75, v.score_thr, v.promoted, v.reason, v.created_at,"       \
+    " v.promoted_at, v.name = p.model_version"
+
+static const char SQL_GET[] = "SELECT " VERSION_COLS " FROM ml_version v JOIN project p"
+                              " ON p.id = v.project_id WHERE v.id = ?";
+static const char SQL_CURRENT[] = "SELECT " VERSION_COLS " FROM ml_version v JOIN project p"
+                                  " ON p.id = v.project_id WHERE p.id = ? AND v.name ="
+                                  " p.model_version";
+static const char SQL_EACH[] = "SELECT " VERSION_COLS " FROM ml_version v JOIN project p"
+                               " ON p.id = v.project_id WHERE p.id = ? ORDER BY v.seq";
+static const char SQL_SEQ[] = "SELECT coalesce(max(seq), 0) + 1 FROM ml_version"
+                              " WHERE project_id = ?";
+static const char SQL_INSERT[] =
+    "INSERT INTO ml_version(project_id, seq, name, parent_id, job_id, file, arch, input_size,"
+    " classes, train_images, heldout_images, epochs, duration_s, ap, ap50, ap75, base_ap,"
+    " base_ap50, base_ap75, score_thr, promoted, reason, created_at, promoted_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+    " ?19, ?20, ?21, ?22, ?23, CASE WHEN ?21 THEN ?23 END)";
+static const char SQL_JOB_VERSION[] = "UPDATE ml_job SET version_id = ?2 WHERE id = ?1"
+                                      " AND state = 'running'";
+static const char SQL_PROMOTE[] =
+    "UPDATE project SET model_version = (SELECT name FROM ml_version WHERE id = ?1),"
+    " updated_at = ?2 WHERE id = (SELECT project_id FROM ml_version WHERE id = ?1)";
+static const char SQL_PROMOTED_AT[] = "UPDATE ml_version SET promoted_at = ?2 WHERE id = ?1";
+static const char SQL_PROJECT_OF[] = "SELECT v.project_id, v.file, v.name = p.model_version"
+                                     " FROM ml_version v JOIN project p ON p.id = v.project_id"
+                                     " WHERE v.id = ?";
+static const char SQL_DELETE[] = "DELETE FROM ml_version WHERE id = ?";
+
+static void col_metric(sqlite3_stmt *s, int i, double *out)
+{
+    *out = sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_double(s, i);
+}
+
+static void load(sqlite3_stmt *s, struct store_version *v)
+{
+    memset(v, 0, sizeof *v);
+    v->id = sqlite3_column_int64(s, 0);
+    v->project = sqlite3_column_int64(s, 1);
+    v->seq = sqlite3_column_int64(s, 2);
+    v->parent = sqlite3_column_int64(s, 3);
+    v->job = sqlite3_column_int64(s, 4);
+    store_col_copy(s, 5, v->name, sizeof v->name);
+    store_col_copy(s, 6, v->file, sizeof v->file);
+    store_col_copy(s, 7, v->arch, sizeof v->arch);
+    v->input_size = sqlite3_column_int(s, 8);
+    v->classes = store_col_json(s, 9);
+    if (!json_is_array(v->classes)) {
+        json_decref(v->classes);
+        v->classes = json_array();
+    }
+    v->train_images = sqlite3_column_int64(s, 10);
+    v->heldout_images = sqlite3_column_int64(s, 11);
+    v->epochs = sqlite3_column_int64(s, 12);
+    v->duration_s = sqlite3_column_double(s, 13);
+    v->has_metrics = sqlite3_column_type(s, 14) != SQLITE_NULL;
+    double *m[] = {&v->ap, &v->ap50, &v->ap75, &v->base_ap, &v->base_ap50, &v->base_ap75};
+    for (int i = 0; i < 6; i++)
+        col_metric(s, 14 + i, m[i]);
+    v->has_base = sqlite3_column_type(s, 17) != SQLITE_NULL;
+    v->score_thr = sqlite3_column_double(s, 20);
+    v->promoted = sqlite3_column_int(s, 21);
+    store_col_copy(s, 22, v->reason, sizeof v->reason);
+    v->created_at = store_col_time(s, 23);
+    v->promoted_at = store_col_time(s, 24);
+    v->is_current = sqlite3_column_int(s, 25);
+}
+
+void store_version_release(struct store_version *v)
+{
+    if (!v)
+        return;
+    json_decref(v->classes);
+    v->classes = NULL;
+}
+
+static void bind_metric(sqlite3_stmt *s, int i, int has, double v)
+{
+    if (has)
+        sqlite3_bind_double(s, i, v);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static int next_seq(struct store_conn *c, int64_t project, int64_t *seq, struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_SEQ, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, project);
+    int rc = store_step_row(c, s, err, BASE_E_INTERNAL, "no sequence");
+    if (!rc)
+        *seq = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc;
+}
+
+static int insert(struct store_conn *c, struct store_version *v, int promote, int64_t now,
+                  struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_INSERT, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, v->project);
+    sqlite3_bind_int64(s, 2, v->seq);
+    sqlite3_bind_text(s, 3, v->name, -1, SQLITE_TRANSIENT);
+    store_bind_id(s, 4, v->parent);
+    store_bind_id(s, 5, v->job);
+    sqlite3_bind_text(s, 6, v->file, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 7, v->arch, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 8, v->input_size);
+    store_bind_json(s, 9, v->classes ? v->classes : json_array());
+    sqlite3_bind_int64(s, 10, v->train_images);
+    sqlite3_bind_int64(s, 11, v->heldout_images);
+    sqlite3_bind_int64(s, 12, v->epochs);
+    sqlite3_bind_double(s, 13, v->duration_s);
+    double m[] = {v->ap, v->ap50, v->ap75, v->base_ap, v->base_ap50, v->base_ap75};
+    for (int i = 0; i < 6; i++)
+        bind_metric(s, 14 + i, i < 3 ? v->has_metrics : v->has_base, m[i]);
+    sqlite3_bind_double(s, 20, v->score_thr);
+    sqlite3_bind_int(s, 21, promote ? 1 : 0);
+    sqlite3_bind_text(s, 22, v->reason, -1, SQLITE_TRANSIENT);
+    store_bind_time(s, 23, now);
+    if (store_step_done(c, s, err))
+        return -1;
+    v->id = sqlite3_last_insert_rowid(c->db);
+    return 0;
+}
+
+/* Points the project's model_version at version `id` and re-ranks its queue. */
+static int promote_on(struct store_conn *c, int64_t id, int64_t project, int64_t now,
+                      struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_PROMOTE, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, id);
+    store_bind_time(s, 2, now);
+    if (store_step_done(c, s, err) || !(s = store_stmt(c, SQL_PROMOTED_AT, err)))
+        return -1;
+    sqlite3_bind_int64(s, 1, id);
+    store_bind_time(s, 2, now);
+    return store_step_done(c, s, err) || store_project_refresh_uncertainty(c, project, err) ? -1
+                                                                                            : 0;
+}
+
+static int job_version(struct store_conn *c, int64_t job, int64_t version, struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_JOB_VERSION, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, job);
+    sqlite3_bind_int64(s, 2, version);
+    if (store_step_done(c, s, err))
+        return -1;
+    return sqlite3_changes(c->db) ? 0
+                                  : base_err_set(err, BASE_E_CONFLICT,
+                                                 "job %lld is no longer running", (long long)job);
+}
+
+int store_version_create(struct store *st, struct store_version *v, const char *name_prefix,
+                         int promote, int64_t job, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1;
+    int64_t now = base_time_us();
+    if (store_begin(c, 1, err) || next_seq(c, v->project, &v->seq, err))
+        goto out;
+    snprintf(v->name, sizeof v->name, "%s-v%lld", name_prefix, (long long)v->seq);
+    v->job = job;
+    if (insert(c, v, promote, now, err) || (job > 0 && job_version(c, job, v->id, err)) ||
+        (promote && promote_on(c, v->id, v->project, now, err)))
+        goto out;
+    rc = store_commit(c, err);
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+/* Loads the single row of `sql` bound to `key`. */
+static int get_by(struct store *st, const char *sql, int64_t key, struct store_version *out,
+                  struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, sql, err);
+    int rc = -1;
+    if (s) {
+        sqlite3_bind_int64(s, 1, key);
+        rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "model version not found");
+        if (!rc)
+            load(s, out);
+        sqlite3_reset(s);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_version_get(struct store *st, int64_t id, struct store_version *out, struct base_err *err)
+{
+    return get_by(st, SQL_GET, id, out, err);
+}
+
+int store_version_current(struct store *st, int64_t project, struct store_version *out,
+                          struct base_err *err)
+{
+    return get_by(st, SQL_CURRENT, project, out, err);
+}
+
+int store_version_each(struct store *st, int64_t project, store_version_fn fn, void *ctx,
+                       struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_EACH, err);
+    int rc = -1, step = SQLITE_DONE;
+    if (s) {
+        sqlite3_bind_int64(s, 1, project);
+        rc = 0;
+        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+            struct store_version v;
+            load(s, &v);
+            rc = fn(ctx, &v, err);
+            store_version_release(&v);
+        }
+        if (rc == 0 && step != SQLITE_DONE)
+            rc = store_fail(c, step, err);
+        sqlite3_reset(s);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+/* The project, file and current flag of version `id` inside the caller's transaction. */
+static int project_of(struct store_conn *c, int64_t id, int64_t *project, char **file, int *current,
+                      struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, SQL_PROJECT_OF, err);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, id);
+    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "model version %lld not found", (long long)id))
+        return -1;
+    *project = sqlite3_column_int64(s, 0);
+    if (file)
+        *file = base_strdup((const char *)sqlite3_column_text(s, 1));
+    *current = sqlite3_column_int(s, 2);
+    sqlite3_reset(s);
+    return 0;
+}
+
+int store_version_promote(struct store *st, int64_t id, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1, current;
+    int64_t project;
+    if (store_begin(c, 1, err) || project_of(c, id, &project, NULL, &current, err) ||
+        promote_on(c, id, project, base_time_us(), err))
+        goto out;
+    rc = store_commit(c, err);
+out:
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_version_delete(struct store *st, int64_t id, char **file, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = -1, current = 0;
+    int64_t project;
+    sqlite3_stmt *s;
+    *file = NULL;
+    if (store_begin(c, 1, err) || project_of(c, id, &project, file, &current, err))
+        goto out;
+    if (current) {
+        base_err_set(err, BASE_E_CONFLICT,
+                     "version %lld is the project's current model: roll back to another one first",
+                     (long long)id);
+        goto out;
+    }
+    if (!(s = store_stmt(c, SQL_DELETE, err)))
+        goto out;
+    sqlite3_bind_int64(s, 1, id);
+    if (store_step_done(c, s, err))
+        goto out;
+    rc = store_commit(c, err);
+out:
+    if (rc) {
+        base_free(*file);
+        *file = NULL;
+    }
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
