@@ -179,7 +179,7 @@ int api_ml_train(struct api_req *r, struct base_err *err)
     if (backend_get(r, &b, &row, err))
         return -1;
     json_decref(row);
-    if (loop_train(r->api->loop, b.project, "manual", &job, err))
+    if (loop_train(r->api->loop, b.project, "manual", NULL, &job, err))
         return -1;
     return api_reply_empty(r, 200);
 }

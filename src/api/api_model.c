@@ -45,6 +45,8 @@ json_t *api_job_json(const struct store_job *job)
                   job->attempt, "phase", job->phase, "progress", job->progress, "log",
                   job->log ? job->log : "", "cancel_requested", job->cancel_requested);
     json_object_set_new(j, "version", job->version ? json_integer(job->version) : json_null());
+    json_object_set(j, "params", job->params);
+    json_object_set_new(j, "pid", job->pid ? json_integer(job->pid) : json_null());
     json_object_set_new(j, "error", job->error ? json_string(job->error) : json_null());
     json_object_set_new(j, "created_at", api_time_json(job->created_at));
     json_object_set_new(j, "started_at", api_time_json(job->started_at));
@@ -293,16 +295,44 @@ static int reply_job(struct api_req *r, int status, int64_t id, struct base_err 
     return 0;
 }
 
+/* The options of a training run in a Train now body (any other key is ignored). */
+static int train_params(struct api_req *r, json_t **params, struct base_err *err)
+{
+    size_t len = 0;
+    http_request_body(r->http, &len);
+    *params = json_object();
+    if (len == 0)
+        return 0;
+    json_t *body = api_body_object(r, err);
+    if (!body)
+        return -1;
+    int scratch = 0, present = 0, null = 0, bad;
+    double max_s = 0;
+    bad = api_field_bool(r, body, LOOP_PARAM_FROM_SCRATCH, &scratch, &present, err);
+    if (!bad && present)
+        json_object_set_new(*params, LOOP_PARAM_FROM_SCRATCH, json_boolean(scratch));
+    bad |= api_field_number(r, body, LOOP_PARAM_MAX_TRAIN_S, 0, &max_s, &null, &present, err);
+    if (!bad && present && !(max_s > 0 && max_s <= 3600))
+        bad = api_invalid(r, err, LOOP_PARAM_MAX_TRAIN_S, "Ensure this value is in (0, 3600].");
+    else if (!bad && present)
+        json_object_set_new(*params, LOOP_PARAM_MAX_TRAIN_S, json_real(max_s));
+    json_decref(body);
+    return bad ? -1 : 0;
+}
+
 int api_model_train(struct api_req *r, struct base_err *err)
 {
     int64_t job;
-    json_t *row = NULL;
+    json_t *row = NULL, *params = NULL;
     if (need_loop(r, err) || api_project_row(r, r->m.ids[0], &row, err))
         return -1;
     json_decref(row);
-    if (loop_train(r->api->loop, r->m.ids[0], "manual", &job, err))
-        return -1;
-    return reply_job(r, 201, job, err);
+    int rc = train_params(r, &params, err) ||
+                     loop_train(r->api->loop, r->m.ids[0], "manual", params, &job, err)
+                 ? -1
+                 : reply_job(r, 201, job, err);
+    json_decref(params);
+    return rc;
 }
 
 static int add_job(void *ctx, const struct store_job *j, struct base_err *err)

@@ -55,4 +55,61 @@ struct base_err;
 int cli_det_read(const char *path, const char *format, struct det_dataset **out,
                  struct base_err *err);
 
+/* ---- a JSON client of a labelloop server (cli_http.c) ---- */
+
+#include <jansson.h>
+
+struct cli_http;
+/* A client of the server at `base` ("http://127.0.0.1:8080") with an API token. */
+struct cli_http *cli_http_new(const char *base, const char *token);
+void cli_http_free(struct cli_http *h);
+/* One request: `body` (may be NULL) sent as JSON, *status the HTTP status, *out the answer as JSON
+ * (NULL when empty; new reference), *ms the round trip (may be NULL). Errors: BASE_E_IO when the
+ * server cannot be reached, BASE_E_INVALID for an answer that is not JSON. Not thread-safe: one
+ * client per thread. */
+int cli_http_json(struct cli_http *h, const char *method, const char *path, const json_t *body,
+                  long *status, json_t **out, double *ms, struct base_err *err);
+
+/* ---- the loop simulator (cli_simulate.c drives it, cli_sim_report.c writes what it saw) ---- */
+
+#include "loop/loop.h"
+
+/* One task as the simulated annotator labeled it. */
+struct cli_sim_step {
+    int64_t task;
+    int sample;       /* index into the data set */
+    double start_s;   /* virtual time the annotator opened it */
+    char version[64]; /* the model whose prediction it showed ("" for none) */
+    char current[64]; /* the project's current model then ("" for none) */
+    int shown, truth; /* predicted boxes shown, true boxes */
+    struct loop_sim_actions a;
+    double by_hand_s; /* the same task without any prediction */
+};
+
+/* One model version of the run. */
+struct cli_sim_version {
+    char name[64];
+    int promoted;
+    int64_t train_images, heldout_images;
+    double ap, ap50, ap75; /* held-out, -1 when not measured */
+    double cycle_s;        /* its job: start to end (train, evaluate, predict) */
+    double train_s;
+};
+
+struct cli_sim_report {
+    const struct cli_sim_step *steps;
+    size_t nsteps;
+    const struct cli_sim_version *versions;
+    size_t nversions;
+    const struct loop_costs *costs;
+    double api_p99_ms, api_p50_ms;
+    size_t api_calls;
+    const char *sampling;
+    int64_t min_labeled, retrain_every;
+};
+
+/* Writes steps.csv, versions.csv and curve.svg into dir and prints the summary line
+ * ("simulate: saved_pct=... ..."). */
+int cli_sim_write(const struct cli_sim_report *r, const char *dir, struct base_err *err);
+
 #endif

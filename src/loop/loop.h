@@ -50,10 +50,15 @@ int loop_project_check(const json_t *project, struct base_err *err);
 void loop_annotations_changed(struct loop *l, int64_t project);
 /* Tasks were added: when the project has a current model, a predict job is queued (coalesced). */
 void loop_tasks_added(struct loop *l, int64_t project);
+/* Options of one training run (loop_train's params; the API passes the request's): */
+#define LOOP_PARAM_FROM_SCRATCH "from_scratch" /* true: no warm start from the current model */
+#define LOOP_PARAM_MAX_TRAIN_S  "max_train_s"  /* number: this run's training time cap */
 /* Queues a training job now ("Train now", POST /api/ml/{id}/train), replacing a queued one.
- * Errors: BASE_E_NOTFOUND, BASE_E_INVALID when the config has no RectangleLabels. */
-int loop_train(struct loop *l, int64_t project, const char *reason, int64_t *job,
-               struct base_err *err);
+ * params (may be NULL) holds the options above, checked by the caller. Errors: BASE_E_NOTFOUND,
+ * BASE_E_INVALID when the config has no RectangleLabels, BASE_E_CONFLICT when loop_enabled is
+ * off. */
+int loop_train(struct loop *l, int64_t project, const char *reason, const json_t *params,
+               int64_t *job, struct base_err *err);
 /* Cancels a queued or running job (a running worker is stopped). BASE_E_NOTFOUND; BASE_E_CONFLICT
  * when it has already ended. */
 int loop_cancel(struct loop *l, int64_t job, struct base_err *err);
@@ -136,6 +141,25 @@ struct loop_help_counts {
 };
 void loop_help_compare(const struct det_box *shown, int nshown, const struct det_box *final,
                        int nfinal, struct loop_help_counts *out);
+
+/* The simulated annotator of `labelloop simulate` (README.md, "Simulation"): seconds per action
+ * (defaults from Papadopoulos et al. 2016/2017: look 1.6, adjust 4, delete 1, draw 10). */
+struct loop_costs {
+    double look_s, draw_s, adjust_s, delete_s;
+};
+#define LOOP_KEEP_IOU 0.7
+struct loop_sim_actions {
+    int kept, adjusted, deleted, drawn;
+    double seconds;
+};
+/* What an annotator who knows the true boxes does with the boxes shown: keeps a shown box that
+ * matches a true box (same label, IoU >= LOOP_KEEP_IOU), adjusts one with the right label and
+ * LOOP_ADJUST_IOU <= IoU < LOOP_KEEP_IOU onto its true box, deletes the other shown boxes and
+ * draws the true boxes left over. `final` (room for nshown + ntruth) receives the boxes submitted:
+ * kept ones exactly as shown. Greedy matching, best IoU first. */
+void loop_sim_annotate(const struct det_box *shown, int nshown, const struct det_box *truth,
+                       int ntruth, const struct loop_costs *c, struct det_box *final, int *nfinal,
+                       struct loop_sim_actions *a);
 
 /* Uncertainty of an image in [0, 1] from its boxes (score >= 0.05), the boxes of its mirror
  * image mapped back, and the pre-label threshold: see README.md, "Ordering the queue". */

@@ -14,11 +14,11 @@ static void settings_of(const json_t *row, struct loop_settings *s)
 }
 
 static int enqueue(struct loop *l, int64_t project, enum store_job_kind kind, const char *reason,
-                   int64_t version, int64_t *job, struct base_err *err)
+                   int64_t version, const json_t *params, int64_t *job, struct base_err *err)
 {
     int64_t id = 0;
     int replaced = 0;
-    if (store_job_enqueue(l->st, project, kind, reason, version, 1, 1, &id, &replaced, err))
+    if (store_job_enqueue(l->st, project, kind, reason, version, 1, params, 1, &id, &replaced, err))
         return -1;
     BASE_INFO("loop: project %lld: %s job %lld %s (%s)", (long long)project,
               store_job_kind_name(kind), (long long)id, replaced ? "re-queued" : "queued", reason);
@@ -41,7 +41,7 @@ void loop_annotations_changed(struct loop *l, int64_t project)
         goto out;
     const char *reason = loop_policy(&s, &st);
     if (reason)
-        enqueue(l, project, STORE_JOB_TRAIN, reason, 0, NULL, &err);
+        enqueue(l, project, STORE_JOB_TRAIN, reason, 0, NULL, NULL, &err);
 out:
     if (err.status && err.status != BASE_E_NOTFOUND)
         BASE_WARN("loop: project %lld: training policy: %s", (long long)project, err.msg);
@@ -55,14 +55,14 @@ void loop_tasks_added(struct loop *l, int64_t project)
     struct base_err err = {0};
     if (l && !store_project_get(l->st, project, &row, &err) && loop_project_active(row) &&
         !store_loop_state(l->st, project, &st, &err) && st.current_version)
-        enqueue(l, project, STORE_JOB_PREDICT, "new tasks", 0, NULL, &err);
+        enqueue(l, project, STORE_JOB_PREDICT, "new tasks", 0, NULL, NULL, &err);
     if (err.status && err.status != BASE_E_NOTFOUND)
         BASE_WARN("loop: project %lld: predictions for new tasks: %s", (long long)project, err.msg);
     json_decref(row);
 }
 
-int loop_train(struct loop *l, int64_t project, const char *reason, int64_t *job,
-               struct base_err *err)
+int loop_train(struct loop *l, int64_t project, const char *reason, const json_t *params,
+               int64_t *job, struct base_err *err)
 {
     json_t *row = NULL;
     struct loop_target t;
@@ -74,7 +74,7 @@ int loop_train(struct loop *l, int64_t project, const char *reason, int64_t *job
         rc = base_err_set(err, BASE_E_CONFLICT,
                           "the built-in detector is off for this project (loop_enabled)");
     json_decref(row);
-    return rc ? -1 : enqueue(l, project, STORE_JOB_TRAIN, reason, 0, job, err);
+    return rc ? -1 : enqueue(l, project, STORE_JOB_TRAIN, reason, 0, params, job, err);
 }
 
 int loop_cancel(struct loop *l, int64_t job, struct base_err *err)
@@ -102,7 +102,7 @@ int loop_rollback(struct loop *l, int64_t version, struct base_err *err)
     int rc = store_version_promote(l->st, version, err);
     if (rc == 0) {
         BASE_INFO("loop: project %lld: %s is now the current model", (long long)v.project, v.name);
-        rc = enqueue(l, v.project, STORE_JOB_PREDICT, "rollback", version, NULL, err);
+        rc = enqueue(l, v.project, STORE_JOB_PREDICT, "rollback", version, NULL, NULL, err);
     }
     store_version_release(&v);
     return rc;

@@ -109,6 +109,45 @@ void loop_help_compare(const struct det_box *shown, int nshown, const struct det
     base_free(used_b);
 }
 
+void loop_sim_annotate(const struct det_box *shown, int nshown, const struct det_box *truth,
+                       int ntruth, const struct loop_costs *c, struct det_box *final, int *nfinal,
+                       struct loop_sim_actions *a)
+{
+    memset(a, 0, sizeof *a);
+    struct pair *pairs = base_alloc(((size_t)nshown * (size_t)ntruth + 1) * sizeof *pairs);
+    char *used_s = base_calloc((size_t)nshown + 1, 1), *used_t = base_calloc((size_t)ntruth + 1, 1);
+    size_t np = 0;
+    *nfinal = 0;
+    for (int i = 0; i < nshown; i++)
+        for (int j = 0; j < ntruth; j++) {
+            double v = iou(&shown[i], &truth[j]);
+            if (shown[i].label == truth[j].label && v >= LOOP_ADJUST_IOU)
+                pairs[np++] = (struct pair){i, j, v};
+        }
+    qsort(pairs, np, sizeof *pairs, by_iou_desc);
+    for (size_t k = 0; k < np; k++) {
+        const struct pair *p = &pairs[k];
+        if (used_s[p->a] || used_t[p->b])
+            continue;
+        used_s[p->a] = used_t[p->b] = 1;
+        int keep = p->iou >= LOOP_KEEP_IOU;
+        final[(*nfinal)++] = keep ? shown[p->a] : truth[p->b];
+        a->kept += keep;
+        a->adjusted += !keep;
+    }
+    for (int j = 0; j < ntruth; j++)
+        if (!used_t[j]) {
+            final[(*nfinal)++] = truth[j];
+            a->drawn++;
+        }
+    a->deleted = nshown - a->kept - a->adjusted;
+    a->seconds =
+        c->look_s + a->adjusted * c->adjust_s + a->deleted * c->delete_s + a->drawn * c->draw_s;
+    base_free(pairs);
+    base_free(used_s);
+    base_free(used_t);
+}
+
 /* Best IoU of box b among the same-class boxes of set s. */
 static double best_match(const struct det_box *b, const struct det_box *s, int n, float thr)
 {

@@ -116,13 +116,22 @@ static int evaluate(struct det_predictor *p, const struct det_dataset *d, struct
     return rc;
 }
 
+/* The training time cap: the schedule's, lowered by the server's setting; a job's own
+ * max_train_s (Train now) replaces both. */
+static double time_cap(const struct worker *w, double schedule_s)
+{
+    double s =
+        w->o->max_train_s > 0 && w->o->max_train_s < schedule_s ? w->o->max_train_s : schedule_s;
+    const json_t *own = json_object_get(w->job.params, LOOP_PARAM_MAX_TRAIN_S);
+    return json_is_number(own) && json_number_value(own) > 0 ? json_number_value(own) : s;
+}
+
 static int train_model(struct worker *w, const struct loop_data *data, const char *init,
                        struct det_model **out, struct base_err *err)
 {
     struct loop_schedule sch;
     loop_schedule_for(data->train->nsamples, init != NULL, &sch);
-    double max_s =
-        w->o->max_train_s > 0 && w->o->max_train_s < sch.max_s ? w->o->max_train_s : sch.max_s;
+    double max_s = time_cap(w, sch.max_s);
     struct det_train_opts to = {.epochs = sch.epochs,
                                 .max_minutes = max_s / 60.0,
                                 .seed = (uint64_t)w->job.id,
@@ -237,7 +246,8 @@ static int run_train(struct worker *w, struct base_err *err)
     struct store_version cur = {0}, v = {0};
     struct det_model *m = NULL;
     int has_cur = store_version_current(w->st, w->job.project, &cur, NULL) == 0, promoted = 0;
-    char *cur_path = has_cur ? loop_data_path(w->o->data_dir, cur.file) : NULL;
+    int scratch = json_is_true(json_object_get(w->job.params, LOOP_PARAM_FROM_SCRATCH));
+    char *cur_path = has_cur && !scratch ? loop_data_path(w->o->data_dir, cur.file) : NULL;
     if (cur_path && !base_file_exists(cur_path)) {
         BASE_WARN("loop: %s (version %s) is missing: training from scratch", cur_path, cur.name);
         base_free(cur_path);

@@ -386,15 +386,17 @@ struct store_job {
     json_t *progress; /* object (owned): epoch, epochs, loss, images_per_s, ... */
     char *log;        /* the worker's last lines (owned, never NULL when got) */
     char *error;      /* why it failed (owned) or NULL */
+    json_t *params;   /* object (owned): options of this run */
 };
 void store_job_release(struct store_job *j);
 
 /* Queues a job. With `coalesce`, a job of the same project and kind already queued is replaced
- * by this trigger (its reason and creation time are updated, *replaced = 1, same id) instead of
- * queueing a second one. `version` is the version a predict job uses (0 for train). */
+ * by this trigger (its reason, creation time and params are updated, *replaced = 1, same id)
+ * instead of queueing a second one. `version` is the version a predict job uses (0 for train);
+ * `params` (borrowed, may be NULL for {}) the options of the run. */
 int store_job_enqueue(struct store *st, int64_t project, enum store_job_kind kind,
-                      const char *reason, int64_t version, int attempt, int coalesce, int64_t *id,
-                      int *replaced, struct base_err *err);
+                      const char *reason, int64_t version, int attempt, const json_t *params,
+                      int coalesce, int64_t *id, int *replaced, struct base_err *err);
 /* Fills *out (release with store_job_release). BASE_E_NOTFOUND. */
 int store_job_get(struct store *st, int64_t id, struct store_job *out, struct base_err *err);
 typedef int (*store_job_fn)(void *ctx, const struct store_job *j, struct base_err *err);

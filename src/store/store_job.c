@@ -8,15 +8,17 @@
 
 #define JOB_COLS                                                                                   \
     "id, project_id, kind, state, reason, attempt, version_id, created_at, started_at, ended_at,"  \
-    " pid, cancel_requested, phase, progress, log, error"
+    " pid, cancel_requested, phase, progress, log, error, params"
 
 static const char SQL_FIND_QUEUED[] = "SELECT id FROM ml_job WHERE project_id = ? AND kind = ?"
                                       " AND state = 'queued' ORDER BY id LIMIT 1";
 static const char SQL_REPLACE[] = "UPDATE ml_job SET reason = ?2, created_at = ?3,"
-                                  " version_id = coalesce(?4, version_id) WHERE id = ?1";
-static const char SQL_INSERT[] =
-    "INSERT INTO ml_job(project_id, kind, state, reason, attempt, version_id, created_at)"
-    " SELECT ?1, ?2, 'queued', ?3, ?4, ?5, ?6 FROM project WHERE id = ?1";
+                                  " version_id = coalesce(?4, version_id), params = ?5"
+                                  " WHERE id = ?1";
+static const char SQL_INSERT[] = "INSERT INTO ml_job(project_id, kind, state, reason, attempt,"
+                                 " version_id, created_at, params)"
+                                 " SELECT ?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7 FROM project"
+                                 " WHERE id = ?1";
 static const char SQL_GET[] = "SELECT " JOB_COLS " FROM ml_job WHERE id = ?";
 static const char SQL_EACH[] = "SELECT " JOB_COLS " FROM ml_job WHERE ?1 = 0 OR project_id = ?1"
                                " ORDER BY id DESC LIMIT ?2";
@@ -36,8 +38,8 @@ static const char SQL_FINISH[] = "UPDATE ml_job SET state = ?2, error = ?3, ende
                                  " WHERE id = ?1 AND state IN ('queued', 'running')";
 static const char SQL_CANCEL_INFO[] = "SELECT state, pid FROM ml_job WHERE id = ?";
 static const char SQL_CANCEL_FLAG[] = "UPDATE ml_job SET cancel_requested = 1 WHERE id = ?";
-static const char SQL_RUNNING[] = "SELECT id, project_id, kind, reason, attempt, version_id"
-                                  " FROM ml_job WHERE state = 'running' ORDER BY id";
+static const char SQL_RUNNING[] = "SELECT id, project_id, kind, reason, attempt, version_id,"
+                                  " params FROM ml_job WHERE state = 'running' ORDER BY id";
 static const char SQL_LOOP_STATE[] =
     "SELECT (SELECT count(*) FROM task WHERE project_id = ?1 AND is_labeled = 1),"
     " (SELECT count(*) FROM ml_job WHERE project_id = ?1 AND kind = 'train'),"
@@ -105,6 +107,11 @@ static void load(sqlite3_stmt *s, struct store_job *j)
     if (!j->log)
         j->log = base_strdup("");
     j->error = col_strdup(s, 15);
+    j->params = store_col_json(s, 16);
+    if (!json_is_object(j->params)) {
+        json_decref(j->params);
+        j->params = json_object();
+    }
 }
 
 void store_job_release(struct store_job *j)
@@ -112,9 +119,10 @@ void store_job_release(struct store_job *j)
     if (!j)
         return;
     json_decref(j->progress);
+    json_decref(j->params);
     base_free(j->log);
     base_free(j->error);
-    j->progress = NULL;
+    j->progress = j->params = NULL;
     j->log = j->error = NULL;
 }
 
@@ -133,8 +141,8 @@ static int find_queued(struct store_conn *c, int64_t project, enum store_job_kin
 }
 
 static int insert_job(struct store_conn *c, int64_t project, enum store_job_kind kind,
-                      const char *reason, int64_t version, int attempt, int64_t *id,
-                      struct base_err *err)
+                      const char *reason, int64_t version, int attempt, const json_t *params,
+                      int64_t *id, struct base_err *err)
 {
     sqlite3_stmt *s = store_stmt(c, SQL_INSERT, err);
     if (!s)
@@ -145,6 +153,7 @@ static int insert_job(struct store_conn *c, int64_t project, enum store_job_kind
     sqlite3_bind_int(s, 4, attempt > 0 ? attempt : 1);
     store_bind_id(s, 5, version);
     store_bind_time(s, 6, base_time_us());
+    store_bind_json(s, 7, params);
     if (store_step_done(c, s, err))
         return -1;
     if (sqlite3_changes(c->db) == 0)
@@ -154,7 +163,7 @@ static int insert_job(struct store_conn *c, int64_t project, enum store_job_kind
 }
 
 static int replace_job(struct store_conn *c, int64_t id, const char *reason, int64_t version,
-                       struct base_err *err)
+                       const json_t *params, struct base_err *err)
 {
     sqlite3_stmt *s = store_stmt(c, SQL_REPLACE, err);
     if (!s)
@@ -163,13 +172,17 @@ static int replace_job(struct store_conn *c, int64_t id, const char *reason, int
     sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
     store_bind_time(s, 3, base_time_us());
     store_bind_id(s, 4, version);
+    store_bind_json(s, 5, params);
     return store_step_done(c, s, err);
 }
 
 int store_job_enqueue(struct store *st, int64_t project, enum store_job_kind kind,
-                      const char *reason, int64_t version, int attempt, int coalesce, int64_t *id,
-                      int *replaced, struct base_err *err)
+                      const char *reason, int64_t version, int attempt, const json_t *params,
+                      int coalesce, int64_t *id, int *replaced, struct base_err *err)
 {
+    json_t *empty = params ? NULL : json_object();
+    if (!params)
+        params = empty;
     if ((unsigned)kind > STORE_JOB_PREDICT)
         return base_err_set(err, BASE_E_INVALID, "unknown job kind");
     struct store_conn *c = store_conn_get(st, err);
@@ -182,16 +195,17 @@ int store_job_enqueue(struct store *st, int64_t project, enum store_job_kind kin
     if (store_begin(c, 1, err) || (coalesce && find_queued(c, project, kind, &found, err)))
         goto out;
     if (found) {
-        if (replace_job(c, found, reason, version, err))
+        if (replace_job(c, found, reason, version, params, err))
             goto out;
         *id = found;
         if (replaced)
             *replaced = 1;
-    } else if (insert_job(c, project, kind, reason, version, attempt, id, err)) {
+    } else if (insert_job(c, project, kind, reason, version, attempt, params, id, err)) {
         goto out;
     }
     rc = store_commit(c, err);
 out:
+    json_decref(empty);
     store_rollback(c);
     store_conn_put(st, c);
     return rc;
@@ -393,6 +407,7 @@ struct running {
     enum store_job_kind kind;
     char reason[STORE_JOB_REASON_MAX + 1];
     int attempt;
+    json_t *params;
 };
 
 static int list_running(struct store_conn *c, struct running **out, size_t *n, struct base_err *err)
@@ -412,6 +427,7 @@ static int list_running(struct store_conn *c, struct running **out, size_t *n, s
         store_col_copy(s, 3, r->reason, sizeof r->reason);
         r->attempt = sqlite3_column_int(s, 4);
         r->version = sqlite3_column_int64(s, 5);
+        r->params = store_col_json(s, 6);
     }
     sqlite3_reset(s);
     return step == SQLITE_DONE ? 0 : store_fail(c, step, err);
@@ -438,12 +454,14 @@ int store_jobs_recover(struct store *st, int max_attempts, int64_t *failed, int6
         if (jobs[i].attempt >= max_attempts)
             continue;
         if (insert_job(c, jobs[i].project, jobs[i].kind, jobs[i].reason, jobs[i].version,
-                       jobs[i].attempt + 1, &id, err))
+                       jobs[i].attempt + 1, jobs[i].params, &id, err))
             goto out;
         ++*requeued;
     }
     rc = store_commit(c, err);
 out:
+    for (size_t i = 0; i < n; i++)
+        json_decref(jobs[i].params);
     base_free(jobs);
     store_rollback(c);
     store_conn_put(st, c);

@@ -1,0 +1,339 @@
+/* Unit tests of the loop's tables in src/store: jobs (coalescing, fair claiming, cancel, ending
+ * once, recovery after a restart), the policy's snapshot, the model registry (promotion moves
+ * model_version and the queue's uncertainty, rollback, deletion), help records and the built-in
+ * ML backend row. */
+#include "store/store.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static struct store *fresh(void)
+{
+    static int n;
+    char path[128];
+    snprintf(path, sizeof path, "%s/db%d.sqlite3", dir, n++);
+    return store_open(path, NULL);
+}
+
+static int64_t project(struct store *st)
+{
+    json_t *f = json_pack("{s:s}", "title", "loop");
+    int64_t id = 0;
+    CHECK_EQ_INT(store_project_create(st, f, 0, &id, NULL), 0);
+    json_decref(f);
+    return id;
+}
+
+static void test_enqueue_coalesces(void)
+{
+    struct store *st = fresh();
+    int64_t p = project(st), a, b, c;
+    int replaced = -1;
+    CHECK_EQ_INT(store_job_enqueue(st, p, STORE_JOB_TRAIN, "first", 0, 1, NULL, 1, &a, &replaced, NULL),
+                 0);
+    CHECK_EQ_INT(replaced, 0);
+    CHECK_EQ_INT(store_job_enqueue(st, p, STORE_JOB_TRAIN, "manual", 0, 1, NULL, 1, &b, &replaced, NULL),
+                 0);
+    CHECK_EQ_INT(replaced, 1);
+    CHECK_EQ_INT(b, a); /* the newer trigger replaced the queued job */
+    struct store_job j = {0};
+    store_job_get(st, a, &j, NULL);
+    CHECK_EQ_STR(j.reason, "manual");
+    CHECK_EQ_INT(j.state, STORE_JOB_QUEUED);
+    store_job_release(&j);
+    /* another kind queues its own job */
+    CHECK_EQ_INT(store_job_enqueue(st, p, STORE_JOB_PREDICT, "rollback", 0, 1, NULL, 1, &c, NULL, NULL),
+                 0);
+    CHECK(c != a);
+    struct base_err err = {0};
+    CHECK_EQ_INT(store_job_enqueue(st, 999, STORE_JOB_TRAIN, "x", 0, 1, NULL, 1, &c, NULL, &err), -1);
+    CHECK_EQ_INT(err.status, BASE_E_NOTFOUND);
+    store_close(st);
+}
+
+static void test_claim_is_fair(void)
+{
+    struct store *st = fresh();
+    int64_t p1 = project(st), p2 = project(st), j1, j2, j3, got;
+    store_job_enqueue(st, p1, STORE_JOB_TRAIN, "a", 0, 1, NULL, 0, &j1, NULL, NULL);
+    CHECK_EQ_INT(store_job_claim(st, &got, NULL), 0);
+    CHECK_EQ_INT(got, j1);
+    store_job_finish(st, j1, STORE_JOB_DONE, NULL, NULL, NULL);
+    /* p1 queues again before p2 does: p2 never ran, so it goes first */
+    store_job_enqueue(st, p1, STORE_JOB_TRAIN, "b", 0, 1, NULL, 0, &j2, NULL, NULL);
+    store_job_enqueue(st, p2, STORE_JOB_TRAIN, "c", 0, 1, NULL, 0, &j3, NULL, NULL);
+    CHECK_EQ_INT(store_job_claim(st, &got, NULL), 0);
+    CHECK_EQ_INT(got, j3);
+    CHECK_EQ_INT(store_job_claim(st, &got, NULL), 0);
+    CHECK_EQ_INT(got, j2);
+    CHECK_EQ_INT(store_job_claim(st, &got, NULL), 0);
+    CHECK_EQ_INT(got, 0);
+    struct store_job j = {0};
+    store_job_get(st, j2, &j, NULL);
+    CHECK_EQ_INT(j.state, STORE_JOB_RUNNING);
+    CHECK(j.started_at > 0);
+    store_job_release(&j);
+    store_close(st);
+}
+
+static void test_cancel_and_finish(void)
+{
+    struct store *st = fresh();
+    int64_t p = project(st), q, r, got, pid;
+    enum store_job_state was;
+    store_job_enqueue(st, p, STORE_JOB_TRAIN, "a", 0, 1, NULL, 0, &r, NULL, NULL);
+    store_job_claim(st, &got, NULL);
+    store_job_set_pid(st, r, 4242, NULL);
+    store_job_enqueue(st, p, STORE_JOB_TRAIN, "b", 0, 1, NULL, 0, &q, NULL, NULL);
+    CHECK_EQ_INT(store_job_cancel(st, q, &was, &pid, NULL), 0);
+    CHECK_EQ_INT(was, STORE_JOB_QUEUED);
+    CHECK_EQ_INT(store_job_cancel(st, r, &was, &pid, NULL), 0);
+    CHECK_EQ_INT(was, STORE_JOB_RUNNING);
+    CHECK_EQ_INT(pid, 4242);
+    struct store_job j = {0};
+    store_job_get(st, q, &j, NULL);
+    CHECK_EQ_INT(j.state, STORE_JOB_CANCELLED);
+    store_job_release(&j);
+    store_job_get(st, r, &j, NULL);
+    CHECK_EQ_INT(j.state, STORE_JOB_RUNNING); /* its worker ends it */
+    CHECK_EQ_INT(j.cancel_requested, 1);
+    store_job_release(&j);
+    int changed = -1;
+    CHECK_EQ_INT(store_job_finish(st, r, STORE_JOB_CANCELLED, "stopped", &changed, NULL), 0);
+    CHECK_EQ_INT(changed, 1);
+    CHECK_EQ_INT(store_job_finish(st, r, STORE_JOB_FAILED, "late", &changed, NULL), 0);
+    CHECK_EQ_INT(changed, 0); /* ended once */
+    json_t *prog = json_pack("{s:i}", "epoch", 3);
+    CHECK_EQ_INT(store_job_progress(st, r, "training", prog, NULL), 0);
+    json_decref(prog);
+    store_job_get(st, r, &j, NULL);
+    CHECK_EQ_STR(j.error, "stopped");
+    CHECK_EQ_STR(j.phase, ""); /* progress of an ended job is not written */
+    store_job_release(&j);
+    store_close(st);
+}
+
+static void test_recover(void)
+{
+    struct store *st = fresh();
+    int64_t p = project(st), a, got, failed, requeued;
+    store_job_enqueue(st, p, STORE_JOB_TRAIN, "first", 0, 1, NULL, 0, &a, NULL, NULL);
+    store_job_claim(st, &got, NULL);
+    CHECK_EQ_INT(store_jobs_recover(st, 3, &failed, &requeued, NULL), 0);
+    CHECK_EQ_INT(failed, 1);
+    CHECK_EQ_INT(requeued, 1);
+    struct store_job j = {0};
+    store_job_get(st, a, &j, NULL);
+    CHECK_EQ_INT(j.state, STORE_JOB_FAILED);
+    CHECK_EQ_STR(j.error, "server restarted during the job");
+    store_job_release(&j);
+    store_job_claim(st, &got, NULL);
+    store_job_get(st, got, &j, NULL);
+    CHECK_EQ_INT(j.attempt, 2);
+    CHECK_EQ_STR(j.reason, "first");
+    store_job_release(&j);
+    /* a job restarted too often is not queued a fourth time */
+    store_jobs_recover(st, 2, &failed, &requeued, NULL);
+    CHECK_EQ_INT(failed, 1);
+    CHECK_EQ_INT(requeued, 0);
+    store_close(st);
+}
+
+static void annotate(struct store *st, int64_t task)
+{
+    struct store_annotation a = {.result = json_array()};
+    int64_t id;
+    CHECK_EQ_INT(store_annotation_create(st, task, &a, &id, NULL), 0);
+    json_decref(a.result);
+}
+
+static void test_loop_state(void)
+{
+    struct store *st = fresh();
+    int64_t p = project(st), job, got;
+    json_t *tasks = json_pack("[{s:{}}, {s:{}}, {s:{}}]", "data", "data", "data");
+    struct store_import_result res;
+    store_tasks_import(st, p, tasks, 0, &res, NULL);
+    json_decref(tasks);
+    annotate(st, res.first_task_id);
+    annotate(st, res.first_task_id + 1);
+    struct store_loop_state s;
+    CHECK_EQ_INT(store_loop_state(st, p, &s, NULL), 0);
+    CHECK_EQ_INT(s.labeled, 2);
+    CHECK_EQ_INT(s.train_jobs, 0);
+    CHECK_EQ_INT(s.changes, 2);
+    store_job_enqueue(st, p, STORE_JOB_TRAIN, "first", 0, 1, NULL, 1, &job, NULL, NULL);
+    usleep(2000);
+    annotate(st, res.first_task_id + 2);
+    store_loop_state(st, p, &s, NULL);
+    CHECK_EQ_INT(s.train_jobs, 1);
+    CHECK_EQ_INT(s.changes, 1); /* only what came after the newest trigger */
+    CHECK_EQ_INT(s.queued_train, 1);
+    store_job_claim(st, &got, NULL);
+    store_loop_state(st, p, &s, NULL);
+    CHECK_EQ_INT(s.running, 1);
+    CHECK_EQ_INT(s.queued, 0);
+    store_close(st);
+}
+
+static struct store_version version_of(int64_t p, double ap)
+{
+    struct store_version v = {.project = p, .input_size = 320, .has_metrics = 1, .ap = ap};
+    snprintf(v.file, sizeof v.file, "models/%lld/x.safetensors", (long long)p);
+    snprintf(v.arch, sizeof v.arch, "fcos-s");
+    v.classes = json_pack("[s]", "cat");
+    return v;
+}
+
+static void test_registry(void)
+{
+    struct store *st = fresh();
+    int64_t p = project(st), job, got;
+    json_t *tasks = json_pack(
+        "[{s:{}, s:[{s:[], s:f, s:s}, {s:[], s:f, s:s}]}, {s:{}, s:[{s:[], s:f, s:s}]}]", "data",
+        "predictions", "result", "score", 0.9, "model_version", "fcos-s-v1", "result", "score", 0.2,
+        "model_version", "fcos-s-v2", "data", "predictions", "result", "score", 0.6,
+        "model_version", "fcos-s-v1");
+    struct store_import_result res;
+    store_tasks_import(st, p, tasks, 0, &res, NULL);
+    json_decref(tasks);
+    store_job_enqueue(st, p, STORE_JOB_TRAIN, "first", 0, 1, NULL, 0, &job, NULL, NULL);
+    store_job_claim(st, &got, NULL);
+    struct store_version v1 = version_of(p, 0.3), v2 = version_of(p, 0.2);
+    CHECK_EQ_INT(store_version_create(st, &v1, "fcos-s", 1, job, NULL), 0);
+    CHECK_EQ_STR(v1.name, "fcos-s-v1");
+    CHECK_EQ_INT(store_version_create(st, &v2, "fcos-s", 0, 0, NULL), 0);
+    CHECK_EQ_STR(v2.name, "fcos-s-v2");
+    json_t *row = NULL;
+    store_project_get(st, p, &row, NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(row, "model_version")), "fcos-s-v1");
+    json_decref(row);
+    /* the queue orders by the current version's scores: task 2 (0.6) before task 1 (0.9) */
+    int64_t next;
+    store_task_next(st, p, 0, STORE_ORDER_UNCERTAINTY, 0, &next, NULL);
+    CHECK_EQ_INT(next, res.first_task_id + 1);
+    struct store_version cur = {0};
+    CHECK_EQ_INT(store_version_current(st, p, &cur, NULL), 0);
+    CHECK_EQ_INT(cur.id, v1.id);
+    CHECK(cur.is_current && cur.promoted && cur.promoted_at > 0);
+    store_version_release(&cur);
+    /* rollback (here: roll forward) to v2 re-ranks: only task 1 has a v2 prediction */
+    CHECK_EQ_INT(store_version_promote(st, v2.id, NULL), 0);
+    store_task_next(st, p, 0, STORE_ORDER_UNCERTAINTY, 0, &next, NULL);
+    CHECK_EQ_INT(next, res.first_task_id);
+    struct store_job j = {0};
+    store_job_get(st, job, &j, NULL);
+    CHECK_EQ_INT(j.version, v1.id);
+    CHECK_EQ_INT(j.state, STORE_JOB_RUNNING); /* the worker ends it after predicting */
+    store_job_release(&j);
+    char *file = NULL;
+    struct base_err err = {0};
+    CHECK_EQ_INT(store_version_delete(st, v2.id, &file, &err), -1);
+    CHECK_EQ_INT(err.status, BASE_E_CONFLICT);
+    CHECK_EQ_INT(store_version_delete(st, v1.id, &file, NULL), 0);
+    CHECK_EQ_STR(file, v1.file);
+    base_free(file);
+    /* a version for a job that is no longer running is refused */
+    store_job_finish(st, job, STORE_JOB_CANCELLED, NULL, NULL, NULL);
+    struct store_version v3 = version_of(p, 0.5);
+    CHECK_EQ_INT(store_version_create(st, &v3, "fcos-s", 1, job, &err), -1);
+    CHECK_EQ_INT(err.status, BASE_E_CONFLICT);
+    store_version_release(&v1), store_version_release(&v2), store_version_release(&v3);
+    store_close(st);
+}
+
+static int sum_help(void *ctx, const struct store_help_sum *s, struct base_err *err)
+{
+    (void)err;
+    struct store_help_sum *out = ctx;
+    out[s->model_version[0] ? 1 : 0] = *s;
+    return 0;
+}
+
+static void test_help_and_backend(void)
+{
+    struct store *st = fresh();
+    int64_t p = project(st), a1, a2;
+    json_t *tasks = json_pack("[{s:{}}, {s:{}}]", "data", "data");
+    struct store_import_result res;
+    store_tasks_import(st, p, tasks, 0, &res, NULL);
+    json_decref(tasks);
+    struct store_annotation a = {.result = json_array()};
+    store_annotation_create(st, res.first_task_id, &a, &a1, NULL);
+    store_annotation_create(st, res.first_task_id + 1, &a, &a2, NULL);
+    json_decref(a.result);
+    struct store_help h1 = {.annotation = a1, .shown = 3, .accepted = 1, .adjusted = 1,
+                            .deleted = 1, .drawn = 1, .adjust_iou = 0.5, .has_lead_time = 1,
+                            .lead_time = 4};
+    snprintf(h1.model_version, sizeof h1.model_version, "fcos-s-v1");
+    struct store_help h2 = {.annotation = a2, .drawn = 2, .has_lead_time = 1, .lead_time = 20};
+    CHECK_EQ_INT(store_help_put(st, &h1, NULL), 0);
+    CHECK_EQ_INT(store_help_put(st, &h1, NULL), 0); /* replaced, not added */
+    CHECK_EQ_INT(store_help_put(st, &h2, NULL), 0);
+    struct store_help_sum sums[2];
+    memset(sums, 0, sizeof sums);
+    CHECK_EQ_INT(store_help_each(st, p, sum_help, sums, NULL), 0);
+    CHECK_EQ_INT(sums[1].annotations, 1);
+    CHECK_EQ_INT(sums[1].accepted, 1);
+    CHECK_NEAR(sums[1].adjust_iou_mean, 0.5, 1e-9);
+    CHECK_NEAR(sums[0].lead_time_mean, 20, 1e-9);
+    CHECK_EQ_INT(sums[0].drawn, 2);
+    struct store_ml_backend b1, b2;
+    CHECK_EQ_INT(store_ml_backend_builtin(st, p, &b1, NULL), 0);
+    CHECK_EQ_INT(store_ml_backend_builtin(st, p, &b2, NULL), 0);
+    CHECK_EQ_INT(b1.id, b2.id);
+    CHECK_EQ_STR(b1.url, "");
+    snprintf(b1.title, sizeof b1.title, "renamed");
+    CHECK_EQ_INT(store_ml_backend_update(st, &b1, NULL), 0);
+    store_ml_backend_get(st, b1.id, &b2, NULL);
+    CHECK_EQ_STR(b2.title, "renamed");
+    struct base_err err = {0};
+    CHECK_EQ_INT(store_ml_backend_builtin(st, 999, &b2, &err), -1);
+    CHECK_EQ_INT(err.status, BASE_E_NOTFOUND);
+    /* deleting the project takes its rows along */
+    CHECK_EQ_INT(store_project_delete(st, p, NULL), 0);
+    CHECK_EQ_INT(store_ml_backend_get(st, b1.id, &b2, NULL), -1);
+    store_close(st);
+}
+
+static void test_predictions_many(void)
+{
+    struct store *st = fresh();
+    int64_t p = project(st), made;
+    json_t *tasks = json_pack("[{s:{}}, {s:{}}]", "data", "data");
+    struct store_import_result res;
+    store_tasks_import(st, p, tasks, 0, &res, NULL);
+    json_decref(tasks);
+    struct store_prediction in[3] = {{.task = res.first_task_id, .has_score = 1, .score = 0.5},
+                                     {.task = res.first_task_id + 1, .has_score = 1, .score = 0.7},
+                                     {.task = 12345}};
+    for (int i = 0; i < 3; i++)
+        snprintf(in[i].model_version, sizeof in[i].model_version, "m1");
+    CHECK_EQ_INT(store_prediction_create_many(st, in, 3, &made, NULL), 0);
+    CHECK_EQ_INT(made, 2); /* the missing task is skipped */
+    CHECK_EQ_INT(store_prediction_create_many(st, in, 2, &made, NULL), 0);
+    CHECK_EQ_INT(made, 0); /* already predicted by that version */
+    store_close(st);
+}
+
+static void setup(void) __attribute__((constructor));
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/ll-test-store-loop-XXXXXX");
+    if (!mkdtemp(dir))
+        abort();
+}
+
+static void teardown(void) __attribute__((destructor));
+static void teardown(void)
+{
+    base_remove_tree(dir, NULL);
+}
+
+TEST_MAIN(TEST_CASE(test_enqueue_coalesces), TEST_CASE(test_claim_is_fair),
+          TEST_CASE(test_cancel_and_finish), TEST_CASE(test_recover), TEST_CASE(test_loop_state),
+          TEST_CASE(test_registry), TEST_CASE(test_help_and_backend),
+          TEST_CASE(test_predictions_many))
