@@ -20,6 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!image_decode(data + 1, size - 1, &o, &img, &info, NULL)) {
         if (img.width != (o.fit_width ? img.width : info.width))
             __builtin_trap();
+        if (info.truncated != 0 && info.truncated != 1)
+            __builtin_trap();
         struct image small;
         struct image_letterbox map;
         if (!image_letterbox(&img, 32, 24, 114, &small, &map, NULL))

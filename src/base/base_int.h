@@ -12,4 +12,9 @@
  * are always exactly jansson's. */
 json_t *base_json_parse_fast(const char *text, size_t len);
 
+/* A terminal progress bar tells the logger whether stderr's current line holds its unfinished
+ * bar, so that a log line first erases it instead of being glued to its end (the bar comes back
+ * on the line below at its next redraw). */
+void base_log_bar_line(int open);
+
 #endif

@@ -1,5 +1,5 @@
 /* Terminal progress bars for long work (imports, training, exports). */
-#include "base.h"
+#include "base_int.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -82,6 +82,8 @@ static void draw(struct base_progress *p, const char *detail, int final)
     if (final || !p->tty)
         fputc('\n', stderr);
     fflush(stderr);
+    if (p->tty)
+        base_log_bar_line(!final);
 }
 
 void base_progress_update(struct base_progress *p, uint64_t done, const char *detail)

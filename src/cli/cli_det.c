@@ -137,3 +137,13 @@ int cli_det_read(const char *path, const char *format, struct det_dataset **out,
     formats_dataset_free(fd);
     return *out ? 0 : -1;
 }
+
+const char *cli_det_skipped(int skipped, char *buf, size_t size)
+{
+    if (skipped <= 0)
+        snprintf(buf, size, "%s", "");
+    else
+        snprintf(buf, size, "skipped %d image%s (see warnings above)", skipped,
+                 skipped == 1 ? "" : "s");
+    return buf;
+}

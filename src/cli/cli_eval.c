@@ -1,6 +1,7 @@
 /* `labelloop eval`: COCO-style evaluation of a model on a data set (or on the validation part of
  * the same split `labelloop train` makes), printed like pycocotools' summary plus a per-class
- * table, or as JSON. */
+ * table, or as JSON. Images that cannot be read are left out (ground truth too) with a warning
+ * and counted in the summary. */
 #include "cli_int.h"
 
 #include "det/det.h"
@@ -48,11 +49,12 @@ static void print_summary(const struct det_metrics *m, const struct det_model_in
 
 static void print_json(const struct det_metrics *m, const struct det_model_info *in, int n)
 {
-    printf("{\"images\": %d, \"ap\": %.6f, \"ap50\": %.6f, \"ap75\": %.6f, \"ap_small\": %.6f, "
+    printf("{\"images\": %d, \"skipped\": %d, \"ap\": %.6f, \"ap50\": %.6f, \"ap75\": %.6f, "
+           "\"ap_small\": %.6f, "
            "\"ap_medium\": %.6f, \"ap_large\": %.6f, \"ar1\": %.6f, \"ar10\": %.6f, "
            "\"ar100\": %.6f, \"classes\": {",
-           n, m->ap, m->ap50, m->ap75, m->ap_small, m->ap_medium, m->ap_large, m->ar1, m->ar10,
-           m->ar100);
+           n, m->skipped, m->ap, m->ap50, m->ap75, m->ap_small, m->ap_medium, m->ap_large, m->ar1,
+           m->ar10, m->ar100);
     for (int k = 0; k < m->nclasses; k++) {
         char name[512];
         size_t o = 0;
@@ -89,10 +91,14 @@ static int run(const struct eval_args *a, int as_json, struct base_err *err)
         rc = det_evaluate_dataset(p, d, NULL, &m, err);
     if (!rc) {
         struct det_model *model = det_predictor_acquire(p);
+        char note[80];
         if (as_json)
-            print_json(&m, det_model_info(model), d->nsamples);
+            print_json(&m, det_model_info(model), d->nsamples - m.skipped);
         else
             print_summary(&m, det_model_info(model));
+        if (m.skipped)
+            fprintf(stderr, "eval: evaluated %d images, %s\n", d->nsamples - m.skipped,
+                    cli_det_skipped(m.skipped, note, sizeof note));
         det_predictor_release(p, model);
     }
     det_metrics_release(&m);

@@ -54,6 +54,9 @@ struct base_err;
 /* Reads a COCO, YOLO or VOC data set (format NULL: guessed from the layout) into *out. */
 int cli_det_read(const char *path, const char *format, struct det_dataset **out,
                  struct base_err *err);
+/* "skipped N image(s) (see warnings above)" into buf, or "" for none: what the detector
+ * commands' summaries say about images they could not read. Returns buf. */
+const char *cli_det_skipped(int skipped, char *buf, size_t size);
 
 /* ---- a JSON client of a labelloop server (cli_http.c) ---- */
 

@@ -1,6 +1,7 @@
 /* `labelloop predict`: runs a trained model over a folder of images and writes the boxes in
  * the original pictures' pixels as Label Studio pre-annotations (ls-json), a COCO file, or YOLO
- * label files. */
+ * label files. An image that cannot be read is skipped with a warning and left out of the
+ * output; the summary says how many were. */
 #include "cli_int.h"
 
 #include "det/det.h"
@@ -16,7 +17,8 @@
 
 static const char usage[] =
     "usage: labelloop predict --model MODEL --images DIR [options]\n\n"
-    "Detects objects in every JPEG, PNG and WebP image of DIR (or in one image file).\n\n"
+    "Detects objects in every JPEG, PNG and WebP image of DIR (or in one image file). An image\n"
+    "that cannot be read is skipped with a warning and left out of the output.\n\n"
     "  --model MODEL      model file written by `labelloop train`\n"
     "  --images DIR       folder of images, or one image\n"
     "  --format F         ls-json (Label Studio tasks with predictions, default), coco or yolo\n"
@@ -86,7 +88,7 @@ struct results {
     int n;
     char **paths;
     struct det_box **boxes;
-    int *counts;
+    int *counts; /* -1: unreadable, left out */
     struct image_info *infos;
     const struct det_model_info *model;
     const char *version;
@@ -114,6 +116,8 @@ static json_t *ls_json(const struct predict_args *a, const struct results *r)
 {
     json_t *tasks = json_array();
     for (int i = 0; i < r->n; i++) {
+        if (r->counts[i] < 0)
+            continue;
         json_t *result = json_array();
         double score = 0;
         for (int k = 0; k < r->counts[i]; k++) {
@@ -137,6 +141,8 @@ static json_t *coco_json(const struct results *r)
         json_array_append_new(cats, json_pack("{s:i, s:s}", "id", k, "name", r->model->classes[k]));
     int id = 0;
     for (int i = 0; i < r->n; i++) {
+        if (r->counts[i] < 0)
+            continue;
         const char *slash = strrchr(r->paths[i], '/');
         json_array_append_new(images, json_pack("{s:i, s:s, s:i, s:i}", "id", i, "file_name",
                                                 slash ? slash + 1 : r->paths[i], "width",
@@ -206,7 +212,8 @@ static int write_yolo(const struct results *r, const char *dir, struct base_err 
     if (!rc)
         rc = base_file_write_atomic(classes, b.data, b.len, err);
     for (int i = 0; i < r->n && !rc; i++)
-        rc = write_yolo_file(r, i, dir, err);
+        if (r->counts[i] >= 0)
+            rc = write_yolo_file(r, i, dir, err);
     base_buf_release(&b);
     base_free(labels);
     base_free(classes);
@@ -235,19 +242,28 @@ static int write_results(const struct predict_args *a, const struct results *r,
 /* ---- the command ------------------------------------------------------------------------------
  */
 
+/* The bar's last line is the summary: how many images were skipped and left out. */
 static int predict_all(struct det_predictor *p, const struct predict_args *a, struct results *r,
                        struct base_err *err)
 {
     struct det_predict_opts o = {.score_thr = (float)a->score_thr, .max_det = a->max_det};
     struct base_progress *bar = base_progress_new("predict", (uint64_t)r->n, "images");
-    int rc = 0;
+    int rc = 0, skipped = 0;
     for (int i = 0; i < r->n && !rc; i += CHUNK) {
         int k = r->n - i < CHUNK ? r->n - i : CHUNK;
         rc = det_predict_files(p, (const char *const *)r->paths + i, k, &o, r->boxes + i,
                                r->counts + i, r->infos + i, err);
         base_progress_update(bar, (uint64_t)(i + k), NULL);
     }
-    base_progress_finish(bar, NULL);
+    for (int i = 0; i < r->n && !rc; i++)
+        skipped += r->counts[i] < 0;
+    char note[80], detail[120] = "";
+    if (skipped)
+        snprintf(detail, sizeof detail, "%s, left out of the output",
+                 cli_det_skipped(skipped, note, sizeof note));
+    base_progress_finish(bar, detail);
+    if (!rc && skipped == r->n)
+        rc = base_err_set(err, BASE_E_INVALID, "no readable images (%d skipped)", skipped);
     return rc;
 }
 

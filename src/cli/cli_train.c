@@ -1,6 +1,7 @@
 /* `labelloop train`: trains the built-in FCOS detector on a COCO, YOLO or VOC data set, with a
  * progress bar (loss parts, images/s, ETA, validation AP), and writes the model file. Ctrl-C
- * stops cleanly without writing anything. */
+ * stops cleanly without writing anything. An unreadable image is skipped (the detector warns
+ * about each) and the summary says how many were. */
 #include "cli_int.h"
 
 #include "det/det.h"
@@ -46,7 +47,7 @@ static void on_sigint(int sig)
 struct ui {
     struct base_progress *bar;
     FILE *log;
-    const struct det_train_progress *last;
+    int skipped; /* unreadable images, as the last progress report said */
 };
 
 static void log_eval(FILE *f, const struct det_train_progress *p)
@@ -64,6 +65,7 @@ static void on_progress(void *user, const struct det_train_progress *p)
 {
     struct ui *ui = user;
     char detail[200], val[64] = "";
+    ui->skipped = p->skipped;
     if (p->phase == DET_PHASE_LOADING) {
         if (!p->loaded)
             fprintf(stderr, "loading %d images\n", p->to_load);
@@ -132,8 +134,10 @@ static int run(const struct train_args *a, struct base_err *err)
         rc = det_model_save(m, a->out, err);
     if (!rc) {
         const struct det_model_info *in = det_model_info(m);
-        printf("wrote %s: %s, %d classes, %d epochs, val AP50 %.3f AP %.3f\n", a->out, in->arch,
-               in->nclasses, in->epoch, in->val_ap50, in->val_ap);
+        char note[80];
+        printf("wrote %s: %s, %d classes, %d epochs, val AP50 %.3f AP %.3f%s%s\n", a->out, in->arch,
+               in->nclasses, in->epoch, in->val_ap50, in->val_ap, ui.skipped ? "; " : "",
+               cli_det_skipped(ui.skipped, note, sizeof note));
     }
     if (ui.log)
         fclose(ui.log);

@@ -79,6 +79,7 @@ struct det_metrics {
     int nclasses;
     double *class_ap;   /* [nclasses] AP@[.5:.95] per class, -1 without ground truth */
     double *class_ap50; /* [nclasses] AP@.5 per class */
+    int skipped;        /* det_evaluate_dataset: images left out, their file unreadable */
 };
 
 /* COCO-style box evaluation with pycocotools' semantics: IoU thresholds .50:.05:.95, 101-point
@@ -173,7 +174,12 @@ int det_predict(struct det_predictor *p, const struct image *const *images, int 
 
 /* Decodes n image files (scaled DCT straight to the model's size, EXIF orientation applied) and
  * predicts them in batches. Boxes are in pixels of each picture as displayed; infos (may be
- * NULL) receives each file's header facts. Errors name the unreadable file. Thread-safe. */
+ * NULL) receives each file's header facts (infos[i].truncated: the file was cut short and only
+ * its decodable part was predicted, with a warning). A file that cannot be read or decoded
+ * (missing, corrupt, not an image, over the size limits) does not fail the call: it gets
+ * counts[i] = -1, out[i] = NULL and a zeroed infos[i], a BASE_WARN names it and the reason, and
+ * the others are predicted. Errors (nothing returned then, counts 0): the model, memory.
+ * Thread-safe. */
 int det_predict_files(struct det_predictor *p, const char *const *paths, int n,
                       const struct det_predict_opts *opts, struct det_box **out, int *counts,
                       struct image_info *infos, struct base_err *err);
@@ -185,9 +191,10 @@ enum det_phase { DET_PHASE_LOADING, DET_PHASE_TRAINING, DET_PHASE_EVALUATING, DE
 /* What a training run reports, at most a few times a second and after every evaluation. */
 struct det_train_progress {
     enum det_phase phase;
-    int epoch, epochs;                         /* current epoch (1-based) */
-    long step, steps;                          /* optimizer steps done and planned */
-    int loaded, to_load;                       /* images decoded so far (loading phase) */
+    int epoch, epochs;   /* current epoch (1-based) */
+    long step, steps;    /* optimizer steps done and planned */
+    int loaded, to_load; /* images decoded so far (loading phase) */
+    int skipped;         /* images left out so far (training and validation): unreadable files */
     double loss, loss_cls, loss_box, loss_ctr; /* running averages */
     double images_per_s;
     double elapsed_s; /* training time, without evaluation */
@@ -227,15 +234,21 @@ struct det_train_opts {
 };
 
 /* Trains a model on `train`, evaluating on `val` (may be NULL or empty) with the EMA weights;
- * returns the final EMA model in *out with its metadata filled (epoch, metrics, fingerprint).
- * Deterministic given the seed (up to the floating-point order of the kernels). Errors: empty
- * training data, unreadable images (naming the file), BASE_E_CANCELLED when cancelled (nothing
- * is returned then). */
+ * returns the final EMA model in *out with its metadata filled (epoch, metrics, fingerprint;
+ * train_images counts the images actually used). Deterministic given the seed (up to the
+ * floating-point order of the kernels). A training or validation image whose file cannot be
+ * read or decoded is skipped with a BASE_WARN naming it and the reason (counted in the
+ * progress's `skipped`); a truncated one is used for what decodes, with a warning. Errors:
+ * empty training data, BASE_E_INVALID "no readable training images (N skipped)" when every
+ * training image was skipped, BASE_E_CANCELLED when cancelled (nothing is returned then). */
 int det_train(const struct det_dataset *train, const struct det_dataset *val,
               const struct det_train_opts *opts, struct det_model **out, struct base_err *err);
 
 /* Predicts every image of d from its file and evaluates against its boxes (pixels of the
- * displayed image). Errors name the unreadable file. */
+ * displayed image). An image whose file cannot be read is left out of the evaluation, its
+ * ground truth with it, with a warning (det_predict_files); out->skipped counts them. Errors:
+ * those of det_predict_files, and BASE_E_INVALID "no readable images to evaluate (N skipped)"
+ * when none is left. */
 int det_evaluate_dataset(struct det_predictor *p, const struct det_dataset *d,
                          const struct det_predict_opts *opts, struct det_metrics *out,
                          struct base_err *err);

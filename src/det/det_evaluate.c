@@ -1,48 +1,52 @@
 /* Prediction from files (decode at the model's size, predict in batches, boxes back in the
- * displayed picture's pixels) and evaluation of a model on a data set read from files. */
+ * displayed picture's pixels) and evaluation of a model on a data set read from files. A file
+ * that cannot be read is skipped with a warning and the others go on. */
 #include "det_int.h"
 
 #include <string.h>
 
 #define FILE_BATCH 8
 
-static int load_scaled(const char *path, int size, struct image *img, struct image_info *info,
-                       struct base_err *err)
-{
-    char *data = NULL;
-    size_t len = 0;
-    int rc = base_file_read(path, IMAGE_MAX_FILE_BYTES, &data, &len, err);
-    if (!rc)
-        rc = image_load_fit(data, len, size, 0, img, info, err);
-    base_free(data);
-    return rc ? base_err_prefix(err, "%s: ", path) : 0;
-}
-
-/* Files [0, n) with n <= FILE_BATCH. */
+/* Files [0, n) with n <= FILE_BATCH. An unreadable file is skipped with a warning (counts -1,
+ * info zeroed); the others are predicted as one batch. */
 static int predict_chunk(struct det_predictor *p, const char *const *paths, int n, int size,
                          const struct det_predict_opts *o, struct det_box **out, int *counts,
                          struct image_info *infos, struct base_err *err)
 {
     struct image imgs[FILE_BATCH];
     const struct image *ptrs[FILE_BATCH];
-    int loaded = 0, rc = 0;
-    memset(imgs, 0, sizeof imgs);
-    for (; loaded < n && !rc; loaded++) {
-        rc = load_scaled(paths[loaded], size, &imgs[loaded], &infos[loaded], err);
-        ptrs[loaded] = &imgs[loaded];
-    }
-    if (!rc)
-        rc = det_predict(p, ptrs, n, o, out, counts, err);
+    struct det_box *boxes[FILE_BATCH];
+    int nboxes[FILE_BATCH], idx[FILE_BATCH], k = 0, rc = 0;
     for (int i = 0; i < n && !rc; i++) {
-        float sx = (float)infos[i].width / imgs[i].width;
-        float sy = (float)infos[i].height / imgs[i].height;
-        for (int k = 0; k < counts[i]; k++) {
-            struct det_box *b = &out[i][k];
-            b->x0 *= sx, b->x1 *= sx, b->y0 *= sy, b->y1 *= sy;
+        struct base_err e = {0};
+        if (!det_read_image(paths[i], size, 0, &imgs[k], &infos[i], &e)) {
+            ptrs[k] = &imgs[k];
+            idx[k++] = i;
+        } else if (det_image_skippable(&e)) {
+            det_warn_skipped(&e);
+            memset(&infos[i], 0, sizeof infos[i]);
+            counts[i] = -1;
+        } else {
+            rc = -1;
+            if (err)
+                *err = e;
         }
     }
-    for (int i = 0; i < loaded; i++)
-        image_release(&imgs[i]);
+    if (!rc && k)
+        rc = det_predict(p, ptrs, k, o, boxes, nboxes, err);
+    for (int j = 0; j < k && !rc; j++) {
+        int i = idx[j];
+        float sx = (float)infos[i].width / imgs[j].width;
+        float sy = (float)infos[i].height / imgs[j].height;
+        for (int b = 0; b < nboxes[j]; b++) {
+            struct det_box *x = &boxes[j][b];
+            x->x0 *= sx, x->x1 *= sx, x->y0 *= sy, x->y1 *= sy;
+        }
+        out[i] = boxes[j];
+        counts[i] = nboxes[j];
+    }
+    for (int j = 0; j < k; j++)
+        image_release(&imgs[j]);
     return rc;
 }
 
@@ -106,17 +110,28 @@ int det_evaluate_dataset(struct det_predictor *p, const struct det_dataset *d,
         paths[i] = d->samples[i].path;
     if (!rc)
         rc = det_predict_files(p, paths, n, opts, boxes, counts, NULL, err);
+    /* an unreadable image leaves the evaluation with its ground truth: it was never seen */
+    int used = 0, skipped = 0;
     for (int i = 0; i < n && !rc; i++) {
         const struct det_sample *s = &d->samples[i];
+        if (counts[i] < 0) {
+            skipped++;
+            continue;
+        }
         gt[i] = base_alloc(((size_t)s->nboxes + 1) * sizeof **gt);
         for (int k = 0; k < s->nboxes; k++) {
             gt[i][k] = s->boxes[k];
             gt[i][k].label = map[s->boxes[k].label];
         }
-        ev[i] = (struct det_eval_image){gt[i], s->nboxes, boxes[i], counts[i]};
+        ev[used++] = (struct det_eval_image){gt[i], s->nboxes, boxes[i], counts[i]};
     }
+    if (!rc && !used && n)
+        rc = base_err_set(err, BASE_E_INVALID, "no readable images to evaluate (%d skipped)",
+                          skipped);
     if (!rc)
-        rc = det_evaluate(ev, n, nc, out, err);
+        rc = det_evaluate(ev, used, nc, out, err);
+    if (!rc)
+        out->skipped = skipped;
     for (int i = 0; i < n; i++) {
         base_free(boxes[i]);
         base_free(gt[i]);

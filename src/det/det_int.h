@@ -132,19 +132,34 @@ struct det_cached {
     struct det_box *boxes;
     int nboxes;
     int src_width, src_height; /* the displayed size the data set's boxes refer to */
+    int sample;                /* its index in the data set */
 };
 
 struct det_cache {
     int size;
     int n;
     int max_boxes;
+    int skipped; /* samples left out: their file could not be read or decoded */
     struct det_cached *items;
 };
 
-/* Decodes every sample of d (JPEG scaled DCT, EXIF orientation) at `size`. `cancel` (may be
- * NULL) is polled between images. Errors name the file; BASE_E_CANCELLED when cancelled. */
+/* Decodes every sample of d (JPEG scaled DCT, EXIF orientation) at `size`. A sample whose file
+ * cannot be read or decoded is left out with a warning (counted in c->skipped); a truncated one
+ * is kept with a warning. `cancel` (may be NULL) is polled between images. Errors:
+ * BASE_E_CANCELLED when cancelled, or what det_image_skippable does not skip. */
 int det_cache_load(struct det_cache *c, const struct det_dataset *d, int size,
                    const volatile int *cancel, struct base_err *err);
+
+/* Reads and decodes one image file fitted to size x size (image_load_fit), warning when the file
+ * is truncated. Error messages start with the path. */
+int det_read_image(const char *path, int size, int enlarge, struct image *img,
+                   struct image_info *info, struct base_err *err);
+/* Whether an error of det_read_image is the file's fault (unreadable, corrupt, unsupported, too
+ * big), so that the image is skipped and the batch goes on, rather than a failure of the whole
+ * call (memory, cancellation, a library fault). */
+int det_image_skippable(const struct base_err *err);
+/* Logs that the image of this det_read_image error is skipped. */
+void det_warn_skipped(const struct base_err *err);
 void det_cache_release(struct det_cache *c);
 
 /* Augmentation: random scale in [scale_lo, scale_hi] of the fitted size with a random placement

@@ -1,6 +1,7 @@
-/* The training loop: cache the images, stream augmented batches from the loader thread, step
- * SGD on the FCOS loss with warm-up and cosine decay, keep an EMA of the weights, evaluate the
- * EMA model on the validation images, report progress, stop on request or time budget. */
+/* The training loop: cache the images (skipping, with a warning, those that cannot be read),
+ * stream augmented batches from the loader thread, step SGD on the FCOS loss with warm-up and
+ * cosine decay, keep an EMA of the weights, evaluate the EMA model on the validation images,
+ * report progress, stop on request or time budget. */
 #include "det_int.h"
 
 #include <math.h>
@@ -53,6 +54,7 @@ static int cancelled(const struct trainer *t)
     return t->o.cancel && *t->o.cancel;
 }
 
+/* The model and its warm start: what can fail on the options alone, before any image is read. */
 static int setup_model(struct trainer *t, struct base_err *err)
 {
     t->model = det_model_new(t->o.arch, (const char *const *)t->train->classes, t->train->nclasses,
@@ -62,6 +64,15 @@ static int setup_model(struct trainer *t, struct base_err *err)
     if (t->o.init_path && det_model_warm_start(t->model, t->o.init_path, err))
         return -1;
     det_model_geom(t->model, t->o.input_size, &t->geom);
+    return 0;
+}
+
+/* Graph, optimizer, schedule and EMA, sized by the images that could be read. */
+static int setup_training(struct trainer *t, struct base_err *err)
+{
+    if (t->o.batch > t->tc.n)
+        t->o.batch = t->tc.n;
+    t->steps_per_epoch = (t->tc.n + t->o.batch - 1) / t->o.batch;
     t->g = nn_graph_new(t->model->nn);
     det_build(t->model, t->g, t->o.batch, t->o.input_size);
     if (nn_graph_compile(t->g, NN_TRAIN, NN_BACKEND_DEFAULT, err))
@@ -94,6 +105,8 @@ static int setup_model(struct trainer *t, struct base_err *err)
     return 0;
 }
 
+/* Unreadable images are left out (det_cache_load warns about each); training goes on with the
+ * rest, and only fails when none is left. */
 static int load_images(struct trainer *t, struct base_err *err)
 {
     t->pr.phase = DET_PHASE_LOADING;
@@ -102,11 +115,16 @@ static int load_images(struct trainer *t, struct base_err *err)
     if (det_cache_load(&t->tc, t->train, t->o.input_size, t->o.cancel, err))
         return -1;
     t->pr.loaded = t->tc.n;
+    t->pr.skipped = t->tc.skipped;
+    if (!t->tc.n)
+        return base_err_set(err, BASE_E_INVALID, "no readable training images (%d skipped)",
+                            t->tc.skipped);
     report(t);
     if (t->val && t->val->nsamples &&
         det_cache_load(&t->vc, t->val, t->o.input_size, t->o.cancel, err))
         return -1;
     t->pr.loaded += t->vc.n;
+    t->pr.skipped += t->vc.skipped;
     return 0;
 }
 
@@ -160,9 +178,10 @@ static int evaluate(struct trainer *t, struct base_err *err)
     struct det_eval_image *ev = base_calloc((size_t)n, sizeof *ev);
     struct det_metrics m;
     rc = predict_val(t, boxes, counts, err);
-    for (int i = 0; i < n && !rc; i++)
-        ev[i] = (struct det_eval_image){t->val->samples[i].boxes, t->val->samples[i].nboxes,
-                                        boxes[i], counts[i]};
+    for (int i = 0; i < n && !rc; i++) {
+        const struct det_sample *s = &t->val->samples[t->vc.items[i].sample];
+        ev[i] = (struct det_eval_image){s->boxes, s->nboxes, boxes[i], counts[i]};
+    }
     if (!rc && !(rc = det_evaluate(ev, n, t->model->info.nclasses, &m, err))) {
         t->pr.val_ap = m.ap;
         t->pr.val_ap50 = m.ap50;
@@ -284,7 +303,7 @@ static struct det_model *final_model(struct trainer *t, struct base_err *err)
         return NULL;
     }
     m->info.epoch = t->pr.epoch;
-    m->info.train_images = t->train->nsamples;
+    m->info.train_images = t->tc.n;
     m->info.val_ap = t->vc.n ? t->pr.val_ap : -1;
     m->info.val_ap50 = t->vc.n ? t->pr.val_ap50 : -1;
     det_dataset_fingerprint(t->train, m->fingerprint);
@@ -315,11 +334,12 @@ int det_train(const struct det_dataset *train, const struct det_dataset *val,
     resolve(opts, train->nsamples, &t.o);
     t.train = train;
     t.val = val;
-    t.steps_per_epoch = (train->nsamples + t.o.batch - 1) / t.o.batch;
     t.pr.val_ap = t.pr.val_ap50 = -1;
     int rc = setup_model(&t, err);
     if (!rc)
         rc = load_images(&t, err);
+    if (!rc)
+        rc = setup_training(&t, err);
     if (!rc) {
         struct det_aug aug = default_aug;
         aug.mosaic = t.o.mosaic;

@@ -2,7 +2,8 @@
  * decode JPEG (scaled DCT straight to near the size wanted), PNG and WebP into 8-bit RGB with the
  * EXIF orientation applied (browsers show photos rotated, so boxes live in that frame), resize,
  * letterbox for the detector with coordinate mapping both ways, and encode JPEG thumbnails.
- * Every decoder rejects corrupt, truncated or oversized input with an error; none crashes. */
+ * Every decoder rejects corrupt or oversized input with an error and none crashes; a file cut
+ * short inside its pixels is decoded as far as it goes, as other tools do, and says so. */
 #ifndef LL_IMAGE_H
 #define LL_IMAGE_H
 
@@ -23,12 +24,14 @@ const char *image_format_name(enum image_format format);
 
 /* What a header says. width/height are the size as displayed (after EXIF orientation: 5..8 swap
  * the sides); stored_* are the size as encoded. orientation is the EXIF value 1..8 (1 when the file
- * has none or an invalid one). */
+ * has none or an invalid one). truncated is set by decoding (the probe leaves it 0): 1 when the
+ * data ended inside the pixels and the picture's missing part was filled with grey. */
 struct image_info {
     enum image_format format;
     int width, height;
     int stored_width, stored_height;
     int orientation;
+    int truncated;
 };
 
 /* Largest accepted image, in stored pixels (a 108 MP phone photo fits), and side. Larger files are
@@ -70,10 +73,13 @@ struct image_decode_opts {
 
 /* Decodes a JPEG, PNG or WebP held in memory into *out, which is overwritten (it must not own
  * pixels: zeroed or released). info (may be NULL) receives the header facts. Alpha is composited
- * onto white; grey, palette, 16-bit and CMYK become 8-bit RGB. Errors: those of image_probe,
- * BASE_E_INVALID for corrupt or truncated data, BASE_E_TOOBIG over the pixel limit,
- * BASE_E_UNSUPPORTED for animated WebP. On error *out is left zeroed. Thread-safe (no shared
- * state). */
+ * onto white; grey, palette, 16-bit and CMYK become 8-bit RGB. Data that ends inside the pixels
+ * (a file cut short by a failed copy or download) is not an error: what it holds is decoded, the
+ * rest is mid grey (JPEG: the missing blocks; PNG and WebP: the missing rows; an interlaced PNG
+ * or progressive JPEG cut after its first pass is whole but coarse) and info->truncated is 1.
+ * Errors: those of image_probe, BASE_E_INVALID for corrupt data or data that ends before the
+ * first row of pixels, BASE_E_TOOBIG over the pixel limit, BASE_E_UNSUPPORTED for animated WebP.
+ * On error *out is left zeroed. Thread-safe (no shared state). */
 int image_decode(const void *data, size_t len, const struct image_decode_opts *opts,
                  struct image *out, struct image_info *info, struct base_err *err);
 int image_decode_file(const char *path, const struct image_decode_opts *opts, struct image *out,

@@ -37,6 +37,17 @@ void image_flatten_rgba(uint8_t *p, size_t npix)
     }
 }
 
+void image_fill_grey_rows(uint8_t *p, size_t width, int channels, size_t from, size_t h)
+{
+    if (from >= h)
+        return;
+    size_t n = (h - from) * width;
+    uint8_t *q = p + from * width * (size_t)channels;
+    memset(q, 128, n * (size_t)channels);
+    for (size_t i = 0; channels == 4 && i < n; i++)
+        q[4 * i + 3] = 255;
+}
+
 /* EXIF orientations as (swap axes, flip source x, flip source y): the output pixel (x, y) reads
  * the source pixel (u, v) with s = swap ? y : x, t = swap ? x : y, u = flip_u ? w-1-s : s,
  * v = flip_v ? h-1-t : t. */
@@ -77,20 +88,20 @@ static double fit_scale(const struct image_info *hdr, const struct image_decode_
     return s < 1.0 ? s : 1.0;
 }
 
-static int decode_pixels(const uint8_t *d, size_t len, const struct image_info *hdr, double s,
+static int decode_pixels(const uint8_t *d, size_t len, struct image_info *hdr, double s,
                          struct image *out, struct base_err *err)
 {
     switch (hdr->format) {
     case IMAGE_FORMAT_JPEG: {
         int m = (int)ceil(8.0 * s - 1e-9);
-        return image_decode_jpeg(d, len, hdr, m < 1 ? 1 : m > 8 ? 8 : m, out, err);
+        return image_decode_jpeg(d, len, hdr, m < 1 ? 1 : m > 8 ? 8 : m, out, &hdr->truncated, err);
     }
     case IMAGE_FORMAT_PNG:
-        return image_decode_png(d, len, hdr, out, err);
+        return image_decode_png(d, len, hdr, out, &hdr->truncated, err);
     case IMAGE_FORMAT_WEBP: {
         int fw = s < 1.0 ? (int)ceil(hdr->stored_width * s) : 0;
         int fh = s < 1.0 ? (int)ceil(hdr->stored_height * s) : 0;
-        return image_decode_webp(d, len, hdr, fw, fh, out, err);
+        return image_decode_webp(d, len, hdr, fw, fh, out, &hdr->truncated, err);
     }
     default:
         return base_err_set(err, BASE_E_UNSUPPORTED, "unsupported image format");

@@ -17,13 +17,19 @@ int image_probe_ex(const uint8_t *d, size_t len, struct image_info *info, int *n
                    struct base_err *err);
 
 /* Decoders produce the stored orientation; scale_eighths (1..8) is the JPEG DCT scale and
- * fit_* (0 for none, stored orientation) the WebP scaling box. info comes from the probe. */
+ * fit_* (0 for none, stored orientation) the WebP scaling box. info comes from the probe.
+ * *truncated is set to 1 (and left alone otherwise) when the data ended inside the pixels and
+ * the rest of the picture was filled; data that ends before any row of pixels is an error. */
 int image_decode_jpeg(const uint8_t *d, size_t len, const struct image_info *info,
-                      int scale_eighths, struct image *out, struct base_err *err);
+                      int scale_eighths, struct image *out, int *truncated, struct base_err *err);
 int image_decode_png(const uint8_t *d, size_t len, const struct image_info *info, struct image *out,
-                     struct base_err *err);
+                     int *truncated, struct base_err *err);
 int image_decode_webp(const uint8_t *d, size_t len, const struct image_info *info, int fit_w,
-                      int fit_h, struct image *out, struct base_err *err);
+                      int fit_h, struct image *out, int *truncated, struct base_err *err);
+
+/* Fills rows [from, h) of a packed picture of `channels` (3 or 4) with opaque mid grey: what a
+ * truncated file's missing part becomes (libjpeg's own fill is the same grey). */
+void image_fill_grey_rows(uint8_t *p, size_t width, int channels, size_t from, size_t h);
 
 /* Composites packed RGBA onto white in place, leaving packed RGB in the first 3*npix bytes. */
 void image_flatten_rgba(uint8_t *p, size_t npix);

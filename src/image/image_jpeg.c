@@ -1,7 +1,8 @@
 /* JPEG through libjpeg-turbo: decode with the scaled inverse DCT (a 4000x3000 photo wanted at 320
  * is decoded at 1/8 for a fraction of the work) and encode thumbnails. libjpeg reports errors by
- * longjmp; it is caught here and turned into an error value, and a truncated file is an error
- * rather than a grey-filled picture. */
+ * longjmp; it is caught here and turned into an error value. A file that ends inside its image
+ * data is decoded as far as it goes, as browsers and PIL do: libjpeg's "premature end" warning
+ * leaves the missing blocks grey, and the caller learns the picture is truncated. */
 #include "image_int.h"
 
 #include <setjmp.h>
@@ -22,6 +23,9 @@ struct jpeg_guard {
     jmp_buf jump;
     char msg[JMSG_LENGTH_MAX];
     int hit_eof;
+    int short_data;       /* after the end, a scan still wanted bits: the picture is cut */
+    int short_scan;       /* the scan that ran short (1 = the first) */
+    JDIMENSION short_row; /* its iMCU rows complete by then */
 };
 
 static void guard_error_exit(j_common_ptr c)
@@ -34,8 +38,17 @@ static void guard_error_exit(j_common_ptr c)
 static void guard_message(j_common_ptr c, int level)
 {
     struct jpeg_guard *g = (struct jpeg_guard *)c->err;
-    if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF)
+    if (level >= 0 || !c->is_decompressor)
+        return;
+    /* The Huffman decoder reads ahead, so a file lacking only its end marker also meets the end
+     * of the data; only a scan that then runs out of bits ("hit marker") is missing pixels. */
+    if (c->err->msg_code == JWRN_JPEG_EOF)
         g->hit_eof = 1;
+    if (c->err->msg_code == JWRN_HIT_MARKER && g->hit_eof && !g->short_data) {
+        g->short_data = 1;
+        g->short_scan = ((j_decompress_ptr)c)->input_scan_number;
+        g->short_row = ((j_decompress_ptr)c)->input_iMCU_row;
+    }
 }
 
 static void guard_progress(j_common_ptr c)
@@ -82,8 +95,38 @@ static void read_rows(j_decompress_ptr c, uint8_t *pixels, uint8_t *cmyk_row)
     }
 }
 
-int image_decode_jpeg(const uint8_t *d, size_t len, const struct image_info *info,
-                      int scale_eighths, struct image *out, struct base_err *err)
+/* A progressive file whose data ended before every coefficient reached full precision: it was
+ * cut between scans (a complete file lacking only its end marker has them all). */
+static int coefficients_missing(j_decompress_ptr c)
+{
+    if (!c->progressive_mode || !c->coef_bits)
+        return 0;
+    for (int ci = 0; ci < c->num_components; ci++)
+        for (int k = 0; k < DCTSIZE2; k++)
+            if (c->coef_bits[ci][k] != 0)
+                return 1;
+    return 0;
+}
+
+/* Data that ended inside a scan leaves grey blocks; between the scans of a progressive file, a
+ * whole but coarser picture. Either is a truncation; a first scan cut before its first row
+ * leaves nothing but grey. */
+static int check_eof(j_decompress_ptr c, const struct jpeg_guard *g, int *truncated, char *msg)
+{
+    if (!g->short_data && !(g->hit_eof && coefficients_missing(c)))
+        return 0;
+    *truncated = 1;
+    if (g->short_data && g->short_scan <= 1 && g->short_row == 0) {
+        snprintf(msg, JMSG_LENGTH_MAX, "truncated before the first row of pixels");
+        return -1;
+    }
+    return 0;
+}
+
+/* *at_end: the error came after the data had run out. */
+static int decode_once(const uint8_t *d, size_t len, const struct image_info *info,
+                       int scale_eighths, struct image *out, int *truncated, int *at_end,
+                       struct base_err *err)
 {
     struct jpeg_decompress_struct c;
     struct jpeg_guard g;
@@ -94,6 +137,7 @@ int image_decode_jpeg(const uint8_t *d, size_t len, const struct image_info *inf
         jpeg_destroy_decompress(&c);
         base_free(pixels);
         base_free(cmyk_row);
+        *at_end = g.hit_eof;
         return base_err_set(err, BASE_E_INVALID, "jpeg: %s", g.msg);
     }
     jpeg_create_decompress(&c);
@@ -113,16 +157,44 @@ int image_decode_jpeg(const uint8_t *d, size_t len, const struct image_info *inf
     if (cmyk)
         cmyk_row = base_alloc((size_t)c.output_width * 4);
     read_rows(&c, pixels, cmyk_row);
-    if (g.hit_eof || c.output_scanline < c.output_height) {
-        snprintf(g.msg, sizeof g.msg, "truncated file");
+    if (c.output_scanline < c.output_height) {
+        snprintf(g.msg, sizeof g.msg, "decoder stopped at row %u", c.output_scanline);
         longjmp(g.jump, 1);
     }
+    if (check_eof(&c, &g, truncated, g.msg))
+        longjmp(g.jump, 1);
     jpeg_finish_decompress(&c);
     out->width = (int)c.output_width;
     out->height = (int)c.output_height;
     out->pixels = pixels;
     jpeg_destroy_decompress(&c);
     base_free(cmyk_row);
+    return 0;
+}
+
+/* Where the last marker segment starts: 0xFF followed by neither a stuffed zero, a fill byte nor
+ * a restart marker, none of which begin a segment. 0 when there is none after SOI. */
+static size_t last_marker(const uint8_t *d, size_t len)
+{
+    for (size_t i = len - 1; i > 2; i--)
+        if (d[i - 1] == 0xFF && d[i] != 0x00 && d[i] != 0xFF && (d[i] < 0xD0 || d[i] > 0xD7))
+            return i - 1;
+    return 0;
+}
+
+int image_decode_jpeg(const uint8_t *d, size_t len, const struct image_info *info,
+                      int scale_eighths, struct image *out, int *truncated, struct base_err *err)
+{
+    int at_end = 0;
+    if (!decode_once(d, len, info, scale_eighths, out, truncated, &at_end, err))
+        return 0;
+    /* A progressive file cut inside the tables or header of a later scan: libjpeg cannot go on
+     * from there, but the scans before that segment make a whole, coarser picture. */
+    size_t cut = at_end && len > 4 ? last_marker(d, len) : 0;
+    struct base_err again;
+    if (!cut || decode_once(d, cut, info, scale_eighths, out, truncated, &at_end, &again))
+        return -1;
+    *truncated = 1;
     return 0;
 }
 

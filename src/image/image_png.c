@@ -1,5 +1,8 @@
 /* PNG through libpng's classic interface: every colour type and bit depth is expanded to 8-bit
- * RGB(A); alpha is composited onto white. libpng's errors longjmp back here and become values. */
+ * RGB(A); alpha is composited onto white. libpng's errors longjmp back here and become values.
+ * A file that ends inside its image data keeps the rows decoded so far and the rest is grey;
+ * an interlaced one is read in libpng's "rectangle" mode, so its first pass already covers the
+ * whole picture coarsely. */
 #include "image_int.h"
 
 #include <png.h>
@@ -10,14 +13,17 @@
 struct png_src {
     const uint8_t *d;
     size_t len, pos;
+    int eof; /* a read went past the end of the data */
     char msg[128];
 };
 
 static void src_read(png_structp png, png_bytep dst, png_size_t n)
 {
     struct png_src *s = png_get_io_ptr(png);
-    if (s->len - s->pos < n)
+    if (s->len - s->pos < n) {
+        s->eof = 1;
         png_error(png, "truncated file");
+    }
     memcpy(dst, s->d + s->pos, n);
     s->pos += n;
 }
@@ -35,8 +41,9 @@ static void on_warning(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
-/* Expands whatever the file holds to 8-bit RGB or RGBA; returns the channel count. */
-static int set_transforms(png_structp png, png_infop info)
+/* Expands whatever the file holds to 8-bit RGB or RGBA; returns the channel count and sets
+ * *passes (1, or 7 for Adam7). */
+static int set_transforms(png_structp png, png_infop info, int *passes)
 {
     int type = png_get_color_type(png, info);
     png_set_scale_16(png);
@@ -48,45 +55,37 @@ static int set_transforms(png_structp png, png_infop info)
         png_set_tRNS_to_alpha(png);
     if (type == PNG_COLOR_TYPE_GRAY || type == PNG_COLOR_TYPE_GRAY_ALPHA)
         png_set_gray_to_rgb(png);
-    png_set_interlace_handling(png);
+    *passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
     return png_get_channels(png, info);
 }
 
-int image_decode_png(const uint8_t *d, size_t len, const struct image_info *info, struct image *out,
-                     struct base_err *err)
+/* Rows [0, *done) hold data once each row has been through the first pass. Interlaced rows go
+ * to libpng's display argument, which replicates each pass's pixels over the rows and columns
+ * that later passes refine (the final picture is the same). */
+static void read_rows(png_structp png, png_bytep *rows, size_t h, int passes, volatile size_t *done)
 {
-    struct png_src src = {d, len, 0, ""};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, on_error, on_warning);
-    png_infop pinfo = png ? png_create_info_struct(png) : NULL;
-    uint8_t *volatile pixels = NULL;
-    png_bytep *volatile rows = NULL;
-    if (!pinfo) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        return base_err_set(err, BASE_E_NOMEM, "png: cannot create decoder");
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &pinfo, NULL);
-        base_free(pixels);
-        base_free(rows);
-        return base_err_set(err, BASE_E_INVALID, "png: %s", src.msg);
-    }
-    png_set_user_limits(png, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
-    png_set_read_fn(png, &src, src_read);
-    png_read_info(png, pinfo);
-    size_t w = png_get_image_width(png, pinfo), h = png_get_image_height(png, pinfo);
-    if ((int)w != info->stored_width || (int)h != info->stored_height)
-        png_error(png, "inconsistent header");
-    int channels = set_transforms(png, pinfo);
-    if ((channels != 3 && channels != 4) || png_get_rowbytes(png, pinfo) != w * (size_t)channels)
-        png_error(png, "unexpected pixel layout");
-    pixels = base_alloc(w * h * (size_t)channels);
-    rows = base_alloc(h * sizeof *rows);
-    for (size_t y = 0; y < h; y++)
-        rows[y] = pixels + y * w * (size_t)channels;
-    png_read_image(png, rows);
-    png_destroy_read_struct(&png, &pinfo, NULL);
-    base_free(rows);
+    for (int p = 0; p < passes; p++)
+        for (size_t y = 0; y < h; y++) {
+            png_read_row(png, passes > 1 ? NULL : rows[y], passes > 1 ? rows[y] : NULL);
+            if (p == 0)
+                *done = y + 1;
+        }
+}
+
+/* After a longjmp: keeps what a truncated file gave (at least one row), or reports the error. */
+static int finish_partial(const struct png_src *src, uint8_t *pixels, size_t w, size_t h,
+                          int channels, size_t done, int *truncated, struct base_err *err)
+{
+    if (!src->eof || !pixels || !done)
+        return base_err_set(err, BASE_E_INVALID, "png: %s", src->msg);
+    image_fill_grey_rows(pixels, w, channels, done, h);
+    *truncated = 1;
+    return 0;
+}
+
+static void to_rgb(uint8_t *pixels, size_t w, size_t h, int channels, struct image *out)
+{
     if (channels == 4) {
         image_flatten_rgba(pixels, w * h);
         pixels = base_realloc(pixels, w * h * 3);
@@ -94,5 +93,49 @@ int image_decode_png(const uint8_t *d, size_t len, const struct image_info *info
     out->width = (int)w;
     out->height = (int)h;
     out->pixels = pixels;
+}
+
+int image_decode_png(const uint8_t *d, size_t len, const struct image_info *info, struct image *out,
+                     int *truncated, struct base_err *err)
+{
+    struct png_src src = {d, len, 0, 0, ""};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, on_error, on_warning);
+    png_infop pinfo = png ? png_create_info_struct(png) : NULL;
+    uint8_t *volatile pixels = NULL;
+    png_bytep *volatile rows = NULL;
+    volatile size_t w = 0, h = 0, done = 0;
+    volatile int channels = 0;
+    if (!pinfo) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return base_err_set(err, BASE_E_NOMEM, "png: cannot create decoder");
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &pinfo, NULL);
+        base_free(rows);
+        if (finish_partial(&src, pixels, w, h, channels, done, truncated, err)) {
+            base_free(pixels);
+            return -1;
+        }
+        to_rgb(pixels, w, h, channels, out);
+        return 0;
+    }
+    png_set_user_limits(png, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
+    png_set_read_fn(png, &src, src_read);
+    png_read_info(png, pinfo);
+    w = png_get_image_width(png, pinfo), h = png_get_image_height(png, pinfo);
+    if ((int)w != info->stored_width || (int)h != info->stored_height)
+        png_error(png, "inconsistent header");
+    int passes;
+    channels = set_transforms(png, pinfo, &passes);
+    if ((channels != 3 && channels != 4) || png_get_rowbytes(png, pinfo) != w * (size_t)channels)
+        png_error(png, "unexpected pixel layout");
+    pixels = base_alloc(w * h * (size_t)channels);
+    rows = base_alloc(h * sizeof *rows);
+    for (size_t y = 0; y < h; y++)
+        rows[y] = pixels + y * w * (size_t)channels;
+    read_rows(png, rows, h, passes, &done);
+    png_destroy_read_struct(&png, &pinfo, NULL);
+    base_free(rows);
+    to_rgb(pixels, w, h, channels, out);
     return 0;
 }

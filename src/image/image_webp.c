@@ -1,5 +1,7 @@
 /* WebP through libwebp: still images only (an animation is refused), scaled by libwebp's own
- * rescaler when a smaller picture is wanted, alpha composited onto white. */
+ * rescaler when a smaller picture is wanted, alpha composited onto white. Decoded through the
+ * incremental decoder, which says how many rows it produced from a file that ends early: those
+ * are kept and the rest is grey. */
 #include "image_int.h"
 
 #include <webp/decode.h>
@@ -13,8 +15,21 @@ static int status_error(VP8StatusCode st, struct base_err *err)
     return base_err_set(err, BASE_E_INVALID, "webp: corrupt data (libwebp status %d)", (int)st);
 }
 
+/* Feeds all the data at once; SUSPENDED means it ended early, *rows says how far it got. */
+static VP8StatusCode decode_rows(const uint8_t *d, size_t len, WebPDecoderConfig *cfg, int *rows)
+{
+    WebPIDecoder *idec = WebPIDecode(NULL, 0, cfg);
+    if (!idec)
+        return VP8_STATUS_OUT_OF_MEMORY;
+    VP8StatusCode st = WebPIUpdate(idec, d, len);
+    if (st == VP8_STATUS_SUSPENDED && !WebPIDecGetRGB(idec, rows, NULL, NULL, NULL))
+        *rows = 0;
+    WebPIDelete(idec);
+    return st;
+}
+
 int image_decode_webp(const uint8_t *d, size_t len, const struct image_info *info, int fit_w,
-                      int fit_h, struct image *out, struct base_err *err)
+                      int fit_h, struct image *out, int *truncated, struct base_err *err)
 {
     WebPDecoderConfig cfg;
     if (!WebPInitDecoderConfig(&cfg))
@@ -40,11 +55,17 @@ int image_decode_webp(const uint8_t *d, size_t len, const struct image_info *inf
     cfg.output.u.RGBA.rgba = pixels;
     cfg.output.u.RGBA.stride = w * channels;
     cfg.output.u.RGBA.size = size;
-    st = WebPDecode(d, len, &cfg);
+    int rows = 0;
+    st = decode_rows(d, len, &cfg, &rows);
     WebPFreeDecBuffer(&cfg.output);
+    if (st == VP8_STATUS_SUSPENDED && rows > 0) {
+        image_fill_grey_rows(pixels, (size_t)w, channels, (size_t)rows, (size_t)h);
+        *truncated = 1;
+        st = VP8_STATUS_OK;
+    }
     if (st != VP8_STATUS_OK) {
         base_free(pixels);
-        return status_error(st, err);
+        return status_error(st == VP8_STATUS_SUSPENDED ? VP8_STATUS_NOT_ENOUGH_DATA : st, err);
     }
     if (channels == 4) {
         image_flatten_rgba(pixels, (size_t)w * (size_t)h);

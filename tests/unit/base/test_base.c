@@ -2,6 +2,8 @@
 #include "base/base.h"
 #include "test.h"
 
+#include <pty.h>
+#include <termios.h>
 #include <unistd.h>
 
 static void test_err(void)
@@ -218,6 +220,49 @@ static void test_fmt_int(void)
     }
 }
 
+/* On a terminal the bar redraws one line without ending it; a warning logged meanwhile first
+ * erases that line, so it is not glued to the bar's end, and the bar comes back below it. */
+static void test_progress_tty_log(void)
+{
+    int master, slave;
+    if (openpty(&master, &slave, NULL, NULL, NULL)) {
+        fprintf(stderr, "no pseudo-terminal here: test_progress_tty_log not run\n");
+        return;
+    }
+    struct termios t;
+    tcgetattr(slave, &t);
+    cfmakeraw(&t); /* bytes as written, no \r added to \n */
+    tcsetattr(slave, TCSANOW, &t);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(slave, STDERR_FILENO);
+    struct base_progress *p = base_progress_new("bar", 4, "img");
+    base_progress_update(p, 1, NULL);
+    BASE_WARN("skipping unreadable image x.jpg");
+    usleep(120000); /* past the bar's redraw throttle */
+    base_progress_update(p, 2, NULL);
+    base_progress_finish(p, NULL);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(slave);
+    char text[4096];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof text - 1 && (r = read(master, text + n, sizeof text - 1 - n)) > 0) {
+        n += (size_t)r;
+        if (memmem(text, n, "in ", 3) && text[n - 1] == '\n')
+            break;
+    }
+    close(master);
+    text[n] = 0;
+    const char *bar = strstr(text, "bar [");
+    const char *warn = strstr(text, "\r\033[K20");
+    CHECK(bar && warn && bar < warn); /* the warning starts by erasing the bar's line */
+    CHECK(warn && strstr(warn, "warn  skipping unreadable image x.jpg\n\r\033[Kbar ["));
+}
+
 TEST_MAIN(TEST_CASE(test_err), TEST_CASE(test_buf_limit), TEST_CASE(test_arena),
           TEST_CASE(test_files), TEST_CASE(test_time), TEST_CASE(test_rng),
-          TEST_CASE(test_fmt_double), TEST_CASE(test_fmt_int), TEST_CASE(test_progress))
+          TEST_CASE(test_fmt_double), TEST_CASE(test_fmt_int), TEST_CASE(test_progress),
+          TEST_CASE(test_progress_tty_log))

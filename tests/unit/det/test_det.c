@@ -5,6 +5,7 @@
 #include "formats/formats.h"
 #include "test.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -595,7 +596,8 @@ static void test_train_errors(void)
     struct det_box b = {1, 1, 5, 5, 0, 1};
     det_dataset_add(d, bad, 10, 10, &b, 1, &err);
     CHECK(det_train(d, NULL, &o, &m, &err) < 0);
-    CHECK(strstr(err.msg, "corrupt.jpg") != NULL);
+    CHECK_EQ_INT(err.status, BASE_E_INVALID);
+    CHECK_EQ_STR(err.msg, "no readable training images (1 skipped)");
     CHECK(m == NULL);
     remove(bad);
     det_dataset_free(d);
@@ -605,6 +607,156 @@ static void test_train_errors(void)
     CHECK(det_train(d, NULL, &o, &m, &err) < 0);
     CHECK_EQ_INT(err.status, BASE_E_CANCELLED);
     det_dataset_free(d);
+}
+
+/* ---- unreadable and truncated images ---------------------------------------------------------
+ */
+
+/* stderr into a file while a call runs, so that a test can read the warnings it logged. */
+struct capture {
+    int saved;
+    char path[256];
+};
+
+static void capture_start(struct capture *c)
+{
+    snprintf(c->path, sizeof c->path, "%s", tmp_path("stderr.txt"));
+    fflush(stderr);
+    int fd = open(c->path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    c->saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+}
+
+/* Returns what was written (base_free it). */
+static char *capture_end(struct capture *c)
+{
+    fflush(stderr);
+    dup2(c->saved, STDERR_FILENO);
+    close(c->saved);
+    char *text = NULL;
+    size_t len = 0;
+    struct base_err err;
+    if (base_file_read(c->path, 1 << 20, &text, &len, &err))
+        text = base_strdup("");
+    remove(c->path);
+    fputs(text, stderr); /* still shown in the test's output */
+    return text;
+}
+
+/* Temporary files beside real photos: one that is not an image, and raccoon-1 cut in half. */
+static void make_bad_files(const char **garbage, const char **half)
+{
+    struct base_err err;
+    char src[1024], *data;
+    size_t len;
+    *garbage = tmp_path("garbage.jpg");
+    base_file_write_atomic(*garbage, "this is not a picture at all", 28, &err);
+    snprintf(src, sizeof src, "%s/datasets/raccoon/images/raccoon-1.jpg", test_shared_dir());
+    *half = tmp_path("half.jpg");
+    if (!base_file_read(src, 1 << 24, &data, &len, &err)) {
+        base_file_write_atomic(*half, data, len / 2, &err);
+        base_free(data);
+    }
+}
+
+/* One bad file among good ones: it gets count -1 and a warning naming it; the others are
+ * predicted, the truncated one for what decodes. */
+static void test_predict_files_bad(void)
+{
+    struct base_err err;
+    const char *cls[1] = {"raccoon"}, *garbage, *half;
+    struct det_predictor *p = det_predictor_new(det_model_new("fcos-t", cls, 1, 64, 3, &err));
+    make_bad_files(&garbage, &half);
+    char good[2][1024];
+    for (int i = 0; i < 2; i++)
+        snprintf(good[i], sizeof good[i], "%s/datasets/raccoon/images/raccoon-%d.jpg",
+                 test_shared_dir(), i + 1);
+    const char *paths[5] = {good[0], garbage, good[1], "/nonexistent/missing.jpg", half};
+    struct det_box *out[5];
+    int counts[5];
+    struct image_info infos[5];
+    memset(infos, 0x55, sizeof infos);
+    struct capture cap;
+    capture_start(&cap);
+    int rc = det_predict_files(p, paths, 5, NULL, out, counts, infos, &err);
+    char *log = capture_end(&cap);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(counts[1] == -1 && out[1] == NULL && infos[1].width == 0 && infos[1].format == 0);
+    CHECK(counts[3] == -1 && out[3] == NULL && infos[3].width == 0);
+    CHECK(counts[0] >= 0 && counts[2] >= 0 && counts[4] >= 0);
+    CHECK(out[0] != NULL && out[2] != NULL && out[4] != NULL);
+    CHECK(infos[0].width == 650 && infos[0].truncated == 0);
+    CHECK(infos[4].width == 650 && infos[4].truncated == 1);
+    CHECK(strstr(log, "skipping unreadable image") && strstr(log, "garbage.jpg: not a JPEG"));
+    CHECK(strstr(log, "missing.jpg"));
+    CHECK(strstr(log, "half.jpg is truncated"));
+    base_free(log);
+    for (int i = 0; i < 5; i++)
+        base_free(out[i]);
+    /* only bad files: still not an error, every count -1 */
+    CHECK_EQ_INT(det_predict_files(p, paths + 1, 1, NULL, out, counts, NULL, &err), 0);
+    CHECK_EQ_INT(counts[0], -1);
+    det_predictor_free(p);
+    remove(garbage);
+    remove(half);
+}
+
+struct seen {
+    int skipped;
+    int reports;
+};
+
+static void on_progress(void *user, const struct det_train_progress *pr)
+{
+    struct seen *s = user;
+    s->skipped = pr->skipped;
+    s->reports++;
+}
+
+/* Training goes on past an unreadable training image and an unreadable validation image, uses
+ * the truncated one, and says so. */
+static void test_train_skips(void)
+{
+    struct base_err err;
+    const char *garbage, *half;
+    make_bad_files(&garbage, &half);
+    struct det_dataset *train = raccoon(3), *val = raccoon(2);
+    if (!train || !val)
+        return;
+    const struct det_sample *first = &train->samples[0];
+    det_dataset_add(train, garbage, 640, 480, first->boxes, first->nboxes, &err);
+    det_dataset_add(train, half, first->width, first->height, first->boxes, first->nboxes, &err);
+    det_dataset_add(val, "/nonexistent/gone.jpg", 640, 480, first->boxes, first->nboxes, &err);
+    struct seen seen = {0};
+    struct det_train_opts o = {.arch = "fcos-t",
+                               .input_size = 64,
+                               .epochs = 1,
+                               .batch = 4,
+                               .seed = 1,
+                               .progress = on_progress,
+                               .user = &seen};
+    struct det_model *m = NULL;
+    struct capture cap;
+    capture_start(&cap);
+    int rc = det_train(train, val, &o, &m, &err);
+    char *log = capture_end(&cap);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(m != NULL);
+    CHECK_EQ_INT(seen.skipped, 2);
+    if (m) {
+        CHECK_EQ_INT(m->info.train_images, 4); /* three photos and the half one */
+        CHECK(m->info.val_ap50 >= 0);          /* evaluated on the readable validation images */
+    }
+    CHECK(strstr(log, "skipping unreadable image") && strstr(log, "garbage.jpg"));
+    CHECK(strstr(log, "gone.jpg"));
+    CHECK(strstr(log, "half.jpg is truncated"));
+    base_free(log);
+    det_model_free(m);
+    det_dataset_free(train);
+    det_dataset_free(val);
+    remove(garbage);
+    remove(half);
 }
 
 /* The whole loop learns: four raccoon photos, trained on and evaluated on, reach AP50 > 0.9. */
@@ -634,7 +786,23 @@ static void test_overfit(void)
         struct det_metrics met;
         CHECK_EQ_INT(det_evaluate_dataset(p, d, NULL, &met, &err), 0);
         CHECK(met.ap50 > 0.9);
+        CHECK_EQ_INT(met.skipped, 0);
+        /* an unreadable image leaves with its ground truth: had its boxes stayed, unfound, the
+         * recall and so the AP would fall */
+        const struct det_sample *s0 = &d->samples[0];
+        det_dataset_add(d, "/nonexistent/gone.jpg", s0->width, s0->height, s0->boxes, s0->nboxes,
+                        &err);
+        struct det_metrics with;
+        CHECK_EQ_INT(det_evaluate_dataset(p, d, NULL, &with, &err), 0);
+        CHECK_EQ_INT(with.skipped, 1);
+        CHECK(with.ap50 == met.ap50 && with.ap == met.ap && with.ar100 == met.ar100);
+        det_metrics_release(&with);
         det_metrics_release(&met);
+        struct det_dataset *none = det_dataset_new((const char *const *)d->classes, 1, &err);
+        det_dataset_add(none, "/nonexistent/gone.jpg", 10, 10, s0->boxes, 0, &err);
+        CHECK(det_evaluate_dataset(p, none, NULL, &met, &err) < 0);
+        CHECK_EQ_STR(err.msg, "no readable images to evaluate (1 skipped)");
+        det_dataset_free(none);
         det_predictor_free(p);
         remove(path);
     }
@@ -644,7 +812,8 @@ static void test_overfit(void)
 
 TEST_MAIN(TEST_CASE(test_overfit), TEST_CASE(test_loss_quality), TEST_CASE(test_mosaic_cutoff),
           TEST_CASE(test_model_file), TEST_CASE(test_warm_start), TEST_CASE(test_predictor_threads),
-          TEST_CASE(test_train_errors), TEST_CASE(test_dataset_split), TEST_CASE(test_pipeline),
+          TEST_CASE(test_train_errors), TEST_CASE(test_predict_files_bad),
+          TEST_CASE(test_train_skips), TEST_CASE(test_dataset_split), TEST_CASE(test_pipeline),
           TEST_CASE(test_assign_small_box), TEST_CASE(test_assign_ranges),
           TEST_CASE(test_box_coding), TEST_CASE(test_nms), TEST_CASE(test_postprocess),
           TEST_CASE(test_evaluate_hand))

@@ -3,7 +3,10 @@
 #include "image/image.h"
 #include "test.h"
 
+#include <jpeglib.h>
 #include <png.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <webp/encode.h>
 
 /* A w x h picture whose pixel (x, y) is (x, y, 7): positions survive transforms exactly. */
@@ -256,11 +259,22 @@ static void test_bad_input(void)
     size_t len;
     make_gradient(&src, 48, 40);
     encode(&src, &jpg, &len);
-    /* every truncation is an error, never a crash or a grey-filled picture */
-    for (size_t cut = 0; cut < len; cut += 1 + cut / 8) {
-        CHECK(image_decode(jpg, cut, NULL, &dec, NULL, &err) < 0);
-        CHECK(dec.pixels == NULL);
+    /* every truncation is an error or a whole picture marked truncated, never a crash; a cut
+     * before the first row of pixels is always an error */
+    int decoded = 0;
+    for (size_t cut = 0; cut < len - 2; cut += 1 + cut / 8) {
+        memset(&info, 0, sizeof info);
+        if (image_decode(jpg, cut, NULL, &dec, &info, &err)) {
+            CHECK(dec.pixels == NULL);
+            continue;
+        }
+        decoded++;
+        CHECK(dec.width == 48 && dec.height == 40 && info.truncated == 1);
+        image_release(&dec);
     }
+    CHECK(decoded > 0);
+    CHECK(image_decode(jpg, len / 8, NULL, &dec, &info, &err) < 0); /* inside the tables */
+    CHECK_EQ_INT(err.status, BASE_E_INVALID);
     /* corrupt entropy data: an error or a picture, but no crash */
     for (size_t i = len / 2; i < len - 2; i += 7)
         jpg[i] ^= 0x5A;
@@ -364,7 +378,289 @@ static void test_raccoon_files(void)
     base_free(data);
 }
 
+/* ---- files cut short, and garbage -------------------------------------------------------------
+ */
+
+/* A temporary folder of this process for the files the tests write (removed by rm_temp). */
+static const char *temp_dir(void)
+{
+    static char dir[256];
+    if (!dir[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/ll-image-test-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(dir))
+            snprintf(dir, sizeof dir, "/tmp");
+    }
+    return dir;
+}
+
+static const char *temp_file(const char *name, const void *data, size_t len)
+{
+    static char path[4][512];
+    static int next;
+    char *p = path[next++ % 4];
+    struct base_err err;
+    snprintf(p, 512, "%s/%s", temp_dir(), name);
+    CHECK_EQ_INT(base_file_write_atomic(p, data, len, &err), 0);
+    return p;
+}
+
+/* Rows of a and b (same size) whose every byte is equal. */
+static int same_rows(const struct image *a, const struct image *b)
+{
+    int n = 0;
+    size_t stride = (size_t)a->width * 3;
+    for (int y = 0; y < a->height && a->width == b->width && a->height == b->height; y++)
+        n += !memcmp(a->pixels + y * stride, b->pixels + y * stride, stride);
+    return n;
+}
+
+static int row_is_grey(const struct image *img, int y)
+{
+    size_t stride = (size_t)img->width * 3;
+    for (size_t i = 0; i < stride; i++)
+        if (img->pixels[y * stride + i] != 128)
+            return 0;
+    return 1;
+}
+
+/* Pixels no codec can predict, so that files are large and every byte carries picture. */
+static void make_noise(struct image *img, int w, int h)
+{
+    image_alloc(img, w, h, NULL);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < (size_t)w * h * 3; i++) {
+        x = x * 1103515245u + 12345u;
+        img->pixels[i] = (uint8_t)(x >> 24);
+    }
+}
+
+/* A photo cut in half, as a failed copy leaves it: the top half decodes exactly as in the whole
+ * file, the missing part is grey, and the picture says it is truncated. */
+static void test_truncated_jpeg(void)
+{
+    char src[1024], *data;
+    size_t len;
+    struct base_err err;
+    struct image full, half;
+    struct image_info info;
+    snprintf(src, sizeof src, "%s/datasets/raccoon/images/raccoon-1.jpg", test_shared_dir());
+    CHECK_EQ_INT(base_file_read(src, IMAGE_MAX_FILE_BYTES, &data, &len, &err), 0);
+    CHECK_EQ_INT(image_decode_file(src, NULL, &full, &info, &err), 0);
+    CHECK_EQ_INT(info.truncated, 0);
+    const char *cut = temp_file("half.jpg", data, len / 2);
+    info.truncated = 0;
+    CHECK_EQ_INT(image_decode_file(cut, NULL, &half, &info, &err), 0);
+    CHECK_EQ_INT(info.truncated, 1);
+    CHECK(half.width == 650 && half.height == 417);
+    int same = same_rows(&full, &half);
+    fprintf(stderr, "half a JPEG: %d of %d rows as in the whole file\n", same, full.height);
+    CHECK(same >= full.height / 3 && same < full.height);
+    CHECK(same_rows(&full, &half) >= 100 && !memcmp(full.pixels, half.pixels, 100 * 650 * 3));
+    CHECK(row_is_grey(&half, half.height - 1));
+    image_release(&half);
+    /* scaled straight to the detector's size, as training decodes it */
+    CHECK_EQ_INT(image_load_fit(data, len / 2, 320, 1, &half, &info, &err), 0);
+    CHECK(info.truncated == 1 && half.width == 320);
+    image_release(&half);
+    /* a file lacking only its end marker is whole */
+    CHECK_EQ_INT(image_decode(data, len - 2, NULL, &half, &info, &err), 0);
+    CHECK_EQ_INT(info.truncated, 0);
+    CHECK_EQ_INT(same_rows(&full, &half), full.height);
+    image_release(&half);
+    remove(cut);
+    image_release(&full);
+    base_free(data);
+}
+
+static uint8_t *encode_progressive(const struct image *img, size_t *len)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    unsigned char *buf = NULL;
+    unsigned long n = 0;
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &buf, &n);
+    c.image_width = (JDIMENSION)img->width, c.image_height = (JDIMENSION)img->height;
+    c.input_components = 3, c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 90, TRUE);
+    jpeg_simple_progression(&c);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = img->pixels + (size_t)c.next_scanline * img->width * 3;
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    uint8_t *out = base_alloc(n);
+    memcpy(out, buf, n);
+    free(buf);
+    *len = n;
+    return out;
+}
+
+/* A progressive JPEG cut after its first scans is the whole picture, coarser. */
+static void test_truncated_progressive(void)
+{
+    struct image src, full, cut;
+    struct image_info info;
+    struct base_err err;
+    size_t len;
+    make_gradient(&src, 160, 120);
+    uint8_t *jpg = encode_progressive(&src, &len);
+    CHECK_EQ_INT(image_decode(jpg, len, NULL, &full, &info, &err), 0);
+    CHECK_EQ_INT(info.truncated, 0);
+    CHECK_EQ_INT(image_decode(jpg, len * 6 / 10, NULL, &cut, &info, &err), 0);
+    CHECK_EQ_INT(info.truncated, 1);
+    fprintf(stderr, "progressive JPEG at 60%%: mean difference %d\n", mean_abs_diff(&full, &cut));
+    CHECK(mean_abs_diff(&full, &cut) <= 8);
+    CHECK(!row_is_grey(&cut, cut.height - 1));
+    image_release(&cut);
+    /* wherever it is cut after the first scan: inside a scan, between scans, inside a later
+     * scan's tables (where libjpeg gives up and the scans before them are used) */
+    int failed = 0;
+    for (size_t n = len / 3; n < len - 2; n++) {
+        if (image_decode(jpg, n, NULL, &cut, &info, &err))
+            failed++;
+        else
+            CHECK_EQ_INT(info.truncated, 1);
+        image_release(&cut);
+    }
+    CHECK_EQ_INT(failed, 0);
+    image_release(&full);
+    image_release(&src);
+    base_free(jpg);
+}
+
+struct png_mem {
+    uint8_t *d;
+    size_t len;
+};
+
+static void png_mem_write(png_structp png, png_bytep data, png_size_t n)
+{
+    struct png_mem *m = png_get_io_ptr(png);
+    m->d = base_realloc(m->d, m->len + n);
+    memcpy(m->d + m->len, data, n);
+    m->len += n;
+}
+
+static void png_mem_flush(png_structp png)
+{
+    (void)png;
+}
+
+/* RGB PNG through libpng's classic writer (IDAT chunks of 8 KB), Adam7 when interlaced. */
+static uint8_t *encode_png(const struct image *img, int interlaced, size_t *len)
+{
+    struct png_mem m = {0};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    png_set_write_fn(png, &m, png_mem_write, png_mem_flush);
+    png_set_IHDR(png, info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
+                 PNG_COLOR_TYPE_RGB, interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    int passes = png_set_interlace_handling(png);
+    for (int p = 0; p < passes; p++)
+        for (int y = 0; y < img->height; y++)
+            png_write_row(png, img->pixels + (size_t)y * img->width * 3);
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    *len = m.len;
+    return m.d;
+}
+
+/* A PNG cut short keeps the rows decoded so far; an interlaced one is whole after its first
+ * pass, and decoding it in libpng's rectangle mode changes nothing in a complete file. */
+static void test_truncated_png(void)
+{
+    struct image src, dec;
+    struct image_info info;
+    struct base_err err;
+    size_t len;
+    make_noise(&src, 128, 96);
+    uint8_t *png = encode_png(&src, 0, &len);
+    const char *cut = temp_file("cut.png", png, len * 6 / 10);
+    CHECK_EQ_INT(image_decode_file(cut, NULL, &dec, &info, &err), 0);
+    CHECK_EQ_INT(info.truncated, 1);
+    int same = same_rows(&src, &dec);
+    fprintf(stderr, "60%% of a PNG: %d of %d rows\n", same, src.height);
+    CHECK(same >= src.height / 3 && same < src.height);
+    CHECK(!memcmp(src.pixels, dec.pixels, (size_t)same * src.width * 3)); /* the top rows */
+    CHECK(row_is_grey(&dec, dec.height - 1));
+    image_release(&dec);
+    remove(cut);
+    CHECK(image_decode(png, 60, NULL, &dec, &info, &err) < 0); /* no pixel data at all */
+    CHECK(dec.pixels == NULL);
+    base_free(png);
+
+    png = encode_png(&src, 1, &len);
+    CHECK_EQ_INT(image_decode(png, len, NULL, &dec, &info, &err), 0);
+    CHECK_EQ_INT(info.truncated, 0);
+    CHECK_EQ_INT(same_rows(&src, &dec), src.height);
+    image_release(&dec);
+    CHECK_EQ_INT(image_decode(png, len * 6 / 10, NULL, &dec, &info, &err), 0);
+    CHECK_EQ_INT(info.truncated, 1);
+    CHECK(!row_is_grey(&dec, dec.height - 1));
+    image_release(&dec);
+    base_free(png);
+    image_release(&src);
+}
+
+/* A lossy WebP cut short keeps the rows decoded so far. */
+static void test_truncated_webp(void)
+{
+    struct image src, full, dec;
+    struct image_info info;
+    struct base_err err;
+    make_noise(&src, 128, 96);
+    uint8_t *w = NULL;
+    size_t n = WebPEncodeRGB(src.pixels, 128, 96, 128 * 3, 90, &w);
+    CHECK(n > 0);
+    CHECK_EQ_INT(image_decode(w, n, NULL, &full, &info, &err), 0);
+    CHECK_EQ_INT(info.truncated, 0);
+    CHECK_EQ_INT(image_decode(w, n * 6 / 10, NULL, &dec, &info, &err), 0);
+    CHECK_EQ_INT(info.truncated, 1);
+    int same = same_rows(&full, &dec);
+    fprintf(stderr, "60%% of a WebP: %d of %d rows\n", same, full.height);
+    CHECK(same >= full.height / 3 && same < full.height);
+    CHECK(row_is_grey(&dec, dec.height - 1));
+    image_release(&dec);
+    CHECK(image_decode(w, 40, NULL, &dec, &info, &err) < 0);
+    image_release(&full);
+    image_release(&src);
+    WebPFree(w);
+}
+
+/* Files that are not pictures at all stay errors that name the file and say why. */
+static void test_garbage_file(void)
+{
+    uint8_t junk[1000];
+    struct image dec;
+    struct base_err err;
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)(i * 37 + 11);
+    const char *path = temp_file("garbage.jpg", junk, sizeof junk);
+    CHECK(image_decode_file(path, NULL, &dec, NULL, &err) < 0);
+    CHECK(dec.pixels == NULL);
+    CHECK_EQ_INT(err.status, BASE_E_UNSUPPORTED);
+    CHECK(strstr(err.msg, "garbage.jpg") && strstr(err.msg, "not a JPEG, PNG or WebP image"));
+    remove(path);
+    junk[0] = 0xFF, junk[1] = 0xD8, junk[2] = 0xFF, junk[3] = 0x01; /* a JPEG start, then junk */
+    path = temp_file("junk.jpg", junk, sizeof junk);
+    CHECK(image_decode_file(path, NULL, &dec, NULL, &err) < 0);
+    CHECK_EQ_INT(err.status, BASE_E_INVALID);
+    CHECK(strstr(err.msg, "junk.jpg: jpeg: ") != NULL);
+    remove(path);
+    rmdir(temp_dir());
+}
+
 TEST_MAIN(TEST_CASE(test_exif_orientation), TEST_CASE(test_orient), TEST_CASE(test_jpeg_round_trip),
           TEST_CASE(test_jpeg_exif), TEST_CASE(test_png), TEST_CASE(test_webp),
           TEST_CASE(test_bad_input), TEST_CASE(test_resize), TEST_CASE(test_letterbox),
-          TEST_CASE(test_raccoon_files))
+          TEST_CASE(test_raccoon_files), TEST_CASE(test_truncated_jpeg),
+          TEST_CASE(test_truncated_progressive), TEST_CASE(test_truncated_png),
+          TEST_CASE(test_truncated_webp), TEST_CASE(test_garbage_file))
