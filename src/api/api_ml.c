@@ -17,6 +17,7 @@ static int keep_newest(void *ctx, const struct store_job *j, struct base_err *er
     struct newest *x = ctx;
     x->job = *j;
     x->job.progress = json_incref(j->progress);
+    x->job.params = json_incref(j->params);
     x->job.log = base_strdup(j->log ? j->log : "");
     x->job.error = j->error ? base_strdup(j->error) : NULL;
     x->found = 1;

@@ -48,8 +48,8 @@ static int write_steps(const struct cli_sim_report *r, const char *path, struct 
         cum += s->a.seconds, cum_hand += s->by_hand_s;
         fprintf(f, "%zu,%lld,%.1f,%s,%s,%d,%d,%d,%d,%d,%d,%.1f,%.1f,%.1f,%.1f\n", i + 1,
                 (long long)s->task, s->start_s, s->current, s->version, s->shown, s->truth,
-                s->a.kept, s->a.adjusted, s->a.deleted, s->a.drawn, s->a.seconds, s->by_hand_s,
-                cum, cum_hand);
+                s->a.kept, s->a.adjusted, s->a.deleted, s->a.drawn, s->a.seconds, s->by_hand_s, cum,
+                cum_hand);
     }
     return fclose(f) ? base_err_set(err, BASE_E_IO, "cannot write %s", path) : 0;
 }
@@ -76,8 +76,8 @@ static int write_versions(const struct cli_sim_report *r, const char *path, stru
 /* ---- the plot ---- */
 
 struct panel {
-    double x, y, w, h;   /* pixels of the plot area */
-    double xmax, ymax;   /* data ranges from 0 */
+    double x, y, w, h; /* pixels of the plot area */
+    double xmax, ymax; /* data ranges from 0 */
 };
 
 static double px(const struct panel *p, double v)
@@ -106,8 +106,9 @@ static void axes(FILE *f, const struct panel *p, const char *xlabel, const char 
     }
     fprintf(f, "<text x='%.0f' y='%.0f' font-size='12' text-anchor='middle'>%s</text>\n",
             p->x + p->w / 2, p->y + p->h + 30, xlabel);
-    fprintf(f, "<text x='%.0f' y='%.0f' font-size='12' text-anchor='middle' "
-               "transform='rotate(-90 %.0f %.0f)'>%s</text>\n",
+    fprintf(f,
+            "<text x='%.0f' y='%.0f' font-size='12' text-anchor='middle' "
+            "transform='rotate(-90 %.0f %.0f)'>%s</text>\n",
             p->x - 38, p->y + p->h / 2, p->x - 38, p->y + p->h / 2, ylabel);
     fprintf(f, "<text x='%.0f' y='%.0f' font-size='13' font-weight='bold'>%s</text>\n", p->x,
             p->y - 8, title);
@@ -158,8 +159,9 @@ static int write_svg(const struct cli_sim_report *r, const struct totals *t, con
     axes(f, &b, "tasks labeled", "annotator minutes", "Effort: the loop vs by hand");
     effort_series(f, r, &b, 1, "stroke='#888' stroke-dasharray='5,4' stroke-width='2'");
     effort_series(f, r, &b, 0, "stroke='#2ca02c' stroke-width='2'");
-    fprintf(f, "<text x='550' y='60' font-size='12' fill='#888'>by hand</text>\n"
-               "<text x='550' y='76' font-size='12' fill='#2ca02c'>with the loop (%s)</text>\n",
+    fprintf(f,
+            "<text x='550' y='60' font-size='12' fill='#888'>by hand</text>\n"
+            "<text x='550' y='76' font-size='12' fill='#2ca02c'>with the loop (%s)</text>\n",
             r->sampling);
     fprintf(f, "</svg>\n");
     return fclose(f) ? base_err_set(err, BASE_E_IO, "cannot write %s", path) : 0;
@@ -179,10 +181,10 @@ int cli_sim_write(const struct cli_sim_report *r, const char *dir, struct base_e
     add_up(r, &t);
     char *steps = base_path_join(dir, "steps.csv"), *versions = base_path_join(dir, "versions.csv"),
          *svg = base_path_join(dir, "curve.svg");
-    int rc = write_steps(r, steps, err) || write_versions(r, versions, err) ||
-                     write_svg(r, &t, svg, err)
-                 ? -1
-                 : 0;
+    int rc =
+        write_steps(r, steps, err) || write_versions(r, versions, err) || write_svg(r, &t, svg, err)
+            ? -1
+            : 0;
     double cycle_max = 0;
     for (size_t i = 0; i < r->nversions; i++)
         if (r->versions[i].cycle_s > cycle_max)
@@ -190,8 +192,8 @@ int cli_sim_write(const struct cli_sim_report *r, const char *dir, struct base_e
     if (rc == 0) {
         printf("%zu tasks: %.0f s with the loop, %.0f s by hand; boxes kept %ld, adjusted %ld,"
                " deleted %ld, drawn %ld; %zu model versions; report in %s\n",
-               r->nsteps, t.spent, t.by_hand, t.kept, t.adjusted, t.deleted, t.drawn,
-               r->nversions, dir);
+               r->nsteps, t.spent, t.by_hand, t.kept, t.adjusted, t.deleted, t.drawn, r->nversions,
+               dir);
         printf("simulate: saved_pct=%.1f saved_actions_pct=%.1f ceiling_pct=%.1f ap50_at_100=%.3f"
                " cycle_s_max=%.1f api_p99_ms=%.1f api_p50_ms=%.1f api_calls=%zu versions=%zu"
                " sampling=%s policy=%lld,%lld\n",

@@ -107,8 +107,8 @@ static int parse(int argc, char **argv, struct sim_opts *o, int *status)
 
 static const char *sampling_name(const char *s)
 {
-    return !strcmp(s, "sequential") ? "Sequential sampling"
-           : !strcmp(s, "uniform")  ? "Uniform sampling"
+    return !strcmp(s, "sequential")    ? "Sequential sampling"
+           : !strcmp(s, "uniform")     ? "Uniform sampling"
            : !strcmp(s, "uncertainty") ? "Uncertainty sampling"
                                        : NULL;
 }
@@ -174,8 +174,8 @@ static int start_server(struct sim *s, struct base_err *err)
                              .max_train_s = s->o.max_train_s};
     if (!(s->loop = loop_new(s->st, &lc, err)))
         return -1;
-    struct api_config ac = {.data_dir = s->server_dir, .version = "simulate", .seed = 1,
-                            .loop = s->loop};
+    struct api_config ac = {
+        .data_dir = s->server_dir, .version = "simulate", .seed = 1, .loop = s->loop};
     if (!(s->api = api_new(s->st, &ac, err)))
         return -1;
     struct http_server_config hc = {"127.0.0.1", 0, 4, (size_t)64 << 20, 60};
@@ -202,8 +202,10 @@ static json_t *label_config(const struct det_dataset *d)
 {
     struct base_buf b;
     base_buf_init(&b, 1 << 20);
-    base_buf_puts(&b, "<View><Image name=\"image\" value=\"$image\"/>"
-                      "<RectangleLabels name=\"label\" toName=\"image\">", NULL);
+    base_buf_puts(&b,
+                  "<View><Image name=\"image\" value=\"$image\"/>"
+                  "<RectangleLabels name=\"label\" toName=\"image\">",
+                  NULL);
     for (int i = 0; i < d->nclasses; i++) {
         json_t *name = json_string(d->classes[i]);
         char *esc = json_dumps(name, JSON_ENCODE_ANY); /* quotes and backslashes escaped */
@@ -221,10 +223,10 @@ static int create_project(struct sim *s, struct base_err *err)
 {
     long status;
     json_t *out = NULL;
-    json_t *body = json_pack("{s:s, s:o, s:s, s:I, s:I}", "title", "simulation", "label_config",
-                             label_config(s->d), "sampling", sampling_name(s->o.sampling),
-                             "loop_min_labeled", (json_int_t)s->min_labeled,
-                             "loop_retrain_every", (json_int_t)s->retrain_every);
+    json_t *body =
+        json_pack("{s:s, s:o, s:s, s:I, s:I}", "title", "simulation", "label_config",
+                  label_config(s->d), "sampling", sampling_name(s->o.sampling), "loop_min_labeled",
+                  (json_int_t)s->min_labeled, "loop_retrain_every", (json_int_t)s->retrain_every);
     int rc = cli_http_json(s->h, "POST", "/api/projects", body, &status, &out, NULL, err);
     if (rc == 0 && status != 201)
         rc = base_err_set(err, BASE_E_INVALID, "creating the project: HTTP %ld", status);
@@ -276,8 +278,8 @@ static int poll_model(struct sim *s, struct base_err *err)
     const char *name = json_string_value(json_object_get(cur, "name"));
     snprintf(s->version, sizeof s->version, "%s", name ? name : "");
     s->thr = json_number_value(json_object_get(cur, "score_threshold"));
-    s->active = !json_is_null(json_object_get(m, "running")) ||
-                !json_is_null(json_object_get(m, "queued"));
+    s->active =
+        !json_is_null(json_object_get(m, "running")) || !json_is_null(json_object_get(m, "queued"));
     json_decref(m);
     return 0;
 }
@@ -412,8 +414,8 @@ static int label_one(struct sim *s, struct base_err *err)
     snprintf(path, sizeof path, "/api/tasks/%lld/annotations", (long long)id);
     int rc = sync_clock(s, err) || call(s, s->h, "POST", path, body, &status, &out, err) ? -1 : 0;
     if (rc == 0 && status != 201)
-        rc = base_err_set(err, BASE_E_INTERNAL, "annotation of task %lld: HTTP %ld",
-                          (long long)id, status);
+        rc = base_err_set(err, BASE_E_INTERNAL, "annotation of task %lld: HTTP %ld", (long long)id,
+                          status);
     if (rc == 0)
         add_step(s, &st);
     base_free(shown);
@@ -523,9 +525,9 @@ static int run(struct sim *s, struct base_err *err)
     size_t calls = s->nlat;
     double p50 = percentile(s->lat, s->nlat, 0.50), p99 = percentile(s->lat, s->nlat, 0.99);
     pthread_mutex_unlock(&s->lat_mu);
-    struct cli_sim_report r = {s->steps,        s->nsteps,        vs,       nv,
-                               &s->o.costs,     p99,              p50,      calls,
-                               s->o.sampling,   s->min_labeled,   s->retrain_every};
+    struct cli_sim_report r = {
+        s->steps,       s->nsteps,       vs, nv, &s->o.costs, p99, p50, calls, s->o.sampling,
+        s->min_labeled, s->retrain_every};
     rc = cli_sim_write(&r, s->dir, err);
     base_free(vs);
     return rc;

@@ -173,7 +173,6 @@ static int add_task(void *ctx, const struct store_task *task, struct base_err *e
     struct image_info info;
     char *path = loop_task_image(x->data_dir, task->data, x->t->data_key, &e);
     if (path && image_probe_file(path, &info, &e)) {
-        base_err_prefix(&e, "%s: ", path);
         base_free(path);
         path = NULL;
     }

@@ -75,7 +75,10 @@ void store_prediction_release(struct store_prediction *p)
 /* Binds result..mislabeling of `p` from parameter `first` on (the order of both statements). */
 static void bind_fields(sqlite3_stmt *s, int first, const struct store_prediction *p)
 {
-    store_bind_json(s, first, p->result ? p->result : json_array());
+    if (p->result)
+        store_bind_json(s, first, p->result);
+    else
+        sqlite3_bind_text(s, first, "[]", 2, SQLITE_STATIC);
     if (p->has_score)
         sqlite3_bind_double(s, first + 1, p->score);
     else

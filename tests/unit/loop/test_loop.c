@@ -31,8 +31,8 @@ static void test_schedule(void)
     loop_schedule_for(8, 1, &b);
     loop_schedule_for(1000, 0, &c);
     loop_schedule_for(0, 0, &d);
-    CHECK(a.epochs >= b.epochs);       /* warm starts need fewer */
-    CHECK(c.epochs < a.epochs);        /* large sets: fewer passes */
+    CHECK(a.epochs >= b.epochs); /* warm starts need fewer */
+    CHECK(c.epochs < a.epochs);  /* large sets: fewer passes */
     CHECK(c.epochs >= 1 && d.epochs >= 1);
     CHECK(a.max_s > 0 && a.max_s <= 180);
 }
@@ -118,7 +118,7 @@ static void test_sim_annotator(void)
     CHECK_EQ_INT(a.drawn, 1);
     CHECK_NEAR(a.seconds, 1.6 + 4 + 2 + 10, 1e-9);
     CHECK_EQ_INT(n, 3);
-    CHECK_NEAR(final[0].x0, 2, 1e-6); /* kept exactly as shown */
+    CHECK_NEAR(final[0].x0, 2, 1e-6);   /* kept exactly as shown */
     CHECK_NEAR(final[1].x1, 300, 1e-6); /* adjusted onto the truth */
     loop_sim_annotate(NULL, 0, truth, 3, &costs, final, &n, &a);
     CHECK_NEAR(a.seconds, 31.6, 1e-9); /* by hand */

@@ -32,11 +32,11 @@ static void test_enqueue_coalesces(void)
     struct store *st = fresh();
     int64_t p = project(st), a, b, c;
     int replaced = -1;
-    CHECK_EQ_INT(store_job_enqueue(st, p, STORE_JOB_TRAIN, "first", 0, 1, NULL, 1, &a, &replaced, NULL),
-                 0);
+    CHECK_EQ_INT(
+        store_job_enqueue(st, p, STORE_JOB_TRAIN, "first", 0, 1, NULL, 1, &a, &replaced, NULL), 0);
     CHECK_EQ_INT(replaced, 0);
-    CHECK_EQ_INT(store_job_enqueue(st, p, STORE_JOB_TRAIN, "manual", 0, 1, NULL, 1, &b, &replaced, NULL),
-                 0);
+    CHECK_EQ_INT(
+        store_job_enqueue(st, p, STORE_JOB_TRAIN, "manual", 0, 1, NULL, 1, &b, &replaced, NULL), 0);
     CHECK_EQ_INT(replaced, 1);
     CHECK_EQ_INT(b, a); /* the newer trigger replaced the queued job */
     struct store_job j = {0};
@@ -45,11 +45,12 @@ static void test_enqueue_coalesces(void)
     CHECK_EQ_INT(j.state, STORE_JOB_QUEUED);
     store_job_release(&j);
     /* another kind queues its own job */
-    CHECK_EQ_INT(store_job_enqueue(st, p, STORE_JOB_PREDICT, "rollback", 0, 1, NULL, 1, &c, NULL, NULL),
-                 0);
+    CHECK_EQ_INT(
+        store_job_enqueue(st, p, STORE_JOB_PREDICT, "rollback", 0, 1, NULL, 1, &c, NULL, NULL), 0);
     CHECK(c != a);
     struct base_err err = {0};
-    CHECK_EQ_INT(store_job_enqueue(st, 999, STORE_JOB_TRAIN, "x", 0, 1, NULL, 1, &c, NULL, &err), -1);
+    CHECK_EQ_INT(store_job_enqueue(st, 999, STORE_JOB_TRAIN, "x", 0, 1, NULL, 1, &c, NULL, &err),
+                 -1);
     CHECK_EQ_INT(err.status, BASE_E_NOTFOUND);
     store_close(st);
 }
@@ -192,11 +193,11 @@ static void test_registry(void)
 {
     struct store *st = fresh();
     int64_t p = project(st), job, got;
-    json_t *tasks = json_pack(
-        "[{s:{}, s:[{s:[], s:f, s:s}, {s:[], s:f, s:s}]}, {s:{}, s:[{s:[], s:f, s:s}]}]", "data",
-        "predictions", "result", "score", 0.9, "model_version", "fcos-s-v1", "result", "score", 0.2,
-        "model_version", "fcos-s-v2", "data", "predictions", "result", "score", 0.6,
-        "model_version", "fcos-s-v1");
+    json_t *tasks =
+        json_pack("[{s:{}, s:[{s:[], s:f, s:s}, {s:[], s:f, s:s}]}, {s:{}, s:[{s:[], s:f, s:s}]}]",
+                  "data", "predictions", "result", "score", 0.9, "model_version", "fcos-s-v1",
+                  "result", "score", 0.2, "model_version", "fcos-s-v2", "data", "predictions",
+                  "result", "score", 0.6, "model_version", "fcos-s-v1");
     struct store_import_result res;
     store_tasks_import(st, p, tasks, 0, &res, NULL);
     json_decref(tasks);
@@ -265,8 +266,14 @@ static void test_help_and_backend(void)
     store_annotation_create(st, res.first_task_id, &a, &a1, NULL);
     store_annotation_create(st, res.first_task_id + 1, &a, &a2, NULL);
     json_decref(a.result);
-    struct store_help h1 = {.annotation = a1, .shown = 3, .accepted = 1, .adjusted = 1,
-                            .deleted = 1, .drawn = 1, .adjust_iou = 0.5, .has_lead_time = 1,
+    struct store_help h1 = {.annotation = a1,
+                            .shown = 3,
+                            .accepted = 1,
+                            .adjusted = 1,
+                            .deleted = 1,
+                            .drawn = 1,
+                            .adjust_iou = 0.5,
+                            .has_lead_time = 1,
                             .lead_time = 4};
     snprintf(h1.model_version, sizeof h1.model_version, "fcos-s-v1");
     struct store_help h2 = {.annotation = a2, .drawn = 2, .has_lead_time = 1, .lead_time = 20};
