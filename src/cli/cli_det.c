@@ -116,22 +116,26 @@ static struct det_dataset *convert(const struct formats_dataset *fd, struct base
     return d;
 }
 
-int cli_det_read(const char *path, const char *format, struct det_dataset **out,
+int cli_det_read(const char *path, const char *format, struct det_dataset **out, int *skipped,
                  struct base_err *err)
 {
     enum formats_kind kind;
     struct formats_dataset *fd = NULL;
     *out = NULL;
+    if (skipped)
+        *skipped = 0;
     if (format ? formats_kind_parse(format, &kind) : guess_kind(path, &kind, err))
         return format ? base_err_set(err, BASE_E_INVALID, "unknown data set format '%s'", format)
                       : -1;
     if (kind != FORMATS_COCO && kind != FORMATS_YOLO && kind != FORMATS_VOC)
         return base_err_set(err, BASE_E_INVALID, "data sets are read as coco, yolo or voc");
-    if (formats_dataset_read(path, kind, &fd, err))
+    if (formats_dataset_read_lenient(path, kind, &fd, err))
         return -1;
+    if (skipped)
+        *skipped = (int)fd->skipped;
     if (fd->nsamples == 0) {
         formats_dataset_free(fd);
-        return base_err_set(err, BASE_E_INVALID, "%s: the data set has no images", path);
+        return base_err_set(err, BASE_E_INVALID, "%s: the data set has no readable images", path);
     }
     *out = convert(fd, err);
     formats_dataset_free(fd);

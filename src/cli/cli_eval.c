@@ -81,7 +81,8 @@ static int run(const struct eval_args *a, int as_json, struct base_err *err)
     struct det_dataset *all = NULL, *tr = NULL, *va = NULL;
     struct det_predictor *p = det_predictor_open(a->model, err);
     struct det_metrics m = {0};
-    int rc = p ? cli_det_read(a->data, a->format, &all, err) : -1;
+    int unread = 0;
+    int rc = p ? cli_det_read(a->data, a->format, &all, &unread, err) : -1;
     if (!rc && a->val_split > 0)
         rc = det_dataset_split(all, a->val_split, (uint64_t)a->seed, &tr, &va, err);
     const struct det_dataset *d = va ? va : all;
@@ -92,12 +93,14 @@ static int run(const struct eval_args *a, int as_json, struct base_err *err)
     if (!rc) {
         struct det_model *model = det_predictor_acquire(p);
         char note[80];
+        int evaluated = d->nsamples - m.skipped;
+        m.skipped += unread; /* those the data set reader left out count too */
         if (as_json)
-            print_json(&m, det_model_info(model), d->nsamples - m.skipped);
+            print_json(&m, det_model_info(model), evaluated);
         else
             print_summary(&m, det_model_info(model));
         if (m.skipped)
-            fprintf(stderr, "eval: evaluated %d images, %s\n", d->nsamples - m.skipped,
+            fprintf(stderr, "eval: evaluated %d images, %s\n", evaluated,
                     cli_det_skipped(m.skipped, note, sizeof note));
         det_predictor_release(p, model);
     }

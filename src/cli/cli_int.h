@@ -51,8 +51,10 @@ int cli_det_parse(int argc, char **argv, const struct cli_det_opt *opts, size_t 
                   const char *usage, int *exit_status);
 struct det_dataset;
 struct base_err;
-/* Reads a COCO, YOLO or VOC data set (format NULL: guessed from the layout) into *out. */
-int cli_det_read(const char *path, const char *format, struct det_dataset **out,
+/* Reads a COCO, YOLO or VOC data set (format NULL: guessed from the layout) into *out. An image
+ * that is missing or not readable as an image is left out with a warning and counted in *skipped
+ * (may be NULL): one bad file never stops a training or an evaluation. */
+int cli_det_read(const char *path, const char *format, struct det_dataset **out, int *skipped,
                  struct base_err *err);
 /* "skipped N image(s) (see warnings above)" into buf, or "" for none: what the detector
  * commands' summaries say about images they could not read. Returns buf. */

@@ -544,7 +544,7 @@ static int setup(struct sim *s, struct base_err *err)
         return base_err_set(err, BASE_E_INVALID,
                             "--sampling: sequential, uniform or uncertainty, not '%s'",
                             s->o.sampling);
-    if (cli_det_read(s->o.data, s->o.format, &s->d, err))
+    if (cli_det_read(s->o.data, s->o.format, &s->d, NULL, err))
         return -1;
     if (s->o.limit > 0 && s->o.limit < s->d->nsamples) { /* the first N images only */
         struct det_dataset *all = s->d;

@@ -99,7 +99,8 @@ static int run(const struct train_args *a, struct base_err *err)
     struct det_dataset *all = NULL, *tr = NULL, *va = NULL;
     struct det_model *m = NULL;
     struct ui ui = {0};
-    int rc = cli_det_read(a->data, a->format, &all, err);
+    int unread = 0;
+    int rc = cli_det_read(a->data, a->format, &all, &unread, err);
     if (!rc)
         rc = det_dataset_split(all, a->val_split, (uint64_t)a->seed, &tr, &va, err);
     if (!rc && a->log && !(ui.log = fopen(a->log, "a")))
@@ -135,9 +136,10 @@ static int run(const struct train_args *a, struct base_err *err)
     if (!rc) {
         const struct det_model_info *in = det_model_info(m);
         char note[80];
+        int skipped = ui.skipped + unread;
         printf("wrote %s: %s, %d classes, %d epochs, val AP50 %.3f AP %.3f%s%s\n", a->out, in->arch,
-               in->nclasses, in->epoch, in->val_ap50, in->val_ap, ui.skipped ? "; " : "",
-               cli_det_skipped(ui.skipped, note, sizeof note));
+               in->nclasses, in->epoch, in->val_ap50, in->val_ap, skipped ? "; " : "",
+               cli_det_skipped(skipped, note, sizeof note));
     }
     if (ui.log)
         fclose(ui.log);

@@ -150,6 +150,8 @@ struct formats_dataset {
     size_t nclasses;
     struct formats_sample *samples;
     size_t nsamples;
+    int lenient;    /* set before reading: see formats_dataset_read_lenient */
+    size_t skipped; /* images left out by a lenient read */
 };
 
 /* Reads a detection data set from disk:
@@ -168,6 +170,12 @@ struct formats_dataset {
  * formats_dataset_free. */
 int formats_dataset_read(const char *path, enum formats_kind kind, struct formats_dataset **out,
                          struct base_err *err);
+/* The same for training and evaluation, where one bad picture must not stop the run: an image
+ * that is missing or whose header cannot be read is left out with a warning naming it (its boxes
+ * too) and counted in (*out)->skipped; every other problem fails as above. Imports stay strict:
+ * they copy every image they accept. */
+int formats_dataset_read_lenient(const char *path, enum formats_kind kind,
+                                 struct formats_dataset **out, struct base_err *err);
 void formats_dataset_free(struct formats_dataset *d);
 /* Index of class `name`, or -1. */
 int formats_dataset_class(const struct formats_dataset *d, const char *name);

@@ -83,15 +83,23 @@ struct formats_sample *formats_dataset_add_image(struct formats_dataset *d, cons
     }
     char *path = find_image(root, file);
     struct formats_image_info info;
+    struct base_err e = {0};
     if (!path) {
-        base_err_set(err, BASE_E_NOTFOUND, "%s: image \"%s\" not found under %s", where, file,
-                     root);
+        base_err_set(&e, BASE_E_NOTFOUND, "%s: image \"%s\" not found under %s", where, file, root);
+    } else if (formats_image_probe(path, &info, &e)) {
+        base_err_prefix(&e, "%s: ", where);
+        base_free(path);
+        path = NULL;
+    }
+    if (!path && !d->lenient) {
+        if (err)
+            *err = e;
         return NULL;
     }
-    if (formats_image_probe(path, &info, err)) {
-        base_err_prefix(err, "%s: ", where);
-        base_free(path);
-        return NULL;
+    if (!path) { /* a placeholder that takes its boxes and is dropped after reading */
+        BASE_WARN("skipping image %s: %s", file, e.msg);
+        d->skipped++;
+        info = (struct formats_image_info){0};
     }
     d->samples = base_realloc(d->samples, (d->nsamples + 1) * sizeof *d->samples);
     struct formats_sample *s = &d->samples[d->nsamples++];
@@ -106,6 +114,8 @@ struct formats_sample *formats_dataset_add_image(struct formats_dataset *d, cons
 int formats_sample_add_box(struct formats_sample *s, double x0, double y0, double x1, double y1,
                            int cls, const char *where, struct base_err *err)
 {
+    if (!s->path)
+        return 0; /* an image a lenient read left out */
     const double slack = 1.0;
     if (!(x0 <= x1 && y0 <= y1) || x0 < -slack || y0 < -slack || x1 > s->width + slack ||
         y1 > s->height + slack)
@@ -169,25 +179,50 @@ void formats_names_free(char **names, long n)
     base_free(names);
 }
 
+static int read_kind(const char *path, enum formats_kind kind, struct formats_dataset *d,
+                     struct base_err *err)
+{
+    switch (kind) {
+    case FORMATS_COCO:
+        return formats_read_coco(path, d, err);
+    case FORMATS_YOLO:
+        return formats_read_yolo(path, d, err);
+    case FORMATS_VOC:
+        return formats_read_voc(path, d, err);
+    default:
+        return base_err_set(err, BASE_E_UNSUPPORTED, "%s is not a detection data set format",
+                            formats_kind_name(kind));
+    }
+}
+
 int formats_dataset_read(const char *path, enum formats_kind kind, struct formats_dataset **out,
                          struct base_err *err)
 {
     struct formats_dataset *d = formats_dataset_new();
-    int rc;
-    switch (kind) {
-    case FORMATS_COCO:
-        rc = formats_read_coco(path, d, err);
-        break;
-    case FORMATS_YOLO:
-        rc = formats_read_yolo(path, d, err);
-        break;
-    case FORMATS_VOC:
-        rc = formats_read_voc(path, d, err);
-        break;
-    default:
-        rc = base_err_set(err, BASE_E_UNSUPPORTED, "%s is not a detection data set format",
-                          formats_kind_name(kind));
+    if (read_kind(path, kind, d, err)) {
+        formats_dataset_free(d);
+        return -1;
     }
+    *out = d;
+    return 0;
+}
+
+int formats_dataset_read_lenient(const char *path, enum formats_kind kind,
+                                 struct formats_dataset **out, struct base_err *err)
+{
+    struct formats_dataset *d = formats_dataset_new();
+    d->lenient = 1;
+    int rc = read_kind(path, kind, d, err);
+    size_t k = 0;
+    for (size_t i = 0; i < d->nsamples; i++) {
+        if (d->samples[i].path) {
+            d->samples[k++] = d->samples[i];
+            continue;
+        }
+        base_free(d->samples[i].file);
+        base_free(d->samples[i].boxes);
+    }
+    d->nsamples = k;
     if (rc) {
         formats_dataset_free(d);
         return -1;

@@ -119,7 +119,7 @@ static int read_images(const json_t *images, const char *root, struct formats_da
         if (!s)
             return -1;
         json_t *w = json_object_get(im, "width"), *h = json_object_get(im, "height");
-        if (json_is_number(w) && json_is_number(h) &&
+        if (s->path && json_is_number(w) && json_is_number(h) &&
             (json_number_value(w) != s->width || json_number_value(h) != s->height))
             return base_err_set(
                 err, BASE_E_INVALID, "%s: width/height %gx%g differ from the image %s (%dx%d)",

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """One bad picture never stops a job: `labelloop train`, `predict` and `eval` on a YOLO data set
 of raccoon photos with one cut in half (used for what decodes, with a warning) and one cut right
-after its scan header (nothing decodes: skipped with a warning naming it). Each command goes on,
+after its scan header (nothing decodes: skipped with a warning naming it), plus a file named
+.jpg that is no picture at all (its header cannot be read: the data set reader leaves it out
+with a warning instead of refusing the whole set). Each command goes on,
 says how many images it skipped, and predict leaves the skipped one out of its output.
 Usage: test_cli_bad_images.py PATH/TO/labelloop (LL_SHARED: the shared data sets)."""
 import json
@@ -48,7 +50,9 @@ class BadImages(unittest.TestCase):
             f.write(whole[:len(whole) // 2])
         with open(os.path.join(cls.data, "images", "cut.jpg"), "wb") as f:
             f.write(after_scan_header(whole))
-        for name in names + ["half", "cut"]:
+        with open(os.path.join(cls.data, "images", "notes.jpg"), "wb") as f:
+            f.write(b"meeting notes, not a picture\n")
+        for name in names + ["half", "cut", "notes"]:
             with open(os.path.join(cls.data, "labels", name + ".txt"), "w") as f:
                 f.write("0 0.5 0.5 0.4 0.4\n")
         cls.model = os.path.join(cls.dir, "model.safetensors")
@@ -66,7 +70,8 @@ class BadImages(unittest.TestCase):
         self.assertRegex(err, r"warn +skipping unreadable image \S*cut\.jpg: jpeg: truncated "
                               r"before the first row of pixels\n")
         self.assertRegex(err, r"warn +image \S*half\.jpg is truncated")
-        self.assertIn("; skipped 1 image (see warnings above)\n", out)
+        self.assertRegex(err, r"warn +skipping image images/notes\.jpg: .*not a JPEG, PNG or WebP")
+        self.assertIn("; skipped 2 images (see warnings above)\n", out)
         self.assertTrue(os.path.exists(self.model))
 
     def test_predict_leaves_it_out(self):
@@ -75,7 +80,8 @@ class BadImages(unittest.TestCase):
                          os.path.join(self.data, "images"), "--out", out_path)
         self.assertEqual(rc, 0, err)
         self.assertRegex(err, r"skipping unreadable image \S*cut\.jpg")
-        self.assertIn("skipped 1 image (see warnings above), left out of the output\n", err)
+        self.assertRegex(err, r"skipping unreadable image \S*notes\.jpg: not a JPEG")
+        self.assertIn("skipped 2 images (see warnings above), left out of the output\n", err)
         with open(out_path) as f:
             tasks = json.load(f)
         images = sorted(os.path.basename(t["data"]["image"]) for t in tasks)
@@ -86,8 +92,8 @@ class BadImages(unittest.TestCase):
         rc, out, err = run("eval", "--model", self.model, "--data", self.data, "--json")
         self.assertEqual(rc, 0, err)
         result = json.loads(out)
-        self.assertEqual((result["images"], result["skipped"]), (5, 1))
-        self.assertIn("eval: evaluated 5 images, skipped 1 image (see warnings above)\n", err)
+        self.assertEqual((result["images"], result["skipped"]), (5, 2))
+        self.assertIn("eval: evaluated 5 images, skipped 2 images (see warnings above)\n", err)
 
     def test_nothing_readable_fails(self):
         only = os.path.join(self.dir, "only-bad")
