@@ -277,6 +277,8 @@ static int run_epochs(struct trainer *t, struct base_err *err)
                 last_report = base_now();
                 report(t);
             }
+            if (out_of_time(t))
+                break; /* a large data set's epoch can outlast the whole budget */
         }
         int last = e == t->o.epochs || out_of_time(t);
         if (last || e % t->o.eval_every == 0) {
