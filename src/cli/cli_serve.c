@@ -18,6 +18,9 @@ struct serve_opts {
     const char *data_dir, *host, *admin_email, *admin_password;
     int port, threads;
     int64_t max_body_mb, session_ttl_s;
+    /* limits against abuse (docs/security.md); 0 = the default */
+    int64_t max_json_mb, max_image_mpix, max_inflight_mb, max_conns_per_ip, header_timeout_s;
+    int trust_proxy;
 };
 
 static void serve_usage(FILE *out)
@@ -32,13 +35,50 @@ static void serve_usage(FILE *out)
             "  --host HOST           address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
             "  --port PORT           port (default 8080; 0 picks a free one)\n"
             "  --threads N           worker threads (default 4)\n"
-            "  --max-body-mb N       largest request body in MiB (default 250); larger gets 413\n"
+            "  --max-body-mb N       largest upload (import) body in MiB (default 250), spooled\n"
+            "                        to disk; larger gets 413\n"
+            "  --max-json-mb N       largest body of the other API calls in MiB (default 16)\n"
+            "  --max-image-mpix N    uploaded images over N million pixels are refused\n"
+            "                        (default 100)\n"
+            "  --max-inflight-mb N   request bodies held in memory at once, in MiB (default\n"
+            "                        256; unauthenticated ones 16); more gets 503\n"
+            "  --max-conns-per-ip N  open connections per client address (default 128; 0: none)\n"
+            "  --header-timeout-s N  idle seconds allowed before a request's headers are\n"
+            "                        complete (default 10)\n"
+            "  --trust-proxy         behind a reverse proxy: take the client address from\n"
+            "                        X-Forwarded-For and accept X-Forwarded-Host as this origin\n"
             "  --admin-email EMAIL   email of the admin user made on first start\n"
             "                        (default $LABELLOOP_ADMIN_EMAIL or admin@localhost)\n"
             "  --admin-password PW   its password (default $LABELLOOP_ADMIN_PASSWORD, or\n"
             "                        generated and printed)\n"
             "  --session-ttl-s N     browser login lifetime in seconds (default 14 days)\n"
             "  --log-level LEVEL     debug, info, warn or error (default info)\n");
+}
+
+/* The limits among the options: a number in a range each (0 switches the per-address cap off). */
+static int parse_limit(int c, const char *arg, struct serve_opts *o)
+{
+    static const struct {
+        int c;
+        const char *name;
+        int64_t min, max;
+    } limits[] = {{'J', "--max-json-mb", 1, 1 << 20},
+                  {'P', "--max-image-mpix", 1, 120},
+                  {'I', "--max-inflight-mb", 16, 1 << 20},
+                  {'C', "--max-conns-per-ip", 0, 4096},
+                  {'T', "--header-timeout-s", 1, 3600}};
+    int64_t *out[] = {&o->max_json_mb, &o->max_image_mpix, &o->max_inflight_mb,
+                      &o->max_conns_per_ip, &o->header_timeout_s};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        int64_t n;
+        if (limits[i].c != c)
+            continue;
+        if (base_parse_i64(arg, &n) || n < limits[i].min || n > limits[i].max)
+            return cli_fail("%s: expected %lld..%lld, got '%s'", limits[i].name,
+                            (long long)limits[i].min, (long long)limits[i].max, arg);
+        *out[i] = n;
+    }
+    return 0;
 }
 
 static int parse_serve(int argc, char **argv, struct serve_opts *o)
@@ -52,6 +92,12 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
                                           {"admin-password", required_argument, 0, 'w'},
                                           {"log-level", required_argument, 0, 'l'},
                                           {"session-ttl-s", required_argument, 0, 's'},
+                                          {"max-json-mb", required_argument, 0, 'J'},
+                                          {"max-image-mpix", required_argument, 0, 'P'},
+                                          {"max-inflight-mb", required_argument, 0, 'I'},
+                                          {"max-conns-per-ip", required_argument, 0, 'C'},
+                                          {"header-timeout-s", required_argument, 0, 'T'},
+                                          {"trust-proxy", no_argument, 0, 'X'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     int c;
@@ -93,6 +139,17 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
         case 'l':
             if (cli_set_log_level(optarg))
                 return 1;
+            break;
+        case 'J':
+        case 'P':
+        case 'I':
+        case 'C':
+        case 'T':
+            if (parse_limit(c, optarg, o))
+                return 1;
+            break;
+        case 'X':
+            o->trust_proxy = 1;
             break;
         case 'h':
             serve_usage(stdout);
@@ -139,25 +196,66 @@ static int first_start(struct store *st, const struct serve_opts *o)
     return 0;
 }
 
+/* Files a crash left in the media folder go before anything is served. */
+static int sweep(struct api *api)
+{
+    struct base_err err = {0};
+    size_t removed = 0;
+    if (api_sweep_uploads(api, &removed, &err))
+        return cli_fail("%s", err.msg);
+    if (removed)
+        printf("labelloop: removed %zu upload file%s left without a record by a crash\n", removed,
+               removed == 1 ? "" : "s");
+    return 0;
+}
+
+static struct http_server *start_http(struct api *api, const struct serve_opts *o,
+                                      struct base_err *err)
+{
+    char *spool = base_path_join(o->data_dir, "tmp");
+    struct http_server_config hcfg = {
+        .host = o->host,
+        .port = o->port,
+        .threads = o->threads,
+        .max_body = (size_t)o->max_body_mb << 20,
+        .timeout_s = 60,
+        .admit = api_admit,
+        .max_inflight = (size_t)o->max_inflight_mb << 20,
+        .spool_dir = spool,
+        .max_conns_per_ip = (int)o->max_conns_per_ip,
+        .header_timeout_s = (int)o->header_timeout_s,
+        .pools = api_pools,
+        .npools = API_NPOOLS,
+    };
+    struct http_server *srv = http_server_new(&hcfg, api_handle, api, err);
+    base_free(spool);
+    return srv;
+}
+
 static int run_server(struct store *st, const struct serve_opts *o)
 {
     struct base_err err = {0};
     struct api_config acfg = {.data_dir = o->data_dir,
                               .version = LL_VERSION,
                               .seed = (uint64_t)base_time_us(),
-                              .session_ttl_s = o->session_ttl_s};
+                              .session_ttl_s = o->session_ttl_s,
+                              .limits = {.max_json = (size_t)o->max_json_mb << 20,
+                                         .max_image_pixels = (uint64_t)o->max_image_mpix * 1000000,
+                                         .trust_proxy = o->trust_proxy}};
     struct api *api = api_new(st, &acfg, &err);
     if (!api)
         return cli_fail("%s", err.msg);
+    if (sweep(api)) {
+        api_free(api);
+        return 1;
+    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* server threads inherit the mask */
     signal(SIGPIPE, SIG_IGN);
-    struct http_server_config hcfg = {o->host, o->port, o->threads, (size_t)o->max_body_mb << 20,
-                                      60};
-    struct http_server *srv = http_server_new(&hcfg, api_handle, api, &err);
+    struct http_server *srv = start_http(api, o, &err);
     if (!srv) {
         api_free(api);
         return cli_fail("%s", err.msg);
@@ -177,8 +275,13 @@ static int run_server(struct store *st, const struct serve_opts *o)
 
 int cli_serve(int argc, char **argv)
 {
-    struct serve_opts o = {
-        "./labelloop-data", "127.0.0.1", "admin@localhost", NULL, 8080, 4, 250, 0};
+    struct serve_opts o = {.data_dir = "./labelloop-data",
+                           .host = "127.0.0.1",
+                           .admin_email = "admin@localhost",
+                           .port = 8080,
+                           .threads = 4,
+                           .max_body_mb = 250,
+                           .max_conns_per_ip = 128};
     const char *env_email = getenv("LABELLOOP_ADMIN_EMAIL");
     const char *env_password = getenv("LABELLOOP_ADMIN_PASSWORD");
     if (env_email && *env_email)
