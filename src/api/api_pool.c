@@ -5,10 +5,10 @@
 #include "api_int.h"
 
 /* Argon2id takes 64 MiB and a core for ~50 ms a hash: one at a time. Decodes of large images
- * take a core and tens of MB each: two at a time. */
+ * take a core and tens of MB each: two at a time. Both yield the CPU to the server threads. */
 const struct http_pool_config api_pools[API_NPOOLS] = {
-    [API_POOL_HASH] = {.threads = 1, .queue = 32},
-    [API_POOL_IMAGE] = {.threads = 2, .queue = 64},
+    [API_POOL_HASH] = {.threads = 1, .queue = 32, .nice = 10},
+    [API_POOL_IMAGE] = {.threads = 2, .queue = 64, .nice = 5},
 };
 
 struct api_deferred {

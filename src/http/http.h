@@ -36,6 +36,7 @@ typedef int (*http_admit_fn)(void *ctx, struct http_request *req, struct http_re
 struct http_pool_config {
     int threads; /* >= 1 */
     int queue;   /* jobs queued or running at most; more are refused (the caller answers 503) */
+    int nice;    /* niceness added to its threads, so that the server threads win the CPU */
 };
 
 struct http_server_config {

@@ -4,6 +4,9 @@
 #include "http_int.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct http_job {
     struct http_job *next;
@@ -18,6 +21,7 @@ struct http_pool {
     int places; /* reserved, queued or running */
     int max_places;
     int stopping;
+    int nice;
     pthread_t *threads;
     int nthreads;
 };
@@ -25,6 +29,9 @@ struct http_pool {
 static void *worker(void *arg)
 {
     struct http_pool *p = arg;
+    if (p->nice) /* Linux keeps a niceness per thread */
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+                    getpriority(PRIO_PROCESS, 0) + p->nice);
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->head && !p->stopping)
@@ -55,6 +62,7 @@ struct http_pool *http_pool_new(const struct http_pool_config *cfg, struct base_
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->max_places = cfg->queue;
+    p->nice = cfg->nice;
     p->threads = base_calloc((size_t)cfg->threads, sizeof *p->threads);
     for (; p->nthreads < cfg->threads; p->nthreads++) {
         if (pthread_create(&p->threads[p->nthreads], NULL, worker, p)) {
