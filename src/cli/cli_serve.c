@@ -41,7 +41,7 @@ static void serve_usage(FILE *out)
             "  --max-image-mpix N    uploaded images over N million pixels are refused\n"
             "                        (default 100)\n"
             "  --max-inflight-mb N   request bodies held in memory at once, in MiB (default\n"
-            "                        256; unauthenticated ones 16); more gets 503\n"
+            "                        256; unauthenticated ones over 64 KiB: 16); more gets 503\n"
             "  --max-conns-per-ip N  open connections per client address (default 128; 0: none)\n"
             "  --header-timeout-s N  idle seconds allowed before a request's headers are\n"
             "                        complete (default 10)\n"

@@ -48,7 +48,7 @@ struct http_server_config {
     /* Limits against clients that do not play fair (all optional: zero means the default). */
     http_admit_fn admit;           /* NULL: every request is admitted with max_body */
     size_t max_inflight;           /* bytes of bodies held in memory at once; 0 = 256 MiB */
-    size_t max_inflight_untrusted; /* ... of those admitted as untrusted; 0 = 16 MiB */
+    size_t max_inflight_untrusted; /* ... untrusted ones over 64 KiB; 0 = 16 MiB */
     const char *spool_dir;         /* for http_admission.spool; NULL: bodies stay in memory */
     int max_conns_per_ip;          /* open connections per client address; 0 = no cap */
     int header_timeout_s;          /* idle limit until a request's headers are in; 0 = 10 */

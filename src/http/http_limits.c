@@ -89,6 +89,9 @@ static int plan_body(struct http_server *s, struct http_request *r,
         }
         return 0;
     }
+    if (known && n <= HTTP_DRAIN_MAX)
+        r->untrusted = 0; /* small bodies (a login) count only against the global cap, so that
+                             connections holding large ones cannot shut everybody out */
     if (known && n && reserve(s, r, (size_t)n)) {
         r->status = BASE_E_BUSY;
         return 1;

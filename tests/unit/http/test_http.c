@@ -317,7 +317,7 @@ static void test_limits(void)
                                      .threads = 2,
                                      .max_body = 1 << 20,
                                      .admit = admit,
-                                     .max_inflight_untrusted = 100,
+                                     .max_inflight_untrusted = 200000,
                                      .spool_dir = spool,
                                      .pools = pools,
                                      .npools = 1};
@@ -337,13 +337,20 @@ static void test_limits(void)
              "123456789",
              buf, sizeof buf);
     CHECK(strstr(buf, "HTTP/1.1 413") == buf);
-    /* the untrusted cap is 100 bytes: a connection holding 60 leaves no room for 60 more */
+    /* the untrusted cap is 200 kB: a connection holding 100 kB leaves no room for 120 kB more;
+     * small bodies do not count against it */
     int holder = open_conn(port);
-    const char *hold = "POST /untrusted HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n";
+    const char *hold = "POST /untrusted HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
     CHECK(write(holder, hold, strlen(hold)) == (ssize_t)strlen(hold));
     usleep(200 * 1000);
-    exchange(port, hold, buf, sizeof buf);
+    exchange(port, "POST /untrusted HTTP/1.1\r\nHost: x\r\nContent-Length: 120000\r\n\r\n", buf,
+             sizeof buf);
     CHECK(strstr(buf, "HTTP/1.1 503") == buf);
+    exchange(port,
+             "POST /untrusted HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+             "Connection: close\r\n\r\nsmall",
+             buf, sizeof buf);
+    CHECK(strstr(buf, "HTTP/1.1 200") == buf);
     close(holder);
     exchange(port,
              "POST /spool HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
