@@ -118,6 +118,8 @@ void http_limits_release(struct http_request *r);
 typedef void (*http_pool_job_fn)(void *arg);
 /* Threads that run queued jobs; at most `queue` jobs are reserved, queued or running at once. */
 struct http_pool *http_pool_new(const struct http_pool_config *cfg, struct base_err *err);
+/* Refuses new places and waits until every reserved, queued or running job has finished. */
+void http_pool_drain(struct http_pool *p);
 /* Runs every job still queued, then stops the threads. Accepts NULL. */
 void http_pool_free(struct http_pool *p);
 /* Reserves a place for one job: 0, or -1 when the pool is full. */

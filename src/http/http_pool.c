@@ -16,10 +16,11 @@ struct http_job {
 
 struct http_pool {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv, idle;
     struct http_job *head, *tail;
     int places; /* reserved, queued or running */
     int max_places;
+    int closed; /* no new places */
     int stopping;
     int nice;
     pthread_t *threads;
@@ -46,7 +47,8 @@ static void *worker(void *arg)
         j->fn(j->arg);
         base_free(j);
         pthread_mutex_lock(&p->mu);
-        p->places--;
+        if (--p->places == 0)
+            pthread_cond_broadcast(&p->idle);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -61,6 +63,7 @@ struct http_pool *http_pool_new(const struct http_pool_config *cfg, struct base_
     struct http_pool *p = base_calloc(1, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->idle, NULL);
     p->max_places = cfg->queue;
     p->nice = cfg->nice;
     p->threads = base_calloc((size_t)cfg->threads, sizeof *p->threads);
@@ -85,15 +88,25 @@ void http_pool_free(struct http_pool *p)
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
     pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->idle);
     pthread_mutex_destroy(&p->mu);
     base_free(p->threads);
     base_free(p);
 }
 
+void http_pool_drain(struct http_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->closed = 1;
+    while (p->places > 0)
+        pthread_cond_wait(&p->idle, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
 int http_pool_reserve(struct http_pool *p)
 {
     pthread_mutex_lock(&p->mu);
-    int ok = p->places < p->max_places;
+    int ok = !p->closed && p->places < p->max_places;
     p->places += ok;
     pthread_mutex_unlock(&p->mu);
     return ok ? 0 : -1;

@@ -303,8 +303,9 @@ static unsigned open_connections(struct MHD_Daemon *d)
     return info ? info->num_connections : 0;
 }
 
-/* Deferred work finishes before the daemon stops: its connections are resumed by then, and MHD
- * must not stop with connections suspended. */
+/* Deferred work finishes before the daemon stops (MHD must not stop with connections suspended),
+ * and the pools stay until then: a request still arriving is refused a place, not handed a freed
+ * pool. */
 void http_server_free(struct http_server *s, double grace_s)
 {
     if (!s)
@@ -315,7 +316,8 @@ void http_server_free(struct http_server *s, double grace_s)
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    free_pools(s);
+    for (size_t i = 0; i < s->npools; i++)
+        http_pool_drain(s->pools[i]);
     MHD_stop_daemon(s->daemon);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
