@@ -35,7 +35,7 @@ static int credentials(struct api_req *r, json_t **body, const char **email, con
 static int login_check(struct api_req *r, struct base_err *err)
 {
     json_t *body = NULL;
-    const char *email, *password;
+    const char *email = NULL, *password = NULL;
     char key[STORE_SESSION_KEY_LEN + 1];
     int rc = -1;
     if (!credentials(r, &body, &email, &password, err) &&
@@ -46,8 +46,10 @@ static int login_check(struct api_req *r, struct base_err *err)
             rc = api_reply_json(r, 200, api_user_json(&r->user));
         }
     }
-    if (rc && err->status == BASE_E_AUTH)
+    if (rc && err->status == BASE_E_AUTH) {
+        api_throttle_login_failed(r->api->throttle, api_client_address(r), email, base_now());
         r->www_authenticate = "Session";
+    }
     json_decref(body);
     return rc;
 }
@@ -57,7 +59,7 @@ static int login_check(struct api_req *r, struct base_err *err)
 int api_auth_login(struct api_req *r, struct base_err *err)
 {
     json_t *body = NULL;
-    const char *email, *password;
+    const char *email = NULL, *password = NULL;
     int rc = credentials(r, &body, &email, &password, err);
     double wait =
         rc ? 0 : api_throttle_login(r->api->throttle, api_client_address(r), email, base_now());

@@ -286,6 +286,9 @@ void api_throttle_free(struct api_throttle *t);
  * go ahead, else the seconds to wait, and then the attempt is not counted. */
 double api_throttle_login(struct api_throttle *t, const char *address, const char *email,
                           double now);
+/* The attempt failed: its wait runs from now (the check took time). */
+void api_throttle_login_failed(struct api_throttle *t, const char *address, const char *email,
+                               double now);
 void api_throttle_login_ok(struct api_throttle *t, const char *address, const char *email);
 
 #endif

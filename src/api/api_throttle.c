@@ -1,8 +1,8 @@
 /* Login throttling. Failed logins are counted per client address and per account; past a few
- * free failures each one doubles the wait before the next attempt (up to a cap), and a quiet
- * hour forgets them. An attempt is counted before its password is checked, so a burst of
- * parallel guesses is cut off as soon as the count is reached. The table has a fixed size: a new
- * key takes the place of the stalest one near its hash. */
+ * free failures each one doubles the wait before the next attempt (up to a cap, counted from the
+ * failed answer), and a quiet hour forgets them. An attempt is counted before its password is
+ * checked, so a burst of parallel guesses is cut off as soon as the count is reached. The table
+ * has a fixed size: a new key takes the place of the stalest one near its hash. */
 #include "api_int.h"
 
 #include <ctype.h>
@@ -87,13 +87,19 @@ static double wait_of(struct throttle_slot *s, const struct throttle_policy *p, 
     return s->until > now ? s->until - now : 0;
 }
 
+/* The wait after the slot's failures, from `now`. */
+static void set_wait(struct throttle_slot *s, const struct throttle_policy *p, double now)
+{
+    int over = s->fails - p->free_fails;
+    s->last = now;
+    if (over > 0)
+        s->until = now + fmin(p->max_s, p->first_s * pow(2.0, over - 1));
+}
+
 static void count_fail(struct throttle_slot *s, const struct throttle_policy *p, double now)
 {
     s->fails++;
-    s->last = now;
-    int over = s->fails - p->free_fails;
-    if (over > 0)
-        s->until = now + fmin(p->max_s, p->first_s * pow(2.0, over - 1));
+    set_wait(s, p, now);
 }
 
 double api_throttle_login(struct api_throttle *t, const char *address, const char *email,
@@ -109,6 +115,19 @@ double api_throttle_login(struct api_throttle *t, const char *address, const cha
     }
     pthread_mutex_unlock(&t->mu);
     return wait;
+}
+
+void api_throttle_login_failed(struct api_throttle *t, const char *address, const char *email,
+                               double now)
+{
+    uint64_t ka = key_of('a', address), ku = key_of('u', email);
+    pthread_mutex_lock(&t->mu);
+    struct throttle_slot *a = slot_of(t, ka, 0), *u = slot_of(t, ku, 0);
+    if (a)
+        set_wait(a, &by_address, now);
+    if (u)
+        set_wait(u, &by_account, now);
+    pthread_mutex_unlock(&t->mu);
 }
 
 void api_throttle_login_ok(struct api_throttle *t, const char *address, const char *email)

@@ -206,10 +206,12 @@ static void test_throttle(void)
         CHECK(api_throttle_login(t, "10.0.0.1", "a@x", 100.0 + i) == 0);
     CHECK(api_throttle_login(t, "10.0.0.2", "A@X", 105.0) == 0); /* sixth: counted, waits 1 s */
     CHECK_NEAR(api_throttle_login(t, "10.0.0.3", "a@x", 105.5), 0.5, 1e-9);
-    CHECK(api_throttle_login(t, "10.0.0.3", "a@x", 106.0) == 0);
-    CHECK_NEAR(api_throttle_login(t, "10.0.0.3", "a@x", 106.0), 2.0, 1e-9);
+    api_throttle_login_failed(t, "10.0.0.2", "a@x", 105.8); /* ... from its failed answer */
+    CHECK_NEAR(api_throttle_login(t, "10.0.0.3", "a@x", 106.5), 0.3, 1e-9);
+    CHECK(api_throttle_login(t, "10.0.0.3", "a@x", 106.8) == 0);
+    CHECK_NEAR(api_throttle_login(t, "10.0.0.3", "a@x", 106.8), 2.0, 1e-9);
     api_throttle_login_ok(t, "10.0.0.3", "a@x"); /* a success forgets the account */
-    CHECK(api_throttle_login(t, "10.0.0.3", "a@x", 106.1) == 0);
+    CHECK(api_throttle_login(t, "10.0.0.3", "a@x", 106.9) == 0);
     /* an address: ten free failures over any accounts */
     for (int i = 0; i < 10; i++) {
         char email[32];
