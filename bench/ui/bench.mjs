@@ -20,7 +20,7 @@ function pct(xs, p) {
 }
 
 async function api(t, method, url, data) {
-  const r = await t.page.request.fetch(t.base + url, { method, data, timeout: 300000 });
+  const r = await t.page.request.fetch(t.base + url, { method, data, timeout: 300000, headers: { Origin: t.base } });
   if (!r.ok()) throw new Error(`${method} ${url}: ${r.status()} ${(await r.text()).slice(0, 300)}`);
   return r.status() === 204 ? null : r.json();
 }

@@ -1,13 +1,11 @@
-/* The dispatcher: finds the route, authenticates (API token or session cookie), runs the
- * handler and turns an error into Label Studio's JSON error wrapper. Also the small helpers every
- * handler uses to read input and write replies. */
+/* The dispatcher: resolves the route and the user (api_admit.c), runs the handler and turns an
+ * error into Label Studio's JSON error wrapper. Also the small helpers every handler uses to read
+ * input and write replies. */
 #include "api_int.h"
 
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
-
-#define API_SESSION_COOKIE "sessionid"
 
 struct api *api_new(struct store *st, const struct api_config *cfg, struct base_err *err)
 {
@@ -25,6 +23,12 @@ struct api *api_new(struct store *st, const struct api_config *cfg, struct base_
         (cfg->session_ttl_s > 0 ? cfg->session_ttl_s : 14 * 24 * 3600) * (int64_t)1000000;
     pthread_mutex_init(&api->rng_lock, NULL);
     base_rng_seed(&api->rng, cfg->seed);
+    api->limits = cfg->limits;
+    if (!api->limits.max_json)
+        api->limits.max_json = (size_t)16 << 20;
+    if (!api->limits.max_image_pixels)
+        api->limits.max_image_pixels = (uint64_t)100 * 1000 * 1000;
+    api->throttle = api_throttle_new();
     return api;
 }
 
@@ -33,6 +37,7 @@ void api_free(struct api *api)
     if (!api)
         return;
     pthread_mutex_destroy(&api->rng_lock);
+    api_throttle_free(api->throttle);
     base_free(api->data_dir);
     base_free(api->media_dir);
     base_free(api->version);
@@ -184,89 +189,40 @@ const char *api_base_url(struct api_req *r)
     return base_arena_printf(r->arena, "http://%s", host ? host : "localhost");
 }
 
-/* ---- authentication -------------------------------------------------------------------------- */
-
-static int authenticate(struct api_req *r, struct base_err *err)
-{
-    const char *auth = http_request_header(r->http, "Authorization");
-    if (auth) {
-        size_t n = strcspn(auth, " ");
-        const char *key = auth + n + strspn(auth + n, " ");
-        if ((n != 5 || strncasecmp(auth, "Token", 5)) || !*key || strchr(key, ' '))
-            return base_err_set(err, BASE_E_AUTH, "Invalid token header.");
-        return store_user_by_token(r->api->store, key, &r->user, err);
-    }
-    const char *session = http_request_cookie(r->http, API_SESSION_COOKIE);
-    if (session && *session)
-        return store_session_user(r->api->store, session, &r->user, err);
-    return base_err_set(err, BASE_E_AUTH, "Authentication credentials were not provided.");
-}
-
 /* ---- dispatch -------------------------------------------------------------------------------- */
-
-static int has_prefix(const char *path, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
-}
-
-/* Paths that belong to the server and never fall back to the UI's index.html. */
-static int server_path(const char *path)
-{
-    return has_prefix(path, "/api") || has_prefix(path, "/data") || has_prefix(path, "/health") ||
-           has_prefix(path, "/version");
-}
-
-static const struct api_route *find_route(struct api_req *r, int *method_mismatch)
-{
-    *method_mismatch = 0;
-    for (size_t i = 0; i < api_nroutes; i++) {
-        struct http_route_match m;
-        if (!http_route_match(api_routes[i].pattern, r->path, &m))
-            continue;
-        if (strcmp(api_routes[i].method, r->method)) {
-            *method_mismatch = 1;
-            continue;
-        }
-        r->m = m;
-        return &api_routes[i];
-    }
-    return NULL;
-}
 
 static int dispatch(struct api_req *r, struct base_err *err)
 {
     enum base_status st = http_request_status(r->http);
     if (st == BASE_E_TOOBIG)
         return base_err_set(err, BASE_E_TOOBIG, "Request body is larger than the server's limit.");
+    if (st == BASE_E_BUSY || st == BASE_E_IO) {
+        http_response_header(r->resp, "Retry-After", "5");
+        return base_err_set(err, BASE_E_BUSY, "The server is busy: try again in a moment.");
+    }
     if (st != BASE_OK)
         return base_err_set(err, BASE_E_INVALID, "Malformed request URL.");
-    int mismatch;
-    const struct api_route *route = find_route(r, &mismatch);
-    if (!route && !strcmp(r->method, "GET") && !server_path(r->path))
-        return api_static(r, err);
-    if (!route && mismatch) {
-        r->status_override = 405;
-        return base_err_set(err, BASE_E_INVALID, "Method \"%s\" not allowed.", r->method);
-    }
-    if (!route)
-        return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-    if (!(route->flags & API_PUBLIC)) {
-        if (authenticate(r, err))
-            return -1;
-        r->authed = 1;
-    }
-    return route->fn(r, err);
+    const struct api_route *route;
+    if (api_route_resolve(r, &route, err))
+        return -1;
+    return route ? route->fn(r, err) : api_static(r, err);
+}
+
+void api_req_init(struct api_req *r, struct api *api, struct http_request *http,
+                  struct http_response *resp)
+{
+    *r = (struct api_req){.api = api, .http = http, .resp = resp};
+    r->arena = http_request_arena(http);
+    r->path = http_request_path(http);
+    r->method = http_request_method(http);
+    if (!strcmp(r->method, "HEAD"))
+        r->method = "GET";
 }
 
 void api_handle(void *ctx, struct http_request *req, struct http_response *resp)
 {
-    struct api_req r = {.api = ctx, .http = req, .resp = resp};
-    r.arena = http_request_arena(req);
-    r.path = http_request_path(req);
-    r.method = http_request_method(req);
-    if (!strcmp(r.method, "HEAD"))
-        r.method = "GET";
+    struct api_req r;
+    api_req_init(&r, ctx, req, resp);
     struct base_err err = {0};
     double t0 = base_now();
     if (dispatch(&r, &err)) {

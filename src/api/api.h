@@ -13,12 +13,20 @@
 
 struct api;
 
+/* Limits against clients that do not play fair (docs/security.md); zero means the default. */
+struct api_limits {
+    size_t max_json;           /* body limit of routes other than uploads; 0 = 16 MiB */
+    uint64_t max_image_pixels; /* uploaded images with more pixels are refused; 0 = 100 million */
+    int trust_proxy;           /* client address from X-Forwarded-For: behind a reverse proxy */
+};
+
 struct api_config {
     const char *data_dir;  /* uploads go to <data_dir>/media/upload/<project>/ */
     const char *version;   /* labelloop version, reported by /api/version and in errors */
     uint64_t seed;         /* seeds the uniform-sampling order of /next */
     int64_t session_ttl_s; /* browser session lifetime; 0 = 14 days (Django's default) */
     struct loop *loop;     /* the training loop (borrowed; NULL: none, the /api/ml routes 404) */
+    struct api_limits limits;
 };
 
 /* The API over an open store (borrowed: it must outlive the api). Thread-safe after creation. */
@@ -27,6 +35,23 @@ void api_free(struct api *api);
 
 /* The request handler to give http_server_new with the api as ctx. */
 void api_handle(void *ctx, struct http_request *req, struct http_response *resp);
+/* The admission callback to give http_server_new (http_server_config.admit) with the api as
+ * ctx: finds the route and authenticates from the headers alone, so that requests without valid
+ * credentials, to unknown routes or forged cross-site are answered before their body is read;
+ * sets the route's body limit (public routes 1 MiB, uploads spooled to disk). */
+int api_admit(void *ctx, struct http_request *req, struct http_response *resp,
+              struct http_admission *adm);
+
+/* The work pools the handlers defer slow work to, for http_server_config.pools/npools: password
+ * hashing (one thread: Argon2 takes 64 MiB) and image decoding (thumbnails). */
+enum { API_POOL_HASH, API_POOL_IMAGE, API_NPOOLS };
+extern const struct http_pool_config api_pools[API_NPOOLS];
+
+/* Removes what a crash can leave in the media folder: upload files without an upload record
+ * (written before a transaction that never committed), their temporary files and the folders
+ * of interrupted data-set imports. For `serve` before it starts serving (not while another
+ * process imports into the same data directory). *removed (may be NULL) counts the files. */
+int api_sweep_uploads(struct api *api, size_t *removed, struct base_err *err);
 
 /* Called after each file of api_import_files with the number done so far. */
 typedef void (*api_progress_fn)(void *ctx, size_t done, size_t total, const char *name);

@@ -54,8 +54,9 @@ static int parse_annotation(struct api_req *r, json_t *body, struct store_annota
         return -1;
     static const char *const refs[] = {"completed_by", "parent_prediction", "parent_annotation"};
     int64_t ids[] = {a->completed_by, a->parent_prediction, a->parent_annotation};
-    for (int i = 0; i < 3; i++)
-        if (ids[i] > 0 && check_ref(r, refs[i], ids[i], err))
+    for (int i = 0; i < 3; i++) /* 0 and negative ids are checked too (400, as Label Studio) */
+        if ((ids[i] || json_is_integer(json_object_get(body, refs[i]))) &&
+            check_ref(r, refs[i], ids[i], err))
             return -1;
     static const unsigned bits[] = {STORE_SET_RESULT,
                                     STORE_SET_WAS_CANCELLED,

@@ -1,8 +1,10 @@
 /* Browser sessions and the current user: POST /api/auth/login sets an HttpOnly, SameSite=Strict
- * session cookie that authenticates like an API token; whoami, token and reset-token as in
- * Label Studio (spec 2.1). */
+ * session cookie that authenticates like an API token (logins are throttled, and their password
+ * hashes run on a pool of their own); whoami, token and reset-token as in Label Studio (spec
+ * 2.1). */
 #include "api_int.h"
 
+#include <math.h>
 #include <string.h>
 
 static void set_cookie(struct api_req *r, const char *value, int64_t max_age)
@@ -14,29 +16,65 @@ static void set_cookie(struct api_req *r, const char *value, int64_t max_age)
     http_response_header(r->resp, "Set-Cookie", c);
 }
 
-int api_auth_login(struct api_req *r, struct base_err *err)
+/* Email and password of a login body (*body: decref it), or 400 naming what is missing. */
+static int credentials(struct api_req *r, json_t **body, const char **email, const char **password,
+                       struct base_err *err)
 {
-    json_t *body = api_body_object(r, err);
-    if (!body)
+    if (!(*body = api_body_object(r, err)))
         return -1;
-    const char *email = json_string_value(json_object_get(body, "email"));
-    const char *password = json_string_value(json_object_get(body, "password"));
+    *email = json_string_value(json_object_get(*body, "email"));
+    *password = json_string_value(json_object_get(*body, "password"));
+    if (!*email || !**email)
+        api_invalid(r, err, "email", "This field is required.");
+    if (!*password || !**password)
+        api_invalid(r, err, "password", "This field is required.");
+    return *email && **email && *password && **password ? 0 : -1;
+}
+
+/* On the hashing pool: the Argon2 check, then the session. */
+static int login_check(struct api_req *r, struct base_err *err)
+{
+    json_t *body = NULL;
+    const char *email = NULL, *password = NULL;
     char key[STORE_SESSION_KEY_LEN + 1];
     int rc = -1;
-    if (!email || !*email)
-        api_invalid(r, err, "email", "This field is required.");
-    if (!password || !*password)
-        api_invalid(r, err, "password", "This field is required.");
-    if (email && *email && password && *password &&
-        !store_user_login(r->api->store, email, password, &r->user, err) &&
-        !store_session_create(r->api->store, r->user.id, r->api->session_ttl_us, key, err)) {
-        set_cookie(r, key, r->api->session_ttl_us / 1000000);
-        rc = api_reply_json(r, 200, api_user_json(&r->user));
+    if (!credentials(r, &body, &email, &password, err) &&
+        !store_user_login(r->api->store, email, password, &r->user, err)) {
+        api_throttle_login_ok(r->api->throttle, api_client_address(r), email);
+        if (!store_session_create(r->api->store, r->user.id, r->api->session_ttl_us, key, err)) {
+            set_cookie(r, key, r->api->session_ttl_us / 1000000);
+            rc = api_reply_json(r, 200, api_user_json(&r->user));
+        }
     }
-    if (rc && err->status == BASE_E_AUTH)
+    if (rc && err->status == BASE_E_AUTH) {
+        api_throttle_login_failed(r->api->throttle, api_client_address(r), email, base_now());
         r->www_authenticate = "Session";
+    }
     json_decref(body);
     return rc;
+}
+
+/* Throttled by client address and account before any password is hashed; the hash itself runs
+ * on its own bounded pool, so a flood of logins never holds up other requests. */
+int api_auth_login(struct api_req *r, struct base_err *err)
+{
+    json_t *body = NULL;
+    const char *email = NULL, *password = NULL;
+    int rc = credentials(r, &body, &email, &password, err);
+    double wait =
+        rc ? 0 : api_throttle_login(r->api->throttle, api_client_address(r), email, base_now());
+    json_decref(body);
+    if (rc)
+        return -1;
+    if (wait > 0) {
+        char after[32];
+        snprintf(after, sizeof after, "%.0f", ceil(wait));
+        http_response_header(r->resp, "Retry-After", after);
+        r->status_override = 429;
+        return base_err_set(err, BASE_E_BUSY,
+                            "Too many failed login attempts: try again in %s seconds.", after);
+    }
+    return api_defer(r, API_POOL_HASH, login_check, err);
 }
 
 int api_auth_logout(struct api_req *r, struct base_err *err)

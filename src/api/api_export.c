@@ -13,20 +13,26 @@
 #include <time.h>
 #include <unistd.h>
 
-/* "/data/upload/<project>/<file>" -> <media>/upload/<project>/<file>; anything else (remote URLs,
- * absolute paths a task could name) is never read, so an export cannot leak server files. */
+/* "/data/upload/<project>/<file>" -> <media>/upload/<project>/<file> when an upload record names
+ * exactly that file and it is a regular file, not a link; anything else (remote URLs, absolute
+ * paths a task could name, a link planted in the media folder) is never read, so an export
+ * cannot leak server files. The zip writer opens it with O_NOFOLLOW as well. */
 static char *resolve_upload(void *ctx, const char *url)
 {
     const struct api *api = ctx;
     static const char prefix[] = "/data/upload/";
-    if (strncmp(url, prefix, sizeof prefix - 1) || strstr(url, "..") || strchr(url, '?'))
+    if (strncmp(url, prefix, sizeof prefix - 1) || strchr(url, '?') ||
+        !api_media_valid_tail(url + sizeof prefix - 1))
         return NULL;
     char *rel = base_alloc(strlen(url));
     sprintf(rel, "upload/%s", url + sizeof prefix - 1);
-    char *path = base_path_join(api->media_dir, rel);
+    int64_t project;
+    char *path = store_file_upload_project(api->store, rel, &project, NULL)
+                     ? NULL
+                     : base_path_join(api->media_dir, rel);
     base_free(rel);
     struct stat st;
-    if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+    if (path && (lstat(path, &st) || !S_ISREG(st.st_mode))) {
         base_free(path);
         return NULL;
     }

@@ -1,10 +1,14 @@
 /* Import (spec 2.4): JSON task lists and multipart uploads of images and JSON files through
- * POST /api/projects/{id}/import, and local image files for `labelloop import`. Uploaded files
- * are written (temp name, fsync, rename) before the one transaction that records them commits;
- * if it fails they are removed, so nothing is half-imported. */
+ * POST /api/projects/{id}/import, and local image files for `labelloop import`. Every uploaded
+ * file must probe as a JPEG, PNG or WebP image within the pixel limit and is stored under the
+ * extension of what it is, never of what the client called it (an "image" that is HTML must not
+ * be served as a page). Files are written (temp name, fsync, rename) before the one transaction
+ * that records them commits; if it fails they are removed, so nothing is half-imported (a crash
+ * in between is swept at the next start, api_sweep.c). */
 #include "api_int.h"
 
 #include "formats/formats.h"
+#include "image/image.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -103,16 +107,39 @@ int api_tasks_normalize_at(struct api_req *r, const json_t *project_row, json_t 
 
 /* ---- files ----------------------------------------------------------------------------------- */
 
-/* ".jpg", ".png" or ".webp" from the first bytes, or NULL. */
-static const char *image_kind(const unsigned char *p, size_t n)
+/* What an uploaded file is, from its header: a JPEG, PNG or WebP image within the pixel limit,
+ * or an error naming the file (BASE_E_INVALID, or BASE_E_TOOBIG over the limit). */
+static int check_image(struct api *api, const char *name, const void *data, size_t len,
+                       struct image_info *info, struct base_err *err)
 {
-    if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
-        return ".jpg";
-    if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8))
-        return ".png";
-    if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
-        return ".webp";
-    return NULL;
+    struct base_err perr = {0};
+    if (image_probe(data, len, info, &perr))
+        return base_err_set(err, BASE_E_INVALID, "%s is not a JPEG, PNG or WebP image (%s)", name,
+                            perr.msg);
+    uint64_t pixels = (uint64_t)info->stored_width * (uint64_t)info->stored_height;
+    if (pixels > api->limits.max_image_pixels)
+        return base_err_set(
+            err, BASE_E_TOOBIG, "%s: %dx%d is over the server's limit of %.0f million pixels", name,
+            info->stored_width, info->stored_height, (double)api->limits.max_image_pixels / 1e6);
+    return 0;
+}
+
+/* The extensions a stored file of each format may keep; the first is given to the others. */
+static const char *const image_exts[][3] = {
+    [IMAGE_FORMAT_JPEG] = {".jpg", ".jpeg", ".jpe"},
+    [IMAGE_FORMAT_PNG] = {".png"},
+    [IMAGE_FORMAT_WEBP] = {".webp"},
+};
+
+/* `name` with the extension of `format`: kept when it already is one, else replaced. */
+static const char *typed_name(struct base_arena *a, const char *name, enum image_format format)
+{
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < 3; i++)
+        if (image_exts[format][i] && !strcasecmp(dot, image_exts[format][i]))
+            return name;
+    size_t stem = dot ? (size_t)(dot - name) : strlen(name);
+    return base_arena_printf(a, "%.*s%s", (int)stem, name, image_exts[format][0]);
 }
 
 /* Django's get_valid_filename, ASCII: the base name, spaces to '_', only [A-Za-z0-9_.-], no
@@ -167,15 +194,16 @@ static void saved_release(struct saved *s, int remove)
     memset(s, 0, sizeof *s);
 }
 
-/* Writes one upload under media/upload/<project>/<uuid8>-<name> and appends its task. */
+/* Writes one upload (an image of `format`, see check_image) under
+ * media/upload/<project>/<uuid8>-<name> and appends its task. */
 static int save_upload(struct api *api, struct base_arena *a, int64_t project, const char *ukey,
-                       const char *filename, const void *data, size_t len, json_t *tasks,
-                       struct saved *saved, struct base_err *err)
+                       const char *filename, enum image_format format, const void *data, size_t len,
+                       json_t *tasks, struct saved *saved, struct base_err *err)
 {
     char dir_rel[64], hex[9];
     snprintf(dir_rel, sizeof dir_rel, "upload/%lld", (long long)project);
     char *dir = base_path_join(api->media_dir, dir_rel), *path = NULL, *rel = NULL;
-    const char *name = safe_name(a, filename);
+    const char *name = typed_name(a, safe_name(a, filename), format);
     int rc = base_mkdirs(dir, err);
     for (int tries = 0; rc == 0 && tries < 8; tries++) {
         base_free(path);
@@ -279,20 +307,19 @@ static int add_part(struct api_req *r, const json_t *row, struct upload *u,
     const char *dot = strrchr(p->filename, '.');
     if (dot && !strcasecmp(dot, ".json"))
         return add_json_file(r, u, p, err);
-    const char *kind = image_kind((const unsigned char *)p->data, p->len);
-    if (!kind)
-        return api_invalid(r, err, "file",
-                           "%s is not a JPEG, PNG or WebP image (nor a .json task list)",
-                           p->filename);
+    struct image_info info;
+    struct base_err ierr = {0};
+    if (check_image(r->api, p->filename, p->data, p->len, &info, &ierr))
+        return api_invalid(r, err, "file", "%s", ierr.msg);
     if (json_object_size(json_object_get(row, "data_types")) > 1)
         return api_invalid(r, err, "file",
                            "Your labeling config has more than one data key and direct file "
                            "upload supports only one data key. To import data with multiple "
                            "data keys, use a JSON file.");
-    count_format(u->formats, dot && strlen(dot) < 16 ? dot : kind);
+    count_format(u->formats, dot && strlen(dot) < 16 ? dot : image_exts[info.format][0]);
     int64_t project = json_integer_value(json_object_get(row, "id"));
     return save_upload(r->api, r->arena, project, api_project_undefined_key(row), p->filename,
-                       p->data, p->len, u->tasks, &u->saved, err);
+                       info.format, p->data, p->len, u->tasks, &u->saved, err);
 }
 
 static int collect_multipart(struct api_req *r, const json_t *row, struct upload *u,
@@ -431,12 +458,14 @@ int api_import_files(struct api *api, int64_t project, int64_t user, const char 
     for (size_t i = 0; rc == 0 && i < npaths; i++) {
         char *data = NULL;
         size_t len = 0;
+        struct image_info info;
+        struct base_err skip = {0};
         rc = base_file_read(paths[i], API_FILE_MAX, &data, &len, err);
-        if (rc == 0 && image_kind((const unsigned char *)data, len))
-            rc = save_upload(api, a, project, api_project_undefined_key(row), paths[i], data, len,
-                             tasks, &saved, err);
-        else if (rc == 0)
-            ++*skipped;
+        if (rc == 0 && !check_image(api, paths[i], data, len, &info, &skip))
+            rc = save_upload(api, a, project, api_project_undefined_key(row), paths[i], info.format,
+                             data, len, tasks, &saved, err);
+        else if (rc == 0 && ++*skipped && skip.status == BASE_E_TOOBIG)
+            BASE_WARN("import: skipped %s", skip.msg);
         base_free(data);
         if (progress)
             progress(progress_ctx, i + 1, npaths, paths[i]);
@@ -535,9 +564,11 @@ static int tasks_from_dataset(struct api *api, struct base_arena *a,
     for (size_t i = 0; !rc && i < d->nsamples; i++) {
         char *data = NULL;
         size_t len;
+        struct image_info info;
         rc = base_file_read(d->samples[i].path, API_FILE_MAX, &data, &len, err) ||
+                     check_image(api, d->samples[i].path, data, len, &info, err) ||
                      save_upload(api, a, o->project, formats_config_first_data_key(cfg),
-                                 d->samples[i].path, data, len, tasks, saved, err)
+                                 d->samples[i].path, info.format, data, len, tasks, saved, err)
                  ? -1
                  : 0;
         base_free(data);

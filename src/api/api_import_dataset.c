@@ -72,6 +72,25 @@ static int write_parts(struct api_req *r, enum formats_kind kind, const char *di
     return files ? 0 : api_invalid(r, err, "file", "No files were uploaded.");
 }
 
+/* Errors about the files speak of them as uploaded ("annotations.json: ..."), never by the
+ * server's temporary folder, and a file the upload lacks is the client's mistake (400). */
+static void as_uploaded(struct base_err *err, const char *dir)
+{
+    size_t n = strlen(dir);
+    char *p;
+    while ((p = strstr(err->msg, dir))) {
+        size_t skip = n + (p[n] == '/');
+        const char *with = p[n] == '/' ? "" : "the upload";
+        size_t rest = strlen(p + skip) + 1, wlen = strlen(with);
+        if ((size_t)(p - err->msg) + wlen + rest > sizeof err->msg)
+            break;
+        memmove(p + wlen, p + skip, rest);
+        memcpy(p, with, wlen);
+    }
+    if (err->status == BASE_E_NOTFOUND)
+        err->status = BASE_E_INVALID;
+}
+
 int api_project_import_dataset(struct api_req *r, struct base_err *err)
 {
     double t0 = base_now();
@@ -84,6 +103,10 @@ int api_project_import_dataset(struct api_req *r, struct base_err *err)
         return api_invalid(r, err, "format", "expected format=coco, yolo, voc or json");
     if (!ctype || strncasecmp(ctype, "multipart/form-data", 19))
         return api_invalid(r, err, "file", "upload the files as multipart/form-data");
+    json_t *row = NULL;
+    if (api_project_row(r, r->m.ids[0], &row, err))
+        return -1;
+    json_decref(row);
     char *tmpl = base_path_join(r->api->data_dir, "tmp-import-XXXXXX");
     if (!mkdtemp(tmpl)) {
         base_free(tmpl);
@@ -98,6 +121,8 @@ int api_project_import_dataset(struct api_req *r, struct base_err *err)
     char *json_path = base_path_join(tmpl, "tasks.json");
     o.path = kind == FORMATS_JSON ? json_path : tmpl;
     int rc = write_parts(r, kind, tmpl, err) || api_import_dataset(r->api, &o, &res, err) ? -1 : 0;
+    if (rc)
+        as_uploaded(err, tmpl);
     struct base_err ignored;
     base_remove_tree(tmpl, &ignored);
     base_free(tmpl), base_free(json_path);

@@ -20,6 +20,8 @@ struct api {
     int64_t session_ttl_us;
     pthread_mutex_t rng_lock;
     struct base_rng rng;
+    struct api_limits limits;
+    struct api_throttle *throttle;
 };
 
 struct api_req {
@@ -39,7 +41,10 @@ struct api_req {
 
 typedef int (*api_handler_fn)(struct api_req *r, struct base_err *err);
 
-enum { API_PUBLIC = 1 << 0 }; /* no authentication required */
+enum {
+    API_PUBLIC = 1 << 0, /* no authentication required */
+    API_UPLOAD = 1 << 1, /* bodies up to --max-body-mb, spooled to disk (others: max_json) */
+};
 
 struct api_route {
     const char *method;  /* "GET", "POST", "PATCH", "PUT", "DELETE" */
@@ -285,5 +290,37 @@ int api_model_job_cancel(struct api_req *r, struct base_err *err);
 int api_model_help(struct api_req *r, struct base_err *err);
 /* The browser UI: embedded files, index.html for client-side routes. */
 int api_static(struct api_req *r, struct base_err *err);
+
+/* ---- admission, deferred work, throttling (api_admit.c, api_pool.c, api_throttle.c) ---------
+ */
+
+/* Sets up r for a request (HEAD is routed as GET). */
+void api_req_init(struct api_req *r, struct api *api, struct http_request *http,
+                  struct http_response *resp);
+/* The route of r (NULL for the UI's files) with r->m filled, the user authenticated unless the
+ * route is public, and cookie-authenticated writes checked against cross-site forgery (403).
+ * Done once when the headers arrive (api_admit) and remembered for the handler. Errors: 404,
+ * 405, 401, 403, 415. */
+int api_route_resolve(struct api_req *r, const struct api_route **route, struct base_err *err);
+/* The address login throttling counts for the client of r (X-Forwarded-For with
+ * trust_proxy; an IPv6 address by its /64). */
+const char *api_client_address(struct api_req *r);
+
+/* Finishes the request on work pool `pool` (API_POOL_*): fn runs there on a copy of r and
+ * answers as a handler does, while the handler returns 0 and leaves the response alone. Errors:
+ * BASE_E_BUSY (503 with Retry-After) when the pool is full. */
+int api_defer(struct api_req *r, int pool, api_handler_fn fn, struct base_err *err);
+
+/* Failed logins by client address and by account, with exponential back-off. Thread-safe. */
+struct api_throttle *api_throttle_new(void);
+void api_throttle_free(struct api_throttle *t);
+/* Counts a login attempt (as failed until api_throttle_login_ok says otherwise): 0 when it may
+ * go ahead, else the seconds to wait, and then the attempt is not counted. */
+double api_throttle_login(struct api_throttle *t, const char *address, const char *email,
+                          double now);
+/* The attempt failed: its wait runs from now (the check took time). */
+void api_throttle_login_failed(struct api_throttle *t, const char *address, const char *email,
+                               double now);
+void api_throttle_login_ok(struct api_throttle *t, const char *address, const char *email);
 
 #endif

@@ -1,6 +1,9 @@
 /* GET /data/upload/<project>/<file>: uploaded media, for authenticated users only, with HTTP
  * Range support (spec 6.2). The path must name an upload record exactly, so nothing outside
- * the upload folder can be reached whatever the URL says. */
+ * the upload folder can be reached whatever the URL says. Files are served from the UI's own
+ * origin, so they go out as what their bytes are (an image type, never one from the name) with
+ * nosniff and a sandbox policy; anything else, such as a file stored by an older version, is
+ * only ever a download: a stored page can never run script as the logged-in user. */
 #include "api_int.h"
 
 #include <ctype.h>
@@ -25,6 +28,20 @@ int api_media_valid_tail(const char *tail)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return 0;
     return 1;
+}
+
+/* The image type of the file's first bytes, or NULL. */
+static const char *sniffed_type(int fd)
+{
+    unsigned char p[12];
+    ssize_t n = pread(fd, p, sizeof p, 0);
+    if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
+        return "image/jpeg";
+    if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8))
+        return "image/png";
+    if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
+        return "image/webp";
+    return NULL;
 }
 
 static int open_file(const char *path, int *fd, uint64_t *size, struct base_err *err)
@@ -62,6 +79,10 @@ int api_media_upload(struct api_req *r, struct base_err *err)
     http_response_header(r->resp, "Accept-Ranges", "bytes");
     http_response_header(r->resp, "Cache-Control", "private, max-age=3600");
     http_response_header(r->resp, "X-Content-Type-Options", "nosniff");
+    http_response_header(r->resp, "Content-Security-Policy", "sandbox");
+    const char *type = sniffed_type(fd);
+    if (!type)
+        http_response_header(r->resp, "Content-Disposition", "attachment");
     if (ranged < 0) {
         close(fd);
         snprintf(range, sizeof range, "bytes */%llu", (unsigned long long)size);
@@ -73,6 +94,7 @@ int api_media_upload(struct api_req *r, struct base_err *err)
                  (unsigned long long)(start + len - 1), (unsigned long long)size);
         http_response_header(r->resp, "Content-Range", range);
     }
-    http_response_file(r->resp, ranged > 0 ? 206 : 200, http_content_type(tail), fd, start, len);
+    http_response_file(r->resp, ranged > 0 ? 206 : 200, type ? type : "application/octet-stream",
+                       fd, start, len);
     return 0;
 }

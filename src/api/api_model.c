@@ -295,6 +295,23 @@ static int reply_job(struct api_req *r, int status, int64_t id, struct base_err 
     return 0;
 }
 
+/* An integer option in [lo, hi], a multiple of `step`, copied into params when present. */
+static int int_param(struct api_req *r, json_t *body, const char *key, int64_t lo, int64_t hi,
+                     int64_t step, json_t *params, struct base_err *err)
+{
+    int64_t v;
+    int present = 0;
+    if (api_field_int(r, body, key, 0, &v, &present, err))
+        return -1;
+    if (!present)
+        return 0;
+    if (v < lo || v > hi || v % step)
+        return api_invalid(r, err, key, "Ensure this value is in [%lld, %lld]%s.", (long long)lo,
+                           (long long)hi, step > 1 ? " and a multiple of 32" : "");
+    json_object_set_new(params, key, json_integer(v));
+    return 0;
+}
+
 /* The options of a training run in a Train now body (any other key is ignored). */
 static int train_params(struct api_req *r, json_t **params, struct base_err *err)
 {
@@ -316,6 +333,8 @@ static int train_params(struct api_req *r, json_t **params, struct base_err *err
         bad = api_invalid(r, err, LOOP_PARAM_MAX_TRAIN_S, "Ensure this value is in (0, 3600].");
     else if (!bad && present)
         json_object_set_new(*params, LOOP_PARAM_MAX_TRAIN_S, json_real(max_s));
+    bad |= int_param(r, body, LOOP_PARAM_EPOCHS, 1, 10000, 1, *params, err);
+    bad |= int_param(r, body, LOOP_PARAM_INPUT_SIZE, DET_MIN_SIZE, DET_MAX_SIZE, 32, *params, err);
     json_decref(body);
     return bad ? -1 : 0;
 }

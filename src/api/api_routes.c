@@ -1,6 +1,7 @@
 /* The route table: every endpoint of the server is one line here (method, path pattern,
  * handler, flags). Patterns are matched in order with a trailing slash optional; "{id}" is a
- * positive integer (r->m.ids[] in order), "{*}" the rest of the path (r->m.tail). */
+ * positive integer (r->m.ids[] in order), "{*}" the rest of the path (r->m.tail). Flags: public
+ * routes need no credentials; upload routes take large bodies (spooled to disk). */
 #include "api_int.h"
 
 const struct api_route api_routes[] = {
@@ -23,8 +24,8 @@ const struct api_route api_routes[] = {
     {"DELETE", "/api/projects/{id}", api_project_delete, 0},
     {"POST", "/api/projects/{id}/validate", api_project_validate, 0},
     {"GET", "/api/projects/{id}/next", api_project_next, 0},
-    {"POST", "/api/projects/{id}/import", api_project_import, 0},
-    {"POST", "/api/projects/{id}/import/dataset", api_project_import_dataset, 0},
+    {"POST", "/api/projects/{id}/import", api_project_import, API_UPLOAD},
+    {"POST", "/api/projects/{id}/import/dataset", api_project_import_dataset, API_UPLOAD},
     {"GET", "/api/projects/{id}/export", api_project_export, 0},
     {"GET", "/api/projects/{id}/export/formats", api_project_export_formats, 0},
     {"GET", "/api/projects/{id}/tasks", api_project_tasks_list, 0},

@@ -1,12 +1,16 @@
 /* GET /api/tasks/{id}/thumbnail: a small JPEG of the task's uploaded image for the task list.
  * Made once with src/image (scaled-DCT decode, orientation, area resize, JPEG encode) and kept
  * under <media>/thumbnails/<project>/<file>.jpg; later requests are a file send. Only uploaded
- * media have thumbnails: a task pointing elsewhere answers 404. */
+ * media have thumbnails: a task pointing elsewhere answers 404. Decoding runs on the image pool
+ * (at most two at a time, off the server threads), and an image that cannot be thumbnailed
+ * (corrupt, truncated, too large) is remembered as such, so it is decoded once, not on every
+ * request. */
 #include "api_int.h"
 
 #include "image/image.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,27 +59,63 @@ static int send_cached(struct api_req *r, const char *path)
         return -1;
     }
     http_response_header(r->resp, "Cache-Control", "private, max-age=86400");
+    http_response_header(r->resp, "X-Content-Type-Options", "nosniff");
     http_response_file(r->resp, 200, "image/jpeg", fd, 0, (uint64_t)st.st_size);
     return 0;
+}
+
+/* "<thumbnail>.failed" holds "<status> <message>" of a thumbnail that could not be made. */
+static char *failure_path(struct api_req *r, const char *dst)
+{
+    return base_arena_printf(r->arena, "%s.failed", dst);
+}
+
+/* Returns -1 with the remembered error when making the thumbnail failed before. */
+static int failed_before(struct api_req *r, const char *dst, struct base_err *err)
+{
+    char *text = NULL;
+    size_t len;
+    int status, at = 0;
+    if (base_file_read(failure_path(r, dst), 1024, &text, &len, NULL))
+        return 0;
+    int known =
+        sscanf(text, "%d %n", &status, &at) == 1 && at > 0 &&
+        (status == BASE_E_INVALID || status == BASE_E_TOOBIG || status == BASE_E_UNSUPPORTED);
+    if (known)
+        base_err_set(err, (enum base_status)status, "%s", text + at);
+    base_free(text);
+    return known ? -1 : 0;
+}
+
+/* Only what the image itself is to blame for: an I/O error may pass. */
+static void remember_failure(struct api_req *r, const char *dst, const struct base_err *err)
+{
+    if (err->status != BASE_E_INVALID && err->status != BASE_E_TOOBIG &&
+        err->status != BASE_E_UNSUPPORTED)
+        return;
+    char *text = base_arena_printf(r->arena, "%d %s", (int)err->status, err->msg);
+    struct base_err ignored;
+    base_file_write_atomic(failure_path(r, dst), text, strlen(text), &ignored);
 }
 
 /* Decodes the upload, makes the thumbnail, stores it (atomically: concurrent requests for the
  * same task both write whole files) and answers it. */
 static int make(struct api_req *r, const char *src, const char *dst, struct base_err *err)
 {
-    char *data = NULL, *dir = NULL;
+    char *data = NULL;
     uint8_t *jpeg = NULL;
     size_t len = 0, jlen = 0;
     int rc = -1;
     if (base_file_read(src, THUMB_SOURCE_MAX, &data, &len, err))
         goto out;
-    if (image_thumbnail(data, len, THUMB_SIDE, THUMB_QUALITY, &jpeg, &jlen, err))
+    if (image_thumbnail(data, len, THUMB_SIDE, THUMB_QUALITY, &jpeg, &jlen, err)) {
+        remember_failure(r, dst, err);
         goto out;
-    dir = base_arena_printf(r->arena, "%s", dst);
-    *strrchr(dir, '/') = '\0';
-    if (base_mkdirs(dir, err) || base_file_write_atomic(dst, jpeg, jlen, err))
+    }
+    if (base_file_write_atomic(dst, jpeg, jlen, err))
         goto out;
     http_response_header(r->resp, "Cache-Control", "private, max-age=86400");
+    http_response_header(r->resp, "X-Content-Type-Options", "nosniff");
     http_response_take(r->resp, 200, "image/jpeg", (char *)jpeg, jlen);
     jpeg = NULL;
     rc = 0;
@@ -85,7 +125,9 @@ out:
     return rc;
 }
 
-int api_task_thumbnail(struct api_req *r, struct base_err *err)
+/* The upload task r->m.ids[0] shows and where its thumbnail goes, with the thumbnail's folder
+ * made (paths in the request arena); 404 when the task shows no uploaded file. */
+static int thumb_paths(struct api_req *r, char **src, char **dst, struct base_err *err)
 {
     struct source s = {NULL, r->arena};
     struct store_task_query q = {.task = r->m.ids[0]};
@@ -97,11 +139,34 @@ int api_task_thumbnail(struct api_req *r, struct base_err *err)
     const char *rel = base_arena_printf(r->arena, "upload/%s", s.tail);
     if (store_file_upload_project(r->api->store, rel, &project, err))
         return -1;
-    char *src = base_path_join(r->api->media_dir, rel);
-    char *dst =
-        base_path_join(r->api->media_dir, base_arena_printf(r->arena, "thumbnails/%s.jpg", s.tail));
-    int rc = send_cached(r, dst) == 0 ? 0 : make(r, src, dst, err);
-    base_free(src);
-    base_free(dst);
-    return rc;
+    *src = base_arena_printf(r->arena, "%s/%s", r->api->media_dir, rel);
+    *dst = base_arena_printf(r->arena, "%s/thumbnails/%s.jpg", r->api->media_dir, s.tail);
+    char *dir = base_arena_strdup(r->arena, *dst);
+    *strrchr(dir, '/') = '\0';
+    return base_mkdirs(dir, err);
+}
+
+/* On the image pool: another request may have made it while this one waited. */
+static int thumbnail_deferred(struct api_req *r, struct base_err *err)
+{
+    char *src, *dst;
+    if (thumb_paths(r, &src, &dst, err))
+        return -1;
+    if (send_cached(r, dst) == 0)
+        return 0;
+    if (failed_before(r, dst, err))
+        return -1;
+    return make(r, src, dst, err);
+}
+
+int api_task_thumbnail(struct api_req *r, struct base_err *err)
+{
+    char *src, *dst;
+    if (thumb_paths(r, &src, &dst, err))
+        return -1;
+    if (send_cached(r, dst) == 0)
+        return 0;
+    if (failed_before(r, dst, err))
+        return -1;
+    return api_defer(r, API_POOL_IMAGE, thumbnail_deferred, err);
 }

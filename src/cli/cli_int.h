@@ -2,6 +2,8 @@
 #ifndef LL_CLI_INT_H
 #define LL_CLI_INT_H
 
+#include <stdint.h>
+
 struct cli_command {
     const char *name;
     const char *summary;
@@ -12,6 +14,26 @@ struct cli_command {
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True for -h / --help. */
 int cli_is_help(const char *arg);
+
+/* What `serve` runs with (cli_serve.c); 0 means the default for the limits. */
+struct cli_serve_opts {
+    const char *data_dir, *host, *admin_email, *admin_password;
+    int port, threads;
+    int64_t max_body_mb, session_ttl_s;
+    /* limits against abuse (docs/security.md); 0 = the default */
+    int64_t max_json_mb, max_image_mpix, max_inflight_mb, max_conns_per_ip, header_timeout_s;
+    int trust_proxy;
+    /* the training loop */
+    int worker_threads, worker_nice, no_training;
+    double max_train_s;
+};
+struct api;
+struct http_server;
+struct base_err;
+/* The HTTP server `serve` puts in front of an api: admission from the headers, body limits,
+ * upload spooling under <data_dir>/tmp and the slow-work pools. Used by serve and simulate. */
+struct http_server *cli_start_http(struct api *api, const struct cli_serve_opts *o,
+                                   struct base_err *err);
 
 int cli_version(int argc, char **argv);
 int cli_serve(int argc, char **argv);

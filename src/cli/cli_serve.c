@@ -15,14 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-struct serve_opts {
-    const char *data_dir, *host, *admin_email, *admin_password;
-    int port, threads;
-    int64_t max_body_mb, session_ttl_s;
-    int worker_threads, worker_nice, no_training;
-    double max_train_s;
-};
-
 static void serve_usage(FILE *out)
 {
     fprintf(out,
@@ -35,7 +27,18 @@ static void serve_usage(FILE *out)
             "  --host HOST           address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
             "  --port PORT           port (default 8080; 0 picks a free one)\n"
             "  --threads N           worker threads (default 4)\n"
-            "  --max-body-mb N       largest request body in MiB (default 250); larger gets 413\n"
+            "  --max-body-mb N       largest upload (import) body in MiB (default 250), spooled\n"
+            "                        to disk; larger gets 413\n"
+            "  --max-json-mb N       largest body of the other API calls in MiB (default 16)\n"
+            "  --max-image-mpix N    uploaded images over N million pixels are refused\n"
+            "                        (default 100)\n"
+            "  --max-inflight-mb N   request bodies held in memory at once, in MiB (default\n"
+            "                        256; unauthenticated ones over 64 KiB: 16); more gets 503\n"
+            "  --max-conns-per-ip N  open connections per client address (default 128; 0: none)\n"
+            "  --header-timeout-s N  idle seconds allowed before a request's headers are\n"
+            "                        complete (default 10)\n"
+            "  --trust-proxy         behind a reverse proxy: take the client address from\n"
+            "                        X-Forwarded-For and accept X-Forwarded-Host as this origin\n"
             "  --admin-email EMAIL   email of the admin user made on first start\n"
             "                        (default $LABELLOOP_ADMIN_EMAIL or admin@localhost)\n"
             "  --admin-password PW   its password (default $LABELLOOP_ADMIN_PASSWORD, or\n"
@@ -48,7 +51,33 @@ static void serve_usage(FILE *out)
             "  --log-level LEVEL     debug, info, warn or error (default info)\n");
 }
 
-static int parse_serve(int argc, char **argv, struct serve_opts *o)
+/* The limits among the options: a number in a range each (0 switches the per-address cap off). */
+static int parse_limit(int c, const char *arg, struct cli_serve_opts *o)
+{
+    static const struct {
+        int c;
+        const char *name;
+        int64_t min, max;
+    } limits[] = {{'J', "--max-json-mb", 1, 1 << 20},
+                  {'P', "--max-image-mpix", 1, 120},
+                  {'I', "--max-inflight-mb", 16, 1 << 20},
+                  {'C', "--max-conns-per-ip", 0, 4096},
+                  {'T', "--header-timeout-s", 1, 3600}};
+    int64_t *out[] = {&o->max_json_mb, &o->max_image_mpix, &o->max_inflight_mb,
+                      &o->max_conns_per_ip, &o->header_timeout_s};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        int64_t n;
+        if (limits[i].c != c)
+            continue;
+        if (base_parse_i64(arg, &n) || n < limits[i].min || n > limits[i].max)
+            return cli_fail("%s: expected %lld..%lld, got '%s'", limits[i].name,
+                            (long long)limits[i].min, (long long)limits[i].max, arg);
+        *out[i] = n;
+    }
+    return 0;
+}
+
+static int parse_serve(int argc, char **argv, struct cli_serve_opts *o)
 {
     static const struct option longs[] = {{"data-dir", required_argument, 0, 'd'},
                                           {"host", required_argument, 0, 'H'},
@@ -61,8 +90,14 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
                                           {"session-ttl-s", required_argument, 0, 's'},
                                           {"worker-threads", required_argument, 0, 'W'},
                                           {"worker-nice", required_argument, 0, 'N'},
-                                          {"max-train-s", required_argument, 0, 'T'},
-                                          {"no-training", no_argument, 0, 'X'},
+                                          {"max-train-s", required_argument, 0, 'M'},
+                                          {"no-training", no_argument, 0, 'Y'},
+                                          {"max-json-mb", required_argument, 0, 'J'},
+                                          {"max-image-mpix", required_argument, 0, 'P'},
+                                          {"max-inflight-mb", required_argument, 0, 'I'},
+                                          {"max-conns-per-ip", required_argument, 0, 'C'},
+                                          {"header-timeout-s", required_argument, 0, 'T'},
+                                          {"trust-proxy", no_argument, 0, 'X'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     int c;
@@ -115,12 +150,23 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
                 return cli_fail("--worker-nice: expected 1..19, got '%s'", optarg);
             o->worker_nice = (int)n;
             break;
-        case 'T':
+        case 'M':
             if (base_parse_double(optarg, &o->max_train_s) || !(o->max_train_s > 0))
                 return cli_fail("--max-train-s: expected a positive number, got '%s'", optarg);
             break;
-        case 'X':
+        case 'Y':
             o->no_training = 1;
+            break;
+        case 'J':
+        case 'P':
+        case 'I':
+        case 'C':
+        case 'T':
+            if (parse_limit(c, optarg, o))
+                return 1;
+            break;
+        case 'X':
+            o->trust_proxy = 1;
             break;
         case 'h':
             serve_usage(stdout);
@@ -146,7 +192,7 @@ static int show_admin_token(struct store *st)
     return 0;
 }
 
-static int first_start(struct store *st, const struct serve_opts *o)
+static int first_start(struct store *st, const struct cli_serve_opts *o)
 {
     int64_t users;
     struct base_err err = {0};
@@ -167,7 +213,43 @@ static int first_start(struct store *st, const struct serve_opts *o)
     return 0;
 }
 
-static int run_server(struct store *st, const struct serve_opts *o)
+/* Files a crash left in the media folder go before anything is served. */
+static int sweep(struct api *api)
+{
+    struct base_err err = {0};
+    size_t removed = 0;
+    if (api_sweep_uploads(api, &removed, &err))
+        return cli_fail("%s", err.msg);
+    if (removed)
+        printf("labelloop: removed %zu upload file%s left without a record by a crash\n", removed,
+               removed == 1 ? "" : "s");
+    return 0;
+}
+
+struct http_server *cli_start_http(struct api *api, const struct cli_serve_opts *o,
+                                   struct base_err *err)
+{
+    char *spool = base_path_join(o->data_dir, "tmp");
+    struct http_server_config hcfg = {
+        .host = o->host,
+        .port = o->port,
+        .threads = o->threads,
+        .max_body = (size_t)o->max_body_mb << 20,
+        .timeout_s = 60,
+        .admit = api_admit,
+        .max_inflight = (size_t)o->max_inflight_mb << 20,
+        .spool_dir = spool,
+        .max_conns_per_ip = (int)o->max_conns_per_ip,
+        .header_timeout_s = (int)o->header_timeout_s,
+        .pools = api_pools,
+        .npools = API_NPOOLS,
+    };
+    struct http_server *srv = http_server_new(&hcfg, api_handle, api, err);
+    base_free(spool);
+    return srv;
+}
+
+static int run_server(struct store *st, const struct cli_serve_opts *o)
 {
     struct base_err err = {0};
     sigset_t set;
@@ -188,15 +270,21 @@ static int run_server(struct store *st, const struct serve_opts *o)
                               .version = LL_VERSION,
                               .seed = (uint64_t)base_time_us(),
                               .session_ttl_s = o->session_ttl_s,
-                              .loop = loop};
+                              .loop = loop,
+                              .limits = {.max_json = (size_t)o->max_json_mb << 20,
+                                         .max_image_pixels = (uint64_t)o->max_image_mpix * 1000000,
+                                         .trust_proxy = o->trust_proxy}};
     struct api *api = api_new(st, &acfg, &err);
     if (!api) {
         loop_free(loop);
         return cli_fail("%s", err.msg);
     }
-    struct http_server_config hcfg = {o->host, o->port, o->threads, (size_t)o->max_body_mb << 20,
-                                      60};
-    struct http_server *srv = http_server_new(&hcfg, api_handle, api, &err);
+    if (sweep(api)) {
+        api_free(api);
+        loop_free(loop);
+        return 1;
+    }
+    struct http_server *srv = cli_start_http(api, o, &err);
     if (!srv) {
         api_free(api);
         loop_free(loop);
@@ -218,8 +306,13 @@ static int run_server(struct store *st, const struct serve_opts *o)
 
 int cli_serve(int argc, char **argv)
 {
-    struct serve_opts o = {
-        "./labelloop-data", "127.0.0.1", "admin@localhost", NULL, 8080, 4, 250, 0, 0, 0, 0, 0};
+    struct cli_serve_opts o = {.data_dir = "./labelloop-data",
+                               .host = "127.0.0.1",
+                               .admin_email = "admin@localhost",
+                               .port = 8080,
+                               .threads = 4,
+                               .max_body_mb = 250,
+                               .max_conns_per_ip = 128};
     const char *env_email = getenv("LABELLOOP_ADMIN_EMAIL");
     const char *env_password = getenv("LABELLOOP_ADMIN_PASSWORD");
     if (env_email && *env_email)

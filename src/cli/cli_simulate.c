@@ -178,8 +178,12 @@ static int start_server(struct sim *s, struct base_err *err)
         .data_dir = s->server_dir, .version = "simulate", .seed = 1, .loop = s->loop};
     if (!(s->api = api_new(s->st, &ac, err)))
         return -1;
-    struct http_server_config hc = {"127.0.0.1", 0, 4, (size_t)64 << 20, 60};
-    if (!(s->srv = http_server_new(&hc, api_handle, s->api, err)))
+    struct cli_serve_opts so = {.data_dir = s->server_dir,
+                                .host = "127.0.0.1",
+                                .threads = 4,
+                                .max_body_mb = 250,
+                                .max_conns_per_ip = 128};
+    if (!(s->srv = cli_start_http(s->api, &so, err)))
         return -1;
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", http_server_port(s->srv));
     s->h = cli_http_new(s->base, s->token);

@@ -7,6 +7,7 @@
 #include "formats_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -360,7 +361,10 @@ int formats_zip_begin(struct formats_zip *z, const char *name, uint64_t size, st
 int formats_zip_add_file(struct formats_zip *z, const char *name, const char *path,
                          struct base_err *err)
 {
-    FILE *in = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* a link is never followed out */
+    FILE *in = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!in && fd >= 0)
+        close(fd);
     struct stat st;
     char buf[ZIP_CHUNK];
     size_t i, n;

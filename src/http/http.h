@@ -16,26 +16,61 @@ struct http_request;  /* one request, valid only during the handler call */
 struct http_response; /* what the handler answers, filled through http_response_* */
 struct http_server;
 
+/* What the server does with a request whose headers are in, before it reads the body. */
+struct http_admission {
+    size_t max_body; /* this request's body limit; 0 = the server's max_body (never more) */
+    int spool;       /* a body over 1 MiB goes to an unlinked file in spool_dir, not memory */
+    int untrusted;   /* unauthenticated: its body counts against the smaller in-flight cap */
+};
+
+/* Called on a server thread once per request when its headers have arrived, before any body byte
+ * is read (the body is empty then). Returns 0 with `adm` filled to go on, or fills `resp` and
+ * returns 1: that answer is sent and the body is never read (a body of at most 64 KiB is read
+ * and dropped first, so that clients which send everything before reading see the answer).
+ * Whatever it leaves with http_request_set_data is there for the handler. Thread-safe. */
+typedef int (*http_admit_fn)(void *ctx, struct http_request *req, struct http_response *resp,
+                             struct http_admission *adm);
+
+/* A work pool: handlers hand slow work (password hashing, image decoding) to one with
+ * http_request_defer, so that it never blocks the server threads and their other connections. */
+struct http_pool_config {
+    int threads; /* >= 1 */
+    int queue;   /* jobs queued or running at most; more are refused (the caller answers 503) */
+    int nice;    /* niceness added to its threads, so that the server threads win the CPU */
+};
+
 struct http_server_config {
     const char *host; /* numeric address or name to bind; NULL = "127.0.0.1" */
     int port;         /* 0 = any free port (see http_server_port) */
     int threads;      /* worker threads; 0 = 4 */
     size_t max_body;  /* request bodies longer than this are not read (handler sees TOOBIG) */
-    int timeout_s;    /* idle connection timeout; 0 = 60 */
+    int timeout_s;    /* idle connection timeout once a request's headers are in; 0 = 60 */
+    /* Limits against clients that do not play fair (all optional: zero means the default). */
+    http_admit_fn admit;           /* NULL: every request is admitted with max_body */
+    size_t max_inflight;           /* bytes of bodies held in memory at once; 0 = 256 MiB */
+    size_t max_inflight_untrusted; /* ... untrusted ones over 64 KiB; 0 = 16 MiB */
+    const char *spool_dir;         /* for http_admission.spool; NULL: bodies stay in memory */
+    int max_conns_per_ip;          /* open connections per client address; 0 = no cap */
+    int header_timeout_s;          /* idle limit until a request's headers are in; 0 = 10 */
+    const struct http_pool_config *pools; /* work pools, by index, for http_request_defer */
+    size_t npools;
 };
 
-/* Called once per request on a pool thread, after the whole body arrived (or at once when the
- * body is over the limit: http_request_status() is then BASE_E_TOOBIG and the body is empty).
- * It must fill `resp`; a response left untouched is sent as "500". Must be thread-safe. */
+/* Called once per request on a server thread, after the whole body arrived (or at once when the
+ * body is over the limit: http_request_status() is then BASE_E_TOOBIG and the body is empty; or
+ * BASE_E_BUSY when the in-flight cap was reached). It must fill `resp` or defer to a pool
+ * (http_request_defer); a response left untouched is sent as "500". Must be thread-safe. */
 typedef void (*http_handler_fn)(void *ctx, struct http_request *req, struct http_response *resp);
 
-/* Binds and starts serving. Errors: BASE_E_IO (cannot bind), BASE_E_INVALID (bad host). */
+/* Binds and starts serving. Errors: BASE_E_IO (cannot bind, cannot start a pool),
+ * BASE_E_INVALID (bad host). */
 struct http_server *http_server_new(const struct http_server_config *cfg, http_handler_fn fn,
                                     void *ctx, struct base_err *err);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *s);
 /* Stops accepting, lets requests being handled finish (waiting up to `grace_s` for open
- * connections to drain), stops the threads and frees s. Accepts NULL. */
+ * connections to drain; deferred work always finishes), stops the threads and frees s. Accepts
+ * NULL. */
 void http_server_free(struct http_server *s, double grace_s);
 
 /* ---- request --------------------------------------------------------------------------------- */
@@ -54,10 +89,24 @@ const char *http_request_header(const struct http_request *r, const char *name);
 const char *http_request_cookie(const struct http_request *r, const char *name);
 /* The whole body (NUL-terminated for convenience; may contain NULs). */
 const char *http_request_body(const struct http_request *r, size_t *len);
-/* BASE_OK, BASE_E_TOOBIG (body over the limit) or BASE_E_INVALID (undecodable URL). */
+/* BASE_OK, BASE_E_TOOBIG (body over the limit), BASE_E_BUSY (the server holds too many bodies
+ * in memory), BASE_E_IO (a spooled body could not be kept) or BASE_E_INVALID (undecodable URL). */
 enum base_status http_request_status(const struct http_request *r);
 /* Per-request arena, freed when the response is done: for the handler's scratch memory. */
 struct base_arena *http_request_arena(struct http_request *r);
+/* The client's address as text ("127.0.0.1", "::1"; "" when unknown), in the request arena. */
+const char *http_request_peer(struct http_request *r);
+/* A pointer left by the admission callback for the handler (NULL when none). */
+void http_request_set_data(struct http_request *r, void *data);
+void *http_request_data(const struct http_request *r);
+
+/* Fills the response later, on a pool thread. */
+typedef void (*http_deferred_fn)(void *arg, struct http_request *req, struct http_response *resp);
+/* From a handler: runs fn(arg, req, resp) on work pool `pool` (an index into the server's
+ * pools) after the handler returns; the handler must then leave its response alone. The request
+ * and its arena stay valid until fn has answered. Returns 0, or -1 when the pool is full or does
+ * not exist (the handler answers 503 itself). In-process test requests run fn at once. */
+int http_request_defer(struct http_request *r, size_t pool, http_deferred_fn fn, void *arg);
 
 /* ---- response -------------------------------------------------------------------------------- */
 

@@ -63,6 +63,14 @@ void http_response_file(struct http_response *resp, int status, const char *cont
     resp->flen = len;
 }
 
+struct http_response *http_response_new(struct http_request *r)
+{
+    struct http_response *resp = base_arena_calloc(r->arena, 1, sizeof *resp);
+    resp->arena = r->arena;
+    resp->fd = -1;
+    return resp;
+}
+
 int http_response_code(const struct http_response *resp)
 {
     return resp->status;
@@ -113,6 +121,7 @@ struct http_request *http_test_request_new(const char *method, const char *targe
     r->arena = base_arena_new(8192);
     r->method = base_arena_strdup(r->arena, method);
     r->test_headers = headers ? headers : no_headers;
+    r->spool_fd = -1;
     base_buf_init(&r->body, max_body);
     if (http_url_parse(target, r->arena, &r->path, &r->query, &r->nquery, 256, NULL)) {
         r->status = BASE_E_INVALID;
@@ -139,6 +148,7 @@ struct http_response *http_test_response_new(struct http_request *r)
     struct http_response *resp = base_calloc(1, sizeof *resp);
     resp->arena = r->arena;
     resp->fd = -1;
+    r->resp = resp; /* what a deferred handler of a test request fills */
     return resp;
 }
 

@@ -1,6 +1,7 @@
 /* The server proper: libmicrohttpd with an epoll thread pool. Each request is collected (raw
  * target, headers, body up to the limit) and handed to one handler function; the handler's
- * response is translated into an MHD response here, so nothing above this file sees MHD. */
+ * response is translated into an MHD response here, so nothing above this file sees MHD. A
+ * handler may defer to a work pool: the connection is suspended until the pool has answered. */
 #include "http.h"
 #include "http_int.h"
 
@@ -19,14 +20,6 @@
  * browser carrying many localhost cookies. Larger headers get 431. */
 #define HTTP_CONN_MEMORY (32 * 1024)
 
-struct http_server {
-    struct MHD_Daemon *daemon;
-    http_handler_fn fn;
-    void *ctx;
-    size_t max_body;
-    int port;
-};
-
 /* MHD calls this with the raw request target before it decodes anything; its return value
  * becomes the connection's per-request pointer, so the request state starts here. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -35,6 +28,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     struct http_request *r = base_calloc(1, sizeof *r);
     r->arena = base_arena_new(8192);
     r->conn = conn;
+    r->server = s;
+    r->spool_fd = -1;
     base_buf_init(&r->body, s->max_body);
     struct base_err err = {0};
     if (http_url_parse(uri, r->arena, &r->path, &r->query, &r->nquery, HTTP_MAX_QUERY_PAIRS,
@@ -49,6 +44,11 @@ static void request_free(struct http_request *r)
 {
     if (!r)
         return;
+    if (r->early)
+        http_response_release(r->early);
+    if (r->resp)
+        http_response_release(r->resp);
+    http_limits_release(r);
     base_buf_release(&r->body);
     base_arena_free(r->arena);
     base_free(r);
@@ -111,60 +111,70 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
     return rc;
 }
 
-static enum MHD_Result run_handler(struct http_server *s, struct http_request *r)
+static void run_deferred(void *arg)
 {
-    struct http_response resp = {.fd = -1};
-    resp.arena = r->arena;
-    s->fn(s->ctx, r, &resp);
-    enum MHD_Result rc = send_response(r->conn, &resp);
-    http_response_release(&resp);
-    return rc;
+    struct http_request *r = arg;
+    r->deferred(r->deferred_arg, r, r->resp);
+    r->phase = HTTP_PHASE_READY;
+    MHD_resume_connection(r->conn);
 }
 
-/* A body over the limit is read and thrown away, then answered with 413, because most clients
- * only read the response after sending the whole body. A declared length so large that reading
- * it would be a waste (4x the limit and 64 MiB) is refused at once, closing the connection. */
-static int declared_too_big(struct http_request *r, size_t limit, int *absurd)
+/* Runs the handler; a handler that deferred to a pool is answered when the connection resumes
+ * (suspended first, so that the pool cannot resume it before). */
+static enum MHD_Result run_handler(struct http_server *s, struct http_request *r)
 {
-    const char *cl = http_request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    int64_t n;
-    if (!cl || base_parse_i64(cl, &n))
-        return 0;
-    uint64_t waste = limit < ((uint64_t)64 << 20) / 4 ? (uint64_t)64 << 20 : (uint64_t)limit * 4;
-    *absurd = n < 0 || (uint64_t)n > waste;
-    return n < 0 || (uint64_t)n > limit;
+    r->resp = http_response_new(r);
+    s->fn(s->ctx, r, r->resp);
+    if (r->deferred) {
+        r->phase = HTTP_PHASE_DEFERRED;
+        MHD_suspend_connection(r->conn);
+        http_pool_submit(s->pools[r->deferred_pool], run_deferred, r);
+        return MHD_YES;
+    }
+    return send_response(r->conn, r->resp);
+}
+
+static enum MHD_Result answer(struct http_server *s, struct http_request *r)
+{
+    return r->early ? send_response(r->conn, r->early) : run_handler(s, r);
+}
+
+/* Headers are in: the connection gets the longer idle timeout of a request under way, and the
+ * limits decide how (and whether) the body is read. */
+static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *conn,
+                                  struct http_request *r, const char *method)
+{
+    r->phase = HTTP_PHASE_BODY;
+    r->method = base_arena_strdup(r->arena, method);
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, s->idle_timeout);
+    if (r->status == BASE_E_INVALID)
+        return run_handler(s, r);
+    int drain;
+    if (http_limits_admit(s, r, &drain) && !drain)
+        return answer(s, r);
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
-    (void)url, (void)version, (void)conn;
+    (void)url, (void)version;
     struct http_server *s = cls;
     struct http_request *r = *con_cls;
     if (!r)
         return MHD_NO;
-    if (!r->started) {
-        r->started = 1;
-        r->method = base_arena_strdup(r->arena, method);
-        int absurd = 0;
-        if (r->status == BASE_OK && declared_too_big(r, s->max_body, &absurd))
-            r->status = BASE_E_TOOBIG;
-        if (r->status == BASE_E_INVALID || absurd)
-            return run_handler(s, r);
-        return MHD_YES;
-    }
+    if (r->phase == HTTP_PHASE_NEW)
+        return on_headers(s, conn, r, method);
+    if (r->phase == HTTP_PHASE_READY)
+        return send_response(conn, r->resp);
     if (*upload_size) {
-        if (r->status == BASE_OK && base_buf_append(&r->body, upload, *upload_size, NULL)) {
-            r->status = BASE_E_TOOBIG;
-            base_buf_release(&r->body);
-        }
+        http_limits_body(s, r, upload, *upload_size);
         *upload_size = 0;
-        return MHD_YES;
+        return r->early && r->drained > HTTP_DRAIN_MAX ? answer(s, r) : MHD_YES;
     }
-    if (r->status != BASE_OK)
-        base_buf_release(&r->body);
-    return run_handler(s, r);
+    http_limits_body_done(r);
+    return answer(s, r);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -195,6 +205,64 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss, stru
     return 0;
 }
 
+static void free_pools(struct http_server *s)
+{
+    for (size_t i = 0; i < s->npools; i++)
+        http_pool_free(s->pools[i]);
+    base_free(s->pools);
+    s->pools = NULL;
+    s->npools = 0;
+}
+
+static void server_release(struct http_server *s)
+{
+    free_pools(s);
+    base_free(s->spool_dir);
+    base_free(s);
+}
+
+/* The limits of cfg, with their defaults; pools started and the spool folder made. */
+static int server_limits(struct http_server *s, const struct http_server_config *cfg,
+                         struct base_err *err)
+{
+    s->max_body = cfg->max_body;
+    s->idle_timeout = cfg->timeout_s > 0 ? (unsigned)cfg->timeout_s : 60;
+    s->admit = cfg->admit;
+    s->max_inflight = cfg->max_inflight ? cfg->max_inflight : (size_t)256 << 20;
+    s->max_inflight_untrusted =
+        cfg->max_inflight_untrusted ? cfg->max_inflight_untrusted : (size_t)16 << 20;
+    atomic_init(&s->inflight, 0);
+    atomic_init(&s->inflight_untrusted, 0);
+    if (cfg->spool_dir) {
+        s->spool_dir = base_strdup(cfg->spool_dir);
+        if (base_mkdirs(s->spool_dir, err))
+            return -1;
+    }
+    s->pools = base_calloc(cfg->npools ? cfg->npools : 1, sizeof *s->pools);
+    for (; s->npools < cfg->npools; s->npools++)
+        if (!(s->pools[s->npools] = http_pool_new(&cfg->pools[s->npools], err)))
+            return -1;
+    return 0;
+}
+
+static struct MHD_Daemon *start_daemon(struct http_server *s, const struct http_server_config *cfg,
+                                       const struct sockaddr_storage *ss)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                     (ss->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 4;
+    unsigned header_timeout = cfg->header_timeout_s > 0 ? (unsigned)cfg->header_timeout_s : 10;
+    unsigned per_ip = cfg->max_conns_per_ip > 0 ? (unsigned)cfg->max_conns_per_ip : 0;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_CONNECTION_TIMEOUT,
+        header_timeout, MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss, MHD_OPTION_END);
+}
+
 struct http_server *http_server_new(const struct http_server_config *cfg, http_handler_fn fn,
                                     void *ctx, struct base_err *err)
 {
@@ -209,20 +277,13 @@ struct http_server *http_server_new(const struct http_server_config *cfg, http_h
     struct http_server *s = base_calloc(1, sizeof *s);
     s->fn = fn;
     s->ctx = ctx;
-    s->max_body = cfg->max_body;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 4;
-    unsigned timeout = cfg->timeout_s > 0 ? (unsigned)cfg->timeout_s : 60;
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-        MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_CONNECTION_TIMEOUT,
-        timeout, MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_END);
+    if (server_limits(s, cfg, err)) {
+        server_release(s);
+        return NULL;
+    }
+    s->daemon = start_daemon(s, cfg, &ss);
     if (!s->daemon) {
-        base_free(s);
+        server_release(s);
         base_err_set(err, BASE_E_IO, "cannot listen on %s:%d (port in use?)", host, cfg->port);
         return NULL;
     }
@@ -242,6 +303,9 @@ static unsigned open_connections(struct MHD_Daemon *d)
     return info ? info->num_connections : 0;
 }
 
+/* Deferred work finishes before the daemon stops (MHD must not stop with connections suspended),
+ * and the pools stay until then: a request still arriving is refused a place, not handed a freed
+ * pool. */
 void http_server_free(struct http_server *s, double grace_s)
 {
     if (!s)
@@ -252,10 +316,12 @@ void http_server_free(struct http_server *s, double grace_s)
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    for (size_t i = 0; i < s->npools; i++)
+        http_pool_drain(s->pools[i]);
     MHD_stop_daemon(s->daemon);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
-    base_free(s);
+    server_release(s);
 }
 
 /* ---- request accessors ----------------------------------------------------------------------- */
@@ -298,6 +364,11 @@ const char *http_request_cookie(const struct http_request *r, const char *name)
 
 const char *http_request_body(const struct http_request *r, size_t *len)
 {
+    if (r->spool_map) {
+        if (len)
+            *len = r->spool_len;
+        return r->spool_map;
+    }
     if (len)
         *len = r->body.len;
     return r->body.data ? r->body.data : "";
@@ -311,4 +382,46 @@ enum base_status http_request_status(const struct http_request *r)
 struct base_arena *http_request_arena(struct http_request *r)
 {
     return r->arena;
+}
+
+const char *http_request_peer(struct http_request *r)
+{
+    if (r->peer)
+        return r->peer;
+    const union MHD_ConnectionInfo *info =
+        r->conn ? MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    char host[NI_MAXHOST] = "";
+    const struct sockaddr *sa = info ? info->client_addr : NULL;
+    socklen_t len = !sa                         ? 0
+                    : sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                : sizeof(struct sockaddr_in);
+    if (sa && getnameinfo(sa, len, host, sizeof host, NULL, 0, NI_NUMERICHOST))
+        host[0] = '\0';
+    r->peer = base_arena_strdup(r->arena, r->conn ? host : "127.0.0.1");
+    return r->peer;
+}
+
+void http_request_set_data(struct http_request *r, void *data)
+{
+    r->data = data;
+}
+
+void *http_request_data(const struct http_request *r)
+{
+    return r->data;
+}
+
+int http_request_defer(struct http_request *r, size_t pool, http_deferred_fn fn, void *arg)
+{
+    struct http_server *s = r->server;
+    if (!r->conn) { /* in-process test request: no threads to hand over to */
+        fn(arg, r, r->resp);
+        return 0;
+    }
+    if (r->deferred || pool >= s->npools || http_pool_reserve(s->pools[pool]))
+        return -1;
+    r->deferred = fn;
+    r->deferred_arg = arg;
+    r->deferred_pool = pool;
+    return 0;
 }

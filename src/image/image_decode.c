@@ -6,6 +6,10 @@
 #include <math.h>
 #include <string.h>
 
+/* PNGs larger than this are shrunk while read when a fit allows (a 10950 x 10950 PNG of a few
+ * hundred KB would otherwise take 480 MB); smaller ones keep the exact full-size path. */
+#define IMAGE_PNG_SCALED_FROM ((uint64_t)4 * 1000 * 1000)
+
 int image_alloc(struct image *img, int width, int height, struct base_err *err)
 {
     memset(img, 0, sizeof *img);
@@ -96,8 +100,13 @@ static int decode_pixels(const uint8_t *d, size_t len, struct image_info *hdr, d
         int m = (int)ceil(8.0 * s - 1e-9);
         return image_decode_jpeg(d, len, hdr, m < 1 ? 1 : m > 8 ? 8 : m, out, &hdr->truncated, err);
     }
-    case IMAGE_FORMAT_PNG:
+    case IMAGE_FORMAT_PNG: {
+        int k = (int)floor(1.0 / s + 1e-9); /* whole blocks that keep the fit covered */
+        uint64_t pixels = (uint64_t)hdr->stored_width * (uint64_t)hdr->stored_height;
+        if (k >= 2 && pixels > IMAGE_PNG_SCALED_FROM)
+            return image_decode_png_scaled(d, len, hdr, k, out, &hdr->truncated, err);
         return image_decode_png(d, len, hdr, out, &hdr->truncated, err);
+    }
     case IMAGE_FORMAT_WEBP: {
         int fw = s < 1.0 ? (int)ceil(hdr->stored_width * s) : 0;
         int fh = s < 1.0 ? (int)ceil(hdr->stored_height * s) : 0;

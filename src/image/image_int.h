@@ -24,6 +24,11 @@ int image_decode_jpeg(const uint8_t *d, size_t len, const struct image_info *inf
                       int scale_eighths, struct image *out, int *truncated, struct base_err *err);
 int image_decode_png(const uint8_t *d, size_t len, const struct image_info *info, struct image *out,
                      int *truncated, struct base_err *err);
+/* A PNG shrunk while it is read, a row at a time: each output pixel is the average of a k x k
+ * block (k >= 2), so memory is a few rows plus the result whatever the picture's size (an
+ * interlaced PNG cannot be read so and is decoded whole). */
+int image_decode_png_scaled(const uint8_t *d, size_t len, const struct image_info *info, int k,
+                            struct image *out, int *truncated, struct base_err *err);
 int image_decode_webp(const uint8_t *d, size_t len, const struct image_info *info, int fit_w,
                       int fit_h, struct image *out, int *truncated, struct base_err *err);
 

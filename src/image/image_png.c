@@ -139,3 +139,98 @@ int image_decode_png(const uint8_t *d, size_t len, const struct image_info *info
     to_rgb(pixels, w, h, channels, out);
     return 0;
 }
+
+/* Adds one decoded row (packed RGB) into the column sums of its band of k rows. */
+static void add_row(const uint8_t *row, size_t w, int k, uint64_t *sums)
+{
+    for (size_t x0 = 0; x0 < w; x0 += (size_t)k, sums += 3) {
+        size_t end = x0 + (size_t)k < w ? x0 + (size_t)k : w;
+        unsigned sum[3] = {0, 0, 0}; /* k <= 65500 pixels of 255: fits */
+        for (size_t x = x0; x < end; x++)
+            for (int c = 0; c < 3; c++)
+                sum[c] += row[x * 3 + (size_t)c];
+        for (int c = 0; c < 3; c++)
+            sums[c] += sum[c];
+    }
+}
+
+/* Turns the sums of a band of `rows` rows into one output row of box averages. */
+static void emit_band(uint64_t *sums, size_t w, int k, int rows, uint8_t *out)
+{
+    size_t ow = (w + (size_t)k - 1) / (size_t)k;
+    for (size_t ox = 0; ox < ow; ox++) {
+        size_t cols = w - ox * (size_t)k < (size_t)k ? w - ox * (size_t)k : (size_t)k;
+        uint64_t n = cols * (uint64_t)rows;
+        for (int c = 0; c < 3; c++)
+            out[ox * 3 + (size_t)c] = (uint8_t)((sums[ox * 3 + (size_t)c] + n / 2) / n);
+    }
+    memset(sums, 0, ow * 3 * sizeof *sums);
+}
+
+/* A truncated file keeps the bands read so far; the rest of the picture is grey. */
+static int finish_scaled(const struct png_src *src, uint8_t *pixels, size_t ow, size_t oh,
+                         size_t bands, int *truncated, struct base_err *err)
+{
+    if (!src->eof || !pixels || !bands)
+        return base_err_set(err, BASE_E_INVALID, "png: %s", src->msg);
+    image_fill_grey_rows(pixels, ow, 3, bands, oh);
+    *truncated = 1;
+    return 0;
+}
+
+int image_decode_png_scaled(const uint8_t *d, size_t len, const struct image_info *info, int k,
+                            struct image *out, int *truncated, struct base_err *err)
+{
+    struct png_src src = {d, len, 0, 0, ""};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, on_error, on_warning);
+    png_infop pinfo = png ? png_create_info_struct(png) : NULL;
+    uint8_t *volatile pixels = NULL, *volatile row = NULL;
+    uint64_t *volatile sums = NULL;
+    volatile size_t ow = 0, oh = 0, bands = 0;
+    if (!pinfo) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return base_err_set(err, BASE_E_NOMEM, "png: cannot create decoder");
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &pinfo, NULL);
+        base_free(row), base_free(sums);
+        if (finish_scaled(&src, pixels, ow, oh, bands, truncated, err)) {
+            base_free(pixels);
+            return -1;
+        }
+        *out = (struct image){(int)ow, (int)oh, pixels};
+        return 0;
+    }
+    png_set_user_limits(png, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
+    png_set_read_fn(png, &src, src_read);
+    png_read_info(png, pinfo);
+    size_t w = png_get_image_width(png, pinfo), h = png_get_image_height(png, pinfo);
+    if ((int)w != info->stored_width || (int)h != info->stored_height)
+        png_error(png, "inconsistent header");
+    if (png_get_interlace_type(png, pinfo) != PNG_INTERLACE_NONE) {
+        png_destroy_read_struct(&png, &pinfo, NULL); /* rows come in passes: decode whole */
+        return image_decode_png(d, len, info, out, truncated, err);
+    }
+    int passes;
+    int channels = set_transforms(png, pinfo, &passes);
+    if ((channels != 3 && channels != 4) || png_get_rowbytes(png, pinfo) != w * (size_t)channels)
+        png_error(png, "unexpected pixel layout");
+    ow = (w + (size_t)k - 1) / (size_t)k, oh = (h + (size_t)k - 1) / (size_t)k;
+    row = base_alloc(w * (size_t)channels);
+    sums = base_calloc(ow * 3, sizeof *sums);
+    pixels = base_alloc(ow * oh * 3);
+    for (size_t y = 0; y < h; y++) {
+        png_read_row(png, row, NULL);
+        if (channels == 4)
+            image_flatten_rgba(row, w);
+        add_row(row, w, k, sums);
+        if ((y + 1) % (size_t)k == 0 || y + 1 == h) {
+            emit_band(sums, w, k, (int)(y % (size_t)k) + 1, pixels + (y / (size_t)k) * ow * 3);
+            bands = y / (size_t)k + 1;
+        }
+    }
+    png_destroy_read_struct(&png, &pinfo, NULL);
+    base_free(row), base_free(sums);
+    *out = (struct image){(int)ow, (int)oh, pixels};
+    return 0;
+}

@@ -53,6 +53,8 @@ void loop_tasks_added(struct loop *l, int64_t project);
 /* Options of one training run (loop_train's params; the API passes the request's): */
 #define LOOP_PARAM_FROM_SCRATCH "from_scratch" /* true: no warm start from the current model */
 #define LOOP_PARAM_MAX_TRAIN_S  "max_train_s"  /* number: this run's training time cap */
+#define LOOP_PARAM_EPOCHS       "epochs"       /* integer: this many epochs, not the schedule's */
+#define LOOP_PARAM_INPUT_SIZE   "input_size"   /* integer: the model's input side (new models) */
 /* Queues a training job now ("Train now", POST /api/ml/{id}/train), replacing a queued one.
  * params (may be NULL) holds the options above, checked by the caller. Errors: BASE_E_NOTFOUND,
  * BASE_E_INVALID when the config has no RectangleLabels, BASE_E_CONFLICT when loop_enabled is

@@ -132,7 +132,13 @@ static int train_model(struct worker *w, const struct loop_data *data, const cha
     struct loop_schedule sch;
     loop_schedule_for(data->train->nsamples, init != NULL, &sch);
     double max_s = time_cap(w, sch.max_s);
+    const json_t *epochs = json_object_get(w->job.params, LOOP_PARAM_EPOCHS);
+    const json_t *size = json_object_get(w->job.params, LOOP_PARAM_INPUT_SIZE);
+    if (json_is_integer(epochs))
+        sch.epochs = (int)json_integer_value(epochs);
     struct det_train_opts to = {.epochs = sch.epochs,
+                                .input_size =
+                                    json_is_integer(size) ? (int)json_integer_value(size) : 0,
                                 .max_minutes = max_s / 60.0,
                                 .seed = (uint64_t)w->job.id,
                                 .eval_every = sch.epochs + 1, /* the loop evaluates itself */

@@ -6,10 +6,12 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import time
 import unittest
+import zlib
 
 BIN = os.environ.get("LL_BIN", "build/labelloop")
 SHARED = os.environ.get("LL_SHARED", os.path.join(os.path.dirname(__file__), "../../../shared"))
@@ -156,6 +158,28 @@ def multipart(files, fields=None):
                     % (boundary, field, filename)).encode() + data + b"\r\n")
     out.append(("--%s--\r\n" % boundary).encode())
     return b"".join(out), "multipart/form-data; boundary=" + boundary
+
+
+def png_bomb(side, value=0):
+    """A valid PNG of side x side RGB pixels all of one grey `value`: a few hundred KB that inflate
+    to side * side * 3 bytes."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    z = zlib.compressobj(9)
+    row = b"\0" + bytes([value]) * (side * 3)
+    idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def proc_kb(pid, field):
+    """A field of /proc/PID/status in kB (VmHWM: peak resident memory)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
 
 
 def face_images(n=3):

@@ -188,8 +188,10 @@ class DatasetImportTest(ServerTest):
                          'unknown label "cat"')
         coco = {"images": [{"id": 1, "file_name": "missing.jpg"}], "categories": [],
                 "annotations": []}
-        self.assertError(self.upload(pid, "coco", img + [("a.json", json.dumps(coco).encode())]),
-                         404, "missing.jpg")
+        j = self.assertError(self.upload(pid, "coco",
+                                         img + [("a.json", json.dumps(coco).encode())]),
+                             400, "missing.jpg")  # the upload lacks it: the client's mistake
+        self.assertNotIn("tmp-import", j["detail"])  # no server paths in messages
         self.assertError(self.upload(pid, "coco", img + [("a.json", b'{"images": [')]), 400,
                          "line 1")
         self.assertEqual(self.s.get("/api/projects/%d" % pid).json()["task_number"], 0)

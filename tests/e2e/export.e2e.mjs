@@ -23,6 +23,7 @@ export async function scenario(t) {
   const project = await api(t, "POST", "/api/projects", { title: "Export e2e", label_config: CONFIG });
   const image = path.join(shared(), "datasets/seed-faces16/images/000002.jpg");
   const up = await p.request.post(`${t.base}/api/projects/${project.id}/import`, {
+    headers: { Origin: t.base },
     multipart: { file: { name: "000002.jpg", mimeType: "image/jpeg", buffer: fs.readFileSync(image) } },
   });
   check(up.ok(), "image imported");

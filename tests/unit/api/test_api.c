@@ -198,6 +198,99 @@ static void test_export_text(void)
     json_decref(anns[2].prediction);
 }
 
+static void test_throttle(void)
+{
+    struct api_throttle *t = api_throttle_new();
+    /* an account: five free failures, then 1 s, 2 s, 4 s ... */
+    for (int i = 0; i < 5; i++)
+        CHECK(api_throttle_login(t, "10.0.0.1", "a@x", 100.0 + i) == 0);
+    CHECK(api_throttle_login(t, "10.0.0.2", "A@X", 105.0) == 0); /* sixth: counted, waits 1 s */
+    CHECK_NEAR(api_throttle_login(t, "10.0.0.3", "a@x", 105.5), 0.5, 1e-9);
+    api_throttle_login_failed(t, "10.0.0.2", "a@x", 105.8); /* ... from its failed answer */
+    CHECK_NEAR(api_throttle_login(t, "10.0.0.3", "a@x", 106.5), 0.3, 1e-9);
+    CHECK(api_throttle_login(t, "10.0.0.3", "a@x", 106.8) == 0);
+    CHECK_NEAR(api_throttle_login(t, "10.0.0.3", "a@x", 106.8), 2.0, 1e-9);
+    api_throttle_login_ok(t, "10.0.0.3", "a@x"); /* a success forgets the account */
+    CHECK(api_throttle_login(t, "10.0.0.3", "a@x", 106.9) == 0);
+    /* an address: ten free failures over any accounts */
+    for (int i = 0; i < 10; i++) {
+        char email[32];
+        snprintf(email, sizeof email, "u%d@x", i);
+        CHECK(api_throttle_login(t, "10.9.9.9", email, 200.0) == 0);
+    }
+    CHECK(api_throttle_login(t, "10.9.9.9", "other@x", 200.0) == 0);
+    CHECK(api_throttle_login(t, "10.9.9.9", "more@x", 200.0) > 0);
+    CHECK(api_throttle_login(t, "10.9.9.9", "more@x", 200.0 + 3601) == 0); /* an hour forgets */
+    api_throttle_free(t);
+    api_throttle_free(NULL);
+}
+
+static int call_with(const char *method, const char *target, const char *const *headers,
+                     const char *body)
+{
+    struct http_request *req =
+        http_test_request_new(method, target, headers, body, body ? strlen(body) : 0, 1 << 20);
+    struct http_response *resp = http_test_response_new(req);
+    api_handle(api, req, resp);
+    int status = http_response_code(resp);
+    http_test_response_free(resp);
+    http_test_request_free(req);
+    return status;
+}
+
+static void test_forgery(void)
+{
+    char key[STORE_SESSION_KEY_LEN + 1], cookie[96];
+    CHECK(store_session_create(st, 1, 60 * 1000000LL, key, NULL) == 0);
+    snprintf(cookie, sizeof cookie, "sessionid=%s", key);
+    const char *body = "{\"title\": \"forged?\"}";
+    const char *cross[] = {"Cookie",
+                           cookie,
+                           "Host",
+                           "127.0.0.1:8080",
+                           "Origin",
+                           "http://127.0.0.1:9999",
+                           "Content-Type",
+                           "application/json",
+                           NULL};
+    const char *plain[] = {"Cookie",
+                           cookie,
+                           "Host",
+                           "127.0.0.1:8080",
+                           "Origin",
+                           "http://127.0.0.1:8080",
+                           "Content-Type",
+                           "text/plain",
+                           "Content-Length",
+                           "20",
+                           NULL};
+    const char *bare[] = {"Cookie", cookie, "Content-Type", "application/json", NULL};
+    const char *site[] = {"Cookie",           cookie, "Sec-Fetch-Site", "same-site", "Content-Type",
+                          "application/json", NULL};
+    const char *good[] = {"Cookie",
+                          cookie,
+                          "Host",
+                          "127.0.0.1:8080",
+                          "Origin",
+                          "http://127.0.0.1:8080",
+                          "Content-Type",
+                          "application/json",
+                          NULL};
+    const char *fetch[] = {"Cookie",      cookie,         "Sec-Fetch-Site",
+                           "same-origin", "Content-Type", "application/json",
+                           NULL};
+    const char *token[] = {"Authorization", auth, "Origin", "http://evil.example", NULL};
+    CHECK_EQ_INT(call_with("POST", "/api/projects", cross, body), 403);
+    CHECK_EQ_INT(call_with("POST", "/api/projects", plain, body), 415);
+    CHECK_EQ_INT(call_with("POST", "/api/projects", bare, body), 403);
+    CHECK_EQ_INT(call_with("POST", "/api/projects", site, body), 403);
+    CHECK_EQ_INT(call_with("POST", "/api/auth/login", cross, "{}"), 403); /* login CSRF */
+    CHECK_EQ_INT(call_with("GET", "/api/projects", cross, NULL), 200);    /* reads are not */
+    CHECK_EQ_INT(call_with("POST", "/api/projects", good, body), 201);
+    CHECK_EQ_INT(call_with("POST", "/api/projects", fetch, body), 201);
+    CHECK_EQ_INT(call_with("POST", "/api/projects", token, body), 201);
+}
+
 static void teardown(void) __attribute__((destructor));
 static void teardown(void)
 {
@@ -207,4 +300,5 @@ static void teardown(void)
 }
 
 TEST_MAIN(TEST_CASE(test_route_table), TEST_CASE(test_errors_and_auth),
-          TEST_CASE(test_project_flow), TEST_CASE(test_created_ago), TEST_CASE(test_export_text))
+          TEST_CASE(test_project_flow), TEST_CASE(test_created_ago), TEST_CASE(test_export_text),
+          TEST_CASE(test_throttle), TEST_CASE(test_forgery))

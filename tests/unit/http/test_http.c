@@ -1,5 +1,6 @@
 /* Unit tests of src/http: URL decoding, route patterns, multipart bodies, byte ranges, cookies,
- * content types, and a real server on a loopback port (body limit, keep-alive, shutdown). */
+ * content types, and a real server on a loopback port (body limit, keep-alive, shutdown; answers
+ * before the body, per-request limits, in-flight cap, spooling and work pools). */
 #include "http/http.h"
 #include "test.h"
 
@@ -229,7 +230,8 @@ static int exchange(int port, const char *req, char *out, size_t cap)
 
 static void test_server(void)
 {
-    struct http_server_config cfg = {"127.0.0.1", 0, 2, 16, 5};
+    struct http_server_config cfg = {
+        .host = "127.0.0.1", .port = 0, .threads = 2, .max_body = 16, .timeout_s = 5};
     struct base_err err = {0};
     struct http_server *s = http_server_new(&cfg, echo, NULL, &err);
     CHECK(s != NULL);
@@ -249,12 +251,120 @@ static void test_server(void)
              "01234567890123456789",
              buf, sizeof buf);
     CHECK(strstr(buf, "HTTP/1.1 413") == buf);
-    struct http_server_config busy = {"127.0.0.1", port, 1, 16, 5};
+    struct http_server_config busy = {
+        .host = "127.0.0.1", .port = port, .threads = 1, .max_body = 16, .timeout_s = 5};
     CHECK(http_server_new(&busy, echo, NULL, &err) == NULL);
     CHECK_EQ_INT(err.status, BASE_E_IO);
     http_server_free(s, 1.0);
     http_server_free(NULL, 0);
 }
 
+/* ---- limits and work pools ---------------------------------------------------------------- */
+
+static void answer_late(void *arg, struct http_request *req, struct http_response *resp)
+{
+    (void)req;
+    http_response_copy(resp, 200, "text/plain", arg, strlen(arg));
+}
+
+/* /deny is answered before its body, /small takes 8 bytes, /untrusted counts against the small
+ * cap, /spool is spooled, /slow is deferred to pool 0. */
+static int admit(void *ctx, struct http_request *req, struct http_response *resp,
+                 struct http_admission *adm)
+{
+    (void)ctx;
+    const char *path = http_request_path(req);
+    if (!strcmp(path, "/deny")) {
+        http_response_copy(resp, 401, "text/plain", "denied", 6);
+        return 1;
+    }
+    adm->max_body = !strcmp(path, "/small") ? 8 : 0;
+    adm->untrusted = !strcmp(path, "/untrusted");
+    adm->spool = !strcmp(path, "/spool");
+    return 0;
+}
+
+static void limited(void *ctx, struct http_request *req, struct http_response *resp)
+{
+    if (!strcmp(http_request_path(req), "/slow") &&
+        http_request_defer(req, 0, answer_late, "deferred") == 0)
+        return;
+    if (http_request_status(req) == BASE_E_BUSY) {
+        http_response_copy(resp, 503, "text/plain", "busy", 4);
+        return;
+    }
+    echo(ctx, req, resp);
+}
+
+static int open_conn(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void test_limits(void)
+{
+    char spool[64] = "/tmp/ll-http-spool-XXXXXX";
+    CHECK(mkdtemp(spool) != NULL);
+    struct http_pool_config pools[] = {{.threads = 1, .queue = 2}};
+    struct http_server_config cfg = {.host = "127.0.0.1",
+                                     .threads = 2,
+                                     .max_body = 1 << 20,
+                                     .admit = admit,
+                                     .max_inflight_untrusted = 200000,
+                                     .spool_dir = spool,
+                                     .pools = pools,
+                                     .npools = 1};
+    struct base_err err = {0};
+    struct http_server *s = http_server_new(&cfg, limited, NULL, &err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    int port = http_server_port(s);
+    char buf[4096];
+    /* answered without the body: none of the declared megabyte is ever sent */
+    exchange(port, "POST /deny HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n", buf,
+             sizeof buf);
+    CHECK(strstr(buf, "HTTP/1.1 401") == buf);
+    exchange(port,
+             "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\nConnection: close\r\n\r\n"
+             "123456789",
+             buf, sizeof buf);
+    CHECK(strstr(buf, "HTTP/1.1 413") == buf);
+    /* the untrusted cap is 200 kB: a connection holding 100 kB leaves no room for 120 kB more;
+     * small bodies do not count against it */
+    int holder = open_conn(port);
+    const char *hold = "POST /untrusted HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
+    CHECK(write(holder, hold, strlen(hold)) == (ssize_t)strlen(hold));
+    usleep(200 * 1000);
+    exchange(port, "POST /untrusted HTTP/1.1\r\nHost: x\r\nContent-Length: 120000\r\n\r\n", buf,
+             sizeof buf);
+    CHECK(strstr(buf, "HTTP/1.1 503") == buf);
+    exchange(port,
+             "POST /untrusted HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+             "Connection: close\r\n\r\nsmall",
+             buf, sizeof buf);
+    CHECK(strstr(buf, "HTTP/1.1 200") == buf);
+    close(holder);
+    exchange(port,
+             "POST /spool HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+             "Connection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+             buf, sizeof buf);
+    CHECK(strstr(buf, "HTTP/1.1 200") == buf);
+    CHECK(strstr(buf, "POST /spool hello world") != NULL);
+    exchange(port, "GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", buf, sizeof buf);
+    CHECK(strstr(buf, "HTTP/1.1 200") == buf);
+    CHECK(strstr(buf, "\r\n\r\ndeferred") != NULL);
+    http_server_free(s, 1.0);
+    CHECK(rmdir(spool) == 0); /* spool files are unlinked from the start */
+}
+
 TEST_MAIN(TEST_CASE(test_url_parse), TEST_CASE(test_route_match), TEST_CASE(test_multipart),
-          TEST_CASE(test_range), TEST_CASE(test_misc), TEST_CASE(test_server))
+          TEST_CASE(test_range), TEST_CASE(test_misc), TEST_CASE(test_server),
+          TEST_CASE(test_limits))

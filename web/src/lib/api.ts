@@ -1,6 +1,8 @@
 // The REST client: Label Studio's API with session-cookie auth. Errors come back as ApiError with
 // Label Studio's error shape ({status_code, detail, validation_errors}) turned into one readable
 // message; a 401 also tells the app that the session is gone so it can ask the user to log in again.
+// The server takes writes authenticated by the cookie only with the browser's own Origin header and
+// a JSON or multipart body (CSRF, docs/security.md): every body here is JSON or FormData.
 
 export class ApiError extends Error {
   constructor(
