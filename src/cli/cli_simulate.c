@@ -574,6 +574,8 @@ int cli_simulate(int argc, char **argv)
     if (parse(argc, argv, &s.o, &status))
         return status;
     pthread_mutex_init(&s.lat_mu, NULL);
+    if (base_log_get_level() < BASE_LOG_WARN) /* the progress bar tells the story */
+        base_log_set_level(BASE_LOG_WARN);
     struct base_err err = {0};
     int rc = setup(&s, &err) || run(&s, &err) ? 1 : 0;
     if (rc)

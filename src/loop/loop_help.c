@@ -187,70 +187,46 @@ double loop_uncertainty(const struct det_box *boxes, int n, const struct det_box
     return u < 0 ? 0 : u > 1 ? 1 : u;
 }
 
-struct scored {
-    float score;
-    int tp;
-};
+const struct loop_costs loop_default_costs = {1.6, 10, 4, 1};
 
-static int by_score_desc(const void *x, const void *y)
+/* The annotator's seconds on image im when the boxes scoring at least thr are shown. */
+static double cost_at(const struct det_eval_image *im, float thr, const struct loop_costs *c,
+                      struct det_box *shown, struct det_box *final)
 {
-    const struct scored *p = x, *q = y;
-    return p->score < q->score ? 1 : p->score > q->score ? -1 : 0;
-}
-
-/* Marks image i's detections true or false positives (greedy in score order, IoU >= 0.5). */
-static size_t match_image(const struct det_eval_image *im, struct scored *out)
-{
-    int *order = base_alloc(((size_t)im->ndt + 1) * sizeof *order);
-    char *used = base_calloc((size_t)im->ngt + 1, 1);
+    int n = 0, nf = 0;
     for (int k = 0; k < im->ndt; k++)
-        order[k] = k;
-    for (int a = 1; a < im->ndt; a++) /* insertion sort: a few boxes per image */
-        for (int b = a; b > 0 && im->dt[order[b]].score > im->dt[order[b - 1]].score; b--) {
-            int t = order[b];
-            order[b] = order[b - 1];
-            order[b - 1] = t;
-        }
-    for (int k = 0; k < im->ndt; k++) {
-        const struct det_box *d = &im->dt[order[k]];
-        int best = -1;
-        double bi = 0.5;
-        for (int g = 0; g < im->ngt; g++)
-            if (!used[g] && im->gt[g].label == d->label && iou(d, &im->gt[g]) >= bi)
-                bi = iou(d, &im->gt[g]), best = g;
-        if (best >= 0)
-            used[best] = 1;
-        out[k] = (struct scored){d->score, best >= 0};
-    }
-    base_free(order);
-    base_free(used);
-    return (size_t)im->ndt;
+        if (im->dt[k].score >= thr)
+            shown[n++] = im->dt[k];
+    struct loop_sim_actions a;
+    loop_sim_annotate(shown, n, im->gt, im->ngt, c, final, &nf, &a);
+    return a.seconds;
 }
 
-float loop_best_threshold(const struct det_eval_image *images, int n, float fallback)
+float loop_best_threshold(const struct det_eval_image *images, int n, const struct loop_costs *c,
+                          float fallback)
 {
-    size_t total = 0, ngt = 0, m = 0;
-    for (int i = 0; i < n; i++)
-        total += (size_t)images[i].ndt, ngt += (size_t)images[i].ngt;
+    int ngt = 0, most = 0;
+    for (int i = 0; i < n; i++) {
+        ngt += images[i].ngt;
+        most = images[i].ndt + images[i].ngt > most ? images[i].ndt + images[i].ngt : most;
+    }
     if (ngt == 0)
         return fallback;
-    struct scored *all = base_alloc((total + 1) * sizeof *all);
-    for (int i = 0; i < n; i++)
-        m += match_image(&images[i], all + m);
-    qsort(all, m, sizeof *all, by_score_desc);
-    double best_f1 = 0;
+    struct det_box *shown = base_alloc(((size_t)most + 1) * sizeof *shown);
+    struct det_box *final = base_alloc(((size_t)most + 1) * sizeof *final);
+    double best = -1;
     float thr = fallback;
-    size_t tp = 0;
-    for (size_t k = 0; k < m; k++) {
-        tp += (size_t)all[k].tp;
-        if (k + 1 < m && all[k + 1].score == all[k].score)
-            continue; /* a threshold keeps all boxes of equal score or none */
-        double f1 = 2.0 * (double)tp / (double)(k + 1 + ngt);
-        if (f1 > best_f1 + 1e-12) {
-            best_f1 = f1;
-            thr = all[k].score;
+    for (int step = 19; step >= 1; step--) { /* 0.95 down to 0.05 */
+        float t = (float)step * 0.05f;
+        double cost = 0;
+        for (int i = 0; i < n; i++)
+            cost += cost_at(&images[i], t, c, shown, final);
+        if (best < 0 || cost < best - 1e-9) {
+            best = cost;
+            thr = t;
         }
     }
-    base_free(all);
-    return thr < 0.05f ? 0.05f : thr > 0.95f ? 0.95f : thr;
+    base_free(shown);
+    base_free(final);
+    return thr;
 }

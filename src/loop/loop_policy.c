@@ -19,8 +19,8 @@ int loop_heldout(int64_t task)
 /* Image-iterations one cycle aims at, and the bounds on epochs: a small set is seen many times
  * (a few hundred steps are what a detector needs to move at all), a large one a few times per
  * cycle; warm starts need fewer. The time cap keeps every cycle within the loop's budget. */
-#define COLD_ITERS      2400
-#define WARM_ITERS      2000
+#define COLD_ITERS      1600
+#define WARM_ITERS      4000
 #define COLD_MIN_EPOCHS 12
 #define WARM_MIN_EPOCHS 4
 #define MAX_EPOCHS      150

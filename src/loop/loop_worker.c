@@ -46,8 +46,8 @@ static void train_progress(void *user, const struct det_train_progress *p)
     if (w->budget_s > 0) { /* the clock, not the epochs, ends a capped run */
         double left = w->budget_s - p->elapsed_s;
         json_object_set_new(j, "budget_s", json_real(w->budget_s));
-        json_object_set_new(j, "eta_s", json_real(left < p->eta_s ? (left > 0 ? left : 0)
-                                                                  : p->eta_s));
+        json_object_set_new(j, "eta_s",
+                            json_real(left < p->eta_s ? (left > 0 ? left : 0) : p->eta_s));
     }
     report(w, phases[p->phase], j, p->phase != DET_PHASE_TRAINING);
     double now = base_now();
@@ -71,7 +71,7 @@ static void refresh_progress(void *user, const struct loop_refresh_stats *s, dou
 
 /* Held-out metrics of a predictor's model on data set d, and the threshold of its best F1. */
 static int evaluate(struct det_predictor *p, const struct det_dataset *d, struct loop_eval *out,
-                    float *thr, struct base_err *err)
+                    float *thr, int min_images, struct base_err *err)
 {
     int n = d->nsamples, k = 0, rc;
     const char **paths = base_alloc(((size_t)n + 1) * sizeof *paths);
@@ -108,7 +108,7 @@ static int evaluate(struct det_predictor *p, const struct det_dataset *d, struct
     if (rc == 0 && k > 0 && (rc = det_evaluate(im, k, d->nclasses, &met, err)) == 0) {
         *out = (struct loop_eval){k, met.ap < 0 ? 0 : met.ap, met.ap50 < 0 ? 0 : met.ap50,
                                   met.ap75 < 0 ? 0 : met.ap75};
-        *thr = k >= LOOP_MIN_HELDOUT ? loop_best_threshold(im, k, 0.3f) : 0.3f;
+        *thr = k >= min_images ? loop_best_threshold(im, k, &loop_default_costs, 0.3f) : 0.3f;
     } else if (rc == 0) {
         *out = (struct loop_eval){0, 0, 0, 0};
         *thr = 0.3f;
@@ -163,20 +163,53 @@ static int train_model(struct worker *w, const struct loop_data *data, const cha
 
 /* Evaluates the fresh model and the current one (file `cur`, may be NULL) on the held-out set
  * and fills the version's metrics, threshold and promotion decision. */
-static int judge(struct det_model *fresh, const char *cur, const struct det_dataset *heldout,
+/* All images of both data sets (same classes), borrowed paths and boxes copied. */
+static struct det_dataset *merged(const struct det_dataset *a, const struct det_dataset *b,
+                                  struct base_err *err)
+{
+    struct det_dataset *d = det_dataset_new((const char *const *)a->classes, a->nclasses, err);
+    const struct det_dataset *parts[] = {a, b};
+    for (int k = 0; d && k < 2; k++)
+        for (int i = 0; i < parts[k]->nsamples; i++) {
+            const struct det_sample *s = &parts[k]->samples[i];
+            if (det_dataset_add(d, s->path, s->width, s->height, s->boxes, s->nboxes, err)) {
+                det_dataset_free(d);
+                return NULL;
+            }
+        }
+    return d;
+}
+
+/* The pre-label threshold: best F1 on the held-out images, or, when there are too few of them
+ * to say anything (a young project), on every labeled image: the training images flatter the
+ * model, but the threshold they give still cuts the crowd of weak boxes a fixed one lets in. */
+static int threshold(struct det_predictor *p, const struct det_dataset *train,
+                     const struct det_dataset *heldout, float *thr, struct base_err *err)
+{
+    struct loop_eval ignored;
+    struct det_dataset *all = merged(heldout, train, err);
+    int rc = all ? evaluate(p, all, &ignored, thr, 1, err) : -1;
+    det_dataset_free(all);
+    return rc;
+}
+
+static int judge(struct det_model *fresh, const char *cur, const struct loop_data *data,
                  struct store_version *v, int *promote, struct base_err *err)
 {
+    const struct det_dataset *heldout = data->heldout;
     struct loop_eval ef = {0}, ec = {0};
     float thr = 0.3f, thr_cur;
     struct det_predictor *pf = det_predictor_new(fresh), *pc = NULL;
-    int rc = evaluate(pf, heldout, &ef, &thr, err);
+    int rc = evaluate(pf, heldout, &ef, &thr, LOOP_MIN_HELDOUT, err);
+    if (rc == 0 && ef.nimages < LOOP_MIN_HELDOUT)
+        rc = threshold(pf, data->train, heldout, &thr, err);
     struct base_err e = {0};
     if (rc == 0 && cur && !(pc = det_predictor_open(cur, &e))) {
         BASE_WARN("loop: the current model cannot be read, the new one replaces it: %s", e.msg);
         cur = NULL;
     }
     if (rc == 0 && pc)
-        rc = evaluate(pc, heldout, &ec, &thr_cur, err);
+        rc = evaluate(pc, heldout, &ec, &thr_cur, LOOP_MIN_HELDOUT, err);
     det_predictor_free(pc);
     det_predictor_free(pf); /* frees fresh too */
     if (rc)
@@ -241,7 +274,7 @@ static int record(struct worker *w, struct det_model *m, const struct loop_data 
     int rc = base_mkdirs(dir, err) || det_model_save(m, path, err) ? -1 : 0;
     report(w, "evaluating", json_object(), 1);
     if (rc == 0)
-        rc = judge(m, cur_path, data->heldout, v, promoted, err);
+        rc = judge(m, cur_path, data, v, promoted, err);
     else
         det_model_free(m);
     if (rc == 0)

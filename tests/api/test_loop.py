@@ -174,8 +174,10 @@ class EndToEnd(unittest.TestCase):
                              min(t["id"] for t in unlabeled))
             q = urllib.parse.quote(json.dumps({"ordering": ["-tasks:uncertainty"]}))
             r = s.get("/api/tasks?project=%d&query=%s" % (lp.p, q))
-            ids = [t["id"] for t in r.json()["tasks"]]
-            self.assertEqual(ids[0], max(tasks, key=lambda t: (t["uncertainty"], -t["id"]))["id"])
+            # highest first; equal uncertainties (empty predictions) by id, descending
+            got = [(t["uncertainty"], t["id"]) for t in r.json()["tasks"]]
+            self.assertEqual(got, sorted(((t["uncertainty"], t["id"]) for t in tasks),
+                                         reverse=True))
             # the help metrics: accept the shown boxes of a prediction as they are
             t = most
             pred = [p for p in t["predictions"] if p["model_version"] == v["name"]][0]

@@ -146,15 +146,20 @@ static void test_uncertainty(void)
 
 static void test_best_threshold(void)
 {
-    /* two images: true boxes found at .9 and .6, a false positive at .7 and one at .3 */
+    /* two images: true boxes found at .88 and .62, false positives at .72 and .3 */
     struct det_box gt1[] = {box(0, 0, 10, 10, 0, 1)}, gt2[] = {box(0, 0, 10, 10, 0, 1)};
-    struct det_box dt1[] = {box(0, 0, 10, 10, 0, .9f), box(50, 50, 60, 60, 0, .7f)};
-    struct det_box dt2[] = {box(0, 0, 10, 10, 0, .6f), box(50, 50, 60, 60, 0, .3f)};
+    struct det_box dt1[] = {box(0, 0, 10, 10, 0, .88f), box(50, 50, 60, 60, 0, .72f)};
+    struct det_box dt2[] = {box(0, 0, 10, 10, 0, .62f), box(50, 50, 60, 60, 0, .3f)};
     struct det_eval_image im[] = {{gt1, 1, dt1, 2}, {gt2, 1, dt2, 2}};
-    /* >= .9: F1 2/3; >= .7: 1/2; >= .6: 4/5 (best); >= .3: 2/3 */
-    CHECK_NEAR(loop_best_threshold(im, 2, 0.3f), 0.6, 1e-6);
+    /* annotator seconds: >.88 23.2 (both drawn); .88 13.2; .72 14.2; .62 4.2 (one delete,
+     * best); .3 5.2: the highest threshold of the cheapest is 0.6 */
+    CHECK_NEAR(loop_best_threshold(im, 2, &loop_default_costs, 0.3f), 0.6, 1e-6);
+    /* deleting made dear, the false positive at .72 costs more than the true box at .62 saves:
+     * only the box at .88 is worth showing (13.2 s against 23.2 at .6) */
+    struct loop_costs dear = {1.6, 10, 4, 20};
+    CHECK_NEAR(loop_best_threshold(im, 2, &dear, 0.3f), 0.85, 1e-6);
     struct det_eval_image empty[] = {{NULL, 0, dt1, 2}};
-    CHECK_NEAR(loop_best_threshold(empty, 1, 0.3f), 0.3, 1e-6);
+    CHECK_NEAR(loop_best_threshold(empty, 1, &loop_default_costs, 0.3f), 0.3, 1e-6);
 }
 
 static void test_result_boxes(void)
