@@ -358,3 +358,52 @@ int store_session_delete(struct store *st, const char *key, struct base_err *err
     store_conn_put(st, c);
     return rc;
 }
+
+/* ---- listing and names (/api/users) ---------------------------------------------------------- */
+
+static const char SQL_USER_ALL[] = "SELECT " USER_COLS " FROM user u ORDER BY u.id";
+static const char SQL_USER_NAMES[] =
+    "UPDATE user SET username = ?2, first_name = ?3, last_name = ?4 WHERE id = ?1";
+
+int store_user_each(struct store *st, store_user_fn fn, void *ctx, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_USER_ALL, err);
+    int rc = s ? 0 : -1, step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_user u;
+        load_user(s, &u);
+        rc = fn(ctx, &u, err);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = store_fail(c, step, err);
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_user_set_names(struct store *st, int64_t user, const char *username,
+                         const char *first_name, const char *last_name, struct base_err *err)
+{
+    const char *v[] = {username, first_name, last_name};
+    for (int i = 0; i < 3; i++)
+        if (strlen(v[i]) > STORE_NAME_MAX)
+            return base_err_set(err, BASE_E_INVALID, "names have at most %d characters",
+                                STORE_NAME_MAX);
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_USER_NAMES, err);
+    int rc = -1;
+    if (s) {
+        sqlite3_bind_int64(s, 1, user);
+        for (int i = 0; i < 3; i++)
+            sqlite3_bind_text(s, i + 2, v[i], -1, SQLITE_TRANSIENT);
+        rc = store_step_done(c, s, err);
+        if (rc == 0 && sqlite3_changes(c->db) == 0)
+            rc = base_err_set(err, BASE_E_NOTFOUND, "no such user");
+    }
+    store_conn_put(st, c);
+    return rc;
+}
