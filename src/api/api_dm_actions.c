@@ -28,13 +28,13 @@ static void tell_loop(struct action_run *a, int64_t changed)
 static int reply_done(struct api_req *r, int64_t n, const char *verb, const char *what,
                       json_t *extra)
 {
-    char detail[160];
-    snprintf(detail, sizeof detail, "%s %lld %s", verb, (long long)n, what);
     json_t *j = json_pack("{sI}", "processed_items", (json_int_t)n);
     if (extra)
         json_object_update(j, extra);
     json_decref(extra);
-    json_object_set_new(j, "detail", json_string(detail));
+    json_object_set_new(
+        j, "detail",
+        json_string(base_arena_printf(r->arena, "%s %lld %s", verb, (long long)n, what)));
     return api_reply_json(r, 200, j);
 }
 
@@ -148,9 +148,9 @@ static const struct action ACTIONS[] = {
 
 static json_t *action_json(const struct action *x)
 {
-    json_t *j = json_pack("{ss ss si ss s{ss ss}}", "id", x->id, "title", x->title, "order",
-                          x->order, "permission", x->permission, "dialog", "text", x->text, "type",
-                          "confirm");
+    json_t *j =
+        json_pack("{ss ss si ss s{ss ss}}", "id", x->id, "title", x->title, "order", x->order,
+                  "permission", x->permission, "dialog", "text", x->text, "type", "confirm");
     if (!strcmp(x->id, "delete_tasks"))
         json_object_set_new(j, "reload", json_true());
     return j;
@@ -198,8 +198,7 @@ static const struct action *find_action(struct api_req *r, struct base_err *err)
 
 /* The tasks the request chooses: its view (?view= or "view" in the body), else the body's
  * filters, ordering and selectedItems. */
-static int choose(struct api_req *r, const json_t *row, struct action_run *a,
-                  struct base_err *err)
+static int choose(struct api_req *r, const json_t *row, struct action_run *a, struct base_err *err)
 {
     struct store_task_view v;
     int64_t view = 0;

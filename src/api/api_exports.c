@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define API_SNAPSHOTS_LISTED 100
+#define API_SNAPSHOTS_LISTED   100
 #define API_SNAPSHOT_TITLE_MAX 2048
 
 /* ---- options ------------------------------------------------------------------------------- */
@@ -170,8 +170,7 @@ static int view_ids(struct api_req *r, const json_t *row, const struct snap_opts
 static char *snapshot_path(struct api *api, int64_t project, int64_t id)
 {
     char rel[96];
-    snprintf(rel, sizeof rel, "export/snapshots/%lld/%lld.json", (long long)project,
-             (long long)id);
+    snprintf(rel, sizeof rel, "export/snapshots/%lld/%lld.json", (long long)project, (long long)id);
     return base_path_join(api->data_dir, rel);
 }
 
@@ -258,8 +257,7 @@ static int make_snapshot(struct api_req *r, const json_t *row, int64_t id, const
     int64_t project = json_integer_value(json_object_get(row, "id")), count = 0;
     char md5[33], *path = snapshot_path(r->api, project, id);
     char rel[96];
-    snprintf(rel, sizeof rel, "export/snapshots/%lld/%lld.json", (long long)project,
-             (long long)id);
+    snprintf(rel, sizeof rel, "export/snapshots/%lld/%lld.json", (long long)project, (long long)id);
     int rc = read_opts(r, options, &o, err) || write_snapshot(r, row, &o, path, &count, err) ||
                      base_md5_file(path, md5, err)
                  ? -1
@@ -364,7 +362,8 @@ int api_project_export_delete(struct api_req *r, struct base_err *err)
     return api_reply_empty(r, 204);
 }
 
-/* ---- download --------------------------------------------------------------------------------- */
+/* ---- download ---------------------------------------------------------------------------------
+ */
 
 /* Converts the snapshot's JSON file into `kind` at dest, task by task. */
 static int convert(struct api_req *r, const json_t *row, const char *src, enum formats_kind kind,
@@ -384,7 +383,8 @@ static int convert(struct api_req *r, const json_t *row, const char *src, enum f
     }
     struct formats_export_opts fo = {.kind = kind,
                                      .config = cfg,
-                                     .download_resources = api_query_bool(r, "download_resources", 1),
+                                     .download_resources =
+                                         api_query_bool(r, "download_resources", 1),
                                      .resolve = api_export_resolve,
                                      .resolve_ctx = r->api};
     int rc = formats_export_open(&fo, dest, &e, err);

@@ -56,7 +56,9 @@ static int check_lists(struct api_req *r, const json_t *row, json_t *t, size_t i
     static const char *const keys[] = {"annotations", "predictions"};
     for (int k = 0; k < 2; k++) {
         json_t *list = json_object_get(t, keys[k]);
-        if (list && !json_is_array(list) && !json_is_null(list))
+        if (json_is_null(list))
+            json_object_del(t, keys[k]);
+        else if (list && !json_is_array(list))
             return api_invalid(r, err, "non_field_errors", "Task #%zu: %s must be a list", i,
                                keys[k]);
         size_t dropped = formats_task_drop_ids(t, keys[k]);
@@ -156,8 +158,8 @@ static int preannotate(struct api_req *r, json_t *tasks, size_t k, size_t i, con
         if (!v) {
             json_decref(data);
             json_decref(preds);
-            return api_invalid(r, err, "preannotated_from_fields",
-                               "Task #%zu has no field \"%s\"", i, json_string_value(name));
+            return api_invalid(r, err, "preannotated_from_fields", "Task #%zu has no field \"%s\"",
+                               i, json_string_value(name));
         }
         json_array_append_new(preds, json_pack("{sO}", "result", v));
         json_object_del(data, json_string_value(name));

@@ -341,6 +341,9 @@ int api_dm_view_delete(struct api_req *r, struct base_err *err);
 int api_dm_actions_list(struct api_req *r, struct base_err *err);
 int api_dm_actions_run(struct api_req *r, struct base_err *err);
 
+/* Label Studio's storage routes: 404 saying that labelloop has none (api_storages.c). */
+int api_storages_none(struct api_req *r, struct base_err *err);
+
 int api_users_list(struct api_req *r, struct base_err *err);
 int api_users_create(struct api_req *r, struct base_err *err);
 int api_user_get(struct api_req *r, struct base_err *err);

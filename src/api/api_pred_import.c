@@ -19,11 +19,14 @@ static json_t *region_for(const json_t *parsed, const json_t *result)
     json_object_foreach((json_t *)parsed, name, ctl)
     {
         char type[64];
-        snprintf(type, sizeof type, "%s", json_string_value(json_object_get(ctl, "type")));
+        const char *tag = json_string_value(json_object_get(ctl, "type"));
+        snprintf(type, sizeof type, "%s", tag ? tag : "");
         for (char *p = type; *p; p++)
             *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
         json_t *value = NULL;
-        if (json_is_object(result) && json_object_get(result, type))
+        /* a TextArea's value holds its lines under "text" */
+        const char *key = strcmp(type, "textarea") ? type : "text";
+        if (json_is_object(result) && json_object_get(result, key))
             value = json_incref((json_t *)result);
         else if (json_is_string(result) && !strcmp(type, "choices"))
             value = json_pack("{s[O]}", "choices", result);
@@ -134,7 +137,8 @@ out:
     return rc;
 }
 
-/* ---- GET /api/projects/{id}/model-versions ---------------------------------------------------- */
+/* ---- GET /api/projects/{id}/model-versions ----------------------------------------------------
+ */
 
 static int add_version(void *ctx, const char *model_version, int64_t count, struct base_err *err)
 {

@@ -49,6 +49,9 @@ const struct api_route api_routes[] = {
     {"GET", "/api/dm/actions", api_dm_actions_list, 0},
     {"POST", "/api/dm/actions", api_dm_actions_run, 0},
 
+    {"GET", "/api/storages/{*}", api_storages_none, 0},
+    {"POST", "/api/storages/{*}", api_storages_none, 0},
+
     {"GET", "/api/users", api_users_list, 0},
     {"POST", "/api/users", api_users_create, 0},
     {"GET", "/api/users/{id}", api_user_get, 0},

@@ -227,10 +227,8 @@ static int item_value(struct api_req *r, struct item *it, const char *type, cons
     f->kind = it->type == T_TIME ? STORE_VALUE_TIME
               : textual          ? STORE_VALUE_TEXT
                                  : STORE_VALUE_NUMBER;
-    if (f->cmp == STORE_CMP_IN_LIST || f->cmp == STORE_CMP_NOT_IN_LIST || it->type == T_LIST) {
-        f->kind = STORE_VALUE_TEXT;
+    if (f->cmp == STORE_CMP_IN_LIST || f->cmp == STORE_CMP_NOT_IN_LIST || it->type == T_LIST)
         return (f->text = list_text(r, v)) ? 0 : -1;
-    }
     if (f->cmp == STORE_CMP_BETWEEN || f->cmp == STORE_CMP_NOT_BETWEEN)
         return range(it, v);
     if (textual)
@@ -364,7 +362,10 @@ int api_dm_query(struct api_req *r, const json_t *row, const json_t *q, struct s
     memset(v, 0, sizeof *v);
     v->project = json_integer_value(json_object_get(row, "id"));
     const char *ukey = api_project_undefined_key(row);
-    v->undefined_key = ukey ? base_arena_strdup(r->arena, ukey) : NULL;
+    /* (a config key the store cannot name in a JSON path is simply not looked up raw) */
+    v->undefined_key = ukey && !strpbrk(ukey, "\"\\") && strlen(ukey) <= 255
+                           ? base_arena_strdup(r->arena, ukey)
+                           : NULL;
     if (q && !json_is_object(q))
         return api_invalid(r, err, "query", "not a JSON object");
     if (!q)

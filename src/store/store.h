@@ -596,7 +596,9 @@ enum store_value { STORE_VALUE_NUMBER, STORE_VALUE_TIME, STORE_VALUE_TEXT };
 /* One filter. Which comparisons a column takes: numbers EQ..GE, (NOT_)BETWEEN, (NOT_)NULL,
  * (NOT_)IN_LIST; times the same but the lists; text EQ, NE, (NOT_)CONTAINS, REGEX, (NOT_)NULL,
  * (NOT_)IN_LIST; lists (NOT_)CONTAINS with `text` a JSON array of wanted items (user ids or model
- * versions), (NOT_)NULL. DATA compares as kind says (NUMBER or TEXT). Strings are borrowed. */
+ * versions), (NOT_)NULL. `kind` is how the column compares (NUMBER, TIME or TEXT by its class;
+ * DATA as the filter says, NUMBER or TEXT); the (NOT_)IN_LIST items are a JSON array in `text`.
+ * Strings are borrowed. */
 struct store_task_filter {
     enum store_task_col col;
     enum store_cmp cmp;

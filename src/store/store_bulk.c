@@ -13,7 +13,8 @@ static const char SQL_ANN_TASKS[] = "SELECT DISTINCT task_id FROM annotation"
 static const char SQL_ANN_DELETE[] = "DELETE FROM annotation WHERE project_id = ?1 AND task_id" IDS;
 static const char SQL_PRED_TASKS[] = "SELECT DISTINCT task_id FROM prediction"
                                      " WHERE project_id = ?1 AND task_id" IDS;
-static const char SQL_PRED_DELETE[] = "DELETE FROM prediction WHERE project_id = ?1 AND task_id" IDS;
+static const char SQL_PRED_DELETE[] =
+    "DELETE FROM prediction WHERE project_id = ?1 AND task_id" IDS;
 /* ?3 the user, ?4 the model versions (JSON array or NULL), ?5 now */
 #define FROM_PREDICTIONS                                                                           \
     " FROM prediction p WHERE p.project_id = ?1 AND p.task_id" IDS                                 \
@@ -23,8 +24,8 @@ static const char SQL_P2A_TASKS[] = "SELECT DISTINCT p.task_id" FROM_PREDICTIONS
 static const char SQL_P2A[] =
     "INSERT INTO annotation(task_id, project_id, completed_by_id, result, was_cancelled,"
     " ground_truth, prediction, created_at, updated_at, parent_prediction_id, last_action)"
-    " SELECT p.task_id, p.project_id, ?3, p.result, 0, 0, '{}', ?5, ?5, p.id, 'prediction'" FROM_PREDICTIONS
-    " ORDER BY p.id";
+    " SELECT p.task_id, p.project_id, ?3, p.result, 0, 0, '{}', ?5, ?5, p.id, "
+    "'prediction'" FROM_PREDICTIONS " ORDER BY p.id";
 static const char SQL_TOUCH[] = "UPDATE task SET updated_at = ?2, updated_by_id = ?3 WHERE id = ?1";
 
 struct bulk {

@@ -178,7 +178,7 @@ static int insert_annotation(struct import_ctx *x, int64_t task, const json_t *a
     const json_t *result = json_object_get(a, "result"), *pred = json_object_get(a, "prediction");
     sqlite3_bind_int64(s, 1, task);
     sqlite3_bind_int64(s, 2, x->project);
-    int64_t who;
+    int64_t who = 0;
     if (map_user(x, by, &who, err))
         return -1;
     store_bind_id(s, 3, who);

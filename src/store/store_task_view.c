@@ -93,16 +93,22 @@ static unsigned allowed(const struct store_task_filter *f)
     return 0;
 }
 
-/* The kind of value a filter must carry. */
+/* How a filter's column compares (for DATA: as the filter says). */
 static enum store_value wanted_kind(const struct store_task_filter *f)
 {
     enum col_class c = COLS[f->col].cls;
     if (c == CLASS_TIME)
         return STORE_VALUE_TIME;
-    if (c == CLASS_TEXT || c == CLASS_LIST || f->cmp == STORE_CMP_IN_LIST ||
-        f->cmp == STORE_CMP_NOT_IN_LIST)
+    if (c == CLASS_TEXT || c == CLASS_LIST)
         return STORE_VALUE_TEXT;
     return c == CLASS_DATA ? f->kind : STORE_VALUE_NUMBER;
+}
+
+/* Whether the value is the JSON array in `text` rather than value/value2 or text. */
+static int list_value(const struct store_task_filter *f)
+{
+    return f->cmp == STORE_CMP_IN_LIST || f->cmp == STORE_CMP_NOT_IN_LIST ||
+           COLS[f->col].cls == CLASS_LIST;
 }
 
 static int valid_key(const char *key)
@@ -123,7 +129,9 @@ static int valid_filter(const struct store_task_filter *f, struct base_err *err)
     if (!(allowed(f) & CMP(f->cmp)))
         return base_err_set(err, BASE_E_INVALID, "this column cannot be filtered that way");
     if (f->cmp != STORE_CMP_NULL && f->cmp != STORE_CMP_NOT_NULL &&
-        (wanted_kind(f) != f->kind || (f->kind == STORE_VALUE_TEXT && !f->text)))
+        (wanted_kind(f) != f->kind ||
+         ((f->kind == STORE_VALUE_TEXT || list_value(f)) && !f->text) ||
+         (f->col == STORE_TASK_COL_DATA && f->kind == STORE_VALUE_TIME)))
         return base_err_set(err, BASE_E_INVALID, "wrong kind of filter value");
     if (f->col == STORE_TASK_COL_DATA && !valid_key(f->key))
         return base_err_set(err, BASE_E_INVALID, "bad data key");

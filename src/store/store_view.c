@@ -5,8 +5,9 @@
 
 #include <string.h>
 
-static const char SQL_INSERT[] = "INSERT INTO dm_view(project_id, user_id, data, created_at,"
-                                 " updated_at) SELECT ?1, ?2, ?3, ?4, ?4 FROM project WHERE id = ?1";
+static const char SQL_INSERT[] =
+    "INSERT INTO dm_view(project_id, user_id, data, created_at,"
+    " updated_at) SELECT ?1, ?2, ?3, ?4, ?4 FROM project WHERE id = ?1";
 static const char SQL_GET[] = "SELECT id, project_id, user_id, data, created_at, updated_at"
                               " FROM dm_view WHERE id = ?";
 static const char SQL_UPDATE[] =
@@ -86,8 +87,7 @@ int store_view_delete(struct store *st, int64_t id, struct base_err *err)
     return store_write_one(st, SQL_DELETE, bind_id, &id, "Not found.", NULL, err);
 }
 
-int store_views_delete_project(struct store *st, int64_t project, int64_t *n,
-                               struct base_err *err)
+int store_views_delete_project(struct store *st, int64_t project, int64_t *n, struct base_err *err)
 {
     struct store_conn *c = store_conn_get(st, err);
     if (!c)
