@@ -569,6 +569,33 @@ int store_write_one(struct store *st, const char *sql, void (*bind)(sqlite3_stmt
     return rc;
 }
 
+void store_bind_id_arg(sqlite3_stmt *s, void *id)
+{
+    sqlite3_bind_int64(s, 1, *(const int64_t *)id);
+}
+
+int store_read(struct store *st, const char *sql, void (*bind)(sqlite3_stmt *, void *), void *arg,
+               int one, store_row_fn row, void *ctx, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, sql, err);
+    int rc = s ? 0 : -1, step = SQLITE_DONE, rows = 0;
+    if (s && bind)
+        bind(s, arg);
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        rows++;
+        rc = row(ctx, s, err);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = store_fail(c, step, err);
+    if (rc == 0 && one && rows == 0)
+        rc = base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+    store_conn_put(st, c);
+    return rc;
+}
+
 /* Transaction control through cached statements: sqlite3_exec would parse the SQL every time,
  * which was a tenth of the cost of a single-task GET. */
 static const char SQL_BEGIN_WRITE[] = "BEGIN IMMEDIATE";

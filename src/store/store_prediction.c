@@ -177,24 +177,23 @@ int store_predictions_import(struct store *st, int64_t project, const struct sto
     return insert_many(st, SQL_INSERT_IN_PROJECT, project, in, n, NULL, err);
 }
 
+struct versions_each {
+    store_version_count_fn fn;
+    void *ctx;
+};
+
+static int version_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+{
+    struct versions_each *x = ctx;
+    const char *mv = (const char *)sqlite3_column_text(s, 0);
+    return x->fn(x->ctx, mv ? mv : "", sqlite3_column_int64(s, 1), err);
+}
+
 int store_prediction_versions(struct store *st, int64_t project, store_version_count_fn fn,
                               void *ctx, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_VERSIONS, err);
-    int rc = s ? 0 : -1, step = SQLITE_DONE;
-    if (s)
-        sqlite3_bind_int64(s, 1, project);
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *mv = (const char *)sqlite3_column_text(s, 0);
-        rc = fn(ctx, mv ? mv : "", sqlite3_column_int64(s, 1), err);
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = store_fail(c, step, err);
-    store_conn_put(st, c);
-    return rc;
+    struct versions_each x = {fn, ctx};
+    return store_read(st, SQL_VERSIONS, store_bind_id_arg, &project, 0, version_row, &x, err);
 }
 
 static int get_on(struct store_conn *c, int64_t id, struct store_prediction *out,

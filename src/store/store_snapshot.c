@@ -106,47 +106,48 @@ int store_snapshot_finish(struct store *st, int64_t id, const char *status, cons
     return store_write_one(st, SQL_FINISH, bind_finish, &a, "Not found.", NULL, err);
 }
 
+static int load_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+{
+    (void)err;
+    load(s, ctx);
+    return 0;
+}
+
 int store_snapshot_get(struct store *st, int64_t id, struct store_snapshot *out,
                        struct base_err *err)
 {
     memset(out, 0, sizeof *out);
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.");
-        if (rc == 0)
-            load(s, out);
-    }
-    store_conn_put(st, c);
+    return store_read(st, SQL_GET, store_bind_id_arg, &id, 1, load_row, out, err);
+}
+
+struct each_ctx {
+    int64_t project, limit;
+    store_snapshot_fn fn;
+    void *ctx;
+};
+
+static void bind_each(sqlite3_stmt *s, void *arg)
+{
+    const struct each_ctx *x = arg;
+    sqlite3_bind_int64(s, 1, x->project);
+    sqlite3_bind_int64(s, 2, x->limit);
+}
+
+static int each_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+{
+    struct each_ctx *x = ctx;
+    struct store_snapshot snap;
+    load(s, &snap);
+    int rc = x->fn(x->ctx, &snap, err);
+    store_snapshot_release(&snap);
     return rc;
 }
 
 int store_snapshot_each(struct store *st, int64_t project, int64_t limit, store_snapshot_fn fn,
                         void *ctx, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_EACH, err);
-    int rc = s ? 0 : -1, step = SQLITE_DONE;
-    if (s) {
-        sqlite3_bind_int64(s, 1, project);
-        sqlite3_bind_int64(s, 2, limit);
-    }
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_snapshot x;
-        load(s, &x);
-        rc = fn(ctx, &x, err);
-        store_snapshot_release(&x);
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = store_fail(c, step, err);
-    store_conn_put(st, c);
-    return rc;
+    struct each_ctx x = {project, limit, fn, ctx};
+    return store_read(st, SQL_EACH, bind_each, &x, 0, each_row, &x, err);
 }
 
 int store_snapshot_delete(struct store *st, int64_t id, char **file, struct base_err *err)

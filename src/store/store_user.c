@@ -365,22 +365,23 @@ static const char SQL_USER_ALL[] = "SELECT " USER_COLS " FROM user u ORDER BY u.
 static const char SQL_USER_NAMES[] =
     "UPDATE user SET username = ?2, first_name = ?3, last_name = ?4 WHERE id = ?1";
 
+struct user_each {
+    store_user_fn fn;
+    void *ctx;
+};
+
+static int user_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+{
+    struct user_each *x = ctx;
+    struct store_user u;
+    load_user(s, &u);
+    return x->fn(x->ctx, &u, err);
+}
+
 int store_user_each(struct store *st, store_user_fn fn, void *ctx, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_USER_ALL, err);
-    int rc = s ? 0 : -1, step = SQLITE_DONE;
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_user u;
-        load_user(s, &u);
-        rc = fn(ctx, &u, err);
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = store_fail(c, step, err);
-    store_conn_put(st, c);
-    return rc;
+    struct user_each x = {fn, ctx};
+    return store_read(st, SQL_USER_ALL, NULL, NULL, 0, user_row, &x, err);
 }
 
 int store_user_set_names(struct store *st, int64_t user, const char *username,

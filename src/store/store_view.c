@@ -77,14 +77,9 @@ int store_view_update(struct store *st, int64_t id, int64_t project, const json_
     return store_write_one(st, SQL_UPDATE, bind_update, &a, "Not found.", NULL, err);
 }
 
-static void bind_id(sqlite3_stmt *s, void *arg)
-{
-    sqlite3_bind_int64(s, 1, *(const int64_t *)arg);
-}
-
 int store_view_delete(struct store *st, int64_t id, struct base_err *err)
 {
-    return store_write_one(st, SQL_DELETE, bind_id, &id, "Not found.", NULL, err);
+    return store_write_one(st, SQL_DELETE, store_bind_id_arg, &id, "Not found.", NULL, err);
 }
 
 int store_views_delete_project(struct store *st, int64_t project, int64_t *n, struct base_err *err)
@@ -104,42 +99,37 @@ int store_views_delete_project(struct store *st, int64_t project, int64_t *n, st
     return rc;
 }
 
+static int load_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+{
+    (void)err;
+    load(s, ctx);
+    return 0;
+}
+
 int store_view_get(struct store *st, int64_t id, struct store_view *out, struct base_err *err)
 {
     memset(out, 0, sizeof *out);
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.");
-        if (rc == 0)
-            load(s, out);
-    }
-    store_conn_put(st, c);
+    return store_read(st, SQL_GET, store_bind_id_arg, &id, 1, load_row, out, err);
+}
+
+struct each_ctx {
+    store_view_fn fn;
+    void *ctx;
+};
+
+static int each_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+{
+    struct each_ctx *x = ctx;
+    struct store_view v = {0};
+    load(s, &v);
+    int rc = x->fn(x->ctx, &v, err);
+    store_view_release(&v);
     return rc;
 }
 
 int store_view_each(struct store *st, int64_t project, store_view_fn fn, void *ctx,
                     struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_EACH, err);
-    int rc = s ? 0 : -1, step = SQLITE_DONE;
-    if (s)
-        sqlite3_bind_int64(s, 1, project);
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_view v = {0};
-        load(s, &v);
-        rc = fn(ctx, &v, err);
-        store_view_release(&v);
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = store_fail(c, step, err);
-    store_conn_put(st, c);
-    return rc;
+    struct each_ctx x = {fn, ctx};
+    return store_read(st, SQL_EACH, store_bind_id_arg, &project, 0, each_row, &x, err);
 }
