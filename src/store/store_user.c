@@ -384,27 +384,26 @@ int store_user_each(struct store *st, store_user_fn fn, void *ctx, struct base_e
     return store_read(st, SQL_USER_ALL, NULL, NULL, 0, user_row, &x, err);
 }
 
+struct names_args {
+    int64_t user;
+    const char *v[3];
+};
+
+static void bind_names(sqlite3_stmt *s, void *arg)
+{
+    const struct names_args *a = arg;
+    sqlite3_bind_int64(s, 1, a->user);
+    for (int i = 0; i < 3; i++)
+        sqlite3_bind_text(s, i + 2, a->v[i], -1, SQLITE_TRANSIENT);
+}
+
 int store_user_set_names(struct store *st, int64_t user, const char *username,
                          const char *first_name, const char *last_name, struct base_err *err)
 {
-    const char *v[] = {username, first_name, last_name};
+    struct names_args a = {user, {username, first_name, last_name}};
     for (int i = 0; i < 3; i++)
-        if (strlen(v[i]) > STORE_NAME_MAX)
+        if (strlen(a.v[i]) > STORE_NAME_MAX)
             return base_err_set(err, BASE_E_INVALID, "names have at most %d characters",
                                 STORE_NAME_MAX);
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_USER_NAMES, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, user);
-        for (int i = 0; i < 3; i++)
-            sqlite3_bind_text(s, i + 2, v[i], -1, SQLITE_TRANSIENT);
-        rc = store_step_done(c, s, err);
-        if (rc == 0 && sqlite3_changes(c->db) == 0)
-            rc = base_err_set(err, BASE_E_NOTFOUND, "no such user");
-    }
-    store_conn_put(st, c);
-    return rc;
+    return store_write_one(st, SQL_USER_NAMES, bind_names, &a, "no such user", NULL, err);
 }

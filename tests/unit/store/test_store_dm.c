@@ -52,7 +52,7 @@ static void setup_project(void)
 /* The ids (as offsets from the first task) a view gives, as a string "0,1,2". */
 static const char *view_of(struct store_task_view *v)
 {
-    static char out[256];
+    static char out[512];
     int64_t *ids = NULL;
     size_t n = 0;
     struct base_err err = {0};
