@@ -31,8 +31,8 @@ static void setup_project(void)
     json_decref(f);
     json_t *tasks = json_array();
     for (int i = 0; i < 10; i++) {
-        json_t *t = json_pack("{s{sissss}}", "data", "n", i, "kind", i % 2 ? "cat" : "dog",
-                              "image", i == 7 ? "x/Special.JPG" : "x/a.jpg");
+        json_t *t = json_pack("{s{sissss}}", "data", "n", i, "kind", i % 2 ? "cat" : "dog", "image",
+                              i == 7 ? "x/Special.JPG" : "x/a.jpg");
         if (i < 3)
             json_object_set_new(
                 t, "annotations",
