@@ -174,6 +174,10 @@ static const char *const project_keys[] = {
     "reveal_preannotations_interactively",
     "pinned_at",
     "finished_task_number",
+    /* labelloop's own settings of the built-in detector (src/loop) */
+    "loop_enabled",
+    "loop_min_labeled",
+    "loop_retrain_every",
 };
 
 static json_t *project_value(struct api_req *r, const json_t *row, const char *key,

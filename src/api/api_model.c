@@ -150,12 +150,17 @@ static json_t *or_null(json_t *j)
     return j ? j : json_null();
 }
 
-static json_t *policy_json(const json_t *row, const struct store_loop_state *st)
+static json_t *policy_json(const json_t *row, const struct store_loop_state *st,
+                           const json_t *running)
 {
+    const char *kind = json_string_value(json_object_get(running, "kind"));
     int64_t k = json_integer_value(json_object_get(row, "loop_min_labeled"));
     int64_t n = json_integer_value(json_object_get(row, "loop_retrain_every"));
     char next[160];
-    if (st->running || st->queued_train)
+    if (kind && !strcmp(kind, "predict"))
+        snprintf(next, sizeof next, "predicting tasks with the current model%s",
+                 st->queued_train ? "; a training job is queued" : "");
+    else if (st->running || st->queued_train)
         snprintf(next, sizeof next, "a training job is %s", st->running ? "running" : "queued");
     else if (st->train_jobs == 0)
         snprintf(next, sizeof next, "first training when %lld tasks are labeled (%lld now)",
@@ -196,7 +201,7 @@ int api_model_get(struct api_req *r, struct base_err *err)
     json_object_set_new(body, "project", json_integer(project));
     json_object_set_new(body, "active", json_boolean(loop_project_active(row)));
     json_object_set(body, "model_version", json_object_get(row, "model_version"));
-    json_object_set_new(body, "policy", policy_json(row, &st));
+    json_object_set_new(body, "policy", policy_json(row, &st, jobs.running));
     json_t *current = json_null();
     size_t i;
     json_t *v;

@@ -95,7 +95,8 @@ int loop_refresh_run(const struct loop_refresh *r, struct loop_refresh_stats *st
         todo_release(&x);
         return -1;
     }
-    qsort(x.items, x.n, sizeof *x.items, unlabeled_first);
+    if (x.n)
+        qsort(x.items, x.n, sizeof *x.items, unlabeled_first);
     struct store_prediction batch[REFRESH_BATCH];
     size_t nb = 0;
     int rc = 0, warned = 0;

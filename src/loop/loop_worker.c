@@ -17,6 +17,7 @@ struct worker {
     json_t *project;
     struct loop_target target;
     double last_report, last_line;
+    double budget_s; /* the training time cap of this run */
 };
 
 /* Writes progress (stolen) to the job row at most twice a second unless forced. */
@@ -42,6 +43,12 @@ static void train_progress(void *user, const struct det_train_progress *p)
                   (json_int_t)p->steps, "loaded", p->loaded, "to_load", p->to_load, "loss", p->loss,
                   "loss_cls", p->loss_cls, "loss_box", p->loss_box, "loss_ctr", p->loss_ctr,
                   "images_per_s", p->images_per_s, "elapsed_s", p->elapsed_s, "eta_s", p->eta_s);
+    if (w->budget_s > 0) { /* the clock, not the epochs, ends a capped run */
+        double left = w->budget_s - p->elapsed_s;
+        json_object_set_new(j, "budget_s", json_real(w->budget_s));
+        json_object_set_new(j, "eta_s", json_real(left < p->eta_s ? (left > 0 ? left : 0)
+                                                                  : p->eta_s));
+    }
     report(w, phases[p->phase], j, p->phase != DET_PHASE_TRAINING);
     double now = base_now();
     if (p->phase == DET_PHASE_TRAINING && now - w->last_line >= 10) {
@@ -132,6 +139,7 @@ static int train_model(struct worker *w, const struct loop_data *data, const cha
     struct loop_schedule sch;
     loop_schedule_for(data->train->nsamples, init != NULL, &sch);
     double max_s = time_cap(w, sch.max_s);
+    w->budget_s = max_s;
     const json_t *epochs = json_object_get(w->job.params, LOOP_PARAM_EPOCHS);
     const json_t *size = json_object_get(w->job.params, LOOP_PARAM_INPUT_SIZE);
     if (json_is_integer(epochs))

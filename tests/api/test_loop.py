@@ -148,6 +148,14 @@ class EndToEnd(unittest.TestCase):
                 for item in preds[0]["result"]:
                     self.assertEqual(item["type"], "rectanglelabels")
                     self.assertIn("score", item)
+            # a rollback to the version already current: its predict job has nothing to do
+            r = s.post("/api/projects/%d/model/versions/%d/rollback" % (lp.p, v["id"]))
+            self.assertEqual(r.status, 200, r)
+            pj = wait_for("the predict job", lambda: next(
+                (j for j in s.get("/api/projects/%d/model/jobs" % lp.p).json()
+                 if j["kind"] == "predict" and j["state"] not in ("queued", "running")), None))
+            self.assertEqual(pj["state"], "done", pj)
+            lp.wait_log(pj["id"], "predicted 0 of 0 tasks")
             # Label Studio's view of it
             ml = s.get("/api/ml?project=%d" % lp.p).json()
             self.assertEqual(len(ml), 1)

@@ -115,12 +115,13 @@ export async function start(name, serverArgs = ["--no-training"]) {
   return t;
 }
 
-/** Runs a test body with setup and teardown; prints one result line and sets the exit code. */
-export async function run(name, body) {
+/** Runs a test body with setup and teardown; prints one result line and sets the exit code.
+ * `serverArgs` as for start(). */
+export async function run(name, body, serverArgs = undefined) {
   const t0 = Date.now();
   let t = null;
   try {
-    t = await start(name);
+    t = await start(name, serverArgs);
     await body(t);
     if (t.consoleErrors.length) fail("uncaught errors in the page: " + t.consoleErrors.join("; "));
     console.error(`e2e ${name}: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -141,6 +141,14 @@ export interface Project {
   model_version: string;
   created_at: string;
   color?: string;
+  /** The labeling order of /next: "Sequential sampling" | "Uniform sampling" | "Uncertainty sampling". */
+  sampling?: string;
+  /** The built-in detector trains and predicts in the background. */
+  loop_enabled?: boolean;
+  /** K: the first training once this many tasks are labeled. */
+  loop_min_labeled?: number;
+  /** N: retrain after this many new or changed annotations (0: on demand only). */
+  loop_retrain_every?: number;
 }
 
 export interface Annotation {
@@ -175,6 +183,8 @@ export interface Task {
   annotations?: Annotation[];
   predictions?: Prediction[];
   predictions_score?: number | null;
+  /** 1 - the current model's score; null without its prediction. */
+  uncertainty?: number | null;
   predictions_model_versions?: string | string[];
   updated_at?: string;
   completed_at?: string | null;

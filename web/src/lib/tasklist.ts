@@ -5,7 +5,7 @@
 import type { Task, TaskPage } from "./api";
 
 export type FilterId = "all" | "unlabeled" | "labeled" | "skipped" | "predicted" | "uncertain";
-export type OrderId = "id" | "-id" | "predictions_score" | "-predictions_score" | "-updated_at" | "total_annotations";
+export type OrderId = "id" | "-id" | "predictions_score" | "-predictions_score" | "uncertainty" | "-uncertainty" | "-updated_at" | "total_annotations";
 
 interface FilterItem {
   filter: string;
@@ -43,9 +43,26 @@ export const ORDER_NAMES: Record<OrderId, string> = {
   "-id": "Newest first",
   predictions_score: "Lowest score first",
   "-predictions_score": "Highest score first",
+  "-uncertainty": "Most uncertain first",
+  uncertainty: "Least uncertain first",
   "-updated_at": "Recently updated",
   total_annotations: "Fewest annotations",
 };
+
+/** The order after clicking a sortable column's header: descending first, then ascending, then
+ * back to id order. */
+export function toggleOrder(current: OrderId, column: "predictions_score" | "uncertainty"): OrderId {
+  if (current === "-" + column) return column;
+  if (current === column) return "id";
+  return ("-" + column) as OrderId;
+}
+
+/** "asc", "desc" or null: how `column` is sorted now (for aria-sort and the arrow). */
+export function sortOf(current: OrderId, column: string): "ascending" | "descending" | null {
+  if (current === column) return "ascending";
+  if (current === "-" + column) return "descending";
+  return null;
+}
 
 /** The query string of GET /api/tasks for one page. */
 export function taskQuery(project: number, page: number, pageSize: number, filter: FilterId, order: OrderId): string {

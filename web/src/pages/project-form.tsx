@@ -1,5 +1,6 @@
 // Create a project from the "Object detection with bounding boxes" template, or edit one's title,
-// description and labeling config; deletion lives here too.
+// description and labeling config; deletion lives here too, and the built-in detector's settings
+// (loop-settings.tsx) below an existing project's form.
 
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, type Project } from "../lib/api";
@@ -8,6 +9,7 @@ import { navigate } from "../lib/router";
 import { Link, Message, Spinner } from "../components";
 import { ConfigEditor } from "./config-editor";
 import { DeleteDialog } from "./projects";
+import { LoopSettings } from "./loop-settings";
 
 export function ProjectFormPage(props: { id?: number }) {
   const editing = props.id !== undefined;
@@ -96,6 +98,7 @@ export function ProjectFormPage(props: { id?: number }) {
           </button>
         </div>
       </form>
+      {editing && project && <LoopSettings project={project} onSaved={setProject} />}
       {deleting && project && <DeleteDialog project={project} onClose={() => setDeleting(false)} onDeleted={() => navigate("/projects")} />}
     </div>
   );

@@ -1,14 +1,15 @@
 // A project's home: counts, the task list (virtual scrolling over pages fetched on demand, so it
-// stays fast at 100,000 tasks) with thumbnails, state, prediction score and model version, sort and
-// filter; import and export; a side column for the model panels.
+// stays fast at 100,000 tasks) with thumbnails, state, prediction score, uncertainty and model
+// version, sort and filter; import and export; the Model panel (model.tsx) in the side column.
 
 import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import { api, type Project, type Task, type TaskPage } from "../lib/api";
-import { FILTER_NAMES, ORDER_NAMES, PageCache, taskQuery, type FilterId, type OrderId } from "../lib/tasklist";
+import { FILTER_NAMES, ORDER_NAMES, PageCache, sortOf, taskQuery, toggleOrder, type FilterId, type OrderId } from "../lib/tasklist";
 import { navigate } from "../lib/router";
 import { fmtNumber, Link, Message, Progress, Spinner } from "../components";
 import { ImportPanel } from "./import";
 import { ExportDialog } from "./export";
+import { ModelPanel } from "./model";
 
 const ROW_H = 56;
 const PAGE_SIZE = 100;
@@ -43,6 +44,7 @@ function TaskRow(props: { t: Task | undefined; index: number; projectId: number 
   }
   const [cls, label] = stateOf(t);
   const score = t.predictions_score;
+  const unc = t.uncertainty;
   // Label Studio's data manager sends a comma-joined string here; older shapes a list.
   const mv = t.predictions_model_versions;
   const versions = Array.isArray(mv) ? mv.join(", ") : mv ?? "";
@@ -58,8 +60,23 @@ function TaskRow(props: { t: Task | undefined; index: number; projectId: number 
       <span class={"badge " + cls}>{label}</span>
       <span class="num">{t.total_annotations}</span>
       <span class="num score">{score === null || score === undefined ? "–" : score.toFixed(2)}</span>
-      <span class="mono mv">{versions || "–"}</span>
+      <span class="num uncertainty">{unc === null || unc === undefined ? "–" : unc.toFixed(2)}</span>
+      <span class="mono mv" title={versions}>
+        {versions || "–"}
+      </span>
     </a>
+  );
+}
+
+function SortHead(props: { label: string; column: "predictions_score" | "uncertainty"; order: OrderId; setOrder: (o: OrderId) => void; title: string }) {
+  const sort = sortOf(props.order, props.column);
+  return (
+    <span class="num" role="columnheader" aria-sort={sort ?? "none"}>
+      <button class={"link sort" + (sort ? " on" : "")} title={props.title + "; click to sort"} data-sort={props.column} onClick={() => props.setOrder(toggleOrder(props.order, props.column))}>
+        {props.label}
+        {sort === "descending" ? " ▼" : sort === "ascending" ? " ▲" : ""}
+      </button>
+    </span>
   );
 }
 
@@ -82,10 +99,11 @@ function TaskList(props: { projectId: number; version: number }) {
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
+  // A new filter or order starts at the top; a refresh (new predictions) keeps the place.
   useEffect(() => {
     if (box.current) box.current.scrollTop = 0;
     setScrollTop(0);
-  }, [cache]);
+  }, [props.projectId, filter, order]);
 
   const first = Math.max(0, Math.floor(scrollTop / ROW_H) - OVERSCAN);
   const last = Math.floor((scrollTop + height) / ROW_H) + OVERSCAN;
@@ -125,7 +143,8 @@ function TaskList(props: { projectId: number; version: number }) {
         <span class="fname">Image</span>
         <span class="badge-h">State</span>
         <span class="num">Ann.</span>
-        <span class="num">Score</span>
+        <SortHead label="Score" column="predictions_score" order={order} setOrder={setOrder} title="the prediction's score (of the project's model version)" />
+        <SortHead label="Uncert." column="uncertainty" order={order} setOrder={setOrder} title="uncertainty: 1 − the current model's score (what Uncertainty sampling orders by)" />
         <span class="mv">Model version</span>
       </div>
       {cache.error && <Message kind="error">Could not load tasks: {cache.error}</Message>}
@@ -165,7 +184,7 @@ export function ProjectPage(props: { id: number }) {
         <Link href={`/projects/${p.id}/settings`} class="button">
           Settings
         </Link>
-        <Link href={`/projects/${p.id}/label`} class="button primary">
+        <Link href={`/projects/${p.id}/label`} class="button primary" title={`opens the next task: ${p.sampling || "Sequential sampling"}`}>
           Label tasks
         </Link>
       </div>
@@ -187,15 +206,13 @@ export function ProjectPage(props: { id: number }) {
       )}
       <div class="project-body">
         <TaskList projectId={p.id} version={version} />
-        <aside class="side" id="model-panel" aria-label="model">
-          <h3>Model</h3>
-          <dl class="facts">
-            <dt>Version shown</dt>
-            <dd class="mono">{p.model_version || "none"}</dd>
-            <dt>Predictions</dt>
-            <dd>{fmtNumber(p.total_predictions_number)}</dd>
-          </dl>
-        </aside>
+        <ModelPanel
+          projectId={p.id}
+          onChange={() => {
+            void load();
+            setVersion((v) => v + 1);
+          }}
+        />
       </div>
       {showExport && <ExportDialog projectId={p.id} onClose={() => setShowExport(false)} />}
     </div>
