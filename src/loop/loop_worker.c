@@ -46,8 +46,8 @@ static void train_progress(void *user, const struct det_train_progress *p)
     if (w->budget_s > 0) { /* the clock, not the epochs, ends a capped run */
         double left = w->budget_s - p->elapsed_s;
         json_object_set_new(j, "budget_s", json_real(w->budget_s));
-        json_object_set_new(j, "eta_s", json_real(left < p->eta_s ? (left > 0 ? left : 0)
-                                                                  : p->eta_s));
+        json_object_set_new(j, "eta_s",
+                            json_real(left < p->eta_s ? (left > 0 ? left : 0) : p->eta_s));
     }
     report(w, phases[p->phase], j, p->phase != DET_PHASE_TRAINING);
     double now = base_now();
