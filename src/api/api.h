@@ -74,6 +74,7 @@ struct api_dataset_import {
     const char *model_version; /* of those predictions */
     api_progress_fn progress;  /* once per image (may be NULL) */
     void *progress_ctx;
+    int64_t *ids_skipped; /* out (may be NULL): JSON entries that were ids, not objects */
 };
 
 /* Imports a data set into a project in one transaction, all or nothing: COCO/YOLO/VOC images are

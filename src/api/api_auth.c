@@ -31,27 +31,47 @@ static int credentials(struct api_req *r, json_t **body, const char **email, con
     return *email && **email && *password && **password ? 0 : -1;
 }
 
+int api_login_check(struct api_req *r, const char *email, const char *password,
+                    struct base_err *err)
+{
+    char key[STORE_SESSION_KEY_LEN + 1];
+    if (store_user_login(r->api->store, email, password, &r->user, err)) {
+        if (err->status == BASE_E_AUTH) {
+            api_throttle_login_failed(r->api->throttle, api_client_address(r), email, base_now());
+            r->www_authenticate = "Session";
+        }
+        return -1;
+    }
+    api_throttle_login_ok(r->api->throttle, api_client_address(r), email);
+    if (store_session_create(r->api->store, r->user.id, r->api->session_ttl_us, key, err))
+        return -1;
+    set_cookie(r, key, r->api->session_ttl_us / 1000000);
+    return 0;
+}
+
 /* On the hashing pool: the Argon2 check, then the session. */
 static int login_check(struct api_req *r, struct base_err *err)
 {
     json_t *body = NULL;
     const char *email = NULL, *password = NULL;
-    char key[STORE_SESSION_KEY_LEN + 1];
     int rc = -1;
-    if (!credentials(r, &body, &email, &password, err) &&
-        !store_user_login(r->api->store, email, password, &r->user, err)) {
-        api_throttle_login_ok(r->api->throttle, api_client_address(r), email);
-        if (!store_session_create(r->api->store, r->user.id, r->api->session_ttl_us, key, err)) {
-            set_cookie(r, key, r->api->session_ttl_us / 1000000);
-            rc = api_reply_json(r, 200, api_user_json(&r->user));
-        }
-    }
-    if (rc && err->status == BASE_E_AUTH) {
-        api_throttle_login_failed(r->api->throttle, api_client_address(r), email, base_now());
-        r->www_authenticate = "Session";
-    }
+    if (!credentials(r, &body, &email, &password, err) && !api_login_check(r, email, password, err))
+        rc = api_reply_json(r, 200, api_user_json(&r->user));
     json_decref(body);
     return rc;
+}
+
+int api_login_admit(struct api_req *r, const char *email, struct base_err *err)
+{
+    double wait = api_throttle_login(r->api->throttle, api_client_address(r), email, base_now());
+    if (wait <= 0)
+        return 0;
+    char after[32];
+    snprintf(after, sizeof after, "%.0f", ceil(wait));
+    http_response_header(r->resp, "Retry-After", after);
+    r->status_override = 429;
+    return base_err_set(err, BASE_E_BUSY,
+                        "Too many failed login attempts: try again in %s seconds.", after);
 }
 
 /* Throttled by client address and account before any password is hashed; the hash itself runs
@@ -60,21 +80,9 @@ int api_auth_login(struct api_req *r, struct base_err *err)
 {
     json_t *body = NULL;
     const char *email = NULL, *password = NULL;
-    int rc = credentials(r, &body, &email, &password, err);
-    double wait =
-        rc ? 0 : api_throttle_login(r->api->throttle, api_client_address(r), email, base_now());
+    int rc = credentials(r, &body, &email, &password, err) || api_login_admit(r, email, err);
     json_decref(body);
-    if (rc)
-        return -1;
-    if (wait > 0) {
-        char after[32];
-        snprintf(after, sizeof after, "%.0f", ceil(wait));
-        http_response_header(r->resp, "Retry-After", after);
-        r->status_override = 429;
-        return base_err_set(err, BASE_E_BUSY,
-                            "Too many failed login attempts: try again in %s seconds.", after);
-    }
-    return api_defer(r, API_POOL_HASH, login_check, err);
+    return rc ? -1 : api_defer(r, API_POOL_HASH, login_check, err);
 }
 
 int api_auth_logout(struct api_req *r, struct base_err *err)

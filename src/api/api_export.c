@@ -17,7 +17,7 @@
  * exactly that file and it is a regular file, not a link; anything else (remote URLs, absolute
  * paths a task could name, a link planted in the media folder) is never read, so an export
  * cannot leak server files. The zip writer opens it with O_NOFOLLOW as well. */
-static char *resolve_upload(void *ctx, const char *url)
+char *api_export_resolve(void *ctx, const char *url)
 {
     const struct api *api = ctx;
     static const char prefix[] = "/data/upload/";
@@ -168,7 +168,7 @@ int api_export_project(struct api *api, const struct api_export_opts *o, char **
     struct formats_export_opts fo = {.kind = o->kind,
                                      .config = cfg,
                                      .download_resources = o->download_resources,
-                                     .resolve = resolve_upload,
+                                     .resolve = api_export_resolve,
                                      .resolve_ctx = api};
     if (rc || formats_export_open(&fo, dest, &e, err)) {
         rc = -1;

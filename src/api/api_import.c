@@ -15,95 +15,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define API_IMPORT_MAX_TASKS 1000000
 #define API_UPLOAD_MAX_PARTS 10000
 #define API_FILE_MAX         ((size_t)1 << 30)
-
-/* ---- normalising task lists ------------------------------------------------------------------ */
-
-static int check_items(struct api_req *r, json_t *list, const char *what, size_t i,
-                       struct base_err *err)
-{
-    size_t k;
-    json_t *v;
-    if (list && !json_is_array(list))
-        return api_invalid(r, err, "non_field_errors", "Task #%zu: %s must be a list", i, what);
-    json_array_foreach(list, k, v)
-    {
-        json_t *res = json_object_get(v, "result");
-        if (json_is_string(res)) { /* a result list sent as JSON text, as Label Studio accepts */
-            json_t *parsed = base_json_parse(json_string_value(res), json_string_length(res), NULL);
-            if (json_is_array(parsed))
-                json_object_set(v, "result", parsed);
-            json_decref(parsed);
-            res = json_object_get(v, "result");
-        }
-        if (!json_is_object(v) || !json_is_array(res))
-            return api_invalid(r, err, "non_field_errors",
-                               "Task #%zu: each of %s must be an object with a \"result\" list", i,
-                               what);
-    }
-    return 0;
-}
-
-static int normalize_one(struct api_req *r, json_t *tasks, size_t k, size_t i, const json_t *types,
-                         const char *ukey, struct base_err *err)
-{
-    json_t *t = json_array_get(tasks, k);
-    if (!json_is_object(t))
-        return api_invalid(r, err, "non_field_errors", "Task #%zu: must be a JSON object", i);
-    if (!json_is_object(json_object_get(t, "data"))) { /* a flat dict is the task's data */
-        json_array_set_new(tasks, k, json_pack("{sO}", "data", t));
-        t = json_array_get(tasks, k);
-    }
-    json_t *data = json_object_get(t, "data"), *meta = json_object_get(t, "meta");
-    json_t *raw = json_object_get(data, "$undefined$");
-    if (raw && ukey && !json_object_get(data, ukey)) {
-        json_object_set(data, ukey, raw);
-        json_object_del(data, "$undefined$");
-    }
-    const char *key;
-    json_t *tag;
-    json_object_foreach((json_t *)types, key, tag)
-    {
-        json_t *v = json_object_get(data, key);
-        if (!v)
-            return api_invalid(r, err, "non_field_errors",
-                               "Task #%zu: \"%s\" key is expected in task data", i, key);
-        if (!strcmp(json_string_value(tag) ? json_string_value(tag) : "", "Image") &&
-            !json_is_string(v) && !json_is_array(v))
-            return api_invalid(r, err, "non_field_errors",
-                               "Task #%zu: data[\"%s\"] must be a URL string", i, key);
-    }
-    if (meta && !json_is_object(meta) && !json_is_null(meta))
-        return api_invalid(r, err, "non_field_errors", "Task #%zu: meta must be an object", i);
-    return check_items(r, json_object_get(t, "annotations"), "annotations", i, err) ||
-           check_items(r, json_object_get(t, "predictions"), "predictions", i, err);
-}
-
-int api_tasks_normalize(struct api_req *r, const json_t *project_row, json_t *tasks,
-                        struct base_err *err)
-{
-    return api_tasks_normalize_at(r, project_row, tasks, 0, err);
-}
-
-int api_tasks_normalize_at(struct api_req *r, const json_t *project_row, json_t *tasks,
-                           size_t first, struct base_err *err)
-{
-    if (!json_is_array(tasks))
-        return api_invalid(r, err, "non_field_errors", "expected a list of tasks");
-    if (first + json_array_size(tasks) > API_IMPORT_MAX_TASKS)
-        return api_invalid(r, err, "non_field_errors", "more than %d tasks in one import",
-                           API_IMPORT_MAX_TASKS);
-    const json_t *types = json_object_get(project_row, "data_types");
-    if (!json_is_object(types))
-        types = NULL;
-    const char *ukey = api_project_undefined_key(project_row);
-    for (size_t k = 0; k < json_array_size(tasks); k++)
-        if (normalize_one(r, tasks, k, first + k, types, ukey, err))
-            return -1;
-    return 0;
-}
 
 /* ---- files ----------------------------------------------------------------------------------- */
 
@@ -236,10 +149,27 @@ struct upload {
     json_t *tasks;   /* tasks waiting to be written (at most a chunk for JSON lists) */
     json_t *formats; /* {".jpg": 3} */
     json_t *columns; /* data keys seen, in order */
+    json_t *pre;     /* preannotated_from_fields, or NULL */
     struct saved saved;
     struct store_import *imp;
     size_t done; /* tasks handed to the store so far */
+    struct api_import_notes notes;
 };
+
+/* Appends tasks read from a body or a file (a task object or a list; stolen). */
+static int add_outside(struct api_req *r, struct upload *u, json_t *v, struct base_err *err)
+{
+    size_t from = json_array_size(u->tasks);
+    if (json_is_array(v))
+        json_array_extend(u->tasks, v);
+    else
+        json_array_append(u->tasks, v);
+    json_decref(v);
+    for (size_t k = from; k < json_array_size(u->tasks); k++)
+        if (api_task_from_outside(r, u->tasks, k, u->done + k, u->pre, err))
+            return -1;
+    return 0;
+}
 
 static void count_format(json_t *formats, const char *ext)
 {
@@ -270,7 +200,7 @@ static void add_columns(json_t *cols, const json_t *tasks)
 static int flush(struct api_req *r, const json_t *row, struct upload *u, struct base_err *err)
 {
     size_t n = json_array_size(u->tasks);
-    if (api_tasks_normalize_at(r, row, u->tasks, u->done, err))
+    if (api_tasks_normalize_at(r, row, u->tasks, u->done, &u->notes, err))
         return -1;
     if (!u->imp && !(u->imp = store_import_begin(r->api->store, r->m.ids[0], r->user.id, err)))
         return -1;
@@ -289,16 +219,30 @@ static int add_json_file(struct api_req *r, struct upload *u, const struct http_
     json_t *v = base_json_parse(p->data, p->len, &perr);
     if (!v)
         return api_invalid(r, err, "file", "%s: %s", p->filename, perr.msg);
-    if (json_is_object(v))
-        json_array_append_new(u->tasks, v);
-    else if (json_is_array(v))
-        json_array_extend(u->tasks, v), json_decref(v);
-    else {
+    if (!json_is_object(v) && !json_is_array(v)) {
         json_decref(v);
         return api_invalid(r, err, "file", "%s: expected a task or a list of tasks", p->filename);
     }
     count_format(u->formats, ".json");
-    return 0;
+    return add_outside(r, u, v, err);
+}
+
+/* CSV and TSV (a header row of data keys, a task per row) and TXT (a task per line) files. */
+static int add_table_file(struct api_req *r, struct upload *u, const struct http_part *p,
+                          const char *ext, struct base_err *err)
+{
+    struct base_err perr = {0};
+    json_t *tasks = NULL;
+    int rc = !strcasecmp(ext, ".txt")
+                 ? formats_txt_tasks(p->data, p->len, &tasks, &perr)
+                 : formats_csv_tasks(p->data, p->len, strcasecmp(ext, ".tsv") ? ',' : '\t', &tasks,
+                                     &perr);
+    if (rc)
+        return api_invalid(r, err, "file", "%s: %s", p->filename, perr.msg);
+    count_format(u->formats, !strcasecmp(ext, ".txt")   ? ".txt"
+                             : !strcasecmp(ext, ".tsv") ? ".tsv"
+                                                        : ".csv");
+    return add_outside(r, u, tasks, err);
 }
 
 static int add_part(struct api_req *r, const json_t *row, struct upload *u,
@@ -307,6 +251,8 @@ static int add_part(struct api_req *r, const json_t *row, struct upload *u,
     const char *dot = strrchr(p->filename, '.');
     if (dot && !strcasecmp(dot, ".json"))
         return add_json_file(r, u, p, err);
+    if (dot && (!strcasecmp(dot, ".csv") || !strcasecmp(dot, ".tsv") || !strcasecmp(dot, ".txt")))
+        return add_table_file(r, u, p, dot, err);
     struct image_info info;
     struct base_err ierr = {0};
     if (check_image(r->api, p->filename, p->data, p->len, &info, &ierr))
@@ -360,8 +306,7 @@ static int collect_json(struct api_req *r, const json_t *row, struct upload *u,
             json_decref(v);
             return api_invalid(r, err, "non_field_errors", "expected a task or a list of tasks");
         }
-        json_array_append_new(u->tasks, v);
-        return flush(r, row, u, err);
+        return add_outside(r, u, v, err) || flush(r, row, u, err) ? -1 : 0;
     }
     int rc;
     while ((rc = base_json_items_next(&it, &item, &n, err)) == 1) {
@@ -369,7 +314,8 @@ static int collect_json(struct api_req *r, const json_t *row, struct upload *u,
         json_t *v = base_json_parse(item, n, &perr);
         if (!v)
             return base_err_set(err, BASE_E_INVALID, "%s (task %zu)", perr.msg, it.index - 1);
-        json_array_append_new(u->tasks, v);
+        if (add_outside(r, u, json_pack("[o]", v), err))
+            return -1;
         if (json_array_size(u->tasks) == API_IMPORT_CHUNK && flush(r, row, u, err))
             return -1;
     }
@@ -387,6 +333,7 @@ static json_t *import_summary(struct api_req *r, const struct upload *u,
                              "prediction_count", (json_int_t)res->prediction_count, "duration",
                              seconds, "file_upload_ids", uploads, "could_be_tasks_list", 0,
                              "found_formats", u->formats, "data_columns", u->columns);
+    json_object_set_new(body, "warnings", api_import_warnings(&u->notes, res));
     if (api_query_bool(r, "return_task_ids", 0)) {
         for (int64_t i = 0; i < res->task_count; i++)
             json_array_append_new(ids, json_integer(res->first_task_id + i));
@@ -415,7 +362,10 @@ int api_project_import(struct api_req *r, struct base_err *err)
     json_t *row = NULL;
     if (api_project_row(r, r->m.ids[0], &row, err))
         return -1;
-    struct upload u = {json_array(), json_object(), json_array(), {0}, NULL, 0};
+    struct upload u = {.tasks = json_array(),
+                       .formats = json_object(),
+                       .columns = json_array(),
+                       .pre = api_import_pre_fields(r)};
     const char *ctype = http_request_header(r->http, "Content-Type");
     struct store_import_result res;
     int rc = -1;
@@ -440,6 +390,7 @@ out:
     json_decref(u.tasks);
     json_decref(u.formats);
     json_decref(u.columns);
+    json_decref(u.pre);
     json_decref(row);
     return rc;
 }
@@ -485,14 +436,15 @@ int api_import_files(struct api *api, int64_t project, int64_t user, const char 
  * creates (ids, users and times of the exporting instance do not carry over). */
 static json_t *clean_items(const json_t *list, int predictions, const char *model_version)
 {
-    static const char *const ann_keys[] = {"result", "was_cancelled", "ground_truth", "lead_time"};
+    static const char *const ann_keys[] = {"result", "was_cancelled", "ground_truth", "lead_time",
+                                           "completed_by"};
     static const char *const pred_keys[] = {"result", "score", "model_version"};
     json_t *out = json_array(), *a;
     size_t i;
     json_array_foreach(list, i, a)
     {
         json_t *c = json_object();
-        for (size_t k = 0; k < (predictions ? 3u : 4u); k++) {
+        for (size_t k = 0; k < (predictions ? 3u : 5u); k++) {
             const char *key = predictions ? pred_keys[k] : ann_keys[k];
             if (json_object_get(a, key) && !json_is_null(json_object_get(a, key)))
                 json_object_set(c, key, json_object_get(a, key));
@@ -508,15 +460,21 @@ static int tasks_from_json(const struct api_dataset_import *o, const char *ukey,
                            struct base_err *err)
 {
     char *text = NULL;
-    size_t len;
+    size_t len, skipped = 0;
     json_t *tasks = NULL, *t;
     if (base_file_read(o->path, API_FILE_MAX, &text, &len, err) ||
-        formats_tasks_parse(text, len, &tasks, err)) {
+        formats_tasks_parse(text, len, &tasks, &skipped, err)) {
         base_err_prefix(err, "%s: ", o->path);
         base_free(text);
         return -1;
     }
     base_free(text);
+    if (skipped)
+        BASE_WARN("import: %s: %zu annotations or predictions were not objects and were skipped "
+                  "(Label Studio's JSON export lists predictions as ids)",
+                  o->path, skipped);
+    if (o->ids_skipped)
+        *o->ids_skipped = (int64_t)skipped;
     *out = json_array();
     size_t i;
     json_array_foreach(tasks, i, t)

@@ -118,6 +118,8 @@ int api_project_import_dataset(struct api_req *r, struct base_err *err)
                                    .as_predictions = api_query_bool(r, "as_predictions", 0),
                                    .model_version = http_request_query(r->http, "model_version")};
     struct store_import_result res;
+    struct api_import_notes notes = {0};
+    o.ids_skipped = &notes.ids_skipped;
     char *json_path = base_path_join(tmpl, "tasks.json");
     o.path = kind == FORMATS_JSON ? json_path : tmpl;
     int rc = write_parts(r, kind, tmpl, err) || api_import_dataset(r->api, &o, &res, err) ? -1 : 0;
@@ -138,6 +140,7 @@ int api_project_import_dataset(struct api_req *r, struct base_err *err)
                   (json_int_t)res.prediction_count, "duration", base_now() - t0);
     if (json_array_size(ids))
         json_object_set(body, "task_ids", ids);
+    json_object_set_new(body, "warnings", api_import_warnings(&notes, &res));
     json_decref(ids);
     return api_reply_json(r, 201, body);
 }

@@ -174,14 +174,37 @@ extern const size_t api_next_npolicies;
 /* ---- import -----------------------------------------------------------------------------------
  */
 
+/* What an import skipped, for the warnings of its report. */
+struct api_import_notes {
+    int64_t ids_skipped; /* annotations or predictions that were not objects (an export's ids) */
+};
+
 /* Normalises a Label Studio task list in place (a flat dict becomes {"data": dict}; `$undefined$`
- * renamed when the project has a data key) and validates it against the project row: every
- * object-tag data key present, annotations and predictions with result lists. 400 on failure. */
+ * renamed when the project has a data key; entries of annotations/predictions that are not
+ * objects dropped and counted in notes, may be NULL; prediction results in short forms expanded)
+ * and validates it against the project row: every object-tag data key present, annotations with
+ * result lists. 400 on failure. */
 int api_tasks_normalize(struct api_req *r, const json_t *project_row, json_t *tasks,
                         struct base_err *err);
 /* The same for a piece of a longer list whose first task is number `first` (for messages). */
 int api_tasks_normalize_at(struct api_req *r, const json_t *project_row, json_t *tasks,
-                           size_t first, struct base_err *err);
+                           size_t first, struct api_import_notes *notes, struct base_err *err);
+/* The names of ?preannotated_from_fields=a,b (new reference), or NULL. */
+json_t *api_import_pre_fields(struct api_req *r);
+/* tasks[k] (task number i) came from a request body or a file, not from the server: the
+ * exporting instance's file_upload is dropped and, with pre_fields, those fields become its
+ * predictions (400 when the task lacks one). */
+int api_task_from_outside(struct api_req *r, json_t *tasks, size_t k, size_t i,
+                          const json_t *pre_fields, struct base_err *err);
+/* The report's "warnings": what was skipped or left null (new array). */
+json_t *api_import_warnings(const struct api_import_notes *n,
+                            const struct store_import_result *res);
+/* A prediction's result in full form: a list of regions as given (a JSON text of one parsed),
+ * one region object, a value payload ({"choices": ["A"]}) or a bare label / number of a
+ * single-valued control (Choices, TextArea, Rating, Number) expanded with the project's labeling
+ * config as Label Studio does. *out: new reference. 400 under `field` otherwise. */
+int api_prediction_result(struct api_req *r, const json_t *row, const json_t *result,
+                          const char *field, json_t **out, struct base_err *err);
 
 /* ---- media --------------------------------------------------------------------------------------
  */
@@ -201,14 +224,32 @@ struct api_task_page {
     struct store_task_totals totals; /* of all matching tasks */
     struct api_task_slot *slots;     /* filled by api_task_page_index */
 };
-/* Reads Label Studio's `query` parameter (filters, ordering) of /api/tasks for `project`: returns
- * 1 when it asks for nothing but the plain id order (or is absent), 0 with *out filled for the
- * page at offset/limit (limit > 0), -1 with err (400 naming the problem for a bad query). */
-int api_task_view(struct api_req *r, int64_t project, int64_t offset, int64_t limit,
+/* Reads the data-manager parameters of GET /api/tasks for the project `row`: the saved view named
+ * by `view`, else the `query` parameter (filters, ordering, selectedItems). Returns 1 when they ask
+ * for nothing but the plain id order (or are absent), 0 with *out filled for the page at
+ * offset/limit (limit > 0), -1 with err (400 naming the problem for a bad query). */
+int api_task_view(struct api_req *r, const json_t *row, int64_t offset, int64_t limit,
                   struct api_task_page *out, struct base_err *err);
+/* Label Studio's data-manager object q ({"filters", "ordering", "selectedItems"}; NULL: none)
+ * for the project `row` as a store view (strings in the request arena); 400 under "query" or
+ * "selectedItems" naming what is wrong. */
+int api_dm_query(struct api_req *r, const json_t *row, const json_t *q, struct store_task_view *v,
+                 struct base_err *err);
+/* The same for the saved view `view` (404 when absent, 400 when it is another project's). */
+int api_dm_view_query(struct api_req *r, const json_t *row, int64_t view, struct store_task_view *v,
+                      struct base_err *err);
 /* Prepares api_task_page_slot, which gives the position in the page of one of its task ids. */
 void api_task_page_index(struct api_req *r, struct api_task_page *p);
 size_t api_task_page_slot(const struct api_task_page *p, int64_t id);
+
+/* ---- exports (api_export.c, api_exports.c) ----------------------------------------------------
+ */
+
+/* The exporters' resolver (ctx: the api): "/data/upload/<project>/<file>" to the local file when
+ * an upload record names exactly that file and it is a regular file; NULL otherwise. */
+char *api_export_resolve(void *ctx, const char *url);
+/* Removes a deleted project's export snapshot files. */
+void api_exports_purge(struct api *api, int64_t project);
 
 /* ---- the loop (api_ml.c, api_model.c) ---------------------------------------------------------
  */
@@ -288,6 +329,32 @@ int api_model_jobs(struct api_req *r, struct base_err *err);
 int api_model_job_get(struct api_req *r, struct base_err *err);
 int api_model_job_cancel(struct api_req *r, struct base_err *err);
 int api_model_help(struct api_req *r, struct base_err *err);
+int api_project_import_predictions(struct api_req *r, struct base_err *err);
+int api_project_model_versions(struct api_req *r, struct base_err *err);
+
+int api_dm_views_list(struct api_req *r, struct base_err *err);
+int api_dm_views_create(struct api_req *r, struct base_err *err);
+int api_dm_views_reset(struct api_req *r, struct base_err *err);
+int api_dm_view_get(struct api_req *r, struct base_err *err);
+int api_dm_view_patch(struct api_req *r, struct base_err *err);
+int api_dm_view_delete(struct api_req *r, struct base_err *err);
+int api_dm_actions_list(struct api_req *r, struct base_err *err);
+int api_dm_actions_run(struct api_req *r, struct base_err *err);
+
+/* Label Studio's storage routes: 404 saying that labelloop has none (api_storages.c). */
+int api_storages_none(struct api_req *r, struct base_err *err);
+
+int api_users_list(struct api_req *r, struct base_err *err);
+int api_users_create(struct api_req *r, struct base_err *err);
+int api_user_get(struct api_req *r, struct base_err *err);
+int api_user_login_form(struct api_req *r, struct base_err *err);
+
+int api_project_exports_list(struct api_req *r, struct base_err *err);
+int api_project_exports_create(struct api_req *r, struct base_err *err);
+int api_project_export_get(struct api_req *r, struct base_err *err);
+int api_project_export_delete(struct api_req *r, struct base_err *err);
+int api_project_export_download(struct api_req *r, struct base_err *err);
+
 /* The browser UI: embedded files, index.html for client-side routes. */
 int api_static(struct api_req *r, struct base_err *err);
 
@@ -310,6 +377,14 @@ const char *api_client_address(struct api_req *r);
  * answers as a handler does, while the handler returns 0 and leaves the response alone. Errors:
  * BASE_E_BUSY (503 with Retry-After) when the pool is full. */
 int api_defer(struct api_req *r, int pool, api_handler_fn fn, struct base_err *err);
+
+/* Before a login's password is hashed: 429 with Retry-After while the client address or the
+ * account has to wait (api_auth.c). */
+int api_login_admit(struct api_req *r, const char *email, struct base_err *err);
+/* The password check of a login (on the hashing pool): on success r->user is set, the failure
+ * counts cleared and the session cookie set on the response; a wrong password is counted (401). */
+int api_login_check(struct api_req *r, const char *email, const char *password,
+                    struct base_err *err);
 
 /* Failed logins by client address and by account, with exponential back-off. Thread-safe. */
 struct api_throttle *api_throttle_new(void);

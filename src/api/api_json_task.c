@@ -58,7 +58,8 @@ static void dm_aggregates(json_t *j, const struct store_task *t)
     json_object_set_new(j, "cancelled_annotations", json_integer(t->cancelled_annotations));
     json_object_set_new(j, "total_annotations", json_integer(t->total_annotations));
     json_object_set_new(j, "total_predictions", json_integer(t->total_predictions));
-    json_object_set_new(j, "completed_at", api_time_json(completed));
+    /* Label Studio: the newest annotation's time, only once the task is labeled */
+    json_object_set_new(j, "completed_at", api_time_json(t->is_labeled ? completed : 0));
     json_object_set_new(j, "annotations_results", json_string(""));
     json_object_set_new(j, "predictions_results", json_string(""));
     json_object_set_new(j, "predictions_score",

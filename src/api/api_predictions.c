@@ -9,7 +9,7 @@ static int parse_prediction(struct api_req *r, json_t *body, struct store_predic
 {
     int pr[7] = {0}, bad = 0, score_null = 1, mis_null = 1;
     bad |= api_field_int(r, body, "task", 0, &p->task, &pr[0], err);
-    bad |= api_field_result(r, body, "result", 0, &p->result, &pr[1], err);
+    pr[1] = json_object_get(body, "result") != NULL; /* expanded once the project is known */
     bad |= api_field_number(r, body, "score", 1, &p->score, &score_null, &pr[2], err);
     json_t *mv = json_object_get(body, "model_version");
     pr[3] = mv != NULL;
@@ -45,11 +45,10 @@ static int reply_prediction(struct api_req *r, int status, int64_t id, struct ba
     return 0;
 }
 
-static int check_task(struct api_req *r, int64_t task, struct base_err *err)
+static int check_task(struct api_req *r, int64_t task, int64_t *project, struct base_err *err)
 {
-    int64_t project;
     struct base_err e = {0};
-    if (!store_task_project(r->api->store, task, &project, &e))
+    if (!store_task_project(r->api->store, task, project, &e))
         return 0;
     if (e.status != BASE_E_NOTFOUND) {
         *err = e;
@@ -59,11 +58,24 @@ static int check_task(struct api_req *r, int64_t task, struct base_err *err)
                        (long long)task);
 }
 
+/* The body's result in full form (Label Studio's short forms expanded for the task's project). */
+static int expand_result(struct api_req *r, json_t *body, int64_t project,
+                         struct store_prediction *p, struct base_err *err)
+{
+    json_t *row = NULL;
+    if (store_project_get(r->api->store, project, &row, err))
+        return -1;
+    int rc =
+        api_prediction_result(r, row, json_object_get(body, "result"), "result", &p->result, err);
+    json_decref(row);
+    return rc;
+}
+
 int api_predictions_create(struct api_req *r, struct base_err *err)
 {
     struct store_prediction p = {0};
     unsigned set;
-    int64_t id;
+    int64_t id, project;
     int rc = -1;
     json_t *body = api_body_object(r, err);
     if (!body || parse_prediction(r, body, &p, &set, err))
@@ -72,7 +84,8 @@ int api_predictions_create(struct api_req *r, struct base_err *err)
         api_invalid(r, err, "task", "This field is required.");
     if (!(set & STORE_SET_RESULT))
         api_invalid(r, err, "result", "This field is required.");
-    if (!(set & STORE_SET_TASK) || !(set & STORE_SET_RESULT) || check_task(r, p.task, err) ||
+    if (!(set & STORE_SET_TASK) || !(set & STORE_SET_RESULT) ||
+        check_task(r, p.task, &project, err) || expand_result(r, body, project, &p, err) ||
         store_prediction_create(r->api->store, p.task, &p, &id, err))
         goto out;
     rc = reply_prediction(r, 201, id, err);
@@ -117,16 +130,21 @@ int api_prediction_get(struct api_req *r, struct base_err *err)
 /* PATCH and PUT: the given fields replace the stored ones. */
 int api_prediction_patch(struct api_req *r, struct base_err *err)
 {
-    struct store_prediction p = {0};
+    struct store_prediction p = {0}, old = {0};
     unsigned set;
+    int64_t project = 0;
     int rc = -1;
     json_t *body = api_body_object(r, err);
     if (!body || parse_prediction(r, body, &p, &set, err) ||
-        ((set & STORE_SET_TASK) && check_task(r, p.task, err)) ||
+        store_prediction_get(r->api->store, r->m.ids[0], &old, err) ||
+        ((set & STORE_SET_TASK) && check_task(r, p.task, &project, err)) ||
+        ((set & STORE_SET_RESULT) &&
+         expand_result(r, body, project ? project : old.project, &p, err)) ||
         store_prediction_update(r->api->store, r->m.ids[0], set, &p, err))
         goto out;
     rc = reply_prediction(r, 200, r->m.ids[0], err);
 out:
+    store_prediction_release(&old);
     store_prediction_release(&p);
     json_decref(body);
     return rc;

@@ -228,6 +228,7 @@ int api_project_delete(struct api_req *r, struct base_err *err)
     if (store_project_delete(r->api->store, id, err))
         return -1;
     loop_project_purge(r->api->loop, id);
+    api_exports_purge(r->api, id);
     char sub[64];
     snprintf(sub, sizeof sub, "upload/%lld", (long long)id);
     char *dir = base_path_join(r->api->media_dir, sub);

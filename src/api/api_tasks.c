@@ -46,7 +46,21 @@ static int append_task(void *ctx, const struct store_task *t, struct base_err *e
     return 0;
 }
 
-/* GET /api/tasks?project=&page=&page_size=&fields=all&include=id,data */
+/* The project of the view named by ?view= when ?project= is not given. */
+static int view_project(struct api_req *r, int64_t *project, struct base_err *err)
+{
+    int64_t view;
+    struct store_view v = {0};
+    if (api_query_int(r, "view", 0, 0, INT64_MAX, &view, err))
+        return -1;
+    if (view == 0 || store_view_get(r->api->store, view, &v, NULL))
+        return base_err_set(err, BASE_E_NOTFOUND, "Neither project nor view id specified");
+    *project = v.project;
+    store_view_release(&v);
+    return 0;
+}
+
+/* GET /api/tasks?project=|view=&page=&page_size=&fields=all&include=id,data&query= */
 int api_tasks_list(struct api_req *r, struct base_err *err)
 {
     int64_t project, page, size;
@@ -54,10 +68,12 @@ int api_tasks_list(struct api_req *r, struct base_err *err)
         return base_err_set(err, BASE_E_NOTFOUND, "Neither project nor view id specified");
     if (api_query_int(r, "project", 0, 1, INT64_MAX, &project, err) ||
         api_query_int(r, "page", 1, 1, INT32_MAX, &page, err) ||
-        api_query_int(r, "page_size", 100, 1, API_PAGE_SIZE_MAX, &size, err))
+        api_query_int(r, "page_size", 100, INT32_MIN, API_PAGE_SIZE_MAX, &size, err))
         return -1;
-    if (project == 0)
-        return base_err_set(err, BASE_E_NOTFOUND, "Neither project nor view id specified");
+    if (size <= 0) /* the SDK's page_size=-1: Label Studio falls back to its default page size */
+        size = 100;
+    if (project == 0 && view_project(r, &project, err))
+        return -1;
     json_t *row = NULL;
     if (api_project_row(r, project, &row, err))
         return -1;
@@ -78,7 +94,7 @@ int api_tasks_list(struct api_req *r, struct base_err *err)
                          NULL};
     /* Filters and orderings (the `query` parameter) pick the page's ids first: api_task_view.c */
     struct api_task_page view;
-    int rc = api_task_view(r, project, q.offset, size, &view, err);
+    int rc = api_task_view(r, row, q.offset, size, &view, err);
     if (rc == 0) {
         api_task_page_index(r, &view);
         tot = view.totals;

@@ -146,6 +146,22 @@ void base_time_sql(int64_t us, char out[32]);
 /* Parses either form above (with 'T' or ' ', optional fraction and 'Z'). */
 int base_time_parse(const char *s, int64_t *us);
 
+/* ---- md5 ----------------------------------------------------------------------------------- */
+
+/* MD5 of a stream (export checksums, as Label Studio records them; not for security). */
+struct base_md5 {
+    uint32_t h[4], k[64];
+    unsigned char buf[64];
+    size_t n;
+    uint64_t total;
+};
+void base_md5_init(struct base_md5 *m);
+void base_md5_update(struct base_md5 *m, const void *data, size_t len);
+/* 32 lower-case hex digits and a NUL. */
+void base_md5_final(struct base_md5 *m, char hex[33]);
+/* The MD5 of a file's bytes. BASE_E_IO when it cannot be read. */
+int base_md5_file(const char *path, char hex[33], struct base_err *err);
+
 /* ---- random ---------------------------------------------------------------------------------- */
 
 /* xoshiro256** seeded with splitmix64: fast, reproducible given a seed, never shared globally. */

@@ -292,10 +292,23 @@ json_t *formats_import_task(const struct formats_dataset *d, size_t i, const cha
 
 /* Parses Label Studio task JSON (a list of tasks or one task; a task without "data" is taken as
  * its data, as Label Studio's importer does) and checks its shape: data an object, annotations
- * and predictions lists of objects with a "result" list. Errors name the place
+ * and predictions lists of objects with a "result" list. Entries of those lists that are not
+ * objects are dropped as Label Studio drops them (its own exports list predictions as ids:
+ * "predictions": [78, 86]) and counted in *skipped (may be NULL). Errors name the place
  * ("tasks[3].annotations[0].result: expected a list") or the JSON line and column. *tasks is a new
  * array of task objects each with a "data" key. */
-int formats_tasks_parse(const char *text, size_t len, json_t **tasks, struct base_err *err);
+int formats_tasks_parse(const char *text, size_t len, json_t **tasks, size_t *skipped,
+                        struct base_err *err);
+/* Drops the entries of task[key] (an array) that are not objects; returns how many. */
+size_t formats_task_drop_ids(json_t *task, const char *key);
+/* Label Studio's CSV (sep ',') and TSV (sep '\t') task files: a header row of data keys, then one
+ * task {"data": {...}} per row; each column typed as pandas reads it (integers, reals, booleans,
+ * else text; empty cells ""). BASE_E_INVALID naming the line for a malformed file (an unclosed
+ * quote, more fields than the header, a header without a name or naming a column twice, more than
+ * 1000 columns or 1,000,000 rows, text that is not UTF-8). *tasks: new array. */
+int formats_csv_tasks(const char *text, size_t len, char sep, json_t **tasks, struct base_err *err);
+/* A TXT task file: one task {"data": {"$undefined$": line}} per non-empty line (trimmed). */
+int formats_txt_tasks(const char *text, size_t len, json_t **tasks, struct base_err *err);
 /* Adds the rectangles of Label Studio tasks to a data set: per task the newest non-cancelled
  * annotation (or, with use_predictions, the first prediction); sizes from the image (found via
  * resolve, or used as a path) or else from original_width/height. Classes by label name. */

@@ -93,6 +93,18 @@ json_t *formats_import_task(const struct formats_dataset *d, size_t i, const cha
 
 /* ---- Label Studio task JSON ------------------------------------------------------------------ */
 
+size_t formats_task_drop_ids(json_t *task, const char *key)
+{
+    json_t *list = json_object_get(task, key);
+    size_t dropped = 0;
+    for (size_t i = 0; json_is_array(list) && i < json_array_size(list);)
+        if (json_is_object(json_array_get(list, i)))
+            i++;
+        else
+            json_array_remove(list, i), dropped++;
+    return dropped;
+}
+
 static int check_list(const json_t *task, const char *key, size_t t, struct base_err *err)
 {
     const json_t *list = json_object_get(task, key), *a;
@@ -103,9 +115,6 @@ static int check_list(const json_t *task, const char *key, size_t t, struct base
         return base_err_set(err, BASE_E_INVALID, "tasks[%zu].%s: expected a list", t, key);
     json_array_foreach(list, i, a)
     {
-        if (!json_is_object(a))
-            return base_err_set(err, BASE_E_INVALID, "tasks[%zu].%s[%zu]: expected an object", t,
-                                key, i);
         json_t *r = json_object_get(a, "result");
         if (json_is_string(r)) /* Label Studio also accepts the result as a JSON string */
             continue;
@@ -116,8 +125,11 @@ static int check_list(const json_t *task, const char *key, size_t t, struct base
     return 0;
 }
 
-int formats_tasks_parse(const char *text, size_t len, json_t **tasks, struct base_err *err)
+int formats_tasks_parse(const char *text, size_t len, json_t **tasks, size_t *skipped,
+                        struct base_err *err)
 {
+    if (skipped)
+        *skipped = 0;
     json_error_t je;
     json_t *doc = json_loadb(text, len, 0, &je), *t;
     if (!doc)
@@ -143,6 +155,10 @@ int formats_tasks_parse(const char *text, size_t len, json_t **tasks, struct bas
             rc = base_err_set(err, BASE_E_INVALID, "tasks[%zu].data: expected an object", i);
             break;
         }
+        size_t dropped =
+            formats_task_drop_ids(t, "annotations") + formats_task_drop_ids(t, "predictions");
+        if (skipped)
+            *skipped += dropped;
         if (check_list(t, "annotations", i, err) || check_list(t, "predictions", i, err)) {
             rc = -1;
             break;

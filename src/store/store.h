@@ -70,6 +70,12 @@ int store_user_set_password(struct store *st, int64_t user, const char *password
                             struct base_err *err);
 int store_user_token(struct store *st, int64_t user, char token[STORE_TOKEN_LEN + 1],
                      struct base_err *err);
+typedef int (*store_user_fn)(void *ctx, const struct store_user *u, struct base_err *err);
+/* Every user in id order. */
+int store_user_each(struct store *st, store_user_fn fn, void *ctx, struct base_err *err);
+/* Sets username, first and last name (each at most STORE_NAME_MAX bytes, else BASE_E_INVALID). */
+int store_user_set_names(struct store *st, int64_t user, const char *username,
+                         const char *first_name, const char *last_name, struct base_err *err);
 /* Replaces the user's token with a new random one (the old one stops working). */
 int store_user_reset_token(struct store *st, int64_t user, char token[STORE_TOKEN_LEN + 1],
                            struct base_err *err);
@@ -242,18 +248,21 @@ struct store_import_result {
     int64_t task_count, annotation_count, prediction_count;
     int64_t first_task_id;
     int64_t upload_count, first_upload_id;
+    int64_t unknown_annotators; /* annotations whose completed_by names no user here (null) */
 };
 
 /* Imports a JSON array of tasks into a project in ONE transaction (all or nothing). Each item:
  *   {"data": {...}, "meta"?: {...},
  *    "annotations"?: [{"result": [...]|null, "was_cancelled"?, "ground_truth"?, "lead_time"?,
- *                      "completed_by"?: user id, "parent_prediction"?, "prediction"?: {...}}],
+ *                      "completed_by"?: user id | {"email": ...}, "prediction"?: {...}}],
  *    "predictions"?: [{"result": [...], "score"?: number, "model_version"?: string,
  *                      "cluster"?, "neighbors"?, "mislabeling"?}],
  *    "file_upload"?: "upload/<project>/<uuid8>-<name>"}   (records an uploaded file)
  * Items are expected in this normalized shape (the API layer turns flat dicts into it); a
  * wrong type fails with BASE_E_INVALID naming the item. `user` (0 = none) is the default
- * completed_by of annotations. Errors: BASE_E_NOTFOUND (project), BASE_E_INVALID, BASE_E_BUSY. */
+ * completed_by of annotations; a completed_by naming no user of this database (an export of
+ * another instance) is left null and counted in unknown_annotators. Errors: BASE_E_NOTFOUND
+ * (project), BASE_E_INVALID, BASE_E_BUSY. */
 int store_tasks_import(struct store *st, int64_t project, const json_t *tasks, int64_t user,
                        struct store_import_result *res, struct base_err *err);
 
@@ -536,7 +545,7 @@ int store_prediction_create_many(struct store *st, const struct store_prediction
 
 /* ---- task list views: filters and orderings of the data manager --------------------------- */
 
-/* Task columns a list can be filtered or ordered on. */
+/* Task columns a list can be filtered or ordered on (Label Studio's data-manager columns). */
 enum store_task_col {
     STORE_TASK_COL_ID,
     STORE_TASK_COL_INNER_ID,
@@ -545,47 +554,180 @@ enum store_task_col {
     STORE_TASK_COL_TOTAL_PREDICTIONS,
     STORE_TASK_COL_PREDICTION_SCORE, /* mean prediction score; NULL without predictions */
     STORE_TASK_COL_IS_LABELED,
-    STORE_TASK_COL_UNCERTAINTY, /* 1 - the current model's score; NULL without its prediction */
-    STORE_TASK_COL_CREATED_AT,  /* ordering only */
-    STORE_TASK_COL_UPDATED_AT,  /* ordering only */
+    STORE_TASK_COL_UNCERTAINTY,   /* 1 - the current model's score; NULL without its prediction */
+    STORE_TASK_COL_AVG_LEAD_TIME, /* mean lead time of its annotations; NULL without */
+    STORE_TASK_COL_GROUND_TRUTH,  /* 1 with a ground-truth annotation, else 0 */
+    STORE_TASK_COL_CREATED_AT,    /* times: filters compare STORE_VALUE_TIME values */
+    STORE_TASK_COL_UPDATED_AT,    /* */
+    STORE_TASK_COL_COMPLETED_AT,  /* a labeled task's newest annotation time; NULL otherwise */
+    STORE_TASK_COL_DATA,          /* data[key]; filters compare it as a number or as text */
+    STORE_TASK_COL_FILE_UPLOAD,   /* text: the upload record's file, "upload/3/1a2b3c4d-x.jpg" */
+    STORE_TASK_COL_ANNOTATIONS_RESULTS, /* text: the results of its annotations (JSON) */
+    STORE_TASK_COL_PREDICTIONS_RESULTS, /* text: the results of its predictions (JSON) */
+    STORE_TASK_COL_ANNOTATIONS_IDS,     /* text: "4, 7" */
+    STORE_TASK_COL_ANNOTATORS,          /* list: users who annotated it */
+    STORE_TASK_COL_MODEL_VERSIONS,      /* list: model versions of its predictions */
+    STORE_TASK_COL_UPDATED_BY,          /* list: the user who last updated it */
 };
+#define STORE_TASK_NCOLS ((int)STORE_TASK_COL_UPDATED_BY + 1)
 
 enum store_cmp {
     STORE_CMP_EQ,
-    STORE_CMP_NE,
+    STORE_CMP_NE, /* NULLs match: they are not equal to the value */
     STORE_CMP_LT,
     STORE_CMP_LE,
     STORE_CMP_GT,
     STORE_CMP_GE,
-    STORE_CMP_BETWEEN, /* value <= col <= value2 */
-    STORE_CMP_NULL,
-    STORE_CMP_NOT_NULL,
+    STORE_CMP_BETWEEN,     /* value <= col <= value2 */
+    STORE_CMP_NULL,        /* text: NULL or ""; lists: empty */
+    STORE_CMP_NOT_NULL,    /* */
+    STORE_CMP_NOT_BETWEEN, /* */
+    STORE_CMP_CONTAINS,    /* text: contains `text` ignoring ASCII case; lists: holds an item */
+    STORE_CMP_NOT_CONTAINS,
+    STORE_CMP_REGEX,       /* text matches the POSIX extended regular expression `text` */
+    STORE_CMP_IN_LIST,     /* col is one of the items of the JSON array `text` */
+    STORE_CMP_NOT_IN_LIST, /* */
 };
 
+/* How a filter's value compares: numbers (value, value2), times (value, value2 in microseconds
+ * since the epoch) or text (`text`). */
+enum store_value { STORE_VALUE_NUMBER, STORE_VALUE_TIME, STORE_VALUE_TEXT };
+
+/* One filter. Which comparisons a column takes: numbers EQ..GE, (NOT_)BETWEEN, (NOT_)NULL,
+ * (NOT_)IN_LIST; times the same but the lists; text EQ, NE, (NOT_)CONTAINS, REGEX, (NOT_)NULL,
+ * (NOT_)IN_LIST; lists (NOT_)CONTAINS with `text` a JSON array of wanted items (user ids or model
+ * versions), (NOT_)NULL. `kind` is how the column compares (NUMBER, TIME or TEXT by its class;
+ * DATA as the filter says, NUMBER or TEXT); the (NOT_)IN_LIST items are a JSON array in `text`.
+ * Strings are borrowed. */
 struct store_task_filter {
-    enum store_task_col col; /* not a time column */
+    enum store_task_col col;
     enum store_cmp cmp;
     double value, value2;
+    enum store_value kind;
+    const char *text;
+    const char *key; /* STORE_TASK_COL_DATA: the data key (no '"', no control characters) */
 };
 
 #define STORE_TASK_FILTERS_MAX 16
 
-/* One page of a project's tasks, filtered and ordered. Ties (and the NULL scores, which come
- * last in both directions) are ordered by id. */
+/* Which tasks a selection keeps (Label Studio's selectedItems). */
+enum store_select {
+    STORE_SELECT_ALL,      /* every matching task */
+    STORE_SELECT_INCLUDED, /* only the selected ids */
+    STORE_SELECT_EXCLUDED, /* every matching task but the selected ids */
+};
+
+/* One page of a project's tasks, filtered and ordered. Ties (and the NULLs, which come last in
+ * both directions) are ordered by id. */
 struct store_task_view {
     int64_t project;
     struct store_task_filter filters[STORE_TASK_FILTERS_MAX];
     size_t nfilters;
     int match_any; /* filters joined by OR instead of AND */
     enum store_task_col order;
+    const char *order_key; /* STORE_TASK_COL_DATA ordering: the data key */
     int descending;
+    /* The key raw uploads keep as "$undefined$" in their data: a DATA filter or order on it also
+     * reads "$undefined$" (NULL: none). */
+    const char *undefined_key;
+    enum store_select select;
+    const int64_t *selected; /* borrowed */
+    size_t nselected;
     int64_t offset, limit; /* limit > 0 */
 };
 
 /* Fills ids[0..*nids) (room for v->limit) with the page's task ids in order, and *tot with the
- * count and counters of all matching tasks. Errors: BASE_E_INVALID for a time column in a
- * filter or a filter count over the maximum; database errors. Thread-safe. */
+ * count and counters of all matching tasks. Errors: BASE_E_INVALID for a filter a column does not
+ * take, a bad data key or a filter count over the maximum; database errors. Thread-safe. */
 int store_task_view_page(struct store *st, const struct store_task_view *v, int64_t *ids,
                          size_t *nids, struct store_task_totals *tot, struct base_err *err);
+/* Every matching task id in the view's order (offset and limit ignored): *ids (base_free; NULL
+ * when *n = 0). Errors as store_task_view_page. */
+int store_task_view_ids(struct store *st, const struct store_task_view *v, int64_t **ids, size_t *n,
+                        struct base_err *err);
+/* Checks a view as store_task_view_page does before running it (BASE_E_INVALID naming what a
+ * column does not take). */
+int store_task_view_check(const struct store_task_view *v, struct base_err *err);
+/* Whether `pattern` is a regular expression the REGEX filter takes (POSIX extended, at most 1000
+ * characters): BASE_E_INVALID naming the problem otherwise. */
+int store_regex_check(const char *pattern, struct base_err *err);
+
+/* ---- the data manager: saved views, actions on task lists, export snapshots ---------------- */
+
+/* A saved view (a Data Manager tab): `data` holds Label Studio's tab settings with its filters,
+ * ordering and selectedItems. */
+struct store_view {
+    int64_t id, project, user; /* user 0: null */
+    json_t *data;              /* object (owned) */
+    int64_t created_at, updated_at;
+};
+void store_view_release(struct store_view *v);
+/* Errors: BASE_E_NOTFOUND (project). */
+int store_view_create(struct store *st, int64_t project, int64_t user, const json_t *data,
+                      int64_t *id, struct base_err *err);
+int store_view_get(struct store *st, int64_t id, struct store_view *out, struct base_err *err);
+/* Replaces data (and moves the view to `project` when > 0). BASE_E_NOTFOUND. */
+int store_view_update(struct store *st, int64_t id, int64_t project, const json_t *data,
+                      struct base_err *err);
+int store_view_delete(struct store *st, int64_t id, struct base_err *err);
+/* Deletes every view of a project; *n (may be NULL) counts them. */
+int store_views_delete_project(struct store *st, int64_t project, int64_t *n, struct base_err *err);
+typedef int (*store_view_fn)(void *ctx, const struct store_view *v, struct base_err *err);
+/* Views of a project (project > 0) or of all projects, in id order. */
+int store_view_each(struct store *st, int64_t project, store_view_fn fn, void *ctx,
+                    struct base_err *err);
+
+/* Actions on tasks of a project chosen by id (ids of other projects are ignored), each in one
+ * transaction that also updates the tasks' counters; *n (may be NULL) counts what was deleted or
+ * created. */
+int store_tasks_delete_ids(struct store *st, int64_t project, const int64_t *ids, size_t nids,
+                           int64_t *n, struct base_err *err);
+/* Deletes the tasks' annotations; the tasks that had some are marked updated by `user`. */
+int store_annotations_delete_tasks(struct store *st, int64_t project, const int64_t *ids,
+                                   size_t nids, int64_t user, int64_t *n, struct base_err *err);
+int store_predictions_delete_tasks(struct store *st, int64_t project, const int64_t *ids,
+                                   size_t nids, int64_t *n, struct base_err *err);
+/* Makes an annotation by `user` (parent_prediction set, last_action "prediction") of every
+ * prediction of the tasks that no annotation was made from yet; with `model_versions` (a JSON
+ * array, NULL: any) only of those versions. */
+int store_predictions_to_annotations(struct store *st, int64_t project, const int64_t *ids,
+                                     size_t nids, const json_t *model_versions, int64_t user,
+                                     int64_t *n, struct base_err *err);
+/* Inserts predictions for tasks of `project` (in[i].task) in one transaction, all or nothing:
+ * BASE_E_INVALID naming the first task that is not one of the project's. */
+int store_predictions_import(struct store *st, int64_t project, const struct store_prediction *in,
+                             size_t n, struct base_err *err);
+typedef int (*store_version_count_fn)(void *ctx, const char *model_version, int64_t count,
+                                      struct base_err *err);
+/* The model versions of a project's predictions with their counts, by name. */
+int store_prediction_versions(struct store *st, int64_t project, store_version_count_fn fn,
+                              void *ctx, struct base_err *err);
+
+/* An export snapshot: its options, and once made its file (relative to the data dir). */
+struct store_snapshot {
+    int64_t id, project, created_by; /* created_by 0: null */
+    char *title;                     /* owned */
+    char status[16];                 /* "created", "in_progress", "completed", "failed" */
+    char file[256];                  /* "" until completed */
+    char md5[33];
+    json_t *counters; /* object (owned): {"task_number": n} */
+    json_t *options;  /* object (owned): the filter and serialization options asked for */
+    int64_t created_at, finished_at; /* finished_at 0: not yet */
+};
+void store_snapshot_release(struct store_snapshot *s);
+/* Records a snapshot in state "created". BASE_E_NOTFOUND (project). */
+int store_snapshot_create(struct store *st, int64_t project, int64_t user, const char *title,
+                          const json_t *options, int64_t *id, struct base_err *err);
+/* Ends it: status "completed" with its file, md5 and counters, or "failed" (file NULL). */
+int store_snapshot_finish(struct store *st, int64_t id, const char *status, const char *file,
+                          const char *md5, const json_t *counters, struct base_err *err);
+int store_snapshot_get(struct store *st, int64_t id, struct store_snapshot *out,
+                       struct base_err *err);
+typedef int (*store_snapshot_fn)(void *ctx, const struct store_snapshot *s, struct base_err *err);
+/* Snapshots of a project, newest first, at most `limit`. */
+int store_snapshot_each(struct store *st, int64_t project, int64_t limit, store_snapshot_fn fn,
+                        void *ctx, struct base_err *err);
+/* Deletes the row; *file (base_free, "" when none) receives its file for the caller to remove. */
+int store_snapshot_delete(struct store *st, int64_t id, char **file, struct base_err *err);
 
 #endif

@@ -264,6 +264,30 @@ static const char *const migrations[] = {
     " created_at TEXT NOT NULL,"
     " updated_at TEXT NOT NULL);"
     "CREATE INDEX ml_backend_project ON ml_backend(project_id);",
+
+    /* 5: Label Studio's data-manager views (tabs: filters, ordering, selection kept in `data`)
+     * and export snapshots (/api/projects/{id}/exports) */
+    "CREATE TABLE dm_view ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " project_id INTEGER NOT NULL REFERENCES project(id) ON DELETE CASCADE,"
+    " user_id INTEGER REFERENCES user(id) ON DELETE SET NULL,"
+    " data TEXT NOT NULL DEFAULT '{}',"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX dm_view_project ON dm_view(project_id, id);"
+    "CREATE TABLE export_snapshot ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " project_id INTEGER NOT NULL REFERENCES project(id) ON DELETE CASCADE,"
+    " created_by_id INTEGER REFERENCES user(id) ON DELETE SET NULL,"
+    " title TEXT NOT NULL DEFAULT '',"
+    " status TEXT NOT NULL,"
+    " file TEXT NOT NULL DEFAULT '',"
+    " md5 TEXT NOT NULL DEFAULT '',"
+    " counters TEXT NOT NULL DEFAULT '{}',"
+    " options TEXT NOT NULL DEFAULT '{}',"
+    " created_at TEXT NOT NULL,"
+    " finished_at TEXT);"
+    "CREATE INDEX export_snapshot_project ON export_snapshot(project_id, id);",
 };
 
 static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);
@@ -354,6 +378,7 @@ static struct store_conn *conn_open(const char *path, struct base_err *err)
     }
     sqlite3_busy_timeout(db, STORE_BUSY_MS);
     sqlite3_extended_result_codes(db, 1);
+    store_regexp_register(db);
     if (exec(db,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
              " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-4000",
@@ -522,6 +547,53 @@ int store_step_row(struct store_conn *c, sqlite3_stmt *s, struct base_err *err,
     base_err_vset(err, missing, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+int store_write_one(struct store *st, const char *sql, void (*bind)(sqlite3_stmt *, void *),
+                    void *arg, const char *missing, int64_t *rowid, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, sql, err);
+    int rc = -1;
+    if (s) {
+        bind(s, arg);
+        rc = store_step_done(c, s, err);
+        if (rc == 0 && sqlite3_changes(c->db) == 0)
+            rc = base_err_set(err, BASE_E_NOTFOUND, "%s", missing);
+        if (rc == 0 && rowid)
+            *rowid = sqlite3_last_insert_rowid(c->db);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+void store_bind_id_arg(sqlite3_stmt *s, void *id)
+{
+    sqlite3_bind_int64(s, 1, *(const int64_t *)id);
+}
+
+int store_read(struct store *st, const char *sql, void (*bind)(sqlite3_stmt *, void *), void *arg,
+               int one, store_row_fn row, void *ctx, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, sql, err);
+    int rc = s ? 0 : -1, step = SQLITE_DONE, rows = 0;
+    if (s && bind)
+        bind(s, arg);
+    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        rows++;
+        rc = row(ctx, s, err);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = store_fail(c, step, err);
+    if (rc == 0 && one && rows == 0)
+        rc = base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+    store_conn_put(st, c);
+    return rc;
 }
 
 /* Transaction control through cached statements: sqlite3_exec would parse the SQL every time,

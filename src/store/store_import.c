@@ -26,6 +26,10 @@ static const char SQL_PREDICTION[] =
     " neighbors, mislabeling, created_at, updated_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
 
+/* An annotator by id, or by email when the export expanded completed_by to a user object. */
+static const char SQL_USER[] = "SELECT id FROM user WHERE (?1 > 0 AND id = ?1)"
+                               " OR (?1 = 0 AND email = ?2)";
+
 static const char SQL_UNCERTAINTY[] = "UPDATE task SET uncertainty = " STORE_UNCERTAINTY(
     "task.id", "?1") " WHERE project_id = ?1"
                      " AND id >= ?2 AND total_predictions > 0";
@@ -35,6 +39,8 @@ struct import_ctx {
     int64_t project, user, overlap, inner, now;
     int ignore_skipped;
     struct store_import_result *res;
+    int64_t last_key, last_user; /* map_user's last answer */
+    char *last_email;
 };
 
 static int bad(struct base_err *err, size_t i, const char *what)
@@ -128,6 +134,40 @@ static int insert_task(struct import_ctx *x, const json_t *t, int64_t upload, in
     return 0;
 }
 
+/* The local user an imported annotation's completed_by names: the importer when it names none,
+ * 0 (null, counted) when it names a user of another instance. The last answer is remembered:
+ * an export usually has few annotators. */
+static int map_user(struct import_ctx *x, const json_t *by, int64_t *id, struct base_err *err)
+{
+    const json_t *email = json_object_get(by, "email");
+    if (!json_is_integer(by) && !json_is_string(email)) {
+        *id = x->user;
+        return 0;
+    }
+    int64_t key = json_is_integer(by) ? json_integer_value(by) : 0;
+    const char *mail = json_is_string(email) ? json_string_value(email) : "";
+    if (x->last_key == key && x->last_email && !strcmp(x->last_email, mail)) {
+        *id = x->last_user;
+    } else {
+        sqlite3_stmt *s = store_stmt(x->c, SQL_USER, err);
+        if (!s)
+            return -1;
+        sqlite3_bind_int64(s, 1, key);
+        sqlite3_bind_text(s, 2, mail, -1, SQLITE_STATIC);
+        int step = sqlite3_step(s);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            return store_fail(x->c, step, err);
+        *id = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        sqlite3_reset(s);
+        base_free(x->last_email);
+        x->last_email = base_strdup(mail);
+        x->last_key = key;
+        x->last_user = *id;
+    }
+    x->res->unknown_annotators += *id == 0;
+    return 0;
+}
+
 static int insert_annotation(struct import_ctx *x, int64_t task, const json_t *a,
                              struct base_err *err)
 {
@@ -138,7 +178,10 @@ static int insert_annotation(struct import_ctx *x, int64_t task, const json_t *a
     const json_t *result = json_object_get(a, "result"), *pred = json_object_get(a, "prediction");
     sqlite3_bind_int64(s, 1, task);
     sqlite3_bind_int64(s, 2, x->project);
-    store_bind_id(s, 3, json_is_integer(by) ? json_integer_value(by) : x->user);
+    int64_t who = 0;
+    if (map_user(x, by, &who, err))
+        return -1;
+    store_bind_id(s, 3, who);
     store_bind_json(s, 4, json_is_null(result) ? NULL : result ? result : json_array());
     sqlite3_bind_int(s, 5, json_is_true(json_object_get(a, "was_cancelled")));
     sqlite3_bind_int(s, 6, json_is_true(json_object_get(a, "ground_truth")));
@@ -242,7 +285,12 @@ struct store_import *store_import_begin(struct store *st, int64_t project, int64
         return NULL;
     struct store_import *imp = base_calloc(1, sizeof *imp);
     imp->st = st;
-    imp->x = (struct import_ctx){c, project, user, 1, 0, base_time_us(), 0, &imp->res};
+    imp->x = (struct import_ctx){.c = c,
+                                 .project = project,
+                                 .user = user,
+                                 .overlap = 1,
+                                 .now = base_time_us(),
+                                 .res = &imp->res};
     if (store_begin(c, 1, err) || load_project(&imp->x, err)) {
         store_import_abort(imp);
         return NULL;
@@ -302,6 +350,7 @@ void store_import_abort(struct store_import *imp)
         return;
     store_rollback(imp->x.c);
     store_conn_put(imp->st, imp->x.c);
+    base_free(imp->x.last_email);
     base_free(imp);
 }
 

@@ -45,6 +45,20 @@ int store_step_row(struct store_conn *c, sqlite3_stmt *s, struct base_err *err,
                    enum base_status missing, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* Runs the one-statement write `sql` with `bind` filling its parameters: BASE_E_NOTFOUND with the
+ * message `missing` when it changed no row; *rowid (may be NULL) receives the last insert id. */
+int store_write_one(struct store *st, const char *sql, void (*bind)(sqlite3_stmt *, void *),
+                    void *arg, const char *missing, int64_t *rowid, struct base_err *err);
+
+/* Runs the query `sql` (bind fills its parameters; may be NULL) and calls row(ctx, s, err) for
+ * each result row until one returns non-zero, which is returned; 0 after the last row, -1 on a
+ * database error. With `one`, a query without a row is BASE_E_NOTFOUND "Not found.". */
+typedef int (*store_row_fn)(void *ctx, sqlite3_stmt *s, struct base_err *err);
+/* A `bind` for store_read / store_write_one: ?1 = *(const int64_t *)id. */
+void store_bind_id_arg(sqlite3_stmt *s, void *id);
+int store_read(struct store *st, const char *sql, void (*bind)(sqlite3_stmt *, void *), void *arg,
+               int one, store_row_fn row, void *ctx, struct base_err *err);
+
 /* BEGIN IMMEDIATE (write) or BEGIN (read), COMMIT, ROLLBACK (never fails). */
 int store_begin(struct store_conn *c, int write, struct base_err *err);
 int store_commit(struct store_conn *c, struct base_err *err);
@@ -82,6 +96,13 @@ int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
 int store_insert_task_row(struct store_conn *c, sqlite3_stmt *s, int64_t task, int64_t *id,
                           struct base_err *err, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+
+/* A list of ids as JSON array text (base_free), bound for "IN (SELECT value FROM json_each(?))". */
+char *store_ids_json(const int64_t *ids, size_t n);
+
+/* Registers regexp(pattern, text) (POSIX extended) on a connection: the data manager's "regex"
+ * filter. Returns an SQLite result code. */
+int store_regexp_register(sqlite3 *db);
 
 /* Loads one row of the annotation / prediction SELECT column lists below. */
 #define STORE_ANNOTATION_COLS                                                                      \

@@ -15,6 +15,14 @@ static const char SQL_INSERT_NEW[] =
     " neighbors, mislabeling, created_at, updated_at)"
     " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 FROM task WHERE id = ?1"
     " AND NOT EXISTS (SELECT 1 FROM prediction WHERE task_id = ?1 AND model_version = ?4)";
+/* The bulk import of /import/predictions: only into tasks of project ?9. */
+static const char SQL_INSERT_IN_PROJECT[] =
+    "INSERT INTO prediction(task_id, project_id, result, score, model_version, cluster,"
+    " neighbors, mislabeling, created_at, updated_at)"
+    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 FROM task WHERE id = ?1"
+    " AND project_id = ?9";
+static const char SQL_VERSIONS[] = "SELECT model_version, count(*) FROM prediction"
+                                   " WHERE project_id = ? GROUP BY model_version ORDER BY 1";
 static const char SQL_GET[] = "SELECT " STORE_PREDICTION_COLS " FROM prediction WHERE id = ?";
 static const char SQL_UPDATE[] =
     "UPDATE prediction SET task_id = ?2, project_id = (SELECT project_id FROM task"
@@ -112,8 +120,11 @@ out:
     return rc;
 }
 
-int store_prediction_create_many(struct store *st, const struct store_prediction *in, size_t n,
-                                 int64_t *created, struct base_err *err)
+/* Inserts predictions in one transaction with `sql` (SQL_INSERT_NEW or SQL_INSERT_IN_PROJECT):
+ * a row it does not write is skipped, or with `project` fails the whole import naming the task. */
+static int insert_many(struct store *st, const char *sql, int64_t project,
+                       const struct store_prediction *in, size_t n, int64_t *created,
+                       struct base_err *err)
 {
     struct store_conn *c = store_conn_get(st, err);
     if (!c)
@@ -124,13 +135,21 @@ int store_prediction_create_many(struct store *st, const struct store_prediction
     if (store_begin(c, 1, err))
         goto out;
     for (size_t i = 0; i < n; i++) {
-        if (!(s = store_stmt(c, SQL_INSERT_NEW, err)))
+        if (!(s = store_stmt(c, sql, err)))
             goto out;
         sqlite3_bind_int64(s, 1, in[i].task);
         bind_fields(s, 2, &in[i]);
         store_bind_time(s, 8, now);
+        if (project)
+            sqlite3_bind_int64(s, 9, project);
         if (store_step_done(c, s, err))
             goto out;
+        if (sqlite3_changes(c->db) == 0 && project) {
+            base_err_set(err, BASE_E_INVALID,
+                         "prediction %zu: task %lld is not a task of project %lld", i,
+                         (long long)in[i].task, (long long)project);
+            goto out;
+        }
         if (sqlite3_changes(c->db) == 0)
             continue;
         made++;
@@ -144,6 +163,37 @@ out:
     store_rollback(c);
     store_conn_put(st, c);
     return rc;
+}
+
+int store_prediction_create_many(struct store *st, const struct store_prediction *in, size_t n,
+                                 int64_t *created, struct base_err *err)
+{
+    return insert_many(st, SQL_INSERT_NEW, 0, in, n, created, err);
+}
+
+int store_predictions_import(struct store *st, int64_t project, const struct store_prediction *in,
+                             size_t n, struct base_err *err)
+{
+    return insert_many(st, SQL_INSERT_IN_PROJECT, project, in, n, NULL, err);
+}
+
+struct versions_each {
+    store_version_count_fn fn;
+    void *ctx;
+};
+
+static int version_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+{
+    struct versions_each *x = ctx;
+    const char *mv = (const char *)sqlite3_column_text(s, 0);
+    return x->fn(x->ctx, mv ? mv : "", sqlite3_column_int64(s, 1), err);
+}
+
+int store_prediction_versions(struct store *st, int64_t project, store_version_count_fn fn,
+                              void *ctx, struct base_err *err)
+{
+    struct versions_each x = {fn, ctx};
+    return store_read(st, SQL_VERSIONS, store_bind_id_arg, &project, 0, version_row, &x, err);
 }
 
 static int get_on(struct store_conn *c, int64_t id, struct store_prediction *out,

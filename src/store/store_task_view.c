@@ -1,107 +1,465 @@
-/* Task list views: the data manager's filters and orderings over a project's tasks, as one SQL
- * statement built from fixed fragments (column names and operators come from tables, values are
- * bound), answering a page of ids and the totals of everything that matches. */
+/* Task list views: the data manager's filters, orderings and selections over a project's tasks,
+ * as one SQL statement built from fixed fragments (column expressions and operators come from
+ * tables, every value is bound), answering a page of ids and the totals of everything that
+ * matches. Lists of values (selected ids, "in list" filters) are bound as one JSON array each and
+ * read with json_each, so their length never changes the statement's shape. */
 #include "store_int.h"
 
+#include <regex.h>
 #include <string.h>
 
-static const char *const COLUMNS[] = {
-    [STORE_TASK_COL_ID] = "id",
-    [STORE_TASK_COL_INNER_ID] = "inner_id",
-    [STORE_TASK_COL_TOTAL_ANNOTATIONS] = "total_annotations",
-    [STORE_TASK_COL_CANCELLED_ANNOTATIONS] = "cancelled_annotations",
-    [STORE_TASK_COL_TOTAL_PREDICTIONS] = "total_predictions",
-    [STORE_TASK_COL_PREDICTION_SCORE] = "prediction_score",
-    [STORE_TASK_COL_IS_LABELED] = "is_labeled",
-    [STORE_TASK_COL_UNCERTAINTY] = "uncertainty",
-    [STORE_TASK_COL_CREATED_AT] = "created_at",
-    [STORE_TASK_COL_UPDATED_AT] = "updated_at",
+enum col_class { CLASS_NUMBER, CLASS_TIME, CLASS_DATA, CLASS_TEXT, CLASS_LIST };
+
+struct col_def {
+    enum col_class cls;
+    const char *expr; /* over the row `task`; NULL for DATA (built from the key) */
 };
 
-static const char *const OPS[] = {
-    [STORE_CMP_EQ] = " = ?",
-    [STORE_CMP_NE] = " <> ?",
-    [STORE_CMP_LT] = " < ?",
-    [STORE_CMP_LE] = " <= ?",
-    [STORE_CMP_GT] = " > ?",
-    [STORE_CMP_GE] = " >= ?",
-    [STORE_CMP_BETWEEN] = " BETWEEN ? AND ?",
-    [STORE_CMP_NULL] = " IS NULL",
-    [STORE_CMP_NOT_NULL] = " IS NOT NULL",
+#define ANN_OF_TASK  " FROM annotation a WHERE a.task_id = task.id"
+#define PRED_OF_TASK " FROM prediction p WHERE p.task_id = task.id"
+
+static const struct col_def COLS[STORE_TASK_NCOLS] = {
+    [STORE_TASK_COL_ID] = {CLASS_NUMBER, "task.id"},
+    [STORE_TASK_COL_INNER_ID] = {CLASS_NUMBER, "task.inner_id"},
+    [STORE_TASK_COL_TOTAL_ANNOTATIONS] = {CLASS_NUMBER, "task.total_annotations"},
+    [STORE_TASK_COL_CANCELLED_ANNOTATIONS] = {CLASS_NUMBER, "task.cancelled_annotations"},
+    [STORE_TASK_COL_TOTAL_PREDICTIONS] = {CLASS_NUMBER, "task.total_predictions"},
+    [STORE_TASK_COL_PREDICTION_SCORE] = {CLASS_NUMBER, "task.prediction_score"},
+    [STORE_TASK_COL_IS_LABELED] = {CLASS_NUMBER, "task.is_labeled"},
+    [STORE_TASK_COL_UNCERTAINTY] = {CLASS_NUMBER, "task.uncertainty"},
+    [STORE_TASK_COL_AVG_LEAD_TIME] = {CLASS_NUMBER, "(SELECT avg(a.lead_time)" ANN_OF_TASK ")"},
+    [STORE_TASK_COL_GROUND_TRUTH] = {CLASS_NUMBER,
+                                     "EXISTS (SELECT 1" ANN_OF_TASK " AND a.ground_truth = 1)"},
+    [STORE_TASK_COL_CREATED_AT] = {CLASS_TIME, "task.created_at"},
+    [STORE_TASK_COL_UPDATED_AT] = {CLASS_TIME, "task.updated_at"},
+    [STORE_TASK_COL_COMPLETED_AT] = {CLASS_TIME, "(CASE WHEN task.is_labeled THEN (SELECT"
+                                                 " max(a.created_at)" ANN_OF_TASK ") END)"},
+    [STORE_TASK_COL_DATA] = {CLASS_DATA, NULL},
+    [STORE_TASK_COL_FILE_UPLOAD] = {CLASS_TEXT, "(SELECT f.file FROM file_upload f"
+                                                " WHERE f.id = task.file_upload_id)"},
+    [STORE_TASK_COL_ANNOTATIONS_RESULTS] = {CLASS_TEXT,
+                                            "(SELECT group_concat(a.result, ', ')" ANN_OF_TASK ")"},
+    [STORE_TASK_COL_PREDICTIONS_RESULTS] = {CLASS_TEXT,
+                                            "(SELECT group_concat(p.result, ', ')" PRED_OF_TASK
+                                            ")"},
+    [STORE_TASK_COL_ANNOTATIONS_IDS] = {CLASS_TEXT,
+                                        "(SELECT group_concat(a.id, ', ')" ANN_OF_TASK ")"},
+    [STORE_TASK_COL_ANNOTATORS] = {CLASS_LIST, NULL},
+    [STORE_TASK_COL_MODEL_VERSIONS] = {CLASS_LIST, NULL},
+    [STORE_TASK_COL_UPDATED_BY] = {CLASS_LIST, NULL},
 };
+
+/* The list columns: "the task holds one of the items bound as a JSON array" and "holds none". */
+static const char *const LIST_HAS[STORE_TASK_NCOLS] = {
+    [STORE_TASK_COL_ANNOTATORS] = "EXISTS (SELECT 1" ANN_OF_TASK
+                                  " AND a.completed_by_id IN (SELECT value FROM json_each(?)))",
+    [STORE_TASK_COL_MODEL_VERSIONS] =
+        "EXISTS (SELECT 1" PRED_OF_TASK " AND p.model_version IN (SELECT value FROM json_each(?)))",
+    [STORE_TASK_COL_UPDATED_BY] = "coalesce(task.updated_by_id IN (SELECT value FROM"
+                                  " json_each(?)), 0)",
+};
+static const char *const LIST_EMPTY[STORE_TASK_NCOLS] = {
+    [STORE_TASK_COL_ANNOTATORS] =
+        "NOT EXISTS (SELECT 1" ANN_OF_TASK " AND a.completed_by_id IS NOT NULL)",
+    [STORE_TASK_COL_MODEL_VERSIONS] = "NOT EXISTS (SELECT 1" PRED_OF_TASK ")",
+    [STORE_TASK_COL_UPDATED_BY] = "task.updated_by_id IS NULL",
+};
+
+/* Which comparisons each class takes (bit i: enum store_cmp i). */
+#define CMP(c) (1u << (c))
+#define CMP_ORDER                                                                                  \
+    (CMP(STORE_CMP_EQ) | CMP(STORE_CMP_NE) | CMP(STORE_CMP_LT) | CMP(STORE_CMP_LE) |               \
+     CMP(STORE_CMP_GT) | CMP(STORE_CMP_GE) | CMP(STORE_CMP_BETWEEN) | CMP(STORE_CMP_NOT_BETWEEN))
+#define CMP_EMPTY (CMP(STORE_CMP_NULL) | CMP(STORE_CMP_NOT_NULL))
+#define CMP_LIST  (CMP(STORE_CMP_IN_LIST) | CMP(STORE_CMP_NOT_IN_LIST))
+#define CMP_TEXT                                                                                   \
+    (CMP(STORE_CMP_EQ) | CMP(STORE_CMP_NE) | CMP(STORE_CMP_CONTAINS) |                             \
+     CMP(STORE_CMP_NOT_CONTAINS) | CMP(STORE_CMP_REGEX) | CMP_EMPTY)
+
+static unsigned allowed(const struct store_task_filter *f)
+{
+    switch (COLS[f->col].cls) {
+    case CLASS_NUMBER:
+        return CMP_ORDER | CMP_EMPTY | CMP_LIST;
+    case CLASS_TIME:
+        return CMP_ORDER | CMP_EMPTY;
+    case CLASS_DATA:
+        return f->kind == STORE_VALUE_TEXT ? CMP_TEXT | CMP_LIST : CMP_ORDER | CMP_EMPTY | CMP_LIST;
+    case CLASS_TEXT:
+        return CMP_TEXT;
+    case CLASS_LIST:
+        return CMP(STORE_CMP_CONTAINS) | CMP(STORE_CMP_NOT_CONTAINS) | CMP_EMPTY;
+    }
+    return 0;
+}
+
+/* How a filter's column compares (for DATA: as the filter says). */
+static enum store_value wanted_kind(const struct store_task_filter *f)
+{
+    enum col_class c = COLS[f->col].cls;
+    if (c == CLASS_TIME)
+        return STORE_VALUE_TIME;
+    if (c == CLASS_TEXT || c == CLASS_LIST)
+        return STORE_VALUE_TEXT;
+    return c == CLASS_DATA ? f->kind : STORE_VALUE_NUMBER;
+}
+
+/* Whether the value is the JSON array in `text` rather than value/value2 or text. */
+static int list_value(const struct store_task_filter *f)
+{
+    return f->cmp == STORE_CMP_IN_LIST || f->cmp == STORE_CMP_NOT_IN_LIST ||
+           COLS[f->col].cls == CLASS_LIST;
+}
+
+static int valid_key(const char *key)
+{
+    if (!key || !*key || strlen(key) > 255)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        if (*p < 0x20 || *p == '"' || *p == '\\')
+            return 0;
+    return 1;
+}
+
+static int valid_filter(const struct store_task_filter *f, struct base_err *err)
+{
+    if ((unsigned)f->col >= (unsigned)STORE_TASK_NCOLS ||
+        (unsigned)f->cmp > (unsigned)STORE_CMP_NOT_IN_LIST)
+        return base_err_set(err, BASE_E_INVALID, "unknown filter column or operator");
+    if (!(allowed(f) & CMP(f->cmp)))
+        return base_err_set(err, BASE_E_INVALID, "this column cannot be filtered that way");
+    if (f->cmp != STORE_CMP_NULL && f->cmp != STORE_CMP_NOT_NULL &&
+        (wanted_kind(f) != f->kind ||
+         ((f->kind == STORE_VALUE_TEXT || list_value(f)) && !f->text) ||
+         (f->col == STORE_TASK_COL_DATA && f->kind == STORE_VALUE_TIME)))
+        return base_err_set(err, BASE_E_INVALID, "wrong kind of filter value");
+    if (f->col == STORE_TASK_COL_DATA && !valid_key(f->key))
+        return base_err_set(err, BASE_E_INVALID, "bad data key");
+    return 0;
+}
 
 static int valid(const struct store_task_view *v, struct base_err *err)
 {
     if (v->nfilters > STORE_TASK_FILTERS_MAX)
         return base_err_set(err, BASE_E_INVALID, "at most %d filters", STORE_TASK_FILTERS_MAX);
-    for (size_t i = 0; i < v->nfilters; i++) {
-        enum store_task_col c = v->filters[i].col;
-        if (c >= STORE_TASK_COL_CREATED_AT || (unsigned)v->filters[i].cmp > STORE_CMP_NOT_NULL)
-            return base_err_set(err, BASE_E_INVALID, "cannot filter on %s",
-                                c <= STORE_TASK_COL_UPDATED_AT ? COLUMNS[c] : "that column");
-    }
-    if ((unsigned)v->order > STORE_TASK_COL_UPDATED_AT || v->limit <= 0)
-        return base_err_set(err, BASE_E_INVALID, "bad ordering or page size");
+    for (size_t i = 0; i < v->nfilters; i++)
+        if (valid_filter(&v->filters[i], err))
+            return -1;
+    if ((unsigned)v->order >= (unsigned)STORE_TASK_NCOLS || COLS[v->order].cls == CLASS_LIST ||
+        (v->order == STORE_TASK_COL_DATA && !valid_key(v->order_key)) ||
+        (v->undefined_key && !valid_key(v->undefined_key)))
+        return base_err_set(err, BASE_E_INVALID, "bad ordering");
+    if (v->select != STORE_SELECT_ALL && v->nselected && !v->selected)
+        return base_err_set(err, BASE_E_INVALID, "no selected ids");
     return 0;
 }
 
-/* " FROM task WHERE project_id = ? AND (f1 AND f2 ...)"; -1 only if the buffer's cap (far above
- * what 16 filters take) is reached. */
-static int where(struct base_buf *b, const struct store_task_view *v, struct base_err *err)
+int store_task_view_check(const struct store_task_view *v, struct base_err *err)
 {
-    int rc = base_buf_puts(b, " FROM task WHERE project_id = ?", err);
-    if (!v->nfilters)
-        return rc;
-    rc |= base_buf_puts(b, " AND (", err);
-    for (size_t i = 0; i < v->nfilters; i++) {
-        if (i)
-            rc |= base_buf_puts(b, v->match_any ? " OR " : " AND ", err);
-        rc |= base_buf_puts(b, COLUMNS[v->filters[i].col], err);
-        rc |= base_buf_puts(b, OPS[v->filters[i].cmp], err);
-    }
-    return rc | base_buf_puts(b, ")", err);
+    return valid(v, err);
 }
 
-/* Binds the project and the filter values from parameter 1; returns the next index. */
-static int bind_where(sqlite3_stmt *s, const struct store_task_view *v)
+/* ---- statements with their bound values ------------------------------------------------------ */
+
+#define MAX_BINDS 128
+
+struct bindv {
+    enum { BIND_INT, BIND_DOUBLE, BIND_TEXT, BIND_TEXT_OWNED } type;
+    int64_t i;
+    double d;
+    const char *s;
+};
+
+struct sql {
+    struct base_buf b;
+    struct bindv binds[MAX_BINDS];
+    int nbinds;
+    int failed;
+};
+
+static void put(struct sql *q, const char *s)
 {
-    int i = 1;
-    sqlite3_bind_int64(s, i++, v->project);
-    for (size_t k = 0; k < v->nfilters; k++) {
-        const struct store_task_filter *f = &v->filters[k];
-        if (f->cmp == STORE_CMP_NULL || f->cmp == STORE_CMP_NOT_NULL)
-            continue;
-        sqlite3_bind_double(s, i++, f->value);
-        if (f->cmp == STORE_CMP_BETWEEN)
-            sqlite3_bind_double(s, i++, f->value2);
-    }
-    return i;
+    q->failed |= base_buf_puts(&q->b, s, NULL);
 }
 
-static sqlite3_stmt *prepare(struct store_conn *c, struct base_buf *b, struct base_err *err)
+static void bind_add(struct sql *q, struct bindv v)
 {
+    if (q->nbinds == MAX_BINDS)
+        q->failed = 1;
+    else
+        q->binds[q->nbinds++] = v;
+}
+
+static void bind_int(struct sql *q, int64_t i)
+{
+    bind_add(q, (struct bindv){.type = BIND_INT, .i = i});
+}
+
+static void bind_double(struct sql *q, double d)
+{
+    bind_add(q, (struct bindv){.type = BIND_DOUBLE, .d = d});
+}
+
+static void bind_text(struct sql *q, const char *s)
+{
+    bind_add(q, (struct bindv){.type = BIND_TEXT, .s = s});
+}
+
+/* A string made here (base_alloc'd), freed with the statement. */
+static void bind_owned(struct sql *q, char *s)
+{
+    if (q->nbinds == MAX_BINDS) {
+        base_free(s);
+        q->failed = 1;
+        return;
+    }
+    bind_add(q, (struct bindv){.type = BIND_TEXT_OWNED, .s = s});
+}
+
+static void sql_release(struct sql *q)
+{
+    for (int i = 0; i < q->nbinds; i++)
+        if (q->binds[i].type == BIND_TEXT_OWNED)
+            base_free((char *)q->binds[i].s);
+    base_buf_release(&q->b);
+}
+
+static char *json_path(const char *key)
+{
+    size_t n = strlen(key) + 5;
+    char *p = base_alloc(n);
+    snprintf(p, n, "$.\"%s\"", key);
+    return p;
+}
+
+/* data[key] as stored (or under "$undefined$" when the key is the project's undefined key). */
+static void data_value(struct sql *q, const struct store_task_view *v, const char *key)
+{
+    int alt = v->undefined_key && !strcmp(key, v->undefined_key);
+    put(q, alt ? "coalesce(json_extract(task.data, ?), json_extract(task.data,"
+                 " '$.\"$undefined$\"'))"
+               : "json_extract(task.data, ?)");
+    bind_owned(q, json_path(key));
+}
+
+/* The expression of a filter's column, as its value kind compares it. */
+static void col_expr(struct sql *q, const struct store_task_view *v,
+                     const struct store_task_filter *f)
+{
+    if (f->col != STORE_TASK_COL_DATA) {
+        put(q, COLS[f->col].expr);
+        return;
+    }
+    if (f->kind == STORE_VALUE_TEXT) {
+        put(q, "CAST(");
+        data_value(q, v, f->key);
+        put(q, " AS TEXT)");
+        return;
+    }
+    /* numbers stay numbers (true is 1), numeric text is read as a number, like a cast to float */
+    put(q, "(SELECT CASE typeof(dv) WHEN 'text' THEN CAST(dv AS REAL) ELSE dv END FROM (SELECT ");
+    data_value(q, v, f->key);
+    put(q, " AS dv))");
+}
+
+static void bind_value(struct sql *q, const struct store_task_filter *f, int second)
+{
+    double d = second ? f->value2 : f->value;
+    if (f->kind == STORE_VALUE_TEXT) {
+        bind_text(q, f->text);
+    } else if (f->kind == STORE_VALUE_TIME) {
+        char *stamp = base_alloc(32);
+        base_time_sql((int64_t)d, stamp);
+        bind_owned(q, stamp);
+    } else {
+        bind_double(q, d);
+    }
+}
+
+static void list_filter(struct sql *q, const struct store_task_filter *f)
+{
+    if (f->cmp == STORE_CMP_NULL || f->cmp == STORE_CMP_NOT_NULL) {
+        put(q, f->cmp == STORE_CMP_NULL ? "(" : "NOT (");
+        put(q, LIST_EMPTY[f->col]);
+        put(q, ")");
+        return;
+    }
+    put(q, f->cmp == STORE_CMP_CONTAINS ? "(" : "NOT (");
+    put(q, LIST_HAS[f->col]);
+    put(q, ")");
+    bind_text(q, f->text);
+}
+
+static void text_filter(struct sql *q, const struct store_task_view *v,
+                        const struct store_task_filter *f)
+{
+    switch (f->cmp) {
+    case STORE_CMP_CONTAINS:
+    case STORE_CMP_NOT_CONTAINS:
+        put(q,
+            f->cmp == STORE_CMP_CONTAINS ? "coalesce(instr(lower(" : "NOT coalesce(instr(lower(");
+        col_expr(q, v, f);
+        put(q, "), lower(?)) > 0, 0)");
+        bind_text(q, f->text);
+        return;
+    case STORE_CMP_REGEX:
+        put(q, "coalesce(regexp(?, ");
+        bind_text(q, f->text);
+        col_expr(q, v, f);
+        put(q, "), 0)");
+        return;
+    case STORE_CMP_NULL:
+    case STORE_CMP_NOT_NULL:
+        put(q, f->cmp == STORE_CMP_NULL ? "coalesce(" : "NOT coalesce(");
+        col_expr(q, v, f);
+        put(q, ", '') = ''");
+        return;
+    default:
+        BASE_ASSERT(0);
+    }
+}
+
+static void one_filter(struct sql *q, const struct store_task_view *v,
+                       const struct store_task_filter *f)
+{
+    static const char *const ops[] = {
+        [STORE_CMP_EQ] = " = ?",  [STORE_CMP_NE] = " IS NOT ?", [STORE_CMP_LT] = " < ?",
+        [STORE_CMP_LE] = " <= ?", [STORE_CMP_GT] = " > ?",      [STORE_CMP_GE] = " >= ?",
+    };
+    enum col_class c = COLS[f->col].cls;
+    if (c == CLASS_LIST) {
+        list_filter(q, f);
+        return;
+    }
+    int textual = c == CLASS_TEXT || (c == CLASS_DATA && f->kind == STORE_VALUE_TEXT);
+    if (textual && f->cmp != STORE_CMP_EQ && f->cmp != STORE_CMP_NE &&
+        f->cmp != STORE_CMP_IN_LIST && f->cmp != STORE_CMP_NOT_IN_LIST) {
+        text_filter(q, v, f);
+        return;
+    }
+    switch (f->cmp) {
+    case STORE_CMP_NULL:
+    case STORE_CMP_NOT_NULL:
+        col_expr(q, v, f);
+        put(q, f->cmp == STORE_CMP_NULL ? " IS NULL" : " IS NOT NULL");
+        return;
+    case STORE_CMP_BETWEEN:
+    case STORE_CMP_NOT_BETWEEN:
+        put(q, f->cmp == STORE_CMP_BETWEEN ? "(" : "NOT coalesce(");
+        col_expr(q, v, f);
+        put(q, f->cmp == STORE_CMP_BETWEEN ? " BETWEEN ? AND ?)" : " BETWEEN ? AND ?, 0)");
+        bind_value(q, f, 0);
+        bind_value(q, f, 1);
+        return;
+    case STORE_CMP_IN_LIST:
+    case STORE_CMP_NOT_IN_LIST:
+        put(q, f->cmp == STORE_CMP_IN_LIST ? "coalesce(" : "NOT coalesce(");
+        col_expr(q, v, f);
+        put(q, " IN (SELECT value FROM json_each(?)), 0)");
+        bind_text(q, f->text);
+        return;
+    default:
+        col_expr(q, v, f);
+        put(q, ops[f->cmp]);
+        bind_value(q, f, 0);
+    }
+}
+
+/* " FROM task WHERE project_id = ? AND (f1 AND f2 ...) AND <selection>" */
+static void where(struct sql *q, const struct store_task_view *v)
+{
+    put(q, " FROM task WHERE task.project_id = ?");
+    bind_int(q, v->project);
+    if (v->nfilters) {
+        put(q, " AND (");
+        for (size_t i = 0; i < v->nfilters; i++) {
+            if (i)
+                put(q, v->match_any ? " OR " : " AND ");
+            put(q, "(");
+            one_filter(q, v, &v->filters[i]);
+            put(q, ")");
+        }
+        put(q, ")");
+    }
+    if (v->select != STORE_SELECT_ALL) {
+        put(q, v->select == STORE_SELECT_INCLUDED ? " AND" : " AND NOT");
+        put(q, " task.id IN (SELECT value FROM json_each(?))");
+        bind_owned(q, store_ids_json(v->selected, v->nselected));
+    }
+}
+
+static void order_expr(struct sql *q, const struct store_task_view *v)
+{
+    if (v->order == STORE_TASK_COL_DATA)
+        data_value(q, v, v->order_key);
+    else
+        put(q, COLS[v->order].expr);
+}
+
+/* " ORDER BY ...": NULLs last in either direction, ties by id. The score and uncertainty
+ * orderings are written so that each matches one of the task_view_score / task_view_unc indexes
+ * (migrations 2 and 4) scanned one way, which spares sorting every task of the project for each
+ * page. */
+static void order_by(struct sql *q, const struct store_task_view *v)
+{
+    const char *dir = v->descending ? " DESC" : "";
+    if (v->order == STORE_TASK_COL_PREDICTION_SCORE || v->order == STORE_TASK_COL_UNCERTAINTY) {
+        const char *col = COLS[v->order].expr;
+        put(q, " ORDER BY (");
+        put(q, col);
+        put(q, v->descending ? " IS NOT NULL) DESC, " : " IS NULL), ");
+        put(q, col);
+        put(q, dir);
+    } else if (v->order == STORE_TASK_COL_ID) {
+        put(q, " ORDER BY task.id");
+        put(q, dir);
+        return;
+    } else {
+        put(q, " ORDER BY (");
+        order_expr(q, v);
+        put(q, ") IS NULL, ");
+        order_expr(q, v);
+        put(q, dir);
+    }
+    put(q, ", task.id");
+    put(q, dir);
+}
+
+static sqlite3_stmt *prepare(struct store_conn *c, struct sql *q, struct base_err *err)
+{
+    if (q->failed) {
+        base_err_set(err, BASE_E_INVALID, "task view too complex");
+        return NULL;
+    }
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(c->db, b->data, (int)b->len, &s, NULL);
-    if (rc != SQLITE_OK)
+    int rc = sqlite3_prepare_v2(c->db, q->b.data, (int)q->b.len, &s, NULL);
+    if (rc != SQLITE_OK) {
         store_fail(c, rc, err);
+        return NULL;
+    }
+    for (int i = 0; i < q->nbinds; i++) {
+        const struct bindv *b = &q->binds[i];
+        if (b->type == BIND_INT)
+            sqlite3_bind_int64(s, i + 1, b->i);
+        else if (b->type == BIND_DOUBLE)
+            sqlite3_bind_double(s, i + 1, b->d);
+        else
+            sqlite3_bind_text(s, i + 1, b->s, -1, SQLITE_STATIC);
+    }
     return s;
 }
 
 static int totals(struct store_conn *c, const struct store_task_view *v,
                   struct store_task_totals *tot, struct base_err *err)
 {
-    struct base_buf b;
-    base_buf_init(&b, 4096);
-    sqlite3_stmt *s = NULL;
-    if (base_buf_puts(&b,
-                      "SELECT count(*), coalesce(sum(total_annotations), 0),"
-                      " coalesce(sum(total_predictions), 0)",
-                      err) == 0 &&
-        where(&b, v, err) == 0)
-        s = prepare(c, &b, err);
+    struct sql q = {0};
+    base_buf_init(&q.b, 1 << 16);
+    put(&q, "SELECT count(*), coalesce(sum(task.total_annotations), 0),"
+            " coalesce(sum(task.total_predictions), 0)");
+    where(&q, v);
+    sqlite3_stmt *s = prepare(c, &q, err);
     int rc = -1;
     if (s) {
-        bind_where(s, v);
         int step = sqlite3_step(s);
         if (step == SQLITE_ROW) {
             tot->tasks = sqlite3_column_int64(s, 0);
@@ -113,49 +471,73 @@ static int totals(struct store_conn *c, const struct store_task_view *v,
         }
     }
     sqlite3_finalize(s);
-    base_buf_release(&b);
+    sql_release(&q);
     return rc;
 }
 
-/* " ORDER BY ...": NULL scores last in either direction, ties by id. The score and uncertainty
- * orderings are written so that each matches one of the task_view_score / task_view_unc indexes
- * (migrations 2 and 4) scanned one way,
- * which spares sorting every task of the project for each page. */
-static int order_by(struct base_buf *b, const struct store_task_view *v, struct base_err *err)
+/* Steps the id query: into ids[0..cap) when ids is given, else into a growing *grow array. */
+static int page(struct store_conn *c, const struct store_task_view *v, int64_t limit,
+                int64_t offset, int64_t **ids, size_t *n, struct base_err *err)
 {
-    const char *col = COLUMNS[v->order];
-    if (v->order != STORE_TASK_COL_PREDICTION_SCORE && v->order != STORE_TASK_COL_UNCERTAINTY)
-        return v->descending ? base_buf_printf(b, err, " ORDER BY %s DESC, id DESC", col)
-                             : base_buf_printf(b, err, " ORDER BY %s, id", col);
-    return v->descending
-               ? base_buf_printf(b, err, " ORDER BY (%s IS NOT NULL) DESC, %s DESC, id DESC", col,
-                                 col)
-               : base_buf_printf(b, err, " ORDER BY (%s IS NULL), %s, id", col, col);
-}
-
-static int page(struct store_conn *c, const struct store_task_view *v, int64_t *ids, size_t *n,
-                struct base_err *err)
-{
-    struct base_buf b;
-    base_buf_init(&b, 4096);
-    sqlite3_stmt *s = NULL;
-    if (base_buf_puts(&b, "SELECT id", err) == 0 && where(&b, v, err) == 0 &&
-        order_by(&b, v, err) == 0 && base_buf_puts(&b, " LIMIT ? OFFSET ?", err) == 0)
-        s = prepare(c, &b, err);
-    int rc = -1;
-    if (s) {
-        int i = bind_where(s, v);
-        sqlite3_bind_int64(s, i++, v->limit);
-        sqlite3_bind_int64(s, i, v->offset > 0 ? v->offset : 0);
-        int step;
-        *n = 0;
-        while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < (size_t)v->limit)
-            ids[(*n)++] = sqlite3_column_int64(s, 0);
-        rc = step == SQLITE_DONE || step == SQLITE_ROW ? 0 : store_fail(c, step, err);
+    struct sql q = {0};
+    base_buf_init(&q.b, 1 << 16);
+    put(&q, "SELECT task.id");
+    where(&q, v);
+    order_by(&q, v);
+    put(&q, " LIMIT ? OFFSET ?");
+    bind_int(&q, limit);
+    bind_int(&q, offset > 0 ? offset : 0);
+    sqlite3_stmt *s = prepare(c, &q, err);
+    int rc = -1, step = SQLITE_DONE;
+    size_t cap = limit > 0 ? (size_t)limit : 0;
+    *n = 0;
+    while (s && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) { /* only when growing (limit -1) */
+            cap = cap ? cap * 2 : 1024;
+            *ids = base_realloc(*ids, cap * sizeof **ids);
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(s, 0);
     }
+    if (s)
+        rc = step == SQLITE_DONE ? 0 : store_fail(c, step, err);
     sqlite3_finalize(s);
-    base_buf_release(&b);
+    sql_release(&q);
     return rc;
+}
+
+/* Runs fn inside one read transaction (a consistent snapshot for the page and the totals). */
+static int in_read(struct store *st, int (*fn)(struct store_conn *, void *, struct base_err *),
+                   void *arg, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = store_begin(c, 0, err);
+    if (rc == 0) {
+        rc = fn(c, arg, err);
+        if (rc == 0)
+            rc = store_commit(c, err);
+        else
+            store_rollback(c);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+struct page_args {
+    const struct store_task_view *v;
+    int64_t *ids;
+    size_t n;
+    struct store_task_totals *tot;
+};
+
+static int page_fn(struct store_conn *c, void *arg, struct base_err *err)
+{
+    struct page_args *a = arg;
+    if (a->tot && totals(c, a->v, a->tot, err))
+        return -1;
+    return a->tot ? page(c, a->v, a->v->limit, a->v->offset, &a->ids, &a->n, err)
+                  : page(c, a->v, -1, 0, &a->ids, &a->n, err);
 }
 
 int store_task_view_page(struct store *st, const struct store_task_view *v, int64_t *ids,
@@ -164,20 +546,106 @@ int store_task_view_page(struct store *st, const struct store_task_view *v, int6
     *nids = 0;
     if (valid(v, err))
         return -1;
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    /* One read transaction: the page and the totals see the same snapshot. */
-    int rc = store_begin(c, 0, err);
-    if (rc == 0) {
-        rc = totals(c, v, tot, err);
-        if (rc == 0)
-            rc = page(c, v, ids, nids, err);
-        if (rc == 0)
-            rc = store_commit(c, err);
-        else
-            store_rollback(c);
-    }
-    store_conn_put(st, c);
+    if (v->limit <= 0)
+        return base_err_set(err, BASE_E_INVALID, "bad page size");
+    struct page_args a = {v, ids, 0, tot};
+    int rc = in_read(st, page_fn, &a, err);
+    *nids = rc ? 0 : a.n;
     return rc;
+}
+
+int store_task_view_ids(struct store *st, const struct store_task_view *v, int64_t **ids, size_t *n,
+                        struct base_err *err)
+{
+    *ids = NULL;
+    *n = 0;
+    if (valid(v, err))
+        return -1;
+    struct page_args a = {v, NULL, 0, NULL};
+    int rc = in_read(st, page_fn, &a, err);
+    if (rc) {
+        base_free(a.ids);
+        return -1;
+    }
+    *ids = a.ids;
+    *n = a.n;
+    return 0;
+}
+
+char *store_ids_json(const int64_t *ids, size_t n)
+{
+    struct base_buf b;
+    base_buf_init(&b, SIZE_MAX / 2);
+    base_buf_puts(&b, "[", NULL);
+    for (size_t i = 0; i < n; i++)
+        base_buf_printf(&b, NULL, "%s%lld", i ? "," : "", (long long)ids[i]);
+    base_buf_puts(&b, "]", NULL);
+    return base_buf_steal(&b, NULL);
+}
+
+/* ---- regexp() for the "regex" filter ----------------------------------------------------------
+ */
+
+#define REGEX_MAX 1000
+
+static void regex_free(void *p)
+{
+    if (p) {
+        regfree(p);
+        base_free(p);
+    }
+}
+
+/* regexp(pattern, text): 1 when the POSIX extended expression matches somewhere in text, NULL
+ * for a NULL text; an error for a bad pattern. The compiled pattern is kept with the statement. */
+static void regexp_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *text = (const char *)sqlite3_value_text(argv[1]);
+    regex_t *re = sqlite3_get_auxdata(ctx, 0);
+    if (!re) {
+        const char *pat = (const char *)sqlite3_value_text(argv[0]);
+        if (!pat || strlen(pat) > REGEX_MAX) {
+            sqlite3_result_error(ctx, "bad regular expression", -1);
+            return;
+        }
+        re = base_alloc(sizeof *re);
+        if (regcomp(re, pat, REG_EXTENDED | REG_NOSUB)) {
+            base_free(re);
+            sqlite3_result_error(ctx, "bad regular expression", -1);
+            return;
+        }
+        sqlite3_set_auxdata(ctx, 0, re, regex_free);
+        re = sqlite3_get_auxdata(ctx, 0);
+        if (!re) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+    }
+    if (!text)
+        sqlite3_result_null(ctx);
+    else
+        sqlite3_result_int(ctx, regexec(re, text, 0, NULL, 0) == 0);
+}
+
+int store_regexp_register(sqlite3 *db)
+{
+    return sqlite3_create_function(db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                   regexp_fn, NULL, NULL);
+}
+
+int store_regex_check(const char *pattern, struct base_err *err)
+{
+    regex_t re;
+    if (!pattern || strlen(pattern) > REGEX_MAX)
+        return base_err_set(err, BASE_E_INVALID, "a regular expression of at most %d characters",
+                            REGEX_MAX);
+    int rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+    if (rc) {
+        char msg[128];
+        regerror(rc, &re, msg, sizeof msg);
+        return base_err_set(err, BASE_E_INVALID, "bad regular expression: %s", msg);
+    }
+    regfree(&re);
+    return 0;
 }

@@ -358,3 +358,52 @@ int store_session_delete(struct store *st, const char *key, struct base_err *err
     store_conn_put(st, c);
     return rc;
 }
+
+/* ---- listing and names (/api/users) ---------------------------------------------------------- */
+
+static const char SQL_USER_ALL[] = "SELECT " USER_COLS " FROM user u ORDER BY u.id";
+static const char SQL_USER_NAMES[] =
+    "UPDATE user SET username = ?2, first_name = ?3, last_name = ?4 WHERE id = ?1";
+
+struct user_each {
+    store_user_fn fn;
+    void *ctx;
+};
+
+static int user_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+{
+    struct user_each *x = ctx;
+    struct store_user u;
+    load_user(s, &u);
+    return x->fn(x->ctx, &u, err);
+}
+
+int store_user_each(struct store *st, store_user_fn fn, void *ctx, struct base_err *err)
+{
+    struct user_each x = {fn, ctx};
+    return store_read(st, SQL_USER_ALL, NULL, NULL, 0, user_row, &x, err);
+}
+
+struct names_args {
+    int64_t user;
+    const char *v[3];
+};
+
+static void bind_names(sqlite3_stmt *s, void *arg)
+{
+    const struct names_args *a = arg;
+    sqlite3_bind_int64(s, 1, a->user);
+    for (int i = 0; i < 3; i++)
+        sqlite3_bind_text(s, i + 2, a->v[i], -1, SQLITE_TRANSIENT);
+}
+
+int store_user_set_names(struct store *st, int64_t user, const char *username,
+                         const char *first_name, const char *last_name, struct base_err *err)
+{
+    struct names_args a = {user, {username, first_name, last_name}};
+    for (int i = 0; i < 3; i++)
+        if (strlen(a.v[i]) > STORE_NAME_MAX)
+            return base_err_set(err, BASE_E_INVALID, "names have at most %d characters",
+                                STORE_NAME_MAX);
+    return store_write_one(st, SQL_USER_NAMES, bind_names, &a, "no such user", NULL, err);
+}

@@ -188,6 +188,16 @@ class EndToEnd(unittest.TestCase):
             self.assertEqual(row["accepted"], len(shown))
             self.assertEqual(row["drawn"] + row["adjusted"] + row["deleted"], 0)
             self.assertEqual(h["without_prediction"]["annotations"], 10)
+            # the Data Manager's "Retrieve Predictions" predicts again what was deleted
+            two = {"selectedItems": {"all": False, "included": [u["id"] for u in unlabeled[:2]]}}
+            url = "/api/dm/actions?id=%s&project=" + str(lp.p)
+            r = s.post(url % "delete_tasks_predictions", two)
+            self.assertEqual(r.json()["processed_items"], 2, r)
+            r = s.post(url % "retrieve_tasks_predictions", two)
+            self.assertEqual(r.json()["processed_items"], 2, r)
+            for u in unlabeled[:2]:
+                preds = s.get("/api/predictions?task=%d" % u["id"]).json()  # no predict-on-open
+                self.assertEqual([p["model_version"] for p in preds], [v["name"]])
         finally:
             s.stop()
 

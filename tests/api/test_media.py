@@ -67,8 +67,9 @@ class MediaTest(ServerTest):
         self.assertIn("fake.jpg is not a JPEG, PNG or WebP image",
                       j["validation_errors"]["file"][0])
         good = face_images(1)[0]
+        # (a .txt file is a task file now, a task per line, as in Label Studio)
         self.assertError(self.upload(pid, [("file", good[0], good[1]),
-                                           ("file", "notes.txt", b"hello")]), 400)
+                                           ("file", "notes.doc", b"hello")]), 400)
         self.assertEqual(self.s.get("/api/tasks?project=%d" % pid).json()["total"], 0)
         upload_dir = os.path.join(self.s.dir, "media", "upload", str(pid))
         self.assertEqual(os.listdir(upload_dir) if os.path.isdir(upload_dir) else [], [])

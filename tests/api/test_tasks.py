@@ -102,7 +102,11 @@ class TaskTest(ServerTest):
                          "Invalid page.")
         self.assertError(self.s.get("/api/tasks"), 404, "Neither project nor view id specified")
         self.assertError(self.s.get("/api/tasks?project=abc"), 400)
-        self.assertError(self.s.get("/api/tasks?project=%d&page_size=0" % pid), 400)
+        # page_size <= 0 (the classic SDK sends -1): Label Studio's default page of 100
+        for size in (0, -1):
+            j = self.s.get("/api/tasks?project=%d&page_size=%d" % (pid, size)).json()
+            self.assertEqual(([t["id"] for t in j["tasks"]], j["total"]), (ids, 25))
+        self.assertError(self.s.get("/api/tasks?project=%d&page_size=x" % pid), 400)
         self.assertError(self.s.get("/api/tasks?project=999999"), 404)
         only = self.s.get("/api/tasks?project=%d&page_size=2&include=id,data" % pid).json()
         self.assertEqual(list(only["tasks"][0].keys()), ["id", "data"])

@@ -262,7 +262,44 @@ static void test_progress_tty_log(void)
     CHECK(warn && strstr(warn, "warn  skipping unreadable image x.jpg\n\r\033[Kbar ["));
 }
 
-TEST_MAIN(TEST_CASE(test_err), TEST_CASE(test_buf_limit), TEST_CASE(test_arena),
-          TEST_CASE(test_files), TEST_CASE(test_time), TEST_CASE(test_rng),
+/* RFC 1321's test suite, and a long input fed in odd pieces. */
+static void test_md5(void)
+{
+    static const char *const cases[][2] = {
+        {"", "d41d8cd98f00b204e9800998ecf8427e"},
+        {"a", "0cc175b9c0f1b6a831c399e269772661"},
+        {"abc", "900150983cd24fb0d6963f7d28e17f72"},
+        {"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
+        {"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"},
+        {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+         "57edf4a22be3c955ac49da2e2107b67a"},
+    };
+    char hex[33];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct base_md5 m;
+        base_md5_init(&m);
+        base_md5_update(&m, cases[i][0], strlen(cases[i][0]));
+        base_md5_final(&m, hex);
+        CHECK_EQ_STR(hex, cases[i][1]);
+    }
+    struct base_md5 m, whole;
+    char all[16000], hex2[33];
+    size_t n = 0;
+    base_md5_init(&m);
+    for (int i = 0; i < 1000; i++) {
+        size_t len = 1 + (size_t)(i % 23);
+        base_md5_update(&m, "0123456789abcdefghijklm", len);
+        memcpy(all + n, "0123456789abcdefghijklm", len);
+        n += len;
+    }
+    base_md5_final(&m, hex);
+    base_md5_init(&whole);
+    base_md5_update(&whole, all, n);
+    base_md5_final(&whole, hex2);
+    CHECK_EQ_STR(hex, hex2);
+}
+
+TEST_MAIN(TEST_CASE(test_md5), TEST_CASE(test_err), TEST_CASE(test_buf_limit),
+          TEST_CASE(test_arena), TEST_CASE(test_files), TEST_CASE(test_time), TEST_CASE(test_rng),
           TEST_CASE(test_fmt_double), TEST_CASE(test_fmt_int), TEST_CASE(test_progress),
           TEST_CASE(test_progress_tty_log))

@@ -164,7 +164,7 @@ static void roundtrip(const struct formats_dataset *d0, const char *images_dir)
     json_t *back = NULL;
     CHECK_EQ_INT(export_all(c, FORMATS_JSON, tasks, path), 0);
     CHECK_EQ_INT(base_file_read(path, 1 << 28, &text, &len, &err), 0);
-    CHECK_EQ_INT(formats_tasks_parse(text, len, &back, &err), 0);
+    CHECK_EQ_INT(formats_tasks_parse(text, len, &back, NULL, &err), 0);
     struct formats_dataset *d1 = formats_dataset_new();
     CHECK_EQ_INT(formats_dataset_add_tasks(d1, back, 0, NULL, NULL, &err), 0);
     compare(d0, d1, "JSON");
@@ -216,19 +216,71 @@ static void test_tasks_parse_errors(void)
 {
     json_t *t = NULL;
     struct base_err err;
-    CHECK_EQ_INT(formats_tasks_parse("[{\"data\": {\"image\": \"a\"}", 24, &t, &err), -1);
+    CHECK_EQ_INT(formats_tasks_parse("[{\"data\": {\"image\": \"a\"}", 24, &t, NULL, &err), -1);
     CHECK(strstr(err.msg, "line 1, column") != NULL);
     const char *bad =
         "[{\"data\": {\"image\": \"a\"}}, {\"data\": {}, \"annotations\": [{\"result\": 3}]}]";
-    CHECK_EQ_INT(formats_tasks_parse(bad, strlen(bad), &t, &err), -1);
+    CHECK_EQ_INT(formats_tasks_parse(bad, strlen(bad), &t, NULL, &err), -1);
     CHECK_EQ_STR(err.msg, "tasks[1].annotations[0].result: expected a list");
     const char *flat = "{\"image\": \"a.jpg\"}";
-    CHECK_EQ_INT(formats_tasks_parse(flat, strlen(flat), &t, &err), 0);
+    size_t skipped = 9;
+    CHECK_EQ_INT(formats_tasks_parse(flat, strlen(flat), &t, &skipped, &err), 0);
+    CHECK_EQ_INT(skipped, 0);
     CHECK_EQ_STR(
         json_string_value(json_object_get(json_object_get(json_array_get(t, 0), "data"), "image")),
         "a.jpg");
     json_decref(t);
+    /* Label Studio's own export lists predictions as ids: they are dropped, the rest is kept */
+    const char *exported =
+        "[{\"id\": 17, \"data\": {\"image\": \"a.jpg\"}, \"predictions\": [78, 86],"
+        " \"annotations\": [{\"result\": [], \"lead_time\": 32.928}]}]";
+    CHECK_EQ_INT(formats_tasks_parse(exported, strlen(exported), &t, &skipped, &err), 0);
+    CHECK_EQ_INT(skipped, 2);
+    CHECK_EQ_INT(json_array_size(json_object_get(json_array_get(t, 0), "predictions")), 0);
+    CHECK_EQ_INT(json_array_size(json_object_get(json_array_get(t, 0), "annotations")), 1);
+    json_decref(t);
+}
+
+static json_t *cell(json_t *tasks, size_t i, const char *key)
+{
+    return json_object_get(json_object_get(json_array_get(tasks, i), "data"), key);
+}
+
+static void test_csv_tasks(void)
+{
+    json_t *t = NULL;
+    struct base_err err;
+    const char *csv = "\xef\xbb\xbfimage,n,score,ok,label\r\n"
+                      "a.jpg,1,0.5,True,\"one, two\"\r\n"
+                      "\r\n"
+                      "\"b \"\"x\"\".jpg\",2,1,false,\"multi\nline\"\n"
+                      "c.jpg,,7,,\n";
+    CHECK_EQ_INT(formats_csv_tasks(csv, strlen(csv), ',', &t, &err), 0);
+    CHECK_EQ_INT(json_array_size(t), 3);
+    CHECK_EQ_STR(json_string_value(cell(t, 1, "image")), "b \"x\".jpg");
+    CHECK(json_is_integer(cell(t, 0, "n")) && json_integer_value(cell(t, 0, "n")) == 1);
+    CHECK_EQ_STR(json_string_value(cell(t, 2, "n")), "");
+    CHECK(json_is_real(cell(t, 1, "score")) && json_real_value(cell(t, 1, "score")) == 1.0);
+    CHECK(json_is_true(cell(t, 0, "ok")) && json_is_false(cell(t, 1, "ok")));
+    CHECK_EQ_STR(json_string_value(cell(t, 0, "label")), "one, two");
+    CHECK_EQ_STR(json_string_value(cell(t, 1, "label")), "multi\nline");
+    json_decref(t);
+    const char *tsv = "image\tlabel\nx.jpg\ta,b\n";
+    CHECK_EQ_INT(formats_csv_tasks(tsv, strlen(tsv), '\t', &t, &err), 0);
+    CHECK_EQ_STR(json_string_value(cell(t, 0, "label")), "a,b");
+    json_decref(t);
+    const char *bad[] = {"", "a,b\n1,2,3\n", "a,a\n1,2\n", "a,\n1,2\n", "a\n\"open\n", "a\n\xff\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t = NULL;
+        CHECK_EQ_INT(formats_csv_tasks(bad[i], strlen(bad[i]), ',', &t, &err), -1);
+        CHECK(t == NULL && err.status == BASE_E_INVALID);
+    }
+    const char *txt = " a.jpg \r\n\n b.jpg";
+    CHECK_EQ_INT(formats_txt_tasks(txt, strlen(txt), &t, &err), 0);
+    CHECK_EQ_INT(json_array_size(t), 2);
+    CHECK_EQ_STR(json_string_value(cell(t, 1, "$undefined$")), "b.jpg");
+    json_decref(t);
 }
 
 TEST_MAIN(TEST_CASE(test_raccoon_voc), TEST_CASE(test_faces_coco_and_yolo),
-          TEST_CASE(test_tasks_parse_errors))
+          TEST_CASE(test_tasks_parse_errors), TEST_CASE(test_csv_tasks))
