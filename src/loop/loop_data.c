@@ -215,6 +215,57 @@ int loop_data_load(struct store *st, const char *data_dir, int64_t project,
     return 0;
 }
 
+/* A new data set of the samples of d whose keep[i] is set; d is freed. */
+static struct det_dataset *keep_only(struct det_dataset *d, const char *keep, struct base_err *err)
+{
+    struct det_dataset *out = det_dataset_new((const char *const *)d->classes, d->nclasses, err);
+    for (int i = 0; out && i < d->nsamples; i++) {
+        const struct det_sample *s = &d->samples[i];
+        if (keep[i] &&
+            det_dataset_add(out, s->path, s->width, s->height, s->boxes, s->nboxes, err)) {
+            det_dataset_free(out);
+            out = NULL;
+        }
+    }
+    det_dataset_free(d);
+    return out;
+}
+
+static uint64_t next_random(uint64_t *x)
+{
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    return *x;
+}
+
+int loop_data_cap(struct loop_data *d, int max_train, int max_heldout, uint64_t seed,
+                  struct base_err *err)
+{
+    int n = d->train->nsamples, m = d->heldout->nsamples;
+    d->train_total = n, d->heldout_total = m;
+    if (n > max_train) {
+        int *order = base_alloc((size_t)n * sizeof *order);
+        char *keep = base_calloc((size_t)n, 1);
+        uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+        for (int i = 0; i < n; i++)
+            order[i] = i;
+        for (int i = 0; i < max_train; i++) { /* the first max_train of a Fisher-Yates shuffle */
+            int j = i + (int)(next_random(&x) % (uint64_t)(n - i)), t = order[i];
+            order[i] = order[j], order[j] = t;
+            keep[order[i]] = 1;
+        }
+        d->train = keep_only(d->train, keep, err);
+        base_free(order);
+        base_free(keep);
+    }
+    if (d->train && m > max_heldout) {
+        char *keep = base_calloc((size_t)m, 1);
+        memset(keep + (m - max_heldout), 1, (size_t)max_heldout); /* samples are in task order */
+        d->heldout = keep_only(d->heldout, keep, err);
+        base_free(keep);
+    }
+    return d->train && d->heldout ? 0 : -1;
+}
+
 void loop_data_release(struct loop_data *d)
 {
     if (!d)

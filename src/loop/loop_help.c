@@ -1,6 +1,7 @@
 /* Box bookkeeping of the loop, pure and unit-tested: Label Studio results to boxes, what an
  * annotation did with the predicted boxes it was shown, an image's uncertainty under the current
- * model, and the pre-label threshold that a model's held-out F1 picks. */
+ * model, and the pre-label threshold that costs the simulated annotator least on held-out images.
+ */
 #include "loop.h"
 
 #include <math.h>

@@ -36,9 +36,20 @@ char *loop_data_path(const char *data_dir, const char *rel);
 struct loop_data {
     struct det_dataset *train, *heldout;
     int skipped;
+    int train_total, heldout_total; /* before loop_data_cap */
 };
 int loop_data_load(struct store *st, const char *data_dir, int64_t project,
                    const struct loop_target *t, struct loop_data *out, struct base_err *err);
+/* A cycle trains on at most this many images: about what 150 s of training sees on 2 cores
+ * (~65 images/s), and ~2 GB of decoded pictures; it judges on at most this many held-out ones
+ * (13 s for both models). Measured in README.md. */
+#define LOOP_TRAIN_MAX   5000
+#define LOOP_HELDOUT_MAX 1000
+/* Bounds what one cycle reads into memory on a large project: at most max_train training images,
+ * drawn at random (seed: the job's, so successive cycles see different parts), and the newest
+ * max_heldout held-out images (the current data, the same for both models of a job). */
+int loop_data_cap(struct loop_data *d, int max_train, int max_heldout, uint64_t seed,
+                  struct base_err *err);
 void loop_data_release(struct loop_data *d);
 
 /* One picture through the model and through its mirror image: boxes in the pixels of the file's

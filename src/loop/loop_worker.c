@@ -69,7 +69,7 @@ static void refresh_progress(void *user, const struct loop_refresh_stats *s, dou
            s->done == s->total);
 }
 
-/* Held-out metrics of a predictor's model on data set d, and the threshold of its best F1. */
+/* Held-out metrics of a predictor's model on data set d, and its cheapest pre-label threshold. */
 static int evaluate(struct det_predictor *p, const struct det_dataset *d, struct loop_eval *out,
                     float *thr, int min_images, struct base_err *err)
 {
@@ -155,14 +155,14 @@ static int train_model(struct worker *w, const struct loop_data *data, const cha
                                 .progress = train_progress,
                                 .user = w};
     fprintf(stderr,
-            "training on %d images (%d held out, %d skipped), %d epochs, at most %.0f s%s\n",
-            data->train->nsamples, data->heldout->nsamples, data->skipped, sch.epochs, max_s,
+            "training on %d of %d images (%d of %d held out, %d skipped), %d epochs, at most"
+            " %.0f s%s\n",
+            data->train->nsamples, data->train_total, data->heldout->nsamples, data->heldout_total,
+            data->skipped, sch.epochs, max_s,
             init ? ", warm start from the current model" : ", from scratch");
     return det_train(data->train, NULL, &to, out, err);
 }
 
-/* Evaluates the fresh model and the current one (file `cur`, may be NULL) on the held-out set
- * and fills the version's metrics, threshold and promotion decision. */
 /* All images of both data sets (same classes), borrowed paths and boxes copied. */
 static struct det_dataset *merged(const struct det_dataset *a, const struct det_dataset *b,
                                   struct base_err *err)
@@ -180,7 +180,8 @@ static struct det_dataset *merged(const struct det_dataset *a, const struct det_
     return d;
 }
 
-/* The pre-label threshold: best F1 on the held-out images, or, when there are too few of them
+/* The pre-label threshold: the cheapest for the annotator on the held-out images (see
+ * loop_best_threshold), or, when there are too few of them
  * to say anything (a young project), on every labeled image: the training images flatter the
  * model, but the threshold they give still cuts the crowd of weak boxes a fixed one lets in. */
 static int threshold(struct det_predictor *p, const struct det_dataset *train,
@@ -193,6 +194,8 @@ static int threshold(struct det_predictor *p, const struct det_dataset *train,
     return rc;
 }
 
+/* Evaluates the fresh model and the current one (file `cur`, may be NULL) on the held-out set
+ * and fills the version's metrics, threshold and promotion decision. */
 static int judge(struct det_model *fresh, const char *cur, const struct loop_data *data,
                  struct store_version *v, int *promote, struct base_err *err)
 {
@@ -257,7 +260,7 @@ static void describe(struct worker *w, const struct det_model *m, const struct l
     v->classes = json_array();
     for (int i = 0; i < info->nclasses; i++)
         json_array_append_new(v->classes, json_string(info->classes[i]));
-    v->train_images = data->train->nsamples;
+    v->train_images = data->train_total;
     v->epochs = info->epoch;
     v->duration_s = seconds;
 }
@@ -302,6 +305,8 @@ static int run_train(struct worker *w, struct base_err *err)
     }
     report(w, "loading", json_object(), 1);
     int rc = loop_data_load(w->st, w->o->data_dir, w->job.project, &w->target, &data, err);
+    if (rc == 0)
+        rc = loop_data_cap(&data, LOOP_TRAIN_MAX, LOOP_HELDOUT_MAX, (uint64_t)w->job.id, err);
     if (rc == 0 && data.train->nsamples == 0)
         rc = base_err_set(err, BASE_E_INVALID,
                           "no labeled images to train on (%d held out, %d skipped)",

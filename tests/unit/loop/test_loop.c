@@ -1,7 +1,13 @@
 /* Unit tests of the loop's pure rules: the held-out split, schedules, the training policy, the
  * promotion rule, what an annotation did with its prediction, the simulated annotator, the
- * uncertainty of an image, the F1 threshold and reading Label Studio results as boxes. */
+ * uncertainty of an image, the pre-label threshold, reading Label Studio results as boxes and
+ * the cap on what a cycle reads. */
 #include "loop/loop.h"
+#include "loop/loop_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "test.h"
 
 static struct det_box box(float x0, float y0, float x1, float y1, int label, float score)
@@ -187,7 +193,63 @@ static void test_result_boxes(void)
     json_decref(r);
 }
 
+/* n samples named by their index, one box each. */
+static struct det_dataset *numbered(int n)
+{
+    const char *names[] = {"cat"};
+    struct det_dataset *d = det_dataset_new(names, 1, NULL);
+    for (int i = 0; i < n; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "%d.jpg", i);
+        struct det_box b = box(1, 1, 9, 9, 0, 1);
+        CHECK_EQ_INT(det_dataset_add(d, path, 10, 10, &b, 1, NULL), 0);
+    }
+    return d;
+}
+
+static int picked(const struct det_dataset *d, char *seen, int n)
+{
+    memset(seen, 0, (size_t)n);
+    for (int i = 0; i < d->nsamples; i++) {
+        int k = atoi(d->samples[i].path);
+        CHECK(k >= 0 && k < n && !seen[k]); /* each sample at most once */
+        seen[k] = 1;
+    }
+    return d->nsamples;
+}
+
+static void test_data_cap(void)
+{
+    char a[300], b[300];
+    struct loop_data d = {numbered(300), numbered(40), 0, 0, 0};
+    CHECK_EQ_INT(loop_data_cap(&d, 100, 10, 7, NULL), 0);
+    CHECK_EQ_INT(d.train_total, 300);
+    CHECK_EQ_INT(d.heldout_total, 40);
+    CHECK_EQ_INT(picked(d.train, a, 300), 100);
+    CHECK_EQ_INT(d.train->samples[0].nboxes, 1);
+    CHECK_EQ_INT(d.heldout->nsamples, 10); /* the newest: 30..39 */
+    CHECK_EQ_INT(atoi(d.heldout->samples[0].path), 30);
+    loop_data_release(&d);
+    /* the same seed draws the same part, another seed another one */
+    d = (struct loop_data){numbered(300), numbered(5), 0, 0, 0};
+    CHECK_EQ_INT(loop_data_cap(&d, 100, 10, 7, NULL), 0);
+    picked(d.train, b, 300);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    CHECK_EQ_INT(d.heldout->nsamples, 5);
+    loop_data_release(&d);
+    d = (struct loop_data){numbered(300), numbered(5), 0, 0, 0};
+    CHECK_EQ_INT(loop_data_cap(&d, 100, 10, 8, NULL), 0);
+    picked(d.train, b, 300);
+    CHECK(memcmp(a, b, sizeof a) != 0);
+    loop_data_release(&d);
+    /* under the caps nothing changes */
+    d = (struct loop_data){numbered(50), numbered(5), 0, 0, 0};
+    CHECK_EQ_INT(loop_data_cap(&d, 100, 10, 7, NULL), 0);
+    CHECK_EQ_INT(picked(d.train, a, 300), 50);
+    loop_data_release(&d);
+}
+
 TEST_MAIN(TEST_CASE(test_heldout_is_stable_and_a_fifth), TEST_CASE(test_schedule),
           TEST_CASE(test_policy), TEST_CASE(test_promote), TEST_CASE(test_help_compare),
           TEST_CASE(test_sim_annotator), TEST_CASE(test_uncertainty),
-          TEST_CASE(test_best_threshold), TEST_CASE(test_result_boxes))
+          TEST_CASE(test_best_threshold), TEST_CASE(test_result_boxes), TEST_CASE(test_data_cap))
