@@ -1,5 +1,7 @@
 // Import panel: drag and drop (or pick) many files; each is checked, then uploaded on its own
-// request (three at a time) with its own progress bar and error, so one bad file loses nothing else.
+// request with its own progress bar and error, so one bad file loses nothing else. Files go one
+// after another in the order the user gave them, so task #1 is the first file; the task list
+// refreshes as they land, and failures are listed first.
 
 import { useRef, useState } from "preact/hooks";
 import { uploadFile, uploadFiles } from "../lib/api";
@@ -14,14 +16,22 @@ interface Item {
   message: string;
 }
 
-const CONCURRENCY = 3;
+/** One at a time: the server numbers tasks in the order requests arrive. */
+const CONCURRENCY = 1;
+/** The task list is refreshed at most this often while files land (ms). */
+const REFRESH_MS = 1000;
 let nextKey = 1;
 
-export function ImportPanel(props: { projectId: number; onImported: () => void }) {
+export function ImportPanel(props: { projectId: number; onImported: () => void; onClose?: () => void }) {
   const [mode, setMode] = useState<"files" | "dataset">("files");
   return (
     <div class="import">
       <div class="tabs" role="tablist">
+        {props.onClose && (
+          <button class="link close-import" onClick={props.onClose} aria-label="close the import panel" title="close">
+            ×
+          </button>
+        )}
         <button role="tab" class={mode === "files" ? "on" : ""} onClick={() => setMode("files")}>
           Images and task files
         </button>
@@ -127,6 +137,7 @@ function FileImport(props: { projectId: number; onImported: () => void }) {
   const input = useRef<HTMLInputElement>(null);
   const queue = useRef<Item[]>([]);
   const running = useRef(0);
+  const lastRefresh = useRef(0);
 
   const patch = (key: number, p: Partial<Item>) => setItems((xs) => xs.map((x) => (x.key === key ? { ...x, ...p } : x)));
 
@@ -136,7 +147,12 @@ function FileImport(props: { projectId: number; onImported: () => void }) {
       running.current++;
       void send(it).finally(() => {
         running.current--;
-        if (running.current === 0 && queue.current.length === 0) props.onImported();
+        const now = Date.now();
+        const last = running.current === 0 && queue.current.length === 0;
+        if (last || now - lastRefresh.current > REFRESH_MS) {
+          lastRefresh.current = now;
+          props.onImported();
+        }
         pump();
       });
     }
@@ -205,8 +221,8 @@ function FileImport(props: { projectId: number; onImported: () => void }) {
         </div>
       )}
       {failed > 0 && active === 0 && <Message kind="error">{failed === 1 ? "One file was not imported" : `${failed} files were not imported`}; the others were. See below.</Message>}
-      <ul class="upload-list">
-        {items.map((it) => (
+      <ul class="upload-list" data-testid="upload-list">
+        {[...items.filter((i) => i.state === "error"), ...items.filter((i) => i.state !== "error")].map((it) => (
           <li key={it.key} class={"upload " + it.state} data-file={it.file.name}>
             <span class="name" title={it.file.name}>
               {it.file.name}
