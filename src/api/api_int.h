@@ -352,6 +352,7 @@ int api_storages_none(struct api_req *r, struct base_err *err);
 
 int api_users_list(struct api_req *r, struct base_err *err);
 int api_users_create(struct api_req *r, struct base_err *err);
+int api_current_user_password(struct api_req *r, struct base_err *err);
 int api_user_get(struct api_req *r, struct base_err *err);
 int api_user_login_form(struct api_req *r, struct base_err *err);
 

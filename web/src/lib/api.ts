@@ -206,6 +206,7 @@ export interface User {
   username?: string;
   first_name?: string;
   last_name?: string;
+  is_superuser?: boolean;
 }
 
 export interface ProjectList {

@@ -56,6 +56,8 @@ function DatasetImport(props: { projectId: number; onImported: () => void }) {
   const [format, setFormat] = useState("coco");
   const [files, setFiles] = useState<File[]>([]);
   const [asPred, setAsPred] = useState(false);
+  /** JSON: predictions for the tasks the project has already (by file name or task id). */
+  const [existing, setExisting] = useState(false);
   const [version, setVersion] = useState("");
   const [progress, setProgress] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
@@ -66,14 +68,16 @@ function DatasetImport(props: { projectId: number; onImported: () => void }) {
     setResult(null);
     setProgress(0);
     const q = new URLSearchParams({ format });
-    if (asPred) {
-      q.set("as_predictions", "true");
-      if (version.trim()) q.set("model_version", version.trim());
-    }
+    if (asPred) q.set("as_predictions", "true");
+    if ((asPred || matching) && version.trim()) q.set("model_version", version.trim());
+    if (matching) q.set("match_existing", "true");
     try {
       const r = (await uploadFiles(`/api/projects/${props.projectId}/import/dataset?${q}`, "file", files, (f) => setProgress(f >= 1 ? null : f))) as Record<string, number>;
       const n = (k: string) => r[k] ?? 0;
-      setResult({ ok: true, text: `Imported ${n("task_count")} tasks with ${asPred ? `${n("prediction_count")} predictions` : `${n("annotation_count")} annotations`}.` });
+      setResult({
+        ok: true,
+        text: matching ? `Added ${n("prediction_count")} predictions to existing tasks.` : `Imported ${n("task_count")} tasks with ${asPred ? `${n("prediction_count")} predictions` : `${n("annotation_count")} annotations`}.`,
+      });
       setFiles([]);
       props.onImported();
     } catch (e) {
@@ -85,6 +89,7 @@ function DatasetImport(props: { projectId: number; onImported: () => void }) {
   };
 
   const size = files.reduce((s, f) => s + f.size, 0);
+  const matching = format === "json" && existing;
   return (
     <div class="dataset-import">
       <div class="row-form">
@@ -108,9 +113,18 @@ function DatasetImport(props: { projectId: number; onImported: () => void }) {
         <label class="check">
           <input type="checkbox" checked={asPred} onChange={(e) => setAsPred(e.currentTarget.checked)} /> as predictions
         </label>
-        {asPred && <input placeholder="model version" value={version} onInput={(e) => setVersion(e.currentTarget.value)} aria-label="model version" />}
+        {format === "json" && (
+          <label class="check" title="each task of the file is matched to a task of this project by its image's file name, else by task id">
+            <input type="checkbox" checked={existing} onChange={(e) => setExisting(e.currentTarget.checked)} data-testid="match-existing" /> predictions for tasks already here
+          </label>
+        )}
+        {(asPred || matching) && <input placeholder="model version" value={version} onInput={(e) => setVersion(e.currentTarget.value)} aria-label="model version" />}
       </div>
-      <div class="hint">Upload {DATASET_HELP[format]}; the boxes become {asPred ? "predictions" : "annotations"}.</div>
+      <div class="hint">
+        {matching
+          ? "Upload a Label Studio JSON file with predictions (such as `labelloop predict` writes); they are added to the tasks with the same image file name (or task id), and no task is created."
+          : `Upload ${DATASET_HELP[format]}; the boxes become ${asPred ? "predictions" : "annotations"}.`}
+      </div>
       {files.length > 0 && (
         <div class="upload-summary">
           <span>
