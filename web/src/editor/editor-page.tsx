@@ -15,7 +15,7 @@ import { CanvasView } from "./canvas";
 import { EditorSide } from "./side";
 import { buildSubmit, currentAnnotation, drafts, initialRegions, LeadTimer, makeDraft, sendWithRetry, submitAnnotation } from "./session";
 import { HOTKEY_HELP, keyOf } from "./hotkeys";
-import { clipboard, savedThreshold, saveThreshold } from "./prefs";
+import { copiedBoxes, copyBoxes, savedThreshold, saveThreshold } from "./prefs";
 
 interface Loaded {
   project: Project;
@@ -156,6 +156,30 @@ export function EditorPage(props: { projectId: number; taskId: number | null }) 
   return <Editor key={loaded.task.id} {...loaded} />;
 }
 
+/** Submit with predicted boxes nobody reviewed: accept them all (the focused default, so Enter
+ * does it), reject them all, or go back to review them one by one. */
+function ReviewDialog(props: { count: number; onChoose: (accept: boolean) => void; onClose: () => void }) {
+  const first = useRef<HTMLButtonElement>(null);
+  useEffect(() => first.current?.focus(), []);
+  const n = props.count;
+  return (
+    <Modal title="Predicted boxes not reviewed" onClose={props.onClose}>
+      <p data-testid="review-text">
+        {n} predicted box{n === 1 ? " is" : "es are"} not reviewed. A predicted box becomes part of the annotation only when it is accepted.
+      </p>
+      <div class="row">
+        <button class="primary" ref={first} data-testid="review-accept" onClick={() => props.onChoose(true)}>
+          Accept all {n} and submit
+        </button>
+        <button data-testid="review-reject" onClick={() => props.onChoose(false)}>
+          Reject all and submit
+        </button>
+        <button onClick={props.onClose}>Back</button>
+      </div>
+    </Modal>
+  );
+}
+
 function Editor(props: Loaded) {
   const { project, task, cfg, img } = props;
   const W = img.naturalWidth, H = img.naturalHeight;
@@ -246,6 +270,8 @@ function Editor(props: Loaded) {
       document.removeEventListener("visibilitychange", vis);
       cv.destroy();
       view.current = null;
+      const w = window as unknown as Record<string, unknown>;
+      if ((w.labelloopEditor as { model?: unknown } | undefined)?.model === model) delete w.labelloopEditor;
     };
   }, [task.id]);
 
@@ -335,12 +361,12 @@ function Editor(props: Loaded) {
   const copy = () => {
     const sel = model.selected;
     const boxes = (sel && !sel.predicted ? [sel] : model.own()).map((r) => ({ label: r.label, fx: r.x / W, fy: r.y / H, fw: r.w / W, fh: r.h / H }));
-    clipboard.boxes = boxes;
+    copyBoxes(boxes);
     setNotice(boxes.length ? `Copied ${boxes.length} box${boxes.length === 1 ? "" : "es"}; Ctrl+V pastes them here or on another image.` : "Nothing to copy.");
   };
 
   const paste = () => {
-    const n = model.paste(clipboard.boxes);
+    const n = model.paste(copiedBoxes());
     setNotice(n ? `Pasted ${n} box${n === 1 ? "" : "es"}.` : "Nothing to paste: copy boxes with Ctrl+C first.");
   };
 
@@ -476,7 +502,7 @@ function Editor(props: Loaded) {
           model={model}
           cfg={cfg}
           colours={colours}
-          instructions={project.show_instruction === false ? "" : project.expert_instruction ?? ""}
+          instructions={project.expert_instruction ?? ""}
           adjust={adjust}
           setAdjust={setAdjust}
           setThreshold={setThreshold}
@@ -485,36 +511,16 @@ function Editor(props: Loaded) {
         />
       </div>
       {review !== null && (
-        <Modal title="Predicted boxes not reviewed" onClose={() => setReview(null)}>
-          <p data-testid="review-text">
-            {review} predicted box{review === 1 ? " is" : "es are"} not reviewed. A predicted box becomes part of the annotation only when it is accepted.
-          </p>
-          <div class="row">
-            <button
-              class="primary"
-              autoFocus
-              data-testid="review-accept"
-              onClick={() => {
-                setReview(null);
-                model.acceptAbove();
-                void send(false, true);
-              }}
-            >
-              Accept all {review} and submit
-            </button>
-            <button
-              data-testid="review-reject"
-              onClick={() => {
-                setReview(null);
-                model.rejectAbove();
-                void send(false, true);
-              }}
-            >
-              Reject all and submit
-            </button>
-            <button onClick={() => setReview(null)}>Back</button>
-          </div>
-        </Modal>
+        <ReviewDialog
+          count={review}
+          onClose={() => setReview(null)}
+          onChoose={(accept) => {
+            setReview(null);
+            if (accept) model.acceptAbove();
+            else model.rejectAbove();
+            void send(false, true);
+          }}
+        />
       )}
       {help && (
         <Modal title="Hotkeys" onClose={() => setHelp(false)} wide>

@@ -1,5 +1,6 @@
-// What the editor remembers between tasks: the confidence slider per project (browser storage, so
-// it outlives the session) and the copied boxes (in memory, for pasting onto the next image).
+// What the editor remembers between tasks: the confidence slider per project (local storage, so
+// it outlives the session) and the copied boxes (session storage, for pasting onto the next image
+// even after a reload).
 
 const thresholdKey = (pid: number) => `labelloop.threshold.${pid}`;
 
@@ -22,5 +23,31 @@ export function saveThreshold(pid: number, t: number): void {
   }
 }
 
-/** Boxes copied with Ctrl+C, in fractions of their image so they paste onto any image size. */
-export const clipboard: { boxes: Array<{ label: string; fx: number; fy: number; fw: number; fh: number }> } = { boxes: [] };
+/** A box copied with Ctrl+C, in fractions of its image so that it pastes onto any image size. */
+export interface CopiedBox {
+  label: string;
+  fx: number;
+  fy: number;
+  fw: number;
+  fh: number;
+}
+
+const CLIP_KEY = "labelloop.clipboard";
+
+export function copyBoxes(boxes: CopiedBox[]): void {
+  try {
+    sessionStorage.setItem(CLIP_KEY, JSON.stringify(boxes));
+  } catch {
+    /* storage unavailable: nothing to paste later */
+  }
+}
+
+export function copiedBoxes(): CopiedBox[] {
+  try {
+    const v = JSON.parse(sessionStorage.getItem(CLIP_KEY) || "[]") as unknown;
+    if (!Array.isArray(v)) return [];
+    return v.filter((b): b is CopiedBox => b && typeof b.label === "string" && ["fx", "fy", "fw", "fh"].every((k) => Number.isFinite(b[k])));
+  } catch {
+    return [];
+  }
+}

@@ -42,7 +42,7 @@ function RegionRow(props: { r: Region; model: EditorModel; colours: Map<string, 
             {r.hidden ? "◌" : "◉"}
           </button>
           <button class={"link icon" + (r.locked ? " on" : "")} onClick={(e) => (e.stopPropagation(), model.toggleLocked(r.id))} title={r.locked ? "Unlock (L)" : "Lock (L)"} aria-label={r.locked ? "unlock box" : "lock box"}>
-            {r.locked ? "🔒" : "🔓"}
+            {r.locked ? "▣" : "□"}
           </button>
         </span>
       )}
@@ -100,7 +100,11 @@ export function EditorSide(props: SideProps) {
               <RegionRow key={r.id} r={r} model={model} colours={colours} />
             ))}
           </ul>
-          {!preds.length && <div class="muted small">All predicted boxes are reviewed.</div>}
+          {!pending.length && (
+            <div class="muted small" data-testid="preds-reviewed">
+              All shown predicted boxes are reviewed{preds.length ? ` (${preds.length} below the confidence threshold are left out)` : ""}.
+            </div>
+          )}
         </section>
       )}
       <section class="regions">

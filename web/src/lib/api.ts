@@ -141,9 +141,8 @@ export interface Project {
   model_version: string;
   created_at: string;
   color?: string;
-  /** Shown to annotators in the editor (Label Studio's instructions) when show_instruction. */
+  /** Shown to annotators in the editor's side column (Label Studio's instructions). */
   expert_instruction?: string;
-  show_instruction?: boolean;
   /** The labeling order of /next: "Sequential sampling" | "Uniform sampling" | "Uncertainty sampling". */
   sampling?: string;
   /** The built-in detector trains and predicts in the background. */

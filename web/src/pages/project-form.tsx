@@ -18,7 +18,6 @@ export function ProjectFormPage(props: { id?: number }) {
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
   const [instructions, setInstructions] = useState("");
-  const [showInstructions, setShowInstructions] = useState(true);
   const [xml, setXml] = useState(buildConfig(TEMPLATE_LABELS));
   const [valid, setValid] = useState(true);
   const [busy, setBusy] = useState(false);
@@ -35,7 +34,6 @@ export function ProjectFormPage(props: { id?: number }) {
         setTitle(p.title);
         setDescription(p.description);
         setInstructions(p.expert_instruction ?? "");
-        setShowInstructions(p.show_instruction ?? true);
         setXml(p.label_config);
       },
       (e) => setError(e.message),
@@ -48,7 +46,7 @@ export function ProjectFormPage(props: { id?: number }) {
     setError(null);
     setConfigErrors([]);
     setSaved(false);
-    const body = { title: title.trim(), description, label_config: xml, expert_instruction: instructions, show_instruction: showInstructions };
+    const body = { title: title.trim(), description, label_config: xml, expert_instruction: instructions };
     try {
       if (editing) {
         setProject(await api.patch<Project>(`/api/projects/${props.id}`, body));
@@ -86,11 +84,8 @@ export function ProjectFormPage(props: { id?: number }) {
           <textarea name="description" rows={2} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
         </label>
         <label>
-          Instructions for annotators
+          Instructions for annotators (shown in the editor's side column while labeling)
           <textarea name="expert_instruction" rows={3} value={instructions} onInput={(e) => setInstructions(e.currentTarget.value)} placeholder="What to box, what to leave out, how tight" />
-        </label>
-        <label class="check">
-          <input type="checkbox" name="show_instruction" checked={showInstructions} onChange={(e) => setShowInstructions(e.currentTarget.checked)} /> show the instructions in the editor while labeling
         </label>
         {editing && project && (
           <p class="hint" data-testid="model-version">

@@ -78,7 +78,7 @@ function TaskRow(props: RowProps) {
   const versions = Array.isArray(mv) ? mv.join(", ") : mv ?? "";
   return (
     <a class="task-row" style={style} href={`/projects/${props.projectId}/tasks/${t.id}`} data-task-id={t.id} onClick={(e) => (e.preventDefault(), navigate(`/projects/${props.projectId}/tasks/${t.id}`))}>
-      <span class="pick" onClick={(e) => e.stopPropagation()}>
+      <span class="pick" onClick={(e) => (e.preventDefault(), e.stopPropagation())}>
         <input type="checkbox" checked={props.checked} aria-label={`select task ${t.id}`} onClick={(e) => (e.stopPropagation(), props.onCheck(t.id, e.currentTarget.checked))} />
       </span>
       <span class="thumb">
@@ -307,6 +307,10 @@ export function ProjectPage(props: { id: number }) {
 
   const load = () => api.get<Project>(`/api/projects/${props.id}`).then(setProject, (e) => setError(e.message));
   useEffect(() => void load(), [props.id]);
+  // An empty project opens with its drop zone, which stays while its files land.
+  useEffect(() => {
+    if (project && showImport === null) setShowImport(project.task_number === 0);
+  }, [project]);
 
   if (error) return <div class="page"><Message kind="error">{error}</Message></div>;
   if (!project) return <div class="page"><Spinner label="Loading project…" /></div>;
