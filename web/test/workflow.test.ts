@@ -94,3 +94,29 @@ describe("editor model: review, hide, lock, paste", () => {
     expect(m.canUndo).toBe(true);
   });
 });
+
+describe("editor preferences", () => {
+  /** A Storage stand-in for the node environment. */
+  function storage(): Storage {
+    const m = new Map<string, string>();
+    return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k), clear: () => m.clear(), key: () => null, length: 0 } as Storage;
+  }
+
+  it("remembers the slider per project and the copied boxes, refusing junk", async () => {
+    const g = globalThis as unknown as Record<string, unknown>;
+    g.localStorage = storage();
+    g.sessionStorage = storage();
+    const { copiedBoxes, copyBoxes, savedThreshold, saveThreshold } = await import("../src/editor/prefs");
+    expect(savedThreshold(1)).toBeNull();
+    saveThreshold(1, 0.45);
+    expect([savedThreshold(1), savedThreshold(2)]).toEqual([0.45, null]);
+    (g.localStorage as Storage).setItem("labelloop.threshold.3", "7");
+    expect(savedThreshold(3)).toBeNull();
+    copyBoxes([{ label: "a", fx: 0.1, fy: 0.2, fw: 0.3, fh: 0.4 }]);
+    expect(copiedBoxes()).toEqual([{ label: "a", fx: 0.1, fy: 0.2, fw: 0.3, fh: 0.4 }]);
+    (g.sessionStorage as Storage).setItem("labelloop.clipboard", '[{"label":"a","fx":"x"}, 3, null]');
+    expect(copiedBoxes()).toEqual([]);
+    delete g.localStorage;
+    delete g.sessionStorage;
+  });
+});
