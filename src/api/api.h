@@ -75,6 +75,15 @@ struct api_dataset_import {
     api_progress_fn progress;  /* once per image (may be NULL) */
     void *progress_ctx;
     int64_t *ids_skipped; /* out (may be NULL): JSON entries that were ids, not objects */
+    /* JSON: a task's image named by a file path ("pimgs/a.jpg", what `labelloop predict`
+     * writes) is copied in as an upload. It is looked for in the JSON file's folder and its
+     * images/ folder by name; with local_files also at the path itself (absolute, or relative
+     * to the JSON file or the working directory). Only the command line sets local_files: a
+     * server must never read paths an upload names. */
+    int local_files;
+    /* JSON: add the file's predictions to the tasks the project has already (matched by image
+     * file name, else by task id) instead of creating tasks; a task matching none is an error. */
+    int match_existing;
 };
 
 /* Imports a data set into a project in one transaction, all or nothing: COCO/YOLO/VOC images are
@@ -92,6 +101,7 @@ struct api_export_opts {
     enum formats_kind kind;
     int all_tasks;          /* download_all_tasks: also tasks without annotations */
     int download_resources; /* COCO/YOLO/VOC: uploaded images go into the zip */
+    int json_only;          /* COCO without images: the JSON file itself, not a zip of it */
     const int64_t *ids;     /* optional restriction to these task ids */
     size_t nids;
     const char *dest;         /* NULL: <data_dir>/export/project-<id>-at-<time>-<hex>.<ext> */

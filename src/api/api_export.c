@@ -168,6 +168,7 @@ int api_export_project(struct api *api, const struct api_export_opts *o, char **
     struct formats_export_opts fo = {.kind = o->kind,
                                      .config = cfg,
                                      .download_resources = o->download_resources,
+                                     .json_only = o->json_only,
                                      .resolve = api_export_resolve,
                                      .resolve_ctx = api};
     if (rc || formats_export_open(&fo, dest, &e, err)) {

@@ -502,6 +502,111 @@ static int tasks_from_json(const struct api_dataset_import *o, const char *ukey,
     return 0;
 }
 
+/* A data value naming a local image file rather than a URL: "pimgs/a.jpg", "/home/u/a.png". */
+static int local_image_ref(const char *v)
+{
+    static const char *const ext[] = {".jpg", ".jpeg", ".jpe", ".png", ".webp"};
+    if (!v || strstr(v, "://") || !strncmp(v, "/data/", 6) || !strncmp(v, "data:", 5))
+        return 0;
+    const char *dot = strrchr(v, '.');
+    for (size_t i = 0; dot && i < sizeof ext / sizeof ext[0]; i++)
+        if (!strcasecmp(dot, ext[i]))
+            return 1;
+    return 0;
+}
+
+/* Where the image a JSON task names lies (see api_dataset_import.local_files), or NULL. */
+static char *find_image(const struct api_dataset_import *o, const char *dir, const char *v)
+{
+    const char *slash = strrchr(v, '/'), *base = slash ? slash + 1 : v;
+    char *images = base_path_join(dir, "images"), *c[4] = {0};
+    int n = 0;
+    if (o->local_files) {
+        c[n++] = v[0] == '/' ? base_strdup(v) : base_path_join(dir, v);
+        c[n++] = base_strdup(v);
+    }
+    c[n++] = base_path_join(images, base);
+    c[n++] = base_path_join(dir, base);
+    char *found = NULL;
+    for (int i = 0; i < n; i++) {
+        if (!found && base_file_exists(c[i]))
+            found = c[i];
+        else
+            base_free(c[i]);
+    }
+    base_free(images);
+    return found;
+}
+
+/* Copies one image a JSON task names into the uploads; data[key] becomes its URL. */
+static int copy_image(struct api *api, struct base_arena *a, const struct api_dataset_import *o,
+                      json_t *t, const char *key, const char *path, struct saved *saved,
+                      struct base_err *err)
+{
+    char *bytes = NULL;
+    size_t len;
+    struct image_info info;
+    json_t *one = json_array();
+    int rc =
+        base_file_read(path, API_FILE_MAX, &bytes, &len, err) ||
+                check_image(api, path, bytes, len, &info, err) ||
+                save_upload(api, a, o->project, key, path, info.format, bytes, len, one, saved, err)
+            ? -1
+            : 0;
+    if (!rc) {
+        json_t *made = json_array_get(one, 0);
+        json_object_set(json_object_get(t, "data"), key,
+                        json_object_get(json_object_get(made, "data"), key));
+        json_object_set(t, "file_upload", json_object_get(made, "file_upload"));
+    }
+    json_decref(one);
+    base_free(bytes);
+    return rc;
+}
+
+/* The images a JSON file's tasks name by path, copied in as uploads (api_dataset_import's
+ * local_files). A path that is found nowhere is an error when images could be expected (the
+ * command line, or an upload that came with images); otherwise the value stays as it is. */
+static int copy_task_images(struct api *api, struct base_arena *a,
+                            const struct api_dataset_import *o, json_t *tasks, struct saved *saved,
+                            struct base_err *err)
+{
+    char *dir = base_strdup(o->path), *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    char *images = base_path_join(dir, "images");
+    int strict = o->local_files || base_file_exists(images), rc = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(tasks, i, t)
+    {
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_object_get(t, "data"), key, v)
+        {
+            if (rc || !local_image_ref(json_string_value(v)))
+                continue;
+            char *path = find_image(o, dir, json_string_value(v));
+            if (path)
+                rc = copy_image(api, a, o, t, key, path, saved, err);
+            else if (strict)
+                rc = base_err_set(err, BASE_E_INVALID,
+                                  "%s: task %zu: image %s not found (next to the JSON file, in its "
+                                  "images/ folder%s)",
+                                  o->path, i + 1, json_string_value(v),
+                                  o->local_files ? ", or at that path" : " of the upload");
+            base_free(path);
+        }
+        if (!rc && o->progress)
+            o->progress(o->progress_ctx, i + 1, json_array_size(tasks), "");
+    }
+    base_free(images);
+    base_free(dir);
+    return rc;
+}
+
 /* Copies each image of the data set as an upload and gives its task the boxes. */
 static int tasks_from_dataset(struct api *api, struct base_arena *a,
                               const struct api_dataset_import *o, const json_t *row, json_t *tasks,
@@ -553,10 +658,19 @@ int api_import_dataset(struct api *api, const struct api_dataset_import *o,
     struct saved saved = {0};
     struct base_arena *a = base_arena_new(16384);
     int rc = store_project_get(api->store, o->project, &row, err);
+    if (!rc && o->match_existing && o->kind == FORMATS_JSON) {
+        rc = api_import_match(api, o, row, res, err);
+        json_decref(tasks), json_decref(row);
+        base_arena_free(a);
+        return rc;
+    }
     if (!rc && o->kind == FORMATS_JSON) {
         json_decref(tasks);
         tasks = NULL;
-        rc = tasks_from_json(o, api_project_undefined_key(row), &tasks, err);
+        rc = tasks_from_json(o, api_project_undefined_key(row), &tasks, err) ||
+                     copy_task_images(api, a, o, tasks, &saved, err)
+                 ? -1
+                 : 0;
     } else if (!rc && o->kind >= FORMATS_COCO) {
         rc = tasks_from_dataset(api, a, o, row, tasks, &saved, err);
     } else if (!rc) {

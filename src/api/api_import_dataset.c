@@ -101,6 +101,8 @@ int api_project_import_dataset(struct api_req *r, struct base_err *err)
         (kind != FORMATS_COCO && kind != FORMATS_YOLO && kind != FORMATS_VOC &&
          kind != FORMATS_JSON))
         return api_invalid(r, err, "format", "expected format=coco, yolo, voc or json");
+    if (api_query_bool(r, "match_existing", 0) && kind != FORMATS_JSON)
+        return api_invalid(r, err, "match_existing", "only a JSON task file (format=json)");
     if (!ctype || strncasecmp(ctype, "multipart/form-data", 19))
         return api_invalid(r, err, "file", "upload the files as multipart/form-data");
     json_t *row = NULL;
@@ -116,7 +118,8 @@ int api_project_import_dataset(struct api_req *r, struct base_err *err)
                                    .user = r->user.id,
                                    .kind = kind,
                                    .as_predictions = api_query_bool(r, "as_predictions", 0),
-                                   .model_version = http_request_query(r->http, "model_version")};
+                                   .model_version = http_request_query(r->http, "model_version"),
+                                   .match_existing = api_query_bool(r, "match_existing", 0)};
     struct store_import_result res;
     struct api_import_notes notes = {0};
     o.ids_skipped = &notes.ids_skipped;

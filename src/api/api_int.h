@@ -144,6 +144,12 @@ json_t *api_time_json(int64_t us);
 int api_project_row(struct api_req *r, int64_t id, json_t **row, struct base_err *err);
 /* The data key `$undefined$` becomes for this project row (NULL if none); borrowed from row. */
 const char *api_project_undefined_key(const json_t *row);
+struct api_dataset_import;
+struct store_import_result;
+/* api_import_match.c: a JSON file's predictions for the project's existing tasks (match_existing
+ * of api_import_dataset); res counts the predictions. */
+int api_import_match(struct api *api, const struct api_dataset_import *o, const json_t *row,
+                     struct store_import_result *res, struct base_err *err);
 /* Validates a labeling config as Label Studio does on save (400 with validation_errors under
  * `field` otherwise) and sets parsed_label_config, data_types and control_weights in `fields`
  * (unless `fields` already sets control_weights). */
@@ -346,6 +352,7 @@ int api_storages_none(struct api_req *r, struct base_err *err);
 
 int api_users_list(struct api_req *r, struct base_err *err);
 int api_users_create(struct api_req *r, struct base_err *err);
+int api_current_user_password(struct api_req *r, struct base_err *err);
 int api_user_get(struct api_req *r, struct base_err *err);
 int api_user_login_form(struct api_req *r, struct base_err *err);
 

@@ -15,6 +15,7 @@ const struct api_route api_routes[] = {
     {"GET", "/api/current-user/whoami", api_whoami, 0},
     {"GET", "/api/current-user/token", api_token_get, 0},
     {"POST", "/api/current-user/reset-token", api_token_reset, 0},
+    {"POST", "/api/current-user/password", api_current_user_password, 0},
 
     {"GET", "/api/projects", api_projects_list, 0},
     {"POST", "/api/projects", api_projects_create, 0},

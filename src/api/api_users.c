@@ -97,6 +97,59 @@ int api_users_create(struct api_req *r, struct base_err *err)
     return api_defer(r, API_POOL_HASH, create_user, err);
 }
 
+/* ---- POST /api/current-user/password ---------------------------------------------------------
+ */
+
+/* On the hashing pool: the current password is checked (and a wrong one counts against the
+ * login throttle as a failed login would), then the new one is hashed and stored. */
+static int change_password(struct api_req *r, struct base_err *err)
+{
+    json_t *body = api_body_object(r, err);
+    if (!body)
+        return -1;
+    const char *old = json_string_value(json_object_get(body, "old_password"));
+    const char *pw = json_string_value(json_object_get(body, "new_password"));
+    struct store_user u;
+    struct base_err e = {0};
+    int rc = -1;
+    if (!old || !*old)
+        api_invalid(r, err, "old_password", "This field is required.");
+    if (!pw || !*pw)
+        api_invalid(r, err, "new_password", "This field is required.");
+    if (!old || !*old || !pw || !*pw)
+        goto out;
+    if (store_user_login(r->api->store, r->user.email, old, &u, &e)) {
+        if (e.status != BASE_E_AUTH) {
+            *err = e;
+            goto out;
+        }
+        api_throttle_login_failed(r->api->throttle, api_client_address(r), r->user.email,
+                                  base_now());
+        api_invalid(r, err, "old_password", "The current password is not right.");
+        goto out;
+    }
+    if (store_user_set_password(r->api->store, r->user.id, pw, &e)) {
+        if (e.status == BASE_E_INVALID)
+            api_invalid(r, err, "new_password", "%s", e.msg);
+        else
+            *err = e;
+        goto out;
+    }
+    rc = api_reply_json(r, 200, json_pack("{ss}", "detail", "Password changed."));
+out:
+    json_decref(body);
+    return rc;
+}
+
+/* POST /api/current-user/password {"old_password", "new_password"}: a labelloop extension (Label
+ * Studio changes it on a Django form page). Throttled as logins are. */
+int api_current_user_password(struct api_req *r, struct base_err *err)
+{
+    if (api_login_admit(r, r->user.email, err))
+        return -1;
+    return api_defer(r, API_POOL_HASH, change_password, err);
+}
+
 /* ---- POST /user/login (a form) --------------------------------------------------------------- */
 
 /* email and password of an application/x-www-form-urlencoded body (or a JSON one). */

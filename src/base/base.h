@@ -202,12 +202,15 @@ void base_log(enum base_log_level level, const char *fmt, ...)
 /* ---- progress -------------------------------------------------------------------------------- */
 
 /* A terminal progress bar on stderr: bar, count, rate, ETA and a caller-supplied detail string.
- * Redraws at most ~10 times a second on a TTY; when stderr is not a TTY it prints one plain line
- * every 10%. Not thread-safe: update from one thread. */
+ * Redraws at most ~10 times a second on a TTY, cut to the terminal's width so it never wraps;
+ * when stderr is not a TTY it prints one plain line every 10%. With a total of 0 (unknown) it
+ * shows the count and rate only. Not thread-safe: update from one thread. */
 struct base_progress;
 
 struct base_progress *base_progress_new(const char *label, uint64_t total, const char *unit);
 void base_progress_update(struct base_progress *p, uint64_t done, const char *detail);
+/* Sets the amount of work once it is known (a bar made with total 0 shows a count only). */
+void base_progress_set_total(struct base_progress *p, uint64_t total);
 /* Draws the final state, ends the line and frees p. Accepts NULL. */
 void base_progress_finish(struct base_progress *p, const char *detail);
 

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static void export_usage(FILE *out)
 {
@@ -20,19 +21,21 @@ static void export_usage(FILE *out)
                  "  --out PATH        where to write (default: <data-dir>/export/\n"
                  "                    project-N-at-<time>-<hex>.<ext>)\n"
                  "  --all-tasks       also tasks without annotations (download_all_tasks)\n"
-                 "  --no-images       leave the images out of COCO/YOLO/VOC zips\n"
+                 "  --no-images       leave the images out of COCO/YOLO/VOC zips (COCO with\n"
+                 "                    --out NAME.json: the COCO JSON file alone, no zip)\n"
                  "  --data-dir DIR    database and media (default ./labelloop-data)\n");
 }
 
 static void on_task(void *ctx, size_t done, size_t total, const char *name)
 {
-    (void)total, (void)name;
+    (void)name;
+    base_progress_set_total(ctx, total);
     base_progress_update(ctx, done, NULL);
 }
 
 static int run_export(const char *data_dir, struct api_export_opts *o)
 {
-    struct store *st = cli_open_store(data_dir);
+    struct store *st = cli_open_existing_store(data_dir);
     if (!st)
         return 1;
     struct base_err err = {0};
@@ -103,5 +106,8 @@ int cli_export(int argc, char **argv)
                         format);
     if (optind < argc)
         return cli_fail("export: unexpected argument '%s'", argv[optind]);
+    /* COCO without images named .json: the JSON itself, as the name says */
+    size_t n = o.dest ? strlen(o.dest) : 0;
+    o.json_only = n > 5 && !strcasecmp(o.dest + n - 5, ".json");
     return run_export(data_dir, &o);
 }

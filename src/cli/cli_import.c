@@ -29,11 +29,16 @@ static void import_usage(FILE *out)
                  "                   with result.json / annotations.json / annotations/*.json\n"
                  "                   and images/), yolo (classes.txt, images/, labels/), voc\n"
                  "                   (Annotations/*.xml and images/) or json (a Label Studio\n"
-                 "                   JSON task file). Images are copied in; boxes become one\n"
-                 "                   annotation per image, in percent of the real image size.\n"
+                 "                   JSON task file, such as `labelloop predict` writes). Images\n"
+                 "                   are copied in (a JSON task's image given as a file path\n"
+                 "                   too); boxes become one annotation per image, in percent of\n"
+                 "                   the real image size.\n"
                  "                   Bad input names the file and line; nothing is imported.\n"
                  "  --as-predictions the boxes become predictions (pre-annotations) instead\n"
-                 "  --model-version V  model_version of those predictions\n");
+                 "  --model-version V  model_version of those predictions\n"
+                 "  --match-existing with --format json: add the file's predictions to the\n"
+                 "                   project's tasks, matched by image file name or task id,\n"
+                 "                   instead of creating tasks\n");
 }
 
 struct file_list {
@@ -91,7 +96,7 @@ static int walk(struct file_list *l, const char *path, int depth)
 
 static void on_progress(void *ctx, size_t done, size_t total, const char *name)
 {
-    (void)total;
+    base_progress_set_total(ctx, total);
     const char *slash = strrchr(name, '/');
     base_progress_update(ctx, done, slash ? slash + 1 : name);
 }
@@ -102,7 +107,7 @@ static int open_importer(const char *data_dir, const char *email, struct store *
                          struct api **api, int64_t *user)
 {
     *api = NULL;
-    if (!(*st = cli_open_store(data_dir)))
+    if (!(*st = cli_open_existing_store(data_dir)))
         return 1;
     struct base_err err = {0};
     struct store_user u = {0};
@@ -163,7 +168,10 @@ static int run_dataset(const char *data_dir, const char *email, struct api_datas
         if (rc)
             rc = cli_fail("import failed, nothing was imported: %s", err.msg);
     }
-    if (!rc)
+    if (!rc && o->match_existing)
+        printf("imported %lld predictions into existing tasks of project %lld\n",
+               (long long)res.prediction_count, (long long)o->project);
+    else if (!rc)
         printf("imported %lld tasks (%lld annotations, %lld predictions) into project %lld\n",
                (long long)res.task_count, (long long)res.annotation_count,
                (long long)res.prediction_count, (long long)o->project);
@@ -174,11 +182,15 @@ static int run_dataset(const char *data_dir, const char *email, struct api_datas
 
 int cli_import(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"project", required_argument, 0, 'p'},  {"data-dir", required_argument, 0, 'd'},
-        {"email", required_argument, 0, 'e'},    {"format", required_argument, 0, 'f'},
-        {"as-predictions", no_argument, 0, 'P'}, {"model-version", required_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    static const struct option longs[] = {{"project", required_argument, 0, 'p'},
+                                          {"data-dir", required_argument, 0, 'd'},
+                                          {"email", required_argument, 0, 'e'},
+                                          {"format", required_argument, 0, 'f'},
+                                          {"as-predictions", no_argument, 0, 'P'},
+                                          {"model-version", required_argument, 0, 'm'},
+                                          {"match-existing", no_argument, 0, 'M'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     const char *data_dir = "./labelloop-data", *email = NULL, *format = NULL;
     struct api_dataset_import ds = {0};
     int64_t project = 0;
@@ -204,6 +216,9 @@ int cli_import(int argc, char **argv)
         case 'm':
             ds.model_version = optarg;
             break;
+        case 'M':
+            ds.match_existing = 1;
+            break;
         case 'h':
             import_usage(stdout);
             return 0;
@@ -223,12 +238,16 @@ int cli_import(int argc, char **argv)
             return cli_fail("import: --format must be coco, yolo, voc or json, not '%s'", format);
         if (optind + 1 != argc)
             return cli_fail("import: --format takes exactly one file or folder");
+        if (ds.match_existing && ds.kind != FORMATS_JSON)
+            return cli_fail("import: --match-existing needs --format json");
         ds.project = project;
         ds.path = argv[optind];
+        ds.local_files = 1;
         return run_dataset(data_dir, email, &ds);
     }
-    if (ds.as_predictions || ds.model_version)
-        return cli_fail("import: --as-predictions and --model-version need --format");
+    if (ds.as_predictions || ds.model_version || ds.match_existing)
+        return cli_fail("import: --as-predictions, --model-version and --match-existing need "
+                        "--format");
     struct file_list files = {0};
     int rc = 0;
     for (int i = optind; i < argc && !rc; i++)

@@ -45,6 +45,9 @@ struct store;
 /* Creates the data directory (and media/upload) if needed and opens its database; prints the
  * error and returns NULL on failure. */
 struct store *cli_open_store(const char *data_dir);
+/* The same for a data directory that must exist already (commands that read users or projects):
+ * NULL after naming the folder when it has no database, rather than creating an empty one. */
+struct store *cli_open_existing_store(const char *data_dir);
 /* Sets the log level from its name; prints an error and returns 1 for an unknown one. */
 int cli_set_log_level(const char *name);
 

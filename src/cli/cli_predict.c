@@ -128,8 +128,11 @@ static json_t *ls_json(const struct predict_args *a, const struct results *r)
                                  r->counts[i] ? score / r->counts[i] : 0.0, "result", result);
         json_t *preds = json_array();
         json_array_append_new(preds, pred);
-        json_array_append_new(
-            tasks, json_pack("{s:{s:s}, s:o}", "data", "image", r->paths[i], "predictions", preds));
+        /* the full path, so that `labelloop import --format json` finds the image from anywhere */
+        char *full = realpath(r->paths[i], NULL);
+        json_array_append_new(tasks, json_pack("{s:{s:s}, s:o}", "data", "image",
+                                               full ? full : r->paths[i], "predictions", preds));
+        free(full);
     }
     return tasks;
 }

@@ -8,12 +8,16 @@
 #include "loop/loop.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static void serve_usage(FILE *out)
 {
@@ -181,6 +185,41 @@ static int parse_serve(int argc, char **argv, struct cli_serve_opts *o)
     return 0;
 }
 
+/* Checked before anything is written: a server that cannot listen must not create the admin
+ * user (and print its one-time password) first. 0 when host:port can be bound now. */
+static int check_port(const char *host, int port)
+{
+    if (port == 0)
+        return 0;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE},
+                    *res = NULL;
+    int gai = getaddrinfo(host, service, &hints, &res);
+    if (gai)
+        return cli_fail("cannot listen on %s:%d: %s", host, port, gai_strerror(gai));
+    int err = 0;
+    for (struct addrinfo *a = res; a && !err; a = a->ai_next) {
+        int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol), one = 1;
+        if (fd < 0)
+            continue;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* as the server does */
+        if (bind(fd, a->ai_addr, a->ai_addrlen))
+            err = errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    if (err == EADDRINUSE)
+        return cli_fail("cannot listen on %s:%d: the port is in use (is another server running? "
+                        "choose another with --port)",
+                        host, port);
+    if (err)
+        return cli_fail("cannot listen on %s:%d: %s", host, port, strerror(err));
+    return 0;
+}
+
 /* Later starts print the first administrator's token again (the password cannot be). */
 static int show_admin_token(struct store *st)
 {
@@ -322,6 +361,8 @@ int cli_serve(int argc, char **argv)
     int rc = parse_serve(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
+    if (check_port(o.host, o.port))
+        return 1;
     struct store *st = cli_open_store(o.data_dir);
     if (!st)
         return 1;

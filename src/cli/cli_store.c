@@ -20,6 +20,21 @@ struct store *cli_open_store(const char *data_dir)
     return st;
 }
 
+struct store *cli_open_existing_store(const char *data_dir)
+{
+    char *db = base_path_join(data_dir, "labelloop.sqlite3");
+    int there = base_file_exists(db);
+    base_free(db);
+    if (!there) {
+        cli_fail(
+            "no labelloop data in %s (it has no labelloop.sqlite3): name the folder `labelloop "
+            "serve` uses with --data-dir DIR",
+            data_dir);
+        return NULL;
+    }
+    return cli_open_store(data_dir);
+}
+
 int cli_set_log_level(const char *name)
 {
     static const char *const names[] = {"debug", "info", "warn", "error", "off"};

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
+static const char usage_head[] =
     "usage: labelloop train --data PATH --out MODEL [options]\n\n"
     "Trains the built-in detector (FCOS) on the CPU and writes MODEL (safetensors).\n\n"
     "  --data PATH        data set: COCO .json or folder, YOLO folder, Pascal VOC folder\n"
@@ -24,7 +24,8 @@ static const char usage[] =
     "  --val-split F      fraction of images held out for validation (default 0.2)\n"
     "  --seed N           seed of the split, initialisation and augmentation (default 1)\n"
     "  --max-minutes M    stop after M minutes of training (default: no limit)\n"
-    "  --arch NAME        architecture (default fcos-s)\n"
+    "  --arch NAME        architecture: %s (default " DET_DEFAULT_ARCH ")\n";
+static const char usage_tail[] =
     "  --lr X             peak learning rate for a batch of 16, scaled linearly with --batch\n"
     "                     (default 0.004 with adamw, 0.02 with sgd)\n"
     "  --optim NAME       adamw (default) or sgd\n"
@@ -175,6 +176,15 @@ int cli_train(int argc, char **argv)
         {"--cls-loss", CLI_DET_STR, &a.cls_loss},
         {"--weight-decay", CLI_DET_DOUBLE, &a.wd},
     };
+    char archs[256] = "", usage[4096];
+    for (const char *const *n = det_arch_names(); *n; n++)
+        snprintf(archs + strlen(archs), sizeof archs - strlen(archs), "%s%s",
+                 n == det_arch_names() ? ""
+                 : n[1]                ? ", "
+                                       : " or ",
+                 *n);
+    snprintf(usage, sizeof usage, usage_head, archs);
+    snprintf(usage + strlen(usage), sizeof usage - strlen(usage), "%s", usage_tail);
     int status;
     if (cli_det_parse(argc, argv, opts, sizeof opts / sizeof opts[0], usage, &status))
         return status;

@@ -1,5 +1,7 @@
-/* `labelloop user create|token|reset-token`: manage users and their API tokens from the command
- * line, directly on the database (works while the server runs: SQLite serialises writers). */
+/* `labelloop user create|token|reset-token|reset-password`: manage users, their API tokens and
+ * passwords from the command line, directly on the database (works while the server runs:
+ * SQLite serialises writers). Only `create` may start a new data directory; the others refuse a
+ * folder without a database, naming it, instead of making an empty one. */
 #include "cli_int.h"
 
 #include "store/store.h"
@@ -13,14 +15,18 @@ static void user_usage(FILE *out)
     fprintf(out,
             "usage: labelloop user create --email EMAIL [--password PW] [--superuser]\n"
             "       labelloop user token --email EMAIL\n"
-            "       labelloop user reset-token --email EMAIL\n\n"
-            "create       adds a user and prints its API token (and the password if generated)\n"
-            "token        prints the user's API token (for Authorization: Token ...)\n"
-            "reset-token  replaces the token with a new one and prints it\n\n"
+            "       labelloop user reset-token --email EMAIL\n"
+            "       labelloop user reset-password --email EMAIL [--password PW]\n\n"
+            "create          adds a user and prints its API token (and the password if\n"
+            "                generated)\n"
+            "token           prints the user's API token (for Authorization: Token ...)\n"
+            "reset-token     replaces the token with a new one and prints it\n"
+            "reset-password  sets a new password (generated and printed without --password)\n\n"
             "options:\n"
             "  --data-dir DIR   database and media (default ./labelloop-data)\n"
             "  --email EMAIL    the user\n"
-            "  --password PW    password for create (at least 8 characters; default generated)\n"
+            "  --password PW    password for create and reset-password (at least 8\n"
+            "                   characters; default generated)\n"
             "  --superuser      make the new user an administrator\n");
 }
 
@@ -80,6 +86,23 @@ static int user_create(struct store *st, const struct user_opts *o)
     return 0;
 }
 
+static int user_password(struct store *st, const struct user_opts *o)
+{
+    char password[25];
+    struct store_user u;
+    struct base_err err = {0};
+    if (store_user_by_email(st, o->email, &u, &err))
+        return cli_fail("no user with email '%s'", o->email);
+    if (!o->password && base_random_hex(password, 12, &err))
+        return cli_fail("%s", err.msg);
+    if (store_user_set_password(st, u.id, o->password ? o->password : password, &err))
+        return cli_fail("%s", err.msg);
+    printf("new password set for %s\n", u.email);
+    if (!o->password)
+        printf("password: %s\n", password);
+    return 0;
+}
+
 static int user_token(struct store *st, const struct user_opts *o, int reset)
 {
     struct store_user u;
@@ -101,17 +124,21 @@ int cli_user(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *sub = argv[1];
-    if (strcmp(sub, "create") && strcmp(sub, "token") && strcmp(sub, "reset-token"))
-        return cli_fail("user: unknown subcommand '%s' (create, token, reset-token)", sub);
+    if (strcmp(sub, "create") && strcmp(sub, "token") && strcmp(sub, "reset-token") &&
+        strcmp(sub, "reset-password"))
+        return cli_fail(
+            "user: unknown subcommand '%s' (create, token, reset-token, reset-password)", sub);
     struct user_opts o = {"./labelloop-data", NULL, NULL, 0};
     int rc = parse_user(argc - 1, argv + 1, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
-    struct store *st = cli_open_store(o.data_dir);
+    int create = !strcmp(sub, "create");
+    struct store *st = create ? cli_open_store(o.data_dir) : cli_open_existing_store(o.data_dir);
     if (!st)
         return 1;
-    rc = !strcmp(sub, "create") ? user_create(st, &o)
-                                : user_token(st, &o, !strcmp(sub, "token") ? 0 : 1);
+    rc = create                           ? user_create(st, &o)
+         : !strcmp(sub, "reset-password") ? user_password(st, &o)
+                                          : user_token(st, &o, !strcmp(sub, "token") ? 0 : 1);
     store_close(st);
     return rc;
 }

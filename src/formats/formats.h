@@ -208,6 +208,8 @@ struct formats_export_opts {
     enum formats_kind kind;
     const struct formats_config *config; /* the project's labeling config */
     int download_resources; /* COCO/YOLO/VOC: put the images into the zip (images/<file>) */
+    /* COCO without download_resources: `dest` is result.json itself rather than a zip of it */
+    int json_only;
     /* NULL: a data value naming an existing local file is used as is. Only for trusted tasks:
      * a server must pass a resolver confining reads to its media folder (api_export.c). */
     formats_resolve_fn resolve;

@@ -21,7 +21,7 @@ const char *formats_export_ext(enum formats_kind kind)
 
 static int open_dest(struct formats_export *e, struct base_err *err)
 {
-    if (!e->w->zipped) {
+    if (!e->w->zipped || formats_export_json_only(&e->o)) {
         e->af = base_afile_open(e->dest, err);
         if (!e->af)
             return -1;

@@ -25,7 +25,7 @@ static int coco_open(struct formats_export *e, struct base_err *err)
     s->anns = tmpfile();
     if (!s->images || !s->anns)
         return base_err_set(err, BASE_E_IO, "cannot create a temporary file");
-    return formats_zip_dir(e->zip, "images", err);
+    return e->zip ? formats_zip_dir(e->zip, "images", err) : 0;
 }
 
 /* ---- entries written as text, as formats_json_write(indent 2, level 2) writes them: the
@@ -347,13 +347,22 @@ static char *coco_text(struct formats_export *e, int last, size_t *len)
     return text;
 }
 
+/* Bytes of result.json: into the zip, or the file itself when it is written alone. */
+static int out_write(struct formats_export *e, const void *p, size_t n, struct base_err *err)
+{
+    if (e->zip)
+        return formats_zip_write(e->zip, p, n, err);
+    return fwrite(p, 1, n, e->f) == n ? 0
+                                      : base_err_set(err, BASE_E_IO, "%s: write failed", e->dest);
+}
+
 static int copy_spool(struct formats_export *e, FILE *from, struct base_err *err)
 {
     char buf[65536];
     size_t n;
     rewind(from);
     while ((n = fread(buf, 1, sizeof buf, from)) > 0)
-        if (formats_zip_write(e->zip, buf, n, err))
+        if (out_write(e, buf, n, err))
             return -1;
     return ferror(from) ? base_err_set(err, BASE_E_IO, "temporary file: read failed") : 0;
 }
@@ -378,11 +387,10 @@ static int coco_commit(struct formats_export *e, struct base_err *err)
         goto out;
     }
     uint64_t size = sizeof head - 1 + (uint64_t)ni + mid_len + (uint64_t)na + tail_len;
-    rc = formats_zip_begin(e->zip, "result.json", size, err) ||
-                 formats_zip_write(e->zip, head, sizeof head - 1, err) ||
-                 copy_spool(e, s->images, err) || formats_zip_write(e->zip, mid, mid_len, err) ||
-                 copy_spool(e, s->anns, err) || formats_zip_write(e->zip, tail, tail_len, err) ||
-                 formats_zip_end(e->zip, err)
+    rc = (e->zip && formats_zip_begin(e->zip, "result.json", size, err)) ||
+                 out_write(e, head, sizeof head - 1, err) || copy_spool(e, s->images, err) ||
+                 out_write(e, mid, mid_len, err) || copy_spool(e, s->anns, err) ||
+                 out_write(e, tail, tail_len, err) || (e->zip && formats_zip_end(e->zip, err))
              ? -1
              : 0;
 out:

@@ -284,6 +284,12 @@ struct formats_export {
     struct base_buf out;               /* item formats: the current record */
 };
 
+/* True when a COCO export writes its result.json alone (json_only without images). */
+static inline int formats_export_json_only(const struct formats_export_opts *o)
+{
+    return o->json_only && o->kind == FORMATS_COCO && !o->download_resources;
+}
+
 extern const struct formats_writer formats_writer_json, formats_writer_json_min, formats_writer_csv,
     formats_writer_tsv, formats_writer_coco, formats_writer_yolo, formats_writer_voc;
 

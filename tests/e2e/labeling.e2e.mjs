@@ -138,7 +138,7 @@ export async function scenario(t) {
   s = await editorState(p);
   check(s.regions.filter((r) => !r.predicted).length === 1, "one prediction accepted");
   await p.keyboard.press("Control+Enter");
-  await p.waitForFunction((id) => !window.labelloopEditor || window.labelloopEditor.taskId !== id || document.querySelector(".msg-info"), task3);
+  await p.waitForFunction((id) => !window.labelloopEditor || window.labelloopEditor.taskId !== id || document.querySelector("[data-testid=queue-done]"), task3);
   const t3 = await api(t, "GET", `/api/tasks/${task3}?fields=all`);
   const a3 = t3.annotations.find((a) => !a.was_cancelled);
   check(a3 && a3.parent_prediction === pred.id, "parent_prediction recorded");

@@ -7,6 +7,7 @@ import { match, navigate, useLocation } from "./lib/router";
 import { Link, Spinner } from "./components";
 import { LoginPage } from "./pages/login";
 import { AccountPage } from "./pages/account";
+import { UsersPage } from "./pages/users";
 import { ProjectsPage } from "./pages/projects";
 import { ProjectFormPage } from "./pages/project-form";
 import { ProjectPage } from "./pages/project";
@@ -23,6 +24,7 @@ const ROUTES: Route[] = [
   { pattern: "/projects/:id/label", view: (p) => <EditorPage projectId={Number(p.id)} taskId={null} /> },
   { pattern: "/projects/:id/tasks/:task", view: (p) => <EditorPage projectId={Number(p.id)} taskId={Number(p.task)} /> },
   { pattern: "/account", view: (_p, u) => <AccountPage user={u} /> },
+  { pattern: "/users", view: (_p, u) => <UsersPage user={u} /> },
 ];
 
 function Header(props: { user: User; onLogout: () => void }) {
@@ -33,6 +35,7 @@ function Header(props: { user: User; onLogout: () => void }) {
       </Link>
       <nav>
         <Link href="/projects">Projects</Link>
+        <Link href="/users">Users</Link>
       </nav>
       <span class="grow" />
       <Link href="/account" class="user" title="Account and API token">

@@ -46,8 +46,16 @@ export class CanvasView {
   readonly frameTimes: number[] = [];
   /** Called after the first frame with an image has been painted. */
   onFirstFrame: (() => void) | null = null;
+  /** Called when zoom or pan changes (the toolbar shows the zoom percentage). */
+  onView: (() => void) | null = null;
   colours: Map<string, string>;
   showLabels = true;
+  /** Draw mode (N): a drag always draws, even starting inside a box (as Shift+drag does). */
+  drawMode = false;
+  /** The view is the fitted one: a layout change (banner, window size) fits again. */
+  private fitted = true;
+  /** Pointer position for the crosshair lines (CSS px), null when outside. */
+  private pointer: [number, number] | null = null;
 
   constructor(parent: HTMLElement, private model: EditorModel, colours: Map<string, string>) {
     this.colours = colours;
@@ -105,17 +113,35 @@ export class CanvasView {
 
   setView(v: View): void {
     this.view = v;
-    this.invalidate(true);
+    this.fitted = false;
+    this.viewChanged();
   }
 
   fit(): void {
     this.view = fitView(this.model.imgW, this.model.imgH, this.cssW, this.cssH);
-    this.invalidate(true);
+    this.fitted = true;
+    this.viewChanged();
   }
 
   zoomBy(factor: number): void {
     this.view = zoomAt(this.view, factor, this.cssW / 2, this.cssH / 2);
+    this.fitted = false;
+    this.viewChanged();
+  }
+
+  /** Zoom in percent of the image's own pixels (100: one image pixel per CSS pixel). */
+  get zoomPercent(): number {
+    return Math.round(this.view.scale * 100);
+  }
+
+  /** Brightness and contrast of the image as factors (1: unchanged); the boxes are not affected. */
+  setAdjust(brightness: number, contrast: number): void {
+    this.imgCanvas.style.filter = brightness === 1 && contrast === 1 ? "" : `brightness(${brightness}) contrast(${contrast})`;
+  }
+
+  private viewChanged(): void {
     this.invalidate(true);
+    this.onView?.();
   }
 
   /** Screen position (CSS px, relative to the canvas) of an image point: used by tests and the panel. */
@@ -137,7 +163,9 @@ export class CanvasView {
       c.width = Math.round(this.cssW * this.dpr);
       c.height = Math.round(this.cssH * this.dpr);
     }
-    if (first && this.levels.length) this.fit();
+    // Banners, the window or the side panel changed the canvas's size: a fitted image fits again,
+    // so its bottom is never hidden; a zoomed-in view keeps its place.
+    if ((first || this.fitted) && this.levels.length) this.fit();
     this.invalidate(true);
   }
 
@@ -225,13 +253,24 @@ export class CanvasView {
     ctx.lineWidth = 1;
     for (const [key, rects] of groups) {
       if (key[0] === "p") {
-        // Predictions: dashed outlines, stroked on half pixels so that they stay one pixel wide.
-        ctx.strokeStyle = key.slice(1);
-        ctx.setLineDash([6 * this.dpr, 4 * this.dpr]);
+        // Predictions: a dark halo under a two-tone dash (the label's colour, white in the gaps),
+        // so that they stand out on light, dark and same-coloured backgrounds alike.
         ctx.beginPath();
         for (const [x, y, w, h] of rects) ctx.rect(x + 0.5, y + 0.5, w - 1, h - 1);
+        ctx.lineWidth = 3 * this.dpr;
+        ctx.strokeStyle = "rgba(0,0,0,0.55)";
+        ctx.stroke();
+        ctx.lineWidth = Math.max(1, Math.round(this.dpr));
+        ctx.setLineDash([6 * this.dpr, 4 * this.dpr]);
+        ctx.strokeStyle = key.slice(1);
+        ctx.stroke();
+        ctx.lineDashOffset = 6 * this.dpr;
+        ctx.setLineDash([4 * this.dpr, 6 * this.dpr]);
+        ctx.strokeStyle = "#fff";
         ctx.stroke();
         ctx.setLineDash([]);
+        ctx.lineDashOffset = 0;
+        ctx.lineWidth = 1;
       } else {
         // Own boxes: four one-pixel fills each, pixel-exact and far cheaper to raster than paths.
         ctx.fillStyle = key.slice(1);
@@ -252,6 +291,26 @@ export class CanvasView {
       const [x, y, w, h] = this.deviceRect(this.drag.rect);
       ctx.strokeRect(x + 0.5, y + 0.5, w - 1, h - 1);
     }
+    if (this.pointer && (this.drawMode || this.drag?.kind === "draw")) this.drawCrosshair(ctx, W, H);
+  }
+
+  /** Full-width and full-height lines through the pointer while drawing, to line a box up. */
+  private drawCrosshair(ctx: CanvasRenderingContext2D, W: number, H: number): void {
+    const x = Math.round(this.pointer![0] * this.dpr) + 0.5, y = Math.round(this.pointer![1] * this.dpr) + 0.5;
+    ctx.lineWidth = 1;
+    for (const [colour, dash] of [["rgba(0,0,0,0.7)", 0], ["rgba(255,255,255,0.9)", 4 * this.dpr]] as const) {
+      ctx.strokeStyle = colour;
+      ctx.setLineDash([4 * this.dpr, 4 * this.dpr]);
+      ctx.lineDashOffset = dash;
+      ctx.beginPath();
+      ctx.moveTo(0, y);
+      ctx.lineTo(W, y);
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, H);
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+    ctx.lineDashOffset = 0;
   }
 
   private drawTags(ctx: CanvasRenderingContext2D, tags: Array<[Region, number, number, number]>): void {
@@ -323,7 +382,8 @@ export class CanvasView {
     }
     if (e.button !== 0) return;
     const sel = this.model.selected;
-    const h = sel && this.model.isVisible(sel) ? hitHandle(this.view, sel, sx, sy) : null;
+    const drawing = e.shiftKey || this.drawMode;
+    const h = sel && !sel.locked && !drawing && this.model.isVisible(sel) ? hitHandle(this.view, sel, sx, sy) : null;
     if (sel && h) {
       this.model.beginEdit();
       this.drag = { kind: "resize", id: sel.id, handle: h, orig: { x: sel.x, y: sel.y, w: sel.w, h: sel.h } };
@@ -331,8 +391,9 @@ export class CanvasView {
     }
     const hit = this.hitBox(sx, sy);
     const [ix, iy] = toImage(this.view, sx, sy);
-    if (hit && !e.shiftKey) {
+    if (hit && !drawing) {
       this.model.select(hit.id);
+      if (hit.locked) return;
       this.model.beginEdit();
       this.drag = { kind: "move", id: hit.id, x0: ix, y0: iy, orig: { x: hit.x, y: hit.y, w: hit.w, h: hit.h } };
       return;
@@ -343,12 +404,15 @@ export class CanvasView {
   private onMove = (e: PointerEvent): void => {
     const [sx, sy] = this.local(e);
     const d = this.drag;
+    this.pointer = [sx, sy];
+    if (this.drawMode && (!d || d.kind !== "draw")) this.invalidate(false);
     if (!d) return this.hover(sx, sy);
     const [ix, iy] = toImage(this.view, sx, sy);
     const W = this.model.imgW, H = this.model.imgH;
     if (d.kind === "pan") {
       this.view = { scale: d.view.scale, tx: d.view.tx + sx - d.sx, ty: d.view.ty + sy - d.sy };
-      this.invalidate(true);
+      this.fitted = false;
+      this.viewChanged();
     } else if (d.kind === "draw") {
       d.rect = rectFromCorners(d.x0, d.y0, ix, iy, W, H);
       this.invalidate(false);
@@ -381,8 +445,13 @@ export class CanvasView {
       return;
     }
     const sel = this.model.selected;
-    const h = sel && this.model.isVisible(sel) ? hitHandle(this.view, sel, sx, sy) : null;
-    this.boxCanvas.style.cursor = h ? handleCursor(h) : this.hitBox(sx, sy) ? "move" : "crosshair";
+    if (this.drawMode) {
+      this.boxCanvas.style.cursor = "crosshair";
+      return;
+    }
+    const h = sel && !sel.locked && this.model.isVisible(sel) ? hitHandle(this.view, sel, sx, sy) : null;
+    const hit = this.hitBox(sx, sy);
+    this.boxCanvas.style.cursor = h ? handleCursor(h) : hit && !hit.locked ? "move" : "crosshair";
   }
 
   private onWheel = (e: WheelEvent): void => {
@@ -390,7 +459,8 @@ export class CanvasView {
     const [sx, sy] = this.local(e);
     const dy = e.deltaMode === 1 ? e.deltaY * 33 : e.deltaY;
     this.view = zoomAt(this.view, Math.exp(-dy * 0.0015), sx, sy);
-    this.invalidate(true);
+    this.fitted = false;
+    this.viewChanged();
   };
 
   private onKey = (e: KeyboardEvent): void => {
@@ -404,6 +474,11 @@ export class CanvasView {
 
   private noMenu = (e: Event): void => e.preventDefault();
 
+  private onLeave = (): void => {
+    this.pointer = null;
+    this.invalidate(false);
+  };
+
   private bindEvents(): void {
     const c = this.boxCanvas;
     c.addEventListener("pointerdown", this.onDown);
@@ -412,6 +487,7 @@ export class CanvasView {
     c.addEventListener("pointercancel", this.onUp);
     c.addEventListener("wheel", this.onWheel, { passive: false });
     c.addEventListener("contextmenu", this.noMenu);
+    c.addEventListener("pointerleave", this.onLeave);
     window.addEventListener("keydown", this.onKey);
     window.addEventListener("keyup", this.onKey);
   }

@@ -1,31 +1,41 @@
-// The labeling page: canvas, labels, box list, predictions with the confidence slider, hotkeys,
-// local drafts, submit/skip with retry, and previous/next task.
+// The labeling page: canvas, side column (side.tsx), hotkeys, local drafts, submit/skip with retry
+// and a guard against saving twice, review of predicted boxes before submit, previous/next through
+// the task list (nav.ts) and "Label next" through the project's queue.
 
 import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import { api, ApiError, type Annotation, type Project, type Task, type TaskPage } from "../lib/api";
 import { parseConfig, type BoxConfig } from "../lib/config";
+import type { ModelPanelData } from "../lib/loop";
 import { navigate } from "../lib/router";
-import { neighborQuery } from "../lib/tasklist";
+import { neighborQuery, taskQuery } from "../lib/tasklist";
+import { listContext, navFor, type ListContext } from "../lib/nav";
 import { Link, Message, Modal, Spinner } from "../components";
 import { EditorModel } from "./model";
 import { CanvasView } from "./canvas";
+import { EditorSide } from "./side";
 import { buildSubmit, currentAnnotation, drafts, initialRegions, LeadTimer, makeDraft, sendWithRetry, submitAnnotation } from "./session";
 import { HOTKEY_HELP, keyOf } from "./hotkeys";
+import { copiedBoxes, copyBoxes, savedThreshold, saveThreshold } from "./prefs";
 
 interface Loaded {
   project: Project;
   task: Task;
   cfg: BoxConfig;
   img: HTMLImageElement;
-  restoredAt: number | null;
+  /** The confidence slider's start: the user's choice for this project, else the model's. */
+  threshold: number;
 }
 
 type SaveState = { kind: "idle" | "draft" | "saving" | "saved" | "error" | "retrying"; text: string };
 
+/** Images already requested (the next task's is fetched ahead while the user labels). */
+const prefetched = new Map<string, HTMLImageElement>();
+
 async function loadImage(url: string): Promise<HTMLImageElement> {
-  const img = new Image();
+  const img = prefetched.get(url) ?? new Image();
+  prefetched.delete(url);
   img.decoding = "async";
-  img.src = url;
+  if (!img.src) img.src = url;
   try {
     await img.decode();
   } catch {
@@ -34,20 +44,50 @@ async function loadImage(url: string): Promise<HTMLImageElement> {
   return img;
 }
 
+function prefetch(url: string): void {
+  if (!url || prefetched.has(url)) return;
+  if (prefetched.size > 4) prefetched.delete(prefetched.keys().next().value as string);
+  const img = new Image();
+  img.src = url;
+  prefetched.set(url, img);
+}
+
 function imageUrl(task: Task, cfg: BoxConfig): string {
   const v = task.data[cfg.dataKey] ?? task.data["$undefined$"] ?? Object.values(task.data).find((x) => typeof x === "string");
   return typeof v === "string" ? v : "";
 }
 
-function visitedKey(pid: number): string {
-  return `labelloop.visited.${pid}`;
+/** The model's threshold (0.3 without a model), unless the user picked one for this project. */
+async function startThreshold(pid: number): Promise<number> {
+  const mine = savedThreshold(pid);
+  if (mine !== null) return mine;
+  try {
+    const m = await api.get<ModelPanelData>(`/api/projects/${pid}/model`);
+    const t = m.current?.score_threshold;
+    return typeof t === "number" && Number.isFinite(t) ? t : 0.3;
+  } catch {
+    return 0.3;
+  }
 }
 
-function visited(pid: number): number[] {
+function listNav(ctx: ListContext, dataKey: string) {
+  return navFor(ctx, async (page, size) => {
+    const r = await api.get<TaskPage>(taskQuery(ctx.project, page, size, ctx.filter, ctx.order, ctx.search, dataKey) + "&include=id");
+    return { ids: r.tasks.map((t) => t.id), total: r.total };
+  });
+}
+
+/** The task before or after one in the task list (its filter, search and order); when the task is
+ * not in that list, the neighbour by id among all tasks. */
+async function neighbor(pid: number, taskId: number, dir: 1 | -1, dataKey: string): Promise<number | null> {
+  const n = await listNav(listContext(pid), dataKey).neighbor(taskId, dir);
+  if (n !== undefined) return n;
   try {
-    return JSON.parse(sessionStorage.getItem(visitedKey(pid)) || "[]") as number[];
-  } catch {
-    return [];
+    const page = await api.get<TaskPage>(neighborQuery(pid, taskId, dir));
+    return page.tasks[0]?.id ?? null;
+  } catch (e) {
+    if ((e as ApiError).status === 404) return null;
+    throw e;
   }
 }
 
@@ -76,6 +116,7 @@ export function EditorPage(props: { projectId: number; taskId: number | null }) 
       }
       const parsed = parseConfig(project.label_config);
       if (!parsed.config) throw new Error("the project's labeling config cannot be used by the box editor: " + parsed.errors.map((e) => e.message).join("; "));
+      const thr = startThreshold(project.id);
       const task = await api.get<Task>(`/api/tasks/${props.taskId}?fields=all`);
       if (stop) return;
       setPhase("Loading image…");
@@ -83,7 +124,8 @@ export function EditorPage(props: { projectId: number; taskId: number | null }) 
       if (!url) throw new Error(`task ${task.id} has no image under "${parsed.config.dataKey}"`);
       const img = await loadImage(url);
       performance.mark("ll:image-loaded");
-      if (!stop) setLoaded({ project, task, cfg: parsed.config, img, restoredAt: null });
+      const threshold = await thr;
+      if (!stop) setLoaded({ project, task, cfg: parsed.config, img, threshold });
     })().catch((e) => !stop && setError((e as Error).message));
     return () => {
       stop = true;
@@ -114,11 +156,35 @@ export function EditorPage(props: { projectId: number; taskId: number | null }) 
   return <Editor key={loaded.task.id} {...loaded} />;
 }
 
+/** Submit with predicted boxes nobody reviewed: accept them all (the focused default, so Enter
+ * does it), reject them all, or go back to review them one by one. */
+function ReviewDialog(props: { count: number; onChoose: (accept: boolean) => void; onClose: () => void }) {
+  const first = useRef<HTMLButtonElement>(null);
+  useEffect(() => first.current?.focus(), []);
+  const n = props.count;
+  return (
+    <Modal title="Predicted boxes not reviewed" onClose={props.onClose}>
+      <p data-testid="review-text">
+        {n} predicted box{n === 1 ? " is" : "es are"} not reviewed. A predicted box becomes part of the annotation only when it is accepted.
+      </p>
+      <div class="row">
+        <button class="primary" ref={first} data-testid="review-accept" onClick={() => props.onChoose(true)}>
+          Accept all {n} and submit
+        </button>
+        <button data-testid="review-reject" onClick={() => props.onChoose(false)}>
+          Reject all and submit
+        </button>
+        <button onClick={props.onClose}>Back</button>
+      </div>
+    </Modal>
+  );
+}
+
 function Editor(props: Loaded) {
   const { project, task, cfg, img } = props;
   const W = img.naturalWidth, H = img.naturalHeight;
   const base = useMemo(() => currentAnnotation(task), [task]);
-  const model = useMemo(() => new EditorModel(cfg.labels.map((l) => l.value)), [cfg]);
+  const model = useMemo(() => new EditorModel(cfg.labels.map((l) => l.value), props.threshold), [cfg]);
   const colours = useMemo(() => new Map(cfg.labels.map((l) => [l.value, l.background])), [cfg]);
   const timer = useRef(new LeadTimer());
   const host = useRef<HTMLDivElement>(null);
@@ -129,7 +195,23 @@ function Editor(props: Loaded) {
   const [help, setHelp] = useState(false);
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  /** The annotation saved from this page: later submits update it instead of adding another. */
+  const [saved, setSaved] = useState<Annotation | null>(null);
+  /** Changed since the last save (an unchanged, saved task cannot be submitted again). */
+  const [dirty, setDirty] = useState(false);
+  /** The queue is empty after a submit: the editor says so and offers the task list. */
+  const [done, setDone] = useState(false);
+  /** Submit asked for while predicted boxes await review. */
+  const [review, setReview] = useState<number | null>(null);
+  const [drawMode, setDrawMode] = useState(false);
+  const [adjust, setAdjustState] = useState({ b: 1, c: 1 });
+  const [zoom, setZoom] = useState(100);
+  const [pos, setPos] = useState<[number, number] | null>(null);
+  const inflight = useRef(false);
   const pending = useRef<(() => void) | null>(null);
+  const target = saved ?? base;
+  const targetId = useRef<number | null>(base?.id ?? null);
+  targetId.current = target?.id ?? null;
 
   // Set up: boxes from the annotation or prediction, or the local draft if one is there.
   useEffect(() => {
@@ -137,7 +219,9 @@ function Editor(props: Loaded) {
     if (draft && draft.annotationId === (base?.id ?? null)) {
       timer.current = new LeadTimer(draft.leadTime);
       model.reset(draft.regions, W, H);
+      model.hadPredictions = model.hadPredictions || (task.predictions ?? []).length > 0;
       setRestored(draft.savedAt);
+      setDirty(true);
     } else {
       if (draft) drafts.clear(task.id);
       model.reset(initialRegions(task, cfg, W, H, project.model_version), W, H);
@@ -153,14 +237,14 @@ function Editor(props: Loaded) {
         /* marks cleared */
       }
     };
+    cv.onView = () => setZoom(cv.zoomPercent);
     cv.setImage(img);
     (window as unknown as Record<string, unknown>).labelloopEditor = { model, view: cv, taskId: task.id };
-    const v = visited(project.id).filter((id) => id !== task.id);
-    sessionStorage.setItem(visitedKey(project.id), JSON.stringify([...v, task.id].slice(-200)));
     let frame = 0;
     const unsub = model.subscribe((committed) => {
       if (committed) {
-        const ok = drafts.save(makeDraft(task.id, base?.id ?? null, model.regions, timer.current.seconds()));
+        setDirty(true);
+        const ok = drafts.save(makeDraft(task.id, targetId.current, model.regions, timer.current.seconds()));
         setSave(ok ? { kind: "draft", text: "Draft saved locally" } : { kind: "error", text: "Could not save a local draft (browser storage full?)" });
       }
       if (!frame) frame = requestAnimationFrame(() => ((frame = 0), redraw(0)));
@@ -168,12 +252,26 @@ function Editor(props: Loaded) {
     redraw(0);
     const vis = () => (document.hidden ? timer.current.stop() : timer.current.start());
     document.addEventListener("visibilitychange", vis);
+    // Fetch the next task's image ahead, while this one is being labeled.
+    const ahead = setTimeout(() => {
+      neighbor(project.id, task.id, 1, cfg.dataKey)
+        .then(async (id) => {
+          setPos(listNav(listContext(project.id), cfg.dataKey).position(task.id));
+          if (id === null) return;
+          const t = await api.get<Task>(`/api/tasks/${id}`);
+          prefetch(imageUrl(t, cfg));
+        })
+        .catch(() => undefined);
+    }, 300);
     return () => {
       unsub();
+      clearTimeout(ahead);
       cancelAnimationFrame(frame);
       document.removeEventListener("visibilitychange", vis);
       cv.destroy();
       view.current = null;
+      const w = window as unknown as Record<string, unknown>;
+      if ((w.labelloopEditor as { model?: unknown } | undefined)?.model === model) delete w.labelloopEditor;
     };
   }, [task.id]);
 
@@ -184,64 +282,92 @@ function Editor(props: Loaded) {
     return () => window.removeEventListener("online", fn);
   }, []);
 
-  const goNext = async () => {
+  useEffect(() => {
+    if (view.current) view.current.drawMode = drawMode;
+    view.current?.invalidate(false);
+  }, [drawMode]);
+
+  const setAdjust = (a: { b: number; c: number }) => {
+    setAdjustState(a);
+    view.current?.setAdjust(a.b, a.c);
+  };
+
+  const setThreshold = (t: number) => {
+    model.setThreshold(t);
+    saveThreshold(project.id, t);
+  };
+
+  /** The labeling queue's next task (the project's sampling order). */
+  const labelNext = async () => {
     try {
       const next = await api.get<Task>(`/api/projects/${project.id}/next`);
       if (next.id !== task.id) return navigate(`/projects/${project.id}/tasks/${next.id}`);
+      setNotice("This task is the next one in the queue.");
     } catch (e) {
       if ((e as ApiError).status !== 404) return setNotice((e as Error).message);
+      setDone(true);
     }
-    await goNeighbor(1, true);
   };
 
-  const goNeighbor = async (dir: 1 | -1, fromNext = false) => {
+  const step = async (dir: 1 | -1) => {
     try {
-      const page = await api.get<TaskPage>(neighborQuery(project.id, task.id, dir));
-      if (page.tasks.length) return navigate(`/projects/${project.id}/tasks/${page.tasks[0].id}`);
+      const id = await neighbor(project.id, task.id, dir, cfg.dataKey);
+      if (id !== null) return navigate(`/projects/${project.id}/tasks/${id}`);
+      setNotice(dir > 0 ? "This is the last task of the list." : "This is the first task of the list.");
     } catch (e) {
-      if ((e as ApiError).status !== 404) return setNotice((e as Error).message);
+      setNotice((e as Error).message);
     }
-    setNotice(dir > 0 ? (fromNext ? "No more tasks to label." : "This is the last task.") : "This is the first task.");
   };
 
-  const goPrev = () => {
-    const v = visited(project.id);
-    const i = v.lastIndexOf(task.id);
-    const prev = i > 0 ? v[i - 1] : null;
-    if (prev !== null) {
-      sessionStorage.setItem(visitedKey(project.id), JSON.stringify(v.slice(0, i)));
-      navigate(`/projects/${project.id}/tasks/${prev}`);
-    } else void goNeighbor(-1);
-  };
-
-  const send = async (skip: boolean) => {
-    if (busy) return;
+  const send = async (skip: boolean, force = false) => {
+    if (inflight.current || (skip && done)) return;
+    if (!skip && saved && !dirty) return setNotice(`Already submitted as annotation #${saved.id}; change something to update it.`);
+    const toReview = model.pending().length;
+    if (!skip && toReview && !force) return setReview(toReview);
+    inflight.current = true;
     setBusy(true);
     setNotice(null);
     const lead = timer.current.seconds();
     const body = skip
       ? { result: [], was_cancelled: true, ground_truth: false, lead_time: Math.round(lead * 1000) / 1000, parent_prediction: null }
-      : buildSubmit(model.regions, cfg, W, H, lead, model.parentPrediction(), base);
+      : buildSubmit(model.regions, cfg, W, H, lead, model.parentPrediction(), target);
     setSave({ kind: "saving", text: skip ? "Skipping…" : "Saving…" });
     try {
-      const target: number | null = skip ? null : base?.id ?? null;
+      const to: number | null = skip ? null : target?.id ?? null;
       const ann: Annotation = await sendWithRetry(
-        () => (skip ? api.post<Annotation>(`/api/tasks/${task.id}/annotations`, body) : submitAnnotation(task.id, target, body)),
+        () => (skip ? api.post<Annotation>(`/api/tasks/${task.id}/annotations`, body) : submitAnnotation(task.id, to, body)),
         [500, 1500, 4000],
         (n, err) => setSave({ kind: "retrying", text: `Could not save (${err.message}); retrying (${n}/3)…` }),
       );
       pending.current = null;
       drafts.clear(task.id);
+      if (!skip) setSaved(ann);
+      setDirty(false);
       setSave({ kind: "saved", text: skip ? "Skipped" : `Saved annotation #${ann.id}` });
-      await goNext();
+      await labelNext();
     } catch (e) {
       const err = e as ApiError;
       const why = err.status === 401 ? "your session has expired" : err.message;
       setSave({ kind: "error", text: `Not saved: ${why}. Your boxes are kept as a local draft; press Ctrl+Enter to try again.` });
-      if (err.status === 0) pending.current = () => void send(skip);
+      if (err.status === 0) pending.current = () => void send(skip, true);
     } finally {
+      inflight.current = false;
       setBusy(false);
     }
+  };
+
+  const acceptAll = () => setNotice(`Accepted ${model.acceptAbove()} predicted boxes.`);
+
+  const copy = () => {
+    const sel = model.selected;
+    const boxes = (sel && !sel.predicted ? [sel] : model.own()).map((r) => ({ label: r.label, fx: r.x / W, fy: r.y / H, fw: r.w / W, fh: r.h / H }));
+    copyBoxes(boxes);
+    setNotice(boxes.length ? `Copied ${boxes.length} box${boxes.length === 1 ? "" : "es"}; Ctrl+V pastes them here or on another image.` : "Nothing to copy.");
+  };
+
+  const paste = () => {
+    const n = model.paste(copiedBoxes());
+    setNotice(n ? `Pasted ${n} box${n === 1 ? "" : "es"}.` : "Nothing to paste: copy boxes with Ctrl+C first.");
   };
 
   // Keyboard: one handler for the whole page; typing in form fields is left alone.
@@ -253,22 +379,28 @@ function Editor(props: Loaded) {
       if (document.querySelector(".modal-back") && e.key !== "?") return;
       const k = keyOf(e);
       const sel = model.selectedId;
-      const step = e.shiftKey ? 10 : 1;
+      const big = e.shiftKey ? 10 : 1;
       const actions: Record<string, () => void> = {
         "ctrl+z": () => model.undo(),
         "ctrl+shift+z": () => model.redo(),
         "ctrl+y": () => model.redo(),
         "ctrl+enter": () => void send(false),
         "ctrl+space": () => void send(true),
+        "ctrl+c": copy,
+        "ctrl+v": paste,
         delete: () => sel && model.remove(sel),
         backspace: () => sel && model.remove(sel),
-        escape: () => (help ? setHelp(false) : model.select(null)),
+        escape: () => (help ? setHelp(false) : drawMode ? setDrawMode(false) : model.select(null)),
         tab: () => model.cycle(1),
         "shift+tab": () => model.cycle(-1),
         enter: () => sel && model.accept(sel),
-        "shift+enter": () => setNotice(`Accepted ${model.acceptAbove()} predicted boxes.`),
-        "[": () => goPrev(),
-        "]": () => void goNext(),
+        "shift+enter": acceptAll,
+        n: () => setDrawMode((d) => !d),
+        h: () => sel && model.toggleHidden(sel),
+        H: () => model.showAll(),
+        l: () => sel && model.toggleLocked(sel),
+        "[": () => void step(-1),
+        "]": () => void step(1),
         "0": () => view.current?.fit(),
         "+": () => view.current?.zoomBy(1.25),
         "=": () => view.current?.zoomBy(1.25),
@@ -279,31 +411,29 @@ function Editor(props: Loaded) {
         arrowright: () => sel && model.nudge(sel, 1, 0),
         arrowup: () => sel && model.nudge(sel, 0, -1),
         arrowdown: () => sel && model.nudge(sel, 0, 1),
-        "shift+arrowleft": () => sel && model.nudge(sel, -step, 0),
-        "shift+arrowright": () => sel && model.nudge(sel, step, 0),
-        "shift+arrowup": () => sel && model.nudge(sel, 0, -step),
-        "shift+arrowdown": () => sel && model.nudge(sel, 0, step),
+        "shift+arrowleft": () => sel && model.nudge(sel, -big, 0),
+        "shift+arrowright": () => sel && model.nudge(sel, big, 0),
+        "shift+arrowup": () => sel && model.nudge(sel, 0, -big),
+        "shift+arrowdown": () => sel && model.nudge(sel, 0, big),
       };
       const label = !e.ctrlKey && !e.metaKey && !e.altKey ? labelKeys.get(e.key.toLowerCase()) : undefined;
-      const fn = label !== undefined ? () => model.chooseLabel(label) : actions[k];
+      const fn = label !== undefined ? () => model.chooseLabel(label) : actions[k === "h" && e.shiftKey ? "H" : k];
       if (!fn) return;
       e.preventDefault();
       fn();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [task.id, help, busy]);
+  }, [task.id, help, busy, saved, dirty, done, drawMode]);
 
-  const own = model.own();
-  const preds = model.regions.filter((r) => r.predicted);
-  const visiblePreds = preds.filter((r) => model.isVisible(r));
-  const sel = model.selected;
+  const submitLabel = saved ? (dirty ? "Update" : "Submitted ✓") : base ? "Update" : "Submit";
   return (
     <div class="editor">
       <div class="editor-bar">
         <Link href={`/projects/${project.id}`}>← {project.title || `Project #${project.id}`}</Link>
-        <span class="muted">
+        <span class="muted" data-testid="task-pos">
           Task #{task.id} · {W}×{H}
+          {pos && pos[1] > 0 ? ` · ${pos[0]} of ${pos[1]} in the list` : ""}
         </span>
         <span class="grow" />
         <button onClick={() => model.undo()} disabled={!model.canUndo} title="Undo (Ctrl+Z)">
@@ -312,11 +442,14 @@ function Editor(props: Loaded) {
         <button onClick={() => model.redo()} disabled={!model.canRedo} title="Redo (Ctrl+Shift+Z)">
           Redo
         </button>
+        <button class={drawMode ? "on" : ""} onClick={() => setDrawMode(!drawMode)} title="Draw mode (N): a drag always draws a box, even inside another" data-testid="draw-mode" aria-pressed={drawMode}>
+          Draw
+        </button>
         <button onClick={() => view.current?.zoomBy(0.8)} title="Zoom out (-)">
           −
         </button>
-        <button onClick={() => view.current?.fit()} title="Fit (0)">
-          Fit
+        <button onClick={() => view.current?.fit()} title="Fit (0)" data-testid="zoom">
+          {zoom}%
         </button>
         <button onClick={() => view.current?.zoomBy(1.25)} title="Zoom in (+)">
           +
@@ -324,24 +457,29 @@ function Editor(props: Loaded) {
         <button onClick={() => setHelp(true)} title="Hotkeys (?)">
           ?
         </button>
-        <button onClick={goPrev} title="Previous task ([)">
+        <button onClick={() => void step(-1)} title="Previous task in the list ([)">
           ‹ Prev
         </button>
-        <button onClick={() => void goNext()} title="Next task (])">
+        <button onClick={() => void step(1)} title="Next task in the list (])">
           Next ›
         </button>
-        <button onClick={() => void send(true)} disabled={busy} title="Skip (Ctrl+Space)">
+        <button onClick={() => void labelNext()} title={`The next task of the labeling queue (${project.sampling || "Sequential sampling"})`} data-testid="label-next">
+          Label next
+        </button>
+        <button onClick={() => void send(true)} disabled={busy || done} title="Skip (Ctrl+Space)">
           Skip
         </button>
-        <button class="primary" onClick={() => void send(false)} disabled={busy} title="Submit (Ctrl+Enter)" data-testid="submit">
-          {busy ? <Spinner label="Saving…" /> : base ? "Update" : "Submit"}
+        <button class="primary" onClick={() => void send(false)} disabled={busy || (!!saved && !dirty)} title="Submit (Ctrl+Enter)" data-testid="submit">
+          {busy ? <Spinner label="Saving…" /> : submitLabel}
         </button>
       </div>
+      {done && (
+        <Message kind="ok">
+          <span data-testid="queue-done">All tasks of the queue are labeled.</span> <Link href={`/projects/${project.id}`}>Back to the task list</Link>
+        </Message>
+      )}
       {restored !== null && (
-        <Message
-          kind="info"
-          onClose={() => setRestored(null)}
-        >
+        <Message kind="info" onClose={() => setRestored(null)}>
           <span data-testid="draft-restored">Restored your unsaved draft from {new Date(restored).toLocaleTimeString()}.</span>{" "}
           <button
             class="link"
@@ -349,6 +487,7 @@ function Editor(props: Loaded) {
               drafts.clear(task.id);
               model.reset(initialRegions(task, cfg, W, H, project.model_version), W, H);
               setRestored(null);
+              setDirty(false);
             }}
           >
             Discard draft
@@ -359,89 +498,30 @@ function Editor(props: Loaded) {
       {(save.kind === "error" || save.kind === "retrying") && <Message kind={save.kind === "error" ? "error" : "warn"}>{save.text}</Message>}
       <div class="editor-body">
         <div class="canvas-host" ref={host} data-testid="canvas-host" />
-        <aside class="editor-side">
-          <section>
-            <h3>Labels</h3>
-            <ul class="labels">
-              {cfg.labels.map((l) => (
-                <li key={l.value}>
-                  <button class={"label-btn" + (model.activeLabel === l.value ? " on" : "")} onClick={() => model.chooseLabel(l.value)} data-label={l.value}>
-                    <span class="swatch" style={{ background: l.background }} />
-                    {l.value}
-                    {l.hotkey && <kbd>{l.hotkey}</kbd>}
-                  </button>
-                </li>
-              ))}
-            </ul>
-          </section>
-          {preds.length > 0 && (
-            <section class="preds">
-              <h3>Predictions</h3>
-              <label class="slider">
-                Confidence ≥ <b>{model.threshold.toFixed(2)}</b>
-                <input type="range" min={0} max={1} step={0.01} value={model.threshold} onInput={(e) => model.setThreshold(Number(e.currentTarget.value))} aria-label="confidence threshold" />
-              </label>
-              <div class="row">
-                <span class="muted">
-                  {visiblePreds.length} of {preds.length} shown
-                </span>
-                <button onClick={() => setNotice(`Accepted ${model.acceptAbove()} predicted boxes.`)} disabled={!visiblePreds.length} title="Shift+Enter" data-testid="accept-all">
-                  Accept all shown
-                </button>
-              </div>
-            </section>
-          )}
-          <section class="regions">
-            <h3>
-              Boxes <span class="muted">({own.length})</span>
-            </h3>
-            <ul class="region-list" data-testid="region-list">
-              {[...own, ...visiblePreds].slice(0, 1000).map((r) => (
-                <li key={r.id} class={(r.id === model.selectedId ? "on " : "") + (r.predicted ? "pred" : "")} onClick={() => model.select(r.id)} data-region-id={r.id}>
-                  <span class="swatch" style={{ background: colours.get(r.label) ?? "#f0f" }} />
-                  <span class="rl">{r.label}</span>
-                  {r.score !== null && <span class="score">{r.score.toFixed(2)}</span>}
-                  {r.origin !== "manual" && !r.predicted && <span class="tag">{r.origin === "prediction" ? "accepted" : "edited"}</span>}
-                  {r.predicted && (
-                    <span class="pred-actions">
-                      <button class="link" onClick={(e) => (e.stopPropagation(), model.accept(r.id))} title="Accept (Enter)">
-                        accept
-                      </button>
-                      <button class="link danger" onClick={(e) => (e.stopPropagation(), model.remove(r.id))} title="Reject (Delete)">
-                        reject
-                      </button>
-                    </span>
-                  )}
-                </li>
-              ))}
-            </ul>
-          </section>
-          {sel && (
-            <section class="selected">
-              <h3>Selected box</h3>
-              <select value={sel.label} onChange={(e) => model.setLabel(sel.id, e.currentTarget.value)} aria-label="box label">
-                {cfg.labels.map((l) => (
-                  <option key={l.value} value={l.value}>
-                    {l.value}
-                  </option>
-                ))}
-              </select>
-              <div class="mono small">
-                x {Math.round(sel.x)} y {Math.round(sel.y)} w {Math.round(sel.w)} h {Math.round(sel.h)}
-              </div>
-              <div class="row">
-                {sel.predicted && <button onClick={() => model.accept(sel.id)}>Accept</button>}
-                <button class="danger" onClick={() => model.remove(sel.id)}>
-                  {sel.predicted ? "Reject" : "Delete"}
-                </button>
-              </div>
-            </section>
-          )}
-          <div class={"save-state " + save.kind} data-testid="save-state">
-            {save.kind === "saving" && <Spinner />} {save.text}
-          </div>
-        </aside>
+        <EditorSide
+          model={model}
+          cfg={cfg}
+          colours={colours}
+          instructions={project.expert_instruction ?? ""}
+          adjust={adjust}
+          setAdjust={setAdjust}
+          setThreshold={setThreshold}
+          acceptAll={acceptAll}
+          save={save}
+        />
       </div>
+      {review !== null && (
+        <ReviewDialog
+          count={review}
+          onClose={() => setReview(null)}
+          onChoose={(accept) => {
+            setReview(null);
+            if (accept) model.acceptAbove();
+            else model.rejectAbove();
+            void send(false, true);
+          }}
+        />
+      )}
       {help && (
         <Modal title="Hotkeys" onClose={() => setHelp(false)} wide>
           <table class="hotkeys">

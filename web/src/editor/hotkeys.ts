@@ -18,9 +18,12 @@ export function keyOf(e: { key: string; ctrlKey: boolean; metaKey: boolean; shif
   return parts.join("+");
 }
 
+/** Every key of the editor, as the `?` overlay lists them (docs/ui.md has the same table). */
 export const HOTKEY_HELP: Array<[string, string]> = [
   ["drag", "draw a box with the active label (on empty image)"],
-  ["drag box / handle", "move / resize it"],
+  ["drag box / handle", "move / resize it (not when locked)"],
+  ["Shift + drag", "draw a box, even starting inside another box"],
+  ["N", "draw mode on / off: every drag draws, with crosshair lines"],
   ["wheel", "zoom around the cursor"],
   ["Space + drag, right or middle drag", "pan"],
   ["0", "fit the image to the screen"],
@@ -30,11 +33,14 @@ export const HOTKEY_HELP: Array<[string, string]> = [
   ["Delete / Backspace", "delete the selected box (rejects a prediction)"],
   ["Enter", "accept the selected prediction"],
   ["Shift+Enter", "accept all predictions at or above the confidence slider"],
-  ["Escape", "deselect"],
+  ["H / Shift+H", "hide or show the selected box / show all boxes"],
+  ["L", "lock or unlock the selected box"],
+  ["Ctrl+C / Ctrl+V", "copy the selected box (or all boxes) / paste them, also on another image"],
+  ["Escape", "leave draw mode, else deselect"],
   ["Ctrl+Z", "undo"],
   ["Ctrl+Shift+Z / Ctrl+Y", "redo"],
-  ["Ctrl+Enter", "submit (or update) and go to the next task"],
+  ["Ctrl+Enter", "submit (or update) and go to the next task of the queue"],
   ["Ctrl+Space", "skip the task"],
-  ["[ / ]", "previous / next task"],
+  ["[ / ]", "previous / next task of the task list (its filter and order)"],
   ["?", "this help"],
 ];

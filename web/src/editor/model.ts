@@ -12,7 +12,7 @@ export class EditorModel {
   regions: Region[] = [];
   selectedId: string | null = null;
   activeLabel: string;
-  threshold = 0;
+  threshold: number;
   imgW = 1;
   imgH = 1;
   private history = new History<Region[]>();
@@ -20,8 +20,15 @@ export class EditorModel {
   private editBefore: Region[] | null = null;
   private editChanged = false;
 
-  constructor(public labels: string[]) {
+  /** The task came with predicted boxes (the sidebar keeps their section once all are reviewed). */
+  hadPredictions = false;
+
+  constructor(
+    public labels: string[],
+    threshold = 0,
+  ) {
     this.activeLabel = labels[0] ?? "";
+    this.threshold = threshold;
   }
 
   subscribe(fn: Listener): () => void {
@@ -36,6 +43,7 @@ export class EditorModel {
   /** Replaces everything (task load, draft restore); not undoable. */
   reset(regions: Region[], imgW: number, imgH: number): void {
     this.regions = regions;
+    this.hadPredictions = regions.some((r) => r.predicted || r.predictionId !== null);
     this.imgW = imgW;
     this.imgH = imgH;
     this.selectedId = null;
@@ -58,9 +66,52 @@ export class EditorModel {
     return this.get(this.selectedId);
   }
 
-  /** Predicted boxes below the slider are hidden; own boxes are always shown. */
+  /** Predicted boxes below the slider are hidden; own boxes are shown unless hidden by the user. */
   isVisible(r: Region): boolean {
+    if (r.hidden) return false;
     return !r.predicted || (r.score ?? 1) >= this.threshold;
+  }
+
+  /** Predicted boxes at or above the slider that nobody has accepted or rejected yet. */
+  pending(): Region[] {
+    return this.regions.filter((r) => r.predicted && (r.score ?? 1) >= this.threshold);
+  }
+
+  /** Rejects every predicted box at or above the slider; returns how many. */
+  rejectAbove(): number {
+    const n = this.pending().length;
+    if (n) this.apply(this.regions.filter((r) => !(r.predicted && (r.score ?? 1) >= this.threshold)));
+    return n;
+  }
+
+  /** Hides or shows a box (it stays in the annotation); hidden boxes cannot be selected. */
+  toggleHidden(id: string): void {
+    this.replace(id, (x) => ({ ...x, hidden: !x.hidden }));
+    if (this.get(id)?.hidden && this.selectedId === id) this.select(null);
+  }
+
+  /** Locks a box against moving and resizing by mouse or arrows. */
+  toggleLocked(id: string): void {
+    this.replace(id, (x) => ({ ...x, locked: !x.locked }));
+  }
+
+  /** Shows every hidden box again. */
+  showAll(): void {
+    if (this.regions.some((r) => r.hidden)) this.apply(this.regions.map((r) => (r.hidden ? { ...r, hidden: false } : r)));
+  }
+
+  /** Adds copies of boxes given in fractions of the image (from another image, maybe of another
+   * size) as new drawn boxes, selecting the last; returns how many. */
+  paste(boxes: Array<{ label: string; fx: number; fy: number; fw: number; fh: number }>): number {
+    const add: Region[] = boxes.map((b) => ({
+      x: b.fx * this.imgW, y: b.fy * this.imgH, w: b.fw * this.imgW, h: b.fh * this.imgH,
+      id: newRegionId(), label: this.labels.includes(b.label) ? b.label : this.activeLabel, origin: "manual", predicted: false, score: null, predictionId: null,
+    }));
+    if (!add.length) return 0;
+    this.apply([...this.regions, ...add]);
+    this.selectedId = add[add.length - 1].id;
+    this.emit(false);
+    return add.length;
   }
 
   visible(): Region[] {
@@ -132,7 +183,7 @@ export class EditorModel {
 
   nudge(id: string, dx: number, dy: number): void {
     const r = this.get(id);
-    if (!r) return;
+    if (!r || r.locked) return;
     this.replace(id, (x) => ({ ...adopt(x, true), ...moveRect(x, dx, dy, this.imgW, this.imgH) }));
   }
 

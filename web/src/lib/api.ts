@@ -141,6 +141,8 @@ export interface Project {
   model_version: string;
   created_at: string;
   color?: string;
+  /** Shown to annotators in the editor's side column (Label Studio's instructions). */
+  expert_instruction?: string;
   /** The labeling order of /next: "Sequential sampling" | "Uniform sampling" | "Uncertainty sampling". */
   sampling?: string;
   /** The built-in detector trains and predicts in the background. */
@@ -203,6 +205,7 @@ export interface User {
   username?: string;
   first_name?: string;
   last_name?: string;
+  is_superuser?: boolean;
 }
 
 export interface ProjectList {

@@ -54,6 +54,15 @@ export class DraftStore {
     }
   }
 
+  /** Whether a task has a draft (the task list marks those), without parsing it. */
+  has(taskId: number): boolean {
+    try {
+      return this.kv.getItem(PREFIX + taskId) !== null;
+    } catch {
+      return false;
+    }
+  }
+
   clear(taskId: number): void {
     this.kv.removeItem(PREFIX + taskId);
   }

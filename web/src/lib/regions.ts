@@ -16,6 +16,10 @@ export interface Region extends Rect {
   score: number | null;
   /** The prediction this box came from, if any. */
   predictionId: number | null;
+  /** Hidden from view by the user (still part of the annotation). */
+  hidden?: boolean;
+  /** Locked against moving and resizing. */
+  locked?: boolean;
 }
 
 export interface LSResult {

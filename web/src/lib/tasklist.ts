@@ -64,10 +64,13 @@ export function sortOf(current: OrderId, column: string): "ascending" | "descend
   return null;
 }
 
-/** The query string of GET /api/tasks for one page. */
-export function taskQuery(project: number, page: number, pageSize: number, filter: FilterId, order: OrderId): string {
+/** The query string of GET /api/tasks for one page; `search` keeps the tasks whose `data.<dataKey>`
+ * (the image's file name or URL) contains it. */
+export function taskQuery(project: number, page: number, pageSize: number, filter: FilterId, order: OrderId, search = "", dataKey = "image"): string {
+  const items: Array<FilterItem | { filter: string; operator: string; type: string; value: string }> = [...FILTERS[filter]];
+  if (search.trim()) items.push({ filter: `filter:tasks:data.${dataKey}`, operator: "contains", type: "String", value: search.trim() });
   const q = {
-    filters: { conjunction: "and", items: FILTERS[filter] },
+    filters: { conjunction: "and", items },
     ordering: [order.startsWith("-") ? "-tasks:" + order.slice(1) : "tasks:" + order],
   };
   const p = new URLSearchParams({ project: String(project), page: String(page), page_size: String(pageSize), query: JSON.stringify(q) });

@@ -1,5 +1,7 @@
 // Import panel: drag and drop (or pick) many files; each is checked, then uploaded on its own
-// request (three at a time) with its own progress bar and error, so one bad file loses nothing else.
+// request with its own progress bar and error, so one bad file loses nothing else. Files go one
+// after another in the order the user gave them, so task #1 is the first file; the task list
+// refreshes as they land, and failures are listed first.
 
 import { useRef, useState } from "preact/hooks";
 import { uploadFile, uploadFiles } from "../lib/api";
@@ -14,14 +16,22 @@ interface Item {
   message: string;
 }
 
-const CONCURRENCY = 3;
+/** One at a time: the server numbers tasks in the order requests arrive. */
+const CONCURRENCY = 1;
+/** The task list is refreshed at most this often while files land (ms). */
+const REFRESH_MS = 1000;
 let nextKey = 1;
 
-export function ImportPanel(props: { projectId: number; onImported: () => void }) {
+export function ImportPanel(props: { projectId: number; onImported: () => void; onClose?: () => void }) {
   const [mode, setMode] = useState<"files" | "dataset">("files");
   return (
     <div class="import">
       <div class="tabs" role="tablist">
+        {props.onClose && (
+          <button class="link close-import" onClick={props.onClose} aria-label="close the import panel" title="close">
+            ×
+          </button>
+        )}
         <button role="tab" class={mode === "files" ? "on" : ""} onClick={() => setMode("files")}>
           Images and task files
         </button>
@@ -46,6 +56,8 @@ function DatasetImport(props: { projectId: number; onImported: () => void }) {
   const [format, setFormat] = useState("coco");
   const [files, setFiles] = useState<File[]>([]);
   const [asPred, setAsPred] = useState(false);
+  /** JSON: predictions for the tasks the project has already (by file name or task id). */
+  const [existing, setExisting] = useState(false);
   const [version, setVersion] = useState("");
   const [progress, setProgress] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
@@ -56,14 +68,16 @@ function DatasetImport(props: { projectId: number; onImported: () => void }) {
     setResult(null);
     setProgress(0);
     const q = new URLSearchParams({ format });
-    if (asPred) {
-      q.set("as_predictions", "true");
-      if (version.trim()) q.set("model_version", version.trim());
-    }
+    if (asPred) q.set("as_predictions", "true");
+    if ((asPred || matching) && version.trim()) q.set("model_version", version.trim());
+    if (matching) q.set("match_existing", "true");
     try {
       const r = (await uploadFiles(`/api/projects/${props.projectId}/import/dataset?${q}`, "file", files, (f) => setProgress(f >= 1 ? null : f))) as Record<string, number>;
       const n = (k: string) => r[k] ?? 0;
-      setResult({ ok: true, text: `Imported ${n("task_count")} tasks with ${asPred ? `${n("prediction_count")} predictions` : `${n("annotation_count")} annotations`}.` });
+      setResult({
+        ok: true,
+        text: matching ? `Added ${n("prediction_count")} predictions to existing tasks.` : `Imported ${n("task_count")} tasks with ${asPred ? `${n("prediction_count")} predictions` : `${n("annotation_count")} annotations`}.`,
+      });
       setFiles([]);
       props.onImported();
     } catch (e) {
@@ -75,6 +89,7 @@ function DatasetImport(props: { projectId: number; onImported: () => void }) {
   };
 
   const size = files.reduce((s, f) => s + f.size, 0);
+  const matching = format === "json" && existing;
   return (
     <div class="dataset-import">
       <div class="row-form">
@@ -98,9 +113,18 @@ function DatasetImport(props: { projectId: number; onImported: () => void }) {
         <label class="check">
           <input type="checkbox" checked={asPred} onChange={(e) => setAsPred(e.currentTarget.checked)} /> as predictions
         </label>
-        {asPred && <input placeholder="model version" value={version} onInput={(e) => setVersion(e.currentTarget.value)} aria-label="model version" />}
+        {format === "json" && (
+          <label class="check" title="each task of the file is matched to a task of this project by its image's file name, else by task id">
+            <input type="checkbox" checked={existing} onChange={(e) => setExisting(e.currentTarget.checked)} data-testid="match-existing" /> predictions for tasks already here
+          </label>
+        )}
+        {(asPred || matching) && <input placeholder="model version" value={version} onInput={(e) => setVersion(e.currentTarget.value)} aria-label="model version" />}
       </div>
-      <div class="hint">Upload {DATASET_HELP[format]}; the boxes become {asPred ? "predictions" : "annotations"}.</div>
+      <div class="hint">
+        {matching
+          ? "Upload a Label Studio JSON file with predictions (such as `labelloop predict` writes); they are added to the tasks with the same image file name (or task id), and no task is created."
+          : `Upload ${DATASET_HELP[format]}; the boxes become ${asPred ? "predictions" : "annotations"}.`}
+      </div>
       {files.length > 0 && (
         <div class="upload-summary">
           <span>
@@ -127,6 +151,7 @@ function FileImport(props: { projectId: number; onImported: () => void }) {
   const input = useRef<HTMLInputElement>(null);
   const queue = useRef<Item[]>([]);
   const running = useRef(0);
+  const lastRefresh = useRef(0);
 
   const patch = (key: number, p: Partial<Item>) => setItems((xs) => xs.map((x) => (x.key === key ? { ...x, ...p } : x)));
 
@@ -136,7 +161,12 @@ function FileImport(props: { projectId: number; onImported: () => void }) {
       running.current++;
       void send(it).finally(() => {
         running.current--;
-        if (running.current === 0 && queue.current.length === 0) props.onImported();
+        const now = Date.now();
+        const last = running.current === 0 && queue.current.length === 0;
+        if (last || now - lastRefresh.current > REFRESH_MS) {
+          lastRefresh.current = now;
+          props.onImported();
+        }
         pump();
       });
     }
@@ -205,8 +235,8 @@ function FileImport(props: { projectId: number; onImported: () => void }) {
         </div>
       )}
       {failed > 0 && active === 0 && <Message kind="error">{failed === 1 ? "One file was not imported" : `${failed} files were not imported`}; the others were. See below.</Message>}
-      <ul class="upload-list">
-        {items.map((it) => (
+      <ul class="upload-list" data-testid="upload-list">
+        {[...items.filter((i) => i.state === "error"), ...items.filter((i) => i.state !== "error")].map((it) => (
           <li key={it.key} class={"upload " + it.state} data-file={it.file.name}>
             <span class="name" title={it.file.name}>
               {it.file.name}

@@ -1,5 +1,6 @@
 // Create a project from the "Object detection with bounding boxes" template, or edit one's title,
-// description and labeling config; deletion lives here too, and the built-in detector's settings
+// description, instructions for annotators (shown in the editor) and labeling config, and see the
+// model version whose predictions the editor shows; deletion lives here too, and the built-in detector's settings
 // (loop-settings.tsx) below an existing project's form.
 
 import { useEffect, useState } from "preact/hooks";
@@ -16,6 +17,7 @@ export function ProjectFormPage(props: { id?: number }) {
   const [project, setProject] = useState<Project | null>(null);
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
+  const [instructions, setInstructions] = useState("");
   const [xml, setXml] = useState(buildConfig(TEMPLATE_LABELS));
   const [valid, setValid] = useState(true);
   const [busy, setBusy] = useState(false);
@@ -31,6 +33,7 @@ export function ProjectFormPage(props: { id?: number }) {
         setProject(p);
         setTitle(p.title);
         setDescription(p.description);
+        setInstructions(p.expert_instruction ?? "");
         setXml(p.label_config);
       },
       (e) => setError(e.message),
@@ -43,7 +46,7 @@ export function ProjectFormPage(props: { id?: number }) {
     setError(null);
     setConfigErrors([]);
     setSaved(false);
-    const body = { title: title.trim(), description, label_config: xml };
+    const body = { title: title.trim(), description, label_config: xml, expert_instruction: instructions };
     try {
       if (editing) {
         setProject(await api.patch<Project>(`/api/projects/${props.id}`, body));
@@ -80,6 +83,15 @@ export function ProjectFormPage(props: { id?: number }) {
           Description
           <textarea name="description" rows={2} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
         </label>
+        <label>
+          Instructions for annotators (shown in the editor's side column while labeling)
+          <textarea name="expert_instruction" rows={3} value={instructions} onInput={(e) => setInstructions(e.currentTarget.value)} placeholder="What to box, what to leave out, how tight" />
+        </label>
+        {editing && project && (
+          <p class="hint" data-testid="model-version">
+            Predictions shown in the editor: model version <b class="mono">{project.model_version || "none yet"}</b> (the current model of the built-in detector; see the Model panel)
+          </p>
+        )}
         <fieldset>
           <legend>Labeling setup {editing ? "" : "— template: Object detection with bounding boxes"}</legend>
           <ConfigEditor xml={xml} onChange={(x, ok) => (setXml(x), setValid(ok))} serverErrors={configErrors} />
