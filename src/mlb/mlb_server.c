@@ -142,7 +142,7 @@ static int train(struct mlb_server *s, json_t *body, int *code, json_t **out, st
     pthread_mutex_unlock(&s->sync_mu);
     if (rc)
         return -1;
-    if (st.skipped && st.added == 0 && st.changed == 0 && st.skipped == st.tasks) {
+    if (st.tasks > 0 && st.skipped == st.tasks) {
         mlb_project_note(s, uid, 1, st.first_error);
         return base_err_set(err, BASE_E_IO, "none of the %lld tasks could be read: %s",
                             (long long)st.tasks, st.first_error);

@@ -50,14 +50,18 @@ const char *mlb_media_url(const json_t *data, const char *key)
     return NULL;
 }
 
-/* Links (or copies) the fetched file into media/upload/<project>/ and returns its name there. */
-static char *place_upload(struct mlb_server *s, int64_t project, const char *cached,
-                          struct base_err *err)
+/* Links (or copies) the fetched file into media/upload/<project>/ as "<ls task id>-<cached
+ * name>" (two tasks may show the same image; each upload record names its own file) and returns
+ * that name. */
+static char *place_upload(struct mlb_server *s, int64_t project, int64_t ls_task,
+                          const char *cached, struct base_err *err)
 {
     char rel[64];
     snprintf(rel, sizeof rel, "media/upload/%lld", (long long)project);
     char *dir = base_path_join(s->data_dir, rel);
-    const char *name = strrchr(cached, '/') ? strrchr(cached, '/') + 1 : cached;
+    const char *base = strrchr(cached, '/') ? strrchr(cached, '/') + 1 : cached;
+    char *name = base_alloc(strlen(base) + 32);
+    sprintf(name, "%lld-%s", (long long)ls_task, base);
     char *dst = base_path_join(dir, name);
     int rc = base_mkdirs(dir, err);
     if (rc == 0 && !base_file_exists(dst) && link(cached, dst)) {
@@ -71,7 +75,11 @@ static char *place_upload(struct mlb_server *s, int64_t project, const char *cac
     }
     base_free(dir);
     base_free(dst);
-    return rc ? NULL : base_strdup(name);
+    if (rc) {
+        base_free(name);
+        return NULL;
+    }
+    return name;
 }
 
 /* Imports a new task (without annotations) and returns its local id, 0 when skipped. */
@@ -85,7 +93,9 @@ static int64_t add_task(struct mlb_server *s, const char *uid, int64_t project, 
     struct mlb_source src = {host, token};
     struct base_err why = {0};
     char *cached = url ? mlb_media_get(s->media, &src, url, &why) : NULL;
-    char *name = cached ? place_upload(s, project, cached, &why) : NULL;
+    char *name = cached ? place_upload(s, project, json_integer_value(json_object_get(t, "id")),
+                                       cached, &why)
+                        : NULL;
     base_free(cached);
     if (!name) {
         st->skipped++;
