@@ -66,6 +66,10 @@ char *mlb_media_get(struct mlb_media *m, const struct mlb_source *src, const cha
 /* The last failure of mlb_media_get (into out, "" when none), for /health. */
 void mlb_media_last_error(struct mlb_media *m, char *out, size_t size);
 
+/* The percent-decoded value of query parameter `name` of a URL ("/data/local-files/?d=a%2Fb"
+ * -> "a/b"; '+' stays '+', as Label Studio's unquote leaves it), base_alloc'd; NULL when absent or
+ * when it decodes to a NUL byte. Pure. */
+char *mlb_url_query(const char *url, const char *name);
 /* The file a local-files `d` value names under `root` (both as given; d already URL-decoded):
  * the real path (base_alloc'd) if it exists inside the real root. BASE_E_FORBIDDEN when it
  * resolves outside the root, BASE_E_NOTFOUND when it does not exist, BASE_E_INVALID when empty.

@@ -89,8 +89,7 @@ static int hexval(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* The percent-decoded value of query parameter `name` in url, or NULL (a %00 is refused). */
-static char *query_value(const char *url, const char *name)
+char *mlb_url_query(const char *url, const char *name)
 {
     const char *q = strchr(url, '?');
     size_t n = strlen(name);
@@ -228,7 +227,7 @@ static char *resolve(struct mlb_media *m, const struct mlb_source *src, const ch
     if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8))
         return download(m, src, url, err);
     if (!strncmp(url, "/data/", 6) && strstr(url, "?d=")) {
-        char *d = query_value(url, "d");
+        char *d = mlb_url_query(url, "d");
         if (!d)
             return base_err_set(err, BASE_E_INVALID, "%s: bad local-files path", url), NULL;
         char *path = NULL;
