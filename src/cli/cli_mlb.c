@@ -108,3 +108,36 @@ int cli_ml_backend(int argc, char **argv)
     mlb_server_free(s);
     return 0;
 }
+
+/* A number from Label Studio's environment: LABEL_STUDIO_<X>, HEARTEX_<X> or <X> (spec 3.2). */
+static double env_number(const char *name)
+{
+    static const char *const prefixes[] = {"LABEL_STUDIO_", "HEARTEX_", ""};
+    for (size_t i = 0; i < 3; i++) {
+        char key[96];
+        snprintf(key, sizeof key, "%s%s", prefixes[i], name);
+        const char *v = getenv(key);
+        double d;
+        if (v && *v && !base_parse_double(v, &d) && d >= 0)
+            return d;
+    }
+    return 0;
+}
+
+struct mlb_client *cli_ml_client(struct store *st, struct base_err *err)
+{
+    struct mlb_client_config c = {
+        .connect_s = env_number("ML_CONNECTION_TIMEOUT"),
+        .health_s = env_number("ML_TIMEOUT_HEALTH"),
+        .setup_s = env_number("ML_TIMEOUT_SETUP"),
+        .predict_s = env_number("ML_TIMEOUT_PREDICT"),
+        .webhook_s = env_number("WEBHOOK_TIMEOUT"),
+        .retries = (int)env_number("LABELLOOP_ML_RETRIES"),
+        .backoff_s = env_number("LABELLOOP_ML_BACKOFF_S"),
+        .breaker_failures = (int)env_number("LABELLOOP_ML_BREAKER_FAILURES"),
+        .breaker_open_s = env_number("LABELLOOP_ML_BREAKER_OPEN_S"),
+        .poll_s = env_number("LABELLOOP_ML_POLL_S"),
+        .batch = (int)env_number("LABELLOOP_ML_BATCH"),
+    };
+    return mlb_client_new(st, &c, err);
+}

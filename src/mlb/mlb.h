@@ -101,4 +101,52 @@ int mlb_server_port(const struct mlb_server *s);
 /* Stops serving, then the background work and the loop. Accepts NULL. */
 void mlb_server_free(struct mlb_server *s);
 
+/* ---- labelloop calling external ML backends (the client) ------------------------------------- */
+
+struct store;
+struct store_ml_backend;
+struct mlb_client;
+
+/* Timeouts as Label Studio's (spec 3.2; 0 takes the default in brackets), retries and the
+ * circuit breaker. */
+struct mlb_client_config {
+    double connect_s;      /* [1] */
+    double health_s;       /* [1] */
+    double setup_s;        /* [3] */
+    double predict_s;      /* [100] also /train and START_TRAINING */
+    double webhook_s;      /* [1] annotation events */
+    int retries;           /* [2] more attempts after a failed call; -1: none */
+    double backoff_s;      /* [0.5] first wait between attempts, doubled each time */
+    int breaker_failures;  /* [3] failed calls in a row that open the circuit */
+    double breaker_open_s; /* [30] how long calls to that backend are then skipped */
+    double poll_s;         /* [60] every backend's state is refreshed this often */
+    int batch;             /* [32] tasks per /predict */
+};
+struct mlb_client *mlb_client_new(struct store *st, const struct mlb_client_config *cfg,
+                                  struct base_err *err);
+/* Stops the client thread (work still queued is dropped: it is redone from the store's state by
+ * the next refresh). Accepts NULL. */
+void mlb_client_free(struct mlb_client *c);
+/* labelloop's own address, sent as /setup's hostname (the API sets it from its requests). */
+void mlb_client_set_hostname(struct mlb_client *c, const char *url);
+/* Health then setup now, on the caller's thread (at most connect + health + setup timeouts):
+ * fills b's state ("CO", "ER" after a failed setup, "DI" after a failed health check),
+ * error_message, model_version (when auto_update or unset) and legacy_train, and saves them when
+ * b->id is set. -1 with err (BASE_E_INVALID) worded as Label Studio words it. Thread-safe. */
+int mlb_client_connect(struct mlb_client *c, struct store_ml_backend *b, struct base_err *err);
+/* Queued work, done on the client thread; never blocks, never fails the caller: */
+void mlb_client_refresh(struct mlb_client *c, int64_t backend);
+/* Predictions of the project's external backends for these tasks (n = 0: every task without a
+ * prediction of the backend's model version), in batches. */
+void mlb_client_predict(struct mlb_client *c, int64_t project, const int64_t *tasks, size_t n);
+/* An annotation event ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED") sent
+ * to the project's external backends as Label Studio's webhook. */
+void mlb_client_event(struct mlb_client *c, int64_t project, const char *action, int64_t annotation,
+                      int64_t task);
+/* Training on demand: START_TRAINING to /webhook, or the seed-era POST /train. */
+void mlb_client_train(struct mlb_client *c, int64_t backend);
+/* Adds the circuit breaker's state of a backend to `into` ("circuit": {open, failures,
+ * retry_in_s}). */
+void mlb_client_status(struct mlb_client *c, int64_t backend, json_t *into);
+
 #endif
