@@ -147,11 +147,14 @@ static int breaker_allows(struct mlb_client *c, int64_t backend, struct base_err
     return left <= 0;
 }
 
-static void breaker_record(struct mlb_client *c, int64_t backend, const struct base_err *e)
+static void breaker_record(struct mlb_client *c, int64_t backend, const struct base_err *e,
+                           int probe)
 {
     pthread_mutex_lock(&c->mu);
     struct mlb_breaker *b = breaker(c, backend);
-    if (!e) {
+    if (!e && probe) {
+        /* health and setup answering says nothing about predictions */
+    } else if (!e) {
         b->failures = 0;
         b->open_until = 0;
     } else {
@@ -227,7 +230,8 @@ int mlb_client_call(struct mlb_client *c, const struct store_ml_backend *b, cons
             break;
         wait *= 2;
     }
-    breaker_record(c, b->id, rc ? err : NULL);
+    int probe = !strcmp(endpoint, "health") || !strcmp(endpoint, "setup");
+    breaker_record(c, b->id, rc ? err : NULL, probe);
     base_free(url);
     base_free(text);
     return rc;
@@ -245,8 +249,32 @@ void mlb_client_set_state(struct mlb_client *c, struct store_ml_backend *b, cons
         BASE_WARN("ml backends: backend %lld: state not saved: %s", (long long)b->id, e.msg);
 }
 
+void mlb_client_op_result(struct mlb_client *c, struct store_ml_backend *b, const char *error)
+{
+    pthread_mutex_lock(&c->mu);
+    struct mlb_breaker *k = breaker(c, b->id);
+    snprintf(k->op_error, sizeof k->op_error, "%s", error ? error : "");
+    pthread_mutex_unlock(&c->mu);
+    if (error)
+        mlb_client_set_state(c, b, "ER", error);
+    else if (strcmp(b->state, "CO") || b->error_message[0])
+        mlb_client_set_state(c, b, "CO", NULL);
+}
+
+/* The last failed work call of backend b into out ("" when the last one worked). */
+static void op_error(struct mlb_client *c, int64_t backend, char *out, size_t size)
+{
+    pthread_mutex_lock(&c->mu);
+    snprintf(out, size, "%s", breaker(c, backend)->op_error);
+    pthread_mutex_unlock(&c->mu);
+}
+
 int mlb_client_connect(struct mlb_client *c, struct store_ml_backend *b, struct base_err *err)
 {
+    if (b->id && !breaker_allows(c, b->id, err)) {
+        mlb_client_set_state(c, b, "ER", err->msg);
+        return -1;
+    }
     json_t *health = NULL, *setup = NULL, *body = mlb_client_setup_body(c, b);
     int rc = mlb_client_call(c, b, "health", NULL, c->cfg.health_s, 0, &health, err);
     if (rc) {
@@ -270,7 +298,9 @@ int mlb_client_connect(struct mlb_client *c, struct store_ml_backend *b, struct 
         if (v && (b->auto_update || !b->model_version[0]))
             snprintf(b->model_version, sizeof b->model_version, "%s", v);
         b->legacy_train = !json_object_get(health, "model_class");
-        mlb_client_set_state(c, b, "CO", NULL);
+        char last[BASE_ERR_MSG];
+        op_error(c, b->id, last, sizeof last);
+        mlb_client_set_state(c, b, last[0] ? "ER" : "CO", last); /* keep a failure visible */
     }
     json_decref(health);
     json_decref(setup);

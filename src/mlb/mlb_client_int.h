@@ -26,6 +26,8 @@ struct mlb_breaker {
     int failures;
     double open_until;
     char last[BASE_ERR_MSG];
+    char
+        op_error[BASE_ERR_MSG]; /* the last /predict, /webhook or /train failure, until one works */
 };
 
 struct mlb_client {
@@ -43,12 +45,16 @@ struct mlb_client {
 int mlb_client_push(struct mlb_client *c, struct mlb_work *w);
 void mlb_work_free(struct mlb_work *w);
 int mlb_client_sleep(struct mlb_client *c, double s);
-/* POST (GET for "health") <url>/<endpoint> with the breaker, timeout and retries. */
+/* POST (GET for "health") <url>/<endpoint> with the breaker, timeout and retries. A failure
+ * counts towards the breaker; a success resets it only for the work endpoints (predict, webhook,
+ * train), not for health and setup, which a backend may answer while its predictions fail. */
 int mlb_client_call(struct mlb_client *c, const struct store_ml_backend *b, const char *endpoint,
                     const json_t *body, double timeout, int retries, json_t **out,
                     struct base_err *err);
 void mlb_client_set_state(struct mlb_client *c, struct store_ml_backend *b, const char *state,
                           const char *error);
+/* A work call failed (error) or worked (NULL): the state shows ER with it until one works. */
+void mlb_client_op_result(struct mlb_client *c, struct store_ml_backend *b, const char *error);
 /* /setup's body for b's project (NULL when the project is gone). */
 json_t *mlb_client_setup_body(struct mlb_client *c, const struct store_ml_backend *b);
 void *mlb_client_main(void *arg);

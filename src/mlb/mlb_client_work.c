@@ -251,10 +251,11 @@ static void predict_for(struct mlb_client *c, struct store_ml_backend *b, const 
     base_free(m.ids);
     if (rc) {
         BASE_WARN("ml backends: backend %lld (%s): %s", (long long)b->id, b->url, err.msg);
-        mlb_client_set_state(c, b, "ER", err.msg);
+        mlb_client_op_result(c, b, err.msg);
     } else if (m.n) {
-        BASE_INFO("ml backends: backend %lld predicted %zu task(s) (%s)", (long long)b->id, m.n,
-                  b->model_version);
+        mlb_client_op_result(c, b, NULL);
+        BASE_INFO("ml backends: backend %lld (%s) asked for %zu task(s)", (long long)b->id,
+                  b->model_version, m.n);
     }
 }
 
@@ -310,7 +311,9 @@ static void train(struct mlb_client *c, struct store_ml_backend *b, const json_t
     int rc = body ? mlb_client_call(c, b, b->legacy_train ? "train" : "webhook", body,
                                     c->cfg.predict_s, c->cfg.retries, &out, &err)
                   : -1;
-    mlb_client_set_state(c, b, rc ? "ER" : "TR", rc ? err.msg : NULL);
+    mlb_client_op_result(c, b, rc ? err.msg : NULL);
+    if (rc == 0)
+        mlb_client_set_state(c, b, "TR", NULL);
     json_decref(body);
     json_decref(out);
 }
