@@ -53,11 +53,9 @@ void mlb_client_free(struct mlb_client *c)
     pthread_mutex_unlock(&c->mu);
     if (c->started)
         pthread_join(c->thread, NULL);
-    while (c->head) {
-        struct mlb_work *w = c->head;
-        c->head = w->next;
+    struct mlb_work *w;
+    while ((w = mlb_queue_pop(&c->queue)))
         mlb_work_free(w);
-    }
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     base_free(c->hostname);
@@ -78,18 +76,13 @@ void mlb_client_set_hostname(struct mlb_client *c, const char *url)
 int mlb_client_push(struct mlb_client *c, struct mlb_work *w)
 {
     pthread_mutex_lock(&c->mu);
-    if (c->queued >= MLB_CLIENT_QUEUE_MAX || c->stop) {
+    if (c->queue.n >= MLB_CLIENT_QUEUE_MAX || c->stop) {
         pthread_mutex_unlock(&c->mu);
-        BASE_WARN("ml backends: %d calls are waiting: one dropped", c->queued);
+        BASE_WARN("ml backends: %d calls are waiting: one dropped", MLB_CLIENT_QUEUE_MAX);
         mlb_work_free(w);
         return -1;
     }
-    if (c->tail)
-        c->tail->next = w;
-    else
-        c->head = w;
-    c->tail = w;
-    c->queued++;
+    mlb_queue_push(&c->queue, w);
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
     return 0;

@@ -11,7 +11,7 @@
 enum mlb_work_kind { MLB_WORK_REFRESH, MLB_WORK_PREDICT, MLB_WORK_EVENT, MLB_WORK_TRAIN };
 
 struct mlb_work {
-    struct mlb_work *next;
+    struct mlb_node node;
     enum mlb_work_kind kind;
     int64_t backend; /* REFRESH, TRAIN */
     int64_t project; /* PREDICT, EVENT */
@@ -35,8 +35,8 @@ struct mlb_client {
     struct mlb_client_config cfg;
     pthread_mutex_t mu; /* guards the queue, breakers and hostname */
     pthread_cond_t cv;
-    struct mlb_work *head, *tail;
-    int queued, stop, started;
+    struct mlb_queue queue; /* of struct mlb_work */
+    int stop, started;
     pthread_t thread;
     char *hostname;
     struct mlb_breaker breakers[MLB_CLIENT_BACKENDS];

@@ -374,7 +374,7 @@ void *mlb_client_main(void *arg)
     double next_poll = base_now() + c->cfg.poll_s;
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
-        struct mlb_work *w = c->head;
+        struct mlb_work *w = mlb_queue_pop(&c->queue);
         if (!w) {
             pthread_mutex_unlock(&c->mu);
             int stop = base_now() < next_poll ? mlb_client_sleep(c, 0.2) : 0;
@@ -385,10 +385,6 @@ void *mlb_client_main(void *arg)
             pthread_mutex_lock(&c->mu);
             continue;
         }
-        c->head = w->next;
-        if (!c->head)
-            c->tail = NULL;
-        c->queued--;
         pthread_mutex_unlock(&c->mu);
         run(c, w);
         mlb_work_free(w);

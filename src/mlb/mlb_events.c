@@ -13,21 +13,17 @@ int mlb_event_push(struct mlb_server *s, const char *uid, const char *action, js
                    struct base_err *err)
 {
     pthread_mutex_lock(&s->mu);
-    if (s->queued >= MLB_QUEUE_MAX) {
+    if (s->queue.n >= MLB_QUEUE_MAX) {
         pthread_mutex_unlock(&s->mu);
         json_decref(body);
-        return base_err_set(err, BASE_E_BUSY, "%d events are waiting: try again later", s->queued);
+        return base_err_set(err, BASE_E_BUSY, "%d events are waiting: try again later",
+                            MLB_QUEUE_MAX);
     }
     struct mlb_event *e = base_calloc(1, sizeof *e);
     snprintf(e->uid, sizeof e->uid, "%s", uid);
     e->action = base_strdup(action);
     e->body = body;
-    if (s->tail)
-        s->tail->next = e;
-    else
-        s->head = e;
-    s->tail = e;
-    s->queued++;
+    mlb_queue_push(&s->queue, e);
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return 0;
@@ -82,19 +78,10 @@ static json_t *ls_get(struct mlb_server *s, const char *uid, const char *path, d
     return j;
 }
 
-static int64_t ls_project(const char *uid)
-{
-    int64_t id = 0;
-    char head[MLB_UID_MAX + 1];
-    snprintf(head, sizeof head, "%s", uid);
-    head[strcspn(head, ".")] = '\0';
-    return base_parse_i64(head, &id) == 0 ? id : 0;
-}
-
 static void check_host(struct mlb_server *s, const char *uid)
 {
     char path[64];
-    snprintf(path, sizeof path, "/api/projects/%lld", (long long)ls_project(uid));
+    snprintf(path, sizeof path, "/api/projects/%lld", (long long)mlb_uid_project(uid));
     struct base_err err = {0};
     json_t *j = ls_get(s, uid, path, 5, &err);
     mlb_project_note(s, uid, 0, j ? NULL : err.msg);
@@ -112,7 +99,7 @@ static int pull_and_train(struct mlb_server *s, const char *uid, struct base_err
     char path[128];
     snprintf(path, sizeof path,
              "/api/projects/%lld/export?exportType=JSON&download_all_tasks=false",
-             (long long)ls_project(uid));
+             (long long)mlb_uid_project(uid));
     json_t *tasks = ls_get(s, uid, path, 300, err);
     if (!tasks)
         return -1;
@@ -126,6 +113,11 @@ static int pull_and_train(struct mlb_server *s, const char *uid, struct base_err
         pthread_mutex_unlock(&s->sync_mu);
     }
     json_decref(tasks);
+    if (rc == 0 && st.tasks == 0)
+        rc = base_err_set(err, BASE_E_INVALID,
+                          "Label Studio's export of project %lld has no annotated task: nothing to"
+                          " train on yet",
+                          (long long)mlb_uid_project(uid));
     if (rc == 0) {
         BASE_INFO(
             "ml-backend: project %s: %lld tasks pulled, %lld new, %lld changed, %lld skipped%s%s",
@@ -210,15 +202,11 @@ static void *events_main(void *arg)
     struct mlb_server *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
-        struct mlb_event *e = s->head;
+        struct mlb_event *e = mlb_queue_pop(&s->queue);
         if (!e) {
             pthread_cond_wait(&s->cv, &s->mu);
             continue;
         }
-        s->head = e->next;
-        if (!s->head)
-            s->tail = NULL;
-        s->queued--;
         s->busy = 1;
         pthread_mutex_unlock(&s->mu);
         run_event(s, e);
@@ -247,12 +235,9 @@ void mlb_events_stop(struct mlb_server *s)
     if (s->started)
         pthread_join(s->thread, NULL);
     s->started = 0;
-    while (s->head) {
-        struct mlb_event *e = s->head;
-        s->head = e->next;
+    struct mlb_event *e;
+    while ((e = mlb_queue_pop(&s->queue)))
         event_free(e);
-    }
-    s->tail = NULL;
 }
 
 /* ---- a finished training job ---- */

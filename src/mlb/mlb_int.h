@@ -30,8 +30,19 @@ struct mlb_proj {
     char *train_error; /* why the last training or sync failed, or NULL */
 };
 
+/* A FIFO of items that begin with a struct mlb_node (mlb_queue.c); the caller locks. */
+struct mlb_node {
+    struct mlb_node *next;
+};
+struct mlb_queue {
+    struct mlb_node *head, *tail;
+    int n;
+};
+void mlb_queue_push(struct mlb_queue *q, void *item);
+void *mlb_queue_pop(struct mlb_queue *q); /* NULL when empty */
+
 struct mlb_event {
-    struct mlb_event *next;
+    struct mlb_node node;
     char uid[MLB_UID_MAX + 1];
     char *action; /* the webhook's action, or "TRAIN" for a pull-and-train, "CHECK" for a host check
                    */
@@ -49,8 +60,8 @@ struct mlb_server {
     pthread_cond_t cv;
     struct mlb_proj projects[MLB_MAX_PROJECTS];
     int nprojects;
-    struct mlb_event *head, *tail;
-    int queued, stop, busy;
+    struct mlb_queue queue; /* of struct mlb_event */
+    int stop, busy;
     pthread_t thread;
     int started;
     pthread_mutex_t sync_mu; /* one mirror update at a time (handlers and the event thread) */
@@ -64,6 +75,8 @@ int mlb_projects_load(struct mlb_server *s, struct base_err *err);
  * BASE_E_NOTFOUND for an unknown uid without a schema. */
 int mlb_project_get(struct mlb_server *s, const char *uid, const char *schema, int64_t *id,
                     struct base_err *err);
+/* Label Studio's project id: the part of a uid before the dot (0 when not a number). */
+int64_t mlb_uid_project(const char *uid);
 /* Remembers host and token (either may be NULL: keep) of a uid. */
 void mlb_project_set_source(struct mlb_server *s, const char *uid, const char *host,
                             const char *token);

@@ -25,12 +25,17 @@ static struct mlb_proj *add(struct mlb_server *s, const char *uid, int64_t id)
     memset(p, 0, sizeof *p);
     snprintf(p->uid, sizeof p->uid, "%s", uid);
     p->id = id;
-    int64_t ls = 0;
+    p->ls_id = mlb_uid_project(uid);
+    return p;
+}
+
+int64_t mlb_uid_project(const char *uid)
+{
+    int64_t id = 0;
     char head[MLB_UID_MAX + 1];
     snprintf(head, sizeof head, "%s", uid);
     head[strcspn(head, ".")] = '\0';
-    p->ls_id = base_parse_i64(head, &ls) == 0 ? ls : 0;
-    return p;
+    return base_parse_i64(head, &id) == 0 ? id : 0;
 }
 
 int mlb_projects_load(struct mlb_server *s, struct base_err *err)

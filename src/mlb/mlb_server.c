@@ -73,7 +73,7 @@ static void health(struct mlb_server *s, struct http_response *resp)
     mlb_projects_problems(s, problems);
     json_t *projects = json_object();
     pthread_mutex_lock(&s->mu);
-    int n = s->nprojects, queued = s->queued;
+    int n = s->nprojects, queued = s->queue.n;
     struct {
         char uid[MLB_UID_MAX + 1];
         int64_t id;

@@ -12,6 +12,7 @@ import time
 import unittest
 
 from llapi import CONFIG, Server, face_images, multipart
+from test_loop import wait_for
 
 os.environ.update({"ML_TIMEOUT_PREDICT": "2", "LABELLOOP_ML_POLL_S": "1",
                    "LABELLOOP_ML_BACKOFF_S": "0.1", "LABELLOOP_ML_BREAKER_OPEN_S": "3"})
@@ -89,16 +90,6 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
                 out = out[:-1]
             return self.reply(200, {"results": out, "model_version": "fake-1"})
         return self.reply(201, {})
-
-
-def wait_for(what, cond, timeout=30, every=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(every)
-    raise AssertionError("timed out after %ds waiting for %s" % (timeout, what))
 
 
 class Client(unittest.TestCase):
@@ -179,6 +170,15 @@ class Client(unittest.TestCase):
         nxt = self.s.get("/api/projects/%d/next" % p).json()
         lowest = min(self.tasks(p), key=lambda t: t["predictions"][0]["score"])
         self.assertEqual(nxt["id"], lowest["id"])
+        # the help metrics count what an annotation kept of the backend's prediction
+        pred = lowest["predictions"][0]
+        r = self.s.post("/api/tasks/%d/annotations" % lowest["id"],
+                        {"result": pred["result"], "parent_prediction": pred["id"],
+                         "lead_time": 2.0})
+        self.assertEqual(r.status, 201, r)
+        help_ = self.s.get("/api/projects/%d/model" % p).json()["help"]
+        row = [h for h in help_["by_version"] if h["model_version"] == "fake-1"]
+        self.assertEqual((row[0]["annotations"], row[0]["accepted"]), (1, 1), help_)
         listed = self.s.get("/api/ml?project=%d" % p).json()
         self.assertIn(b["id"], [m["id"] for m in listed])
 
