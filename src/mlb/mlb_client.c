@@ -270,22 +270,21 @@ int mlb_client_connect(struct mlb_client *c, struct store_ml_backend *b, struct 
     }
     json_t *health = NULL, *setup = NULL, *body = mlb_client_setup_body(c, b);
     int rc = mlb_client_call(c, b, "health", NULL, c->cfg.health_s, 0, &health, err);
+    char why[BASE_ERR_MSG];
     if (rc) {
-        char msg[BASE_ERR_MSG];
-        snprintf(msg, sizeof msg, "Can't connect to ML backend %s, health check failed: %s", b->url,
-                 err->msg);
-        base_err_set(err, BASE_E_INVALID, "%s", msg);
-        mlb_client_set_state(c, b, "DI", msg);
+        snprintf(why, sizeof why, "%s", err->msg);
+        base_err_set(err, BASE_E_INVALID, "Can't connect to ML backend %s, health check failed: %s",
+                     b->url, why);
+        mlb_client_set_state(c, b, "DI", err->msg);
     } else if (!body) {
         rc = base_err_set(err, BASE_E_NOTFOUND, "project %lld not found", (long long)b->project);
     } else if ((rc = mlb_client_call(c, b, "setup", body, c->cfg.setup_s, 0, &setup, err))) {
-        char msg[BASE_ERR_MSG];
-        snprintf(msg, sizeof msg,
-                 "Successfully connected to %s but it doesn't look like a valid ML backend."
-                 " Reason: %s",
-                 b->url, err->msg);
-        base_err_set(err, BASE_E_INVALID, "%s", msg);
-        mlb_client_set_state(c, b, "ER", msg);
+        snprintf(why, sizeof why, "%s", err->msg);
+        base_err_set(err, BASE_E_INVALID,
+                     "Successfully connected to %s but it doesn't look like a valid ML backend."
+                     " Reason: %s",
+                     b->url, why);
+        mlb_client_set_state(c, b, "ER", err->msg);
     } else {
         const char *v = json_string_value(json_object_get(setup, "model_version"));
         if (v && (b->auto_update || !b->model_version[0]))

@@ -96,7 +96,7 @@ void mlb_projects_release(struct mlb_server *s);
 const char *mlb_media_url(const json_t *data, const char *key);
 struct mlb_sync_stats {
     int64_t tasks, added, changed, skipped;
-    char first_error[BASE_ERR_MSG];
+    char first_error[BASE_ERR_MSG + 32]; /* "task <id>: " and the error */
 };
 /* Brings Label Studio tasks of export shape ({"id", "data", "annotations": [...]}) into the
  * project: new tasks with their media fetched, annotations replaced by the ones given (with
