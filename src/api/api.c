@@ -16,6 +16,7 @@ struct api *api_new(struct store *st, const struct api_config *cfg, struct base_
     struct api *api = base_calloc(1, sizeof *api);
     api->store = st;
     api->loop = cfg->loop;
+    api->mlb = cfg->mlb;
     api->data_dir = base_strdup(cfg->data_dir);
     api->media_dir = base_path_join(cfg->data_dir, "media");
     api->version = base_strdup(cfg->version ? cfg->version : "0");

@@ -149,6 +149,7 @@ int api_task_annotations_create(struct api_req *r, struct base_err *err)
     if (store_annotation_create(r->api->store, task, &a, &id, err))
         goto out;
     tell_loop(r, id, project);
+    api_tell_backends(r, project, "ANNOTATION_CREATED", id, task);
     rc = reply_annotation(r, 201, id, err);
 out:
     store_annotation_release(&a);
@@ -205,6 +206,7 @@ int api_annotation_patch(struct api_req *r, struct base_err *err)
     if (store_annotation_update(r->api->store, r->m.ids[0], set, &a, err))
         goto out;
     tell_loop(r, r->m.ids[0], old.project);
+    api_tell_backends(r, old.project, "ANNOTATION_UPDATED", r->m.ids[0], old.task);
     rc = reply_annotation(r, 200, r->m.ids[0], err);
 out:
     store_annotation_release(&a);
@@ -222,5 +224,6 @@ int api_annotation_delete(struct api_req *r, struct base_err *err)
     if (store_annotation_delete(r->api->store, r->m.ids[0], err))
         return -1;
     tell_loop(r, 0, a.project);
+    api_tell_backends(r, a.project, "ANNOTATIONS_DELETED", r->m.ids[0], a.task);
     return api_reply_empty(r, 204);
 }

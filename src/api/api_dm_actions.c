@@ -98,6 +98,7 @@ static int retrieve_predictions(struct action_run *a, struct base_err *err)
 {
     struct store_version v = {0};
     int64_t made = 0, failed = 0;
+    api_backends_predict(a->r, a->project, a->ids, a->n); /* external backends, in the background */
     if (!a->r->api->loop)
         return base_err_set(err, BASE_E_INVALID,
                             "retrieve_tasks_predictions needs the training loop, and this server "

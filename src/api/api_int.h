@@ -13,7 +13,8 @@
 
 struct api {
     struct store *store;
-    struct loop *loop; /* may be NULL */
+    struct loop *loop;      /* may be NULL */
+    struct mlb_client *mlb; /* may be NULL */
     char *data_dir;
     char *media_dir; /* <data_dir>/media */
     char *version;
@@ -271,6 +272,9 @@ void api_tell_loop_import(struct api_req *r, int64_t project,
 /* A task is being opened: the loop predicts it with the current model if it has no prediction of
  * it yet (errors are logged, the task is served anyway). */
 void api_predict_on_open(struct api_req *r, int64_t task);
+/* An annotation event for the project's external ML backends (their webhook); never fails. */
+void api_tell_backends(struct api_req *r, int64_t project, const char *action, int64_t annotation,
+                       int64_t task);
 
 /* ---- handlers (one file per resource) ---------------------------------------------------------
  */
@@ -325,6 +329,17 @@ int api_ml_get(struct api_req *r, struct base_err *err);
 int api_ml_patch(struct api_req *r, struct base_err *err);
 int api_ml_train(struct api_req *r, struct base_err *err);
 int api_ml_versions(struct api_req *r, struct base_err *err);
+int api_ml_create(struct api_req *r, struct base_err *err);
+/* External backends (api_ml_external.c): their JSON, PATCH, and hand-offs to the client. */
+json_t *api_ml_external_json(struct api_req *r, const struct store_ml_backend *b);
+/* The settable fields of any backend row: title, description, is_interactive, auto_update,
+ * timeout (validation errors recorded). */
+int api_ml_fields(struct api_req *r, json_t *body, struct store_ml_backend *b,
+                  struct base_err *err);
+int api_ml_external_patch(struct api_req *r, struct store_ml_backend *b, struct base_err *err);
+void api_backends_predict(struct api_req *r, int64_t project, const int64_t *tasks, size_t n);
+void api_backends_refresh(struct api_req *r, const struct store_ml_backend *b);
+int api_ml_delete(struct api_req *r, struct base_err *err);
 int api_model_get(struct api_req *r, struct base_err *err);
 int api_model_versions(struct api_req *r, struct base_err *err);
 int api_model_version_get(struct api_req *r, struct base_err *err);

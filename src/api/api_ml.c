@@ -1,8 +1,11 @@
 /* Label Studio's /api/ml (spec 2.7) for the built-in detector: every project whose config has
  * RectangleLabels on an Image (and loop_enabled on) lists one ML backend, so scripts that list
- * backends, start training and read model versions work unchanged. Also the hooks that tell the
- * loop about imports and opened tasks. */
+ * backends, start training and read model versions work unchanged; external backends (rows with
+ * a url) are listed beside it and handled by api_ml_external.c. Also the hooks that tell the loop
+ * and the external backends about imports and opened tasks. */
 #include "api_int.h"
+
+#include "mlb/mlb.h"
 
 #include <string.h>
 
@@ -72,13 +75,19 @@ static int builtin_of(struct api_req *r, int64_t project, json_t **row, struct s
 struct list_acc {
     struct api_req *r;
     json_t *out;
+    int builtin_done; /* the project's built-in row is listed already */
 };
 
 static int list_one(void *ctx, const struct store_ml_backend *b, struct base_err *err)
 {
     struct list_acc *x = ctx;
     json_t *row = NULL;
-    if (b->url[0] || store_project_get(x->r->api->store, b->project, &row, err))
+    if (b->url[0]) {
+        api_backends_refresh(x->r, b); /* in the background: the list shows the last state */
+        json_array_append_new(x->out, api_ml_external_json(x->r, b));
+        return 0;
+    }
+    if (x->builtin_done || store_project_get(x->r->api->store, b->project, &row, err))
         return 0;
     if (loop_project_active(row) && x->r->api->loop)
         json_array_append_new(x->out, backend_json(x->r, b, row));
@@ -91,7 +100,7 @@ int api_ml_list(struct api_req *r, struct base_err *err)
     int64_t project;
     if (api_query_int(r, "project", 0, 0, INT64_MAX, &project, err))
         return -1;
-    struct list_acc x = {r, json_array()};
+    struct list_acc x = {r, json_array(), 0};
     int rc = 0;
     if (project > 0) {
         json_t *row = NULL;
@@ -101,6 +110,9 @@ int api_ml_list(struct api_req *r, struct base_err *err)
             json_array_append_new(x.out, backend_json(r, &b, row));
         json_decref(row);
         rc = rc < 0 ? -1 : 0;
+        x.builtin_done = 1;
+        if (rc == 0)
+            rc = store_ml_backend_each(r->api->store, project, list_one, &x, err);
     } else {
         rc = store_ml_backend_each(r->api->store, 0, list_one, &x, err);
     }
@@ -111,13 +123,21 @@ int api_ml_list(struct api_req *r, struct base_err *err)
     return api_reply_json(r, 200, x.out);
 }
 
-/* Backend ids[0], only while its project uses the built-in detector (404 otherwise). */
+/* Backend ids[0]: an external one (1, with its project checked), or the built-in one only while
+ * its project uses the built-in detector (0; 404 otherwise). */
 static int backend_get(struct api_req *r, struct store_ml_backend *b, json_t **row,
                        struct base_err *err)
 {
     *row = NULL;
     if (store_ml_backend_get(r->api->store, r->m.ids[0], b, err))
         return -1;
+    if (b->url[0]) {
+        if (api_project_row(r, b->project, row, err))
+            return -1;
+        json_decref(*row);
+        *row = NULL;
+        return 1;
+    }
     int rc = builtin_of(r, b->project, row, b, err);
     if (rc == 1)
         return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
@@ -128,41 +148,29 @@ int api_ml_get(struct api_req *r, struct base_err *err)
 {
     struct store_ml_backend b;
     json_t *row;
-    if (backend_get(r, &b, &row, err))
+    int rc = backend_get(r, &b, &row, err);
+    if (rc == 1) {
+        api_backends_refresh(r, &b);
+        return api_reply_json(r, 200, api_ml_external_json(r, &b));
+    }
+    if (rc)
         return -1;
     api_reply_json(r, 200, backend_json(r, &b, row));
     json_decref(row);
     return 0;
 }
 
-static int patch_fields(struct api_req *r, json_t *body, struct store_ml_backend *b,
-                        struct base_err *err)
-{
-    const char *keys[] = {"title", "description"};
-    char *dst[] = {b->title, b->description};
-    size_t sizes[] = {sizeof b->title, sizeof b->description};
-    for (int i = 0; i < 2; i++) {
-        json_t *v = json_object_get(body, keys[i]);
-        if (v && (!json_is_string(v) || json_string_length(v) >= sizes[i]))
-            return api_invalid(r, err, keys[i], "Not a valid string.");
-        if (v)
-            snprintf(dst[i], sizes[i], "%s", json_string_value(v));
-    }
-    int bad = api_field_bool(r, body, "is_interactive", &b->is_interactive, NULL, err);
-    bad |= api_field_bool(r, body, "auto_update", &b->auto_update, NULL, err);
-    int null = 0;
-    bad |= api_field_number(r, body, "timeout", 0, &b->timeout, &null, NULL, err);
-    return bad ? -1 : 0;
-}
-
 int api_ml_patch(struct api_req *r, struct base_err *err)
 {
     struct store_ml_backend b;
     json_t *row = NULL, *body = NULL;
-    int rc = -1;
-    if (backend_get(r, &b, &row, err) || !(body = api_body_object(r, err)))
+    int rc = backend_get(r, &b, &row, err);
+    if (rc == 1)
+        return api_ml_external_patch(r, &b, err);
+    rc = -1;
+    if (!row || !(body = api_body_object(r, err)))
         goto out;
-    if (patch_fields(r, body, &b, err) || store_ml_backend_update(r->api->store, &b, err) ||
+    if (api_ml_fields(r, body, &b, err) || store_ml_backend_update(r->api->store, &b, err) ||
         store_ml_backend_get(r->api->store, b.id, &b, err))
         goto out;
     rc = api_reply_json(r, 200, backend_json(r, &b, row));
@@ -177,8 +185,13 @@ int api_ml_train(struct api_req *r, struct base_err *err)
     struct store_ml_backend b;
     json_t *row;
     int64_t job;
-    if (backend_get(r, &b, &row, err))
-        return -1;
+    int rc = backend_get(r, &b, &row, err);
+    if (rc == 1 && r->api->mlb) {
+        mlb_client_train(r->api->mlb, b.id); /* answered at once: Label Studio waits 100 s */
+        return api_reply_empty(r, 200);
+    }
+    if (rc)
+        return rc < 0 ? -1 : base_err_set(err, BASE_E_CONFLICT, "no ML backend client");
     json_decref(row);
     if (loop_train(r->api->loop, b.project, "manual", NULL, &job, err))
         return -1;
@@ -196,8 +209,13 @@ int api_ml_versions(struct api_req *r, struct base_err *err)
 {
     struct store_ml_backend b;
     json_t *row, *names = json_array();
-    if (backend_get(r, &b, &row, err) ||
-        store_version_each(r->api->store, b.project, add_name, names, err)) {
+    int rc = backend_get(r, &b, &row, err);
+    if (rc == 1) { /* what the backend said at its last /setup */
+        if (b.model_version[0])
+            json_array_append_new(names, json_string(b.model_version));
+        return api_reply_json(r, 200, json_pack("{s:o, s:s}", "versions", names, "message", ""));
+    }
+    if (rc || store_version_each(r->api->store, b.project, add_name, names, err)) {
         json_decref(names);
         return -1;
     }
@@ -207,6 +225,8 @@ int api_ml_versions(struct api_req *r, struct base_err *err)
 
 void api_tell_loop_import(struct api_req *r, int64_t project, const struct store_import_result *res)
 {
+    if (res->task_count > 0)
+        api_backends_predict(r, project, NULL, 0);
     if (!r->api->loop || res->task_count == 0)
         return;
     loop_tasks_added(r->api->loop, project);
@@ -217,7 +237,10 @@ void api_tell_loop_import(struct api_req *r, int64_t project, const struct store
 void api_predict_on_open(struct api_req *r, int64_t task)
 {
     int made = 0;
+    int64_t project;
     struct base_err e = {0};
+    if (r->api->mlb && !store_task_project(r->api->store, task, &project, NULL))
+        api_backends_predict(r, project, &task, 1);
     if (r->api->loop && loop_predict_task(r->api->loop, task, &made, &e))
         BASE_WARN("api: task %lld: no prediction on open: %s", (long long)task, e.msg);
 }

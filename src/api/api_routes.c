@@ -79,6 +79,8 @@ const struct api_route api_routes[] = {
     {"DELETE", "/api/predictions/{id}", api_prediction_delete, 0},
 
     {"GET", "/api/ml", api_ml_list, 0},
+    {"POST", "/api/ml", api_ml_create, 0},
+    {"DELETE", "/api/ml/{id}", api_ml_delete, 0},
     {"GET", "/api/ml/{id}", api_ml_get, 0},
     {"PATCH", "/api/ml/{id}", api_ml_patch, 0},
     {"POST", "/api/ml/{id}/train", api_ml_train, 0},

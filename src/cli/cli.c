@@ -12,6 +12,7 @@ static const struct cli_command commands[] = {
     {"version", "print the version", cli_version},
     {"serve", "run the labeling server (REST API, media, browser UI)", cli_serve},
     {"user", "create users, print or reset their API tokens", cli_user},
+    {"ml-backend", "serve the detector to Label Studio (its ML backend protocol)", cli_ml_backend},
     {"import", "import a folder of images into a project", cli_import},
     {"export", "export a project (JSON, JSON_MIN, CSV, TSV, COCO, YOLO, VOC)", cli_export},
     {"train", "train the built-in detector on a COCO, YOLO or VOC data set", cli_train},

@@ -60,6 +60,12 @@ int cli_predict(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_train_worker(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+int cli_ml_backend(int argc, char **argv);
+struct store;
+struct mlb_client;
+/* The client that calls external ML backends, configured from Label Studio's environment
+ * variables (ML_TIMEOUT_PREDICT, ...; cli_mlb.c). */
+struct mlb_client *cli_ml_client(struct store *st, struct base_err *err);
 
 enum cli_det_opt_kind { CLI_DET_STR, CLI_DET_INT, CLI_DET_DOUBLE };
 

@@ -6,6 +6,7 @@
 #include "api/api.h"
 #include "http/http.h"
 #include "loop/loop.h"
+#include "mlb/mlb.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -305,29 +306,28 @@ static int run_server(struct store *st, const struct cli_serve_opts *o)
     struct loop *loop = loop_new(st, &lcfg, &err);
     if (!loop)
         return cli_fail("%s", err.msg);
+    struct mlb_client *mlb = cli_ml_client(st, &err);
+    if (!mlb) {
+        loop_free(loop);
+        return cli_fail("%s", err.msg);
+    }
     struct api_config acfg = {.data_dir = o->data_dir,
                               .version = LL_VERSION,
                               .seed = (uint64_t)base_time_us(),
                               .session_ttl_s = o->session_ttl_s,
                               .loop = loop,
+                              .mlb = mlb,
                               .limits = {.max_json = (size_t)o->max_json_mb << 20,
                                          .max_image_pixels = (uint64_t)o->max_image_mpix * 1000000,
                                          .trust_proxy = o->trust_proxy}};
     struct api *api = api_new(st, &acfg, &err);
-    if (!api) {
-        loop_free(loop);
-        return cli_fail("%s", err.msg);
-    }
-    if (sweep(api)) {
+    struct http_server *srv = NULL;
+    int rc = !api || sweep(api) || !(srv = cli_start_http(api, o, &err));
+    if (rc) {
         api_free(api);
+        mlb_client_free(mlb);
         loop_free(loop);
-        return 1;
-    }
-    struct http_server *srv = cli_start_http(api, o, &err);
-    if (!srv) {
-        api_free(api);
-        loop_free(loop);
-        return cli_fail("%s", err.msg);
+        return err.status ? cli_fail("%s", err.msg) : 1;
     }
     const char *shown = !strcmp(o->host, "0.0.0.0") ? "localhost" : o->host;
     printf("labelloop: serving on http://%s:%d (data in %s)\n", shown, http_server_port(srv),
@@ -339,7 +339,8 @@ static int run_server(struct store *st, const struct cli_serve_opts *o)
     fflush(stdout);
     http_server_free(srv, 2.0);
     api_free(api);
-    loop_free(loop); /* a running job is queued again at the next start */
+    mlb_client_free(mlb); /* calls still queued are redone by the next start's refresh */
+    loop_free(loop);      /* a running job is queued again at the next start */
     return 0;
 }
 

@@ -26,6 +26,10 @@ struct loop_config {
     int worker_nice;      /* niceness of a worker (0: 10) */
     double max_train_s;   /* cap on one cycle's training time (0: the schedule's own) */
     int no_workers;       /* no scheduler: jobs stay queued (tests of the API alone) */
+    /* Called on the scheduler thread after a worker exited and its job's end is recorded (the ML
+     * backend server writes its version folders then). May be NULL. */
+    void (*job_ended)(void *user, int64_t job);
+    void *user;
 };
 
 /* Starts the loop over an open store (borrowed; it must outlive the loop): running jobs left by
@@ -79,6 +83,12 @@ void loop_project_purge(struct loop *l, int64_t project);
  * Nothing happens (0, *made = 0) when the project is not active, has no model or the image is
  * not a local file. Thread-safe. */
 int loop_predict_task(struct loop *l, int64_t task, int *made, struct base_err *err);
+/* Predicts the image file at `path` with the project's current version, storing nothing (the ML
+ * backend protocol's /predict): *prediction receives a new Label Studio prediction object
+ * {"result", "score", "model_version"}, or NULL when the project is not active or has no model
+ * yet. Errors: BASE_E_NOTFOUND (project), image decoding errors naming the file. Thread-safe. */
+int loop_predict_image(struct loop *l, int64_t project, const char *path, json_t **prediction,
+                       struct base_err *err);
 /* Records what annotation `annotation` kept of the prediction it started from (its
  * parent_prediction, else the snapshot of the current model's prediction). Thread-safe. */
 int loop_record_help(struct loop *l, int64_t annotation, struct base_err *err);

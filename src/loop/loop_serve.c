@@ -138,6 +138,43 @@ out:
     return rc < 0 ? -1 : 0;
 }
 
+int loop_predict_image(struct loop *l, int64_t project, const char *path, json_t **prediction,
+                       struct base_err *err)
+{
+    json_t *row = NULL;
+    struct store_version v = {0};
+    struct loop_target t = {0};
+    struct loop_cached *c = NULL;
+    int rc = -1;
+    *prediction = NULL;
+    if (store_project_get(l->st, project, &row, err))
+        return -1;
+    rc = 0;
+    if (!loop_project_active(row) || store_version_current(l->st, project, &v, NULL) ||
+        loop_target_load(row, &t, NULL))
+        goto out; /* no model to predict with */
+    rc = -1;
+    if (!(c = borrow(l, &v, err)))
+        goto out;
+    struct loop_shot shot;
+    if ((rc = loop_predict_file(c->p, path, (float)v.score_thr, &shot, err)) == 0) {
+        struct store_prediction p;
+        struct det_model *m = det_predictor_acquire(c->p);
+        loop_shot_prediction(&shot, &t, det_model_info(m), v.name, (float)v.score_thr, 0, &p);
+        det_predictor_release(c->p, m);
+        *prediction = json_pack("{s:O, s:f, s:s}", "result", p.result, "score", p.score,
+                                "model_version", p.model_version);
+        store_prediction_release(&p);
+        loop_shot_release(&shot);
+    }
+    unborrow(l, c);
+out:
+    loop_target_release(&t);
+    store_version_release(&v);
+    json_decref(row);
+    return rc;
+}
+
 /* The prediction an annotation started from, as a JSON prediction object (new reference). */
 static json_t *started_from(struct loop *l, const struct store_annotation *a)
 {

@@ -200,11 +200,14 @@ static void finish(struct loop *l, int status)
     store_job_release(&j);
     close(l->out_fd);
     pthread_mutex_lock(&l->mu);
+    int64_t ended = l->job;
     l->pid = 0;
     l->job = l->job_project = 0;
     l->out_fd = -1;
     pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
+    if (l->cfg.job_ended)
+        l->cfg.job_ended(l->cfg.user, ended);
 }
 
 static void watch(struct loop *l)

@@ -522,6 +522,13 @@ struct store_ml_backend {
     int is_interactive, auto_update;
     double timeout;
     int64_t created_at, updated_at;
+    /* External backends: Label Studio's state letters ("CO", "ER", "DI", "TR", "PR"), the last
+     * error, the model version /setup returned, and whether training goes through the seed-era
+     * POST /train (a backend whose /health has no "model_class"). */
+    char state[4];
+    char error_message[1024];
+    char model_version[STORE_MODEL_VERSION_MAX + 1];
+    int legacy_train;
 };
 /* The built-in detector's row of the project, made on first use. */
 int store_ml_backend_builtin(struct store *st, int64_t project, struct store_ml_backend *out,
@@ -536,6 +543,18 @@ int store_ml_backend_each(struct store *st, int64_t project, store_ml_backend_fn
 /* Writes title, description, is_interactive, timeout and auto_update of b (by b->id). */
 int store_ml_backend_update(struct store *st, const struct store_ml_backend *b,
                             struct base_err *err);
+
+/* Adds an external backend (b->url not empty) to project b->project; fills b->id.
+ * BASE_E_NOTFOUND when the project does not exist. */
+int store_ml_backend_create(struct store *st, struct store_ml_backend *b, struct base_err *err);
+/* Deletes an external backend (the built-in row is never deleted: BASE_E_NOTFOUND). */
+int store_ml_backend_delete(struct store *st, int64_t id, struct base_err *err);
+/* Writes the url of an external backend b (by b->id). */
+int store_ml_backend_set_url(struct store *st, const struct store_ml_backend *b,
+                             struct base_err *err);
+/* Writes state, error_message, model_version and legacy_train of b (by b->id). */
+int store_ml_backend_set_state(struct store *st, const struct store_ml_backend *b,
+                               struct base_err *err);
 
 /* Inserts predictions in one transaction (the loop's batches: one commit, not one per task).
  * A task deleted meanwhile, or that already has a prediction of the same model_version, is

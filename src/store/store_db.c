@@ -288,6 +288,14 @@ static const char *const migrations[] = {
     " created_at TEXT NOT NULL,"
     " finished_at TEXT);"
     "CREATE INDEX export_snapshot_project ON export_snapshot(project_id, id);",
+
+    /* 6: external Label Studio ML backends (url != ''): their connection state as Label Studio
+     * keeps it (CO/ER/DI/TR/PR), the last error, the model version /setup returned, and whether
+     * the backend trains through the seed-era /train (no "model_class" in its /health) */
+    "ALTER TABLE ml_backend ADD COLUMN state TEXT NOT NULL DEFAULT 'DI';"
+    "ALTER TABLE ml_backend ADD COLUMN error_message TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE ml_backend ADD COLUMN model_version TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE ml_backend ADD COLUMN legacy_train INTEGER NOT NULL DEFAULT 0;",
 };
 
 static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);

@@ -17,7 +17,7 @@ static const char SQL_HELP_SUM[] =
 
 #define BACKEND_COLS                                                                               \
     "id, project_id, url, title, description, is_interactive, timeout, auto_update, created_at,"   \
-    " updated_at"
+    " updated_at, state, error_message, model_version, legacy_train"
 static const char SQL_BACKEND_BUILTIN[] = "SELECT " BACKEND_COLS " FROM ml_backend"
                                           " WHERE project_id = ? AND url = '' ORDER BY id LIMIT 1";
 static const char SQL_BACKEND_INSERT[] =
@@ -27,6 +27,15 @@ static const char SQL_BACKEND_INSERT[] =
 static const char SQL_BACKEND_GET[] = "SELECT " BACKEND_COLS " FROM ml_backend WHERE id = ?";
 static const char SQL_BACKEND_EACH[] = "SELECT " BACKEND_COLS " FROM ml_backend"
                                        " WHERE ?1 = 0 OR project_id = ?1 ORDER BY id";
+static const char SQL_BACKEND_CREATE[] =
+    "INSERT INTO ml_backend(project_id, url, title, description, is_interactive, timeout,"
+    " auto_update, state, error_message, model_version, legacy_train, created_at, updated_at)"
+    " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12 FROM project WHERE id = ?1";
+static const char SQL_BACKEND_DELETE[] = "DELETE FROM ml_backend WHERE id = ? AND url != ''";
+static const char SQL_BACKEND_STATE[] =
+    "UPDATE ml_backend SET state = ?2, error_message = ?3, model_version = ?4, legacy_train = ?5"
+    " WHERE id = ?1";
+static const char SQL_BACKEND_URL[] = "UPDATE ml_backend SET url = ?2 WHERE id = ?1 AND url != ''";
 static const char SQL_BACKEND_UPDATE[] =
     "UPDATE ml_backend SET title = ?2, description = ?3, is_interactive = ?4, timeout = ?5,"
     " auto_update = ?6, updated_at = ?7 WHERE id = ?1";
@@ -104,6 +113,10 @@ static void load_backend(sqlite3_stmt *s, struct store_ml_backend *b)
     b->auto_update = sqlite3_column_int(s, 7);
     b->created_at = store_col_time(s, 8);
     b->updated_at = store_col_time(s, 9);
+    store_col_copy(s, 10, b->state, sizeof b->state);
+    store_col_copy(s, 11, b->error_message, sizeof b->error_message);
+    store_col_copy(s, 12, b->model_version, sizeof b->model_version);
+    b->legacy_train = sqlite3_column_int(s, 13);
 }
 
 /* The project's built-in row on connection c: 0 with *out filled, 1 when there is none. */
@@ -220,4 +233,79 @@ int store_ml_backend_update(struct store *st, const struct store_ml_backend *b,
     }
     store_conn_put(st, c);
     return rc;
+}
+
+int store_ml_backend_create(struct store *st, struct store_ml_backend *b, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, SQL_BACKEND_CREATE, err);
+    int rc = -1;
+    if (s) {
+        sqlite3_bind_int64(s, 1, b->project);
+        const char *texts[] = {b->url, b->title, b->description};
+        for (int i = 0; i < 3; i++)
+            sqlite3_bind_text(s, 2 + i, texts[i], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 5, b->is_interactive);
+        sqlite3_bind_double(s, 6, b->timeout);
+        sqlite3_bind_int(s, 7, b->auto_update);
+        sqlite3_bind_text(s, 8, b->state[0] ? b->state : "DI", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 9, b->error_message, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 10, b->model_version, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 11, b->legacy_train);
+        store_bind_time(s, 12, base_time_us());
+        rc = store_step_done(c, s, err);
+        if (rc == 0 && sqlite3_changes(c->db) == 0)
+            rc =
+                base_err_set(err, BASE_E_NOTFOUND, "project %lld not found", (long long)b->project);
+        if (rc == 0)
+            b->id = sqlite3_last_insert_rowid(c->db);
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+/* Runs a one-row write on the backend `id`; BASE_E_NOTFOUND when no row changed. */
+static int backend_write(struct store *st, const char *sql, int64_t id,
+                         const struct store_ml_backend *b, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    sqlite3_stmt *s = store_stmt(c, sql, err);
+    int rc = -1;
+    if (s) {
+        sqlite3_bind_int64(s, 1, id);
+        if (b && sql == SQL_BACKEND_URL) {
+            sqlite3_bind_text(s, 2, b->url, -1, SQLITE_TRANSIENT);
+        } else if (b) {
+            sqlite3_bind_text(s, 2, b->state, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 3, b->error_message, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 4, b->model_version, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int(s, 5, b->legacy_train);
+        }
+        rc = store_step_done(c, s, err);
+        if (rc == 0 && sqlite3_changes(c->db) == 0)
+            rc = base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+    }
+    store_conn_put(st, c);
+    return rc;
+}
+
+int store_ml_backend_delete(struct store *st, int64_t id, struct base_err *err)
+{
+    return backend_write(st, SQL_BACKEND_DELETE, id, NULL, err);
+}
+
+int store_ml_backend_set_state(struct store *st, const struct store_ml_backend *b,
+                               struct base_err *err)
+{
+    return backend_write(st, SQL_BACKEND_STATE, b->id, b, err);
+}
+
+int store_ml_backend_set_url(struct store *st, const struct store_ml_backend *b,
+                             struct base_err *err)
+{
+    return backend_write(st, SQL_BACKEND_URL, b->id, b, err);
 }

@@ -11,6 +11,7 @@ import { Link, Message, Spinner } from "../components";
 import { ConfigEditor } from "./config-editor";
 import { DeleteDialog } from "./projects";
 import { LoopSettings } from "./loop-settings";
+import { MlBackends } from "./ml-backends";
 
 export function ProjectFormPage(props: { id?: number }) {
   const editing = props.id !== undefined;
@@ -111,6 +112,7 @@ export function ProjectFormPage(props: { id?: number }) {
         </div>
       </form>
       {editing && project && <LoopSettings project={project} onSaved={setProject} />}
+      {editing && project && <MlBackends project={project.id} />}
       {deleting && project && <DeleteDialog project={project} onClose={() => setDeleting(false)} onDeleted={() => navigate("/projects")} />}
     </div>
   );
