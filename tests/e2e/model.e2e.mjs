@@ -88,6 +88,16 @@ async function firstVersion(t, s) {
   check((await p.$$("[data-testid=learning-curve] circle.pt-ap50")).length === 1 && (await p.$$("[data-testid=learning-curve] rect.pt-ap")).length === 1, "one point per series on the curve");
   const legend = await p.$$eval("[data-testid=learning-curve] .legend text", (ts) => ts.map((x) => x.textContent));
   check(legend.includes("AP50") && legend.includes("AP"), "both series labelled: " + legend.join(", "));
+  // The server stores the worker's log tail when it reaps the worker, which may come just after
+  // the job row says done: wait for it in the API, then show the panel again.
+  const jobId = model.last_job?.id || fail("the API has no last job");
+  const deadline = Date.now() + 30000;
+  while (!/predicted \d+ of 12 tasks/.test((await api(t, "GET", `/api/projects/${s.pid}/model/jobs/${jobId}`)).log || "")) {
+    if (Date.now() > deadline) fail("the job's log tail never got its last lines");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await p.reload();
+  await p.waitForSelector("[data-testid=last-job] summary");
   await p.click("[data-testid=last-job] summary");
   const log = await p.textContent("[data-testid=last-job] details pre");
   check(/held-out/.test(log) && /predicted \d+ of 12 tasks/.test(log), "the log tail: " + log);
