@@ -215,17 +215,25 @@ int loop_data_load(struct store *st, const char *data_dir, int64_t project,
     return 0;
 }
 
+int loop_dataset_append(struct det_dataset *dst, const struct det_dataset *src, const char *keep,
+                        struct base_err *err)
+{
+    for (int i = 0; i < src->nsamples; i++) {
+        const struct det_sample *s = &src->samples[i];
+        if ((!keep || keep[i]) &&
+            det_dataset_add(dst, s->path, s->width, s->height, s->boxes, s->nboxes, err))
+            return -1;
+    }
+    return 0;
+}
+
 /* A new data set of the samples of d whose keep[i] is set; d is freed. */
 static struct det_dataset *keep_only(struct det_dataset *d, const char *keep, struct base_err *err)
 {
     struct det_dataset *out = det_dataset_new((const char *const *)d->classes, d->nclasses, err);
-    for (int i = 0; out && i < d->nsamples; i++) {
-        const struct det_sample *s = &d->samples[i];
-        if (keep[i] &&
-            det_dataset_add(out, s->path, s->width, s->height, s->boxes, s->nboxes, err)) {
-            det_dataset_free(out);
-            out = NULL;
-        }
+    if (out && loop_dataset_append(out, d, keep, err)) {
+        det_dataset_free(out);
+        out = NULL;
     }
     det_dataset_free(d);
     return out;

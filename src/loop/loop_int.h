@@ -40,6 +40,10 @@ struct loop_data {
 };
 int loop_data_load(struct store *st, const char *data_dir, int64_t project,
                    const struct loop_target *t, struct loop_data *out, struct base_err *err);
+/* Appends the samples of src whose keep[i] is set (all when keep is NULL) to dst, which has the
+ * same classes; paths and boxes are copied. */
+int loop_dataset_append(struct det_dataset *dst, const struct det_dataset *src, const char *keep,
+                        struct base_err *err);
 /* A cycle trains on at most this many images: about what 150 s of training sees on 2 cores
  * (~65 images/s), and ~2 GB of decoded pictures; it judges on at most this many held-out ones
  * (13 s for both models). Measured in README.md. */

@@ -163,27 +163,22 @@ static int train_model(struct worker *w, const struct loop_data *data, const cha
     return det_train(data->train, NULL, &to, out, err);
 }
 
-/* All images of both data sets (same classes), borrowed paths and boxes copied. */
+/* All images of both data sets (same classes), paths and boxes copied. */
 static struct det_dataset *merged(const struct det_dataset *a, const struct det_dataset *b,
                                   struct base_err *err)
 {
     struct det_dataset *d = det_dataset_new((const char *const *)a->classes, a->nclasses, err);
-    const struct det_dataset *parts[] = {a, b};
-    for (int k = 0; d && k < 2; k++)
-        for (int i = 0; i < parts[k]->nsamples; i++) {
-            const struct det_sample *s = &parts[k]->samples[i];
-            if (det_dataset_add(d, s->path, s->width, s->height, s->boxes, s->nboxes, err)) {
-                det_dataset_free(d);
-                return NULL;
-            }
-        }
+    if (d && (loop_dataset_append(d, a, NULL, err) || loop_dataset_append(d, b, NULL, err))) {
+        det_dataset_free(d);
+        return NULL;
+    }
     return d;
 }
 
 /* The pre-label threshold: the cheapest for the annotator on the held-out images (see
- * loop_best_threshold), or, when there are too few of them
- * to say anything (a young project), on every labeled image: the training images flatter the
- * model, but the threshold they give still cuts the crowd of weak boxes a fixed one lets in. */
+ * loop_best_threshold), or, when there are too few of them to say anything (a young project),
+ * on every labeled image: the training images flatter the model, but the threshold they give
+ * still cuts the crowd of weak boxes a fixed one lets in. */
 static int threshold(struct det_predictor *p, const struct det_dataset *train,
                      const struct det_dataset *heldout, float *thr, struct base_err *err)
 {
