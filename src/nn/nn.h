@@ -108,6 +108,9 @@ enum nn_act {
     NN_ACT_SILU,
     NN_ACT_SIGMOID,
     NN_ACT_EXP,
+    NN_ACT_RELU6,       /* min(max(x, 0), 6) */
+    NN_ACT_HARDSWISH,   /* x * relu6(x + 3) / 6 (MobileNetV3) */
+    NN_ACT_HARDSIGMOID, /* relu6(x + 3) / 6 (MobileNetV3's squeeze-excite gate) */
 };
 
 struct nn_conv2d_cfg {
@@ -118,6 +121,10 @@ struct nn_conv2d_cfg {
     int dilation; /* 0 means 1 */
     int groups;   /* 0 means 1; groups == in == out is depthwise */
     int bias;     /* non-zero: add a learnable bias */
+    int pad_end;  /* extra zero rows/columns at the bottom and right only: TensorFlow's SAME
+                     padding, which is asymmetric at stride 2 (pad 0, pad_end 1 for a 3x3) */
+    int frozen;   /* non-zero: weight and bias are constants (NN_PARAM_BUFFER: no gradient, no
+                     update, still saved), e.g. a pretrained backbone kept fixed */
 };
 
 /* A graph reads and writes the model's parameters in place: the model must outlive it. */
@@ -139,6 +146,11 @@ int nn_silu(struct nn_graph *g, int x);
 int nn_sigmoid(struct nn_graph *g, int x);
 /* Max pooling with square window; padded cells never win. */
 int nn_max_pool2d(struct nn_graph *g, int x, int kernel, int stride, int pad);
+/* Global average pooling: [N, C, H, W] -> [N, C, 1, 1]. */
+int nn_global_avg_pool(struct nn_graph *g, int x);
+/* Per-channel multiply: x [N, C, H, W] times s [N, C, 1, 1] broadcast over H and W (the
+ * squeeze-and-excitation gate). */
+int nn_mul_channel(struct nn_graph *g, int x, int s);
 /* Nearest-neighbour upsampling by 2 in H and W. */
 int nn_upsample2x(struct nn_graph *g, int x);
 /* Element-wise sum of two tensors of the same shape. */
