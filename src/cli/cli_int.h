@@ -57,6 +57,7 @@ int cli_predict(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_train_worker(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+int cli_model(int argc, char **argv);
 
 enum cli_det_opt_kind { CLI_DET_STR, CLI_DET_INT, CLI_DET_DOUBLE };
 

@@ -349,4 +349,18 @@ int nn_ckpt_match(const struct nn_ckpt *c, const struct nn_model *m, int i);
 int nn_param_copy_rows(struct nn_model *m, const struct nn_ckpt *c, const char *name,
                        const int *row_map, struct base_err *err);
 
+/* ---- TensorFlow.js weights ------------------------------------------------------------------- */
+
+/* Reads the weights of a TensorFlow.js graph model: model.json's weightsManifest and the weight
+ * files it names (plain file names next to model.json, concatenated in manifest order). float32
+ * tensors and float16/uint8/uint16-quantized ones become float32 parameters flagged
+ * NN_PARAM_BUFFER, named and shaped as in the manifest (TensorFlow's layouts: HWIO convolution
+ * weights; a scalar has shape [1]); int32 and bool constants (the graph's shape arithmetic) are
+ * left out. *generated_by (may be NULL) receives the file's "generatedBy" field ("" when absent;
+ * base_free it). Errors name the file and the problem (BASE_E_INVALID, BASE_E_UNSUPPORTED, I/O). */
+struct nn_model *nn_tfjs_load(const char *json_path, char **generated_by, struct base_err *err);
+/* The same from model.json's bytes and the weight data (the fuzz target's entry point). */
+struct nn_model *nn_tfjs_parse(const char *json, size_t json_len, const void *weights,
+                               size_t weights_len, struct base_err *err);
+
 #endif
