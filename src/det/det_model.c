@@ -13,10 +13,14 @@ const float det_ranges[DET_NLEVELS - 1] = {64, 128};
 
 static const struct det_arch archs[] = {
     /* name    stem  widths (s4..s32)   blocks     fpn head gn  lr */
-    {"fcos-s", 16, {32, 64, 128, 256}, {0, 1, 1, 1}, 48, 1, 8, 0.02f},
-    {"fcos-m", 24, {32, 64, 128, 256}, {1, 1, 1, 1}, 64, 2, 16, 0.02f},
+    {"fcos-s", 16, {32, 64, 128, 256}, {0, 1, 1, 1}, 48, 1, 8, 0.02f, 0, 0},
+    {"fcos-m", 24, {32, 64, 128, 256}, {1, 1, 1, 1}, 64, 2, 16, 0.02f, 0, 0},
     /* a few MFLOPs: for tests that must train in seconds */
-    {"fcos-t", 8, {16, 16, 32, 32}, {0, 1, 1, 1}, 32, 1, 8, 0.02f},
+    {"fcos-t", 8, {16, 16, 32, 32}, {0, 1, 1, 1}, 32, 1, 8, 0.02f, 0, 0},
+    /* COCO-pretrained MobileNetV3 (det_mv3.c), kept frozen, under fcos-s's FPN and head */
+    {"fcos-mv3", 0, {0}, {0}, 48, 1, 8, 0.02f, 1, 1},
+    /* the same backbone fine-tuned with the rest */
+    {"fcos-mv3-ft", 0, {0}, {0}, 48, 1, 8, 0.02f, 1, 0},
 };
 #define NARCHS (sizeof archs / sizeof archs[0])
 
@@ -141,7 +145,10 @@ static void head(struct nn_graph *g, const struct det_model *m, int l, int p)
 int det_build(const struct det_model *m, struct nn_graph *g, int n, int size)
 {
     int x = nn_input(g, n, 3, size, size), c[3], p[3];
-    backbone(g, m->arch, x, c);
+    if (m->arch->mv3)
+        det_mv3_backbone(g, m->arch, x, c);
+    else
+        backbone(g, m->arch, x, c);
     neck(g, m->arch, c, p);
     for (int l = 0; l < DET_NLEVELS; l++)
         head(g, m, l, p[l]);
@@ -208,13 +215,15 @@ struct det_model *det_model_create(const struct det_arch *a, const char *const *
         return NULL;
     struct det_model *m = base_calloc(1, sizeof *m);
     static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    /* the pretrained backbone reads raw RGB 0..255: (pixel / 255 - 0) / (1 / 255) */
+    static const float raw_mean[3] = {0, 0, 0}, raw_std[3] = {1 / 255.0f, 1 / 255.0f, 1 / 255.0f};
     m->arch = a;
     m->nn = nn_model_new(seed);
     set_classes(m, classes, nclasses);
     m->info.arch = a->name;
     m->info.input_size = size;
-    memcpy(m->info.mean, mean, sizeof mean);
-    memcpy(m->info.std, std, sizeof std);
+    memcpy(m->info.mean, a->mv3 ? raw_mean : mean, sizeof mean);
+    memcpy(m->info.std, a->mv3 ? raw_std : std, sizeof std);
     m->info.data_fingerprint = m->fingerprint;
     m->info.val_ap = m->info.val_ap50 = -1;
     /* building declares the parameters; no kernels are needed to allocate them */
@@ -244,7 +253,14 @@ struct det_model *det_model_new(const char *arch, const char *const *classes, in
         base_err_set(err, BASE_E_INVALID, "unknown architecture '%s'", arch);
         return NULL;
     }
-    return det_model_create(a, classes, nclasses, input_size, seed, err);
+    struct det_model *m = det_model_create(a, classes, nclasses, input_size, seed, err);
+    char path[4096];
+    if (m && a->mv3 &&
+        (det_zoo_path(DET_MV3_FILE, path, sizeof path, err) || det_mv3_load(m, path, err))) {
+        det_model_free(m);
+        return NULL;
+    }
+    return m;
 }
 
 void det_model_free(struct det_model *m)

@@ -9,6 +9,7 @@
 
 struct trainer {
     struct det_train_opts o;
+    int arch_default; /* the caller left the architecture to us */
     const struct det_dataset *train, *val;
     struct det_model *model;
     struct det_model shadow; /* the EMA weights seen as a model (borrowed nn model) */
@@ -54,6 +55,25 @@ static int cancelled(const struct trainer *t)
     return t->o.cancel && *t->o.cancel;
 }
 
+/* With the default architecture, a warm start from a model of another one (a project trained
+ * before the default changed) is dropped with a warning: the run starts from the default's own
+ * start (its pretrained backbone), which beats the old architecture warm-started (README.md). A
+ * file that cannot be read is left to det_model_warm_start to report. */
+static int init_matches(const struct trainer *t)
+{
+    struct base_err e;
+    struct det_model *init = det_model_load(t->o.init_path, &e);
+    if (!init)
+        return 1;
+    int same = !strcmp(det_model_info(init)->arch, t->o.arch);
+    if (!same)
+        BASE_WARN("%s is a %s model: training a %s (the default architecture) from its own start "
+                  "instead of warm-starting from it",
+                  t->o.init_path, det_model_info(init)->arch, t->o.arch);
+    det_model_free(init);
+    return same;
+}
+
 /* The model and its warm start: what can fail on the options alone, before any image is read. */
 static int setup_model(struct trainer *t, struct base_err *err)
 {
@@ -61,6 +81,8 @@ static int setup_model(struct trainer *t, struct base_err *err)
                              t->o.input_size, t->o.seed, err);
     if (!t->model)
         return -1;
+    if (t->o.init_path && t->arch_default && !init_matches(t))
+        t->o.init_path = NULL;
     if (t->o.init_path && det_model_warm_start(t->model, t->o.init_path, err))
         return -1;
     det_model_geom(t->model, t->o.input_size, &t->geom);
@@ -334,6 +356,7 @@ int det_train(const struct det_dataset *train, const struct det_dataset *val,
     struct trainer t;
     memset(&t, 0, sizeof t);
     resolve(opts, train->nsamples, &t.o);
+    t.arch_default = opts->arch == NULL;
     t.train = train;
     t.val = val;
     t.pr.val_ap = t.pr.val_ap50 = -1;

@@ -108,6 +108,9 @@ enum nn_act {
     NN_ACT_SILU,
     NN_ACT_SIGMOID,
     NN_ACT_EXP,
+    NN_ACT_RELU6,       /* min(max(x, 0), 6) */
+    NN_ACT_HARDSWISH,   /* x * relu6(x + 3) / 6 (MobileNetV3) */
+    NN_ACT_HARDSIGMOID, /* relu6(x + 3) / 6 (MobileNetV3's squeeze-excite gate) */
 };
 
 struct nn_conv2d_cfg {
@@ -118,6 +121,10 @@ struct nn_conv2d_cfg {
     int dilation; /* 0 means 1 */
     int groups;   /* 0 means 1; groups == in == out is depthwise */
     int bias;     /* non-zero: add a learnable bias */
+    int pad_end;  /* extra zero rows/columns at the bottom and right only: TensorFlow's SAME
+                     padding, which is asymmetric at stride 2 (pad 0, pad_end 1 for a 3x3) */
+    int frozen;   /* non-zero: weight and bias are constants (NN_PARAM_BUFFER: no gradient, no
+                     update, still saved), e.g. a pretrained backbone kept fixed */
 };
 
 /* A graph reads and writes the model's parameters in place: the model must outlive it. */
@@ -139,6 +146,11 @@ int nn_silu(struct nn_graph *g, int x);
 int nn_sigmoid(struct nn_graph *g, int x);
 /* Max pooling with square window; padded cells never win. */
 int nn_max_pool2d(struct nn_graph *g, int x, int kernel, int stride, int pad);
+/* Global average pooling: [N, C, H, W] -> [N, C, 1, 1]. */
+int nn_global_avg_pool(struct nn_graph *g, int x);
+/* Per-channel multiply: x [N, C, H, W] times s [N, C, 1, 1] broadcast over H and W (the
+ * squeeze-and-excitation gate). */
+int nn_mul_channel(struct nn_graph *g, int x, int s);
 /* Nearest-neighbour upsampling by 2 in H and W. */
 int nn_upsample2x(struct nn_graph *g, int x);
 /* Element-wise sum of two tensors of the same shape. */
@@ -336,5 +348,19 @@ int nn_ckpt_match(const struct nn_ckpt *c, const struct nn_model *m, int i);
  * row_map[r] >= 0; other rows are unchanged. row_map has shape[0] entries of the parameter. */
 int nn_param_copy_rows(struct nn_model *m, const struct nn_ckpt *c, const char *name,
                        const int *row_map, struct base_err *err);
+
+/* ---- TensorFlow.js weights ------------------------------------------------------------------- */
+
+/* Reads the weights of a TensorFlow.js graph model: model.json's weightsManifest and the weight
+ * files it names (plain file names next to model.json, concatenated in manifest order). float32
+ * tensors and float16/uint8/uint16-quantized ones become float32 parameters flagged
+ * NN_PARAM_BUFFER, named and shaped as in the manifest (TensorFlow's layouts: HWIO convolution
+ * weights; a scalar has shape [1]); int32 and bool constants (the graph's shape arithmetic) are
+ * left out. *generated_by (may be NULL) receives the file's "generatedBy" field ("" when absent;
+ * base_free it). Errors name the file and the problem (BASE_E_INVALID, BASE_E_UNSUPPORTED, I/O). */
+struct nn_model *nn_tfjs_load(const char *json_path, char **generated_by, struct base_err *err);
+/* The same from model.json's bytes and the weight data (the fuzz target's entry point). */
+struct nn_model *nn_tfjs_parse(const char *json, size_t json_len, const void *weights,
+                               size_t weights_len, struct base_err *err);
 
 #endif

@@ -328,7 +328,9 @@ static int is_act(const struct nn_graph *g, int j, int train)
     if (j < 0 || g->nodes[j].op != NN_OP_ACT)
         return 0;
     const struct nn_node *a = &g->nodes[j];
-    if (!train)
+    if (!dn_act_native(a->act))
+        return 0;
+    if (!train || !a->needs_grad) /* no backward through it (e.g. a frozen backbone) */
         return 1;
     /* training keeps only dst-based backward: ReLU and LeakyReLU with slope >= 0 */
     return (a->act == NN_ACT_RELU) || (a->act == NN_ACT_LEAKY_RELU && a->alpha >= 0);

@@ -149,5 +149,14 @@ void dn_k_concat_bwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_bn_fwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_bn_bwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_fold_bn(struct dn_plan *p, const struct dn_step *s);
+/* Squeeze-and-excitation (nn_dnnl_se.c). */
+void dn_k_gap_fwd(struct dn_plan *p, const struct dn_step *s);
+void dn_k_gap_bwd(struct dn_plan *p, const struct dn_step *s);
+void dn_k_mulc_fwd(struct dn_plan *p, const struct dn_step *s);
+void dn_k_mulc_bwd(struct dn_plan *p, const struct dn_step *s);
+void dn_k_hsig_fwd(struct dn_plan *p, const struct dn_step *s);
+void dn_k_hsig_bwd(struct dn_plan *p, const struct dn_step *s);
+/* Whether oneDNN has this activation as an eltwise algorithm (usable as a post-op). */
+int dn_act_native(enum nn_act act);
 
 #endif

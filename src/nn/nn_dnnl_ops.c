@@ -42,26 +42,39 @@ static int param_written(struct dn_plan *p, int param)
 static const struct {
     dnnl_alg_kind_t alg;
     int alpha_from_node;
-    float alpha;
+    float alpha, beta;
 } act_algs[] = {
-    [NN_ACT_NONE] = {dnnl_eltwise_linear, 0, 1.0f},
-    [NN_ACT_RELU] = {dnnl_eltwise_relu, 0, 0.0f},
-    [NN_ACT_LEAKY_RELU] = {dnnl_eltwise_relu, 1, 0.0f},
-    [NN_ACT_SILU] = {dnnl_eltwise_swish, 0, 1.0f},
-    [NN_ACT_SIGMOID] = {dnnl_eltwise_logistic, 0, 0.0f},
-    [NN_ACT_EXP] = {dnnl_eltwise_exp, 0, 0.0f},
+    [NN_ACT_NONE] = {dnnl_eltwise_linear, 0, 1.0f, 0.0f},
+    [NN_ACT_RELU] = {dnnl_eltwise_relu, 0, 0.0f, 0.0f},
+    [NN_ACT_LEAKY_RELU] = {dnnl_eltwise_relu, 1, 0.0f, 0.0f},
+    [NN_ACT_SILU] = {dnnl_eltwise_swish, 0, 1.0f, 0.0f},
+    [NN_ACT_SIGMOID] = {dnnl_eltwise_logistic, 0, 0.0f, 0.0f},
+    [NN_ACT_EXP] = {dnnl_eltwise_exp, 0, 0.0f, 0.0f},
+    [NN_ACT_RELU6] = {dnnl_eltwise_clip, 0, 0.0f, 6.0f},
+    [NN_ACT_HARDSWISH] = {dnnl_eltwise_hardswish, 0, 0.0f, 0.0f},
+    [NN_ACT_HARDSIGMOID] = {dnnl_eltwise_linear, 0, 0.0f, 0.0f}, /* ours: dn_k_hsig_* */
 };
+
+int dn_act_native(enum nn_act act)
+{
+    return act != NN_ACT_HARDSIGMOID;
+}
 
 static float act_alpha(const struct nn_node *a)
 {
     return act_algs[a->act].alpha_from_node ? a->alpha : act_algs[a->act].alpha;
 }
 
+static float act_beta(const struct nn_node *a)
+{
+    return act_algs[a->act].beta;
+}
+
 /* ---- convolution ------------------------------------------------------------------------- */
 
 struct conv_geo {
     dnnl_memory_desc_t w_any, w_plain, b_md;
-    dnnl_dims_t strides, dil, pad;
+    dnnl_dims_t strides, dil, pad, pad_r;
     int has_bias;
 };
 
@@ -82,6 +95,7 @@ static void conv_geo(const struct dn_plan *p, int i, struct conv_geo *cg)
     cg->strides[0] = cg->strides[1] = c->stride;
     cg->dil[0] = cg->dil[1] = c->dilation - 1;
     cg->pad[0] = cg->pad[1] = c->pad;
+    cg->pad_r[0] = cg->pad_r[1] = c->pad + c->pad_end;
     cg->has_bias = nd->param[1] >= 0 || p->nd[i].fold_bn >= 0;
 }
 
@@ -96,7 +110,7 @@ static int post_op_attr(struct dn_plan *p, int act_node, dnnl_primitive_attr_t *
     dnnl_post_ops_t po = NULL;
     int rc = DN_TRY(p, dnnl_post_ops_create(&po)) ||
              DN_TRY(p, dnnl_post_ops_append_eltwise(po, 1.0f, act_algs[a->act].alg, act_alpha(a),
-                                                    0.0f)) ||
+                                                    act_beta(a))) ||
              DN_TRY(p, dnnl_primitive_attr_set_post_ops(*attr, po));
     dnnl_post_ops_destroy(po);
     return rc ? -1 : 0;
@@ -143,7 +157,7 @@ static int compile_conv(struct dn_plan *p, int i)
                       &cd, train ? dnnl_forward_training : dnnl_forward_inference,
                       dnnl_convolution_direct, md_of(p, p->nd[in].vmem), &cg.w_any,
                       cg.has_bias ? &cg.b_md : NULL, md_of(p, d->vmem), cg.strides, cg.dil, cg.pad,
-                      cg.pad)) ||
+                      cg.pad_r)) ||
         post_op_attr(p, d->fused_act, &attr))
         return -1;
     int rc = dn_pd(p, &d->fwd_pd, &cd, attr, NULL);
@@ -172,7 +186,7 @@ static int conv_bwd_weights(struct dn_plan *p, int i, const struct conv_geo *cg,
     if (DN_TRY(p, dnnl_dilated_convolution_backward_weights_desc_init(
                       &cd, dnnl_convolution_direct, md_of(p, p->nd[in].vmem), &cg->w_any,
                       nd->param[1] >= 0 ? &cg->b_md : NULL, md_of(p, d->gmem), cg->strides, cg->dil,
-                      cg->pad, cg->pad)) ||
+                      cg->pad, cg->pad_r)) ||
         dn_pd(p, &pd, &cd, NULL, d->fwd_pd))
         return -1;
     const dnnl_memory_desc_t *dwmd =
@@ -216,7 +230,7 @@ static int conv_bwd_data(struct dn_plan *p, int i, const struct conv_geo *cg, in
     dnnl_primitive_desc_t pd;
     if (DN_TRY(p, dnnl_dilated_convolution_backward_data_desc_init(
                       &cd, dnnl_convolution_direct, md_of(p, p->nd[in].gmem), &cg->w_any,
-                      md_of(p, d->gmem), cg->strides, cg->dil, cg->pad, cg->pad)) ||
+                      md_of(p, d->gmem), cg->strides, cg->dil, cg->pad, cg->pad_r)) ||
         dn_pd(p, &pd, &cd, NULL, d->fwd_pd))
         return -1;
     const dnnl_memory_desc_t *wb = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
@@ -240,7 +254,8 @@ static int backward_conv(struct dn_plan *p, int i)
     struct conv_geo cg;
     conv_geo(p, i, &cg);
     int t = dn_tbwd(p, i), in = node_of(p, i)->in[0];
-    if (conv_bwd_weights(p, i, &cg, t))
+    int frozen = p->g->m->p[node_of(p, i)->param[0]].flags & NN_PARAM_BUFFER;
+    if (!frozen && conv_bwd_weights(p, i, &cg, t))
         return -1;
     return node_of(p, in)->needs_grad && node_of(p, in)->op != NN_OP_INPUT
                ? conv_bwd_data(p, i, &cg, t)
@@ -330,11 +345,15 @@ static int compile_act(struct dn_plan *p, int i)
     const struct nn_node *nd = node_of(p, i);
     if (d->rep != i) /* computed by its producer */
         return 0;
+    if (!dn_act_native(nd->act)) {
+        int args[] = {DNNL_ARG_SRC, p->nd[nd->in[0]].vmem, DNNL_ARG_DST, d->vmem, 0};
+        return dn_fn_step(p, &p->fwd, dn_k_hsig_fwd, i, dn_tfwd(p, i), args) ? 0 : -1;
+    }
     dnnl_eltwise_desc_t ed;
-    if (DN_TRY(p,
-               dnnl_eltwise_forward_desc_init(
-                   &ed, p->g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference,
-                   act_algs[nd->act].alg, md_of(p, p->nd[nd->in[0]].vmem), act_alpha(nd), 0.0f)) ||
+    if (DN_TRY(p, dnnl_eltwise_forward_desc_init(
+                      &ed, p->g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference,
+                      act_algs[nd->act].alg, md_of(p, p->nd[nd->in[0]].vmem), act_alpha(nd),
+                      act_beta(nd))) ||
         dn_pd(p, &d->fwd_pd, &ed, NULL, NULL))
         return -1;
     int args[] = {DNNL_ARG_SRC, p->nd[nd->in[0]].vmem, DNNL_ARG_DST, d->vmem, 0};
@@ -375,10 +394,20 @@ static int backward_act(struct dn_plan *p, int i)
     }
     if (!node_of(p, in)->needs_grad || node_of(p, in)->op == NN_OP_INPUT)
         return 0;
+    if (!dn_act_native(nd->act)) {
+        int acc, target = own_target(p, in, &acc);
+        int args[] = {
+            DNNL_ARG_SRC, p->nd[in].vmem, DNNL_ARG_DIFF_DST, d->gmem, DNNL_ARG_DIFF_SRC, target, 0};
+        struct dn_step *s = dn_fn_step(p, &p->bwd, dn_k_hsig_bwd, i, dn_tbwd(p, i), args);
+        if (s)
+            s->acc = acc;
+        return s ? 0 : -1;
+    }
     dnnl_eltwise_desc_t ed;
     dnnl_primitive_desc_t pd;
     if (DN_TRY(p, dnnl_eltwise_backward_desc_init(&ed, act_algs[nd->act].alg, md_of(p, d->gmem),
-                                                  md_of(p, p->nd[in].vmem), act_alpha(nd), 0.0f)) ||
+                                                  md_of(p, p->nd[in].vmem), act_alpha(nd),
+                                                  act_beta(nd))) ||
         dn_pd(p, &pd, &ed, NULL, d->fwd_pd))
         return -1;
     int acc, target = dn_grad_target(p, in, &acc), t = dn_tbwd(p, i);
@@ -515,6 +544,15 @@ static int compile_own(struct dn_plan *p, int i)
             d->vmem,      0};
         return dn_fn_step(p, &p->fwd, dn_k_scale_fwd, i, t, args) ? 0 : -1;
     }
+    if (nd->op == NN_OP_GAP) {
+        int args[] = {DNNL_ARG_SRC, x, DNNL_ARG_DST, d->vmem, 0};
+        return dn_fn_step(p, &p->fwd, dn_k_gap_fwd, i, t, args) ? 0 : -1;
+    }
+    if (nd->op == NN_OP_MULC) {
+        int args[] = {DNNL_ARG_SRC_0, x, DNNL_ARG_SRC_1, p->nd[nd->in[1]].vmem, DNNL_ARG_DST,
+                      d->vmem,        0};
+        return dn_fn_step(p, &p->fwd, dn_k_mulc_fwd, i, t, args) ? 0 : -1;
+    }
     if (nd->op == NN_OP_CONCAT) {
         int args[2 * NN_MAX_IN + 3], k = 0;
         for (int j = 0; j < nd->n_in; j++) {
@@ -590,6 +628,45 @@ static int backward_concat(struct dn_plan *p, int i)
     return 0;
 }
 
+static int backward_gap(struct dn_plan *p, int i)
+{
+    int in = node_of(p, i)->in[0];
+    if (!grad_in(p, in))
+        return 0;
+    int acc, target = own_target(p, in, &acc);
+    int args[] = {DNNL_ARG_DIFF_DST, p->nd[i].gmem, DNNL_ARG_DIFF_SRC, target, 0};
+    struct dn_step *s = dn_fn_step(p, &p->bwd, dn_k_gap_bwd, i, dn_tbwd(p, i), args);
+    if (s)
+        s->acc = acc;
+    return s ? 0 : -1;
+}
+
+/* One step per input that needs a gradient: k 0 is x (dy * s), k 1 the gate (sum of dy * x). */
+static int backward_mulc(struct dn_plan *p, int i)
+{
+    const struct nn_node *nd = node_of(p, i);
+    for (int k = 0; k < 2; k++) {
+        if (!grad_in(p, nd->in[k]))
+            continue;
+        int acc, target = own_target(p, nd->in[k], &acc);
+        int args[] = {DNNL_ARG_SRC_0,
+                      p->nd[nd->in[0]].vmem,
+                      DNNL_ARG_SRC_1,
+                      p->nd[nd->in[1]].vmem,
+                      DNNL_ARG_DIFF_DST,
+                      p->nd[i].gmem,
+                      DNNL_ARG_DIFF_SRC,
+                      target,
+                      0};
+        struct dn_step *s = dn_fn_step(p, &p->bwd, dn_k_mulc_bwd, i, dn_tbwd(p, i), args);
+        if (!s)
+            return -1;
+        s->acc = acc;
+        s->aux = k;
+    }
+    return 0;
+}
+
 /* Scale and group norm backward: dx (if needed), then parameter gradients. */
 static int backward_own_param(struct dn_plan *p, int i, dn_fn fn)
 {
@@ -649,6 +726,8 @@ int dn_compile_node(struct dn_plan *p, int i)
     case NN_OP_CONCAT:
     case NN_OP_SCALE:
     case NN_OP_GN:
+    case NN_OP_GAP:
+    case NN_OP_MULC:
         return compile_own(p, i);
     }
     return -1;
@@ -677,6 +756,10 @@ int dn_backward_node(struct dn_plan *p, int i)
         return backward_own_param(p, i, dn_k_scale_bwd);
     case NN_OP_GN:
         return backward_own_param(p, i, dn_k_gn_bwd);
+    case NN_OP_GAP:
+        return backward_gap(p, i);
+    case NN_OP_MULC:
+        return backward_mulc(p, i);
     }
     return -1;
 }

@@ -177,20 +177,22 @@ int nn_conv2d(struct nn_graph *g, const char *name, int x, const struct nn_conv2
     c.groups = c.groups ? c.groups : 1;
     struct nn_shape s = in_shape(g, x);
     if (c.out_ch <= 0 || c.kernel <= 0 || c.stride < 0 || c.pad < 0 || c.dilation < 0 ||
-        c.groups < 0 || s.c % c.groups || c.out_ch % c.groups)
+        c.groups < 0 || c.pad_end < 0 || s.c % c.groups || c.out_ch % c.groups)
         return fail(g, BASE_E_INVALID, "conv2d '%s': bad configuration", name);
-    int oh = conv_out(s.h, c.kernel, c.stride, c.pad, c.dilation);
-    int ow = conv_out(s.w, c.kernel, c.stride, c.pad, c.dilation);
-    if (oh <= 0 || ow <= 0 || c.pad >= (c.kernel - 1) * c.dilation + 1)
+    int span = (c.kernel - 1) * c.dilation + 1;
+    int oh = conv_out(s.h + c.pad_end, c.kernel, c.stride, c.pad, c.dilation);
+    int ow = conv_out(s.w + c.pad_end, c.kernel, c.stride, c.pad, c.dilation);
+    if (oh <= 0 || ow <= 0 || c.pad >= span || c.pad + c.pad_end >= span)
         return fail(g, BASE_E_INVALID, "conv2d '%s': input too small or padding too large", name);
     nd->conv = c;
     nd->shape = (struct nn_shape){s.n, c.out_ch, oh, ow};
     int64_t wshape[4] = {c.out_ch, s.c / c.groups, c.kernel, c.kernel};
     float bound = 1.0f / sqrtf((float)(wshape[1] * c.kernel * c.kernel));
-    if (declare(g, nd, 0, name, ".weight", 4, wshape, 0, NN_INIT_UNIFORM, bound))
+    unsigned frozen = c.frozen ? NN_PARAM_BUFFER : 0;
+    if (declare(g, nd, 0, name, ".weight", 4, wshape, frozen, NN_INIT_UNIFORM, bound))
         return -1;
-    if (c.bias &&
-        declare(g, nd, 1, name, ".bias", 1, wshape, NN_PARAM_NO_DECAY, NN_INIT_UNIFORM, bound))
+    if (c.bias && declare(g, nd, 1, name, ".bias", 1, wshape, NN_PARAM_NO_DECAY | frozen,
+                          NN_INIT_UNIFORM, bound))
         return -1;
     g->flops += 2.0 * (double)nn_shape_numel(nd->shape) * (double)(wshape[1] * c.kernel * c.kernel);
     return finish(g);
@@ -239,7 +241,7 @@ int nn_act(struct nn_graph *g, int x, enum nn_act act, float alpha)
     struct nn_node *nd = add_node(g, NN_OP_ACT, &x, 1, "activation");
     if (!nd)
         return -1;
-    if (act < NN_ACT_NONE || act > NN_ACT_EXP)
+    if (act < NN_ACT_NONE || act > NN_ACT_HARDSIGMOID)
         return fail(g, BASE_E_INVALID, "%s: unknown activation", "activation");
     nd->act = act;
     nd->alpha = alpha;
@@ -275,6 +277,28 @@ int nn_max_pool2d(struct nn_graph *g, int x, int kernel, int stride, int pad)
     nd->shape.w = conv_out(nd->shape.w, kernel, stride, pad, 1);
     if (nd->shape.h <= 0 || nd->shape.w <= 0)
         return fail(g, BASE_E_INVALID, "%s: input too small", "max_pool2d");
+    return finish(g);
+}
+
+int nn_global_avg_pool(struct nn_graph *g, int x)
+{
+    struct nn_node *nd = add_node(g, NN_OP_GAP, &x, 1, "global_avg_pool");
+    if (!nd)
+        return -1;
+    nd->shape.h = nd->shape.w = 1;
+    return finish(g);
+}
+
+int nn_mul_channel(struct nn_graph *g, int x, int s)
+{
+    int in[2] = {x, s};
+    struct nn_node *nd = add_node(g, NN_OP_MULC, in, 2, "mul_channel");
+    if (!nd)
+        return -1;
+    struct nn_shape a = in_shape(g, x), b = in_shape(g, s);
+    if (a.n != b.n || a.c != b.c || b.h != 1 || b.w != 1)
+        return fail(g, BASE_E_INVALID, "%s: the scale must be [N, C, 1, 1] of x's N and C",
+                    "mul_channel");
     return finish(g);
 }
 
@@ -482,9 +506,10 @@ static const char *const op_names[] = {
     [NN_OP_INPUT] = "input",   [NN_OP_CONV] = "conv", [NN_OP_BN] = "bn",
     [NN_OP_GN] = "gn",         [NN_OP_ACT] = "act",   [NN_OP_MAXPOOL] = "maxpool",
     [NN_OP_UPSAMPLE] = "up2x", [NN_OP_ADD] = "add",   [NN_OP_CONCAT] = "concat",
-    [NN_OP_SCALE] = "scale",
+    [NN_OP_SCALE] = "scale",   [NN_OP_GAP] = "gap",   [NN_OP_MULC] = "mulc",
 };
-static const char *const act_names[] = {"none", "relu", "leaky_relu", "silu", "sigmoid", "exp"};
+static const char *const act_names[] = {"none", "relu",  "leaky_relu", "silu",       "sigmoid",
+                                        "exp",  "relu6", "hardswish",  "hardsigmoid"};
 
 static json_t *describe_node(const struct nn_graph *g, const struct nn_node *nd)
 {
@@ -500,9 +525,10 @@ static json_t *describe_node(const struct nn_graph *g, const struct nn_node *nd)
     json_object_set_new(o, "shape",
                         json_pack("[iiii]", nd->shape.n, nd->shape.c, nd->shape.h, nd->shape.w));
     json_object_set_new(o, "conv",
-                        json_pack("{si si si si si}", "kernel", nd->conv.kernel, "stride",
+                        json_pack("{si si si si si si}", "kernel", nd->conv.kernel, "stride",
                                   nd->conv.stride, "pad", nd->conv.pad, "dilation",
-                                  nd->conv.dilation, "groups", nd->conv.groups));
+                                  nd->conv.dilation, "groups", nd->conv.groups, "pad_end",
+                                  nd->conv.pad_end));
     json_object_set_new(o, "act", json_string(act_names[nd->act]));
     json_object_set_new(o, "alpha", json_real(nd->alpha));
     json_object_set_new(o, "eps", json_real(nd->eps));

@@ -64,6 +64,8 @@ enum nn_op {
     NN_OP_ADD,
     NN_OP_CONCAT,
     NN_OP_SCALE,
+    NN_OP_GAP,  /* global average pool */
+    NN_OP_MULC, /* x * s[n, c] broadcast over H, W */
 };
 
 #define NN_MAX_IN 8
@@ -140,7 +142,8 @@ void nn_free_buffer(void *p);
 
 struct nn_conv_geom {
     int n, ic, ih, iw, oc, oh, ow;
-    int k, stride, pad, dil, groups;
+    int k, stride, pad, dil, groups; /* padding at the bottom and right (pad_end) shows only in
+                                        oh and ow: taps past the input read zeros */
 };
 
 void nn_conv_geom_from(struct nn_conv_geom *cg, const struct nn_graph *g, const struct nn_node *nd);
@@ -172,6 +175,12 @@ void nn_ref_maxpool_fwd(struct nn_shape in, struct nn_shape out, int k, int stri
                         const double *x, double *y);
 void nn_ref_maxpool_bwd(struct nn_shape in, struct nn_shape out, int k, int stride, int pad,
                         const double *x, const double *dy, double *dx);
+void nn_ref_gap_fwd(struct nn_shape in, const double *x, double *y);
+void nn_ref_gap_bwd(struct nn_shape in, const double *dy, double *dx);
+/* y = x * s[n, c]; backward adds into dx and ds when they are not NULL. */
+void nn_ref_mulc_fwd(struct nn_shape s, const double *x, const double *sc, double *y);
+void nn_ref_mulc_bwd(struct nn_shape s, const double *x, const double *sc, const double *dy,
+                     double *dx, double *ds);
 void nn_ref_upsample_fwd(struct nn_shape in, const double *x, double *y);
 void nn_ref_upsample_bwd(struct nn_shape in, const double *dy, double *dx);
 

@@ -154,6 +154,12 @@ static void fwd_node(struct ref_plan *p, struct nn_graph *g, int i)
         for (size_t k = 0; k < numel; k++)
             y[k] = x[k] * pv(p, g, nd->param[0])[0];
         break;
+    case NN_OP_GAP:
+        nn_ref_gap_fwd(in, x, y);
+        break;
+    case NN_OP_MULC:
+        nn_ref_mulc_fwd(nd->shape, x, p->val[nd->in[1]], y);
+        break;
     }
 }
 
@@ -243,6 +249,16 @@ static void bwd_node(struct ref_plan *p, struct nn_graph *g, int i)
                 dx[j] += s * dy[j];
         }
         pg(p, g, nd->param[0])[0] += ds;
+        break;
+    }
+    case NN_OP_GAP:
+        if (dx)
+            nn_ref_gap_bwd(in, dy, dx);
+        break;
+    case NN_OP_MULC: {
+        int sn = nd->in[1];
+        nn_ref_mulc_bwd(nd->shape, x, p->val[sn], dy, dx,
+                        g->nodes[sn].needs_grad ? p->grad[sn] : NULL);
         break;
     }
     }

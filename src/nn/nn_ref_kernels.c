@@ -223,6 +223,12 @@ static double act_f(enum nn_act act, double a, double x)
         return sigmoid(x);
     case NN_ACT_EXP:
         return exp(x);
+    case NN_ACT_RELU6:
+        return x < 0 ? 0.0 : x > 6 ? 6.0 : x;
+    case NN_ACT_HARDSWISH:
+        return x * act_f(NN_ACT_RELU6, a, x + 3) / 6;
+    case NN_ACT_HARDSIGMOID:
+        return act_f(NN_ACT_RELU6, a, x + 3) / 6;
     }
     return x;
 }
@@ -242,6 +248,12 @@ static double act_df(enum nn_act act, double a, double x)
         return sigmoid(x) * (1.0 - sigmoid(x));
     case NN_ACT_EXP:
         return exp(x);
+    case NN_ACT_RELU6: /* oneDNN's clip: the upper bound itself passes the gradient */
+        return x > 0 && x <= 6 ? 1.0 : 0.0;
+    case NN_ACT_HARDSWISH:
+        return x <= -3 ? 0.0 : x >= 3 ? 1.0 : (2 * x + 3) / 6;
+    case NN_ACT_HARDSIGMOID:
+        return x > -3 && x < 3 ? 1.0 / 6 : 0.0;
     }
     return 1.0;
 }
@@ -298,6 +310,46 @@ void nn_ref_maxpool_bwd(struct nn_shape in, struct nn_shape out, int k, int stri
                 for (int ox = 0; ox < out.w; ox++)
                     dx[argmax(in, k, stride, pad, x, n, c, oy, ox)] +=
                         dy[idx4(out.c, out.h, out.w, n, c, oy, ox)];
+}
+
+void nn_ref_gap_fwd(struct nn_shape in, const double *x, double *y)
+{
+    size_t hw = (size_t)in.h * (size_t)in.w;
+    for (size_t nc = 0; nc < (size_t)in.n * (size_t)in.c; nc++) {
+        double sum = 0.0;
+        for (size_t k = 0; k < hw; k++)
+            sum += x[nc * hw + k];
+        y[nc] = sum / (double)hw;
+    }
+}
+
+void nn_ref_gap_bwd(struct nn_shape in, const double *dy, double *dx)
+{
+    size_t hw = (size_t)in.h * (size_t)in.w;
+    for (size_t nc = 0; nc < (size_t)in.n * (size_t)in.c; nc++)
+        for (size_t k = 0; k < hw; k++)
+            dx[nc * hw + k] += dy[nc] / (double)hw;
+}
+
+void nn_ref_mulc_fwd(struct nn_shape s, const double *x, const double *sc, double *y)
+{
+    size_t hw = (size_t)s.h * (size_t)s.w;
+    for (size_t nc = 0; nc < (size_t)s.n * (size_t)s.c; nc++)
+        for (size_t k = 0; k < hw; k++)
+            y[nc * hw + k] = x[nc * hw + k] * sc[nc];
+}
+
+void nn_ref_mulc_bwd(struct nn_shape s, const double *x, const double *sc, const double *dy,
+                     double *dx, double *ds)
+{
+    size_t hw = (size_t)s.h * (size_t)s.w;
+    for (size_t nc = 0; nc < (size_t)s.n * (size_t)s.c; nc++)
+        for (size_t k = 0; k < hw; k++) {
+            if (dx)
+                dx[nc * hw + k] += dy[nc * hw + k] * sc[nc];
+            if (ds)
+                ds[nc] += dy[nc * hw + k] * x[nc * hw + k];
+        }
 }
 
 void nn_ref_upsample_fwd(struct nn_shape in, const double *x, double *y)

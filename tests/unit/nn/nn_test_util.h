@@ -35,23 +35,26 @@ static inline double rel_err_f(const float *a, const float *b, size_t n)
 static inline void build_mini_fcos(struct nn_graph *g, int n, int h, int w, enum nn_act act)
 {
     int x = nn_input(g, n, 3, h, w);
-    x = nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){8, 3, 2, 1, 1, 1, 0});
+    x = nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){8, 3, 2, 1, 1, 1, 0, 0, 0});
     x = nn_batch_norm(g, "stem.bn", x, 0, 0);
     int c1 = nn_act(g, x, act, 0.1f);
-    int c2 = nn_conv2d(g, "dw", c1, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 8, 1});
+    int c2 = nn_conv2d(g, "dw", c1, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 8, 1, 0, 0});
     c2 = nn_act(g, c2, act, 0.1f);
     int p = nn_max_pool2d(g, c2, 2, 2, 0);
-    int c3 = nn_conv2d(g, "pw", p, &(struct nn_conv2d_cfg){8, 1, 1, 0, 1, 1, 0});
+    int c3 = nn_conv2d(g, "pw", p, &(struct nn_conv2d_cfg){8, 1, 1, 0, 1, 1, 0, 0, 0});
     c3 = nn_group_norm(g, "pw.gn", c3, 4, 0);
     c3 = nn_act(g, c3, act, 0.1f);
     int a = nn_add(g, c2, nn_upsample2x(g, c3));
     int cat = nn_concat(g, (int[]){a, c1}, 2);
-    int lv[2] = {cat, nn_conv2d(g, "down", cat, &(struct nn_conv2d_cfg){16, 3, 2, 1, 1, 1, 1})};
+    int lv[2] = {cat,
+                 nn_conv2d(g, "down", cat, &(struct nn_conv2d_cfg){16, 3, 2, 1, 1, 1, 1, 0, 0})};
     for (int l = 0; l < 2; l++) {
-        int t = nn_conv2d(g, "head.conv", lv[l], &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0});
+        int t =
+            nn_conv2d(g, "head.conv", lv[l], &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0, 0, 0});
         t = nn_act(g, nn_group_norm(g, "head.gn", t, 2, 0), act, 0.1f);
-        nn_output(g, nn_conv2d(g, "head.cls", t, &(struct nn_conv2d_cfg){3, 3, 1, 1, 1, 1, 1}));
-        int r = nn_conv2d(g, "head.reg", t, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1});
+        nn_output(g,
+                  nn_conv2d(g, "head.cls", t, &(struct nn_conv2d_cfg){3, 3, 1, 1, 1, 1, 1, 0, 0}));
+        int r = nn_conv2d(g, "head.reg", t, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1, 0, 0});
         nn_output(g, nn_scale(g, l ? "scale1" : "scale0", r, 1.0f));
     }
 }

@@ -10,9 +10,9 @@ static struct nn_model *make_model(int classes, uint64_t seed)
     struct nn_model *m = nn_model_new(seed);
     struct nn_graph *g = nn_graph_new(m);
     int x = nn_input(g, 1, 3, 8, 8);
-    x = nn_batch_norm(g, "bn",
-                      nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0}), 0, 0);
-    nn_output(g, nn_conv2d(g, "cls", x, &(struct nn_conv2d_cfg){classes, 3, 1, 1, 1, 1, 1}));
+    x = nn_batch_norm(
+        g, "bn", nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0, 0, 0}), 0, 0);
+    nn_output(g, nn_conv2d(g, "cls", x, &(struct nn_conv2d_cfg){classes, 3, 1, 1, 1, 1, 1, 0, 0}));
     BASE_ASSERT(nn_graph_compile(g, NN_INFER, NN_BACKEND_REF, NULL) == 0);
     nn_graph_free(g);
     struct base_rng rng;
@@ -204,7 +204,7 @@ static void test_load_flags_and_warm_start(void)
     struct nn_model *small = nn_model_new(1);
     struct nn_graph *g = nn_graph_new(small);
     nn_output(g, nn_conv2d(g, "stem", nn_input(g, 1, 3, 8, 8),
-                           &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0}));
+                           &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0, 0, 0}));
     nn_graph_compile(g, NN_INFER, NN_BACKEND_REF, NULL);
     nn_graph_free(g);
     CHECK(nn_model_save(small, tmp_file(), NULL, 0, NULL) == 0);

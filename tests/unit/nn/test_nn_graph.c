@@ -38,16 +38,17 @@ static void test_build_errors(void)
     struct base_err err;
     int x = nn_input(g, 1, 3, 8, 8);
     CHECK(x >= 0);
-    CHECK(nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 2, 0}) < 0); /* 3 % 2 */
-    CHECK(nn_relu(g, x) < 0);                                                      /* sticky */
+    CHECK(nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 2, 0, 0, 0}) < 0); /* 3 % 2 */
+    CHECK(nn_relu(g, x) < 0); /* sticky */
     CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) < 0);
     CHECK(strstr(err.msg, "conv2d 'c'") != NULL);
     nn_graph_free(g);
 
     g = nn_graph_new(m);
     x = nn_input(g, 1, 3, 8, 8);
-    x = nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0});
-    CHECK(nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0}) < 0); /* 4 in != 3 */
+    x = nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0, 0, 0});
+    CHECK(nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0, 0, 0}) <
+          0); /* 4 in != 3 */
     CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) < 0);
     CHECK(strstr(err.msg, "'c.weight'") != NULL);
     nn_graph_free(g);
@@ -59,14 +60,14 @@ static void test_build_errors(void)
 
     g = nn_graph_new(m);
     x = nn_input(g, 1, 3, 8, 8);
-    nn_output(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0}));
+    nn_output(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0, 0, 0}));
     CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) == 0);
     nn_graph_free(g);
 
     /* after allocation the parameter set is frozen */
     g = nn_graph_new(m);
     x = nn_input(g, 1, 3, 8, 8);
-    CHECK(nn_conv2d(g, "new", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0}) < 0);
+    CHECK(nn_conv2d(g, "new", x, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 0, 0, 0}) < 0);
     CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) < 0);
     CHECK_EQ_INT(err.status, BASE_E_CONFLICT);
     nn_graph_free(g);
@@ -254,28 +255,28 @@ static void net_fcos_silu(struct nn_graph *g)
 static void net_conv_odd(struct nn_graph *g)
 {
     int x = nn_input(g, 3, 5, 13, 11);
-    x = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){7, 3, 2, 1, 1, 1, 1});
+    x = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){7, 3, 2, 1, 1, 1, 1, 0, 0});
     x = nn_act(g, x, NN_ACT_LEAKY_RELU, 0.1f);
-    x = nn_conv2d(g, "b", x, &(struct nn_conv2d_cfg){7, 3, 1, 2, 2, 7, 0});
+    x = nn_conv2d(g, "b", x, &(struct nn_conv2d_cfg){7, 3, 1, 2, 2, 7, 0, 0, 0});
     x = nn_sigmoid(g, x);
-    x = nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){6, 5, 1, 2, 1, 1, 1});
-    x = nn_conv2d(g, "d", x, &(struct nn_conv2d_cfg){4, 1, 1, 0, 1, 2, 1});
+    x = nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){6, 5, 1, 2, 1, 1, 1, 0, 0});
+    x = nn_conv2d(g, "d", x, &(struct nn_conv2d_cfg){4, 1, 1, 0, 1, 2, 1, 0, 0});
     nn_output(g, nn_act(g, x, NN_ACT_EXP, 0));
 }
 
 static void net_bn_relu_pool(struct nn_graph *g)
 {
     int x = nn_input(g, 4, 3, 15, 15);
-    x = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){16, 3, 1, 1, 1, 1, 0});
+    x = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){16, 3, 1, 1, 1, 1, 0, 0, 0});
     x = nn_relu(g, nn_batch_norm(g, "a.bn", x, 0, 0));
     x = nn_max_pool2d(g, x, 3, 2, 1);
-    int y = nn_conv2d(g, "b", x, &(struct nn_conv2d_cfg){16, 3, 1, 1, 1, 16, 0});
+    int y = nn_conv2d(g, "b", x, &(struct nn_conv2d_cfg){16, 3, 1, 1, 1, 16, 0, 0, 0});
     y = nn_silu(g, nn_batch_norm(g, "b.bn", y, 0, 0));
-    y = nn_conv2d(g, "c", y, &(struct nn_conv2d_cfg){16, 1, 1, 0, 1, 1, 0});
+    y = nn_conv2d(g, "c", y, &(struct nn_conv2d_cfg){16, 1, 1, 0, 1, 1, 0, 0, 0});
     y = nn_batch_norm(g, "c.bn", y, 0, 0);
     x = nn_relu(g, nn_add(g, x, y));
     nn_output(g, x);
-    nn_output(g, nn_conv2d(g, "h", x, &(struct nn_conv2d_cfg){5, 3, 1, 1, 1, 1, 1}));
+    nn_output(g, nn_conv2d(g, "h", x, &(struct nn_conv2d_cfg){5, 3, 1, 1, 1, 1, 1, 0, 0}));
 }
 
 /* Odd channel counts through concat (padded lanes), a tensor read by three nodes, an output that
@@ -283,17 +284,17 @@ static void net_bn_relu_pool(struct nn_graph *g)
 static void net_odd_concat(struct nn_graph *g)
 {
     int x = nn_input(g, 2, 5, 12, 10);
-    int a = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){3, 3, 1, 1, 1, 1, 1});
-    int b = nn_silu(g, nn_conv2d(g, "b", x, &(struct nn_conv2d_cfg){5, 1, 1, 0, 1, 1, 0}));
-    int c = nn_relu(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){7, 3, 1, 1, 1, 1, 0}));
+    int a = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){3, 3, 1, 1, 1, 1, 1, 0, 0});
+    int b = nn_silu(g, nn_conv2d(g, "b", x, &(struct nn_conv2d_cfg){5, 1, 1, 0, 1, 1, 0, 0, 0}));
+    int c = nn_relu(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){7, 3, 1, 1, 1, 1, 0, 0, 0}));
     int cat = nn_concat(g, (int[]){a, b, c}, 3);
     nn_output(g, cat);
     int t = nn_group_norm(g, "gn", cat, 5, 0);
     int u = nn_add(g, nn_scale(g, "s", t, 0.5f), nn_act(g, t, NN_ACT_LEAKY_RELU, 0.2f));
     int v = nn_max_pool2d(g, u, 3, 2, 1);
     v = nn_relu(g, nn_batch_norm(g, "bn_after_pool", v, 0, 0)); /* not foldable into a conv */
-    nn_output(g, nn_conv2d(g, "shared", u, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1}));
-    nn_output(g, nn_conv2d(g, "shared", v, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1}));
+    nn_output(g, nn_conv2d(g, "shared", u, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1, 0, 0}));
+    nn_output(g, nn_conv2d(g, "shared", v, &(struct nn_conv2d_cfg){4, 3, 1, 1, 1, 1, 1, 0, 0}));
     nn_output(g, nn_concat(g, (int[]){nn_upsample2x(g, v), t}, 2));
 }
 
@@ -303,23 +304,72 @@ static void net_odd_concat(struct nn_graph *g)
 static void net_residual(struct nn_graph *g)
 {
     int x = nn_input(g, 2, 3, 16, 16);
-    x = nn_relu(g,
-                nn_batch_norm(g, "stem.bn",
-                              nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){8, 3, 2, 1, 1, 1, 0}),
-                              0, 0));
+    x = nn_relu(g, nn_batch_norm(
+                       g, "stem.bn",
+                       nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){8, 3, 2, 1, 1, 1, 0, 0, 0}),
+                       0, 0));
     char name[32];
     for (int b = 0; b < 2; b++) {
         snprintf(name, sizeof name, "b%d.a", b);
-        int y = nn_conv2d(g, name, x, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0});
+        int y = nn_conv2d(g, name, x, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0, 0, 0});
         snprintf(name, sizeof name, "b%d.a.bn", b);
         y = nn_relu(g, nn_batch_norm(g, name, y, 0, 0));
         snprintf(name, sizeof name, "b%d.b", b);
-        y = nn_conv2d(g, name, y, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0});
+        y = nn_conv2d(g, name, y, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0, 0, 0});
         snprintf(name, sizeof name, "b%d.b.bn", b);
         y = nn_batch_norm(g, name, y, 0, 0);
         x = nn_relu(g, nn_add(g, y, x));
     }
-    nn_output(g, nn_conv2d(g, "out", x, &(struct nn_conv2d_cfg){3, 1, 1, 0, 1, 1, 1}));
+    nn_output(g, nn_conv2d(g, "out", x, &(struct nn_conv2d_cfg){3, 1, 1, 0, 1, 1, 1, 0, 0}));
+}
+
+/* MobileNetV3's pieces: TensorFlow's SAME padding at stride 2 (pad_end), hard-swish, ReLU6,
+ * depthwise convolutions, squeeze-and-excitation (global average pool, 1x1 convs, hard-sigmoid
+ * gate, per-channel multiply) with odd channel counts, a frozen stem whose activation fuses in
+ * training, and a frozen conv in the middle (input gradients flow through it, weights stay). */
+static void net_mobilenet(struct nn_graph *g)
+{
+    int x = nn_input(g, 2, 3, 16, 16);
+    x = nn_act(g, nn_conv2d(g, "stem", x, &(struct nn_conv2d_cfg){12, 3, 2, 0, 1, 1, 1, 1, 1}),
+               NN_ACT_HARDSWISH, 0);
+    int e = nn_act(g, nn_conv2d(g, "exp", x, &(struct nn_conv2d_cfg){20, 1, 1, 0, 1, 1, 1, 0, 0}),
+                   NN_ACT_RELU6, 0);
+    int d = nn_conv2d(g, "dw", e, &(struct nn_conv2d_cfg){20, 5, 2, 1, 1, 20, 1, 1, 0});
+    d = nn_act(g, d, NN_ACT_HARDSWISH, 0);
+    int s = nn_global_avg_pool(g, d);
+    s = nn_relu(g, nn_conv2d(g, "se.a", s, &(struct nn_conv2d_cfg){6, 1, 1, 0, 1, 1, 1, 0, 0}));
+    s = nn_conv2d(g, "se.b", s, &(struct nn_conv2d_cfg){20, 1, 1, 0, 1, 1, 1, 0, 0});
+    s = nn_act(g, s, NN_ACT_HARDSIGMOID, 0);
+    d = nn_mul_channel(g, d, s);
+    int y = nn_conv2d(g, "proj", d, &(struct nn_conv2d_cfg){11, 1, 1, 0, 1, 1, 1, 0, 1});
+    y = nn_act(g, y, NN_ACT_RELU6, 0);
+    nn_output(g, nn_conv2d(g, "out", y, &(struct nn_conv2d_cfg){5, 3, 1, 1, 1, 1, 1, 0, 0}));
+}
+
+/* A frozen conv's parameters are buffers: no gradient, and the optimizer leaves them alone. */
+static void test_frozen_conv(void)
+{
+    struct nn_model *m = nn_model_new(3);
+    struct nn_graph *g = nn_graph_new(m);
+    struct base_err err;
+    net_mobilenet(g);
+    CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_DEFAULT, &err) == 0);
+    struct nn_param p;
+    nn_model_param(m, nn_model_find(m, "proj.weight"), &p);
+    CHECK((p.flags & NN_PARAM_BUFFER) && p.grad == NULL);
+    float before = p.data[0];
+    struct nn_optim *o = nn_optim_new(m, &(struct nn_optim_cfg){.kind = NN_OPTIM_ADAMW}, &err);
+    fill_inputs(g, 1);
+    CHECK(nn_graph_forward(g, &err) == 0);
+    probe_loss(g, 1);
+    CHECK(nn_graph_backward(g, &err) == 0);
+    nn_optim_step(o, 0.1f);
+    CHECK(p.data[0] == before);
+    nn_model_param(m, nn_model_find(m, "exp.weight"), &p);
+    CHECK(p.grad != NULL && !(p.flags & NN_PARAM_BUFFER));
+    nn_optim_free(o);
+    nn_graph_free(g);
+    nn_model_free(m);
 }
 
 static void test_dnnl_vs_ref(void)
@@ -328,8 +378,8 @@ static void test_dnnl_vs_ref(void)
         fprintf(stderr, "oneDNN backend not built: skipped\n");
         return;
     }
-    build_fn nets[] = {net_fcos_relu,    net_fcos_silu,  net_conv_odd,
-                       net_bn_relu_pool, net_odd_concat, net_residual};
+    build_fn nets[] = {net_fcos_relu,  net_fcos_silu, net_conv_odd, net_bn_relu_pool,
+                       net_odd_concat, net_residual,  net_mobilenet};
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
         for (int mode = NN_TRAIN; mode <= NN_INFER; mode++) {
             /* one thread keeps tiny nets fast on a loaded machine; net 0 also runs on two */
@@ -395,4 +445,5 @@ static void test_threads_share_model(void)
 
 TEST_MAIN(TEST_CASE(test_build_errors), TEST_CASE(test_params_shared_and_reused),
           TEST_CASE(test_ref_graph_grad), TEST_CASE(test_bn_running_stats),
-          TEST_CASE(test_dnnl_vs_ref), TEST_CASE(test_threads_share_model))
+          TEST_CASE(test_frozen_conv), TEST_CASE(test_dnnl_vs_ref),
+          TEST_CASE(test_threads_share_model))

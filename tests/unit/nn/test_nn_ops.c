@@ -218,13 +218,15 @@ static void test_act_grad(void)
 {
     struct base_rng rng;
     base_rng_seed(&rng, 11);
-    for (int act = NN_ACT_NONE; act <= NN_ACT_EXP; act++) {
+    for (int act = NN_ACT_NONE; act <= NN_ACT_HARDSIGMOID; act++) {
         struct act_ctx ctx = {(enum nn_act)act, 0.1, 40};
         double x[40];
-        fill_uniform_d(&rng, x, 40, -3, 3);
+        /* the hard activations bend at -3, 0, 3 and 6: cover all pieces, away from the kinks */
+        fill_uniform_d(&rng, x, 40, act >= NN_ACT_RELU6 ? -8 : -3, act >= NN_ACT_RELU6 ? 8 : 3);
         for (int i = 0; i < 40; i++)
-            if (fabs(x[i]) < 1e-3)
-                x[i] = 0.5; /* away from the ReLU kink */
+            for (int kink = -3; kink <= 6; kink += 3)
+                if (fabs(x[i] - kink) < 1e-3)
+                    x[i] = kink + 0.5;
         struct fd_op op = {.ctx = &ctx, .n_args = 1, .fwd = act_fwd, .bwd = act_bwd};
         op.arg[0] = x;
         op.len[0] = op.out_len = 40;
@@ -288,6 +290,69 @@ static void test_pool_upsample_grad(void)
     CHECK(fd_check(&op, &rng) < 1e-7);
 }
 
+/* Global average pooling and the squeeze-excite multiply, both inputs of the latter. */
+static void gap_fwd(const void *c, double **a, double *y)
+{
+    nn_ref_gap_fwd(*(const struct nn_shape *)c, a[0], y);
+}
+
+static void gap_bwd(const void *c, double **a, const double *dy, double **g)
+{
+    (void)a;
+    nn_ref_gap_bwd(*(const struct nn_shape *)c, dy, g[0]);
+}
+
+static void mulc_fwd(const void *c, double **a, double *y)
+{
+    nn_ref_mulc_fwd(*(const struct nn_shape *)c, a[0], a[1], y);
+}
+
+static void mulc_bwd(const void *c, double **a, const double *dy, double **g)
+{
+    nn_ref_mulc_bwd(*(const struct nn_shape *)c, a[0], a[1], dy, g[0], g[1]);
+}
+
+static void test_se_grad(void)
+{
+    struct base_rng rng;
+    base_rng_seed(&rng, 8);
+    struct nn_shape s = {2, 3, 5, 4};
+    double x[120], sc[6], y[6];
+    fill_uniform_d(&rng, x, 120, -1, 1);
+    fill_uniform_d(&rng, sc, 6, -1, 1);
+    struct fd_op op = {.ctx = &s, .n_args = 1, .fwd = gap_fwd, .bwd = gap_bwd};
+    op.arg[0] = x;
+    op.len[0] = 120;
+    op.out_len = 6;
+    CHECK(fd_check(&op, &rng) < 1e-7);
+    struct fd_op op2 = {.ctx = &s, .n_args = 2, .fwd = mulc_fwd, .bwd = mulc_bwd};
+    op2.arg[0] = x;
+    op2.arg[1] = sc;
+    op2.len[0] = op2.out_len = 120;
+    op2.len[1] = 6;
+    CHECK(fd_check(&op2, &rng) < 1e-7);
+    nn_ref_gap_fwd(s, x, y);
+    double mean = 0;
+    for (int k = 20; k < 40; k++)
+        mean += x[k] / 20;
+    CHECK_NEAR(y[1], mean, 1e-12);
+}
+
+static void test_hard_act_values(void)
+{
+    double x[6] = {-4, -3, 0, 1.5, 3, 7}, y[6];
+    nn_ref_act_fwd(NN_ACT_HARDSWISH, 0, 6, x, y);
+    CHECK_NEAR(y[0], 0, 0);
+    CHECK_NEAR(y[3], 1.5 * 4.5 / 6, 1e-12);
+    CHECK_NEAR(y[5], 7, 1e-12);
+    nn_ref_act_fwd(NN_ACT_HARDSIGMOID, 0, 6, x, y);
+    CHECK_NEAR(y[2], 0.5, 1e-12);
+    CHECK_NEAR(y[4], 1, 1e-12);
+    nn_ref_act_fwd(NN_ACT_RELU6, 0, 6, x, y);
+    CHECK_NEAR(y[0], 0, 0);
+    CHECK_NEAR(y[5], 6, 0);
+}
+
 static void test_pool_known_values(void)
 {
     /* 3x3 max pool stride 2 pad 1 on a 4x4 ramp: padding never wins, even with negatives */
@@ -303,4 +368,5 @@ static void test_pool_known_values(void)
 
 TEST_MAIN(TEST_CASE(test_conv_grad), TEST_CASE(test_conv_known_values), TEST_CASE(test_norm_grad),
           TEST_CASE(test_norm_stats), TEST_CASE(test_act_grad), TEST_CASE(test_pool_upsample_grad),
+          TEST_CASE(test_se_grad), TEST_CASE(test_hard_act_values),
           TEST_CASE(test_pool_known_values))

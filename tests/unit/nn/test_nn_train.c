@@ -133,7 +133,7 @@ static struct nn_model *tiny_model(void)
     struct nn_model *m = nn_model_new(1);
     struct nn_graph *g = nn_graph_new(m);
     int x = nn_input(g, 1, 1, 1, 1);
-    nn_output(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){2, 1, 1, 0, 1, 1, 1}));
+    nn_output(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){2, 1, 1, 0, 1, 1, 1, 0, 0}));
     nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, NULL);
     nn_graph_free(g);
     return m;
@@ -255,13 +255,14 @@ static void test_small_cnn_learns(void)
     struct nn_graph *g = nn_graph_new(m);
     struct base_err err;
     int x = nn_input(g, 8, 1, 16, 16);
-    x = nn_relu(g, nn_batch_norm(
-                       g, "c1.bn",
-                       nn_conv2d(g, "c1", x, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0}), 0, 0));
-    x = nn_conv2d(g, "c2", x, &(struct nn_conv2d_cfg){16, 3, 2, 1, 1, 1, 1});
+    x = nn_relu(
+        g, nn_batch_norm(g, "c1.bn",
+                         nn_conv2d(g, "c1", x, &(struct nn_conv2d_cfg){8, 3, 1, 1, 1, 1, 0, 0, 0}),
+                         0, 0));
+    x = nn_conv2d(g, "c2", x, &(struct nn_conv2d_cfg){16, 3, 2, 1, 1, 1, 1, 0, 0});
     x = nn_relu(g, nn_group_norm(g, "c2.gn", x, 4, 0));
-    x = nn_relu(g, nn_conv2d(g, "c3", x, &(struct nn_conv2d_cfg){16, 3, 1, 1, 1, 1, 1}));
-    nn_output(g, nn_conv2d(g, "out", x, &(struct nn_conv2d_cfg){1, 1, 1, 0, 1, 1, 1}));
+    x = nn_relu(g, nn_conv2d(g, "c3", x, &(struct nn_conv2d_cfg){16, 3, 1, 1, 1, 1, 1, 0, 0}));
+    nn_output(g, nn_conv2d(g, "out", x, &(struct nn_conv2d_cfg){1, 1, 1, 0, 1, 1, 1, 0, 0}));
     CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_DEFAULT, &err) == 0);
     struct nn_optim *o =
         nn_optim_new(m, &(struct nn_optim_cfg){NN_OPTIM_ADAMW, 0, 0, 1e-4f, 0, 0, 0}, NULL);
