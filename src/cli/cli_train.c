@@ -26,9 +26,10 @@ static const char usage_head[] =
     "  --train-images N   train on the first N images of the training split only (learning\n"
     "                     curves with few labels; validation unchanged)\n"
     "  --max-minutes M    stop after M minutes of training (default: no limit)\n"
-    "  --arch NAME        architecture: %s (default " DET_DEFAULT_ARCH ";\n"
-    "                     fcos-mv3: COCO-pretrained MobileNetV3 kept frozen, fcos-mv3-ft:\n"
-    "                     fine-tuned, fcos-s, fcos-m: from scratch)\n";
+    "  --arch NAME        architecture: %s\n"
+    "                     (default " DET_DEFAULT_ARCH
+    "; the mv3 ones start from a COCO-pretrained\n"
+    "                     MobileNetV3, frozen in fcos-mv3, fine-tuned in fcos-mv3-ft)\n";
 static const char usage_tail[] =
     "  --lr X             peak learning rate for a batch of 16, scaled linearly with --batch\n"
     "                     (default 0.004 with adamw, 0.02 with sgd)\n"
