@@ -26,6 +26,7 @@ struct cli_serve_opts {
     /* the training loop */
     int worker_threads, worker_nice, no_training;
     double max_train_s;
+    const char *arch; /* --arch: the loop's architecture (NULL: det's default) */
 };
 struct api;
 struct http_server;

@@ -32,6 +32,7 @@ static const char usage[] =
     "  --retrain-every N      then after N new or changed annotations (default 20)\n"
     "  --worker-threads N     CPU threads of the training worker (default: all cores)\n"
     "  --max-train-s S        cap on one training cycle in seconds (default: by size)\n"
+    "  --arch NAME            architecture the loop trains (default: labelloop train's)\n"
     "  --threads N            HTTP threads (default 8)\n"
     "  --no-training          never start training jobs (they stay queued; for tests)\n"
     "  --log-level LEVEL      debug, info, warn or error (default info)\n";
@@ -76,6 +77,7 @@ int cli_ml_backend(int argc, char **argv)
                                        {"--retrain-every", CLI_DET_INT, &every},
                                        {"--worker-threads", CLI_DET_INT, &wthreads},
                                        {"--max-train-s", CLI_DET_DOUBLE, &c.max_train_s},
+                                       {"--arch", CLI_DET_STR, &c.arch},
                                        {"--threads", CLI_DET_INT, &threads},
                                        {"--log-level", CLI_DET_STR, &level}};
     int status = 0;

@@ -4,6 +4,7 @@
 #include "cli_int.h"
 
 #include "api/api.h"
+#include "det/det.h"
 #include "http/http.h"
 #include "loop/loop.h"
 #include "mlb/mlb.h"
@@ -52,6 +53,8 @@ static void serve_usage(FILE *out)
             "  --worker-threads N    CPU threads of the training worker (default: all cores)\n"
             "  --worker-nice N       niceness of the training worker, 1..19 (default 10)\n"
             "  --max-train-s S       cap on one training cycle in seconds (default: by size)\n"
+            "  --arch NAME           architecture of the models the loop trains (default\n"
+            "                        " DET_DEFAULT_ARCH "; see labelloop train --help)\n"
             "  --no-training         never start training or prediction jobs (they stay queued)\n"
             "  --log-level LEVEL     debug, info, warn or error (default info)\n");
 }
@@ -97,6 +100,7 @@ static int parse_serve(int argc, char **argv, struct cli_serve_opts *o)
                                           {"worker-nice", required_argument, 0, 'N'},
                                           {"max-train-s", required_argument, 0, 'M'},
                                           {"no-training", no_argument, 0, 'Y'},
+                                          {"arch", required_argument, 0, 'A'},
                                           {"max-json-mb", required_argument, 0, 'J'},
                                           {"max-image-mpix", required_argument, 0, 'P'},
                                           {"max-inflight-mb", required_argument, 0, 'I'},
@@ -161,6 +165,11 @@ static int parse_serve(int argc, char **argv, struct cli_serve_opts *o)
             break;
         case 'Y':
             o->no_training = 1;
+            break;
+        case 'A':
+            if (!det_arch_known(optarg))
+                return cli_fail("--arch: unknown architecture '%s'", optarg);
+            o->arch = optarg;
             break;
         case 'J':
         case 'P':
@@ -302,6 +311,7 @@ static int run_server(struct store *st, const struct cli_serve_opts *o)
                                .worker_threads = o->worker_threads,
                                .worker_nice = o->worker_nice,
                                .max_train_s = o->max_train_s,
+                               .arch = o->arch,
                                .no_workers = o->no_training};
     struct loop *loop = loop_new(st, &lcfg, &err);
     if (!loop)

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 struct sim_opts {
-    const char *data, *format, *sampling, *policy, *out;
+    const char *data, *format, *sampling, *policy, *out, *arch;
     struct loop_costs costs;
     int worker_threads, limit, keep;
     double max_train_s, probe_hz;
@@ -70,6 +70,7 @@ static const char usage[] =
     "  --look-s S           seconds to look at an image (default 1.6)\n"
     "  --worker-threads N   training worker threads (default: all cores)\n"
     "  --max-train-s S      cap on one training cycle (default: by size)\n"
+    "  --arch NAME          architecture the loop trains (default: the server's)\n"
     "  --probe-hz F         extra /next requests per second while a job runs, to measure the\n"
     "                       API's latency (default 5; 0: only the annotator's own)\n"
     "  --keep 1             keep the simulated server's data directory (DIR/server)\n";
@@ -94,6 +95,7 @@ static int parse(int argc, char **argv, struct sim_opts *o, int *status)
         {"--look-s", CLI_DET_DOUBLE, &o->costs.look_s},
         {"--worker-threads", CLI_DET_INT, &o->worker_threads},
         {"--max-train-s", CLI_DET_DOUBLE, &o->max_train_s},
+        {"--arch", CLI_DET_STR, &o->arch},
         {"--probe-hz", CLI_DET_DOUBLE, &o->probe_hz},
         {"--keep", CLI_DET_INT, &o->keep},
     };
@@ -171,7 +173,8 @@ static int start_server(struct sim *s, struct base_err *err)
     s->user = u.id;
     struct loop_config lc = {.data_dir = s->server_dir,
                              .worker_threads = s->o.worker_threads,
-                             .max_train_s = s->o.max_train_s};
+                             .max_train_s = s->o.max_train_s,
+                             .arch = s->o.arch};
     if (!(s->loop = loop_new(s->st, &lc, err)))
         return -1;
     struct api_config ac = {

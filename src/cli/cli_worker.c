@@ -21,19 +21,21 @@ static void on_signal(int sig)
 }
 
 static const char usage[] =
-    "usage: labelloop train-worker --data-dir DIR --job N [--threads N] [--max-train-s S]\n\n"
+    "usage: labelloop train-worker --data-dir DIR --job N [--threads N] [--max-train-s S]\n"
+    "                             [--arch NAME]\n\n"
     "Runs one job of the loop (train or predict) and records its end in the job table. The\n"
     "server starts it as a child process, niced; SIGTERM cancels it cleanly.\n";
 
 int cli_train_worker(int argc, char **argv)
 {
-    const char *data_dir = NULL;
+    const char *data_dir = NULL, *arch = NULL;
     int job = 0, threads = 0;
     double max_s = 0;
     const struct cli_det_opt opts[] = {{"--data-dir", CLI_DET_STR, &data_dir},
                                        {"--job", CLI_DET_INT, &job},
                                        {"--threads", CLI_DET_INT, &threads},
-                                       {"--max-train-s", CLI_DET_DOUBLE, &max_s}};
+                                       {"--max-train-s", CLI_DET_DOUBLE, &max_s},
+                                       {"--arch", CLI_DET_STR, &arch}};
     int status = 0;
     if (cli_det_parse(argc, argv, opts, sizeof opts / sizeof opts[0], usage, &status))
         return status;
@@ -44,7 +46,12 @@ int cli_train_worker(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    struct loop_worker_opts o = {data_dir, job, threads, max_s, &cancel_flag};
+    struct loop_worker_opts o = {.data_dir = data_dir,
+                                 .job = job,
+                                 .threads = threads,
+                                 .max_train_s = max_s,
+                                 .arch = arch,
+                                 .cancel = &cancel_flag};
     struct base_err err = {0};
     return loop_worker_run(&o, &err) ? 1 : 0;
 }

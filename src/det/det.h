@@ -119,6 +119,8 @@ struct det_model_info {
 
 /* Names of the built-in architectures, NULL-terminated. */
 const char *const *det_arch_names(void);
+/* 1 when name is one of them. */
+int det_arch_known(const char *name);
 
 /* A freshly initialised model (deterministic given seed). Errors: BASE_E_INVALID for an unknown
  * architecture, a size that is not a multiple of 32 in range, or bad class names. */

@@ -32,6 +32,11 @@ const char *const *det_arch_names(void)
     return names;
 }
 
+int det_arch_known(const char *name)
+{
+    return det_find_arch(name) != NULL;
+}
+
 const struct det_arch *det_find_arch(const char *name)
 {
     for (size_t i = 0; i < NARCHS; i++)

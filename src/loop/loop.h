@@ -25,6 +25,7 @@ struct loop_config {
     int worker_threads;   /* threads of a training worker (0: the number of CPUs) */
     int worker_nice;      /* niceness of a worker (0: 10) */
     double max_train_s;   /* cap on one cycle's training time (0: the schedule's own) */
+    const char *arch;     /* architecture of the models it trains (NULL: det's default) */
     int no_workers;       /* no scheduler: jobs stay queued (tests of the API alone) */
     /* Called on the scheduler thread after a worker exited and its job's end is recorded (the ML
      * backend server writes its version folders then). May be NULL. */
@@ -100,6 +101,7 @@ struct loop_worker_opts {
     int64_t job;
     int threads;                /* 0: the number of CPUs */
     double max_train_s;         /* 0: the schedule's own */
+    const char *arch;           /* architecture of new models (NULL: det's default) */
     const volatile int *cancel; /* set from a signal handler to stop cleanly (may be NULL) */
 };
 

@@ -98,6 +98,7 @@ struct loop {
     struct store *st;
     struct loop_config cfg;
     char *data_dir, *exe;
+    char arch[32]; /* cfg.arch copied ("": det's default) */
     pthread_t thread;
     int started;
     pthread_mutex_t mu; /* guards what follows up to the cache */

@@ -5,6 +5,8 @@
  * reason. The server itself never trains: a worker that dies takes nothing else with it. */
 #include "loop_int.h"
 
+#include "det/det.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,8 +61,10 @@ static int spawn(struct loop *l, int64_t job, pid_t *pid, int *out, struct base_
     snprintf(id, sizeof id, "%lld", (long long)job);
     snprintf(threads, sizeof threads, "%d", l->cfg.worker_threads);
     snprintf(budget, sizeof budget, "%g", l->cfg.max_train_s);
-    char *argv[] = {l->exe,      "train-worker", "--data-dir",    l->data_dir, "--job", id,
-                    "--threads", threads,        "--max-train-s", budget,      NULL};
+    char *argv[] = {l->exe,  "train-worker",  "--data-dir", l->data_dir, "--job", id,  "--threads",
+                    threads, "--max-train-s", budget,       "--arch",    l->arch, NULL};
+    if (!l->arch[0])
+        argv[10] = NULL; /* the worker's own default */
     pid_t parent = getpid();
     *pid = fork();
     if (*pid == 0)
@@ -317,7 +321,10 @@ struct loop *loop_new(struct store *st, const struct loop_config *cfg, struct ba
     pthread_cond_init(&l->cv, NULL);
     char *models = base_path_join(l->data_dir, "models");
     int64_t failed = 0, requeued = 0;
+    snprintf(l->arch, sizeof l->arch, "%s", cfg->arch ? cfg->arch : "");
     int rc = !l->exe ? base_err_set(err, BASE_E_IO, "cannot find the labelloop binary")
+             : cfg->arch && !det_arch_known(cfg->arch)
+                 ? base_err_set(err, BASE_E_INVALID, "unknown architecture '%s'", cfg->arch)
              : base_mkdirs(models, err)
                  ? -1
                  : store_jobs_recover(st, LOOP_MAX_ATTEMPTS, &failed, &requeued, err);

@@ -144,7 +144,8 @@ static int train_model(struct worker *w, const struct loop_data *data, const cha
     const json_t *size = json_object_get(w->job.params, LOOP_PARAM_INPUT_SIZE);
     if (json_is_integer(epochs))
         sch.epochs = (int)json_integer_value(epochs);
-    struct det_train_opts to = {.epochs = sch.epochs,
+    struct det_train_opts to = {.arch = w->o->arch,
+                                .epochs = sch.epochs,
                                 .input_size =
                                     json_is_integer(size) ? (int)json_integer_value(size) : 0,
                                 .max_minutes = max_s / 60.0,
@@ -293,8 +294,16 @@ static int run_train(struct worker *w, struct base_err *err)
     int has_cur = store_version_current(w->st, w->job.project, &cur, NULL) == 0, promoted = 0;
     int scratch = json_is_true(json_object_get(w->job.params, LOOP_PARAM_FROM_SCRATCH));
     char *cur_path = has_cur && !scratch ? loop_data_path(w->o->data_dir, cur.file) : NULL;
+    const char *arch = w->o->arch ? w->o->arch : DET_DEFAULT_ARCH;
     if (cur_path && !base_file_exists(cur_path)) {
         BASE_WARN("loop: %s (version %s) is missing: training from scratch", cur_path, cur.name);
+        base_free(cur_path);
+        cur_path = NULL;
+    } else if (cur_path && strcmp(cur.arch, arch)) {
+        /* the server was switched to another architecture: its own start beats a warm start
+         * that cannot carry over (det's README) */
+        fprintf(stderr, "version %s is a %s model; training a %s from its own start\n", cur.name,
+                cur.arch, arch);
         base_free(cur_path);
         cur_path = NULL;
     }

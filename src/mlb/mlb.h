@@ -92,6 +92,7 @@ struct mlb_config {
     double media_timeout_s; /* 0: 30 s */
     int worker_threads;     /* the loop's training worker (0: all cores) */
     double max_train_s;     /* cap on one training cycle (0: the loop's schedule) */
+    const char *arch;       /* architecture the loop trains (NULL: det's default) */
     int no_training;        /* jobs stay queued (tests) */
     int64_t min_labeled;    /* first training after this many labeled tasks (0: 10) */
     int64_t retrain_every;  /* then after this many changed annotations (0: 20) */

@@ -356,6 +356,7 @@ static int open_state(struct mlb_server *s, struct base_err *err)
     struct loop_config lc = {.data_dir = s->data_dir,
                              .worker_threads = s->cfg.worker_threads,
                              .max_train_s = s->cfg.max_train_s,
+                             .arch = s->cfg.arch,
                              .no_workers = s->cfg.no_training,
                              .job_ended = mlb_job_ended,
                              .user = s};

@@ -376,7 +376,7 @@ class WholeLoop(unittest.TestCase):
 
     def test_loop_through_the_protocol(self):
         s = Server()
-        b = Backend("--max-train-s", "4", "--min-labeled", "6", training=True)
+        b = Backend("--max-train-s", "4", "--min-labeled", "6", "--arch", "fcos-s", training=True)
         try:
             p = s.create_project()
             files = multipart([("file", n, d) for n, d in face_images(10)])

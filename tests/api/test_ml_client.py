@@ -300,7 +300,7 @@ class OwnBackend(unittest.TestCase):
             s = Server()
         finally:
             os.environ["ML_TIMEOUT_PREDICT"] = "2"
-        b = Backend("--max-train-s", "4", "--min-labeled", "6", training=True)
+        b = Backend("--max-train-s", "4", "--min-labeled", "6", "--arch", "fcos-s", training=True)
         try:
             p = s.create_project()
             body, ctype = multipart([("file", n, d) for n, d in face_images(10)])

@@ -223,4 +223,4 @@ export async function scenario(t) {
   console.error(`e2e model: scenario took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-if (process.argv[1] && process.argv[1].endsWith("model.e2e.mjs")) await run("model", scenario, ["--max-train-s", "4"]);
+if (process.argv[1] && process.argv[1].endsWith("model.e2e.mjs")) await run("model", scenario, ["--max-train-s", "4", "--arch", "fcos-s"]);
