@@ -144,6 +144,7 @@ struct cli_sim_report {
     size_t api_calls;
     const char *sampling;
     int64_t min_labeled, retrain_every;
+    const char *arch; /* the architecture the loop trained */
 };
 
 /* Writes steps.csv, versions.csv and curve.svg into dir and prints the summary line

@@ -196,12 +196,12 @@ int cli_sim_write(const struct cli_sim_report *r, const char *dir, struct base_e
                dir);
         printf("simulate: saved_pct=%.1f saved_actions_pct=%.1f ceiling_pct=%.1f ap50_at_100=%.3f"
                " cycle_s_max=%.1f api_p99_ms=%.1f api_p50_ms=%.1f api_calls=%zu versions=%zu"
-               " sampling=%s policy=%lld,%lld\n",
+               " sampling=%s policy=%lld,%lld arch=%s\n",
                t.by_hand > 0 ? 100 * (1 - t.spent / t.by_hand) : 0,
                t.by_hand_actions ? 100 * (1 - (double)t.actions / (double)t.by_hand_actions) : 0,
                t.by_hand > 0 ? 100 * (1 - t.look / t.by_hand) : 0, ap50_at(r, 100), cycle_max,
                r->api_p99_ms, r->api_p50_ms, r->api_calls, r->nversions, r->sampling,
-               (long long)r->min_labeled, (long long)r->retrain_every);
+               (long long)r->min_labeled, (long long)r->retrain_every, r->arch);
     }
     base_free(steps);
     base_free(versions);

@@ -534,7 +534,7 @@ static int run(struct sim *s, struct base_err *err)
     pthread_mutex_unlock(&s->lat_mu);
     struct cli_sim_report r = {
         s->steps,       s->nsteps,       vs, nv, &s->o.costs, p99, p50, calls, s->o.sampling,
-        s->min_labeled, s->retrain_every};
+        s->min_labeled, s->retrain_every, s->o.arch ? s->o.arch : DET_DEFAULT_ARCH};
     rc = cli_sim_write(&r, s->dir, err);
     base_free(vs);
     return rc;
