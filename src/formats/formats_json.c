@@ -1,217 +1,25 @@
-/* JSON text exactly as Python's json module writes it (ensure_ascii=False, ", "/": " separators,
- * optional indent, floats in repr form), so exported files compare byte for byte with Label
- * Studio's. jansson's own dump differs in float formatting and separators. */
+/* The exporters' JSON: trees written as Python's json module writes them (base's emitter in its
+ * Python style), stored JSON text re-emitted in that form without building a tree, and a light
+ * parse into an arena for the formats that read a few fields of each task. */
 #include "formats_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Output goes through a buffer on the stack, flushed to the FILE in large pieces: one fwrite per
- * few kilobytes instead of one stdio call per token. Without a FILE the output stays in memory
- * (the re-emitter, which must not write anything before the whole text is known to be valid). */
-struct jw {
-    FILE *f;   /* NULL: memory mode, buf grows (heap) */
-    char *buf; /* stack (FILE mode) or heap (memory mode) */
-    size_t n, cap;
-    char stack[16384];
-};
-
-static void jw_file(struct jw *w, FILE *f)
-{
-    w->f = f, w->buf = w->stack, w->n = 0, w->cap = sizeof w->stack;
-}
-
-static void jw_flush(struct jw *w)
-{
-    if (w->n)
-        fwrite_unlocked(w->buf, 1, w->n, w->f);
-    w->n = 0;
-}
-
-/* Makes room for n more bytes: flushes a FILE, grows memory. 0 when the room is there. */
-static int jw_room(struct jw *w, size_t n)
-{
-    if (n <= w->cap - w->n)
-        return 0;
-    if (w->f) {
-        jw_flush(w);
-        return n <= w->cap ? 0 : -1;
-    }
-    while (w->cap - w->n < n)
-        w->cap = w->cap ? w->cap * 2 : 4096;
-    w->buf = base_realloc(w->buf, w->cap);
-    return 0;
-}
-
-static void jw_put(struct jw *w, const char *s, size_t n)
-{
-    if (!n)
-        return;
-    if (jw_room(w, n)) { /* larger than the whole stack buffer */
-        fwrite_unlocked(s, 1, n, w->f);
-        return;
-    }
-    memcpy(w->buf + w->n, s, n);
-    w->n += n;
-}
-
-static void jw_char(struct jw *w, char c)
-{
-    if (w->n == w->cap)
-        jw_room(w, 1);
-    w->buf[w->n++] = c;
-}
-
-/* The letter of a two-character escape (\n), 0 for the \u00XX ones. */
-static const char short_escape[256] = {['"'] = '"',  ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r',
-                                       ['\t'] = 't', ['\b'] = 'b',  ['\f'] = 'f'};
-
-static void jw_string(struct jw *w, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    jw_char(w, '"');
-    const char *run = s;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') /* what Python escapes (ensure_ascii=False) */
-            continue;
-        jw_put(w, run, (size_t)(s + i - run));
-        run = s + i + 1;
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        if (short_escape[c]) {
-            u[1] = short_escape[c];
-            jw_put(w, u, 2);
-        } else {
-            jw_put(w, u, 6);
-        }
-    }
-    jw_put(w, run, (size_t)(s + len - run));
-    jw_char(w, '"');
-}
-
-void formats_json_write_string(FILE *f, const char *s, size_t len)
-{
-    struct jw w;
-    jw_file(&w, f);
-    jw_string(&w, s, len);
-    jw_flush(&w);
-}
-
-static void jw_value(struct jw *w, const json_t *v, int indent, int level);
-
-static void newline(struct jw *w, int indent, int level)
-{
-    jw_char(w, '\n');
-    for (int i = 0; i < indent * level; i++)
-        jw_char(w, ' ');
-}
-
-static void write_array(struct jw *w, const json_t *v, int indent, int level)
-{
-    size_t n = json_array_size(v);
-    if (!n) {
-        jw_put(w, "[]", 2);
-        return;
-    }
-    jw_char(w, '[');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            jw_put(w, ", ", indent < 0 ? 2 : 1);
-        if (indent >= 0)
-            newline(w, indent, level + 1);
-        jw_value(w, json_array_get(v, i), indent, level + 1);
-    }
-    if (indent >= 0)
-        newline(w, indent, level);
-    jw_char(w, ']');
-}
-
-static void write_object(struct jw *w, const json_t *v, int indent, int level)
-{
-    if (!json_object_size(v)) {
-        jw_put(w, "{}", 2);
-        return;
-    }
-    jw_char(w, '{');
-    const char *key;
-    json_t *val;
-    int first = 1;
-    json_object_foreach((json_t *)v, key, val)
-    {
-        if (!first)
-            jw_put(w, ", ", indent < 0 ? 2 : 1);
-        first = 0;
-        if (indent >= 0)
-            newline(w, indent, level + 1);
-        jw_string(w, key, strlen(key));
-        jw_put(w, ": ", 2);
-        jw_value(w, val, indent, level + 1);
-    }
-    if (indent >= 0)
-        newline(w, indent, level);
-    jw_char(w, '}');
-}
-
-static void jw_integer(struct jw *w, json_int_t v)
-{
-    char num[24];
-    int n = base_fmt_int(v, num);
-    for (int i = 0; i < n; i++)
-        jw_char(w, num[i]);
-}
-
-static void jw_value(struct jw *w, const json_t *v, int indent, int level)
-{
-    char num[32];
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        write_object(w, v, indent, level);
-        break;
-    case JSON_ARRAY:
-        write_array(w, v, indent, level);
-        break;
-    case JSON_STRING:
-        jw_string(w, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER:
-        jw_integer(w, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        jw_put(w, num, (size_t)base_fmt_double(json_real_value(v), num));
-        break;
-    case JSON_TRUE:
-        jw_put(w, "true", 4);
-        break;
-    case JSON_FALSE:
-        jw_put(w, "false", 5);
-        break;
-    case JSON_NULL:
-        jw_put(w, "null", 4);
-        break;
-    }
-}
-
 int formats_json_write(FILE *f, const json_t *v, int indent, int level)
 {
-    struct jw w;
-    jw_file(&w, f);
-    jw_value(&w, v, indent, level);
-    jw_flush(&w);
-    return ferror(f) ? -1 : 0;
+    struct base_jw w;
+    base_jw_init_file(&w, f, BASE_JSON_PYTHON, indent);
+    base_jw_value(&w, v, level);
+    return base_jw_end(&w, NULL);
 }
 
 int formats_json_buf(struct base_buf *b, const json_t *v, int indent, struct base_err *err)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return base_err_set(err, BASE_E_NOMEM, "cannot open memory stream");
-    formats_json_write(f, v, indent, 0);
-    fclose(f);
-    int rc = base_buf_append(b, text, len, err);
-    free(text);
-    return rc;
+    struct base_jw w;
+    base_jw_init_buf(&w, b, BASE_JSON_PYTHON, indent);
+    base_jw_value(&w, v, 0);
+    return base_jw_end(&w, err);
 }
 
 double formats_json_num(const json_t *v)
@@ -246,8 +54,8 @@ struct em_key {
 
 struct em {
     const char *p, *end, *text;
-    struct jw *w;
-    int indent, depth;
+    struct base_jw *w;
+    int depth;
     const char *why;
     char *tmp; /* decoded strings, number tokens */
     size_t tmpcap;
@@ -475,12 +283,10 @@ static int em_number(struct em *m)
     double d = 0;
     if (em_numtok(m, &real, &v, &d))
         return EM_INVALID;
-    if (!real) {
-        jw_integer(m->w, v);
-        return 0;
-    }
-    char num[32];
-    jw_put(m->w, num, (size_t)base_fmt_double(d, num));
+    if (real)
+        base_jw_real(m->w, d);
+    else
+        base_jw_int(m->w, v);
     return 0;
 }
 
@@ -490,7 +296,7 @@ static int em_literal(struct em *m)
     for (int i = 0; i < 3; i++) {
         size_t n = strlen(words[i]);
         if ((size_t)(m->end - m->p) >= n && !memcmp(m->p, words[i], n)) {
-            jw_put(m->w, words[i], n);
+            base_jw_put(m->w, words[i], n);
             m->p += n;
             return 0;
         }
@@ -500,34 +306,18 @@ static int em_literal(struct em *m)
 
 static int em_value(struct em *m, int level);
 
-/* Separator before element i of a container, or the closing bracket. */
-static void em_sep(struct em *m, size_t i, int level)
-{
-    if (i)
-        jw_put(m->w, ", ", m->indent < 0 ? 2 : 1);
-    if (m->indent >= 0)
-        newline(m->w, m->indent, level + 1);
-}
-
-static void em_close(struct em *m, char c, int level)
-{
-    if (m->indent >= 0)
-        newline(m->w, m->indent, level);
-    jw_char(m->w, c);
-}
-
 static int em_array(struct em *m, int level)
 {
     m->p++;
     em_ws(m);
     if (m->p < m->end && *m->p == ']') {
         m->p++;
-        jw_put(m->w, "[]", 2);
+        BASE_JW_LIT(m->w, "[]");
         return 0;
     }
-    jw_char(m->w, '[');
+    BASE_JW_LIT(m->w, "[");
     for (size_t i = 0;; i++) {
-        em_sep(m, i, level);
+        base_jw_sep(m->w, i, level);
         int rc = em_value(m, level + 1);
         if (rc)
             return rc;
@@ -539,7 +329,7 @@ static int em_array(struct em *m, int level)
         m->p++;
     }
     m->p++;
-    em_close(m, ']', level);
+    base_jw_close(m->w, ']', level);
     return 0;
 }
 
@@ -576,12 +366,11 @@ static int em_member(struct em *m, size_t first, int level)
         return EM_TREE;
     if ((rc = em_key_add(m, first, s, len)))
         return rc;
-    jw_string(m->w, s, len);
+    base_jw_key(m->w, s, len);
     em_ws(m);
     if (m->p >= m->end || *m->p != ':')
         return em_fail(m, "':' expected");
     m->p++;
-    jw_put(m->w, ": ", 2);
     return em_value(m, level + 1);
 }
 
@@ -591,13 +380,13 @@ static int em_object(struct em *m, int level)
     em_ws(m);
     if (m->p < m->end && *m->p == '}') {
         m->p++;
-        jw_put(m->w, "{}", 2);
+        BASE_JW_LIT(m->w, "{}");
         return 0;
     }
-    jw_char(m->w, '{');
+    BASE_JW_LIT(m->w, "{");
     size_t first = m->nkeys;
     for (size_t i = 0;; i++) {
-        em_sep(m, i, level);
+        base_jw_sep(m->w, i, level);
         em_ws(m);
         int rc = em_member(m, first, level);
         if (rc)
@@ -611,7 +400,7 @@ static int em_object(struct em *m, int level)
     }
     m->p++;
     m->nkeys = first;
-    em_close(m, '}', level);
+    base_jw_close(m->w, '}', level);
     return 0;
 }
 
@@ -636,7 +425,7 @@ static int em_value(struct em *m, int level)
         m->p++;
         if ((rc = em_string(m, &s, &len, &raw)))
             return rc;
-        jw_string(m->w, s, len);
+        base_jw_string(m->w, s, len);
         return 0;
     }
     if (c == '-' || (c >= '0' && c <= '9'))
@@ -646,23 +435,20 @@ static int em_value(struct em *m, int level)
 
 void formats_json_reemit_release(struct formats_json_reemit *r)
 {
-    base_free(r->out);
+    base_buf_release(&r->out);
     base_free(r->tmp);
     base_free(r->keys);
     memset(r, 0, sizeof *r);
 }
 
-/* One pass into r->out; EM_TREE when the tree path must write it. */
-static int reemit(struct formats_json_reemit *r, const char *text, size_t len, int indent,
+/* One pass into w; EM_TREE when the tree path must write it. */
+static int reemit(struct formats_json_reemit *r, struct base_jw *w, const char *text, size_t len,
                   int level, struct base_err *err)
 {
-    struct jw w; /* not zero-initialised: the 16 KB stack buffer is not used in memory mode */
-    w.f = NULL, w.buf = r->out, w.n = 0, w.cap = r->outcap;
     struct em m = {.p = text,
                    .end = text + len,
                    .text = text,
-                   .w = &w,
-                   .indent = indent,
+                   .w = w,
                    .tmp = r->tmp,
                    .tmpcap = r->tmpcap,
                    .keys = r->keys,
@@ -673,7 +459,6 @@ static int reemit(struct formats_json_reemit *r, const char *text, size_t len, i
         if (m.p < m.end)
             rc = em_fail(&m, "end of text expected");
     }
-    r->out = w.buf, r->outcap = w.cap, r->len = w.n;
     r->tmp = m.tmp, r->tmpcap = m.tmpcap, r->keys = (void *)m.keys, r->capkeys = m.capkeys;
     if (rc == EM_INVALID)
         base_err_set(err, BASE_E_INVALID, "invalid JSON at byte %zu: %s", (size_t)(m.p - text),
@@ -684,19 +469,24 @@ static int reemit(struct formats_json_reemit *r, const char *text, size_t len, i
 int formats_json_reemit(struct formats_json_reemit *r, const char *text, size_t len, int indent,
                         int level, struct base_err *err)
 {
+    if (!r->out.limit)
+        base_buf_init(&r->out, FORMATS_TEXT_MAX);
+    base_buf_reset(&r->out);
+    struct base_jw w;
+    base_jw_init_buf(&w, &r->out, BASE_JSON_PYTHON, indent);
     /* jansson's reader swallows some NUL bytes and not others: the tree path decides */
-    int rc = memchr(text, '\0', len) ? EM_TREE : reemit(r, text, len, indent, level, err);
-    if (rc != EM_TREE)
-        return rc;
-    json_t *v = base_json_parse(text, len, err);
-    if (!v)
-        return -1;
-    struct jw w; /* not zero-initialised: the 16 KB stack buffer is not used in memory mode */
-    w.f = NULL, w.buf = r->out, w.n = 0, w.cap = r->outcap;
-    jw_value(&w, v, indent, level);
-    json_decref(v);
-    r->out = w.buf, r->outcap = w.cap, r->len = w.n;
-    return 0;
+    int rc = memchr(text, '\0', len) ? EM_TREE : reemit(r, &w, text, len, level, err);
+    if (rc == EM_TREE) {
+        json_t *v = base_json_parse(text, len, err);
+        if (!v)
+            return -1;
+        base_buf_reset(&r->out);
+        base_jw_init_buf(&w, &r->out, BASE_JSON_PYTHON, indent);
+        base_jw_value(&w, v, level);
+        json_decref(v);
+        rc = 0;
+    }
+    return rc ? -1 : base_jw_end(&w, err);
 }
 
 /* ---- light parse into an arena ----------------------------------------------------------------
@@ -963,25 +753,4 @@ double formats_jv_num(const struct formats_jv *v)
            : v->type == FORMATS_JV_INT  ? (double)v->i
            : v->type == FORMATS_JV_REAL ? v->d
                                         : 0.0;
-}
-
-void formats_json_string_buf(struct base_buf *b, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    struct base_err err;
-    base_buf_append(b, "\"", 1, &err);
-    const char *run = s;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        base_buf_append(b, run, (size_t)(s + i - run), &err);
-        run = s + i + 1;
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        if (short_escape[c])
-            u[1] = short_escape[c];
-        base_buf_append(b, u, short_escape[c] ? 2 : 6, &err);
-    }
-    base_buf_append(b, run, (size_t)(s + len - run), &err);
-    base_buf_append(b, "\"", 1, &err);
 }
