@@ -264,6 +264,28 @@ int base_json_dump(const struct json_t *v, enum base_json_style style, struct ba
 /* Same into a new NUL-terminated string (free with base_free); *len may be NULL. Never fails. */
 char *base_json_dumps(const struct json_t *v, enum base_json_style style, size_t *len);
 
+/* ---- JSON text in: the one tokenizer -----------------------------------------------------------
+ * The token layer of every hand-written JSON reader (base_json_parse's fast path, the exporters'
+ * re-emitter and arena parser): white space, strings (UTF-8 checked, escapes decoded), numbers
+ * and literals read exactly as jansson reads them, so a reader built on it accepts what jansson
+ * accepts and means the same by it. The grammar and depth limits are the reader's. */
+struct base_jtok {
+    const char *p, *end;
+    const char *why; /* what the last failure was ("invalid UTF-8 in string") */
+    char *tmp;       /* decoded strings and number tokens: grows, the owner base_frees it */
+    size_t tmpcap;
+    int allow_nul; /* accept \u0000 (jansson does only when asked) */
+};
+void base_jtok_ws(struct base_jtok *t);
+/* A string, t->p just after its opening quote: its bytes in [*s, *s + *len), in the text when it
+ * has no escapes (*raw = 1), else decoded into t->tmp (until the next token). 0, or -1 (t->why). */
+int base_jtok_string(struct base_jtok *t, const char **s, size_t *len, int *raw);
+/* A number at t->p: *real, and the value in *iv or *dv as strtoll / strtod read it (overflow
+ * rejected). 0, or -1 (t->why). */
+int base_jtok_number(struct base_jtok *t, int *real, long long *iv, double *dv);
+/* true, false or null at t->p: 0, 1 or 2; -1 (t->why) for anything else. */
+int base_jtok_literal(struct base_jtok *t);
+
 /* ---- JSON text out: the one emitter ------------------------------------------------------------
  * Every JSON text labelloop writes goes through a base_jw: the tree dump above, the exporters'
  * hand-assembled text around stored JSON, the API's export shape. One escaper (Python's

@@ -113,24 +113,35 @@ void base_jw_real(struct base_jw *w, double v)
     base_jw_put(w, num, (size_t)base_fmt_double(v, num));
 }
 
+/* ",\n" and the indent of a level, as one piece when it is short (it is, but for deep nesting):
+ * these are most of what an indented export writes besides its values. */
+static const char sep_nl[] = ",\n                                                                "
+                             "                ";
+
+static void jw_indent(struct base_jw *w, int level, int comma)
+{
+    size_t n = (size_t)w->indent * (size_t)level;
+    if (n <= sizeof sep_nl - 3) {
+        base_jw_put(w, sep_nl + !comma, n + 1 + (size_t)comma);
+        return;
+    }
+    base_jw_put(w, sep_nl + !comma, 1 + (size_t)comma);
+    for (; n; n -= n < sizeof sep_nl - 3 ? n : sizeof sep_nl - 3)
+        base_jw_put(w, sep_nl + 2, n < sizeof sep_nl - 3 ? n : sizeof sep_nl - 3);
+}
+
 void base_jw_newline(struct base_jw *w, int level)
 {
-    static const char spaces[] = "                                                                ";
-    if (w->indent < 0)
-        return;
-    BASE_JW_LIT(w, "\n");
-    for (size_t n = (size_t)w->indent * (size_t)level; n;) {
-        size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
-        base_jw_put(w, spaces, k);
-        n -= k;
-    }
+    if (w->indent >= 0)
+        jw_indent(w, level, 0);
 }
 
 void base_jw_sep(struct base_jw *w, size_t i, int level)
 {
-    if (i)
-        base_jw_put(w, ", ", w->compact || w->indent >= 0 ? 1 : 2);
-    base_jw_newline(w, level + 1);
+    if (w->indent >= 0)
+        jw_indent(w, level + 1, i != 0);
+    else if (i)
+        base_jw_put(w, ", ", w->compact ? 1 : 2);
 }
 
 void base_jw_key(struct base_jw *w, const char *key, size_t n)
