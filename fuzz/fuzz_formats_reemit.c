@@ -23,7 +23,7 @@ static void check(const char *text, size_t len, const json_t *v, int indent)
     FILE *f = open_memstream(&tree, &n);
     formats_json_write(f, v, indent, indent > 0 ? 1 : 0);
     fclose(f);
-    if (n != r.len || memcmp(tree, r.out, n))
+    if (n != r.out.len || memcmp(tree, r.out.data, n))
         abort();
     free(tree);
 }

@@ -24,8 +24,7 @@ char *api_export_resolve(void *ctx, const char *url)
     if (strncmp(url, prefix, sizeof prefix - 1) || strchr(url, '?') ||
         !api_media_valid_tail(url + sizeof prefix - 1))
         return NULL;
-    char *rel = base_alloc(strlen(url));
-    sprintf(rel, "upload/%s", url + sizeof prefix - 1);
+    char *rel = base_strprintf("upload/%s", url + sizeof prefix - 1);
     int64_t project;
     char *path = store_file_upload_project(api->store, rel, &project, NULL)
                      ? NULL
@@ -84,16 +83,12 @@ static int export_task(void *ctx, const struct store_task *t, struct base_err *e
     int rc;
     if (t->data_text && x->stored) {
         rc = add_stored(x, t, err);
-    } else if (t->data_text) { /* JSON streams the export shape as text */
+    } else { /* JSON streams the export shape as text (completed_by stays an id) */
         base_buf_reset(&x->text);
-        rc = api_task_export_text(t, x->ukey, &x->text, err) ||
+        rc = api_task_export_text(t, API_TASK_EXPORT, x->ukey, &x->text, err) ||
                      formats_export_add_text(x->e, x->text.data, x->text.len, err)
                  ? -1
                  : 0;
-    } else { /* the export shape needs no user lookups (completed_by stays an id) */
-        json_t *j = api_task_json(NULL, t, API_TASK_EXPORT, 1, x->ukey);
-        rc = formats_export_add(x->e, j, err);
-        json_decref(j);
     }
     if (x->progress)
         x->progress(x->progress_ctx, ++x->done, x->total, "");
@@ -133,7 +128,7 @@ static int feed_tasks(struct api *api, const struct api_export_opts *o, const js
                            .progress = o->progress,
                            .progress_ctx = o->progress_ctx,
                            .stored = !formats_export_wants_text(o->kind)};
-    base_buf_init(&x.text, SIZE_MAX / 2);
+    base_buf_init(&x.text, API_TASK_TEXT_MAX);
     struct store_task_totals totals;
     if (o->progress && store_task_totals(api->store, &q, &totals, err) == 0)
         x.total = (size_t)totals.tasks;
@@ -159,8 +154,7 @@ int api_export_project(struct api *api, const struct api_export_opts *o, char **
     char *dir = base_path_join(api->data_dir, "export");
     rc = base_mkdirs(dir, err) || export_name(o->project, name, err) ? -1 : 0;
     if (!rc) {
-        char *file = base_alloc(strlen(name) + 8);
-        sprintf(file, "%s.%s", name, formats_export_ext(o->kind));
+        char *file = base_strprintf("%s.%s", name, formats_export_ext(o->kind));
         dest = o->dest ? base_strdup(o->dest) : base_path_join(dir, file);
         base_free(file);
     }

@@ -101,19 +101,21 @@ static int keep_annotation(const struct snap_opts *o, const struct store_annotat
 }
 
 /* The task in the export shape, shaped by the snapshot's options. */
-static json_t *snap_task(struct snap_ctx *x, const struct store_task *t)
+static json_t *snap_task(struct snap_ctx *x, const struct store_task *t, struct base_err *err)
 {
-    json_t *j = api_task_json(x->users, t, API_TASK_EXPORT, 1, x->ukey);
-    json_t *anns = json_array();
+    json_t *j = api_task_json(x->users, t, API_TASK_EXPORT, 1, x->ukey, err);
+    if (!j)
+        return NULL;
+    json_t *all = json_object_get(j, "annotations"), *anns = json_array();
     for (size_t i = 0; i < t->nannotations; i++) {
         const struct store_annotation *a = &t->annotations[i];
-        if (!keep_annotation(x->o, a))
+        json_t *aj = json_array_get(all, i); /* the shape keeps the store's order */
+        if (!aj || !keep_annotation(x->o, a))
             continue;
-        json_t *aj = api_annotation_export_json(a);
         if (x->o->users_full && a->completed_by)
             json_object_set_new(aj, "completed_by",
                                 api_user_simple_json(api_users_get(x->users, a->completed_by)));
-        json_array_append_new(anns, aj);
+        json_array_append(anns, aj);
     }
     json_object_set_new(j, "annotations", anns);
     if (x->o->predictions_full) {
@@ -132,8 +134,8 @@ static int snap_add(void *ctx, const struct store_task *t, struct base_err *err)
     if (!passes(o->finished, t->is_labeled) || !passes(o->annotated, t->total_annotations > 0) ||
         !passes(o->skipped, t->cancelled_annotations > 0))
         return 0;
-    json_t *j = snap_task(x, t);
-    int rc = formats_export_add(x->e, j, err);
+    json_t *j = snap_task(x, t, err);
+    int rc = j ? formats_export_add(x->e, j, err) : -1;
     json_decref(j);
     x->count += rc == 0;
     return rc;
@@ -458,8 +460,8 @@ int api_project_export_download(struct api_req *r, struct base_err *err)
         rc = send_file(r, src, name, ext, err);
         goto out;
     }
-    dest = base_alloc(strlen(src) + 64);
-    sprintf(dest, "%s.%s-%lld.%s", src, formats_kind_name(kind), (long long)base_time_us(), ext);
+    dest = base_strprintf("%s.%s-%lld.%s", src, formats_kind_name(kind), (long long)base_time_us(),
+                          ext);
     rc = api_project_row(r, s.project, &row, err) || convert(r, row, src, kind, dest, err) ||
                  send_file(r, dest, name, ext, err)
              ? -1

@@ -115,8 +115,6 @@ json_t *api_project_json(struct api_req *r, const json_t *row,
                          const struct store_project_counts *c);
 /* Annotation as /api/annotations answers (created_username, created_ago; no prediction). */
 json_t *api_annotation_json(struct api_users *users, const struct store_annotation *a);
-/* Annotation as exports and ML payloads carry it (spec 1.3 key order, with prediction). */
-json_t *api_annotation_export_json(const struct store_annotation *a);
 json_t *api_prediction_json(const struct store_prediction *p);
 
 enum api_task_shape {
@@ -125,14 +123,22 @@ enum api_task_shape {
     API_TASK_SIMPLE, /* /predict payload shape: all model fields, everything expanded */
 };
 /* A task in one of the shapes. `undefined_key` (may be NULL) is the data key `$undefined$` is
- * renamed to on output (spec 1.2: the first data key of the project's config). */
+ * renamed to on output (spec 1.2: the first data key of the project's config). The export and
+ * ML-payload shapes are api_task_export_text's text parsed back (one writer of those shapes);
+ * they fail (NULL) only when that text is beyond API_TASK_TEXT_MAX or its stored data does not
+ * parse. The DM shape never fails. */
 json_t *api_task_json(struct api_users *users, const struct store_task *t,
-                      enum api_task_shape shape, int full, const char *undefined_key);
-/* The API_TASK_EXPORT shape as compact JSON text appended to `out`, for a task loaded with
- * store_task_query.json_text: the stored data/result text is copied, not parsed (data is parsed
- * only when $undefined$ may need renaming). Fails only on unparsable stored data. */
-int api_task_export_text(const struct store_task *t, const char *undefined_key,
-                         struct base_buf *out, struct base_err *err);
+                      enum api_task_shape shape, int full, const char *undefined_key,
+                      struct base_err *err);
+/* The most bytes of one task's export text. */
+#define API_TASK_TEXT_MAX ((size_t)1 << 30)
+/* The API_TASK_EXPORT (or API_TASK_SIMPLE) shape as compact JSON text appended to `out`: the one
+ * writer of those shapes. For a task loaded with store_task_query.json_text the stored data and
+ * result text is copied, not parsed (data is parsed only when $undefined$ may need renaming);
+ * for a task loaded as values, they are dumped. Fails on unparsable stored data (BASE_E_INVALID)
+ * or when `out` reaches its limit (BASE_E_TOOBIG), the message naming the task. */
+int api_task_export_text(const struct store_task *t, enum api_task_shape shape,
+                         const char *undefined_key, struct base_buf *out, struct base_err *err);
 /* Django's timesince: "0 minutes", "2 minutes", "1 hour, 3 minutes" (non-breaking spaces). */
 void api_created_ago(int64_t us, char out[64]);
 /* ISO time string as a new JSON string; 0 -> null. */

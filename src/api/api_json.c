@@ -262,25 +262,6 @@ json_t *api_annotation_json(struct api_users *users, const struct store_annotati
     return j;
 }
 
-json_t *api_annotation_export_json(const struct store_annotation *a)
-{
-    json_t *j = json_object();
-    json_object_set_new(j, "id", json_integer(a->id));
-    json_object_set_new(j, "completed_by", id_or_null(a->completed_by));
-    json_object_set_new(j, "result", ref_or(a->result, json_null()));
-    json_object_set_new(j, "was_cancelled", json_boolean(a->was_cancelled));
-    json_object_set_new(j, "ground_truth", json_boolean(a->ground_truth));
-    json_object_set_new(j, "created_at", api_time_json(a->created_at));
-    json_object_set_new(j, "updated_at", api_time_json(a->updated_at));
-    json_object_set_new(j, "lead_time", lead_time_json(a));
-    json_object_set_new(j, "prediction", ref_or(a->prediction, json_object()));
-    json_object_set_new(j, "result_count", json_integer(a->result_count));
-    json_object_set_new(j, "task", json_integer(a->task));
-    json_object_set_new(j, "parent_prediction", id_or_null(a->parent_prediction));
-    json_object_set_new(j, "parent_annotation", id_or_null(a->parent_annotation));
-    return j;
-}
-
 json_t *api_prediction_json(const struct store_prediction *p)
 {
     char ago[64];

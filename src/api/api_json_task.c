@@ -18,11 +18,6 @@ static json_t *task_data(const struct store_task *t, const char *undefined_key)
     return d;
 }
 
-static json_t *id_or_null(int64_t id)
-{
-    return id > 0 ? json_integer(id) : json_null();
-}
-
 /* annotators, completed_at, annotations_ids, avg_lead_time and friends of the DM shape. */
 static void dm_aggregates(json_t *j, const struct store_task *t)
 {
@@ -86,34 +81,19 @@ static void model_fields(json_t *j, const struct store_task *t, const char *unde
     json_object_set_new(j, "updated_at", api_time_json(t->updated_at));
 }
 
-static void counter_fields(json_t *j, const struct store_task *t)
-{
-    json_object_set_new(j, "inner_id", json_integer(t->inner_id));
-    json_object_set_new(j, "total_annotations", json_integer(t->total_annotations));
-    json_object_set_new(j, "cancelled_annotations", json_integer(t->cancelled_annotations));
-    json_object_set_new(j, "total_predictions", json_integer(t->total_predictions));
-    json_object_set_new(j, "comment_count", json_integer(0));
-    json_object_set_new(j, "unresolved_comment_count", json_integer(0));
-    json_object_set_new(j, "last_comment_updated_at", json_null());
-    json_object_set_new(j, "project", json_integer(t->project));
-    json_object_set_new(j, "updated_by", id_or_null(t->updated_by));
-}
-
-static json_t *annotations_json(struct api_users *users, const struct store_task *t, int export)
+static json_t *annotations_json(struct api_users *users, const struct store_task *t)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < t->nannotations; i++)
-        json_array_append_new(list, export ? api_annotation_export_json(&t->annotations[i])
-                                           : api_annotation_json(users, &t->annotations[i]));
+        json_array_append_new(list, api_annotation_json(users, &t->annotations[i]));
     return list;
 }
 
-static json_t *predictions_json(const struct store_task *t, int ids_only)
+static json_t *predictions_json(const struct store_task *t)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < t->npredictions; i++)
-        json_array_append_new(list, ids_only ? json_integer(t->predictions[i].id)
-                                             : api_prediction_json(&t->predictions[i]));
+        json_array_append_new(list, api_prediction_json(&t->predictions[i]));
     return list;
 }
 
@@ -123,8 +103,8 @@ static json_t *task_dm(struct api_users *users, const struct store_task *t, int 
     json_t *j = json_object();
     json_object_set_new(j, "id", json_integer(t->id));
     if (full) {
-        json_object_set_new(j, "annotations", annotations_json(users, t, 0));
-        json_object_set_new(j, "predictions", predictions_json(t, 0));
+        json_object_set_new(j, "annotations", annotations_json(users, t));
+        json_object_set_new(j, "predictions", predictions_json(t));
     }
     json_object_set_new(j, "drafts", json_array());
     dm_aggregates(j, t);
@@ -143,198 +123,196 @@ static json_t *task_dm(struct api_users *users, const struct store_task *t, int 
     return j;
 }
 
-static json_t *task_export(struct api_users *users, const struct store_task *t, int simple,
-                           const char *key)
-{
-    json_t *j = json_object();
-    json_object_set_new(j, "id", json_integer(t->id));
-    json_object_set_new(j, "annotations", annotations_json(users, t, 1));
-    json_object_set_new(j, "file_upload",
-                        simple           ? id_or_null(t->file_upload_id)
-                        : t->file_upload ? json_string(t->file_upload)
-                                         : json_null());
-    json_object_set_new(j, "drafts", json_array());
-    json_object_set_new(j, "predictions", predictions_json(t, !simple));
-    model_fields(j, t, key);
-    if (simple) {
-        json_object_set_new(j, "is_labeled", json_boolean(t->is_labeled));
-        json_object_set_new(j, "overlap", json_integer(t->overlap));
-    }
-    counter_fields(j, t);
-    json_object_set_new(j, "comment_authors", json_array());
-    return j;
-}
-
-json_t *api_task_json(struct api_users *users, const struct store_task *t,
-                      enum api_task_shape shape, int full, const char *undefined_key)
-{
-    switch (shape) {
-    case API_TASK_DM:
-        return task_dm(users, t, full, undefined_key);
-    case API_TASK_EXPORT:
-        return task_export(users, t, 0, undefined_key);
-    case API_TASK_SIMPLE:
-        return task_export(users, t, 1, undefined_key);
-    }
-    return json_null();
-}
-
-/* ---- the export shape as text ---------------------------------------------------------------
+/* ---- the export shapes, written once, as text ---------------------------------------------------
  * Exports stream the stored JSON of data and results into the file without parsing it (the
- * formats module re-emits the text in its canonical form), so the export shape of task_export is
- * written here as compact text around the stored text. test_api_export_text holds it equal to
- * api_task_json(API_TASK_EXPORT) for every field. */
+ * formats module re-emits the text in its canonical form), so the export shape is written here as
+ * compact text around the stored text; a task loaded as jansson values has its values dumped in
+ * their place. api_task_json's export and ML-payload shapes are this text parsed back: one
+ * writer of the shape, so the two paths cannot drift apart. */
 
-static void put(struct base_buf *b, const char *s, size_t n)
+/* ,"key": */
+static void key(struct base_jw *w, const char *k)
 {
-    base_buf_append(b, s, n, NULL);
+    BASE_JW_LIT(w, ",");
+    base_jw_key(w, k, strlen(k));
 }
 
-#define PUT_LIT(b, s) put(b, s, sizeof s - 1)
-
-static void put_str(struct base_buf *b, const char *s)
+static void key_int(struct base_jw *w, const char *k, int64_t v, int null_if_zero)
 {
-    PUT_LIT(b, "\"");
-    for (; *s; s++) {
-        char esc[8];
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\' || c < 0x20)
-            put(b, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", c));
-        else
-            put(b, s, 1);
-    }
-    PUT_LIT(b, "\"");
-}
-
-/* ,"key": (no printf: a few of these per annotation are a visible part of an export) */
-static void put_key(struct base_buf *b, const char *key)
-{
-    PUT_LIT(b, ",\"");
-    put(b, key, strlen(key));
-    PUT_LIT(b, "\":");
-}
-
-static void put_int(struct base_buf *b, int64_t v)
-{
-    char num[24];
-    put(b, num, (size_t)base_fmt_int(v, num));
-}
-
-static void put_key_int(struct base_buf *b, const char *key, int64_t v, int null_if_zero)
-{
-    put_key(b, key);
+    key(w, k);
     if (null_if_zero && v <= 0)
-        PUT_LIT(b, "null");
+        BASE_JW_LIT(w, "null");
     else
-        put_int(b, v);
+        base_jw_int(w, v);
 }
 
-static void put_key_time(struct base_buf *b, const char *key, int64_t us)
+static void key_bool(struct base_jw *w, const char *k, int v)
+{
+    key(w, k);
+    base_jw_put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+static void key_time(struct base_jw *w, const char *k, int64_t us)
 {
     char iso[32];
-    put_key(b, key);
+    key(w, k);
     if (!us) {
-        PUT_LIT(b, "null");
+        BASE_JW_LIT(w, "null");
         return;
     }
     base_time_iso(us, iso);
-    put_str(b, iso);
+    base_jw_string(w, iso, strlen(iso));
 }
 
-static void put_key_text(struct base_buf *b, const char *key, const char *text, size_t len,
-                         const char *fallback)
+/* A JSON column: its stored text when the task was loaded as text, else its value, else
+ * `fallback`. */
+static void key_json(struct base_jw *w, const char *k, const char *text, size_t len,
+                     const json_t *v, const char *fallback)
 {
-    put_key(b, key);
+    key(w, k);
     if (text)
-        put(b, text, len);
+        base_jw_put(w, text, len);
+    else if (v)
+        base_jw_value(w, v, 0);
     else
-        put(b, fallback, strlen(fallback));
+        base_jw_put(w, fallback, strlen(fallback));
 }
 
-static void annotation_text(struct base_buf *b, const struct store_annotation *a)
+static void annotation_text(struct base_jw *w, const struct store_annotation *a)
 {
-    PUT_LIT(b, "{\"id\":");
-    put_int(b, a->id);
-    put_key_int(b, "completed_by", a->completed_by, 1);
-    put_key_text(b, "result", a->result_text, a->result_len, "null");
-    put_key(b, "was_cancelled");
-    put(b, a->was_cancelled ? "true" : "false", a->was_cancelled ? 4 : 5);
-    put_key(b, "ground_truth");
-    put(b, a->ground_truth ? "true" : "false", a->ground_truth ? 4 : 5);
-    put_key_time(b, "created_at", a->created_at);
-    put_key_time(b, "updated_at", a->updated_at);
+    BASE_JW_LIT(w, "{\"id\":");
+    base_jw_int(w, a->id);
+    key_int(w, "completed_by", a->completed_by, 1);
+    key_json(w, "result", a->result_text, a->result_len, a->result, "null");
+    key_bool(w, "was_cancelled", a->was_cancelled);
+    key_bool(w, "ground_truth", a->ground_truth);
+    key_time(w, "created_at", a->created_at);
+    key_time(w, "updated_at", a->updated_at);
     if (!a->has_lead_time) {
-        PUT_LIT(b, ",\"lead_time\":null");
+        key(w, "lead_time");
+        BASE_JW_LIT(w, "null");
     } else if (isfinite(a->lead_time)) { /* json_real refuses the others: no key at all */
-        char num[32];
-        put_key(b, "lead_time");
-        put(b, num, (size_t)base_fmt_double(a->lead_time, num));
+        key(w, "lead_time");
+        base_jw_real(w, a->lead_time);
     }
-    put_key_text(b, "prediction", a->prediction_text, a->prediction_len, "{}");
-    put_key_int(b, "result_count", a->result_count, 0);
-    put_key_int(b, "task", a->task, 0);
-    put_key_int(b, "parent_prediction", a->parent_prediction, 1);
-    put_key_int(b, "parent_annotation", a->parent_annotation, 1);
-    PUT_LIT(b, "}");
+    key_json(w, "prediction", a->prediction_text, a->prediction_len, a->prediction, "{}");
+    key_int(w, "result_count", a->result_count, 0);
+    key_int(w, "task", a->task, 0);
+    key_int(w, "parent_prediction", a->parent_prediction, 1);
+    key_int(w, "parent_annotation", a->parent_annotation, 1);
+    BASE_JW_LIT(w, "}");
 }
 
-/* The data text, with $undefined$ renamed as task_data does (parsed only when it may apply). */
-static int data_text(struct base_buf *b, const struct store_task *t, const char *key,
+/* The data, with $undefined$ renamed as task_data does (stored text is parsed only when the
+ * rename may apply). */
+static int data_text(struct base_jw *w, const struct store_task *t, const char *ukey,
                      struct base_err *err)
 {
-    PUT_LIT(b, ",\"data\":");
+    key(w, "data");
     const char *d = t->data_text;
     size_t n = t->data_len;
-    if (!key || (!memchr(d, '\\', n) && !memmem(d, n, "undefined", 9))) {
-        put(b, d, n);
+    if (d && (!ukey || (!memchr(d, '\\', n) && !memmem(d, n, "undefined", 9)))) {
+        base_jw_put(w, d, n);
         return 0;
     }
     struct store_task copy = *t;
-    if (!(copy.data = base_json_parse(d, n, err)))
+    if (d && !(copy.data = base_json_parse(d, n, err)))
         return -1;
-    json_t *renamed = task_data(&copy, key);
-    int rc = base_json_dump(renamed, BASE_JSON_COMPACT, b, err);
+    json_t *renamed = task_data(&copy, ukey);
+    base_jw_value(w, renamed, 0);
     json_decref(renamed);
-    json_decref(copy.data);
-    return rc;
+    if (d)
+        json_decref(copy.data);
+    return 0;
 }
 
-int api_task_export_text(const struct store_task *t, const char *undefined_key, struct base_buf *b,
-                         struct base_err *err)
+static void predictions_text(struct base_jw *w, const struct store_task *t, int full)
 {
-    PUT_LIT(b, "{\"id\":");
-    put_int(b, t->id);
-    PUT_LIT(b, ",\"annotations\":[");
-    for (size_t i = 0; i < t->nannotations; i++) {
-        if (i)
-            PUT_LIT(b, ",");
-        annotation_text(b, &t->annotations[i]);
-    }
-    PUT_LIT(b, "],\"file_upload\":");
-    if (t->file_upload)
-        put_str(b, t->file_upload);
-    else
-        PUT_LIT(b, "null");
-    PUT_LIT(b, ",\"drafts\":[],\"predictions\":[");
+    BASE_JW_LIT(w, ",\"predictions\":[");
     for (size_t i = 0; i < t->npredictions; i++) {
         if (i)
-            PUT_LIT(b, ",");
-        put_int(b, t->predictions[i].id);
+            BASE_JW_LIT(w, ",");
+        if (!full) {
+            base_jw_int(w, t->predictions[i].id);
+            continue;
+        }
+        json_t *p = api_prediction_json(&t->predictions[i]);
+        base_jw_value(w, p, 0);
+        json_decref(p);
     }
-    PUT_LIT(b, "]");
-    if (data_text(b, t, undefined_key, err))
-        return -1;
-    put_key_text(b, "meta", t->meta_text, t->meta_len, "{}");
-    put_key_time(b, "created_at", t->created_at);
-    put_key_time(b, "updated_at", t->updated_at);
-    put_key_int(b, "inner_id", t->inner_id, 0);
-    put_key_int(b, "total_annotations", t->total_annotations, 0);
-    put_key_int(b, "cancelled_annotations", t->cancelled_annotations, 0);
-    put_key_int(b, "total_predictions", t->total_predictions, 0);
-    PUT_LIT(b, ",\"comment_count\":0,\"unresolved_comment_count\":0");
-    PUT_LIT(b, ",\"last_comment_updated_at\":null");
-    put_key_int(b, "project", t->project, 0);
-    put_key_int(b, "updated_by", t->updated_by, 1);
-    PUT_LIT(b, ",\"comment_authors\":[]}");
+    BASE_JW_LIT(w, "]");
+}
+
+static void task_text(struct base_jw *w, const struct store_task *t, int simple)
+{
+    BASE_JW_LIT(w, "{\"id\":");
+    base_jw_int(w, t->id);
+    BASE_JW_LIT(w, ",\"annotations\":[");
+    for (size_t i = 0; i < t->nannotations; i++) {
+        if (i)
+            BASE_JW_LIT(w, ",");
+        annotation_text(w, &t->annotations[i]);
+    }
+    BASE_JW_LIT(w, "]");
+    if (simple) {
+        key_int(w, "file_upload", t->file_upload_id, 1);
+    } else {
+        key(w, "file_upload");
+        if (t->file_upload)
+            base_jw_string(w, t->file_upload, strlen(t->file_upload));
+        else
+            BASE_JW_LIT(w, "null");
+    }
+    BASE_JW_LIT(w, ",\"drafts\":[]");
+    predictions_text(w, t, simple);
+}
+
+static void task_text_tail(struct base_jw *w, const struct store_task *t, int simple)
+{
+    key_json(w, "meta", t->meta_text, t->meta_len, t->meta, "{}");
+    key_time(w, "created_at", t->created_at);
+    key_time(w, "updated_at", t->updated_at);
+    if (simple) {
+        key_bool(w, "is_labeled", t->is_labeled);
+        key_int(w, "overlap", t->overlap, 0);
+    }
+    key_int(w, "inner_id", t->inner_id, 0);
+    key_int(w, "total_annotations", t->total_annotations, 0);
+    key_int(w, "cancelled_annotations", t->cancelled_annotations, 0);
+    key_int(w, "total_predictions", t->total_predictions, 0);
+    BASE_JW_LIT(w, ",\"comment_count\":0,\"unresolved_comment_count\":0");
+    BASE_JW_LIT(w, ",\"last_comment_updated_at\":null");
+    key_int(w, "project", t->project, 0);
+    key_int(w, "updated_by", t->updated_by, 1);
+    BASE_JW_LIT(w, ",\"comment_authors\":[]}");
+}
+
+int api_task_export_text(const struct store_task *t, enum api_task_shape shape,
+                         const char *undefined_key, struct base_buf *b, struct base_err *err)
+{
+    struct base_jw w;
+    int simple = shape == API_TASK_SIMPLE;
+    base_jw_init_buf(&w, b, BASE_JSON_COMPACT, -1);
+    task_text(&w, t, simple);
+    if (data_text(&w, t, undefined_key, err))
+        return base_err_prefix(err, "task %lld: ", (long long)t->id);
+    task_text_tail(&w, t, simple);
+    if (base_jw_end(&w, err))
+        return base_err_prefix(err, "task %lld: ", (long long)t->id);
     return 0;
+}
+
+json_t *api_task_json(struct api_users *users, const struct store_task *t,
+                      enum api_task_shape shape, int full, const char *undefined_key,
+                      struct base_err *err)
+{
+    if (shape == API_TASK_DM)
+        return task_dm(users, t, full, undefined_key);
+    struct base_buf b;
+    base_buf_init(&b, API_TASK_TEXT_MAX);
+    json_t *j = api_task_export_text(t, shape, undefined_key, &b, err)
+                    ? NULL
+                    : base_json_parse(b.data, b.len, err);
+    base_buf_release(&b);
+    return j;
 }

@@ -51,7 +51,7 @@ static int reply_task(void *ctx, const struct store_task *t, struct base_err *er
     const char *key = NULL;
     if (!store_project_get(r->api->store, t->project, &row, NULL))
         key = api_project_undefined_key(row);
-    api_reply_json(r, 200, api_task_json(api_users_new(r), t, API_TASK_DM, 1, key));
+    api_reply_json(r, 200, api_task_json(api_users_new(r), t, API_TASK_DM, 1, key, NULL));
     json_decref(row);
     return 1;
 }

@@ -35,9 +35,10 @@ static json_t *only_fields(json_t *task, const char *include)
 
 static int append_task(void *ctx, const struct store_task *t, struct base_err *err)
 {
-    (void)err;
     struct list_ctx *x = ctx;
-    json_t *j = api_task_json(x->users, t, x->shape, x->full, x->key);
+    json_t *j = api_task_json(x->users, t, x->shape, x->full, x->key, err);
+    if (!j)
+        return -1;
     j = x->include ? only_fields(j, x->include) : j;
     if (x->page)
         json_array_set_new(x->out, api_task_page_slot(x->page, t->id), j);
@@ -137,7 +138,7 @@ static int one_task(void *ctx, const struct store_task *t, struct base_err *err)
     if (json_object_get(t->data, "$undefined$") &&
         !store_project_get(x->r->api->store, t->project, &row, NULL))
         x->key = api_project_undefined_key(row);
-    json_array_append_new(x->out, api_task_json(x->users, t, API_TASK_DM, 1, x->key));
+    json_array_append_new(x->out, api_task_json(x->users, t, API_TASK_DM, 1, x->key, NULL));
     x->key = NULL; /* borrowed from row */
     json_decref(row);
     return 0;

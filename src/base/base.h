@@ -67,6 +67,9 @@ void *base_calloc(size_t n, size_t size);
 void *base_realloc(void *p, size_t size);
 char *base_strdup(const char *s);
 char *base_strndup(const char *s, size_t n);
+/* A new string sized to what fmt makes of the arguments (free with base_free): no hand-sized
+ * buffer to get wrong. */
+char *base_strprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void base_free(void *p);
 /* Returns 0 and sets *out = a*b unless it overflows (-1). */
 int base_mul_overflow(size_t a, size_t b, size_t *out);
@@ -74,7 +77,8 @@ int base_mul_overflow(size_t a, size_t b, size_t *out);
 /* ---- bounded growable buffer ----------------------------------------------------------------- */
 
 /* A byte buffer with a hard cap set at init: appends beyond `limit` fail with BASE_E_TOOBIG.
- * data is always NUL-terminated (the terminator is not counted in len). */
+ * data is always NUL-terminated (the terminator is not counted in len), and cap never exceeds
+ * limit + 1, so whatever fits in cap is within the limit. */
 struct base_buf {
     char *data;
     size_t len;
@@ -259,6 +263,84 @@ int base_json_dump(const struct json_t *v, enum base_json_style style, struct ba
                    struct base_err *err);
 /* Same into a new NUL-terminated string (free with base_free); *len may be NULL. Never fails. */
 char *base_json_dumps(const struct json_t *v, enum base_json_style style, size_t *len);
+
+/* ---- JSON text in: the one tokenizer -----------------------------------------------------------
+ * The token layer of every hand-written JSON reader (base_json_parse's fast path, the exporters'
+ * re-emitter and arena parser): white space, strings (UTF-8 checked, escapes decoded), numbers
+ * and literals read exactly as jansson reads them, so a reader built on it accepts what jansson
+ * accepts and means the same by it. The grammar and depth limits are the reader's. */
+struct base_jtok {
+    const char *p, *end;
+    const char *why; /* what the last failure was ("invalid UTF-8 in string") */
+    char *tmp;       /* decoded strings and number tokens: grows, the owner base_frees it */
+    size_t tmpcap;
+    int allow_nul; /* accept \u0000 (jansson does only when asked) */
+};
+void base_jtok_ws(struct base_jtok *t);
+/* A string, t->p just after its opening quote: its bytes in [*s, *s + *len), in the text when it
+ * has no escapes (*raw = 1), else decoded into t->tmp (until the next token). 0, or -1 (t->why). */
+int base_jtok_string(struct base_jtok *t, const char **s, size_t *len, int *raw);
+/* A number at t->p: *real, and the value in *iv or *dv as strtoll / strtod read it (overflow
+ * rejected). 0, or -1 (t->why). */
+int base_jtok_number(struct base_jtok *t, int *real, long long *iv, double *dv);
+/* true, false or null at t->p: 0, 1 or 2; -1 (t->why) for anything else. */
+int base_jtok_literal(struct base_jtok *t);
+
+/* ---- JSON text out: the one emitter ------------------------------------------------------------
+ * Every JSON text labelloop writes goes through a base_jw: the tree dump above, the exporters'
+ * hand-assembled text around stored JSON, the API's export shape. One escaper (Python's
+ * json.dumps with ensure_ascii=False: '"', '\\' and control characters escaped, the short forms
+ * where Python has them, every other byte raw UTF-8), one number form (base_fmt_int and
+ * base_fmt_double) and one layout (separators and indent of json.dumps). The text goes into a
+ * bounded base_buf or, through a 16 KB window, into a FILE. Writes never fail one by one: the
+ * first failure (the buffer's limit, BASE_E_TOOBIG, or a write error) is kept and reported by
+ * base_jw_end, so callers check once and the error still reaches them. */
+struct base_jw {
+    struct base_buf *b;  /* where the text goes: the caller's buffer, or &win */
+    struct base_buf win; /* FILE mode: a window on `stack`, flushed to f when full */
+    FILE *f;
+    int indent;  /* spaces per level; < 0: one line */
+    int compact; /* separators "," and ":" (else ", " and ": ", or "," before a newline) */
+    int failed;  /* err holds the first failure */
+    struct base_err err;
+    char stack[16384];
+};
+/* Text into `b` (its limit applies). The struct is large: one per call, on the stack. */
+void base_jw_init_buf(struct base_jw *w, struct base_buf *b, enum base_json_style style,
+                      int indent);
+/* Text into `f` (written in 16 KB pieces; nothing is left unwritten after base_jw_end). */
+void base_jw_init_file(struct base_jw *w, FILE *f, enum base_json_style style, int indent);
+/* Flushes a FILE; 0, or -1 with the first failure of any write since init. */
+int base_jw_end(struct base_jw *w, struct base_err *err);
+/* The slow half of base_jw_put: grows the buffer (within its limit) or flushes the window. */
+void base_jw_put_slow(struct base_jw *w, const char *s, size_t n);
+static inline void base_jw_put(struct base_jw *w, const char *s, size_t n)
+{
+    struct base_buf *b = w->b;
+    if (n < b->cap - b->len) { /* b->cap is 0 while data is NULL: never taken then */
+        __builtin_memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
+    base_jw_put_slow(w, s, n);
+}
+#define BASE_JW_LIT(w, lit) base_jw_put(w, lit, sizeof lit - 1)
+void base_jw_string(struct base_jw *w, const char *s, size_t n);
+void base_jw_int(struct base_jw *w, int64_t v);
+/* Python's repr (base_fmt_double). */
+void base_jw_real(struct base_jw *w, double v);
+/* A line break and the indent of `level` (nothing on one line). */
+void base_jw_newline(struct base_jw *w, int level);
+/* Before element (or member) i of a container at `level`: the separator after the previous one
+ * and, when indented, the new line. */
+void base_jw_sep(struct base_jw *w, size_t i, int level);
+/* A member's key and its separator ("key": ). */
+void base_jw_key(struct base_jw *w, const char *key, size_t n);
+/* The closing bracket of a non-empty container at `level`, on its own line when indented. */
+void base_jw_close(struct base_jw *w, char bracket, int level);
+/* A jansson value at `level` (object keys in insertion order, floats as base_jw_real). */
+void base_jw_value(struct base_jw *w, const struct json_t *v, int level);
 
 /* Walks the elements of a top-level JSON array held in memory without building them, so a huge
  * list can be parsed one element at a time (base_json_parse on each range). Only the structure

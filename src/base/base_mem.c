@@ -1,6 +1,8 @@
 /* Allocation wrappers and the bounded growable buffer. */
 #include "base.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +42,20 @@ char *base_strndup(const char *s, size_t n)
     char *out = base_alloc(len + 1);
     memcpy(out, s, len);
     out[len] = '\0';
+    return out;
+}
+
+char *base_strprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    BASE_ASSERT(n >= 0);
+    char *out = base_alloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(out, (size_t)n + 1, fmt, ap);
+    va_end(ap);
     return out;
 }
 
@@ -87,6 +103,8 @@ static int reserve(struct base_buf *b, size_t extra, struct base_err *err)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    if (b->limit < SIZE_MAX && cap > b->limit + 1) /* fast paths may trust cap (base_jw_put) */
+        cap = b->limit + 1;
     b->data = base_realloc(b->data, cap);
     b->cap = cap;
     return 0;

@@ -47,7 +47,7 @@ int formats_export_open(const struct formats_export_opts *o, const char *dest,
         e->o.now_us = base_time_us();
     e->w = writers[o->kind];
     e->dest = base_strdup(dest);
-    base_buf_init(&e->out, (size_t)1 << 30);
+    base_buf_init(&e->out, FORMATS_TEXT_MAX);
     if (open_dest(e, err) || (e->w->open && e->w->open(e, err))) {
         formats_export_abort(e);
         return -1;

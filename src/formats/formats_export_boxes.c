@@ -14,8 +14,7 @@ static char *label_file(const char *dir, const char *url, const char *ext)
     char *dot = strrchr(name, '.');
     if (dot)
         *dot = '\0';
-    char *path = base_alloc(strlen(dir) + strlen(name) + strlen(ext) + 2);
-    sprintf(path, "%s/%s%s", dir, name, ext);
+    char *path = base_strprintf("%s/%s%s", dir, name, ext);
     base_free(name);
     return path;
 }
@@ -23,13 +22,6 @@ static char *label_file(const char *dir, const char *url, const char *ext)
 static double num(const struct formats_jv *r, const char *key)
 {
     return formats_region_num(r, key);
-}
-
-static void put_int(struct base_buf *b, long long v)
-{
-    char s[24];
-    struct base_err ignored;
-    base_buf_append(b, s, (size_t)base_fmt_int(v, s), &ignored);
 }
 
 /* A rectangle region's labels, or NULL when the region is not a rectangle. */
@@ -66,10 +58,9 @@ static void yolo_box(const struct formats_jv *r, double v[4])
     v[2] = (b[2] - b[0]) / W * 100, v[3] = (b[3] - b[1]) / H * 100;
 }
 
-static void yolo_lines(struct formats_export *e, const struct formats_jv *r, struct base_buf *b)
+static void yolo_lines(struct formats_export *e, const struct formats_jv *r, struct base_jw *w)
 {
     const struct formats_jv *labels = rect_labels(r);
-    struct base_err ignored;
     double v[4];
     if (!labels)
         return;
@@ -79,12 +70,12 @@ static void yolo_lines(struct formats_export *e, const struct formats_jv *r, str
         const char *l = formats_jv_cstr(e, &labels->kids[i].v);
         if (!l)
             continue;
-        put_int(b, (long long)formats_export_category(e, l));
+        base_jw_int(w, formats_export_category(e, l));
         for (int k = 0; k < 4; k++) {
-            char t[33] = " ";
-            base_buf_append(b, t, 1 + (size_t)base_fmt_double(out[k], t + 1), &ignored);
+            BASE_JW_LIT(w, " ");
+            base_jw_real(w, out[k]);
         }
-        base_buf_append(b, "\n", 1, &ignored);
+        BASE_JW_LIT(w, "\n");
     }
 }
 
@@ -96,9 +87,13 @@ static int yolo_item(struct formats_export *e, const struct formats_litem *it, s
     const struct formats_jv **regions;
     size_t n = formats_litem_regions(e, it, &regions);
     struct base_buf *b = &e->out;
+    struct base_jw w; /* the emitter as a number writer: the same forms as the JSON's */
     base_buf_reset(b);
+    base_jw_init_buf(&w, b, BASE_JSON_COMPACT, -1);
     for (size_t i = 0; i < n; i++)
-        yolo_lines(e, regions[i], b);
+        yolo_lines(e, regions[i], &w);
+    if (base_jw_end(&w, err))
+        return -1;
     char *name = label_file("labels", url, ".txt");
     int rc = formats_zip_add(e->zip, name, b->data, b->len, 1, err);
     base_free(name);
@@ -108,24 +103,25 @@ static int yolo_item(struct formats_export *e, const struct formats_litem *it, s
 static int yolo_commit(struct formats_export *e, struct base_err *err)
 {
     struct base_buf classes, notes;
-    base_buf_init(&classes, (size_t)1 << 30);
-    base_buf_init(&notes, (size_t)1 << 30);
+    base_buf_init(&classes, FORMATS_TEXT_MAX);
+    base_buf_init(&notes, FORMATS_TEXT_MAX);
     size_t i;
     json_t *c;
-    json_array_foreach(e->categories, i, c)
-        base_buf_printf(&classes, err, "%s\n", json_string_value(json_object_get(c, "name")));
+    int rc = 0;
+    json_array_foreach(e->categories, i, c) rc =
+        rc || base_buf_printf(&classes, err, "%s\n", json_string_value(json_object_get(c, "name")));
     json_t *doc = json_pack("{s:O, s:{s:i, s:s, s:s}}", "categories", e->categories, "info", "year",
                             0, "version", "1.0", "contributor", "Label Studio");
     time_t t = (time_t)(e->o.now_us / 1000000);
     struct tm tm;
     localtime_r(&t, &tm);
     json_object_set_new(json_object_get(doc, "info"), "year", json_integer(tm.tm_year + 1900));
-    formats_json_buf(&notes, doc, 2, err);
+    rc = rc || formats_json_buf(&notes, doc, 2, err) ||
+                 formats_zip_add(e->zip, "classes.txt", classes.data, classes.len, 0, err) ||
+                 formats_zip_add(e->zip, "notes.json", notes.data, notes.len, 0, err)
+             ? -1
+             : 0;
     json_decref(doc);
-    int rc = formats_zip_add(e->zip, "classes.txt", classes.data, classes.len, 0, err) ||
-                     formats_zip_add(e->zip, "notes.json", notes.data, notes.len, 0, err)
-                 ? -1
-                 : 0;
     base_buf_release(&classes), base_buf_release(&notes);
     return rc;
 }
@@ -142,76 +138,61 @@ static int voc_open(struct formats_export *e, struct base_err *err)
 }
 
 /* Text escaped as xml.dom.minidom writes it. */
-static void xml_text(struct base_buf *b, const char *s)
+static void xml_text(struct base_jw *w, const char *s)
 {
-    struct base_err ignored;
     while (*s) {
         size_t run = strcspn(s, "&<>\"");
-        base_buf_append(b, s, run, &ignored);
+        base_jw_put(w, s, run);
         s += run;
         if (!*s)
             break;
-        base_buf_puts(b,
-                      *s == '&'   ? "&amp;"
-                      : *s == '<' ? "&lt;"
-                      : *s == '>' ? "&gt;"
-                                  : "&quot;",
-                      &ignored);
+        const char *ent = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : "&quot;";
+        base_jw_put(w, ent, strlen(ent));
         s++;
     }
 }
 
 /* The file is mostly fixed text: written in a few pieces around the variable parts. */
-static void voc_object(struct formats_export *e, struct base_buf *b, const struct formats_jv *r,
+static void voc_object(struct formats_export *e, struct base_jw *w, const struct formats_jv *r,
                        double W, double H)
 {
     const struct formats_jv *labels = rect_labels(r);
     const char *name = labels && labels->n ? formats_jv_cstr(e, &labels->kids[0].v) : NULL;
-    struct base_err ignored;
     if (!name)
         return;
     double x = num(r, "x") / 100 * W, y = num(r, "y") / 100 * H;
-    double w = num(r, "width") / 100 * W, h = num(r, "height") / 100 * H;
+    double bw = num(r, "width") / 100 * W, bh = num(r, "height") / 100 * H;
     long long x0 = formats_trunc_px(x), y0 = formats_trunc_px(y);
-    base_buf_puts(b, "<object>\n<name>", &ignored);
-    xml_text(b, name);
-    base_buf_puts(b,
-                  "</name>\n<pose>Unspecified</pose>\n<truncated>0</truncated>\n"
-                  "<difficult>0</difficult>\n<bndbox>\n<xmin>",
-                  &ignored);
-    put_int(b, x0);
-    base_buf_puts(b, "</xmin>\n<ymin>", &ignored);
-    put_int(b, y0);
-    base_buf_puts(b, "</ymin>\n<xmax>", &ignored);
-    put_int(b, x0 + formats_trunc_px(w));
-    base_buf_puts(b, "</xmax>\n<ymax>", &ignored);
-    put_int(b, y0 + formats_trunc_px(h));
-    base_buf_puts(b, "</ymax>\n</bndbox>\n</object>\n", &ignored);
+    BASE_JW_LIT(w, "<object>\n<name>");
+    xml_text(w, name);
+    BASE_JW_LIT(w, "</name>\n<pose>Unspecified</pose>\n<truncated>0</truncated>\n"
+                   "<difficult>0</difficult>\n<bndbox>\n<xmin>");
+    base_jw_int(w, x0);
+    BASE_JW_LIT(w, "</xmin>\n<ymin>");
+    base_jw_int(w, y0);
+    BASE_JW_LIT(w, "</ymin>\n<xmax>");
+    base_jw_int(w, x0 + formats_trunc_px(bw));
+    BASE_JW_LIT(w, "</xmax>\n<ymax>");
+    base_jw_int(w, y0 + formats_trunc_px(bh));
+    BASE_JW_LIT(w, "</ymax>\n</bndbox>\n</object>\n");
 }
 
-static void voc_header(struct base_buf *b, const char *file, const char *annotator, double W,
+static void voc_header(struct base_jw *w, const char *file, const char *annotator, double W,
                        double H)
 {
-    struct base_err ignored;
-    base_buf_puts(b,
-                  "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<annotation>\n"
-                  "<folder>images</folder>\n<filename>",
-                  &ignored);
-    xml_text(b, file);
-    base_buf_puts(b,
-                  "</filename>\n<source>\n<database>MyDatabase</database>\n"
-                  "<annotation>COCO2017</annotation>\n<image>flickr</image>\n"
-                  "<flickrid>NULL</flickrid>\n<annotator>",
-                  &ignored);
-    xml_text(b, annotator);
-    base_buf_puts(b,
-                  "</annotator>\n</source>\n<owner>\n<flickrid>NULL</flickrid>\n"
-                  "<name>Label Studio</name>\n</owner>\n<size>\n<width>",
-                  &ignored);
-    put_int(b, (long long)W);
-    base_buf_puts(b, "</width>\n<height>", &ignored);
-    put_int(b, (long long)H);
-    base_buf_puts(b, "</height>\n<depth>3</depth>\n</size>\n<segmented>0</segmented>\n", &ignored);
+    BASE_JW_LIT(w, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<annotation>\n"
+                   "<folder>images</folder>\n<filename>");
+    xml_text(w, file);
+    BASE_JW_LIT(w, "</filename>\n<source>\n<database>MyDatabase</database>\n"
+                   "<annotation>COCO2017</annotation>\n<image>flickr</image>\n"
+                   "<flickrid>NULL</flickrid>\n<annotator>");
+    xml_text(w, annotator);
+    BASE_JW_LIT(w, "</annotator>\n</source>\n<owner>\n<flickrid>NULL</flickrid>\n"
+                   "<name>Label Studio</name>\n</owner>\n<size>\n<width>");
+    base_jw_int(w, (long long)W);
+    BASE_JW_LIT(w, "</width>\n<height>");
+    base_jw_int(w, (long long)H);
+    BASE_JW_LIT(w, "</height>\n<depth>3</depth>\n</size>\n<segmented>0</segmented>\n");
 }
 
 static const char *annotator_text(struct formats_export *e, const struct formats_jv *ann)
@@ -239,12 +220,18 @@ static int voc_item(struct formats_export *e, const struct formats_litem *it, st
     if (!url || !n || !(W >= 1 && W <= 1e6) || !(H >= 1 && H <= 1e6))
         return 0; /* the converter skips items without regions or image size */
     struct base_buf *b = &e->out;
+    struct base_jw w;
     base_buf_reset(b);
+    base_jw_init_buf(&w, b, BASE_JSON_COMPACT, -1);
     char *file = formats_export_image_name(url);
-    voc_header(b, file, annotator_text(e, it->annotation), W, H);
+    voc_header(&w, file, annotator_text(e, it->annotation), W, H);
     for (size_t i = 0; i < n; i++)
-        voc_object(e, b, regions[i], W, H);
-    base_buf_puts(b, "</annotation>\n", err);
+        voc_object(e, &w, regions[i], W, H);
+    BASE_JW_LIT(&w, "</annotation>\n");
+    if (base_jw_end(&w, err)) {
+        base_free(file);
+        return -1;
+    }
     char *name = label_file("Annotations", url, ".xml");
     int rc = formats_zip_add(e->zip, name, b->data, b->len, 1, err);
     base_free(name), base_free(file);

@@ -28,79 +28,63 @@ static int coco_open(struct formats_export *e, struct base_err *err)
     return e->zip ? formats_zip_dir(e->zip, "images", err) : 0;
 }
 
-/* ---- entries written as text, as formats_json_write(indent 2, level 2) writes them: the
- * members of an entry at 6 spaces, array elements at 8 (10 inside a nested array). A real that is
- * not finite is left out, as jansson's json_real refuses it (its array element or member is
- * missing from the tree the writer used to get). */
+/* ---- entries written as text through base's emitter in result.json's layout (indent 2): an
+ * entry is an element at level 2, its members at 6 spaces, array elements at 8 (10 inside a
+ * nested array). A real that is not finite is left out, as jansson's json_real refuses it (its
+ * array element or member is missing from the tree the writer used to get). */
 
-static void put(struct base_buf *b, const char *s)
+/* The next member of an entry (, "key": ). */
+static void member(struct base_jw *w, const char *key)
 {
-    struct base_err ignored;
-    base_buf_puts(b, s, &ignored);
+    base_jw_sep(w, 1, 2);
+    base_jw_key(w, key, strlen(key));
 }
 
-static void put_int(struct base_buf *b, long long v)
+/* Starts entry n of a list: {"<key>": <first>, the rest by member(). */
+static void entry_head(struct base_jw *w, json_int_t n, const char *key, json_int_t first)
 {
-    char s[24];
-    struct base_err ignored;
-    base_buf_append(b, s, (size_t)base_fmt_int(v, s), &ignored);
+    base_jw_sep(w, (size_t)n, 1);
+    BASE_JW_LIT(w, "{");
+    base_jw_sep(w, 0, 2);
+    base_jw_key(w, key, strlen(key));
+    base_jw_int(w, first);
 }
 
-static void put_real(struct base_buf *b, double v)
+/* A member's array of n reals (the non-finite left out). */
+static void reals(struct base_jw *w, const double *v, size_t n)
 {
-    char s[32];
-    struct base_err ignored;
-    base_buf_append(b, s, (size_t)base_fmt_double(v, s), &ignored);
-}
-
-/* The next member of an entry ("key": ...). */
-static void member(struct base_buf *b, const char *key)
-{
-    put(b, ",\n      \"");
-    put(b, key);
-    put(b, "\": ");
-}
-
-/* An array of n numbers (reals, or integers when ints) whose elements sit at `pad` spaces. */
-static void numbers(struct base_buf *b, const double *v, size_t n, int ints, int pad)
-{
-    static const char spaces[] = "            ";
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!ints && !isfinite(v[i]))
+        if (!isfinite(v[i]))
             continue;
-        put(b, k++ ? ",\n" : "[\n");
-        put(b, spaces + (sizeof spaces - 1 - (size_t)pad));
-        if (ints)
-            put_int(b, (long long)v[i]);
-        else
-            put_real(b, v[i]);
+        base_jw_put(w, "[", !k);
+        base_jw_sep(w, k++, 3);
+        base_jw_real(w, v[i]);
     }
-    if (!k) {
-        put(b, "[]");
-        return;
-    }
-    put(b, "\n");
-    put(b, spaces + (sizeof spaces + 1 - (size_t)pad));
-    put(b, "]");
+    if (k)
+        base_jw_close(w, ']', 3);
+    else
+        BASE_JW_LIT(w, "[]");
 }
 
-/* Starts an entry in the spool buffer: {"id": .., "image_id": .., "category_id": ..}. */
-static void ann_head(struct base_buf *b, json_int_t n, json_int_t id, json_int_t image_id,
+/* Starts an annotation entry: {"id": .., "image_id": .., "category_id": ... */
+static void ann_head(struct base_jw *w, json_int_t n, json_int_t id, json_int_t image_id,
                      json_int_t category_id)
 {
-    put(b, n ? ",\n    {\n      \"id\": " : "\n    {\n      \"id\": ");
-    put_int(b, id);
-    member(b, "image_id");
-    put_int(b, image_id);
-    member(b, "category_id");
-    put_int(b, category_id);
+    entry_head(w, n, "id", id);
+    member(w, "image_id");
+    base_jw_int(w, image_id);
+    member(w, "category_id");
+    base_jw_int(w, category_id);
 }
 
 /* "ignore": 0, "iscrowd": 0 */
-static void ann_flags(struct base_buf *b)
+static void ann_flags(struct base_jw *w)
 {
-    put(b, ",\n      \"ignore\": 0,\n      \"iscrowd\": 0");
+    member(w, "ignore");
+    BASE_JW_LIT(w, "0");
+    member(w, "iscrowd");
+    BASE_JW_LIT(w, "0");
 }
 
 static int is_number(const struct formats_jv *v)
@@ -145,35 +129,31 @@ void formats_rotated_bounds(double x, double y, double w, double h, double deg, 
     }
 }
 
-static void rect_ann(const struct formats_jv *r, int W, int H, struct base_buf *b)
+static void rect_ann(const struct formats_jv *r, int W, int H, struct base_jw *w)
 {
-    double x = formats_region_num(r, "x") / 100 * W;
-    double y = formats_region_num(r, "y") / 100 * H;
-    double w = formats_region_num(r, "width") / 100 * W;
-    double h = formats_region_num(r, "height") / 100 * H;
+    double b[4] = {formats_region_num(r, "x") / 100 * W, formats_region_num(r, "y") / 100 * H,
+                   formats_region_num(r, "width") / 100 * W,
+                   formats_region_num(r, "height") / 100 * H};
     double rot = formats_region_num(r, "rotation");
     if (rot != 0) {
         double bb[4];
-        formats_rotated_bounds(x, y, w, h, rot, bb);
-        x = bb[0], y = bb[1], w = bb[2] - bb[0], h = bb[3] - bb[1];
+        formats_rotated_bounds(b[0], b[1], b[2], b[3], rot, bb);
+        b[0] = bb[0], b[1] = bb[1], b[2] = bb[2] - bb[0], b[3] = bb[3] - bb[1];
     }
-    long long bx = formats_trunc_px(x), by = formats_trunc_px(y);
-    long long bw = formats_trunc_px(w), bh = formats_trunc_px(h);
-    member(b, "segmentation");
-    put(b, "[]");
-    member(b, "bbox");
-    put(b, "[\n        ");
-    put_int(b, bx);
-    put(b, ",\n        ");
-    put_int(b, by);
-    put(b, ",\n        ");
-    put_int(b, bw);
-    put(b, ",\n        ");
-    put_int(b, bh);
-    put(b, "\n      ]");
-    ann_flags(b);
-    member(b, "area");
-    put_int(b, bw * bh);
+    member(w, "segmentation");
+    BASE_JW_LIT(w, "[]");
+    member(w, "bbox");
+    long long px[4];
+    for (size_t i = 0; i < 4; i++) {
+        px[i] = formats_trunc_px(b[i]);
+        base_jw_put(w, "[", !i);
+        base_jw_sep(w, i, 3);
+        base_jw_int(w, px[i]);
+    }
+    base_jw_close(w, ']', 3);
+    ann_flags(w);
+    member(w, "area");
+    base_jw_int(w, px[2] * px[3]);
 }
 
 /* Element i of an array, or NULL. */
@@ -182,13 +162,14 @@ static const struct formats_jv *jv_at(const struct formats_jv *a, size_t i)
     return a->type == FORMATS_JV_ARRAY && i < a->n ? &a->kids[i].v : NULL;
 }
 
-static void poly_ann(const struct formats_jv *r, int W, int H, struct base_buf *b)
+static void poly_ann(const struct formats_jv *r, int W, int H, struct base_jw *w)
 {
     const struct formats_jv *points = formats_region_get(r, "points");
     double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY, area = 0;
     size_t n = points && points->type == FORMATS_JV_ARRAY ? points->n : 0;
-    member(b, "segmentation");
-    put(b, "[\n        ");
+    member(w, "segmentation");
+    BASE_JW_LIT(w, "[");
+    base_jw_sep(w, 0, 3);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const struct formats_jv *p = &points->kids[i].v, *q = &points->kids[(i + 1) % n].v;
@@ -199,48 +180,58 @@ static void poly_ann(const struct formats_jv *r, int W, int H, struct base_buf *
         area += xy[0] * y2 - x2 * xy[1];
         for (int c = 0; c < 2; c++)
             if (isfinite(xy[c])) {
-                put(b, k++ ? ",\n          " : "[\n          ");
-                put_real(b, xy[c]);
+                base_jw_put(w, "[", !k);
+                base_jw_sep(w, k++, 4);
+                base_jw_real(w, xy[c]);
             }
         minx = fmin(minx, xy[0]), maxx = fmax(maxx, xy[0]);
         miny = fmin(miny, xy[1]), maxy = fmax(maxy, xy[1]);
     }
-    put(b, k ? "\n        ]\n      ]" : "[]\n      ]");
+    if (k)
+        base_jw_close(w, ']', 4);
+    else
+        BASE_JW_LIT(w, "[]");
+    base_jw_close(w, ']', 3);
     double bbox[4] = {minx, miny, maxx - minx, maxy - miny};
-    member(b, "bbox");
-    numbers(b, n ? bbox : (double[4]){0, 0, 0, 0}, 4, 0, 8);
-    ann_flags(b);
+    member(w, "bbox");
+    reals(w, n ? bbox : (double[4]){0, 0, 0, 0}, 4);
+    ann_flags(w);
     if (isfinite(fabs(area) / 2)) {
-        member(b, "area");
-        put_real(b, fabs(area) / 2);
+        member(w, "area");
+        base_jw_real(w, fabs(area) / 2);
     }
 }
 
-static void point_ann(const struct formats_jv *r, int W, int H, struct base_buf *b)
+static void point_ann(const struct formats_jv *r, int W, int H, struct base_jw *w)
 {
     double x = formats_region_num(r, "x") / 100 * W;
     double y = formats_region_num(r, "y") / 100 * H;
     double bbox[4] = {x, y, 0, 0};
-    member(b, "segmentation");
-    put(b, "[]");
-    member(b, "bbox");
-    numbers(b, bbox, 4, 0, 8);
-    ann_flags(b);
-    member(b, "area");
-    put(b, "0.0");
-    if (isfinite(x) && isfinite(y)) {
-        member(b, "keypoints");
-        numbers(b, (double[2]){x, y}, 2, 0, 8);
-        b->len -= 8; /* "\n      ]" -> the integer 2, then close */
-        put(b, ",\n        2\n      ]");
+    member(w, "segmentation");
+    BASE_JW_LIT(w, "[]");
+    member(w, "bbox");
+    reals(w, bbox, 4);
+    ann_flags(w);
+    member(w, "area");
+    BASE_JW_LIT(w, "0.0");
+    if (isfinite(x) && isfinite(y)) { /* [x, y, 2] */
+        member(w, "keypoints");
+        BASE_JW_LIT(w, "[");
+        base_jw_sep(w, 0, 3);
+        base_jw_real(w, x);
+        base_jw_sep(w, 1, 3);
+        base_jw_real(w, y);
+        base_jw_sep(w, 2, 3);
+        BASE_JW_LIT(w, "2");
+        base_jw_close(w, ']', 3);
     }
-    member(b, "num_keypoints");
-    put(b, "1");
+    member(w, "num_keypoints");
+    BASE_JW_LIT(w, "1");
 }
 
 static const struct {
     const char *key;
-    void (*build)(const struct formats_jv *r, int W, int H, struct base_buf *b);
+    void (*build)(const struct formats_jv *r, int W, int H, struct base_jw *w);
 } region_kinds[] = {
     {"rectanglelabels", rect_ann},
     {"polygonlabels", poly_ann},
@@ -248,8 +239,18 @@ static const struct {
     {"labels", rect_ann},
 };
 
-static void region(struct formats_export *e, struct coco_state *s, const struct formats_jv *r,
-                   json_int_t image_id, int W, int H)
+/* Spools an entry's text (in e->out) into f. */
+static int spool(struct formats_export *e, struct base_jw *w, FILE *f, struct base_err *err)
+{
+    if (base_jw_end(w, err))
+        return -1;
+    if (fwrite(e->out.data, 1, e->out.len, f) != e->out.len)
+        return base_err_set(err, BASE_E_IO, "temporary file: write failed");
+    return 0;
+}
+
+static int region(struct formats_export *e, struct coco_state *s, const struct formats_jv *r,
+                  json_int_t image_id, int W, int H, struct base_err *err)
 {
     for (size_t k = 0; k < sizeof region_kinds / sizeof region_kinds[0]; k++) {
         const struct formats_jv *labels = formats_region_get(r, region_kinds[k].key);
@@ -259,16 +260,17 @@ static void region(struct formats_export *e, struct coco_state *s, const struct 
         if (!name)
             continue;
         if (!strcmp(region_kinds[k].key, "labels") && !formats_region_get(r, "width"))
-            return;
-        struct base_buf *b = &e->out;
-        base_buf_reset(b);
-        ann_head(b, s->nanns, s->nanns, image_id, formats_export_category(e, name));
-        region_kinds[k].build(r, W, H, b);
-        put(b, "\n    }");
-        fwrite(b->data, 1, b->len, s->anns);
+            return 0;
+        struct base_jw w;
+        base_buf_reset(&e->out);
+        base_jw_init_buf(&w, &e->out, BASE_JSON_PYTHON, 2);
+        ann_head(&w, s->nanns, s->nanns, image_id, formats_export_category(e, name));
+        region_kinds[k].build(r, W, H, &w);
+        base_jw_close(&w, '}', 2);
         s->nanns++;
-        return;
+        return spool(e, &w, s->anns, err);
     }
+    return 0;
 }
 
 static int coco_item(struct formats_export *e, const struct formats_litem *it, struct base_err *err)
@@ -285,23 +287,23 @@ static int coco_item(struct formats_export *e, const struct formats_litem *it, s
     }
     char *base = formats_export_image_name(url), *file = base_path_join("images", base);
     json_int_t image_id = s->nimages;
-    struct base_buf *b = &e->out;
-    base_buf_reset(b);
-    put(b, s->nimages++ ? ",\n    {\n      \"width\": " : "\n    {\n      \"width\": ");
-    put_int(b, W);
-    member(b, "height");
-    put_int(b, H);
-    member(b, "id");
-    put_int(b, image_id);
-    member(b, "file_name");
-    formats_json_string_buf(b, file, strlen(file));
-    put(b, "\n    }");
-    fwrite(b->data, 1, b->len, s->images);
+    struct base_jw w;
+    base_buf_reset(&e->out);
+    base_jw_init_buf(&w, &e->out, BASE_JSON_PYTHON, 2);
+    entry_head(&w, s->nimages++, "width", W);
+    member(&w, "height");
+    base_jw_int(&w, H);
+    member(&w, "id");
+    base_jw_int(&w, image_id);
+    member(&w, "file_name");
+    base_jw_string(&w, file, strlen(file));
+    base_jw_close(&w, '}', 2);
     base_free(base), base_free(file);
-    for (size_t i = 0; i < n; i++)
-        region(e, s, regions[i], image_id, W, H);
-    int rc =
-        path ? formats_export_zip_image(e, url, path, err) : 0; /* not found: nothing to copy */
+    int rc = spool(e, &w, s->images, err);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = region(e, s, regions[i], image_id, W, H, err);
+    if (!rc && path) /* not found: nothing to copy */
+        rc = formats_export_zip_image(e, url, path, err);
     base_free(path);
     return rc;
 }
@@ -320,31 +322,29 @@ static json_t *coco_info(int64_t now_us)
                      when);
 }
 
-/* The text after the images (last: false) or after the annotations (true): categories and info
- * are final only at commit. free() it. */
-static char *coco_text(struct formats_export *e, int last, size_t *len)
+/* The text after the images (last: false) or after the annotations (true), appended to b:
+ * categories and info are final only at commit. */
+static int coco_text(struct formats_export *e, int last, struct base_buf *b, struct base_err *err)
 {
     struct coco_state *s = e->st;
-    char *text = NULL;
-    FILE *m = open_memstream(&text, len);
-    if (!m)
-        return NULL;
+    struct base_jw w;
+    base_jw_init_buf(&w, b, BASE_JSON_PYTHON, 2);
+    if (last ? s->nanns : s->nimages)
+        base_jw_close(&w, ']', 1);
+    else /* "[]" */
+        BASE_JW_LIT(&w, "]");
     if (!last) {
-        fputs(s->nimages ? "\n  ],\n  \"categories\": " : "],\n  \"categories\": ", m);
-        formats_json_write(m, e->categories, 2, 1);
-        fputs(",\n  \"annotations\": [", m);
+        BASE_JW_LIT(&w, ",\n  \"categories\": ");
+        base_jw_value(&w, e->categories, 1);
+        BASE_JW_LIT(&w, ",\n  \"annotations\": [");
     } else {
-        fputs(s->nanns ? "\n  ],\n  \"info\": " : "],\n  \"info\": ", m);
+        BASE_JW_LIT(&w, ",\n  \"info\": ");
         json_t *info = coco_info(e->o.now_us);
-        formats_json_write(m, info, 2, 1);
+        base_jw_value(&w, info, 1);
         json_decref(info);
-        fputs("\n}", m);
+        BASE_JW_LIT(&w, "\n}");
     }
-    if (fclose(m)) {
-        free(text);
-        return NULL;
-    }
-    return text;
+    return base_jw_end(&w, err);
 }
 
 /* Bytes of result.json: into the zip, or the file itself when it is written alone. */
@@ -378,23 +378,22 @@ static int coco_commit(struct formats_export *e, struct base_err *err)
 {
     static const char head[] = "{\n  \"images\": [";
     struct coco_state *s = e->st;
-    size_t mid_len = 0, tail_len = 0;
-    char *mid = coco_text(e, 0, &mid_len), *tail = coco_text(e, 1, &tail_len);
+    struct base_buf mid, tail;
+    base_buf_init(&mid, FORMATS_TEXT_MAX), base_buf_init(&tail, FORMATS_TEXT_MAX);
+    int rc = coco_text(e, 0, &mid, err) || coco_text(e, 1, &tail, err) ? -1 : 0;
     off_t ni = spool_len(s->images), na = spool_len(s->anns);
-    int rc;
-    if (!mid || !tail || ni < 0 || na < 0) {
+    if (!rc && (ni < 0 || na < 0))
         rc = base_err_set(err, BASE_E_IO, "temporary file: write failed");
-        goto out;
-    }
-    uint64_t size = sizeof head - 1 + (uint64_t)ni + mid_len + (uint64_t)na + tail_len;
-    rc = (e->zip && formats_zip_begin(e->zip, "result.json", size, err)) ||
-                 out_write(e, head, sizeof head - 1, err) || copy_spool(e, s->images, err) ||
-                 out_write(e, mid, mid_len, err) || copy_spool(e, s->anns, err) ||
-                 out_write(e, tail, tail_len, err) || (e->zip && formats_zip_end(e->zip, err))
-             ? -1
-             : 0;
-out:
-    free(mid), free(tail);
+    uint64_t size = sizeof head - 1 + (uint64_t)ni + mid.len + (uint64_t)na + tail.len;
+    if (!rc)
+        rc = (e->zip && formats_zip_begin(e->zip, "result.json", size, err)) ||
+                     out_write(e, head, sizeof head - 1, err) || copy_spool(e, s->images, err) ||
+                     out_write(e, mid.data, mid.len, err) || copy_spool(e, s->anns, err) ||
+                     out_write(e, tail.data, tail.len, err) ||
+                     (e->zip && formats_zip_end(e->zip, err))
+                 ? -1
+                 : 0;
+    base_buf_release(&mid), base_buf_release(&tail);
     return rc;
 }
 

@@ -24,7 +24,7 @@ static int json_task(struct formats_export *e, const char *text, size_t len, str
         return -1;
     if (e->nitems++)
         fputs(", ", e->f);
-    fwrite_unlocked(e->reemit.out, 1, e->reemit.len, e->f);
+    fwrite_unlocked(e->reemit.out.data, 1, e->reemit.out.len, e->f);
     if (ferror(e->f))
         return base_err_set(err, BASE_E_IO, "%s: write failed", e->dest);
     return 0;
@@ -99,85 +99,50 @@ static void rec_build(struct formats_export *e, const struct formats_litem *it, 
         rec_set(r, "agreement", 9, (struct rec_field){.kind = REC_JV, .jv = agreement});
 }
 
-/* ---- writing JSON pieces ------------------------------------------------------------------ */
-
-static void put(struct base_buf *b, const char *s, size_t n)
-{
-    struct base_err err;
-    if (b->data && n < b->cap - b->len) { /* the common case without a call */
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-        return;
-    }
-    base_buf_append(b, s, n, &err);
-}
-
-static void put_newline(struct base_buf *b, int indent, int level)
-{
-    static const char spaces[] = "\n                                ";
-    size_t n = (size_t)(indent * level);
-    put(b, "\n", 1);
-    for (; n > sizeof spaces - 2; n -= sizeof spaces - 2)
-        put(b, spaces + 1, sizeof spaces - 2);
-    put(b, spaces + 1, n);
-}
-
-/* Before element i of a container at `level` (elements at level + 1). */
-static void put_sep(struct base_buf *b, size_t i, int indent, int level)
-{
-    if (i)
-        put(b, ", ", indent < 0 ? 2 : 1);
-    if (indent >= 0)
-        put_newline(b, indent, level + 1);
-}
-
-static void put_close(struct base_buf *b, char c, int indent, int level)
-{
-    if (indent >= 0)
-        put_newline(b, indent, level);
-    put(b, &c, 1);
-}
-
-static void put_int(struct base_buf *b, long long v)
-{
-    char num[24];
-    put(b, num, (size_t)base_fmt_int(v, num));
-}
+/* ---- writing JSON pieces (base's emitter; its indent is the record's) ------------------------ */
 
 /* A parsed value in formats_json_write's form (containers: their text re-emitted). */
-static int put_jv(struct formats_export *e, struct base_buf *b, const struct formats_jv *v,
-                  int indent, int level, struct base_err *err)
+static int put_jv(struct formats_export *e, struct base_jw *w, const struct formats_jv *v,
+                  int level, struct base_err *err)
 {
-    char num[32];
     switch (v->type) {
     case FORMATS_JV_STRING:
-        formats_json_string_buf(b, v->s, v->n);
+        base_jw_string(w, v->s, v->n);
         return 0;
     case FORMATS_JV_INT:
-        put_int(b, v->i);
+        base_jw_int(w, v->i);
         return 0;
     case FORMATS_JV_REAL:
-        put(b, num, (size_t)base_fmt_double(v->d, num));
+        base_jw_real(w, v->d);
         return 0;
     case FORMATS_JV_TRUE:
     case FORMATS_JV_FALSE:
     case FORMATS_JV_NULL:
-        put(b, v->src, v->srclen);
+        base_jw_put(w, v->src, v->srclen);
         return 0;
     default:
         break;
     }
-    if (formats_json_reemit(&e->reemit, v->src, v->srclen, indent, level, err))
+    if (formats_json_reemit(&e->reemit, v->src, v->srclen, w->indent, level, err))
         return -1;
-    put(b, e->reemit.out, e->reemit.len);
+    base_jw_put(w, e->reemit.out.data, e->reemit.out.len);
     return 0;
+}
+
+/* A member of an object at `level` ("key": value), i-th of it. */
+static int put_member(struct formats_export *e, struct base_jw *w, size_t i, const char *key,
+                      size_t klen, const struct formats_jv *v, int level, struct base_err *err)
+{
+    base_jw_put(w, "{", !i);
+    base_jw_sep(w, i, level);
+    base_jw_key(w, key, klen);
+    return put_jv(e, w, v, level + 1, err);
 }
 
 /* The region value as the converter leaves it: value keys but "type", original_width/height of
  * the result replacing or following them. */
-static int put_region(struct formats_export *e, struct base_buf *b, const struct formats_jv *r,
-                      int indent, int level, struct base_err *err)
+static int put_region(struct formats_export *e, struct base_jw *w, const struct formats_jv *r,
+                      int level, struct base_err *err)
 {
     static const char *const sizes[] = {"original_width", "original_height"};
     const struct formats_jv *value = formats_jv_get(r, "value"), *sz[2];
@@ -193,26 +158,17 @@ static int put_region(struct formats_export *e, struct base_buf *b, const struct
         for (int s = 0; s < 2; s++)
             if (sz[s] && m->klen == strlen(sizes[s]) && !memcmp(m->key, sizes[s], m->klen))
                 v = sz[s], in_value[s] = 1;
-        put(b, "{", !n);
-        put_sep(b, n++, indent, level);
-        formats_json_string_buf(b, m->key, m->klen);
-        put(b, ": ", 2);
-        if (put_jv(e, b, v, indent, level + 1, err))
+        if (put_member(e, w, n++, m->key, m->klen, v, level, err))
             return -1;
     }
     for (int s = 0; s < 2; s++)
-        if (sz[s] && !in_value[s]) {
-            put(b, "{", !n);
-            put_sep(b, n++, indent, level);
-            formats_json_string_buf(b, sizes[s], strlen(sizes[s]));
-            put(b, ": ", 2);
-            if (put_jv(e, b, sz[s], indent, level + 1, err))
-                return -1;
-        }
+        if (sz[s] && !in_value[s] &&
+            put_member(e, w, n++, sizes[s], strlen(sizes[s]), sz[s], level, err))
+            return -1;
     if (!n)
-        put(b, "{}", 2);
+        BASE_JW_LIT(w, "{}");
     else
-        put_close(b, '}', indent, level);
+        base_jw_close(w, '}', level);
     return 0;
 }
 
@@ -229,23 +185,22 @@ static const struct formats_jv *pretty_one(const struct formats_lout *o, const s
 }
 
 /* The control's list after _prettify; a single Choices/TextArea element stands alone. */
-static int put_pretty(struct formats_export *e, struct base_buf *b, const struct formats_lout *o,
-                      int indent, int level, struct base_err *err)
+static int put_pretty(struct formats_export *e, struct base_jw *w, const struct formats_lout *o,
+                      int level, struct base_err *err)
 {
     int single = o->n == 1 && (!strcmp(o->k->type, "Choices") || !strcmp(o->k->type, "TextArea"));
     if (!single)
-        put(b, "[", 1);
+        BASE_JW_LIT(w, "[");
     for (size_t i = 0; i < o->n; i++) {
         int l = single ? level : level + 1;
         if (!single)
-            put_sep(b, i, indent, level);
+            base_jw_sep(w, i, level);
         const struct formats_jv *one = pretty_one(o, o->results[i]);
-        if (one ? put_jv(e, b, one, indent, l, err)
-                : put_region(e, b, o->results[i], indent, l, err))
+        if (one ? put_jv(e, w, one, l, err) : put_region(e, w, o->results[i], l, err))
             return -1;
     }
     if (!single)
-        put_close(b, ']', indent, level);
+        base_jw_close(w, ']', level);
     return 0;
 }
 
@@ -258,28 +213,28 @@ static const struct formats_jv *annotator(const struct formats_jv *ann)
     return by && by->type != FORMATS_JV_OBJECT ? by : NULL;
 }
 
-static int put_field(struct formats_export *e, struct base_buf *b, const struct rec_field *f,
-                     int indent, int level, struct base_err *err)
+static int put_field(struct formats_export *e, struct base_jw *w, const struct rec_field *f,
+                     int level, struct base_err *err)
 {
     switch (f->kind) {
     case REC_INT:
-        put_int(b, f->i);
+        base_jw_int(w, f->i);
         return 0;
     case REC_NULL:
-        put(b, "null", 4);
+        BASE_JW_LIT(w, "null");
         return 0;
     case REC_PRETTY:
-        return put_pretty(e, b, f->out, indent, level, err);
+        return put_pretty(e, w, f->out, level, err);
     case REC_ANNOTATOR:
         if (!annotator(f->jv)) {
-            put(b, "null", 4);
+            BASE_JW_LIT(w, "null");
             return 0;
         }
-        return put_jv(e, b, annotator(f->jv), indent, level, err);
+        return put_jv(e, w, annotator(f->jv), level, err);
     case REC_JV:
         break;
     }
-    return put_jv(e, b, f->jv, indent, level, err);
+    return put_jv(e, w, f->jv, level, err);
 }
 
 /* ---- JSON_MIN ----------------------------------------------------------------------------------
@@ -289,20 +244,23 @@ static int min_item(struct formats_export *e, const struct formats_litem *it, st
 {
     struct rec r;
     struct base_buf *b = &e->out;
+    struct base_jw w;
     rec_build(e, it, &r);
     base_buf_reset(b);
-    put(b, e->nitems ? ",\n  {" : "[\n  {", 5);
+    base_jw_init_buf(&w, b, BASE_JSON_PYTHON, 2);
+    base_jw_put(&w, e->nitems ? ",\n  {" : "[\n  {", 5);
     for (size_t i = 0; i < r.n; i++) {
-        put_sep(b, i, 2, 1);
-        formats_json_string_buf(b, r.f[i].key, r.f[i].klen);
-        put(b, ": ", 2);
-        if (put_field(e, b, &r.f[i], 2, 2, err))
+        base_jw_sep(&w, i, 1);
+        base_jw_key(&w, r.f[i].key, r.f[i].klen);
+        if (put_field(e, &w, &r.f[i], 2, err))
             return -1;
     }
     if (r.n)
-        put_close(b, '}', 2, 1);
+        base_jw_close(&w, '}', 1);
     else
-        put(b, "}", 1);
+        BASE_JW_LIT(&w, "}");
+    if (base_jw_end(&w, err))
+        return base_err_prefix(err, "task %lld: ", it->id);
     fwrite_unlocked(b->data, 1, b->len, e->f);
     return ferror(e->f) ? base_err_set(err, BASE_E_IO, "%s: write failed", e->dest) : 0;
 }
@@ -329,12 +287,12 @@ struct csv_state {
 /* A cell as pandas writes it: strings as they are, numbers in Python form, bools True/False,
  * nested values as JSON (converter >= Oct 2022), null as an empty cell; a control's list and
  * an integer annotator as strings. */
-static int csv_cell(struct formats_export *e, struct base_buf *b, const struct rec_field *f,
+static int csv_cell(struct formats_export *e, struct base_jw *w, const struct rec_field *f,
                     struct base_err *err)
 {
     const struct formats_jv *v = f->kind == REC_ANNOTATOR ? annotator(f->jv) : f->jv;
     if (f->kind == REC_INT) {
-        put_int(b, f->i);
+        base_jw_int(w, f->i);
         return 0;
     }
     if (f->kind == REC_NULL || (f->kind == REC_ANNOTATOR && !v))
@@ -345,24 +303,25 @@ static int csv_cell(struct formats_export *e, struct base_buf *b, const struct r
                                            ? pretty_one(f->out, f->out->results[0])
                                            : NULL;
         if (one && one->type == FORMATS_JV_STRING) {
-            put(b, one->s, one->n);
+            base_jw_put(w, one->s, one->n);
             return 0;
         }
-        return put_pretty(e, b, f->out, -1, 0, err);
+        return put_pretty(e, w, f->out, 0, err);
     }
     /* strings raw, booleans as Python prints them, null empty; numbers and nested values as JSON */
     switch (v->type) {
     case FORMATS_JV_STRING:
-        put(b, v->s, v->n);
+        base_jw_put(w, v->s, v->n);
         return 0;
     case FORMATS_JV_TRUE:
     case FORMATS_JV_FALSE:
-        put(b, v->type == FORMATS_JV_TRUE ? "True" : "False", v->type == FORMATS_JV_TRUE ? 4 : 5);
+        base_jw_put(w, v->type == FORMATS_JV_TRUE ? "True" : "False",
+                    v->type == FORMATS_JV_TRUE ? 4 : 5);
         return 0;
     case FORMATS_JV_NULL:
         return 0;
     default:
-        return put_jv(e, b, v, -1, 0, err);
+        return put_jv(e, w, v, 0, err);
     }
 }
 
@@ -403,8 +362,10 @@ static int csv_item(struct formats_export *e, const struct formats_litem *it, st
     fwrite(&n, sizeof n, 1, s->spool);
     for (size_t i = 0; i < r.n; i++) {
         uint32_t col = csv_column(s, r.f[i].key, r.f[i].klen);
+        struct base_jw w;
         base_buf_reset(b);
-        if (csv_cell(e, b, &r.f[i], err))
+        base_jw_init_buf(&w, b, BASE_JSON_PYTHON, -1);
+        if (csv_cell(e, &w, &r.f[i], err) || base_jw_end(&w, err))
             return -1;
         uint32_t hdr[2] = {col, (uint32_t)b->len};
         fwrite(hdr, sizeof hdr, 1, s->spool);

@@ -94,23 +94,24 @@ const struct formats_control *formats_config_control_find(const struct formats_c
 /* ---- Python-compatible JSON --------------------------------------------------------------------
  */
 
+/* The most bytes one piece of export text may take in memory (a task's JSON, a file held for the
+ * zip, a CSV or COCO document's parts): beyond it the export fails with BASE_E_TOOBIG. */
+#define FORMATS_TEXT_MAX ((size_t)1 << 30)
+
 /* Writes `v` like Python's json.dumps(v, ensure_ascii=False) with the given indent (-1 = compact
  * with ", " and ": " separators, the json.dumps default) into f. Key order as stored (jansson keeps
  * insertion order). Floats use base_fmt_double; integers stay integers. */
 int formats_json_write(FILE *f, const json_t *v, int indent, int level);
 /* Same, into a bounded buffer. */
 int formats_json_buf(struct base_buf *b, const json_t *v, int indent, struct base_err *err);
-/* Writes a JSON string literal (ensure_ascii=False escaping). */
-void formats_json_write_string(FILE *f, const char *s, size_t len);
 /* Re-emits JSON text exactly as formats_json_write would write base_json_parse's value of it,
  * without building the value (one pass; falls back to the tree for objects with repeated or
  * escaped keys). Accepts exactly what base_json_parse accepts. The output is left in r->out
- * (r->len bytes, not NUL-terminated), valid until the next call; the struct starts zeroed and is
- * reused across calls (its buffers only grow). Returns 0, or -1 with BASE_E_INVALID ("invalid
- * JSON at byte 12: ..."). */
+ * (r->out.len bytes), valid until the next call; the struct starts zeroed and is reused across
+ * calls (its buffers only grow). Returns 0, or -1 with BASE_E_INVALID ("invalid JSON at byte 12:
+ * ...") or BASE_E_TOOBIG (output beyond FORMATS_TEXT_MAX). */
 struct formats_json_reemit {
-    char *out;
-    size_t len, outcap;
+    struct base_buf out; /* limit FORMATS_TEXT_MAX: beyond it BASE_E_TOOBIG */
     char *tmp;
     size_t tmpcap;
     void *keys;
@@ -169,8 +170,6 @@ void formats_jv_parser_release(struct formats_jv_parser *jp);
 const struct formats_jv *formats_jv_get(const struct formats_jv *o, const char *key);
 /* Numeric value of an integer or real; 0 for anything else (and NULL). */
 double formats_jv_num(const struct formats_jv *v);
-/* Appends a JSON string literal as formats_json_write writes it. */
-void formats_json_string_buf(struct base_buf *b, const char *s, size_t len);
 /* Numeric value of a JSON integer or real; 0 for anything else. */
 double formats_json_num(const json_t *v);
 

@@ -1,217 +1,25 @@
-/* JSON text exactly as Python's json module writes it (ensure_ascii=False, ", "/": " separators,
- * optional indent, floats in repr form), so exported files compare byte for byte with Label
- * Studio's. jansson's own dump differs in float formatting and separators. */
+/* The exporters' JSON: trees written as Python's json module writes them (base's emitter in its
+ * Python style), stored JSON text re-emitted in that form without building a tree, and a light
+ * parse into an arena for the formats that read a few fields of each task. */
 #include "formats_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Output goes through a buffer on the stack, flushed to the FILE in large pieces: one fwrite per
- * few kilobytes instead of one stdio call per token. Without a FILE the output stays in memory
- * (the re-emitter, which must not write anything before the whole text is known to be valid). */
-struct jw {
-    FILE *f;   /* NULL: memory mode, buf grows (heap) */
-    char *buf; /* stack (FILE mode) or heap (memory mode) */
-    size_t n, cap;
-    char stack[16384];
-};
-
-static void jw_file(struct jw *w, FILE *f)
-{
-    w->f = f, w->buf = w->stack, w->n = 0, w->cap = sizeof w->stack;
-}
-
-static void jw_flush(struct jw *w)
-{
-    if (w->n)
-        fwrite_unlocked(w->buf, 1, w->n, w->f);
-    w->n = 0;
-}
-
-/* Makes room for n more bytes: flushes a FILE, grows memory. 0 when the room is there. */
-static int jw_room(struct jw *w, size_t n)
-{
-    if (n <= w->cap - w->n)
-        return 0;
-    if (w->f) {
-        jw_flush(w);
-        return n <= w->cap ? 0 : -1;
-    }
-    while (w->cap - w->n < n)
-        w->cap = w->cap ? w->cap * 2 : 4096;
-    w->buf = base_realloc(w->buf, w->cap);
-    return 0;
-}
-
-static void jw_put(struct jw *w, const char *s, size_t n)
-{
-    if (!n)
-        return;
-    if (jw_room(w, n)) { /* larger than the whole stack buffer */
-        fwrite_unlocked(s, 1, n, w->f);
-        return;
-    }
-    memcpy(w->buf + w->n, s, n);
-    w->n += n;
-}
-
-static void jw_char(struct jw *w, char c)
-{
-    if (w->n == w->cap)
-        jw_room(w, 1);
-    w->buf[w->n++] = c;
-}
-
-/* The letter of a two-character escape (\n), 0 for the \u00XX ones. */
-static const char short_escape[256] = {['"'] = '"',  ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r',
-                                       ['\t'] = 't', ['\b'] = 'b',  ['\f'] = 'f'};
-
-static void jw_string(struct jw *w, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    jw_char(w, '"');
-    const char *run = s;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') /* what Python escapes (ensure_ascii=False) */
-            continue;
-        jw_put(w, run, (size_t)(s + i - run));
-        run = s + i + 1;
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        if (short_escape[c]) {
-            u[1] = short_escape[c];
-            jw_put(w, u, 2);
-        } else {
-            jw_put(w, u, 6);
-        }
-    }
-    jw_put(w, run, (size_t)(s + len - run));
-    jw_char(w, '"');
-}
-
-void formats_json_write_string(FILE *f, const char *s, size_t len)
-{
-    struct jw w;
-    jw_file(&w, f);
-    jw_string(&w, s, len);
-    jw_flush(&w);
-}
-
-static void jw_value(struct jw *w, const json_t *v, int indent, int level);
-
-static void newline(struct jw *w, int indent, int level)
-{
-    jw_char(w, '\n');
-    for (int i = 0; i < indent * level; i++)
-        jw_char(w, ' ');
-}
-
-static void write_array(struct jw *w, const json_t *v, int indent, int level)
-{
-    size_t n = json_array_size(v);
-    if (!n) {
-        jw_put(w, "[]", 2);
-        return;
-    }
-    jw_char(w, '[');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            jw_put(w, ", ", indent < 0 ? 2 : 1);
-        if (indent >= 0)
-            newline(w, indent, level + 1);
-        jw_value(w, json_array_get(v, i), indent, level + 1);
-    }
-    if (indent >= 0)
-        newline(w, indent, level);
-    jw_char(w, ']');
-}
-
-static void write_object(struct jw *w, const json_t *v, int indent, int level)
-{
-    if (!json_object_size(v)) {
-        jw_put(w, "{}", 2);
-        return;
-    }
-    jw_char(w, '{');
-    const char *key;
-    json_t *val;
-    int first = 1;
-    json_object_foreach((json_t *)v, key, val)
-    {
-        if (!first)
-            jw_put(w, ", ", indent < 0 ? 2 : 1);
-        first = 0;
-        if (indent >= 0)
-            newline(w, indent, level + 1);
-        jw_string(w, key, strlen(key));
-        jw_put(w, ": ", 2);
-        jw_value(w, val, indent, level + 1);
-    }
-    if (indent >= 0)
-        newline(w, indent, level);
-    jw_char(w, '}');
-}
-
-static void jw_integer(struct jw *w, json_int_t v)
-{
-    char num[24];
-    int n = base_fmt_int(v, num);
-    for (int i = 0; i < n; i++)
-        jw_char(w, num[i]);
-}
-
-static void jw_value(struct jw *w, const json_t *v, int indent, int level)
-{
-    char num[32];
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        write_object(w, v, indent, level);
-        break;
-    case JSON_ARRAY:
-        write_array(w, v, indent, level);
-        break;
-    case JSON_STRING:
-        jw_string(w, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER:
-        jw_integer(w, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        jw_put(w, num, (size_t)base_fmt_double(json_real_value(v), num));
-        break;
-    case JSON_TRUE:
-        jw_put(w, "true", 4);
-        break;
-    case JSON_FALSE:
-        jw_put(w, "false", 5);
-        break;
-    case JSON_NULL:
-        jw_put(w, "null", 4);
-        break;
-    }
-}
-
 int formats_json_write(FILE *f, const json_t *v, int indent, int level)
 {
-    struct jw w;
-    jw_file(&w, f);
-    jw_value(&w, v, indent, level);
-    jw_flush(&w);
-    return ferror(f) ? -1 : 0;
+    struct base_jw w;
+    base_jw_init_file(&w, f, BASE_JSON_PYTHON, indent);
+    base_jw_value(&w, v, level);
+    return base_jw_end(&w, NULL);
 }
 
 int formats_json_buf(struct base_buf *b, const json_t *v, int indent, struct base_err *err)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return base_err_set(err, BASE_E_NOMEM, "cannot open memory stream");
-    formats_json_write(f, v, indent, 0);
-    fclose(f);
-    int rc = base_buf_append(b, text, len, err);
-    free(text);
-    return rc;
+    struct base_jw w;
+    base_jw_init_buf(&w, b, BASE_JSON_PYTHON, indent);
+    base_jw_value(&w, v, 0);
+    return base_jw_end(&w, err);
 }
 
 double formats_json_num(const json_t *v)
@@ -229,7 +37,6 @@ double formats_json_num(const json_t *v)
  * jansson's reader treats inconsistently) send the whole text to the tree path instead.
  * fuzz_formats_reemit checks both paths give the same bytes and errors. */
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -245,226 +52,18 @@ struct em_key {
 };
 
 struct em {
-    const char *p, *end, *text;
-    struct jw *w;
-    int indent, depth;
-    const char *why;
-    char *tmp; /* decoded strings, number tokens */
-    size_t tmpcap;
+    struct base_jtok t; /* allow_nul: text dumped by jansson itself (formats_jv_parse) */
+    const char *text;
+    struct base_jw *w;
+    int depth;
     struct em_key *keys; /* keys of the open objects, innermost last */
     size_t nkeys, capkeys;
-    int allow_nul; /* \u0000 accepted: text dumped by jansson itself (formats_jv_parse) */
 };
 
 static int em_fail(struct em *m, const char *why)
 {
-    m->why = why;
+    m->t.why = why;
     return EM_INVALID;
-}
-
-static void em_ws(struct em *m)
-{
-    while (m->p < m->end && (*m->p == ' ' || *m->p == '\n' || *m->p == '\r' || *m->p == '\t'))
-        m->p++;
-}
-
-static char *em_tmp(struct em *m, size_t n)
-{
-    if (n > m->tmpcap) {
-        m->tmpcap = n > 2 * m->tmpcap ? n : 2 * m->tmpcap;
-        m->tmp = base_realloc(m->tmp, m->tmpcap);
-    }
-    return m->tmp;
-}
-
-/* Length of the valid UTF-8 sequence at p (jansson's rules: no overlongs, no surrogates, at most
- * U+10FFFF), 0 if invalid. */
-static size_t em_utf8(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    size_t n = c < 0x80                 ? 1
-               : c >= 0xc2 && c <= 0xdf ? 2
-               : (c & 0xf0) == 0xe0     ? 3
-               : c >= 0xf0 && c <= 0xf4 ? 4
-                                        : 0;
-    if (!n || (size_t)(end - p) < n)
-        return 0;
-    uint32_t v = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        v = v << 6 | (p[i] & 0x3f);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-        (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    return n;
-}
-
-static int em_hex4(const char *p, const char *end, uint32_t *v)
-{
-    if (end - p < 4)
-        return -1;
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0)
-            return -1;
-        *v = *v << 4 | (uint32_t)d;
-    }
-    return 0;
-}
-
-static size_t em_put_utf8(char *o, uint32_t v)
-{
-    if (v < 0x80)
-        return o[0] = (char)v, 1;
-    if (v < 0x800)
-        return o[0] = (char)(0xc0 | v >> 6), o[1] = (char)(0x80 | (v & 0x3f)), 2;
-    if (v < 0x10000) {
-        o[0] = (char)(0xe0 | v >> 12), o[1] = (char)(0x80 | ((v >> 6) & 0x3f));
-        return o[2] = (char)(0x80 | (v & 0x3f)), 3;
-    }
-    o[0] = (char)(0xf0 | v >> 18), o[1] = (char)(0x80 | ((v >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((v >> 6) & 0x3f)), o[3] = (char)(0x80 | (v & 0x3f));
-    return 4;
-}
-
-/* A \u escape at m->p (after the backslash and 'u'), surrogate pairs joined. */
-static int em_unicode(struct em *m, uint32_t *v)
-{
-    if (em_hex4(m->p, m->end, v))
-        return em_fail(m, "invalid \\u escape");
-    m->p += 4;
-    if (*v >= 0xdc00 && *v <= 0xdfff)
-        return em_fail(m, "invalid Unicode \\u escape (lone low surrogate)");
-    if (*v >= 0xd800 && *v <= 0xdbff) {
-        uint32_t lo;
-        if (m->end - m->p < 6 || m->p[0] != '\\' || m->p[1] != 'u' ||
-            em_hex4(m->p + 2, m->end, &lo) || lo < 0xdc00 || lo > 0xdfff)
-            return em_fail(m, "invalid Unicode \\u escape (unpaired high surrogate)");
-        m->p += 6;
-        *v = 0x10000 + ((*v - 0xd800) << 10) + (lo - 0xdc00);
-    }
-    if (*v == 0 && !m->allow_nul)
-        return em_fail(m, "\\u0000 is not allowed");
-    return 0;
-}
-
-/* The rest of a string with escapes, from `start` (after the quote), decoded into m->tmp. */
-static int em_unescape(struct em *m, const char *start, const char **s, size_t *len)
-{
-    char *o = em_tmp(m, (size_t)(m->end - start) + 4);
-    size_t n = 0;
-    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    for (m->p = start; m->p < m->end && *m->p != '"';) {
-        unsigned char c = (unsigned char)*m->p;
-        if (c < 0x20)
-            return em_fail(m, "control character in string");
-        if (c != '\\') {
-            size_t k = em_utf8((const unsigned char *)m->p, (const unsigned char *)m->end);
-            if (!k)
-                return em_fail(m, "invalid UTF-8 in string");
-            memcpy(o + n, m->p, k), n += k, m->p += k;
-            continue;
-        }
-        const char *e = m->p + 1 < m->end && m->p[1] ? strchr(from, m->p[1]) : NULL;
-        uint32_t v;
-        if (m->p + 1 < m->end && m->p[1] == 'u') {
-            m->p += 2;
-            if (em_unicode(m, &v))
-                return EM_INVALID;
-            n += em_put_utf8(o + n, v);
-        } else if (e) {
-            o[n++] = to[e - from], m->p += 2;
-        } else {
-            return em_fail(m, "invalid escape in string");
-        }
-    }
-    if (m->p >= m->end)
-        return em_fail(m, "unterminated string");
-    m->p++;
-    *s = o, *len = n;
-    return 0;
-}
-
-/* A string token (m->p after the opening quote): its decoded bytes; *raw = no escapes. */
-static int em_string(struct em *m, const char **s, size_t *len, int *raw)
-{
-    const char *start = m->p;
-    while (m->p < m->end) {
-        unsigned char c = (unsigned char)*m->p;
-        if (c == '"' || c == '\\' || c < 0x20)
-            break;
-        if (c < 0x80) {
-            m->p++;
-            continue;
-        }
-        size_t k = em_utf8((const unsigned char *)m->p, (const unsigned char *)m->end);
-        if (!k)
-            return em_fail(m, "invalid UTF-8 in string");
-        m->p += k;
-    }
-    if (m->p < m->end && *m->p == '"') {
-        *s = start, *len = (size_t)(m->p - start), *raw = 1;
-        m->p++;
-        return 0;
-    }
-    *raw = 0;
-    return em_unescape(m, start, s, len);
-}
-
-static int em_digits(struct em *m)
-{
-    const char *s = m->p;
-    while (m->p < m->end && *m->p >= '0' && *m->p <= '9')
-        m->p++;
-    return m->p > s ? 0 : -1;
-}
-
-/* Scans a number token as jansson reads it: integers as strtoll reads them (overflow rejected),
- * reals as strtod does (overflow rejected); base_num_token_* where it is exact, else those. */
-static int em_numtok(struct em *m, int *real, long long *iv, double *dv)
-{
-    const char *s = m->p;
-    *real = 0;
-    if (*m->p == '-')
-        m->p++;
-    if (m->p < m->end && *m->p == '0')
-        m->p++;
-    else if (em_digits(m))
-        return em_fail(m, "invalid number");
-    if (m->p < m->end && *m->p == '.') {
-        m->p++, *real = 1;
-        if (em_digits(m))
-            return em_fail(m, "invalid number");
-    }
-    if (m->p < m->end && (*m->p == 'e' || *m->p == 'E')) {
-        m->p++, *real = 1;
-        if (m->p < m->end && (*m->p == '+' || *m->p == '-'))
-            m->p++;
-        if (em_digits(m))
-            return em_fail(m, "invalid number");
-    }
-    size_t n = (size_t)(m->p - s);
-    if (*real ? !base_num_token_real(s, n, dv) : !base_num_token_int(s, n, iv))
-        return 0;
-    char *tok = em_tmp(m, n + 1);
-    memcpy(tok, s, n);
-    tok[n] = '\0';
-    errno = 0;
-    if (!*real) {
-        *iv = strtoll(tok, NULL, 10);
-        return errno == ERANGE ? em_fail(m, "too big integer") : 0;
-    }
-    *dv = strtod(tok, NULL);
-    if ((*dv == HUGE_VAL || *dv == -HUGE_VAL) && errno == ERANGE)
-        return em_fail(m, "real number overflow");
-    return 0;
 }
 
 /* A number written in decimal (integers) or Python's repr (reals). */
@@ -473,73 +72,50 @@ static int em_number(struct em *m)
     int real;
     long long v = 0;
     double d = 0;
-    if (em_numtok(m, &real, &v, &d))
+    if (base_jtok_number(&m->t, &real, &v, &d))
         return EM_INVALID;
-    if (!real) {
-        jw_integer(m->w, v);
-        return 0;
-    }
-    char num[32];
-    jw_put(m->w, num, (size_t)base_fmt_double(d, num));
+    if (real)
+        base_jw_real(m->w, d);
+    else
+        base_jw_int(m->w, v);
     return 0;
 }
 
 static int em_literal(struct em *m)
 {
-    static const char *const words[] = {"true", "false", "null"};
-    for (int i = 0; i < 3; i++) {
-        size_t n = strlen(words[i]);
-        if ((size_t)(m->end - m->p) >= n && !memcmp(m->p, words[i], n)) {
-            jw_put(m->w, words[i], n);
-            m->p += n;
-            return 0;
-        }
-    }
-    return em_fail(m, "invalid token");
+    const char *at = m->t.p;
+    if (base_jtok_literal(&m->t) < 0)
+        return EM_INVALID;
+    base_jw_put(m->w, at, (size_t)(m->t.p - at));
+    return 0;
 }
 
 static int em_value(struct em *m, int level);
 
-/* Separator before element i of a container, or the closing bracket. */
-static void em_sep(struct em *m, size_t i, int level)
-{
-    if (i)
-        jw_put(m->w, ", ", m->indent < 0 ? 2 : 1);
-    if (m->indent >= 0)
-        newline(m->w, m->indent, level + 1);
-}
-
-static void em_close(struct em *m, char c, int level)
-{
-    if (m->indent >= 0)
-        newline(m->w, m->indent, level);
-    jw_char(m->w, c);
-}
-
 static int em_array(struct em *m, int level)
 {
-    m->p++;
-    em_ws(m);
-    if (m->p < m->end && *m->p == ']') {
-        m->p++;
-        jw_put(m->w, "[]", 2);
+    m->t.p++;
+    base_jtok_ws(&m->t);
+    if (m->t.p < m->t.end && *m->t.p == ']') {
+        m->t.p++;
+        BASE_JW_LIT(m->w, "[]");
         return 0;
     }
-    jw_char(m->w, '[');
+    BASE_JW_LIT(m->w, "[");
     for (size_t i = 0;; i++) {
-        em_sep(m, i, level);
+        base_jw_sep(m->w, i, level);
         int rc = em_value(m, level + 1);
         if (rc)
             return rc;
-        em_ws(m);
-        if (m->p < m->end && *m->p == ']')
+        base_jtok_ws(&m->t);
+        if (m->t.p < m->t.end && *m->t.p == ']')
             break;
-        if (m->p >= m->end || *m->p != ',')
+        if (m->t.p >= m->t.end || *m->t.p != ',')
             return em_fail(m, "']' or ',' expected");
-        m->p++;
+        m->t.p++;
     }
-    m->p++;
-    em_close(m, ']', level);
+    m->t.p++;
+    base_jw_close(m->w, ']', level);
     return 0;
 }
 
@@ -567,62 +143,61 @@ static int em_member(struct em *m, size_t first, int level)
     const char *s;
     size_t len;
     int raw, rc;
-    if (m->p >= m->end || *m->p != '"')
+    if (m->t.p >= m->t.end || *m->t.p != '"')
         return em_fail(m, "string or '}' expected");
-    m->p++;
-    if ((rc = em_string(m, &s, &len, &raw)))
+    m->t.p++;
+    if ((rc = base_jtok_string(&m->t, &s, &len, &raw)))
         return rc;
     if (!raw) /* decoded into the scratch: cannot be kept for the repeat check */
         return EM_TREE;
     if ((rc = em_key_add(m, first, s, len)))
         return rc;
-    jw_string(m->w, s, len);
-    em_ws(m);
-    if (m->p >= m->end || *m->p != ':')
+    base_jw_key(m->w, s, len);
+    base_jtok_ws(&m->t);
+    if (m->t.p >= m->t.end || *m->t.p != ':')
         return em_fail(m, "':' expected");
-    m->p++;
-    jw_put(m->w, ": ", 2);
+    m->t.p++;
     return em_value(m, level + 1);
 }
 
 static int em_object(struct em *m, int level)
 {
-    m->p++;
-    em_ws(m);
-    if (m->p < m->end && *m->p == '}') {
-        m->p++;
-        jw_put(m->w, "{}", 2);
+    m->t.p++;
+    base_jtok_ws(&m->t);
+    if (m->t.p < m->t.end && *m->t.p == '}') {
+        m->t.p++;
+        BASE_JW_LIT(m->w, "{}");
         return 0;
     }
-    jw_char(m->w, '{');
+    BASE_JW_LIT(m->w, "{");
     size_t first = m->nkeys;
     for (size_t i = 0;; i++) {
-        em_sep(m, i, level);
-        em_ws(m);
+        base_jw_sep(m->w, i, level);
+        base_jtok_ws(&m->t);
         int rc = em_member(m, first, level);
         if (rc)
             return rc;
-        em_ws(m);
-        if (m->p < m->end && *m->p == '}')
+        base_jtok_ws(&m->t);
+        if (m->t.p < m->t.end && *m->t.p == '}')
             break;
-        if (m->p >= m->end || *m->p != ',')
+        if (m->t.p >= m->t.end || *m->t.p != ',')
             return em_fail(m, "'}' or ',' expected");
-        m->p++;
+        m->t.p++;
     }
-    m->p++;
+    m->t.p++;
     m->nkeys = first;
-    em_close(m, '}', level);
+    base_jw_close(m->w, '}', level);
     return 0;
 }
 
 static int em_value(struct em *m, int level)
 {
-    em_ws(m);
-    if (m->p >= m->end)
+    base_jtok_ws(&m->t);
+    if (m->t.p >= m->t.end)
         return em_fail(m, "unexpected end of text");
     if (m->depth >= EM_MAX_DEPTH) /* jansson counts every value, scalars too */
         return em_fail(m, "maximum parsing depth reached");
-    char c = *m->p;
+    char c = *m->t.p;
     if (c == '{' || c == '[') {
         m->depth++;
         int rc = c == '{' ? em_object(m, level) : em_array(m, level);
@@ -633,10 +208,10 @@ static int em_value(struct em *m, int level)
         const char *s;
         size_t len;
         int raw, rc;
-        m->p++;
-        if ((rc = em_string(m, &s, &len, &raw)))
+        m->t.p++;
+        if ((rc = base_jtok_string(&m->t, &s, &len, &raw)))
             return rc;
-        jw_string(m->w, s, len);
+        base_jw_string(m->w, s, len);
         return 0;
     }
     if (c == '-' || (c >= '0' && c <= '9'))
@@ -646,57 +221,55 @@ static int em_value(struct em *m, int level)
 
 void formats_json_reemit_release(struct formats_json_reemit *r)
 {
-    base_free(r->out);
+    base_buf_release(&r->out);
     base_free(r->tmp);
     base_free(r->keys);
     memset(r, 0, sizeof *r);
 }
 
-/* One pass into r->out; EM_TREE when the tree path must write it. */
-static int reemit(struct formats_json_reemit *r, const char *text, size_t len, int indent,
+/* One pass into w; EM_TREE when the tree path must write it. */
+static int reemit(struct formats_json_reemit *r, struct base_jw *w, const char *text, size_t len,
                   int level, struct base_err *err)
 {
-    struct jw w; /* not zero-initialised: the 16 KB stack buffer is not used in memory mode */
-    w.f = NULL, w.buf = r->out, w.n = 0, w.cap = r->outcap;
-    struct em m = {.p = text,
-                   .end = text + len,
+    struct em m = {.t = {.p = text, .end = text + len, .tmp = r->tmp, .tmpcap = r->tmpcap},
                    .text = text,
-                   .w = &w,
-                   .indent = indent,
-                   .tmp = r->tmp,
-                   .tmpcap = r->tmpcap,
+                   .w = w,
                    .keys = r->keys,
                    .capkeys = r->capkeys};
     int rc = em_value(&m, level);
     if (rc == 0) {
-        em_ws(&m);
-        if (m.p < m.end)
+        base_jtok_ws(&m.t);
+        if (m.t.p < m.t.end)
             rc = em_fail(&m, "end of text expected");
     }
-    r->out = w.buf, r->outcap = w.cap, r->len = w.n;
-    r->tmp = m.tmp, r->tmpcap = m.tmpcap, r->keys = (void *)m.keys, r->capkeys = m.capkeys;
+    r->tmp = m.t.tmp, r->tmpcap = m.t.tmpcap, r->keys = (void *)m.keys, r->capkeys = m.capkeys;
     if (rc == EM_INVALID)
-        base_err_set(err, BASE_E_INVALID, "invalid JSON at byte %zu: %s", (size_t)(m.p - text),
-                     m.why);
+        base_err_set(err, BASE_E_INVALID, "invalid JSON at byte %zu: %s", (size_t)(m.t.p - text),
+                     m.t.why);
     return rc;
 }
 
 int formats_json_reemit(struct formats_json_reemit *r, const char *text, size_t len, int indent,
                         int level, struct base_err *err)
 {
+    if (!r->out.limit)
+        base_buf_init(&r->out, FORMATS_TEXT_MAX);
+    base_buf_reset(&r->out);
+    struct base_jw w;
+    base_jw_init_buf(&w, &r->out, BASE_JSON_PYTHON, indent);
     /* jansson's reader swallows some NUL bytes and not others: the tree path decides */
-    int rc = memchr(text, '\0', len) ? EM_TREE : reemit(r, text, len, indent, level, err);
-    if (rc != EM_TREE)
-        return rc;
-    json_t *v = base_json_parse(text, len, err);
-    if (!v)
-        return -1;
-    struct jw w; /* not zero-initialised: the 16 KB stack buffer is not used in memory mode */
-    w.f = NULL, w.buf = r->out, w.n = 0, w.cap = r->outcap;
-    jw_value(&w, v, indent, level);
-    json_decref(v);
-    r->out = w.buf, r->outcap = w.cap, r->len = w.n;
-    return 0;
+    int rc = memchr(text, '\0', len) ? EM_TREE : reemit(r, &w, text, len, level, err);
+    if (rc == EM_TREE) {
+        json_t *v = base_json_parse(text, len, err);
+        if (!v)
+            return -1;
+        base_buf_reset(&r->out);
+        base_jw_init_buf(&w, &r->out, BASE_JSON_PYTHON, indent);
+        base_jw_value(&w, v, level);
+        json_decref(v);
+        rc = 0;
+    }
+    return rc ? -1 : base_jw_end(&w, err);
 }
 
 /* ---- light parse into an arena ----------------------------------------------------------------
@@ -781,8 +354,8 @@ static void jp_close(struct jp *p, struct formats_jv *v, size_t from, int object
 static int jp_string(struct jp *p, const char **s, size_t *len)
 {
     int raw, rc;
-    p->m.p++;
-    if ((rc = em_string(&p->m, s, len, &raw)))
+    p->m.t.p++;
+    if ((rc = base_jtok_string(&p->m.t, s, len, &raw)))
         return rc;
     if (!raw) { /* decoded into the scratch buffer (may hold NUL bytes after a \u0000) */
         char *copy = base_arena_alloc(p->arena, *len + 1);
@@ -796,10 +369,10 @@ static int jp_container(struct jp *p, struct formats_jv *v, int object)
 {
     char close = object ? '}' : ']';
     size_t from = p->n;
-    p->m.p++;
-    em_ws(&p->m);
-    if (p->m.p < p->m.end && *p->m.p == close) {
-        p->m.p++;
+    p->m.t.p++;
+    base_jtok_ws(&p->m.t);
+    if (p->m.t.p < p->m.t.end && *p->m.t.p == close) {
+        p->m.t.p++;
         jp_close(p, v, from, object);
         return 0;
     }
@@ -808,45 +381,40 @@ static int jp_container(struct jp *p, struct formats_jv *v, int object)
         size_t klen = 0;
         struct formats_jv x;
         int rc;
-        em_ws(&p->m);
+        base_jtok_ws(&p->m.t);
         if (object) {
-            if (p->m.p >= p->m.end || *p->m.p != '"')
+            if (p->m.t.p >= p->m.t.end || *p->m.t.p != '"')
                 return em_fail(&p->m, "string or '}' expected");
             if ((rc = jp_string(p, &key, &klen)))
                 return rc;
-            em_ws(&p->m);
-            if (p->m.p >= p->m.end || *p->m.p != ':')
+            base_jtok_ws(&p->m.t);
+            if (p->m.t.p >= p->m.t.end || *p->m.t.p != ':')
                 return em_fail(&p->m, "':' expected");
-            p->m.p++;
+            p->m.t.p++;
         }
         if ((rc = jp_value(p, &x)))
             return rc;
         jp_push(p, key, klen, &x);
-        em_ws(&p->m);
-        if (p->m.p < p->m.end && *p->m.p == close)
+        base_jtok_ws(&p->m.t);
+        if (p->m.t.p < p->m.t.end && *p->m.t.p == close)
             break;
-        if (p->m.p >= p->m.end || *p->m.p != ',')
+        if (p->m.t.p >= p->m.t.end || *p->m.t.p != ',')
             return em_fail(&p->m, object ? "'}' or ',' expected" : "']' or ',' expected");
-        p->m.p++;
+        p->m.t.p++;
     }
-    p->m.p++;
+    p->m.t.p++;
     jp_close(p, v, from, object);
     return 0;
 }
 
 static int jp_literal(struct jp *p, struct formats_jv *v)
 {
-    static const char *const words[] = {"true", "false", "null"};
     static const int types[] = {FORMATS_JV_TRUE, FORMATS_JV_FALSE, FORMATS_JV_NULL};
-    for (int i = 0; i < 3; i++) {
-        size_t n = strlen(words[i]);
-        if ((size_t)(p->m.end - p->m.p) >= n && !memcmp(p->m.p, words[i], n)) {
-            p->m.p += n;
-            v->type = types[i];
-            return 0;
-        }
-    }
-    return em_fail(&p->m, "invalid token");
+    int i = base_jtok_literal(&p->m.t);
+    if (i < 0)
+        return EM_INVALID;
+    v->type = types[i];
+    return 0;
 }
 
 static int jp_scalar(struct jp *p, struct formats_jv *v, char c)
@@ -857,7 +425,7 @@ static int jp_scalar(struct jp *p, struct formats_jv *v, char c)
     }
     if (c == '-' || (c >= '0' && c <= '9')) {
         int real;
-        if (em_numtok(&p->m, &real, &v->i, &v->d))
+        if (base_jtok_number(&p->m.t, &real, &v->i, &v->d))
             return EM_INVALID;
         v->type = real ? FORMATS_JV_REAL : FORMATS_JV_INT;
         return 0;
@@ -868,13 +436,13 @@ static int jp_scalar(struct jp *p, struct formats_jv *v, char c)
 static int jp_value(struct jp *p, struct formats_jv *v)
 {
     memset(v, 0, sizeof *v);
-    em_ws(&p->m);
-    if (p->m.p >= p->m.end)
+    base_jtok_ws(&p->m.t);
+    if (p->m.t.p >= p->m.t.end)
         return em_fail(&p->m, "unexpected end of text");
     if (p->m.depth >= EM_MAX_DEPTH)
         return em_fail(&p->m, "maximum parsing depth reached");
-    char c = *p->m.p;
-    v->src = p->m.p;
+    char c = *p->m.t.p;
+    v->src = p->m.t.p;
     int rc;
     if (c == '{' || c == '[') {
         v->type = c == '{' ? FORMATS_JV_OBJECT : FORMATS_JV_ARRAY;
@@ -884,32 +452,32 @@ static int jp_value(struct jp *p, struct formats_jv *v)
     } else {
         rc = jp_scalar(p, v, c);
     }
-    v->srclen = (size_t)(p->m.p - v->src);
+    v->srclen = (size_t)(p->m.t.p - v->src);
     return rc;
 }
 
 static int jv_parse(struct formats_jv_parser *jp, const char *text, size_t len, int allow_nul,
                     struct formats_jv *out, struct base_err *err)
 {
-    struct jp p = {.m = {.p = text,
-                         .end = text + len,
-                         .text = text,
-                         .tmp = jp->tmp,
-                         .tmpcap = jp->tmpcap,
-                         .allow_nul = allow_nul},
+    struct jp p = {.m = {.t = {.p = text,
+                               .end = text + len,
+                               .tmp = jp->tmp,
+                               .tmpcap = jp->tmpcap,
+                               .allow_nul = allow_nul},
+                         .text = text},
                    .arena = jp->arena,
                    .stack = jp->stack,
                    .cap = jp->cap};
     int rc = jp_value(&p, out);
     if (rc == 0) {
-        em_ws(&p.m);
-        if (p.m.p < p.m.end)
+        base_jtok_ws(&p.m.t);
+        if (p.m.t.p < p.m.t.end)
             rc = em_fail(&p.m, "end of text expected");
     }
-    jp->tmp = p.m.tmp, jp->tmpcap = p.m.tmpcap, jp->stack = p.stack, jp->cap = p.cap;
+    jp->tmp = p.m.t.tmp, jp->tmpcap = p.m.t.tmpcap, jp->stack = p.stack, jp->cap = p.cap;
     if (rc)
         return base_err_set(err, BASE_E_INVALID, "invalid JSON at byte %zu: %s",
-                            (size_t)(p.m.p - text), p.m.why);
+                            (size_t)(p.m.t.p - text), p.m.t.why);
     return 0;
 }
 
@@ -963,25 +531,4 @@ double formats_jv_num(const struct formats_jv *v)
            : v->type == FORMATS_JV_INT  ? (double)v->i
            : v->type == FORMATS_JV_REAL ? v->d
                                         : 0.0;
-}
-
-void formats_json_string_buf(struct base_buf *b, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    struct base_err err;
-    base_buf_append(b, "\"", 1, &err);
-    const char *run = s;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        base_buf_append(b, run, (size_t)(s + i - run), &err);
-        run = s + i + 1;
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        if (short_escape[c])
-            u[1] = short_escape[c];
-        base_buf_append(b, u, short_escape[c] ? 2 : 6, &err);
-    }
-    base_buf_append(b, run, (size_t)(s + len - run), &err);
-    base_buf_append(b, "\"", 1, &err);
 }

@@ -181,8 +181,8 @@ struct formats_zip *formats_zip_open(const char *path, int64_t now_us, uint64_t 
     z->path = base_strdup(path);
     z->zip64_from = zip64_from < 0xFFFFFFFFu ? zip64_from : 0xFFFFFFFFu;
     dos_time((time_t)(now_us / 1000000), &z->dostime, &z->dosdate);
-    base_buf_init(&z->names, SIZE_MAX / 2);
-    base_buf_init(&z->held, SIZE_MAX / 2);
+    base_buf_init(&z->names, FORMATS_TEXT_MAX);
+    base_buf_init(&z->held, FORMATS_TEXT_MAX);
     z->chunk = base_alloc(ZIP_CHUNK);
     return z;
 }

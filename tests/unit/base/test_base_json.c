@@ -64,6 +64,41 @@ static void test_dump_limit(void)
     json_decref(v);
 }
 
+/* The emitter: json.dumps(indent=2)'s layout (",\n" + indent, ": ", empty containers inline),
+ * into a FILE and into a buffer alike; a buffer's limit is kept as the first error. */
+static void test_emitter(void)
+{
+    static const char want[] = "{\n  \"a\": [\n    1,\n    {\n      \"b\": \"x\\ty\"\n    },\n"
+                               "    [],\n    {}\n  ],\n  \"c\": 0.1\n}";
+    static const char in[] = "{\"a\": [1, {\"b\": \"x\\ty\"}, [], {}], \"c\": 0.1}";
+    json_t *v = base_json_parse(in, sizeof in - 1, NULL);
+    CHECK(v != NULL);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    struct base_jw w;
+    base_jw_init_file(&w, f, BASE_JSON_PYTHON, 2);
+    base_jw_value(&w, v, 0);
+    CHECK_EQ_INT(base_jw_end(&w, NULL), 0);
+    fclose(f);
+    CHECK_EQ_STR(text, want);
+    free(text);
+    struct base_buf b;
+    struct base_err err = {0};
+    base_buf_init(&b, sizeof want - 1);
+    base_jw_init_buf(&w, &b, BASE_JSON_PYTHON, 2);
+    base_jw_value(&w, v, 0);
+    CHECK_EQ_INT(base_jw_end(&w, &err), 0);
+    CHECK_EQ_STR(b.data, want);
+    base_jw_value(&w, v, 0); /* one byte more than the limit fails; later writes keep that error */
+    BASE_JW_LIT(&w, "x");
+    CHECK_EQ_INT(base_jw_end(&w, &err), -1);
+    CHECK_EQ_INT(err.status, BASE_E_TOOBIG);
+    CHECK(b.len <= b.limit);
+    base_buf_release(&b);
+    json_decref(v);
+}
+
 static int count_items(const char *text, int *ok)
 {
     struct base_json_items it;
@@ -98,4 +133,4 @@ static void test_items(void)
 }
 
 TEST_MAIN(TEST_CASE(test_dump_python), TEST_CASE(test_parse_errors), TEST_CASE(test_dump_limit),
-          TEST_CASE(test_items))
+          TEST_CASE(test_emitter), TEST_CASE(test_items))

@@ -38,18 +38,7 @@ static char *export_tasks(const struct formats_config *c, enum formats_kind kind
     char name[64];
     snprintf(name, sizeof name, "out-%s.%s", formats_kind_name(kind), formats_export_ext(kind));
     char *dest = base_path_join(dir, name);
-    struct formats_export *e = NULL;
-    struct base_err err = {0};
-    size_t i;
-    json_t *t;
-    int rc = formats_export_open(&o, dest, &e, &err);
-    json_array_foreach(tasks, i, t) if (!rc) rc = formats_export_add(e, t, &err);
-    if (rc)
-        formats_export_abort(e);
-    else
-        rc = formats_export_commit(e, &err);
-    if (rc) {
-        fprintf(stderr, "export %s: %s\n", formats_kind_name(kind), err.msg);
+    if (export_list(&o, tasks, dest)) {
         base_free(dest);
         return NULL;
     }

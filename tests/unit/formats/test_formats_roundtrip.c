@@ -2,6 +2,7 @@
  * turned into Label Studio tasks, exported in every format, read back from each importable
  * format (JSON, COCO, YOLO, VOC) and compared box by box with a tolerance of 1 pixel. */
 #include "formats/formats.h"
+#include "formats_test_util.h"
 #include "test.h"
 
 #include <string.h>
@@ -50,16 +51,7 @@ static int export_all(const struct formats_config *c, enum formats_kind kind, co
                       const char *dest)
 {
     struct formats_export_opts o = {.kind = kind, .config = c};
-    struct formats_export *e = NULL;
-    struct base_err err = {0};
-    size_t i;
-    json_t *t;
-    int rc = formats_export_open(&o, dest, &e, &err);
-    json_array_foreach(tasks, i, t) if (!rc) rc = formats_export_add(e, t, &err);
-    rc = rc ? (formats_export_abort(e), -1) : formats_export_commit(e, &err);
-    if (rc)
-        fprintf(stderr, "export %s: %s\n", formats_kind_name(kind), err.msg);
-    return rc;
+    return export_list(&o, tasks, dest);
 }
 
 static void unzip_to(const char *zip_path, const char *dir)
