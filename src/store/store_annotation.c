@@ -2,6 +2,7 @@
  * and is_labeled in the same transaction, so the queue and the counters never disagree. */
 #include "store_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const char SQL_INSERT[] =
@@ -72,16 +73,9 @@ static void bind_lead_time(sqlite3_stmt *s, int i, const struct store_annotation
         sqlite3_bind_null(s, i);
 }
 
-int store_annotation_create(struct store *st, int64_t task, const struct store_annotation *in,
-                            int64_t *id, struct base_err *err)
+static void bind_insert(sqlite3_stmt *s, int64_t task, const void *row, int64_t now)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_INSERT, err)))
-        goto out;
+    const struct store_annotation *in = row;
     sqlite3_bind_int64(s, 1, task);
     store_bind_id(s, 2, in->completed_by);
     store_bind_json(s, 3, in->result);
@@ -93,42 +87,28 @@ int store_annotation_create(struct store *st, int64_t task, const struct store_a
     store_bind_id(s, 9, in->parent_prediction);
     store_bind_id(s, 10, in->parent_annotation);
     store_bind_text(s, 11, in->last_action[0] ? in->last_action : NULL);
-    store_bind_time(s, 12, base_time_us());
-    rc = store_insert_task_row(c, s, task, id, err, "Not found.");
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    store_bind_time(s, 12, now);
 }
 
-/* Loads annotation `id` on connection c (inside the caller's transaction, if any). */
-static int get_on(struct store_conn *c, int64_t id, struct store_annotation *out,
-                  struct base_err *err)
+static void bind_update(sqlite3_stmt *s, int64_t id, const void *row, int64_t now)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
-    if (!s)
-        return -1;
+    const struct store_annotation *a = row;
     sqlite3_bind_int64(s, 1, id);
-    int rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.");
-    if (!rc)
-        store_annotation_load(s, out, NULL);
-    sqlite3_reset(s);
-    return rc;
+    store_bind_id(s, 2, a->completed_by);
+    store_bind_json(s, 3, a->result);
+    sqlite3_bind_int(s, 4, a->was_cancelled ? 1 : 0);
+    sqlite3_bind_int(s, 5, a->ground_truth ? 1 : 0);
+    bind_lead_time(s, 6, a);
+    store_bind_id(s, 7, a->parent_prediction);
+    store_bind_id(s, 8, a->parent_annotation);
+    store_bind_text(s, 9, a->last_action[0] ? a->last_action : NULL);
+    store_bind_time(s, 10, now);
 }
 
-int store_annotation_get(struct store *st, int64_t id, struct store_annotation *out,
-                         struct base_err *err)
+static void apply(void *row, unsigned set, const void *value)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = get_on(c, id, out, err);
-    store_conn_put(st, c);
-    return rc;
-}
-
-static void apply(struct store_annotation *a, unsigned set, const struct store_annotation *v)
-{
+    struct store_annotation *a = row;
+    const struct store_annotation *v = value;
     if (set & STORE_SET_RESULT) {
         json_decref(a->result);
         a->result = v->result ? json_incref(v->result) : NULL;
@@ -149,84 +129,73 @@ static void apply(struct store_annotation *a, unsigned set, const struct store_a
         memcpy(a->last_action, v->last_action, sizeof a->last_action);
 }
 
+static void load(sqlite3_stmt *s, void *row)
+{
+    store_annotation_load(s, row, NULL);
+}
+
+static void release(void *row)
+{
+    store_annotation_release(row);
+}
+
+static const struct store_kind KIND = {
+    .sql_insert = SQL_INSERT,
+    .sql_get = SQL_GET,
+    .sql_update = SQL_UPDATE,
+    .sql_delete = SQL_DELETE,
+    .task_offset = offsetof(struct store_annotation, task),
+    .load = load,
+    .release = release,
+    .apply = apply,
+    .bind_insert = bind_insert,
+    .bind_update = bind_update,
+};
+
+int store_annotation_create(struct store *st, int64_t task, const struct store_annotation *in,
+                            int64_t *id, struct base_err *err)
+{
+    return store_kind_create(st, &KIND, task, in, id, err);
+}
+
+int store_annotation_get(struct store *st, int64_t id, struct store_annotation *out,
+                         struct base_err *err)
+{
+    return store_kind_get(st, &KIND, id, out, err);
+}
+
 int store_annotation_update(struct store *st, int64_t id, unsigned set,
                             const struct store_annotation *v, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     struct store_annotation a = {0};
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || get_on(c, id, &a, err))
-        goto out;
-    apply(&a, set, v);
-    if (!(s = store_stmt(c, SQL_UPDATE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    store_bind_id(s, 2, a.completed_by);
-    store_bind_json(s, 3, a.result);
-    sqlite3_bind_int(s, 4, a.was_cancelled ? 1 : 0);
-    sqlite3_bind_int(s, 5, a.ground_truth ? 1 : 0);
-    bind_lead_time(s, 6, &a);
-    store_bind_id(s, 7, a.parent_prediction);
-    store_bind_id(s, 8, a.parent_annotation);
-    store_bind_text(s, 9, a.last_action[0] ? a.last_action : NULL);
-    store_bind_time(s, 10, base_time_us());
-    if (store_step_done(c, s, err) || store_task_refresh(c, a.task, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_annotation_release(&a);
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    return store_kind_update(st, &KIND, id, set, v, &a, err);
 }
 
 int store_annotation_delete(struct store *st, int64_t id, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     struct store_annotation a = {0};
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || get_on(c, id, &a, err) || !(s = store_stmt(c, SQL_DELETE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_done(c, s, err) || store_task_refresh(c, a.task, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
+    return store_kind_delete(st, &KIND, id, &a, err);
+}
+
+struct each {
+    store_annotation_fn fn;
+    void *ctx;
+};
+
+static int each_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+{
+    struct each *x = ctx;
+    struct store_annotation a;
+    store_annotation_load(s, &a, NULL);
+    int rc = x->fn(x->ctx, &a, err);
     store_annotation_release(&a);
-    store_rollback(c);
-    store_conn_put(st, c);
     return rc;
 }
 
 int store_annotation_each(struct store *st, int64_t task, int include_cancelled,
                           store_annotation_fn fn, void *ctx, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    struct base_arena *ar = base_arena_new(4096);
-    int rc = -1, step = SQLITE_DONE;
-    sqlite3_stmt *s = store_stmt(c, include_cancelled ? SQL_EACH : SQL_EACH_DONE, err);
-    if (!s)
-        goto out;
-    sqlite3_bind_int64(s, 1, task);
-    rc = 0;
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_annotation a;
-        store_annotation_load(s, &a, ar);
-        rc = fn(ctx, &a, err);
-        store_annotation_release(&a);
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = store_fail(c, step, err);
-out:
-    base_arena_free(ar);
-    store_conn_put(st, c);
-    return rc;
+    struct each x = {fn, ctx};
+    return store_read(st, include_cancelled ? SQL_EACH : SQL_EACH_DONE, store_bind_id_arg, &task,
+                      0, each_row, &x, err);
 }

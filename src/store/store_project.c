@@ -134,6 +134,11 @@ static json_t *load_row(sqlite3_stmt *s)
     return row;
 }
 
+static void load_json_row(sqlite3_stmt *s, void *row)
+{
+    *(json_t **)row = load_row(s);
+}
+
 static int bind_column(sqlite3_stmt *s, int i, const struct store_column *col, const json_t *v,
                        struct base_err *err)
 {
@@ -167,14 +172,11 @@ static int bind_column(sqlite3_stmt *s, int i, const struct store_column *col, c
 static int merge_write(struct store_conn *c, int64_t id, const json_t *fields, json_t **row_out,
                        struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
-    if (!s)
+    json_t *row = NULL;
+    struct store_one q = {.sql = SQL_GET, .key = id, .load = load_json_row, .out = &row};
+    if (store_one_on(c, &q, err))
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found."))
-        return -1;
-    json_t *row = load_row(s);
-    sqlite3_reset(s);
+    sqlite3_stmt *s;
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)fields, key, v) if (store_project_column(key))
@@ -197,167 +199,137 @@ out:
     return rc;
 }
 
+struct create {
+    const json_t *fields;
+    int64_t created_by, *id;
+};
+
+static void bind_create(sqlite3_stmt *s, void *arg)
+{
+    const struct create *x = arg;
+    int64_t now = base_time_us();
+    store_bind_id(s, 1, x->created_by);
+    store_bind_time(s, 2, now);
+    store_bind_time(s, 3, now);
+}
+
+static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct create *x = ctx;
+    return store_write_on(c, SQL_INSERT, bind_create, x, NULL, x->id, err) ||
+                   merge_write(c, *x->id, x->fields, NULL, err)
+               ? -1
+               : 0;
+}
+
 int store_project_create(struct store *st, const json_t *fields, int64_t created_by, int64_t *id,
                          struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    int64_t now = base_time_us();
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_INSERT, err)))
-        goto out;
-    store_bind_id(s, 1, created_by);
-    store_bind_time(s, 2, now);
-    store_bind_time(s, 3, now);
-    if (store_step_done(c, s, err))
-        goto out;
-    *id = sqlite3_last_insert_rowid(c->db);
-    if (merge_write(c, *id, fields, NULL, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct create x = {fields, created_by, id};
+    return store_tx(st, STORE_TX_WRITE, create_body, &x, err);
 }
 
 int store_project_get(struct store *st, int64_t id, json_t **row, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
+    struct store_one q = {.sql = SQL_GET, .key = id, .load = load_json_row, .out = row};
+    return store_one(st, &q, err);
+}
+
+struct update {
+    int64_t id;
+    const json_t *fields;
+    json_t *row;
+};
+
+static void bind_overlap(sqlite3_stmt *s, void *arg)
+{
+    const struct update *u = arg;
+    sqlite3_bind_int64(s, 1, u->id);
+    sqlite3_bind_int64(s, 2, json_integer_value(json_object_get(u->row, "maximum_annotations")));
+}
+
+static int update_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct update *u = ctx;
+    if (merge_write(c, u->id, u->fields, &u->row, err))
         return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        if (!(rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.")))
-            *row = load_row(s);
-    }
-    store_conn_put(st, c);
-    return rc;
+    if (json_object_get(u->fields, "model_version") &&
+        store_project_refresh_uncertainty(c, u->id, err))
+        return -1;
+    if (json_object_get(u->fields, "maximum_annotations") ||
+        json_object_get(u->fields, "skip_queue"))
+        return store_write_on(c, SQL_OVERLAP, bind_overlap, u, NULL, NULL, err);
+    return 0;
 }
 
 int store_project_update(struct store *st, int64_t id, const json_t *fields, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    json_t *row = NULL;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || merge_write(c, id, fields, &row, err))
-        goto out;
-    if (json_object_get(fields, "model_version") && store_project_refresh_uncertainty(c, id, err))
-        goto out;
-    if (json_object_get(fields, "maximum_annotations") || json_object_get(fields, "skip_queue")) {
-        if (!(s = store_stmt(c, SQL_OVERLAP, err)))
-            goto out;
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_int64(s, 2, json_integer_value(json_object_get(row, "maximum_annotations")));
-        if (store_step_done(c, s, err))
-            goto out;
-    }
-    if (store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    json_decref(row);
-    store_rollback(c);
-    store_conn_put(st, c);
+    struct update u = {id, fields, NULL};
+    int rc = store_tx(st, STORE_TX_WRITE, update_body, &u, err);
+    json_decref(u.row);
     return rc;
 }
 
 int store_project_delete(struct store *st, int64_t id, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
+    return store_write_tx(st, SQL_DELETE, store_bind_id_arg, &id, "Not found.", err);
+}
+
+struct list {
+    int64_t offset, limit, *total;
+    json_t *rows;
+};
+
+static void load_total(sqlite3_stmt *s, void *total)
+{
+    *(int64_t *)total = sqlite3_column_int64(s, 0);
+}
+
+static int list_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct list *l = ctx;
+    struct store_one q = {.sql = SQL_COUNT, .load = load_total, .out = l->total};
     sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_DELETE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_done(c, s, err))
-        goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-        goto out;
-    }
-    if (store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    if (store_one_on(c, &q, err) || !(s = store_stmt(c, SQL_LIST, err)))
+        return -1;
+    sqlite3_bind_int64(s, 1, l->limit);
+    sqlite3_bind_int64(s, 2, l->offset);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW)
+        json_array_append_new(l->rows, load_row(s));
+    return step == SQLITE_DONE ? 0 : store_fail(c, step, err);
 }
 
 int store_project_list(struct store *st, int64_t offset, int64_t limit, json_t **rows,
                        int64_t *total, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1, step;
-    json_t *out = json_array();
-    sqlite3_stmt *s;
-    if (store_begin(c, 0, err) || !(s = store_stmt(c, SQL_COUNT, err)))
-        goto out;
-    if ((step = sqlite3_step(s)) != SQLITE_ROW) {
-        store_fail(c, step, err);
-        goto out;
-    }
-    *total = sqlite3_column_int64(s, 0);
-    if (!(s = store_stmt(c, SQL_LIST, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, limit);
-    sqlite3_bind_int64(s, 2, offset);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW)
-        json_array_append_new(out, load_row(s));
-    if (step != SQLITE_DONE) {
-        store_fail(c, step, err);
-        goto out;
-    }
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
+    struct list l = {offset, limit, total, json_array()};
+    int rc = store_tx(st, STORE_TX_READ, list_body, &l, err);
     if (rc == 0)
-        *rows = out;
+        *rows = l.rows;
     else
-        json_decref(out);
+        json_decref(l.rows);
     return rc;
+}
+
+static void load_counts(sqlite3_stmt *s, void *arg)
+{
+    struct store_project_counts *p = arg;
+    int64_t *f[] = {&p->task_number,
+                    &p->finished_task_number,
+                    &p->num_tasks_with_annotations,
+                    &p->total_annotations_number,
+                    &p->useful_annotation_number,
+                    &p->ground_truth_number,
+                    &p->skipped_annotations_number,
+                    &p->total_predictions_number};
+    for (int i = 0; i < 8; i++)
+        *f[i] = sqlite3_column_int64(s, i);
 }
 
 int store_project_counts(struct store *st, int64_t id, struct store_project_counts *p,
                          struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_COUNTS, err);
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        int step = sqlite3_step(s);
-        if (step == SQLITE_ROW) {
-            int64_t *f[] = {&p->task_number,
-                            &p->finished_task_number,
-                            &p->num_tasks_with_annotations,
-                            &p->total_annotations_number,
-                            &p->useful_annotation_number,
-                            &p->ground_truth_number,
-                            &p->skipped_annotations_number,
-                            &p->total_predictions_number};
-            for (int i = 0; i < 8; i++)
-                *f[i] = sqlite3_column_int64(s, i);
-            rc = 0;
-        } else {
-            store_fail(c, step, err);
-        }
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {.sql = SQL_COUNTS, .key = id, .load = load_counts, .out = p};
+    return store_one(st, &q, err);
 }

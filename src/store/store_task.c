@@ -427,84 +427,60 @@ int store_task_totals(struct store *st, const struct store_task_query *q,
 
 /* ---- single-task operations ------------------------------------------------------------------ */
 
-int store_task_project(struct store *st, int64_t task, int64_t *project, struct base_err *err)
+static void load_id(sqlite3_stmt *s, void *id)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_PROJECT_OF, err);
-    if (s) {
-        sqlite3_bind_int64(s, 1, task);
-        if (!(rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.")))
-            *project = sqlite3_column_int64(s, 0);
-    }
-    store_conn_put(st, c);
-    return rc;
+    *(int64_t *)id = sqlite3_column_int64(s, 0);
 }
 
-/* Runs a one-statement write on `id` in a transaction; NOTFOUND when no row changed. */
-static int write_one(struct store *st, const char *sql, int64_t id, const json_t *data,
-                     const json_t *meta, int64_t user, struct base_err *err)
+int store_task_project(struct store *st, int64_t task, int64_t *project, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, sql, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (sql == SQL_UPDATE) {
-        store_bind_json(s, 2, data);
-        store_bind_json(s, 3, meta);
-        store_bind_time(s, 4, base_time_us());
-        store_bind_id(s, 5, user);
-    }
-    if (store_step_done(c, s, err))
-        goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-        goto out;
-    }
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {.sql = SQL_PROJECT_OF, .key = task, .load = load_id, .out = project};
+    return store_one(st, &q, err);
+}
+
+struct task_write {
+    int64_t id, user;
+    const json_t *data, *meta;
+    int64_t *deleted;
+};
+
+static void bind_update(sqlite3_stmt *s, void *arg)
+{
+    const struct task_write *w = arg;
+    sqlite3_bind_int64(s, 1, w->id);
+    store_bind_json(s, 2, w->data);
+    store_bind_json(s, 3, w->meta);
+    store_bind_time(s, 4, base_time_us());
+    store_bind_id(s, 5, w->user);
 }
 
 int store_task_update(struct store *st, int64_t id, const json_t *data, const json_t *meta,
                       int64_t updated_by, struct base_err *err)
 {
-    return write_one(st, SQL_UPDATE, id, data, meta, updated_by, err);
+    struct task_write w = {.id = id, .user = updated_by, .data = data, .meta = meta};
+    return store_write_tx(st, SQL_UPDATE, bind_update, &w, "Not found.", err);
 }
 
 int store_task_delete(struct store *st, int64_t id, struct base_err *err)
 {
-    return write_one(st, SQL_DELETE, id, NULL, NULL, 0, err);
+    return store_write_tx(st, SQL_DELETE, store_bind_id_arg, &id, "Not found.", err);
+}
+
+static int delete_all_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct task_write *w = ctx;
+    if (store_write_on(c, SQL_DELETE_ALL, store_bind_id_arg, &w->id, NULL, NULL, err))
+        return -1;
+    if (w->deleted)
+        *w->deleted = sqlite3_changes(c->db);
+    return 0;
 }
 
 int store_tasks_delete_all(struct store *st, int64_t project, int64_t *deleted,
                            struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_DELETE_ALL, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, project);
-    if (store_step_done(c, s, err))
-        goto out;
-    if (deleted)
-        *deleted = sqlite3_changes(c->db);
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct task_write w = {.id = project, .deleted = deleted};
+    return store_tx(st, STORE_TX_WRITE, delete_all_body, &w, err);
 }
 
 int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
@@ -514,22 +490,6 @@ int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
         return -1;
     sqlite3_bind_int64(s, 1, task);
     return store_step_done(c, s, err);
-}
-
-int store_insert_task_row(struct store_conn *c, sqlite3_stmt *s, int64_t task, int64_t *id,
-                          struct base_err *err, const char *fmt, ...)
-{
-    if (store_step_done(c, s, err))
-        return -1;
-    if (sqlite3_changes(c->db) == 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        base_err_vset(err, BASE_E_NOTFOUND, fmt, ap);
-        va_end(ap);
-        return -1;
-    }
-    *id = sqlite3_last_insert_rowid(c->db);
-    return store_task_refresh(c, task, err) || store_commit(c, err) ? -1 : 0;
 }
 
 /* ---- the labeling queue ---------------------------------------------------------------------- */

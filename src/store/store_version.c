@@ -42,8 +42,9 @@ static void col_metric(sqlite3_stmt *s, int i, double *out)
     *out = sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_double(s, i);
 }
 
-static void load(sqlite3_stmt *s, struct store_version *v)
+static void load(sqlite3_stmt *s, void *out)
 {
+    struct store_version *v = out;
     memset(v, 0, sizeof *v);
     v->id = sqlite3_column_int64(s, 0);
     v->project = sqlite3_column_int64(s, 1);
@@ -168,46 +169,42 @@ static int job_version(struct store_conn *c, int64_t job, int64_t version, struc
                                                  "job %lld is no longer running", (long long)job);
 }
 
+struct create {
+    struct store_version *v;
+    const char *name_prefix;
+    int promote;
+    int64_t job;
+};
+
+static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct create *x = ctx;
+    struct store_version *v = x->v;
+    int64_t now = base_time_us();
+    if (next_seq(c, v->project, &v->seq, err))
+        return -1;
+    snprintf(v->name, sizeof v->name, "%s-v%lld", x->name_prefix, (long long)v->seq);
+    v->job = x->job;
+    if (insert(c, v, x->promote, now, err) || (x->job > 0 && job_version(c, x->job, v->id, err)) ||
+        (x->promote && promote_on(c, v->id, v->project, now, err)))
+        return -1;
+    return 0;
+}
+
 int store_version_create(struct store *st, struct store_version *v, const char *name_prefix,
                          int promote, int64_t job, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    int64_t now = base_time_us();
-    if (store_begin(c, 1, err) || next_seq(c, v->project, &v->seq, err))
-        goto out;
-    snprintf(v->name, sizeof v->name, "%s-v%lld", name_prefix, (long long)v->seq);
-    v->job = job;
-    if (insert(c, v, promote, now, err) || (job > 0 && job_version(c, job, v->id, err)) ||
-        (promote && promote_on(c, v->id, v->project, now, err)))
-        goto out;
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct create x = {v, name_prefix, promote, job};
+    return store_tx(st, STORE_TX_WRITE, create_body, &x, err);
 }
 
 /* Loads the single row of `sql` bound to `key`. */
 static int get_by(struct store *st, const char *sql, int64_t key, struct store_version *out,
                   struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, sql, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, key);
-        rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "model version not found");
-        if (!rc)
-            load(s, out);
-        sqlite3_reset(s);
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {
+        .sql = sql, .key = key, .load = load, .out = out, .msg = "model version not found"};
+    return store_one(st, &q, err);
 }
 
 int store_version_get(struct store *st, int64_t id, struct store_version *out, struct base_err *err)
@@ -221,95 +218,87 @@ int store_version_current(struct store *st, int64_t project, struct store_versio
     return get_by(st, SQL_CURRENT, project, out, err);
 }
 
-int store_version_each(struct store *st, int64_t project, store_version_fn fn, void *ctx,
-                       struct base_err *err)
+struct each {
+    store_version_fn fn;
+    void *ctx;
+};
+
+static int each_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_EACH, err);
-    int rc = -1, step = SQLITE_DONE;
-    if (s) {
-        sqlite3_bind_int64(s, 1, project);
-        rc = 0;
-        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-            struct store_version v;
-            load(s, &v);
-            rc = fn(ctx, &v, err);
-            store_version_release(&v);
-        }
-        if (rc == 0 && step != SQLITE_DONE)
-            rc = store_fail(c, step, err);
-        sqlite3_reset(s);
-    }
-    store_conn_put(st, c);
+    struct each *x = ctx;
+    struct store_version v;
+    load(s, &v);
+    int rc = x->fn(x->ctx, &v, err);
+    store_version_release(&v);
     return rc;
 }
 
-/* The project, file and current flag of version `id` inside the caller's transaction. */
-static int project_of(struct store_conn *c, int64_t id, int64_t *project, char **file, int *current,
-                      struct base_err *err)
+int store_version_each(struct store *st, int64_t project, store_version_fn fn, void *ctx,
+                       struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_PROJECT_OF, err);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "model version %lld not found", (long long)id))
-        return -1;
-    *project = sqlite3_column_int64(s, 0);
-    if (file)
-        *file = base_strdup((const char *)sqlite3_column_text(s, 1));
-    *current = sqlite3_column_int(s, 2);
-    sqlite3_reset(s);
-    return 0;
+    struct each x = {fn, ctx};
+    return store_read(st, SQL_EACH, store_bind_id_arg, &project, 0, each_row, &x, err);
+}
+
+/* Version `id`: its project, file (when asked) and whether it is the project's current one. */
+struct owner {
+    int64_t id, project;
+    char **file;
+    int current;
+};
+
+static void load_owner(sqlite3_stmt *s, void *arg)
+{
+    struct owner *o = arg;
+    o->project = sqlite3_column_int64(s, 0);
+    if (o->file)
+        *o->file = base_strdup((const char *)sqlite3_column_text(s, 1));
+    o->current = sqlite3_column_int(s, 2);
+}
+
+/* Fills o from the row of version o->id inside the caller's transaction. */
+static int owner_of(struct store_conn *c, struct owner *o, struct base_err *err)
+{
+    char missing[64];
+    snprintf(missing, sizeof missing, "model version %lld not found", (long long)o->id);
+    struct store_one q = {
+        .sql = SQL_PROJECT_OF, .key = o->id, .load = load_owner, .out = o, .msg = missing};
+    return store_one_on(c, &q, err);
+}
+
+static int promote_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct owner *o = ctx;
+    return owner_of(c, o, err) || promote_on(c, o->id, o->project, base_time_us(), err) ? -1 : 0;
 }
 
 int store_version_promote(struct store *st, int64_t id, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
+    struct owner o = {.id = id};
+    return store_tx(st, STORE_TX_WRITE, promote_body, &o, err);
+}
+
+static int delete_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct owner *o = ctx;
+    if (owner_of(c, o, err))
         return -1;
-    int rc = -1, current;
-    int64_t project;
-    if (store_begin(c, 1, err) || project_of(c, id, &project, NULL, &current, err) ||
-        promote_on(c, id, project, base_time_us(), err))
-        goto out;
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    if (o->current)
+        return base_err_set(
+            err, BASE_E_CONFLICT,
+            "version %lld is the project's current model: roll back to another one first",
+            (long long)o->id);
+    return store_write_on(c, SQL_DELETE, store_bind_id_arg, &o->id, NULL, NULL, err);
 }
 
 int store_version_delete(struct store *st, int64_t id, char **file, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1, current = 0;
-    int64_t project;
-    sqlite3_stmt *s;
     *file = NULL;
-    if (store_begin(c, 1, err) || project_of(c, id, &project, file, &current, err))
-        goto out;
-    if (current) {
-        base_err_set(err, BASE_E_CONFLICT,
-                     "version %lld is the project's current model: roll back to another one first",
-                     (long long)id);
-        goto out;
-    }
-    if (!(s = store_stmt(c, SQL_DELETE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_done(c, s, err))
-        goto out;
-    rc = store_commit(c, err);
-out:
+    struct owner o = {.id = id, .file = file};
+    int rc = store_tx(st, STORE_TX_WRITE, delete_body, &o, err);
     if (rc) {
         base_free(*file);
         *file = NULL;
     }
-    store_rollback(c);
-    store_conn_put(st, c);
     return rc;
 }
