@@ -9,7 +9,7 @@ static const char SQL_INSERT[] =
     "INSERT INTO annotation(task_id, project_id, completed_by_id, result, was_cancelled,"
     " ground_truth, lead_time, prediction, result_count, parent_prediction_id,"
     " parent_annotation_id, last_action, created_at, updated_at)"
-    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, coalesce(?7, '{}'), ?8, ?9, ?10, ?11, ?12, ?12"
+    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, coalesce(?11, '{}'), ?12, ?7, ?8, ?9, ?10, ?10"
     " FROM task WHERE id = ?1";
 static const char SQL_GET[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation WHERE id = ?";
 static const char SQL_UPDATE[] =
@@ -65,44 +65,35 @@ void store_annotation_release(struct store_annotation *a)
     a->result = a->prediction = NULL;
 }
 
-static void bind_lead_time(sqlite3_stmt *s, int i, const struct store_annotation *a)
+/* Binds ?1 = key (the task or the annotation) and ?2..?10, the columns both statements write. */
+static void bind_fields(sqlite3_stmt *s, int64_t key, const struct store_annotation *a, int64_t now)
 {
+    sqlite3_bind_int64(s, 1, key);
+    store_bind_id(s, 2, a->completed_by);
+    store_bind_json(s, 3, a->result);
+    sqlite3_bind_int(s, 4, a->was_cancelled ? 1 : 0);
+    sqlite3_bind_int(s, 5, a->ground_truth ? 1 : 0);
     if (a->has_lead_time)
-        sqlite3_bind_double(s, i, a->lead_time);
+        sqlite3_bind_double(s, 6, a->lead_time);
     else
-        sqlite3_bind_null(s, i);
+        sqlite3_bind_null(s, 6);
+    store_bind_id(s, 7, a->parent_prediction);
+    store_bind_id(s, 8, a->parent_annotation);
+    store_bind_text(s, 9, a->last_action[0] ? a->last_action : NULL);
+    store_bind_time(s, 10, now);
 }
 
 static void bind_insert(sqlite3_stmt *s, int64_t task, const void *row, int64_t now)
 {
     const struct store_annotation *in = row;
-    sqlite3_bind_int64(s, 1, task);
-    store_bind_id(s, 2, in->completed_by);
-    store_bind_json(s, 3, in->result);
-    sqlite3_bind_int(s, 4, in->was_cancelled ? 1 : 0);
-    sqlite3_bind_int(s, 5, in->ground_truth ? 1 : 0);
-    bind_lead_time(s, 6, in);
-    store_bind_json(s, 7, in->prediction);
-    sqlite3_bind_int64(s, 8, in->result_count);
-    store_bind_id(s, 9, in->parent_prediction);
-    store_bind_id(s, 10, in->parent_annotation);
-    store_bind_text(s, 11, in->last_action[0] ? in->last_action : NULL);
-    store_bind_time(s, 12, now);
+    bind_fields(s, task, in, now);
+    store_bind_json(s, 11, in->prediction);
+    sqlite3_bind_int64(s, 12, in->result_count);
 }
 
 static void bind_update(sqlite3_stmt *s, int64_t id, const void *row, int64_t now)
 {
-    const struct store_annotation *a = row;
-    sqlite3_bind_int64(s, 1, id);
-    store_bind_id(s, 2, a->completed_by);
-    store_bind_json(s, 3, a->result);
-    sqlite3_bind_int(s, 4, a->was_cancelled ? 1 : 0);
-    sqlite3_bind_int(s, 5, a->ground_truth ? 1 : 0);
-    bind_lead_time(s, 6, a);
-    store_bind_id(s, 7, a->parent_prediction);
-    store_bind_id(s, 8, a->parent_annotation);
-    store_bind_text(s, 9, a->last_action[0] ? a->last_action : NULL);
-    store_bind_time(s, 10, now);
+    bind_fields(s, id, row, now);
 }
 
 static void apply(void *row, unsigned set, const void *value)
@@ -177,25 +168,13 @@ int store_annotation_delete(struct store *st, int64_t id, struct base_err *err)
     return store_kind_delete(st, &KIND, id, &a, err);
 }
 
-struct each {
-    store_annotation_fn fn;
-    void *ctx;
-};
-
-static int each_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    struct each *x = ctx;
-    struct store_annotation a;
-    store_annotation_load(s, &a, NULL);
-    int rc = x->fn(x->ctx, &a, err);
-    store_annotation_release(&a);
-    return rc;
-}
+STORE_EACH_ROW(each_row, struct store_annotation, store_annotation_fn, load,
+               store_annotation_release)
 
 int store_annotation_each(struct store *st, int64_t task, int include_cancelled,
                           store_annotation_fn fn, void *ctx, struct base_err *err)
 {
-    struct each x = {fn, ctx};
-    return store_read(st, include_cancelled ? SQL_EACH : SQL_EACH_DONE, store_bind_id_arg, &task,
-                      0, each_row, &x, err);
+    struct store_cb x = STORE_CB(fn, ctx);
+    return store_read(st, include_cancelled ? SQL_EACH : SQL_EACH_DONE, store_bind_id_arg, &task, 0,
+                      each_row, &x, err);
 }

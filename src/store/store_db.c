@@ -634,6 +634,12 @@ void store_bind_id_arg(sqlite3_stmt *s, void *id)
     sqlite3_bind_int64(s, 1, *(const int64_t *)id);
 }
 
+void store_bind_ids_arg(sqlite3_stmt *s, void *ids)
+{
+    sqlite3_bind_int64(s, 1, ((const int64_t *)ids)[0]);
+    sqlite3_bind_int64(s, 2, ((const int64_t *)ids)[1]);
+}
+
 int store_read(struct store *st, const char *sql, store_bind_fn bind, void *arg, int one,
                store_row_fn row, void *ctx, struct base_err *err)
 {

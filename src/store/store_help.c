@@ -65,29 +65,24 @@ int store_help_put(struct store *st, const struct store_help *h, struct base_err
     return store_write_one(st, SQL_HELP_PUT, bind_help, (void *)h, missing, NULL, err);
 }
 
-struct help_each {
-    store_help_fn fn;
-    void *ctx;
-};
-
-static int help_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+static void load_help(sqlite3_stmt *s, struct store_help_sum *h)
 {
-    struct help_each *x = ctx;
-    struct store_help_sum h = {0};
-    store_col_copy(s, 0, h.model_version, sizeof h.model_version);
-    int64_t *f[] = {&h.annotations, &h.shown, &h.accepted, &h.adjusted, &h.deleted, &h.drawn};
+    memset(h, 0, sizeof *h);
+    store_col_copy(s, 0, h->model_version, sizeof h->model_version);
+    int64_t *f[] = {&h->annotations, &h->shown, &h->accepted, &h->adjusted, &h->deleted, &h->drawn};
     for (int i = 0; i < 6; i++)
         *f[i] = sqlite3_column_int64(s, 1 + i);
-    h.adjust_iou_mean = h.adjusted ? sqlite3_column_double(s, 7) / (double)h.adjusted : 0;
-    h.lead_n = sqlite3_column_int64(s, 8);
-    h.lead_time_mean = sqlite3_column_double(s, 9);
-    return x->fn(x->ctx, &h, err);
+    h->adjust_iou_mean = h->adjusted ? sqlite3_column_double(s, 7) / (double)h->adjusted : 0;
+    h->lead_n = sqlite3_column_int64(s, 8);
+    h->lead_time_mean = sqlite3_column_double(s, 9);
 }
+
+STORE_EACH_ROW(help_row, struct store_help_sum, store_help_fn, load_help, STORE_NO_RELEASE)
 
 int store_help_each(struct store *st, int64_t project, store_help_fn fn, void *ctx,
                     struct base_err *err)
 {
-    struct help_each x = {fn, ctx};
+    struct store_cb x = STORE_CB(fn, ctx);
     return store_read(st, SQL_HELP_SUM, store_bind_id_arg, &project, 0, help_row, &x, err);
 }
 
@@ -115,8 +110,8 @@ static void load_backend(sqlite3_stmt *s, void *out)
 static int find_builtin(struct store_conn *c, int64_t project, struct store_ml_backend *out,
                         struct base_err *err)
 {
-    struct store_one q = {.sql = SQL_BACKEND_BUILTIN, .key = project, .load = load_backend,
-                          .out = out};
+    struct store_one q = {
+        .sql = SQL_BACKEND_BUILTIN, .key = project, .load = load_backend, .out = out};
     struct base_err missing = {0};
     int rc = store_one_on(c, &q, &missing);
     if (rc && missing.status != BASE_E_NOTFOUND)
@@ -170,23 +165,13 @@ int store_ml_backend_get(struct store *st, int64_t id, struct store_ml_backend *
     return store_one(st, &q, err);
 }
 
-struct backend_each {
-    store_ml_backend_fn fn;
-    void *ctx;
-};
-
-static int backend_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    struct backend_each *x = ctx;
-    struct store_ml_backend b;
-    load_backend(s, &b);
-    return x->fn(x->ctx, &b, err);
-}
+STORE_EACH_ROW(backend_row, struct store_ml_backend, store_ml_backend_fn, load_backend,
+               STORE_NO_RELEASE)
 
 int store_ml_backend_each(struct store *st, int64_t project, store_ml_backend_fn fn, void *ctx,
                           struct base_err *err)
 {
-    struct backend_each x = {fn, ctx};
+    struct store_cb x = STORE_CB(fn, ctx);
     return store_read(st, SQL_BACKEND_EACH, store_bind_id_arg, &project, 0, backend_row, &x, err);
 }
 
@@ -251,8 +236,7 @@ static void bind_url(sqlite3_stmt *s, void *arg)
 
 int store_ml_backend_delete(struct store *st, int64_t id, struct base_err *err)
 {
-    return store_write_one(st, SQL_BACKEND_DELETE, store_bind_id_arg, &id, "Not found.", NULL,
-                           err);
+    return store_write_one(st, SQL_BACKEND_DELETE, store_bind_id_arg, &id, "Not found.", NULL, err);
 }
 
 int store_ml_backend_set_state(struct store *st, const struct store_ml_backend *b,

@@ -92,8 +92,31 @@ int store_tx(struct store *st, enum store_tx_mode mode, store_tx_fn fn, void *ct
 typedef int (*store_row_fn)(void *ctx, sqlite3_stmt *s, struct base_err *err);
 /* A `bind` for store_read / store_write_one: ?1 = *(const int64_t *)id. */
 void store_bind_id_arg(sqlite3_stmt *s, void *id);
+/* ?1 and ?2 = the two int64_t of ids[2]. */
+void store_bind_ids_arg(sqlite3_stmt *s, void *ids);
 int store_read(struct store *st, const char *sql, store_bind_fn bind, void *arg, int one,
                store_row_fn row, void *ctx, struct base_err *err);
+
+/* A caller's typed row callback (store_annotation_fn, store_job_fn, ...) and its context. */
+struct store_cb {
+    void (*fn)(void); /* converted back to its own type for the call */
+    void *ctx;
+};
+#define STORE_CB(fn, ctx) ((struct store_cb){(void (*)(void))(fn), (ctx)})
+/* Defines NAME, the store_read row function of the `each` readers: loads a TYPE with
+ * LOAD(s, &row), passes it to the FN_TYPE callback of its struct store_cb, then RELEASE(&row). */
+#define STORE_EACH_ROW(name, type, fn_type, load, release)                                         \
+    static int name(void *cb, sqlite3_stmt *s, struct base_err *err)                               \
+    {                                                                                              \
+        const struct store_cb *cb_ = cb;                                                           \
+        type row_;                                                                                 \
+        load(s, &row_);                                                                            \
+        int rc_ = ((fn_type)cb_->fn)(cb_->ctx, &row_, err);                                        \
+        release(&row_);                                                                            \
+        return rc_;                                                                                \
+    }
+/* The RELEASE of rows that own nothing. */
+#define STORE_NO_RELEASE(row) ((void)(row))
 
 /* BEGIN IMMEDIATE (write) or BEGIN (read), COMMIT, ROLLBACK (never fails). */
 int store_begin(struct store_conn *c, int write, struct base_err *err);

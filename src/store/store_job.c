@@ -212,8 +212,8 @@ int store_job_enqueue(struct store *st, int64_t project, enum store_job_kind kin
     if ((unsigned)kind > STORE_JOB_PREDICT)
         return base_err_set(err, BASE_E_INVALID, "unknown job kind");
     json_t *empty = params ? NULL : json_object();
-    struct enqueue q = {project, version, kind, reason, attempt, coalesce,
-                        params ? params : empty, id, replaced};
+    struct enqueue q = {project, version, kind, reason, attempt, coalesce, params ? params : empty,
+                        id,      replaced};
     if (replaced)
         *replaced = 0;
     int rc = store_tx(st, STORE_TX_WRITE, enqueue_body, &q, err);
@@ -231,34 +231,14 @@ int store_job_get(struct store *st, int64_t id, struct store_job *out, struct ba
     return store_one(st, &q, err);
 }
 
-struct job_each {
-    int64_t project, limit;
-    store_job_fn fn;
-    void *ctx;
-};
-
-static void bind_each(sqlite3_stmt *s, void *arg)
-{
-    const struct job_each *x = arg;
-    sqlite3_bind_int64(s, 1, x->project);
-    sqlite3_bind_int64(s, 2, x->limit > 0 ? x->limit : -1);
-}
-
-static int each_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    struct job_each *x = ctx;
-    struct store_job j;
-    load(s, &j);
-    int rc = x->fn(x->ctx, &j, err);
-    store_job_release(&j);
-    return rc;
-}
+STORE_EACH_ROW(each_row, struct store_job, store_job_fn, load, store_job_release)
 
 int store_job_each(struct store *st, int64_t project, int64_t limit, store_job_fn fn, void *ctx,
                    struct base_err *err)
 {
-    struct job_each x = {project, limit, fn, ctx};
-    return store_read(st, SQL_EACH, bind_each, &x, 0, each_row, &x, err);
+    int64_t keys[2] = {project, limit > 0 ? limit : -1};
+    struct store_cb x = STORE_CB(fn, ctx);
+    return store_read(st, SQL_EACH, store_bind_ids_arg, keys, 0, each_row, &x, err);
 }
 
 /* ?1 = id and ?2 = an integer (or a text when `text` is set), of the one-row updates. */
@@ -500,7 +480,7 @@ static void load_loop_state(sqlite3_stmt *s, void *arg)
 int store_loop_state(struct store *st, int64_t project, struct store_loop_state *out,
                      struct base_err *err)
 {
-    struct store_one q = {.sql = SQL_LOOP_STATE, .key = project, .load = load_loop_state,
-                          .out = out};
+    struct store_one q = {
+        .sql = SQL_LOOP_STATE, .key = project, .load = load_loop_state, .out = out};
     return store_one(st, &q, err);
 }

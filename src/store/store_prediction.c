@@ -267,27 +267,15 @@ int store_prediction_delete(struct store *st, int64_t id, struct base_err *err)
     return store_kind_delete(st, &KIND, id, &p, err);
 }
 
-struct each {
-    store_prediction_fn fn;
-    void *ctx;
-};
-
-static int each_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    struct each *x = ctx;
-    struct store_prediction p;
-    store_prediction_load(s, &p, NULL);
-    int rc = x->fn(x->ctx, &p, err);
-    store_prediction_release(&p);
-    return rc;
-}
+STORE_EACH_ROW(each_row, struct store_prediction, store_prediction_fn, load,
+               store_prediction_release)
 
 int store_prediction_each(struct store *st, int64_t task, int64_t project, store_prediction_fn fn,
                           void *ctx, struct base_err *err)
 {
     const char *sql = task > 0 ? SQL_EACH_TASK : project > 0 ? SQL_EACH_PROJECT : SQL_EACH_ALL;
     int64_t key = task > 0 ? task : project > 0 ? project : 0;
-    struct each x = {fn, ctx};
+    struct store_cb x = STORE_CB(fn, ctx);
     return store_read(st, sql, store_bind_id_arg, &key, 0, each_row, &x, err);
 }
 
@@ -299,7 +287,7 @@ static void load_project(sqlite3_stmt *s, void *project)
 int store_file_upload_project(struct store *st, const char *file, int64_t *project,
                               struct base_err *err)
 {
-    struct store_one q = {.sql = SQL_UPLOAD_PROJECT, .text = file, .load = load_project,
-                          .out = project};
+    struct store_one q = {
+        .sql = SQL_UPLOAD_PROJECT, .text = file, .load = load_project, .out = project};
     return store_one(st, &q, err);
 }

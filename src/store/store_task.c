@@ -363,25 +363,32 @@ static int iterate(struct store_conn *c, const struct store_task_query *q, const
     return 0;
 }
 
+struct each {
+    const struct store_task_query *q;
+    const char *ids;
+    struct chunk *ch;
+    store_task_fn fn;
+    void *ctx;
+};
+
+static int each_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct each *x = ctx;
+    int rc = iterate(c, x->q, x->ids, x->ch, x->fn, x->ctx, err);
+    chunk_clear(x->ch);
+    return rc;
+}
+
 int store_task_each(struct store *st, const struct store_task_query *q, store_task_fn fn, void *ctx,
                     struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     struct chunk *ch = base_calloc(1, sizeof *ch);
     ch->cap = q->task ? 1 : q->limit > 0 && q->limit < CHUNK ? (size_t)q->limit : CHUNK;
     ch->tasks = base_alloc(ch->cap * sizeof *ch->tasks);
     ch->arena = base_arena_new(q->task ? 1024 : 64 * 1024);
     char *ids = ids_json(q);
-    int rc = store_begin(c, 0, err);
-    if (rc == 0)
-        rc = iterate(c, q, ids, ch, fn, ctx, err);
-    if (rc == 0)
-        rc = store_commit(c, err);
-    chunk_clear(ch);
-    store_rollback(c);
-    store_conn_put(st, c);
+    struct each x = {q, ids, ch, fn, ctx};
+    int rc = store_tx(st, STORE_TX_READ, each_body, &x, err);
     base_free(ids);
     base_free(ch->anns);
     base_free(ch->preds);
@@ -511,28 +518,37 @@ static int query_id(struct store_conn *c, const char *sql, int64_t project, int6
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : store_fail(c, step, err);
 }
 
+struct next {
+    int64_t project, user, id;
+    enum store_order order;
+    uint64_t random;
+};
+
+static int next_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct next *x = ctx;
+    int64_t count = 0;
+    int rc = 0;
+    if (x->order == STORE_ORDER_UNCERTAINTY)
+        rc = query_id(c, SQL_NEXT_UNCERTAIN, x->project, x->user, 0, &x->id, err);
+    if (rc == 0 && x->order == STORE_ORDER_RANDOM) {
+        rc = query_id(c, SQL_NEXT_COUNT, x->project, x->user, 0, &count, err);
+        if (rc == 0 && count > 0)
+            rc = query_id(c, SQL_NEXT_NTH, x->project, x->user,
+                          (int64_t)(x->random % (uint64_t)count), &x->id, err);
+    }
+    if (rc == 0 && x->id == 0)
+        rc = query_id(c, SQL_NEXT_SEQ, x->project, x->user, 0, &x->id, err);
+    return rc;
+}
+
 int store_task_next(struct store *st, int64_t project, int64_t user, enum store_order order,
                     uint64_t random, int64_t *task, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
+    struct next x = {project, user, 0, order, random};
+    if (store_tx(st, STORE_TX_READ, next_body, &x, err))
         return -1;
-    int64_t id = 0, count = 0;
-    int rc = store_begin(c, 0, err);
-    if (rc == 0 && order == STORE_ORDER_UNCERTAINTY)
-        rc = query_id(c, SQL_NEXT_UNCERTAIN, project, user, 0, &id, err);
-    if (rc == 0 && order == STORE_ORDER_RANDOM) {
-        rc = query_id(c, SQL_NEXT_COUNT, project, user, 0, &count, err);
-        if (rc == 0 && count > 0)
-            rc = query_id(c, SQL_NEXT_NTH, project, user, (int64_t)(random % (uint64_t)count), &id,
-                          err);
-    }
-    if (rc == 0 && id == 0)
-        rc = query_id(c, SQL_NEXT_SEQ, project, user, 0, &id, err);
-    store_rollback(c);
-    store_conn_put(st, c);
-    if (rc)
-        return -1;
+    int64_t id = x.id;
     if (id == 0)
         return base_err_set(err, BASE_E_NOTFOUND, "no more tasks to label");
     *task = id;

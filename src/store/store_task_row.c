@@ -54,9 +54,9 @@ static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
     if (store_step_done(c, s, err))
         return -1;
     if (sqlite3_changes(c->db) == 0)
-        return o->k->names_task ? base_err_set(err, BASE_E_NOTFOUND, "task %lld not found",
-                                               (long long)o->id)
-                                : base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+        return o->k->names_task
+                   ? base_err_set(err, BASE_E_NOTFOUND, "task %lld not found", (long long)o->id)
+                   : base_err_set(err, BASE_E_NOTFOUND, "Not found.");
     *o->new_id = sqlite3_last_insert_rowid(c->db);
     return store_task_refresh(c, o->id, err);
 }

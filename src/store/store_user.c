@@ -132,8 +132,13 @@ static int user_query(struct store *st, const char *sql, const char *text, int64
                       struct store_user *out, enum base_status missing, const char *missing_msg,
                       struct base_err *err)
 {
-    struct store_one q = {.sql = sql, .key = id, .text = text, .load = load_user, .out = out,
-                          .missing = missing, .msg = missing_msg};
+    struct store_one q = {.sql = sql,
+                          .key = id,
+                          .text = text,
+                          .load = load_user,
+                          .out = out,
+                          .missing = missing,
+                          .msg = missing_msg};
     return store_one(st, &q, err);
 }
 
@@ -329,8 +334,12 @@ int store_session_user(struct store *st, const char *key, struct store_user *out
     char hash[65];
     key_hash(key, hash);
     struct session_user x = {out, 0};
-    struct store_one q = {.sql = SQL_SESSION_GET, .text = hash, .load = load_session_user,
-                          .out = &x, .missing = BASE_E_AUTH, .msg = "Invalid session."};
+    struct store_one q = {.sql = SQL_SESSION_GET,
+                          .text = hash,
+                          .load = load_session_user,
+                          .out = &x,
+                          .missing = BASE_E_AUTH,
+                          .msg = "Invalid session."};
     if (store_one(st, &q, err))
         return -1;
     if (!x.expired)
@@ -357,22 +366,11 @@ static const char SQL_USER_ALL[] = "SELECT " USER_COLS " FROM user u ORDER BY u.
 static const char SQL_USER_NAMES[] =
     "UPDATE user SET username = ?2, first_name = ?3, last_name = ?4 WHERE id = ?1";
 
-struct user_each {
-    store_user_fn fn;
-    void *ctx;
-};
-
-static int user_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    struct user_each *x = ctx;
-    struct store_user u;
-    load_user(s, &u);
-    return x->fn(x->ctx, &u, err);
-}
+STORE_EACH_ROW(user_row, struct store_user, store_user_fn, load_user, STORE_NO_RELEASE)
 
 int store_user_each(struct store *st, store_user_fn fn, void *ctx, struct base_err *err)
 {
-    struct user_each x = {fn, ctx};
+    struct store_cb x = STORE_CB(fn, ctx);
     return store_read(st, SQL_USER_ALL, NULL, NULL, 0, user_row, &x, err);
 }
 

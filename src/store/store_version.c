@@ -218,25 +218,12 @@ int store_version_current(struct store *st, int64_t project, struct store_versio
     return get_by(st, SQL_CURRENT, project, out, err);
 }
 
-struct each {
-    store_version_fn fn;
-    void *ctx;
-};
-
-static int each_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    struct each *x = ctx;
-    struct store_version v;
-    load(s, &v);
-    int rc = x->fn(x->ctx, &v, err);
-    store_version_release(&v);
-    return rc;
-}
+STORE_EACH_ROW(each_row, struct store_version, store_version_fn, load, store_version_release)
 
 int store_version_each(struct store *st, int64_t project, store_version_fn fn, void *ctx,
                        struct base_err *err)
 {
-    struct each x = {fn, ctx};
+    struct store_cb x = STORE_CB(fn, ctx);
     return store_read(st, SQL_EACH, store_bind_id_arg, &project, 0, each_row, &x, err);
 }
 
