@@ -1,58 +1,29 @@
-/* Projects. The settable columns are one X-macro list, which yields the descriptor table the
- * API validates against and the SQL text of the statements, so the two cannot drift apart. */
+/* Projects. The settable columns are one X-macro list (store.h), which yields the descriptor
+ * table the API validates against, the SQL text of the statements and struct store_project, so
+ * none of them can drift apart. */
 #include "store_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
-#define PROJECT_COLUMNS(X)                                                                         \
-    X(title, STORE_TEXT)                                                                           \
-    X(description, STORE_TEXT)                                                                     \
-    X(label_config, STORE_TEXT)                                                                    \
-    X(expert_instruction, STORE_TEXT)                                                              \
-    X(show_instruction, STORE_BOOL)                                                                \
-    X(show_skip_button, STORE_BOOL)                                                                \
-    X(enable_empty_annotation, STORE_BOOL)                                                         \
-    X(show_annotation_history, STORE_BOOL)                                                         \
-    X(color, STORE_TEXT)                                                                           \
-    X(maximum_annotations, STORE_INT)                                                              \
-    X(is_published, STORE_BOOL)                                                                    \
-    X(model_version, STORE_TEXT)                                                                   \
-    X(is_draft, STORE_BOOL)                                                                        \
-    X(min_annotations_to_start_training, STORE_INT)                                                \
-    X(show_collab_predictions, STORE_BOOL)                                                         \
-    X(sampling, STORE_TEXT)                                                                        \
-    X(show_ground_truth_first, STORE_BOOL)                                                         \
-    X(show_overlap_first, STORE_BOOL)                                                              \
-    X(overlap_cohort_percentage, STORE_INT)                                                        \
-    X(task_data_login, STORE_TEXT_NULL)                                                            \
-    X(task_data_password, STORE_TEXT_NULL)                                                         \
-    X(control_weights, STORE_JSON)                                                                 \
-    X(parsed_label_config, STORE_JSON)                                                             \
-    X(evaluate_predictions_automatically, STORE_BOOL)                                              \
-    X(skip_queue, STORE_TEXT)                                                                      \
-    X(reveal_preannotations_interactively, STORE_BOOL)                                             \
-    X(pinned_at, STORE_TEXT_NULL)                                                                  \
-    X(data_types, STORE_JSON)                                                                      \
-    X(loop_enabled, STORE_BOOL)                                                                    \
-    X(loop_min_labeled, STORE_INT)                                                                 \
-    X(loop_retrain_every, STORE_INT)
-
-#define AS_ENTRY(name, type)  {#name, type},
+#define AS_ENTRY(name, type)  {#name, type, offsetof(struct store_project, name)},
 #define AS_SELECT(name, type) ", " #name
 #define AS_SET(name, type)    #name " = ?, "
 
-const struct store_column store_project_columns[] = {PROJECT_COLUMNS(AS_ENTRY)};
+const struct store_column store_project_columns[] = {STORE_PROJECT_COLUMNS(AS_ENTRY)};
 const size_t store_project_ncolumns =
     sizeof store_project_columns / sizeof store_project_columns[0];
 
 /* The first four selected columns precede the settable ones. */
 #define FIXED_COLS 4
-static const char SQL_GET[] = "SELECT id, created_by_id, created_at, updated_at" PROJECT_COLUMNS(
-    AS_SELECT) " FROM project WHERE id = ?";
-static const char SQL_LIST[] = "SELECT id, created_by_id, created_at, updated_at" PROJECT_COLUMNS(
-    AS_SELECT) " FROM project ORDER BY id DESC LIMIT ? OFFSET ?";
+static const char SQL_GET[] =
+    "SELECT id, created_by_id, created_at, updated_at" STORE_PROJECT_COLUMNS(
+        AS_SELECT) " FROM project WHERE id = ?";
+static const char SQL_LIST[] =
+    "SELECT id, created_by_id, created_at, updated_at" STORE_PROJECT_COLUMNS(
+        AS_SELECT) " FROM project ORDER BY id DESC LIMIT ? OFFSET ?";
 static const char SQL_WRITE[] =
-    "UPDATE project SET " PROJECT_COLUMNS(AS_SET) "updated_at = ? WHERE id = ?";
+    "UPDATE project SET " STORE_PROJECT_COLUMNS(AS_SET) "updated_at = ? WHERE id = ?";
 static const char SQL_INSERT[] =
     "INSERT INTO project(created_by_id, created_at, updated_at) VALUES (?, ?, ?)";
 static const char SQL_DELETE[] = "DELETE FROM project WHERE id = ?";
@@ -94,43 +65,111 @@ const struct store_column *store_project_column(const char *name)
     return NULL;
 }
 
-static json_t *column_value(sqlite3_stmt *s, int i, enum store_type type)
+static void load_column(sqlite3_stmt *s, int i, const struct store_column *col,
+                        struct store_project *p)
 {
-    if (sqlite3_column_type(s, i) == SQLITE_NULL)
-        return type == STORE_JSON ? json_object() : json_null();
-    switch (type) {
+    void *f = (char *)p + col->offset;
+    const char *text;
+    switch (col->type) {
     case STORE_BOOL:
-        return json_boolean(sqlite3_column_int(s, i));
+        *(int *)f = sqlite3_column_int(s, i);
+        break;
     case STORE_INT:
-        return json_integer(sqlite3_column_int64(s, i));
+        *(int64_t *)f = sqlite3_column_int64(s, i);
+        break;
     case STORE_REAL:
-        return json_real(sqlite3_column_double(s, i));
+        *(double *)f = sqlite3_column_double(s, i);
+        break;
     case STORE_TEXT:
     case STORE_TEXT_NULL:
-        return json_string((const char *)sqlite3_column_text(s, i));
-    case STORE_JSON: {
-        json_t *v = store_col_json(s, i);
-        return v ? v : json_object();
+        text = (const char *)sqlite3_column_text(s, i);
+        *(char **)f = text ? base_strdup(text) : NULL;
+        break;
+    case STORE_JSON:
+        *(json_t **)f = store_col_json(s, i);
+        if (!*(json_t **)f)
+            *(json_t **)f = json_object();
+        break;
     }
+}
+
+static void load(sqlite3_stmt *s, void *out)
+{
+    struct store_project *p = out;
+    memset(p, 0, sizeof *p);
+    p->id = sqlite3_column_int64(s, 0);
+    p->created_by = sqlite3_column_int64(s, 1);
+    p->created_at = store_col_time(s, 2);
+    p->updated_at = store_col_time(s, 3);
+    for (size_t i = 0; i < store_project_ncolumns; i++)
+        load_column(s, FIXED_COLS + (int)i, &store_project_columns[i], p);
+}
+
+void store_project_release(struct store_project *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < store_project_ncolumns; i++) {
+        const struct store_column *col = &store_project_columns[i];
+        void *f = (char *)p + col->offset;
+        if (col->type == STORE_TEXT || col->type == STORE_TEXT_NULL)
+            base_free(*(char **)f), *(char **)f = NULL;
+        else if (col->type == STORE_JSON)
+            json_decref(*(json_t **)f), *(json_t **)f = NULL;
+    }
+}
+
+static json_t *column_json(const struct store_project *p, const struct store_column *col)
+{
+    const void *f = (const char *)p + col->offset;
+    const char *text;
+    switch (col->type) {
+    case STORE_BOOL:
+        return json_boolean(*(const int *)f);
+    case STORE_INT:
+        return json_integer(*(const int64_t *)f);
+    case STORE_REAL:
+        return json_real(*(const double *)f);
+    case STORE_TEXT:
+    case STORE_TEXT_NULL:
+        text = *(char *const *)f;
+        return text ? json_string(text) : json_null();
+    case STORE_JSON:
+        return json_incref(*(json_t *const *)f);
     }
     return json_null();
 }
 
-static json_t *load_row(sqlite3_stmt *s)
+json_t *store_project_json(const struct store_project *p)
 {
     json_t *row = json_object();
     char iso[32];
-    json_object_set_new(row, "id", json_integer(sqlite3_column_int64(s, 0)));
+    json_object_set_new(row, "id", json_integer(p->id));
     for (size_t i = 0; i < store_project_ncolumns; i++)
         json_object_set_new(row, store_project_columns[i].name,
-                            column_value(s, FIXED_COLS + (int)i, store_project_columns[i].type));
-    int64_t by = sqlite3_column_int64(s, 1);
-    json_object_set_new(row, "created_by", by ? json_integer(by) : json_null());
+                            column_json(p, &store_project_columns[i]));
+    json_object_set_new(row, "created_by",
+                        p->created_by ? json_integer(p->created_by) : json_null());
     json_object_set_new(row, "organization", json_integer(1));
-    base_time_iso(store_col_time(s, 2), iso);
+    base_time_iso(p->created_at, iso);
     json_object_set_new(row, "created_at", json_string(iso));
-    base_time_iso(store_col_time(s, 3), iso);
+    base_time_iso(p->updated_at, iso);
     json_object_set_new(row, "updated_at", json_string(iso));
+    return row;
+}
+
+const char *store_project_data_key(const struct store_project *p)
+{
+    void *it = json_is_object(p->data_types) ? json_object_iter(p->data_types) : NULL;
+    return it ? json_object_iter_key(it) : NULL;
+}
+
+static json_t *load_row(sqlite3_stmt *s)
+{
+    struct store_project p;
+    load(s, &p);
+    json_t *row = store_project_json(&p);
+    store_project_release(&p);
     return row;
 }
 
@@ -229,9 +268,9 @@ int store_project_create(struct store *st, const json_t *fields, int64_t created
     return store_tx(st, STORE_TX_WRITE, create_body, &x, err);
 }
 
-int store_project_get(struct store *st, int64_t id, json_t **row, struct base_err *err)
+int store_project_get(struct store *st, int64_t id, struct store_project *out, struct base_err *err)
 {
-    struct store_one q = {.sql = SQL_GET, .key = id, .load = load_json_row, .out = row};
+    struct store_one q = {.sql = SQL_GET, .key = id, .load = load, .out = out};
     return store_one(st, &q, err);
 }
 
