@@ -102,7 +102,7 @@ class Workflow(unittest.TestCase):
     def test_train_help_lists_architectures(self):
         rc, out, _ = run("train", "--help")
         self.assertEqual(rc, 0)
-        self.assertRegex(out, r"--arch NAME +architecture: fcos-s, fcos-m or fcos-t")
+        self.assertRegex(out, r"--arch NAME +architecture: fcos-s, fcos-m, fcos-t, fcos-mv3 or fcos-mv3-ft")
 
     def test_train_progress_fits_the_terminal(self):
         rc, text = self.train
