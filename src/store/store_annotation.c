@@ -22,23 +22,29 @@ static const char SQL_EACH[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation
 static const char SQL_EACH_DONE[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation"
                                     " WHERE task_id = ? AND was_cancelled = 0 ORDER BY id";
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_annotation, member)
+static const struct store_field FIELDS[] = {
+    F(0, I64, id),
+    F(1, I64, task),
+    F(2, I64, project),
+    F(3, I64, completed_by),
+    F(5, INT, was_cancelled),
+    F(6, INT, ground_truth),
+    F(7, SET, has_lead_time),
+    F(7, REAL, lead_time),
+    F(9, I64, result_count),
+    F(10, I64, parent_prediction),
+    F(11, I64, parent_annotation),
+    F(12, TEXT, last_action),
+    F(13, TIME, created_at),
+    F(14, TIME, updated_at),
+};
+#undef F
+
 static void load_scalars(sqlite3_stmt *s, struct store_annotation *a)
 {
     memset(a, 0, sizeof *a);
-    a->id = sqlite3_column_int64(s, 0);
-    a->task = sqlite3_column_int64(s, 1);
-    a->project = sqlite3_column_int64(s, 2);
-    a->completed_by = sqlite3_column_int64(s, 3);
-    a->was_cancelled = sqlite3_column_int(s, 5);
-    a->ground_truth = sqlite3_column_int(s, 6);
-    a->has_lead_time = sqlite3_column_type(s, 7) != SQLITE_NULL;
-    a->lead_time = sqlite3_column_double(s, 7);
-    a->result_count = sqlite3_column_int64(s, 9);
-    a->parent_prediction = sqlite3_column_int64(s, 10);
-    a->parent_annotation = sqlite3_column_int64(s, 11);
-    store_col_copy(s, 12, a->last_action, sizeof a->last_action);
-    a->created_at = store_col_time(s, 13);
-    a->updated_at = store_col_time(s, 14);
+    store_load_fields(s, FIELDS, sizeof FIELDS / sizeof FIELDS[0], a);
 }
 
 void store_annotation_load(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar)

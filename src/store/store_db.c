@@ -746,6 +746,34 @@ void store_bind_id(sqlite3_stmt *s, int i, int64_t id)
         sqlite3_bind_null(s, i);
 }
 
+void store_load_fields(sqlite3_stmt *s, const struct store_field *f, size_t n, void *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        void *m = (char *)out + f[i].offset;
+        int c = f[i].col;
+        switch (f[i].how) {
+        case STORE_RD_I64:
+            *(int64_t *)m = sqlite3_column_int64(s, c);
+            break;
+        case STORE_RD_INT:
+            *(int *)m = sqlite3_column_int(s, c);
+            break;
+        case STORE_RD_REAL:
+            *(double *)m = sqlite3_column_double(s, c);
+            break;
+        case STORE_RD_TIME:
+            *(int64_t *)m = store_col_time(s, c);
+            break;
+        case STORE_RD_TEXT:
+            store_col_copy(s, c, m, f[i].size);
+            break;
+        case STORE_RD_SET:
+            *(int *)m = sqlite3_column_type(s, c) != SQLITE_NULL;
+            break;
+        }
+    }
+}
+
 int64_t store_col_time(sqlite3_stmt *s, int i)
 {
     const char *text = (const char *)sqlite3_column_text(s, i);

@@ -86,24 +86,29 @@ int store_help_each(struct store *st, int64_t project, store_help_fn fn, void *c
     return store_read(st, SQL_HELP_SUM, store_bind_id_arg, &project, 0, help_row, &x, err);
 }
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_ml_backend, member)
+static const struct store_field BACKEND_FIELDS[] = {
+    F(0, I64, id),
+    F(1, I64, project),
+    F(2, TEXT, url),
+    F(3, TEXT, title),
+    F(4, TEXT, description),
+    F(5, INT, is_interactive),
+    F(6, REAL, timeout),
+    F(7, INT, auto_update),
+    F(8, TIME, created_at),
+    F(9, TIME, updated_at),
+    F(10, TEXT, state),
+    F(11, TEXT, error_message),
+    F(12, TEXT, model_version),
+    F(13, INT, legacy_train),
+};
+#undef F
+
 static void load_backend(sqlite3_stmt *s, void *out)
 {
-    struct store_ml_backend *b = out;
-    memset(b, 0, sizeof *b);
-    b->id = sqlite3_column_int64(s, 0);
-    b->project = sqlite3_column_int64(s, 1);
-    store_col_copy(s, 2, b->url, sizeof b->url);
-    store_col_copy(s, 3, b->title, sizeof b->title);
-    store_col_copy(s, 4, b->description, sizeof b->description);
-    b->is_interactive = sqlite3_column_int(s, 5);
-    b->timeout = sqlite3_column_double(s, 6);
-    b->auto_update = sqlite3_column_int(s, 7);
-    b->created_at = store_col_time(s, 8);
-    b->updated_at = store_col_time(s, 9);
-    store_col_copy(s, 10, b->state, sizeof b->state);
-    store_col_copy(s, 11, b->error_message, sizeof b->error_message);
-    store_col_copy(s, 12, b->model_version, sizeof b->model_version);
-    b->legacy_train = sqlite3_column_int(s, 13);
+    memset(out, 0, sizeof(struct store_ml_backend));
+    store_load_fields(s, BACKEND_FIELDS, sizeof BACKEND_FIELDS / sizeof BACKEND_FIELDS[0], out);
 }
 
 /* The project's built-in row on connection c: 0 with *out filled, 1 when there is none. */

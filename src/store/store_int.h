@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stddef.h>
 
 #define STORE_STMT_CACHE 128
 #define STORE_POOL_IDLE  16
@@ -127,6 +128,29 @@ void store_bind_time(sqlite3_stmt *s, int i, int64_t us);
 void store_bind_json(sqlite3_stmt *s, int i, const json_t *v); /* NULL -> SQL NULL */
 void store_bind_text(sqlite3_stmt *s, int i, const char *v);   /* NULL -> SQL NULL */
 void store_bind_id(sqlite3_stmt *s, int i, int64_t id);        /* 0 -> SQL NULL */
+
+/* A column read into a struct member: column `col` by `how` into the member at `offset` (`size`
+ * bytes: a char array for TEXT). SET stores whether the column is not NULL (an int has_*). */
+enum store_read {
+    STORE_RD_I64,
+    STORE_RD_INT,
+    STORE_RD_REAL,
+    STORE_RD_TIME,
+    STORE_RD_TEXT,
+    STORE_RD_SET
+};
+struct store_field {
+    int col;
+    enum store_read how;
+    size_t offset, size;
+};
+#define STORE_FIELD(col, how, type, member)                                                        \
+    {                                                                                              \
+        (col), STORE_RD_##how, offsetof(type, member), sizeof(((type *)0)->member)                 \
+    }
+/* Reads the n fields of a row into `out`: the one home of the column-to-member copies of the
+ * loaders (the columns a loader reads otherwise, JSON and derived ones, it reads itself). */
+void store_load_fields(sqlite3_stmt *s, const struct store_field *f, size_t n, void *out);
 
 int64_t store_col_time(sqlite3_stmt *s, int i);
 json_t *store_col_json(sqlite3_stmt *s, int i); /* new reference; NULL for SQL NULL */

@@ -38,20 +38,19 @@ static const char SQL_EACH_ALL[] = "SELECT " STORE_PREDICTION_COLS " FROM predic
                                    " WHERE ? = 0 ORDER BY id";
 static const char SQL_UPLOAD_PROJECT[] = "SELECT project_id FROM file_upload WHERE file = ?";
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_prediction, member)
+static const struct store_field FIELDS[] = {
+    F(0, I64, id),          F(1, I64, task),         F(2, I64, project),
+    F(4, SET, has_score),   F(4, REAL, score),       F(5, TEXT, model_version),
+    F(6, SET, has_cluster), F(6, I64, cluster),      F(8, REAL, mislabeling),
+    F(9, TIME, created_at), F(10, TIME, updated_at),
+};
+#undef F
+
 static void load_scalars(sqlite3_stmt *s, struct store_prediction *p)
 {
     memset(p, 0, sizeof *p);
-    p->id = sqlite3_column_int64(s, 0);
-    p->task = sqlite3_column_int64(s, 1);
-    p->project = sqlite3_column_int64(s, 2);
-    p->has_score = sqlite3_column_type(s, 4) != SQLITE_NULL;
-    p->score = sqlite3_column_double(s, 4);
-    store_col_copy(s, 5, p->model_version, sizeof p->model_version);
-    p->has_cluster = sqlite3_column_type(s, 6) != SQLITE_NULL;
-    p->cluster = sqlite3_column_int64(s, 6);
-    p->mislabeling = sqlite3_column_double(s, 8);
-    p->created_at = store_col_time(s, 9);
-    p->updated_at = store_col_time(s, 10);
+    store_load_fields(s, FIELDS, sizeof FIELDS / sizeof FIELDS[0], p);
 }
 
 void store_prediction_load(sqlite3_stmt *s, struct store_prediction *p, struct base_arena *ar)

@@ -120,11 +120,30 @@ static const char *object_text(sqlite3_stmt *s, int i, struct base_arena *a, siz
     return text ? text : "{}";
 }
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_task, member)
+static const struct store_field TASK_FIELDS[] = {
+    F(0, I64, id),
+    F(1, I64, project),
+    F(4, TIME, created_at),
+    F(5, TIME, updated_at),
+    F(6, INT, is_labeled),
+    F(7, I64, overlap),
+    F(8, I64, inner_id),
+    F(9, I64, total_annotations),
+    F(10, I64, cancelled_annotations),
+    F(11, I64, total_predictions),
+    F(12, SET, has_prediction_score),
+    F(12, REAL, prediction_score),
+    F(13, I64, file_upload_id),
+    F(15, I64, updated_by),
+    F(16, SET, has_uncertainty),
+    F(16, REAL, uncertainty),
+};
+#undef F
+
 static void load_task(sqlite3_stmt *s, struct store_task *t, struct base_arena *a, int json_text)
 {
     memset(t, 0, sizeof *t);
-    t->id = sqlite3_column_int64(s, 0);
-    t->project = sqlite3_column_int64(s, 1);
     if (json_text) {
         t->data_text = object_text(s, 2, a, &t->data_len);
         t->meta_text = object_text(s, 3, a, &t->meta_len);
@@ -136,23 +155,10 @@ static void load_task(sqlite3_stmt *s, struct store_task *t, struct base_arena *
         if (!t->meta)
             t->meta = json_object();
     }
-    t->created_at = store_col_time(s, 4);
-    t->updated_at = store_col_time(s, 5);
-    t->is_labeled = sqlite3_column_int(s, 6);
-    t->overlap = sqlite3_column_int64(s, 7);
-    t->inner_id = sqlite3_column_int64(s, 8);
-    t->total_annotations = sqlite3_column_int64(s, 9);
-    t->cancelled_annotations = sqlite3_column_int64(s, 10);
-    t->total_predictions = sqlite3_column_int64(s, 11);
-    t->has_prediction_score = sqlite3_column_type(s, 12) != SQLITE_NULL;
-    t->prediction_score = sqlite3_column_double(s, 12);
-    t->file_upload_id = sqlite3_column_int64(s, 13);
+    store_load_fields(s, TASK_FIELDS, sizeof TASK_FIELDS / sizeof TASK_FIELDS[0], t);
     const char *file = store_col_text(s, 14, a);
     const char *slash = file ? strrchr(file, '/') : NULL;
     t->file_upload = slash ? slash + 1 : file;
-    t->updated_by = sqlite3_column_int64(s, 15);
-    t->has_uncertainty = sqlite3_column_type(s, 16) != SQLITE_NULL;
-    t->uncertainty = sqlite3_column_double(s, 16);
 }
 
 static void chunk_clear(struct chunk *ch)

@@ -32,19 +32,18 @@ static const char SQL_SESSION_GET[] = "SELECT " USER_COLS ", s.expires_at FROM s
 static const char SQL_SESSION_DELETE[] = "DELETE FROM session WHERE key_hash = ?";
 static const char SQL_SESSION_PURGE[] = "DELETE FROM session WHERE expires_at < ?";
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_user, member)
+static const struct store_field USER_FIELDS[] = {
+    F(0, I64, id),          F(1, TEXT, email),       F(2, TEXT, username),
+    F(3, TEXT, first_name), F(4, TEXT, last_name),   F(5, INT, is_superuser),
+    F(6, INT, is_active),   F(7, TIME, date_joined), F(8, TIME, last_activity),
+};
+#undef F
+
 static void load_user(sqlite3_stmt *s, void *out)
 {
-    struct store_user *u = out;
-    memset(u, 0, sizeof *u);
-    u->id = sqlite3_column_int64(s, 0);
-    store_col_copy(s, 1, u->email, sizeof u->email);
-    store_col_copy(s, 2, u->username, sizeof u->username);
-    store_col_copy(s, 3, u->first_name, sizeof u->first_name);
-    store_col_copy(s, 4, u->last_name, sizeof u->last_name);
-    u->is_superuser = sqlite3_column_int(s, 5);
-    u->is_active = sqlite3_column_int(s, 6);
-    u->date_joined = store_col_time(s, 7);
-    u->last_activity = store_col_time(s, 8);
+    memset(out, 0, sizeof(struct store_user));
+    store_load_fields(s, USER_FIELDS, sizeof USER_FIELDS / sizeof USER_FIELDS[0], out);
 }
 
 static int hash_password(const char *password, char out[crypto_pwhash_STRBYTES],

@@ -37,6 +37,32 @@ static const char SQL_PROJECT_OF[] = "SELECT v.project_id, v.file, v.name = p.mo
                                      " WHERE v.id = ?";
 static const char SQL_DELETE[] = "DELETE FROM ml_version WHERE id = ?";
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_version, member)
+static const struct store_field FIELDS[] = {
+    F(0, I64, id),
+    F(1, I64, project),
+    F(2, I64, seq),
+    F(3, I64, parent),
+    F(4, I64, job),
+    F(5, TEXT, name),
+    F(6, TEXT, file),
+    F(7, TEXT, arch),
+    F(8, INT, input_size),
+    F(10, I64, train_images),
+    F(11, I64, heldout_images),
+    F(12, I64, epochs),
+    F(13, REAL, duration_s),
+    F(14, SET, has_metrics),
+    F(17, SET, has_base),
+    F(20, REAL, score_thr),
+    F(21, INT, promoted),
+    F(22, TEXT, reason),
+    F(23, TIME, created_at),
+    F(24, TIME, promoted_at),
+    F(25, INT, is_current),
+};
+#undef F
+
 static void col_metric(sqlite3_stmt *s, int i, double *out)
 {
     *out = sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_double(s, i);
@@ -46,35 +72,15 @@ static void load(sqlite3_stmt *s, void *out)
 {
     struct store_version *v = out;
     memset(v, 0, sizeof *v);
-    v->id = sqlite3_column_int64(s, 0);
-    v->project = sqlite3_column_int64(s, 1);
-    v->seq = sqlite3_column_int64(s, 2);
-    v->parent = sqlite3_column_int64(s, 3);
-    v->job = sqlite3_column_int64(s, 4);
-    store_col_copy(s, 5, v->name, sizeof v->name);
-    store_col_copy(s, 6, v->file, sizeof v->file);
-    store_col_copy(s, 7, v->arch, sizeof v->arch);
-    v->input_size = sqlite3_column_int(s, 8);
+    store_load_fields(s, FIELDS, sizeof FIELDS / sizeof FIELDS[0], v);
     v->classes = store_col_json(s, 9);
     if (!json_is_array(v->classes)) {
         json_decref(v->classes);
         v->classes = json_array();
     }
-    v->train_images = sqlite3_column_int64(s, 10);
-    v->heldout_images = sqlite3_column_int64(s, 11);
-    v->epochs = sqlite3_column_int64(s, 12);
-    v->duration_s = sqlite3_column_double(s, 13);
-    v->has_metrics = sqlite3_column_type(s, 14) != SQLITE_NULL;
     double *m[] = {&v->ap, &v->ap50, &v->ap75, &v->base_ap, &v->base_ap50, &v->base_ap75};
     for (int i = 0; i < 6; i++)
         col_metric(s, 14 + i, m[i]);
-    v->has_base = sqlite3_column_type(s, 17) != SQLITE_NULL;
-    v->score_thr = sqlite3_column_double(s, 20);
-    v->promoted = sqlite3_column_int(s, 21);
-    store_col_copy(s, 22, v->reason, sizeof v->reason);
-    v->created_at = store_col_time(s, 23);
-    v->promoted_at = store_col_time(s, 24);
-    v->is_current = sqlite3_column_int(s, 25);
 }
 
 void store_version_release(struct store_version *v)
