@@ -93,14 +93,20 @@ static void load_column(sqlite3_stmt *s, int i, const struct store_column *col,
     }
 }
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_project, member)
+static const struct store_field FIXED[FIXED_COLS] = {
+    F(0, I64, id),
+    F(1, I64, created_by),
+    F(2, TIME, created_at),
+    F(3, TIME, updated_at),
+};
+#undef F
+
 static void load(sqlite3_stmt *s, void *out)
 {
     struct store_project *p = out;
     memset(p, 0, sizeof *p);
-    p->id = sqlite3_column_int64(s, 0);
-    p->created_by = sqlite3_column_int64(s, 1);
-    p->created_at = store_col_time(s, 2);
-    p->updated_at = store_col_time(s, 3);
+    store_load_fields(s, FIXED, FIXED_COLS, p);
     for (size_t i = 0; i < store_project_ncolumns; i++)
         load_column(s, FIXED_COLS + (int)i, &store_project_columns[i], p);
 }

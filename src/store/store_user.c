@@ -131,13 +131,8 @@ static int user_query(struct store *st, const char *sql, const char *text, int64
                       struct store_user *out, enum base_status missing, const char *missing_msg,
                       struct base_err *err)
 {
-    struct store_one q = {.sql = sql,
-                          .key = id,
-                          .text = text,
-                          .load = load_user,
-                          .out = out,
-                          .missing = missing,
-                          .msg = missing_msg};
+    struct store_one q = {.sql = sql, .key = id, .text = text, .load = load_user, .out = out};
+    q.missing = missing, q.msg = missing_msg;
     return store_one(st, &q, err);
 }
 

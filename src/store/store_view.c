@@ -18,20 +18,23 @@ static const char SQL_DELETE_PROJECT[] = "DELETE FROM dm_view WHERE project_id =
 static const char SQL_EACH[] = "SELECT id, project_id, user_id, data, created_at, updated_at"
                                " FROM dm_view WHERE ?1 = 0 OR project_id = ?1 ORDER BY id";
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_view, member)
+static const struct store_field FIELDS[] = {
+    F(0, I64, id),          F(1, I64, project),     F(2, I64, user),
+    F(4, TIME, created_at), F(5, TIME, updated_at),
+};
+#undef F
+
 static void load(sqlite3_stmt *s, void *out)
 {
     struct store_view *v = out;
     memset(v, 0, sizeof *v);
-    v->id = sqlite3_column_int64(s, 0);
-    v->project = sqlite3_column_int64(s, 1);
-    v->user = sqlite3_column_int64(s, 2);
+    store_load_fields(s, FIELDS, sizeof FIELDS / sizeof FIELDS[0], v);
     v->data = store_col_json(s, 3);
     if (!json_is_object(v->data)) {
         json_decref(v->data);
         v->data = json_object();
     }
-    v->created_at = store_col_time(s, 4);
-    v->updated_at = store_col_time(s, 5);
 }
 
 void store_view_release(struct store_view *v)
