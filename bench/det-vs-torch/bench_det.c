@@ -24,19 +24,12 @@ static struct det_dataset *raccoon_split(int want_val, const char *shared)
         fprintf(stderr, "bench_det: %s\n", err.msg);
         exit(1);
     }
-    struct det_dataset *all =
-        det_dataset_new((const char *const *)fd->classes, (int)fd->nclasses, &err);
-    for (size_t i = 0; i < fd->nsamples; i++) {
-        const struct formats_sample *s = &fd->samples[i];
-        struct det_box b[32];
-        int nb = 0;
-        for (size_t k = 0; k < s->nboxes && nb < 32; k++, nb++)
-            b[nb] = (struct det_box){(float)s->boxes[k].x0, (float)s->boxes[k].y0,
-                                     (float)s->boxes[k].x1, (float)s->boxes[k].y1,
-                                     s->boxes[k].cls,       1};
-        det_dataset_add(all, s->path, s->width, s->height, b, nb, &err);
-    }
+    struct det_dataset *all = det_dataset_from_formats(fd, 0, &err);
     formats_dataset_free(fd);
+    if (!all) {
+        fprintf(stderr, "bench_det: %s\n", err.msg);
+        exit(1);
+    }
     struct det_dataset *tr, *va;
     det_dataset_split(all, 0.2, 1, &tr, &va, &err);
     det_dataset_free(all);

@@ -114,13 +114,13 @@ static int find_snapshot(void *ctx, const struct store_prediction *p, struct bas
 /* The project's current-model prediction of the task, recorded in the annotation (spec 1.3). */
 static json_t *prediction_snapshot(struct api_req *r, int64_t task, int64_t project)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (store_project_get(r->api->store, project, &row, NULL))
         return json_object();
-    struct snapshot_ctx x = {json_string_value(json_object_get(row, "model_version")), NULL};
+    struct snapshot_ctx x = {row.model_version, NULL};
     if (x.version)
         store_prediction_each(r->api->store, task, 0, find_snapshot, &x, NULL);
-    json_decref(row);
+    store_project_release(&row);
     return x.found ? x.found : json_object();
 }
 

@@ -22,13 +22,6 @@ int api_label_config_apply(struct api_req *r, const char *xml, const char *field
     return 0;
 }
 
-const char *api_project_undefined_key(const json_t *row)
-{
-    json_t *types = json_object_get(row, "data_types");
-    void *it = json_is_object(types) ? json_object_iter(types) : NULL;
-    return it ? json_object_iter_key(it) : NULL;
-}
-
 /* What the project holds, gathered in one pass over its tasks (only when a config changes). */
 struct usage_ctx {
     struct formats_usage u;

@@ -157,11 +157,10 @@ static json_t *action_json(const struct action *x)
     return j;
 }
 
-/* The project of ?project= (404 as Label Studio when absent); *row: new reference. */
-static int query_project(struct api_req *r, json_t **row, struct base_err *err)
+/* The project of ?project= (404 as Label Studio when absent) into *row. */
+static int query_project(struct api_req *r, struct store_project *row, struct base_err *err)
 {
     int64_t project;
-    *row = NULL;
     if (api_query_int(r, "project", 0, 1, INT64_MAX, &project, err))
         return -1;
     if (project == 0)
@@ -172,10 +171,10 @@ static int query_project(struct api_req *r, json_t **row, struct base_err *err)
 /* GET /api/dm/actions?project= */
 int api_dm_actions_list(struct api_req *r, struct base_err *err)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (query_project(r, &row, err))
         return -1;
-    json_decref(row);
+    store_project_release(&row);
     json_t *out = json_array();
     for (size_t i = 0; i < NACTIONS; i++)
         json_array_append_new(out, action_json(&ACTIONS[i]));
@@ -199,7 +198,8 @@ static const struct action *find_action(struct api_req *r, struct base_err *err)
 
 /* The tasks the request chooses: its view (?view= or "view" in the body), else the body's
  * filters, ordering and selectedItems. */
-static int choose(struct api_req *r, const json_t *row, struct action_run *a, struct base_err *err)
+static int choose(struct api_req *r, const struct store_project *row, struct action_run *a,
+                  struct base_err *err)
 {
     struct store_task_view v;
     int64_t view = 0;
@@ -227,17 +227,17 @@ static int choose(struct api_req *r, const json_t *row, struct action_run *a, st
 /* Parses the request and runs the action (on the request thread or, deferred, on a pool). */
 static int run(struct api_req *r, const struct action *x, struct base_err *err)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     size_t len;
     http_request_body(r->http, &len);
     struct action_run a = {.r = r};
     a.body = len ? api_body_object(r, err) : json_object();
     int rc = -1;
-    if (a.body && !query_project(r, &row, err) && !choose(r, row, &a, err)) {
-        a.project = json_integer_value(json_object_get(row, "id"));
+    if (a.body && !query_project(r, &row, err) && !choose(r, &row, &a, err)) {
+        a.project = row.id;
         rc = x->fn(&a, err);
     }
-    json_decref(row);
+    store_project_release(&row);
     json_decref(a.body);
     return rc;
 }

@@ -26,12 +26,11 @@ static int reply_view(struct api_req *r, int status, int64_t id, struct base_err
     return 0;
 }
 
-/* The project a body names (400 when absent or unknown); *row: new reference. */
+/* The project a body names (400 when absent or unknown) into *row (left zero when absent). */
 static int body_project(struct api_req *r, json_t *body, int required, int64_t *project,
-                        json_t **row, struct base_err *err)
+                        struct store_project *row, struct base_err *err)
 {
     int present;
-    *row = NULL;
     if (api_field_int(r, body, "project", 0, project, &present, err))
         return -1;
     if (!present)
@@ -43,7 +42,7 @@ static int body_project(struct api_req *r, json_t *body, int required, int64_t *
 }
 
 /* The view's data must be an object whose filters, ordering and selection parse. */
-static int check_data(struct api_req *r, const json_t *row, const json_t *data,
+static int check_data(struct api_req *r, const struct store_project *row, const json_t *data,
                       struct base_err *err)
 {
     struct store_task_view v;
@@ -76,20 +75,21 @@ int api_dm_views_list(struct api_req *r, struct base_err *err)
 /* POST /api/dm/views {"project": id, "data": {...}} */
 int api_dm_views_create(struct api_req *r, struct base_err *err)
 {
-    json_t *body = api_body_object(r, err), *row = NULL, *data = NULL;
+    struct store_project row = {0};
+    json_t *body = api_body_object(r, err), *data = NULL;
     int64_t project = 0, id;
     int rc = -1;
     if (!body || body_project(r, body, 1, &project, &row, err))
         goto out;
     data = json_object_get(body, "data");
     data = data ? json_incref(data) : json_object();
-    if (check_data(r, row, data, err) ||
+    if (check_data(r, &row, data, err) ||
         store_view_create(r->api->store, project, r->user.id, data, &id, err))
         goto out;
     rc = reply_view(r, 201, id, err);
 out:
     json_decref(data);
-    json_decref(row);
+    store_project_release(&row);
     json_decref(body);
     return rc;
 }
@@ -105,27 +105,28 @@ int api_dm_view_patch(struct api_req *r, struct base_err *err)
 {
     static const char *const kept[] = {"filters", "ordering"};
     struct store_view old = {0};
-    json_t *body = api_body_object(r, err), *row = NULL, *data = NULL;
+    struct store_project row = {0};
+    json_t *body = api_body_object(r, err), *data = NULL;
     int64_t project = 0;
     int rc = -1;
     if (!body || store_view_get(r->api->store, r->m.ids[0], &old, err) ||
         body_project(r, body, 0, &project, &row, err))
         goto out;
-    if (!row && store_project_get(r->api->store, old.project, &row, err))
+    if (!row.id && store_project_get(r->api->store, old.project, &row, err))
         goto out;
     data = json_object_get(body, "data");
     data = data ? json_deep_copy(data) : json_deep_copy(old.data);
     for (size_t i = 0; json_is_object(data) && i < 2; i++)
         if (!json_object_get(data, kept[i]) && json_object_get(old.data, kept[i]))
             json_object_set(data, kept[i], json_object_get(old.data, kept[i]));
-    if (check_data(r, row, data, err) ||
+    if (check_data(r, &row, data, err) ||
         store_view_update(r->api->store, old.id, project, data, err))
         goto out;
     rc = reply_view(r, 200, old.id, err);
 out:
     store_view_release(&old);
     json_decref(data);
-    json_decref(row);
+    store_project_release(&row);
     json_decref(body);
     return rc;
 }
@@ -140,13 +141,14 @@ int api_dm_view_delete(struct api_req *r, struct base_err *err)
 /* DELETE /api/dm/views/reset {"project": id}: every view of the project. */
 int api_dm_views_reset(struct api_req *r, struct base_err *err)
 {
-    json_t *body = api_body_object(r, err), *row = NULL;
+    struct store_project row = {0};
+    json_t *body = api_body_object(r, err);
     int64_t project = 0;
     int rc = -1;
     if (body && !body_project(r, body, 1, &project, &row, err) &&
         !store_views_delete_project(r->api->store, project, NULL, err))
         rc = api_reply_empty(r, 204);
-    json_decref(row);
+    store_project_release(&row);
     json_decref(body);
     return rc;
 }

@@ -111,8 +111,9 @@ static int export_name(int64_t project, char out[96], struct base_err *err)
 }
 
 /* Streams the project's tasks from the store into the export. */
-static int feed_tasks(struct api *api, const struct api_export_opts *o, const json_t *row,
-                      struct formats_export *e, struct base_err *err)
+static int feed_tasks(struct api *api, const struct api_export_opts *o,
+                      const struct store_project *row, struct formats_export *e,
+                      struct base_err *err)
 {
     struct store_task_query q = {.project = o->project,
                                  .ids = o->ids,
@@ -124,7 +125,7 @@ static int feed_tasks(struct api *api, const struct api_export_opts *o, const js
                                  /* every format reads the task as text (no jansson tree) */
                                  .json_text = 1};
     struct export_ctx x = {.e = e,
-                           .ukey = api_project_undefined_key(row),
+                           .ukey = store_project_data_key(row),
                            .progress = o->progress,
                            .progress_ctx = o->progress_ctx,
                            .stored = !formats_export_wants_text(o->kind)};
@@ -141,14 +142,14 @@ static int feed_tasks(struct api *api, const struct api_export_opts *o, const js
 int api_export_project(struct api *api, const struct api_export_opts *o, char **path,
                        struct base_err *err)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     struct formats_config *cfg = NULL;
     struct formats_export *e = NULL;
     char name[96], *dest = NULL;
     int rc = -1;
     if (store_project_get(api->store, o->project, &row, err))
         return -1;
-    const char *xml = json_string_value(json_object_get(row, "label_config"));
+    const char *xml = row.label_config;
     if (formats_config_parse(xml ? xml : "", xml ? strlen(xml) : 0, &cfg, err))
         goto out;
     char *dir = base_path_join(api->data_dir, "export");
@@ -169,7 +170,7 @@ int api_export_project(struct api *api, const struct api_export_opts *o, char **
         rc = -1;
         goto out;
     }
-    if (feed_tasks(api, o, row, e, err)) {
+    if (feed_tasks(api, o, &row, e, err)) {
         formats_export_abort(e);
         rc = -1;
         goto out;
@@ -182,7 +183,7 @@ out:
     }
     base_free(dest);
     formats_config_free(cfg);
-    json_decref(row);
+    store_project_release(&row);
     return rc;
 }
 
@@ -259,13 +260,13 @@ int api_project_export_formats(struct api_req *r, struct base_err *err)
 {
     static const char *const titles[] = {"JSON", "JSON-MIN", "CSV",           "TSV",
                                          "COCO", "YOLO",     "Pascal VOC XML"};
-    json_t *row = NULL;
+    struct store_project row = {0};
     struct formats_config *cfg = NULL;
     if (api_project_row(r, r->m.ids[0], &row, err))
         return -1;
-    const char *xml = json_string_value(json_object_get(row, "label_config"));
+    const char *xml = row.label_config;
     int rc = formats_config_parse(xml ? xml : "", xml ? strlen(xml) : 0, &cfg, err);
-    json_decref(row);
+    store_project_release(&row);
     if (rc)
         return -1;
     json_t *list = json_array();

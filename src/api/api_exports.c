@@ -142,7 +142,7 @@ static int snap_add(void *ctx, const struct store_task *t, struct base_err *err)
 }
 
 /* The tasks of the snapshot's view (all of the project without one). */
-static int view_ids(struct api_req *r, const json_t *row, const struct snap_opts *o,
+static int view_ids(struct api_req *r, const struct store_project *row, const struct snap_opts *o,
                     struct store_task_query *q, int *none, struct base_err *err)
 {
     struct store_task_view v;
@@ -177,16 +177,17 @@ static char *snapshot_path(struct api *api, int64_t project, int64_t id)
 }
 
 /* Writes the snapshot's file; *count: its tasks. */
-static int write_snapshot(struct api_req *r, const json_t *row, const struct snap_opts *o,
-                          const char *dest, int64_t *count, struct base_err *err)
+static int write_snapshot(struct api_req *r, const struct store_project *row,
+                          const struct snap_opts *o, const char *dest, int64_t *count,
+                          struct base_err *err)
 {
     struct formats_config *cfg = NULL;
-    const char *xml = json_string_value(json_object_get(row, "label_config"));
-    struct store_task_query q = {.project = json_integer_value(json_object_get(row, "id")),
+    const char *xml = row->label_config;
+    struct store_task_query q = {.project = row->id,
                                  .only_annotated = o->only_with_annotations,
                                  .with_annotations = 1,
                                  .with_predictions = 1};
-    struct snap_ctx x = {r, api_users_new(r), o, NULL, api_project_undefined_key(row), 0};
+    struct snap_ctx x = {r, api_users_new(r), o, NULL, store_project_data_key(row), 0};
     char *dir = base_strdup(dest);
     *strrchr(dir, '/') = '\0';
     int none = 0;
@@ -252,11 +253,11 @@ static json_t *body_options(const json_t *body)
 }
 
 /* Makes the snapshot's file and records how it went. */
-static int make_snapshot(struct api_req *r, const json_t *row, int64_t id, const json_t *options,
-                         struct base_err *err)
+static int make_snapshot(struct api_req *r, const struct store_project *row, int64_t id,
+                         const json_t *options, struct base_err *err)
 {
     struct snap_opts o;
-    int64_t project = json_integer_value(json_object_get(row, "id")), count = 0;
+    int64_t project = row->id, count = 0;
     char md5[33], *path = snapshot_path(r->api, project, id);
     char rel[96];
     snprintf(rel, sizeof rel, "export/snapshots/%lld/%lld.json", (long long)project, (long long)id);
@@ -281,7 +282,8 @@ int api_project_exports_create(struct api_req *r, struct base_err *err)
 {
     size_t len;
     http_request_body(r->http, &len);
-    json_t *row = NULL, *body = len ? api_body_object(r, err) : json_object(), *options = NULL;
+    struct store_project row = {0};
+    json_t *body = len ? api_body_object(r, err) : json_object(), *options = NULL;
     int64_t id;
     int rc = -1;
     if (!body || api_project_row(r, r->m.ids[0], &row, err))
@@ -299,12 +301,12 @@ int api_project_exports_create(struct api_req *r, struct base_err *err)
                               err))
         goto out;
     /* a snapshot that could not be made stays listed as failed, as in Label Studio */
-    if (make_snapshot(r, row, id, options, err))
+    if (make_snapshot(r, &row, id, options, err))
         goto out;
     rc = reply_snapshot(r, 201, r->m.ids[0], id, err);
 out:
     json_decref(options);
-    json_decref(row);
+    store_project_release(&row);
     json_decref(body);
     return rc;
 }
@@ -325,10 +327,10 @@ static int append_snapshot(void *ctx, const struct store_snapshot *s, struct bas
 /* GET /api/projects/{id}/exports: newest first. */
 int api_project_exports_list(struct api_req *r, struct base_err *err)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (api_project_row(r, r->m.ids[0], &row, err))
         return -1;
-    json_decref(row);
+    store_project_release(&row);
     struct list_ctx x = {r, json_array()};
     if (store_snapshot_each(r->api->store, r->m.ids[0], API_SNAPSHOTS_LISTED, append_snapshot, &x,
                             err)) {
@@ -368,12 +370,12 @@ int api_project_export_delete(struct api_req *r, struct base_err *err)
  */
 
 /* Converts the snapshot's JSON file into `kind` at dest, task by task. */
-static int convert(struct api_req *r, const json_t *row, const char *src, enum formats_kind kind,
-                   const char *dest, struct base_err *err)
+static int convert(struct api_req *r, const struct store_project *row, const char *src,
+                   enum formats_kind kind, const char *dest, struct base_err *err)
 {
     struct formats_config *cfg = NULL;
     struct formats_export *e = NULL;
-    const char *xml = json_string_value(json_object_get(row, "label_config"));
+    const char *xml = row->label_config;
     char *text = NULL;
     size_t len, n;
     const char *item;
@@ -429,7 +431,7 @@ static int send_file(struct api_req *r, const char *path, const char *name, cons
 int api_project_export_download(struct api_req *r, struct base_err *err)
 {
     struct store_snapshot s;
-    json_t *row = NULL;
+    struct store_project row = {0};
     enum formats_kind kind = FORMATS_JSON;
     const char *type = http_request_query(r->http, "exportType");
     if (!type)
@@ -462,7 +464,7 @@ int api_project_export_download(struct api_req *r, struct base_err *err)
     }
     dest = base_strprintf("%s.%s-%lld.%s", src, formats_kind_name(kind), (long long)base_time_us(),
                           ext);
-    rc = api_project_row(r, s.project, &row, err) || convert(r, row, src, kind, dest, err) ||
+    rc = api_project_row(r, s.project, &row, err) || convert(r, &row, src, kind, dest, err) ||
                  send_file(r, dest, name, ext, err)
              ? -1
              : 0;
@@ -470,7 +472,7 @@ int api_project_export_download(struct api_req *r, struct base_err *err)
 out:
     base_free(src);
     base_free(dest);
-    json_decref(row);
+    store_project_release(&row);
     store_snapshot_release(&s);
     return rc;
 }

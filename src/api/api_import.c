@@ -197,7 +197,8 @@ static void add_columns(json_t *cols, const json_t *tasks)
 }
 
 /* Normalises and writes the waiting tasks (starting the store import on first use). */
-static int flush(struct api_req *r, const json_t *row, struct upload *u, struct base_err *err)
+static int flush(struct api_req *r, const struct store_project *row, struct upload *u,
+                 struct base_err *err)
 {
     size_t n = json_array_size(u->tasks);
     if (api_tasks_normalize_at(r, row, u->tasks, u->done, &u->notes, err))
@@ -245,7 +246,7 @@ static int add_table_file(struct api_req *r, struct upload *u, const struct http
     return add_outside(r, u, tasks, err);
 }
 
-static int add_part(struct api_req *r, const json_t *row, struct upload *u,
+static int add_part(struct api_req *r, const struct store_project *row, struct upload *u,
                     const struct http_part *p, struct base_err *err)
 {
     const char *dot = strrchr(p->filename, '.');
@@ -257,18 +258,18 @@ static int add_part(struct api_req *r, const json_t *row, struct upload *u,
     struct base_err ierr = {0};
     if (check_image(r->api, p->filename, p->data, p->len, &info, &ierr))
         return api_invalid(r, err, "file", "%s", ierr.msg);
-    if (json_object_size(json_object_get(row, "data_types")) > 1)
+    if (json_object_size(row->data_types) > 1)
         return api_invalid(r, err, "file",
                            "Your labeling config has more than one data key and direct file "
                            "upload supports only one data key. To import data with multiple "
                            "data keys, use a JSON file.");
     count_format(u->formats, dot && strlen(dot) < 16 ? dot : image_exts[info.format][0]);
-    int64_t project = json_integer_value(json_object_get(row, "id"));
-    return save_upload(r->api, r->arena, project, api_project_undefined_key(row), p->filename,
+    int64_t project = row->id;
+    return save_upload(r->api, r->arena, project, store_project_data_key(row), p->filename,
                        info.format, p->data, p->len, u->tasks, &u->saved, err);
 }
 
-static int collect_multipart(struct api_req *r, const json_t *row, struct upload *u,
+static int collect_multipart(struct api_req *r, const struct store_project *row, struct upload *u,
                              struct base_err *err)
 {
     size_t len, n;
@@ -292,7 +293,7 @@ static int collect_multipart(struct api_req *r, const json_t *row, struct upload
 
 /* A JSON list is parsed and written a chunk at a time, so memory stays small whatever its
  * length; a single task object is a list of one. */
-static int collect_json(struct api_req *r, const json_t *row, struct upload *u,
+static int collect_json(struct api_req *r, const struct store_project *row, struct upload *u,
                         struct base_err *err)
 {
     size_t len, n;
@@ -359,7 +360,7 @@ static int url_form(struct api_req *r)
 int api_project_import(struct api_req *r, struct base_err *err)
 {
     double t0 = base_now();
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (api_project_row(r, r->m.ids[0], &row, err))
         return -1;
     struct upload u = {.tasks = json_array(),
@@ -375,8 +376,9 @@ int api_project_import(struct api_req *r, struct base_err *err)
                      "or upload files as multipart/form-data");
         goto out;
     }
-    if (ctype && !strncasecmp(ctype, "multipart/form-data", 19) ? collect_multipart(r, row, &u, err)
-                                                                : collect_json(r, row, &u, err))
+    if (ctype && !strncasecmp(ctype, "multipart/form-data", 19)
+            ? collect_multipart(r, &row, &u, err)
+            : collect_json(r, &row, &u, err))
         goto out;
     struct store_import *imp = u.imp;
     u.imp = NULL;
@@ -391,7 +393,7 @@ out:
     json_decref(u.formats);
     json_decref(u.columns);
     json_decref(u.pre);
-    json_decref(row);
+    store_project_release(&row);
     return rc;
 }
 
@@ -401,7 +403,8 @@ int api_import_files(struct api *api, int64_t project, int64_t user, const char 
                      size_t npaths, api_progress_fn progress, void *progress_ctx,
                      struct store_import_result *res, size_t *skipped, struct base_err *err)
 {
-    json_t *row = NULL, *tasks = json_array();
+    struct store_project row = {0};
+    json_t *tasks = json_array();
     struct saved saved = {0};
     struct base_arena *a = base_arena_new(16384);
     int rc = store_project_get(api->store, project, &row, err);
@@ -413,7 +416,7 @@ int api_import_files(struct api *api, int64_t project, int64_t user, const char 
         struct base_err skip = {0};
         rc = base_file_read(paths[i], API_FILE_MAX, &data, &len, err);
         if (rc == 0 && !check_image(api, paths[i], data, len, &info, &skip))
-            rc = save_upload(api, a, project, api_project_undefined_key(row), paths[i], info.format,
+            rc = save_upload(api, a, project, store_project_data_key(&row), paths[i], info.format,
                              data, len, tasks, &saved, err);
         else if (rc == 0 && ++*skipped && skip.status == BASE_E_TOOBIG)
             BASE_WARN("import: skipped %s", skip.msg);
@@ -426,7 +429,7 @@ int api_import_files(struct api *api, int64_t project, int64_t user, const char 
     saved_release(&saved, rc != 0);
     base_arena_free(a);
     json_decref(tasks);
-    json_decref(row);
+    store_project_release(&row);
     return rc;
 }
 
@@ -609,12 +612,12 @@ static int copy_task_images(struct api *api, struct base_arena *a,
 
 /* Copies each image of the data set as an upload and gives its task the boxes. */
 static int tasks_from_dataset(struct api *api, struct base_arena *a,
-                              const struct api_dataset_import *o, const json_t *row, json_t *tasks,
-                              struct saved *saved, struct base_err *err)
+                              const struct api_dataset_import *o, const struct store_project *row,
+                              json_t *tasks, struct saved *saved, struct base_err *err)
 {
     struct formats_config *cfg = NULL;
     struct formats_dataset *d = NULL;
-    const char *xml = json_string_value(json_object_get(row, "label_config"));
+    const char *xml = row->label_config;
     struct formats_import_opts io = {.as_predictions = o->as_predictions,
                                      .model_version = o->model_version};
     int rc = formats_config_parse(xml ? xml : "", xml ? strlen(xml) : 0, &cfg, err) ||
@@ -654,25 +657,26 @@ static int tasks_from_dataset(struct api *api, struct base_arena *a,
 int api_import_dataset(struct api *api, const struct api_dataset_import *o,
                        struct store_import_result *res, struct base_err *err)
 {
-    json_t *row = NULL, *tasks = json_array();
+    struct store_project row = {0};
+    json_t *tasks = json_array();
     struct saved saved = {0};
     struct base_arena *a = base_arena_new(16384);
     int rc = store_project_get(api->store, o->project, &row, err);
     if (!rc && o->match_existing && o->kind == FORMATS_JSON) {
-        rc = api_import_match(api, o, row, res, err);
-        json_decref(tasks), json_decref(row);
+        rc = api_import_match(api, o, &row, res, err);
+        json_decref(tasks), store_project_release(&row);
         base_arena_free(a);
         return rc;
     }
     if (!rc && o->kind == FORMATS_JSON) {
         json_decref(tasks);
         tasks = NULL;
-        rc = tasks_from_json(o, api_project_undefined_key(row), &tasks, err) ||
+        rc = tasks_from_json(o, store_project_data_key(&row), &tasks, err) ||
                      copy_task_images(api, a, o, tasks, &saved, err)
                  ? -1
                  : 0;
     } else if (!rc && o->kind >= FORMATS_COCO) {
-        rc = tasks_from_dataset(api, a, o, row, tasks, &saved, err);
+        rc = tasks_from_dataset(api, a, o, &row, tasks, &saved, err);
     } else if (!rc) {
         rc = base_err_set(err, BASE_E_UNSUPPORTED, "import from %s is not supported",
                           formats_kind_name(o->kind));
@@ -682,6 +686,6 @@ int api_import_dataset(struct api *api, const struct api_dataset_import *o,
     saved_release(&saved, rc != 0);
     base_arena_free(a);
     json_decref(tasks);
-    json_decref(row);
+    store_project_release(&row);
     return rc;
 }

@@ -105,10 +105,10 @@ int api_project_import_dataset(struct api_req *r, struct base_err *err)
         return api_invalid(r, err, "match_existing", "only a JSON task file (format=json)");
     if (!ctype || strncasecmp(ctype, "multipart/form-data", 19))
         return api_invalid(r, err, "file", "upload the files as multipart/form-data");
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (api_project_row(r, r->m.ids[0], &row, err))
         return -1;
-    json_decref(row);
+    store_project_release(&row);
     char *tmpl = base_path_join(r->api->data_dir, "tmp-import-XXXXXX");
     if (!mkdtemp(tmpl)) {
         base_free(tmpl);

@@ -124,10 +124,11 @@ static int read_tasks(const char *path, json_t **tasks, struct base_err *err)
     return rc;
 }
 
-int api_import_match(struct api *api, const struct api_dataset_import *o, const json_t *row,
-                     struct store_import_result *res, struct base_err *err)
+int api_import_match(struct api *api, const struct api_dataset_import *o,
+                     const struct store_project *row, struct store_import_result *res,
+                     struct base_err *err)
 {
-    struct index x = {json_object(), json_object(), api_project_undefined_key(row)};
+    struct index x = {json_object(), json_object(), store_project_data_key(row)};
     struct store_task_query q = {.project = o->project};
     json_t *tasks = NULL, *t;
     struct store_prediction *ps = NULL;

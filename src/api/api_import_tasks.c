@@ -32,8 +32,8 @@ static int check_annotations(struct api_req *r, json_t *list, size_t i, struct b
     return 0;
 }
 
-static int expand_predictions(struct api_req *r, const json_t *row, json_t *list, size_t i,
-                              struct base_err *err)
+static int expand_predictions(struct api_req *r, const struct store_project *row, json_t *list,
+                              size_t i, struct base_err *err)
 {
     size_t k;
     json_t *v;
@@ -50,7 +50,7 @@ static int expand_predictions(struct api_req *r, const json_t *row, json_t *list
 }
 
 /* Annotations and predictions: lists whose non-object entries are dropped and counted. */
-static int check_lists(struct api_req *r, const json_t *row, json_t *t, size_t i,
+static int check_lists(struct api_req *r, const struct store_project *row, json_t *t, size_t i,
                        struct api_import_notes *notes, struct base_err *err)
 {
     static const char *const keys[] = {"annotations", "predictions"};
@@ -69,8 +69,8 @@ static int check_lists(struct api_req *r, const json_t *row, json_t *t, size_t i
            expand_predictions(r, row, json_object_get(t, "predictions"), i, err);
 }
 
-static int normalize_one(struct api_req *r, const json_t *row, json_t *tasks, size_t k, size_t i,
-                         struct api_import_notes *notes, struct base_err *err)
+static int normalize_one(struct api_req *r, const struct store_project *row, json_t *tasks,
+                         size_t k, size_t i, struct api_import_notes *notes, struct base_err *err)
 {
     json_t *t = json_array_get(tasks, k);
     if (!json_is_object(t))
@@ -81,14 +81,14 @@ static int normalize_one(struct api_req *r, const json_t *row, json_t *tasks, si
     }
     json_t *data = json_object_get(t, "data"), *meta = json_object_get(t, "meta");
     json_t *raw = json_object_get(data, "$undefined$");
-    const char *ukey = api_project_undefined_key(row);
+    const char *ukey = store_project_data_key(row);
     if (raw && ukey && !json_object_get(data, ukey)) {
         json_object_set(data, ukey, raw);
         json_object_del(data, "$undefined$");
     }
     const char *key;
     json_t *tag;
-    json_object_foreach(json_object_get(row, "data_types"), key, tag)
+    json_object_foreach(row->data_types, key, tag)
     {
         json_t *v = json_object_get(data, key);
         if (!v)
@@ -104,14 +104,15 @@ static int normalize_one(struct api_req *r, const json_t *row, json_t *tasks, si
     return check_lists(r, row, t, i, notes, err);
 }
 
-int api_tasks_normalize(struct api_req *r, const json_t *project_row, json_t *tasks,
+int api_tasks_normalize(struct api_req *r, const struct store_project *project_row, json_t *tasks,
                         struct base_err *err)
 {
     return api_tasks_normalize_at(r, project_row, tasks, 0, NULL, err);
 }
 
-int api_tasks_normalize_at(struct api_req *r, const json_t *project_row, json_t *tasks,
-                           size_t first, struct api_import_notes *notes, struct base_err *err)
+int api_tasks_normalize_at(struct api_req *r, const struct store_project *project_row,
+                           json_t *tasks, size_t first, struct api_import_notes *notes,
+                           struct base_err *err)
 {
     if (!json_is_array(tasks))
         return api_invalid(r, err, "non_field_errors", "expected a list of tasks");

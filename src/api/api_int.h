@@ -147,16 +147,15 @@ json_t *api_time_json(int64_t us);
 /* ---- projects and labeling configs ------------------------------------------------------------
  */
 
-/* Loads a project row (404 when absent); *row is a new reference. */
-int api_project_row(struct api_req *r, int64_t id, json_t **row, struct base_err *err);
-/* The data key `$undefined$` becomes for this project row (NULL if none); borrowed from row. */
-const char *api_project_undefined_key(const json_t *row);
+/* Loads a project (404 when absent) into *p (store_project_release). */
+int api_project_row(struct api_req *r, int64_t id, struct store_project *p, struct base_err *err);
 struct api_dataset_import;
 struct store_import_result;
 /* api_import_match.c: a JSON file's predictions for the project's existing tasks (match_existing
  * of api_import_dataset); res counts the predictions. */
-int api_import_match(struct api *api, const struct api_dataset_import *o, const json_t *row,
-                     struct store_import_result *res, struct base_err *err);
+int api_import_match(struct api *api, const struct api_dataset_import *o,
+                     const struct store_project *row, struct store_import_result *res,
+                     struct base_err *err);
 /* Validates a labeling config as Label Studio does on save (400 with validation_errors under
  * `field` otherwise) and sets parsed_label_config, data_types and control_weights in `fields`
  * (unless `fields` already sets control_weights). */
@@ -171,9 +170,9 @@ int api_label_config_check_usage(struct api_req *r, int64_t id, const char *xml,
 /* ---- the labeling queue ------------------------------------------------------------------------
  */
 
-/* Picks the next task of `project` (a project row) for r->user: *task, or -1 with
- * BASE_E_NOTFOUND when nothing is left. */
-typedef int (*api_next_fn)(struct api_req *r, const json_t *project, int64_t *task,
+/* Picks the next task of `project` for r->user: *task, or -1 with BASE_E_NOTFOUND when nothing
+ * is left. */
+typedef int (*api_next_fn)(struct api_req *r, const struct store_project *project, int64_t *task,
                            struct base_err *err);
 /* Policies by the project's `sampling` value; the first entry is the fallback. An active-learning
  * order plugs in by adding a line to this table (api_next.c). */
@@ -195,12 +194,12 @@ struct api_import_notes {
 /* Normalises a Label Studio task list in place (a flat dict becomes {"data": dict}; `$undefined$`
  * renamed when the project has a data key; entries of annotations/predictions that are not
  * objects dropped and counted in notes, may be NULL; prediction results in short forms expanded)
- * and validates it against the project row: every object-tag data key present, annotations with
+ * and validates it against the project: every object-tag data key present, annotations with
  * result lists. 400 on failure. */
-int api_tasks_normalize(struct api_req *r, const json_t *project_row, json_t *tasks,
+int api_tasks_normalize(struct api_req *r, const struct store_project *project, json_t *tasks,
                         struct base_err *err);
 /* The same for a piece of a longer list whose first task is number `first` (for messages). */
-int api_tasks_normalize_at(struct api_req *r, const json_t *project_row, json_t *tasks,
+int api_tasks_normalize_at(struct api_req *r, const struct store_project *project, json_t *tasks,
                            size_t first, struct api_import_notes *notes, struct base_err *err);
 /* The names of ?preannotated_from_fields=a,b (new reference), or NULL. */
 json_t *api_import_pre_fields(struct api_req *r);
@@ -216,7 +215,7 @@ json_t *api_import_warnings(const struct api_import_notes *n,
  * one region object, a value payload ({"choices": ["A"]}) or a bare label / number of a
  * single-valued control (Choices, TextArea, Rating, Number) expanded with the project's labeling
  * config as Label Studio does. *out: new reference. 400 under `field` otherwise. */
-int api_prediction_result(struct api_req *r, const json_t *row, const json_t *result,
+int api_prediction_result(struct api_req *r, const struct store_project *row, const json_t *result,
                           const char *field, json_t **out, struct base_err *err);
 
 /* ---- media --------------------------------------------------------------------------------------
@@ -237,20 +236,20 @@ struct api_task_page {
     struct store_task_totals totals; /* of all matching tasks */
     struct api_task_slot *slots;     /* filled by api_task_page_index */
 };
-/* Reads the data-manager parameters of GET /api/tasks for the project `row`: the saved view named
+/* Reads the data-manager parameters of GET /api/tasks for the project: the saved view named
  * by `view`, else the `query` parameter (filters, ordering, selectedItems). Returns 1 when they ask
  * for nothing but the plain id order (or are absent), 0 with *out filled for the page at
  * offset/limit (limit > 0), -1 with err (400 naming the problem for a bad query). */
-int api_task_view(struct api_req *r, const json_t *row, int64_t offset, int64_t limit,
+int api_task_view(struct api_req *r, const struct store_project *row, int64_t offset, int64_t limit,
                   struct api_task_page *out, struct base_err *err);
 /* Label Studio's data-manager object q ({"filters", "ordering", "selectedItems"}; NULL: none)
- * for the project `row` as a store view (strings in the request arena); 400 under "query" or
+ * for the project as a store view (strings in the request arena); 400 under "query" or
  * "selectedItems" naming what is wrong. */
-int api_dm_query(struct api_req *r, const json_t *row, const json_t *q, struct store_task_view *v,
-                 struct base_err *err);
+int api_dm_query(struct api_req *r, const struct store_project *row, const json_t *q,
+                 struct store_task_view *v, struct base_err *err);
 /* The same for the saved view `view` (404 when absent, 400 when it is another project's). */
-int api_dm_view_query(struct api_req *r, const json_t *row, int64_t view, struct store_task_view *v,
-                      struct base_err *err);
+int api_dm_view_query(struct api_req *r, const struct store_project *row, int64_t view,
+                      struct store_task_view *v, struct base_err *err);
 /* Prepares api_task_page_slot, which gives the position in the page of one of its task ids. */
 void api_task_page_index(struct api_req *r, struct api_task_page *p);
 size_t api_task_page_slot(const struct api_task_page *p, int64_t id);

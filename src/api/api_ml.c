@@ -30,7 +30,7 @@ static int keep_newest(void *ctx, const struct store_job *j, struct base_err *er
 /* Label Studio's backend object; its state letters say training, predicting, error (the last job
  * failed) or connected. */
 static json_t *backend_json(struct api_req *r, const struct store_ml_backend *b,
-                            const json_t *project)
+                            const struct store_project *project)
 {
     struct newest last = {0};
     store_job_each(r->api->store, b->project, 1, keep_newest, &last, NULL);
@@ -45,28 +45,26 @@ static json_t *backend_json(struct api_req *r, const struct store_ml_backend *b,
     const char *url = base_arena_printf(r->arena, "%s/api/projects/%lld/model", api_base_url(r),
                                         (long long)b->project);
     json_t *j = json_pack(
-        "{s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:n, s:b, s:s, s:{}, s:O, s:f, s:o, s:o, s:I,"
+        "{s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:n, s:b, s:s, s:{}, s:s, s:f, s:o, s:o, s:I,"
         " s:b}",
         "id", (json_int_t)b->id, "state", state, "readable_state", readable, "is_interactive",
         b->is_interactive, "url", url, "error_message", error, "title", b->title, "auth_method",
         "NONE", "basic_auth_user", "basic_auth_pass_is_set", 0, "description", b->description,
-        "extra_params", "model_version", json_object_get(project, "model_version"), "timeout",
-        b->timeout, "created_at", api_time_json(b->created_at), "updated_at",
-        api_time_json(b->updated_at), "project", (json_int_t)b->project, "auto_update",
-        b->auto_update);
+        "extra_params", "model_version", project->model_version, "timeout", b->timeout,
+        "created_at", api_time_json(b->created_at), "updated_at", api_time_json(b->updated_at),
+        "project", (json_int_t)b->project, "auto_update", b->auto_update);
     store_job_release(&last.job);
     return j;
 }
 
 /* The project's built-in backend row, when the project uses the built-in detector. */
-static int builtin_of(struct api_req *r, int64_t project, json_t **row, struct store_ml_backend *b,
-                      struct base_err *err)
+static int builtin_of(struct api_req *r, int64_t project, struct store_project *row,
+                      struct store_ml_backend *b, struct base_err *err)
 {
     if (api_project_row(r, project, row, err))
         return -1;
-    if (!loop_project_active(*row) || !r->api->loop) {
-        json_decref(*row);
-        *row = NULL;
+    if (!loop_project_active(row) || !r->api->loop) {
+        store_project_release(row);
         return 1;
     }
     return store_ml_backend_builtin(r->api->store, project, b, err);
@@ -81,7 +79,7 @@ struct list_acc {
 static int list_one(void *ctx, const struct store_ml_backend *b, struct base_err *err)
 {
     struct list_acc *x = ctx;
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (b->url[0]) {
         api_backends_refresh(x->r, b); /* in the background: the list shows the last state */
         json_array_append_new(x->out, api_ml_external_json(x->r, b));
@@ -89,9 +87,9 @@ static int list_one(void *ctx, const struct store_ml_backend *b, struct base_err
     }
     if (x->builtin_done || store_project_get(x->r->api->store, b->project, &row, err))
         return 0;
-    if (loop_project_active(row) && x->r->api->loop)
-        json_array_append_new(x->out, backend_json(x->r, b, row));
-    json_decref(row);
+    if (loop_project_active(&row) && x->r->api->loop)
+        json_array_append_new(x->out, backend_json(x->r, b, &row));
+    store_project_release(&row);
     return 0;
 }
 
@@ -103,12 +101,12 @@ int api_ml_list(struct api_req *r, struct base_err *err)
     struct list_acc x = {r, json_array(), 0};
     int rc = 0;
     if (project > 0) {
-        json_t *row = NULL;
+        struct store_project row = {0};
         struct store_ml_backend b;
         rc = builtin_of(r, project, &row, &b, err);
         if (rc == 0)
-            json_array_append_new(x.out, backend_json(r, &b, row));
-        json_decref(row);
+            json_array_append_new(x.out, backend_json(r, &b, &row));
+        store_project_release(&row);
         rc = rc < 0 ? -1 : 0;
         x.builtin_done = 1;
         if (rc == 0)
@@ -125,17 +123,15 @@ int api_ml_list(struct api_req *r, struct base_err *err)
 
 /* Backend ids[0]: an external one (1, with its project checked), or the built-in one only while
  * its project uses the built-in detector (0; 404 otherwise). */
-static int backend_get(struct api_req *r, struct store_ml_backend *b, json_t **row,
+static int backend_get(struct api_req *r, struct store_ml_backend *b, struct store_project *row,
                        struct base_err *err)
 {
-    *row = NULL;
     if (store_ml_backend_get(r->api->store, r->m.ids[0], b, err))
         return -1;
     if (b->url[0]) {
         if (api_project_row(r, b->project, row, err))
             return -1;
-        json_decref(*row);
-        *row = NULL;
+        store_project_release(row);
         return 1;
     }
     int rc = builtin_of(r, b->project, row, b, err);
@@ -147,7 +143,7 @@ static int backend_get(struct api_req *r, struct store_ml_backend *b, json_t **r
 int api_ml_get(struct api_req *r, struct base_err *err)
 {
     struct store_ml_backend b;
-    json_t *row;
+    struct store_project row = {0};
     int rc = backend_get(r, &b, &row, err);
     if (rc == 1) {
         api_backends_refresh(r, &b);
@@ -155,35 +151,38 @@ int api_ml_get(struct api_req *r, struct base_err *err)
     }
     if (rc)
         return -1;
-    api_reply_json(r, 200, backend_json(r, &b, row));
-    json_decref(row);
+    api_reply_json(r, 200, backend_json(r, &b, &row));
+    store_project_release(&row);
     return 0;
 }
 
 int api_ml_patch(struct api_req *r, struct base_err *err)
 {
     struct store_ml_backend b;
-    json_t *row = NULL, *body = NULL;
+    struct store_project row = {0};
+    json_t *body = NULL;
     int rc = backend_get(r, &b, &row, err);
     if (rc == 1)
         return api_ml_external_patch(r, &b, err);
-    rc = -1;
-    if (!row || !(body = api_body_object(r, err)))
+    if (rc || !(body = api_body_object(r, err))) {
+        rc = -1;
         goto out;
+    }
+    rc = -1;
     if (api_ml_fields(r, body, &b, err) || store_ml_backend_update(r->api->store, &b, err) ||
         store_ml_backend_get(r->api->store, b.id, &b, err))
         goto out;
-    rc = api_reply_json(r, 200, backend_json(r, &b, row));
+    rc = api_reply_json(r, 200, backend_json(r, &b, &row));
 out:
     json_decref(body);
-    json_decref(row);
+    store_project_release(&row);
     return rc;
 }
 
 int api_ml_train(struct api_req *r, struct base_err *err)
 {
     struct store_ml_backend b;
-    json_t *row;
+    struct store_project row = {0};
     int64_t job;
     int rc = backend_get(r, &b, &row, err);
     if (rc == 1 && r->api->mlb) {
@@ -192,7 +191,7 @@ int api_ml_train(struct api_req *r, struct base_err *err)
     }
     if (rc)
         return rc < 0 ? -1 : base_err_set(err, BASE_E_CONFLICT, "no ML backend client");
-    json_decref(row);
+    store_project_release(&row);
     if (loop_train(r->api->loop, b.project, "manual", NULL, &job, err))
         return -1;
     return api_reply_empty(r, 200);
@@ -208,7 +207,8 @@ static int add_name(void *ctx, const struct store_version *v, struct base_err *e
 int api_ml_versions(struct api_req *r, struct base_err *err)
 {
     struct store_ml_backend b;
-    json_t *row, *names = json_array();
+    struct store_project row = {0};
+    json_t *names = json_array();
     int rc = backend_get(r, &b, &row, err);
     if (rc == 1) { /* what the backend said at its last /setup */
         if (b.model_version[0])
@@ -216,10 +216,11 @@ int api_ml_versions(struct api_req *r, struct base_err *err)
         return api_reply_json(r, 200, json_pack("{s:o, s:s}", "versions", names, "message", ""));
     }
     if (rc || store_version_each(r->api->store, b.project, add_name, names, err)) {
+        store_project_release(&row);
         json_decref(names);
         return -1;
     }
-    json_decref(row);
+    store_project_release(&row);
     return api_reply_json(r, 200, json_pack("{s:o, s:s}", "versions", names, "message", ""));
 }
 

@@ -85,7 +85,8 @@ static int connect_now(struct api_req *r, struct store_ml_backend *b, struct bas
 
 int api_ml_create(struct api_req *r, struct base_err *err)
 {
-    json_t *body = api_body_object(r, err), *row = NULL;
+    struct store_project row = {0};
+    json_t *body = api_body_object(r, err);
     struct store_ml_backend b = {.timeout = 100.0, .auto_update = 1};
     snprintf(b.title, sizeof b.title, "default");
     int64_t project;
@@ -108,7 +109,7 @@ int api_ml_create(struct api_req *r, struct base_err *err)
     mlb_client_predict(r->api->mlb, project, NULL, 0);
     rc = api_reply_json(r, 201, api_ml_external_json(r, &b));
 out:
-    json_decref(row);
+    store_project_release(&row);
     json_decref(body);
     return rc;
 }
@@ -152,11 +153,11 @@ out:
 int api_ml_delete(struct api_req *r, struct base_err *err)
 {
     struct store_ml_backend b;
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (store_ml_backend_get(r->api->store, r->m.ids[0], &b, err) ||
         api_project_row(r, b.project, &row, err))
         return -1;
-    json_decref(row);
+    store_project_release(&row);
     if (!b.url[0])
         return base_err_set(err, BASE_E_CONFLICT,
                             "the built-in detector cannot be removed (switch it off with the"

@@ -150,12 +150,11 @@ static json_t *or_null(json_t *j)
     return j ? j : json_null();
 }
 
-static json_t *policy_json(const json_t *row, const struct store_loop_state *st,
+static json_t *policy_json(const struct store_project *row, const struct store_loop_state *st,
                            const json_t *running)
 {
     const char *kind = json_string_value(json_object_get(running, "kind"));
-    int64_t k = json_integer_value(json_object_get(row, "loop_min_labeled"));
-    int64_t n = json_integer_value(json_object_get(row, "loop_retrain_every"));
+    int64_t k = row->loop_min_labeled, n = row->loop_retrain_every;
     char next[160];
     if (kind && !strcmp(kind, "predict"))
         snprintf(next, sizeof next, "predicting tasks with the current model%s",
@@ -175,19 +174,19 @@ static json_t *policy_json(const json_t *row, const struct store_loop_state *st,
                      (json_int_t)st->changes, "next", next);
 }
 
-static json_t *eligibility(const json_t *row)
+static json_t *eligibility(const struct store_project *row)
 {
     struct base_err e = {0};
     int ok = loop_project_check(row, &e) == 0;
-    return json_pack("{s:b, s:b, s:s}", "eligible", ok, "enabled",
-                     json_is_true(json_object_get(row, "loop_enabled")), "message",
+    return json_pack("{s:b, s:b, s:s}", "eligible", ok, "enabled", row->loop_enabled, "message",
                      ok ? "" : e.msg);
 }
 
 int api_model_get(struct api_req *r, struct base_err *err)
 {
     int64_t project = r->m.ids[0];
-    json_t *row = NULL, *versions = json_array(), *help = NULL;
+    struct store_project row = {0};
+    json_t *versions = json_array(), *help = NULL;
     struct store_loop_state st;
     struct jobs_acc jobs = {0};
     int rc = -1;
@@ -197,11 +196,11 @@ int api_model_get(struct api_req *r, struct base_err *err)
         store_job_each(r->api->store, project, 50, sort_job, &jobs, err) ||
         help_json(r, project, &help, err))
         goto out;
-    json_t *body = eligibility(row);
+    json_t *body = eligibility(&row);
     json_object_set_new(body, "project", json_integer(project));
-    json_object_set_new(body, "active", json_boolean(loop_project_active(row)));
-    json_object_set(body, "model_version", json_object_get(row, "model_version"));
-    json_object_set_new(body, "policy", policy_json(row, &st, jobs.running));
+    json_object_set_new(body, "active", json_boolean(loop_project_active(&row)));
+    json_object_set_new(body, "model_version", json_string(row.model_version));
+    json_object_set_new(body, "policy", policy_json(&row, &st, jobs.running));
     json_t *current = json_null();
     size_t i;
     json_t *v;
@@ -219,20 +218,21 @@ out:
     json_decref(jobs.running), json_decref(jobs.queued), json_decref(jobs.last);
     json_decref(help);
     json_decref(versions);
-    json_decref(row);
+    store_project_release(&row);
     return rc;
 }
 
 int api_model_versions(struct api_req *r, struct base_err *err)
 {
-    json_t *row = NULL, *versions = json_array();
+    struct store_project row = {0};
+    json_t *versions = json_array();
     if (api_project_row(r, r->m.ids[0], &row, err) ||
         store_version_each(r->api->store, r->m.ids[0], add_version, versions, err)) {
-        json_decref(row);
+        store_project_release(&row);
         json_decref(versions);
         return -1;
     }
-    json_decref(row);
+    store_project_release(&row);
     return api_reply_json(r, 200, versions);
 }
 
@@ -347,10 +347,11 @@ static int train_params(struct api_req *r, json_t **params, struct base_err *err
 int api_model_train(struct api_req *r, struct base_err *err)
 {
     int64_t job;
-    json_t *row = NULL, *params = NULL;
+    struct store_project row = {0};
+    json_t *params = NULL;
     if (need_loop(r, err) || api_project_row(r, r->m.ids[0], &row, err))
         return -1;
-    json_decref(row);
+    store_project_release(&row);
     int rc = train_params(r, &params, err) ||
                      loop_train(r->api->loop, r->m.ids[0], "manual", params, &job, err)
                  ? -1
@@ -369,15 +370,16 @@ static int add_job(void *ctx, const struct store_job *j, struct base_err *err)
 int api_model_jobs(struct api_req *r, struct base_err *err)
 {
     int64_t limit;
-    json_t *row = NULL, *out = json_array();
+    struct store_project row = {0};
+    json_t *out = json_array();
     if (api_query_int(r, "limit", 50, 1, 1000, &limit, err) ||
         api_project_row(r, r->m.ids[0], &row, err) ||
         store_job_each(r->api->store, r->m.ids[0], limit, add_job, out, err)) {
-        json_decref(row);
+        store_project_release(&row);
         json_decref(out);
         return -1;
     }
-    json_decref(row);
+    store_project_release(&row);
     return api_reply_json(r, 200, out);
 }
 
@@ -416,11 +418,12 @@ int api_model_job_cancel(struct api_req *r, struct base_err *err)
 
 int api_model_help(struct api_req *r, struct base_err *err)
 {
-    json_t *row = NULL, *help = NULL;
+    struct store_project row = {0};
+    json_t *help = NULL;
     if (api_project_row(r, r->m.ids[0], &row, err) || help_json(r, r->m.ids[0], &help, err)) {
-        json_decref(row);
+        store_project_release(&row);
         return -1;
     }
-    json_decref(row);
+    store_project_release(&row);
     return api_reply_json(r, 200, help);
 }

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static int next_with(struct api_req *r, const json_t *project, enum store_order order,
+static int next_with(struct api_req *r, const struct store_project *project, enum store_order order,
                      int64_t *task, struct base_err *err)
 {
     uint64_t random = 0;
@@ -14,23 +14,22 @@ static int next_with(struct api_req *r, const json_t *project, enum store_order 
         random = base_rng_next(&r->api->rng);
         pthread_mutex_unlock(&r->api->rng_lock);
     }
-    int64_t id = json_integer_value(json_object_get(project, "id"));
-    return store_task_next(r->api->store, id, r->user.id, order, random, task, err);
+    return store_task_next(r->api->store, project->id, r->user.id, order, random, task, err);
 }
 
-static int next_sequential(struct api_req *r, const json_t *project, int64_t *task,
+static int next_sequential(struct api_req *r, const struct store_project *project, int64_t *task,
                            struct base_err *err)
 {
     return next_with(r, project, STORE_ORDER_SEQUENTIAL, task, err);
 }
 
-static int next_uniform(struct api_req *r, const json_t *project, int64_t *task,
+static int next_uniform(struct api_req *r, const struct store_project *project, int64_t *task,
                         struct base_err *err)
 {
     return next_with(r, project, STORE_ORDER_RANDOM, task, err);
 }
 
-static int next_uncertainty(struct api_req *r, const json_t *project, int64_t *task,
+static int next_uncertainty(struct api_req *r, const struct store_project *project, int64_t *task,
                             struct base_err *err)
 {
     return next_with(r, project, STORE_ORDER_UNCERTAINTY, task, err);
@@ -47,28 +46,28 @@ static int reply_task(void *ctx, const struct store_task *t, struct base_err *er
 {
     (void)err;
     struct api_req *r = ctx;
-    json_t *row = NULL;
+    struct store_project row = {0};
     const char *key = NULL;
     if (!store_project_get(r->api->store, t->project, &row, NULL))
-        key = api_project_undefined_key(row);
+        key = store_project_data_key(&row);
     api_reply_json(r, 200, api_task_json(api_users_new(r), t, API_TASK_DM, 1, key, NULL));
-    json_decref(row);
+    store_project_release(&row);
     return 1;
 }
 
 int api_project_next(struct api_req *r, struct base_err *err)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (api_project_row(r, r->m.ids[0], &row, err))
         return -1;
-    const char *sampling = json_string_value(json_object_get(row, "sampling"));
+    const char *sampling = row.sampling;
     api_next_fn fn = api_next_policies[0].fn;
     for (size_t i = 0; sampling && i < api_next_npolicies; i++)
         if (!strcmp(api_next_policies[i].sampling, sampling))
             fn = api_next_policies[i].fn;
     int64_t task = 0;
-    int rc = fn(r, row, &task, err);
-    json_decref(row);
+    int rc = fn(r, &row, &task, err);
+    store_project_release(&row);
     if (rc)
         return -1;
     api_predict_on_open(r, task);

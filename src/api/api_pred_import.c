@@ -50,7 +50,7 @@ static json_t *region_for(const json_t *parsed, const json_t *result)
     return NULL;
 }
 
-int api_prediction_result(struct api_req *r, const json_t *row, const json_t *result,
+int api_prediction_result(struct api_req *r, const struct store_project *row, const json_t *result,
                           const char *field, json_t **out, struct base_err *err)
 {
     *out = NULL;
@@ -72,7 +72,7 @@ int api_prediction_result(struct api_req *r, const json_t *row, const json_t *re
     } else if (json_is_object(result) && json_is_object(json_object_get(result, "value"))) {
         *out = json_pack("[O]", result); /* one whole region */
     } else if (result && !json_is_null(result)) {
-        *out = region_for(json_object_get(row, "parsed_label_config"), result);
+        *out = region_for(row->parsed_label_config, result);
     }
     json_decref(parsed);
     if (*out)
@@ -86,8 +86,8 @@ int api_prediction_result(struct api_req *r, const json_t *row, const json_t *re
 
 /* ---- POST /api/projects/{id}/import/predictions ---------------------------------------------- */
 
-static int read_one(struct api_req *r, const json_t *row, const json_t *item, size_t i,
-                    struct store_prediction *p, struct base_err *err)
+static int read_one(struct api_req *r, const struct store_project *row, const json_t *item,
+                    size_t i, struct store_prediction *p, struct base_err *err)
 {
     const json_t *task = json_object_get(item, "task"), *score = json_object_get(item, "score");
     const json_t *mv = json_object_get(item, "model_version");
@@ -110,7 +110,8 @@ static int read_one(struct api_req *r, const json_t *row, const json_t *item, si
 
 int api_project_import_predictions(struct api_req *r, struct base_err *err)
 {
-    json_t *row = NULL, *body = NULL;
+    struct store_project row = {0};
+    json_t *body = NULL;
     struct store_prediction *ps = NULL;
     size_t n = 0;
     int rc = -1;
@@ -123,7 +124,7 @@ int api_project_import_predictions(struct api_req *r, struct base_err *err)
     }
     ps = base_calloc(json_array_size(body) + 1, sizeof *ps);
     for (n = 0; n < json_array_size(body); n++)
-        if (read_one(r, row, json_array_get(body, n), n, &ps[n], err))
+        if (read_one(r, &row, json_array_get(body, n), n, &ps[n], err))
             goto out;
     if (store_predictions_import(r->api->store, r->m.ids[0], ps, n, err))
         goto out;
@@ -133,7 +134,7 @@ out:
         store_prediction_release(&ps[i]);
     base_free(ps);
     json_decref(body);
-    json_decref(row);
+    store_project_release(&row);
     return rc;
 }
 
@@ -151,16 +152,17 @@ static int add_version(void *ctx, const char *model_version, int64_t count, stru
  * none (Label Studio 1.6). */
 int api_project_model_versions(struct api_req *r, struct base_err *err)
 {
-    json_t *row = NULL, *out = json_object();
+    struct store_project row = {0};
+    json_t *out = json_object();
     if (api_project_row(r, r->m.ids[0], &row, err) ||
         store_prediction_versions(r->api->store, r->m.ids[0], add_version, out, err)) {
-        json_decref(row);
+        store_project_release(&row);
         json_decref(out);
         return -1;
     }
-    const char *mine = json_string_value(json_object_get(row, "model_version"));
+    const char *mine = row.model_version;
     if (mine && *mine && !json_object_get(out, mine))
         json_object_set_new(out, mine, json_integer(0));
-    json_decref(row);
+    store_project_release(&row);
     return api_reply_json(r, 200, out);
 }

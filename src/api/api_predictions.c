@@ -62,12 +62,12 @@ static int check_task(struct api_req *r, int64_t task, int64_t *project, struct 
 static int expand_result(struct api_req *r, json_t *body, int64_t project,
                          struct store_prediction *p, struct base_err *err)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (store_project_get(r->api->store, project, &row, err))
         return -1;
     int rc =
-        api_prediction_result(r, row, json_object_get(body, "result"), "result", &p->result, err);
-    json_decref(row);
+        api_prediction_result(r, &row, json_object_get(body, "result"), "result", &p->result, err);
+    store_project_release(&row);
     return rc;
 }
 

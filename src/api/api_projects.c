@@ -105,20 +105,21 @@ static json_t *project_fields(struct api_req *r, json_t *body, struct base_err *
     return fields;
 }
 
-int api_project_row(struct api_req *r, int64_t id, json_t **row, struct base_err *err)
+int api_project_row(struct api_req *r, int64_t id, struct store_project *p, struct base_err *err)
 {
-    return store_project_get(r->api->store, id, row, err);
+    return store_project_get(r->api->store, id, p, err);
 }
 
 static int reply_project(struct api_req *r, int status, int64_t id, struct base_err *err)
 {
-    json_t *row = NULL;
+    struct store_project p = {0};
     struct store_project_counts c;
-    if (store_project_get(r->api->store, id, &row, err) ||
-        store_project_counts(r->api->store, id, &c, err)) {
-        json_decref(row);
+    int rc = store_project_get(r->api->store, id, &p, err) ||
+             store_project_counts(r->api->store, id, &c, err);
+    json_t *row = rc ? NULL : store_project_json(&p);
+    store_project_release(&p);
+    if (rc)
         return -1;
-    }
     json_t *j = api_project_json(r, row, &c);
     json_decref(row);
     return api_reply_json(r, status, j);
@@ -197,13 +198,14 @@ int api_project_get(struct api_req *r, struct base_err *err)
 int api_project_patch(struct api_req *r, struct base_err *err)
 {
     int64_t id = r->m.ids[0];
-    json_t *row = NULL, *fields = NULL, *body = NULL;
+    struct store_project row = {0};
+    json_t *fields = NULL, *body = NULL;
     int rc = -1;
     if (api_project_row(r, id, &row, err) || !(body = api_body_object(r, err)) ||
         !(fields = project_fields(r, body, err)))
         goto out;
     const char *xml = json_string_value(json_object_get(fields, "label_config"));
-    const char *old = json_string_value(json_object_get(row, "label_config"));
+    const char *old = row.label_config;
     if (xml && old && strcmp(xml, old) &&
         api_label_config_check_usage(r, id, xml, 0, "label_config", err))
         goto out;
@@ -211,7 +213,7 @@ int api_project_patch(struct api_req *r, struct base_err *err)
         goto out;
     rc = reply_project(r, 200, id, err);
 out:
-    json_decref(row);
+    store_project_release(&row);
     json_decref(body);
     json_decref(fields);
     return rc;
@@ -220,10 +222,10 @@ out:
 int api_project_delete(struct api_req *r, struct base_err *err)
 {
     int64_t id = r->m.ids[0];
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (api_project_row(r, id, &row, err))
         return -1;
-    json_decref(row);
+    store_project_release(&row);
     loop_project_stop(r->api->loop, id); /* its worker must not write into a deleted project */
     if (store_project_delete(r->api->store, id, err))
         return -1;
@@ -258,7 +260,8 @@ int api_projects_validate(struct api_req *r, struct base_err *err)
 /* POST /api/projects/{id}/validate: a config against the project's data, strictly. */
 int api_project_validate(struct api_req *r, struct base_err *err)
 {
-    json_t *row = NULL, *body = NULL, *fields = json_object();
+    struct store_project row = {0};
+    json_t *body = NULL, *fields = json_object();
     int rc = -1;
     if (api_project_row(r, r->m.ids[0], &row, err) || !(body = api_body_object(r, err)))
         goto out;
@@ -270,11 +273,10 @@ int api_project_validate(struct api_req *r, struct base_err *err)
     if (api_label_config_apply(r, xml, "non_field_errors", fields, err) ||
         api_label_config_check_usage(r, r->m.ids[0], xml, 1, "non_field_errors", err))
         goto out;
-    int changed =
-        !json_equal(json_object_get(fields, "data_types"), json_object_get(row, "data_types"));
+    int changed = !json_equal(json_object_get(fields, "data_types"), row.data_types);
     rc = api_reply_json(r, 200, json_pack("{sb}", "config_essential_data_has_changed", changed));
 out:
-    json_decref(row);
+    store_project_release(&row);
     json_decref(body);
     json_decref(fields);
     return rc;

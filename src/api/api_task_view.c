@@ -356,12 +356,12 @@ static int parse_selected(struct api_req *r, const json_t *q, struct store_task_
     return 0;
 }
 
-int api_dm_query(struct api_req *r, const json_t *row, const json_t *q, struct store_task_view *v,
-                 struct base_err *err)
+int api_dm_query(struct api_req *r, const struct store_project *row, const json_t *q,
+                 struct store_task_view *v, struct base_err *err)
 {
     memset(v, 0, sizeof *v);
-    v->project = json_integer_value(json_object_get(row, "id"));
-    const char *ukey = api_project_undefined_key(row);
+    v->project = row->id;
+    const char *ukey = store_project_data_key(row);
     /* (a config key the store cannot name in a JSON path is simply not looked up raw) */
     v->undefined_key = ukey && !strpbrk(ukey, "\"\\") && strlen(ukey) <= 255
                            ? base_arena_strdup(r->arena, ukey)
@@ -378,14 +378,14 @@ int api_dm_query(struct api_req *r, const json_t *row, const json_t *q, struct s
     return 0;
 }
 
-int api_dm_view_query(struct api_req *r, const json_t *row, int64_t view, struct store_task_view *v,
-                      struct base_err *err)
+int api_dm_view_query(struct api_req *r, const struct store_project *row, int64_t view,
+                      struct store_task_view *v, struct base_err *err)
 {
     struct store_view sv = {0};
     if (store_view_get(r->api->store, view, &sv, err))
         return -1;
     int rc = 0;
-    if (sv.project != json_integer_value(json_object_get(row, "id")))
+    if (sv.project != row->id)
         rc = api_invalid(r, err, "view", "Project and View mismatch");
     else
         rc = api_dm_query(r, row, sv.data, v, err);
@@ -394,8 +394,8 @@ int api_dm_view_query(struct api_req *r, const json_t *row, int64_t view, struct
 }
 
 /* The `query` parameter (or the view named by `view`) of GET /api/tasks. */
-static int request_query(struct api_req *r, const json_t *row, struct store_task_view *v,
-                         struct base_err *err)
+static int request_query(struct api_req *r, const struct store_project *row,
+                         struct store_task_view *v, struct base_err *err)
 {
     int64_t view;
     if (api_query_int(r, "view", 0, 0, INT64_MAX, &view, err))
@@ -413,7 +413,7 @@ static int request_query(struct api_req *r, const json_t *row, struct store_task
     return rc;
 }
 
-int api_task_view(struct api_req *r, const json_t *row, int64_t offset, int64_t limit,
+int api_task_view(struct api_req *r, const struct store_project *row, int64_t offset, int64_t limit,
                   struct api_task_page *out, struct base_err *err)
 {
     struct store_task_view *v = base_arena_alloc(r->arena, sizeof *v);

@@ -75,7 +75,7 @@ int api_tasks_list(struct api_req *r, struct base_err *err)
         size = 100;
     if (project == 0 && view_project(r, &project, err))
         return -1;
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (api_project_row(r, project, &row, err))
         return -1;
     struct store_task_query q = {.project = project,
@@ -90,12 +90,12 @@ int api_tasks_list(struct api_req *r, struct base_err *err)
                          json_array(),
                          API_TASK_DM,
                          fields && !strcmp(fields, "all"),
-                         api_project_undefined_key(row),
+                         store_project_data_key(&row),
                          http_request_query(r->http, "include"),
                          NULL};
     /* Filters and orderings (the `query` parameter) pick the page's ids first: api_task_view.c */
     struct api_task_page view;
-    int rc = api_task_view(r, row, q.offset, size, &view, err);
+    int rc = api_task_view(r, &row, q.offset, size, &view, err);
     if (rc == 0) {
         api_task_page_index(r, &view);
         tot = view.totals;
@@ -115,7 +115,7 @@ int api_tasks_list(struct api_req *r, struct base_err *err)
     /* (an empty view page must not become "no id restriction") */
     if (rc == 0 && !(x.page && view.n == 0))
         rc = store_task_each(r->api->store, &q, append_task, &x, err);
-    json_decref(row);
+    store_project_release(&row);
     if (rc) {
         json_decref(x.out);
         return -1;
@@ -134,13 +134,13 @@ static int one_task(void *ctx, const struct store_task *t, struct base_err *err)
 {
     (void)err;
     struct list_ctx *x = ctx;
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (json_object_get(t->data, "$undefined$") &&
         !store_project_get(x->r->api->store, t->project, &row, NULL))
-        x->key = api_project_undefined_key(row);
+        x->key = store_project_data_key(&row);
     json_array_append_new(x->out, api_task_json(x->users, t, API_TASK_DM, 1, x->key, NULL));
     x->key = NULL; /* borrowed from row */
-    json_decref(row);
+    store_project_release(&row);
     return 0;
 }
 
@@ -167,7 +167,8 @@ int api_task_get(struct api_req *r, struct base_err *err)
 /* POST /api/tasks {"data": {...}, "project": id, "meta"?: {...}} */
 int api_tasks_create(struct api_req *r, struct base_err *err)
 {
-    json_t *body = api_body_object(r, err), *row = NULL, *list = NULL;
+    struct store_project row = {0};
+    json_t *body = api_body_object(r, err), *list = NULL;
     int64_t project = 0;
     int present, rc = -1;
     if (!body || api_field_int(r, body, "project", 0, &project, &present, err))
@@ -190,14 +191,14 @@ int api_tasks_create(struct api_req *r, struct base_err *err)
     if (json_is_object(meta))
         json_object_set(json_array_get(list, 0), "meta", meta);
     struct store_import_result res;
-    if (api_tasks_normalize(r, row, list, err) ||
+    if (api_tasks_normalize(r, &row, list, err) ||
         store_tasks_import(r->api->store, project, list, r->user.id, &res, err))
         goto out;
     api_tell_loop_import(r, project, &res);
     rc = reply_one(r, 201, res.first_task_id, err);
 out:
     json_decref(body);
-    json_decref(row);
+    store_project_release(&row);
     json_decref(list);
     return rc;
 }
@@ -231,7 +232,7 @@ int api_task_delete(struct api_req *r, struct base_err *err)
 int api_project_tasks_list(struct api_req *r, struct base_err *err)
 {
     int64_t project = r->m.ids[0], page, size;
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (api_query_int(r, "page", 1, 1, INT32_MAX, &page, err) ||
         api_query_int(r, "page_size", 50, -1, API_PAGE_SIZE_MAX, &size, err) ||
         api_project_row(r, project, &row, err))
@@ -241,16 +242,11 @@ int api_project_tasks_list(struct api_req *r, struct base_err *err)
         q.offset = (page - 1) * size;
         q.limit = size;
     }
-    struct list_ctx x = {r,
-                         api_users_new(r),
-                         json_array(),
-                         API_TASK_SIMPLE,
-                         1,
-                         api_project_undefined_key(row),
-                         NULL,
-                         NULL};
+    struct list_ctx x = {
+        r,   api_users_new(r), json_array(), API_TASK_SIMPLE, 1, store_project_data_key(&row), NULL,
+        NULL};
     int rc = store_task_each(r->api->store, &q, append_task, &x, err);
-    json_decref(row);
+    store_project_release(&row);
     if (rc == 0 && page > 1 && json_array_size(x.out) == 0)
         rc = base_err_set(err, BASE_E_NOTFOUND, "Invalid page.");
     if (rc) {
@@ -262,10 +258,10 @@ int api_project_tasks_list(struct api_req *r, struct base_err *err)
 
 int api_project_tasks_delete(struct api_req *r, struct base_err *err)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     if (api_project_row(r, r->m.ids[0], &row, err))
         return -1;
-    json_decref(row);
+    store_project_release(&row);
     if (store_tasks_delete_all(r->api->store, r->m.ids[0], NULL, err))
         return -1;
     return api_reply_empty(r, 204);

@@ -95,27 +95,6 @@ static int guess_kind(const char *path, enum formats_kind *kind, struct base_err
     return 0;
 }
 
-static struct det_dataset *convert(const struct formats_dataset *fd, struct base_err *err)
-{
-    struct det_dataset *d =
-        det_dataset_new((const char *const *)fd->classes, (int)fd->nclasses, err);
-    for (size_t i = 0; d && i < fd->nsamples; i++) {
-        const struct formats_sample *s = &fd->samples[i];
-        struct det_box *b = base_alloc((s->nboxes + 1) * sizeof *b);
-        for (size_t k = 0; k < s->nboxes; k++)
-            b[k] = (struct det_box){(float)s->boxes[k].x0, (float)s->boxes[k].y0,
-                                    (float)s->boxes[k].x1, (float)s->boxes[k].y1,
-                                    s->boxes[k].cls,       1.0f};
-        int rc = det_dataset_add(d, s->path, s->width, s->height, b, (int)s->nboxes, err);
-        base_free(b);
-        if (rc) {
-            det_dataset_free(d);
-            d = NULL;
-        }
-    }
-    return d;
-}
-
 int cli_det_read(const char *path, const char *format, struct det_dataset **out, int *skipped,
                  struct base_err *err)
 {
@@ -137,7 +116,7 @@ int cli_det_read(const char *path, const char *format, struct det_dataset **out,
         formats_dataset_free(fd);
         return base_err_set(err, BASE_E_INVALID, "%s: the data set has no readable images", path);
     }
-    *out = convert(fd, err);
+    *out = det_dataset_from_formats(fd, 0, err);
     formats_dataset_free(fd);
     return *out ? 0 : -1;
 }

@@ -20,6 +20,9 @@ struct det_box {
     int label;
     float score;
 };
+/* Intersection over union in double precision, as pycocotools' bbIou (no +1): the IoU of the
+ * evaluation and of everything that compares boxes as a user would (det_eval.c). */
+double det_box_iou(const struct det_box *a, const struct det_box *b);
 
 /* ---- data sets ------------------------------------------------------------------------------- */
 
@@ -31,8 +34,9 @@ struct det_sample {
     int nboxes;
 };
 
-/* Images with boxes and the class names the boxes' labels index. Built by the caller (the CLI
- * from the formats module's readers, the loop from the store); owned by the data set. */
+/* Images with boxes and the class names the boxes' labels index. Built from the formats module's
+ * readers (det_dataset_from_formats) or by the caller (the loop, from the store); owned by the
+ * data set. */
 struct det_dataset {
     char **classes;
     int nclasses;
@@ -49,6 +53,11 @@ void det_dataset_free(struct det_dataset *d);
  * the image header when loaded". Errors: BASE_E_INVALID (bad label, NULL path). */
 int det_dataset_add(struct det_dataset *d, const char *path, int width, int height,
                     const struct det_box *boxes, int nboxes, struct base_err *err);
+/* The detector's data set of the first n samples (all when n is 0) of a data set the formats
+ * module read (det_formats.c). Errors: those of det_dataset_new / det_dataset_add. */
+struct formats_dataset;
+struct det_dataset *det_dataset_from_formats(const struct formats_dataset *fd, size_t n,
+                                             struct base_err *err);
 /* Splits by image: samples sorted by path, shuffled by a base_rng seeded with `seed`; the first
  * round(val_fraction * n) become *val, the rest *train (both new data sets with the same
  * classes; *val is empty for val_fraction 0). Errors: BASE_E_INVALID for a fraction outside

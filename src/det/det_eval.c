@@ -51,7 +51,7 @@ static double box_area(const struct det_box *b)
 }
 
 /* pycocotools' bbIou: intersection over union, no +1. */
-static double iou_d(const struct det_box *d, const struct det_box *g)
+double det_box_iou(const struct det_box *d, const struct det_box *g)
 {
     double w = fmin(d->x1, g->x1) - fmax(d->x0, g->x0);
     double h = fmin(d->y1, g->y1) - fmax(d->y0, g->y0);
@@ -126,7 +126,7 @@ static void eval_img(const struct ctx *c, const struct det_box *const *gt, int n
     for (int d = 0; d < nd; d++) {
         e->score[d] = dt[d]->score;
         for (int g = 0; g < ng; g++)
-            ious[(size_t)d * ng + g] = iou_d(dt[d], order[g]);
+            ious[(size_t)d * ng + g] = det_box_iou(dt[d], order[g]);
     }
     for (int t = 0; t < NT; t++) {
         match_one(c, t, ious, ig, ng, e, gtm);

@@ -43,10 +43,10 @@ void loop_free(struct loop *l);
 
 /* Whether the project gets the built-in detector: its config has a RectangleLabels control on
  * an Image and loop_enabled is on. `project` is a store project row. */
-int loop_project_active(const json_t *project);
+int loop_project_active(const struct store_project *project);
 /* Whether its config gives the detector something to learn (whatever loop_enabled says); -1 with
  * BASE_E_INVALID saying why not. */
-int loop_project_check(const json_t *project, struct base_err *err);
+int loop_project_check(const struct store_project *project, struct base_err *err);
 
 /* An annotation of the project was created, changed or deleted: applies the training policy
  * (the first training once loop_min_labeled tasks are labeled, then after every

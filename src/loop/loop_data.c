@@ -10,13 +10,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int loop_project_active(const json_t *project)
+int loop_project_active(const struct store_project *project)
 {
-    if (!json_is_true(json_object_get(project, "loop_enabled")))
+    if (!project->loop_enabled)
         return 0;
     const char *key;
     json_t *ctl;
-    json_object_foreach(json_object_get(project, "parsed_label_config"), key, ctl)
+    json_object_foreach(project->parsed_label_config, key, ctl)
     {
         const char *type = json_string_value(json_object_get(ctl, "type"));
         const json_t *input = json_array_get(json_object_get(ctl, "inputs"), 0);
@@ -35,10 +35,11 @@ static char **copy_names(const char *const *names, size_t n)
     return out;
 }
 
-int loop_target_load(const json_t *project, struct loop_target *t, struct base_err *err)
+int loop_target_load(const struct store_project *project, struct loop_target *t,
+                     struct base_err *err)
 {
     memset(t, 0, sizeof *t);
-    const char *xml = json_string_value(json_object_get(project, "label_config"));
+    const char *xml = project->label_config;
     struct formats_config *c = NULL;
     if (!xml || formats_config_parse(xml, strlen(xml), &c, err))
         return base_err_prefix(err, "labeling config: ");
@@ -62,7 +63,7 @@ int loop_target_load(const json_t *project, struct loop_target *t, struct base_e
     return rc;
 }
 
-int loop_project_check(const json_t *project, struct base_err *err)
+int loop_project_check(const struct store_project *project, struct base_err *err)
 {
     struct loop_target t;
     int rc = loop_target_load(project, &t, err);

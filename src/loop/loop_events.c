@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static void settings_of(const json_t *row, struct loop_settings *s)
+static void settings_of(const struct store_project *p, struct loop_settings *s)
 {
-    s->enabled = loop_project_active(row);
-    s->min_labeled = json_integer_value(json_object_get(row, "loop_min_labeled"));
-    s->retrain_every = json_integer_value(json_object_get(row, "loop_retrain_every"));
+    s->enabled = loop_project_active(p);
+    s->min_labeled = p->loop_min_labeled;
+    s->retrain_every = p->loop_retrain_every;
 }
 
 static int enqueue(struct loop *l, int64_t project, enum store_job_kind kind, const char *reason,
@@ -30,13 +30,13 @@ static int enqueue(struct loop *l, int64_t project, enum store_job_kind kind, co
 
 void loop_annotations_changed(struct loop *l, int64_t project)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     struct store_loop_state st;
     struct loop_settings s;
     struct base_err err = {0};
     if (!l || store_project_get(l->st, project, &row, &err))
         goto out;
-    settings_of(row, &s);
+    settings_of(&row, &s);
     if (!s.enabled || store_loop_state(l->st, project, &st, &err))
         goto out;
     const char *reason = loop_policy(&s, &st);
@@ -45,35 +45,35 @@ void loop_annotations_changed(struct loop *l, int64_t project)
 out:
     if (err.status && err.status != BASE_E_NOTFOUND)
         BASE_WARN("loop: project %lld: training policy: %s", (long long)project, err.msg);
-    json_decref(row);
+    store_project_release(&row);
 }
 
 void loop_tasks_added(struct loop *l, int64_t project)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     struct store_loop_state st;
     struct base_err err = {0};
-    if (l && !store_project_get(l->st, project, &row, &err) && loop_project_active(row) &&
+    if (l && !store_project_get(l->st, project, &row, &err) && loop_project_active(&row) &&
         !store_loop_state(l->st, project, &st, &err) && st.current_version)
         enqueue(l, project, STORE_JOB_PREDICT, "new tasks", 0, NULL, NULL, &err);
     if (err.status && err.status != BASE_E_NOTFOUND)
         BASE_WARN("loop: project %lld: predictions for new tasks: %s", (long long)project, err.msg);
-    json_decref(row);
+    store_project_release(&row);
 }
 
 int loop_train(struct loop *l, int64_t project, const char *reason, const json_t *params,
                int64_t *job, struct base_err *err)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     struct loop_target t;
     if (store_project_get(l->st, project, &row, err))
         return -1;
-    int rc = loop_target_load(row, &t, err);
+    int rc = loop_target_load(&row, &t, err);
     loop_target_release(&t);
-    if (rc == 0 && !json_is_true(json_object_get(row, "loop_enabled")))
+    if (rc == 0 && !row.loop_enabled)
         rc = base_err_set(err, BASE_E_CONFLICT,
                           "the built-in detector is off for this project (loop_enabled)");
-    json_decref(row);
+    store_project_release(&row);
     return rc ? -1 : enqueue(l, project, STORE_JOB_TRAIN, reason, 0, params, job, err);
 }
 

@@ -8,18 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double iou(const struct det_box *a, const struct det_box *b)
-{
-    double ix = fmin(a->x1, b->x1) - fmax(a->x0, b->x0);
-    double iy = fmin(a->y1, b->y1) - fmax(a->y0, b->y0);
-    if (ix <= 0 || iy <= 0)
-        return 0;
-    double inter = ix * iy;
-    double ua =
-        (double)(a->x1 - a->x0) * (a->y1 - a->y0) + (double)(b->x1 - b->x0) * (b->y1 - b->y0);
-    return ua - inter > 0 ? inter / (ua - inter) : 0;
-}
-
 static int label_of(const json_t *value, const char *const *classes, int nclasses)
 {
     const char *name =
@@ -85,7 +73,7 @@ void loop_help_compare(const struct det_box *shown, int nshown, const struct det
     for (int i = 0; i < nshown; i++)
         for (int j = 0; j < nfinal; j++) {
             /* a relabelled box still overlaps perfectly: prefer the same label on a tie */
-            double v = iou(&shown[i], &final[j]);
+            double v = det_box_iou(&shown[i], &final[j]);
             if (v >= LOOP_ADJUST_IOU)
                 pairs[np++] = (struct pair){i, j, v + (shown[i].label == final[j].label) * 1e-6};
         }
@@ -121,7 +109,7 @@ void loop_sim_annotate(const struct det_box *shown, int nshown, const struct det
     *nfinal = 0;
     for (int i = 0; i < nshown; i++)
         for (int j = 0; j < ntruth; j++) {
-            double v = iou(&shown[i], &truth[j]);
+            double v = det_box_iou(&shown[i], &truth[j]);
             if (shown[i].label == truth[j].label && v >= LOOP_ADJUST_IOU)
                 pairs[np++] = (struct pair){i, j, v};
         }
@@ -155,7 +143,7 @@ static double best_match(const struct det_box *b, const struct det_box *s, int n
     double best = 0;
     for (int k = 0; k < n; k++)
         if (s[k].score >= thr && s[k].label == b->label)
-            best = fmax(best, iou(b, &s[k]));
+            best = fmax(best, det_box_iou(b, &s[k]));
     return best;
 }
 

@@ -17,7 +17,8 @@ struct loop_target {
 };
 /* Reads the target from a project row's label_config. BASE_E_INVALID when the config has no
  * RectangleLabels control on an Image. */
-int loop_target_load(const json_t *project, struct loop_target *t, struct base_err *err);
+int loop_target_load(const struct store_project *project, struct loop_target *t,
+                     struct base_err *err);
 void loop_target_release(struct loop_target *t);
 
 /* The local file of a task's image: data[key] (or data["$undefined$"]) must be an upload URL

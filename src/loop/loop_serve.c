@@ -106,7 +106,7 @@ static int predict_into_store(struct loop *l, const struct store_version *v,
 int loop_predict_task(struct loop *l, int64_t task, int *made, struct base_err *err)
 {
     int64_t project;
-    json_t *row = NULL;
+    struct store_project row = {0};
     struct store_version v = {0};
     struct loop_target t = {0};
     struct task_look x = {NULL, 0, NULL};
@@ -116,8 +116,8 @@ int loop_predict_task(struct loop *l, int64_t task, int *made, struct base_err *
     if (!l || store_task_project(l->st, task, &project, err) ||
         store_project_get(l->st, project, &row, err))
         return -1;
-    if (!loop_project_active(row) || store_version_current(l->st, project, &v, NULL) ||
-        loop_target_load(row, &t, NULL))
+    if (!loop_project_active(&row) || store_version_current(l->st, project, &v, NULL) ||
+        loop_target_load(&row, &t, NULL))
         goto out; /* nothing to predict with */
     x.version = v.name;
     struct store_task_query q = {.task = task, .with_predictions = 1};
@@ -134,14 +134,14 @@ out:
     json_decref(x.data);
     loop_target_release(&t);
     store_version_release(&v);
-    json_decref(row);
+    store_project_release(&row);
     return rc < 0 ? -1 : 0;
 }
 
 int loop_predict_image(struct loop *l, int64_t project, const char *path, json_t **prediction,
                        struct base_err *err)
 {
-    json_t *row = NULL;
+    struct store_project row = {0};
     struct store_version v = {0};
     struct loop_target t = {0};
     struct loop_cached *c = NULL;
@@ -150,8 +150,8 @@ int loop_predict_image(struct loop *l, int64_t project, const char *path, json_t
     if (store_project_get(l->st, project, &row, err))
         return -1;
     rc = 0;
-    if (!loop_project_active(row) || store_version_current(l->st, project, &v, NULL) ||
-        loop_target_load(row, &t, NULL))
+    if (!loop_project_active(&row) || store_version_current(l->st, project, &v, NULL) ||
+        loop_target_load(&row, &t, NULL))
         goto out; /* no model to predict with */
     rc = -1;
     if (!(c = borrow(l, &v, err)))
@@ -171,7 +171,7 @@ int loop_predict_image(struct loop *l, int64_t project, const char *path, json_t
 out:
     loop_target_release(&t);
     store_version_release(&v);
-    json_decref(row);
+    store_project_release(&row);
     return rc;
 }
 
@@ -232,14 +232,15 @@ static void count_help(struct loop *l, const struct store_annotation *a, const j
 int loop_record_help(struct loop *l, int64_t annotation, struct base_err *err)
 {
     struct store_annotation a = {0};
-    json_t *row = NULL, *pred = NULL;
+    struct store_project row = {0};
+    json_t *pred = NULL;
     struct loop_target t = {0};
     int rc = -1;
     if (store_annotation_get(l->st, annotation, &a, err) ||
         store_project_get(l->st, a.project, &row, err))
         goto out;
     rc = 0;
-    if (a.was_cancelled || !a.result || loop_target_load(row, &t, NULL))
+    if (a.was_cancelled || !a.result || loop_target_load(&row, &t, NULL))
         goto out; /* a skip, or a project without boxes: nothing to count */
     struct store_help h = {.annotation = a.id};
     pred = started_from(l, &a);
@@ -250,7 +251,7 @@ int loop_record_help(struct loop *l, int64_t annotation, struct base_err *err)
 out:
     json_decref(pred);
     loop_target_release(&t);
-    json_decref(row);
+    store_project_release(&row);
     store_annotation_release(&a);
     return rc;
 }

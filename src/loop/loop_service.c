@@ -382,7 +382,7 @@ static int keep_file(void *ctx, const struct store_version *v, struct base_err *
 static void sweep_project(struct loop *l, const char *name)
 {
     int64_t project;
-    json_t *row = NULL;
+    struct store_project row = {0};
     char rel[300];
     snprintf(rel, sizeof rel, "models/%s", name);
     char *dir = loop_data_path(l->data_dir, rel);
@@ -392,7 +392,7 @@ static void sweep_project(struct loop *l, const char *name)
         base_free(dir);
         return;
     }
-    json_decref(row);
+    store_project_release(&row);
     struct kept k = {NULL, 0};
     store_version_each(l->st, project, keep_file, &k, NULL);
     DIR *d = opendir(dir);

@@ -14,7 +14,7 @@ struct worker {
     struct store *st;
     const struct loop_worker_opts *o;
     struct store_job job;
-    json_t *project;
+    struct store_project project;
     struct loop_target target;
     double last_report, last_line;
     double budget_s; /* the training time cap of this run */
@@ -354,7 +354,7 @@ static int run(struct worker *w, struct base_err *err)
         return base_err_set(err, BASE_E_CONFLICT, "job %lld is %s, not running",
                             (long long)w->job.id, store_job_state_name(w->job.state));
     if (store_project_get(w->st, w->job.project, &w->project, err) ||
-        loop_target_load(w->project, &w->target, err))
+        loop_target_load(&w->project, &w->target, err))
         return -1;
     return w->job.kind == STORE_JOB_TRAIN ? run_train(w, err) : run_predict(w, err);
 }
@@ -379,7 +379,7 @@ int loop_worker_run(const struct loop_worker_opts *o, struct base_err *err)
         fprintf(stderr, "job %lld %s: %s\n", (long long)o->job, store_job_state_name(end),
                 err->msg);
     loop_target_release(&w.target);
-    json_decref(w.project);
+    store_project_release(&w.project);
     store_job_release(&w.job);
     store_close(w.st);
     return rc == 0 || end == STORE_JOB_CANCELLED ? 0 : -1;

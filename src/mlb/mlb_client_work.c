@@ -16,25 +16,19 @@ static json_t *iso(int64_t us)
     return json_string(buf);
 }
 
-static void project_uid(const json_t *row, char *out, size_t size)
+static void project_uid(const struct store_project *p, char *out, size_t size)
 {
-    int64_t us = 0;
-    const char *created = json_string_value(json_object_get(row, "created_at"));
-    if (created)
-        base_time_parse(created, &us);
-    snprintf(out, size, "%lld.%lld", (long long)json_integer_value(json_object_get(row, "id")),
-             (long long)(us / 1000000));
+    snprintf(out, size, "%lld.%lld", (long long)p->id, (long long)(p->created_at / 1000000));
 }
 
 /* task.data with Label Studio's "$undefined$" key renamed to the config's first data key. */
-static json_t *task_data(const json_t *data, const json_t *row)
+static json_t *task_data(const json_t *data, const struct store_project *p)
 {
     json_t *out = json_deep_copy(data);
     json_t *raw = json_object_get(out, "$undefined$");
-    json_t *types = json_object_get(row, "data_types");
-    void *it = json_is_object(types) ? json_object_iter(types) : NULL;
-    if (raw && it) {
-        json_object_set(out, json_object_iter_key(it), raw);
+    const char *key = store_project_data_key(p);
+    if (raw && key) {
+        json_object_set(out, key, raw);
         json_object_del(out, "$undefined$");
     }
     return out;
@@ -56,7 +50,7 @@ static json_t *annotation_json(const struct store_annotation *a)
 }
 
 struct task_acc {
-    const json_t *row;
+    const struct store_project *p;
     json_t *out;
     int with_annotations; /* export shape for the seed-era /train */
 };
@@ -72,7 +66,7 @@ static int add_task(void *ctx, const struct store_task *t, struct base_err *err)
         json_array_append_new(preds, json_integer(t->predictions[i].id));
     json_t *j = json_pack(
         "{s:I, s:o, s:O, s:o, s:o, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "id",
-        (json_int_t)t->id, "data", task_data(t->data, x->row), "meta", t->meta, "created_at",
+        (json_int_t)t->id, "data", task_data(t->data, x->p), "meta", t->meta, "created_at",
         iso(t->created_at), "updated_at", iso(t->updated_at), "is_labeled", t->is_labeled,
         "overlap", (json_int_t)t->overlap, "inner_id", (json_int_t)t->inner_id, "total_annotations",
         (json_int_t)t->total_annotations, "cancelled_annotations",
@@ -84,11 +78,11 @@ static int add_task(void *ctx, const struct store_task *t, struct base_err *err)
 
 /* Tasks of the project as Label Studio serializes them (ids NULL: the annotated ones, with
  * their annotations, for /train). */
-static json_t *tasks_json(struct mlb_client *c, const json_t *row, const int64_t *ids, size_t n,
-                          struct base_err *err)
+static json_t *tasks_json(struct mlb_client *c, const struct store_project *p, const int64_t *ids,
+                          size_t n, struct base_err *err)
 {
-    struct task_acc x = {row, json_array(), ids == NULL};
-    struct store_task_query q = {.project = json_integer_value(json_object_get(row, "id")),
+    struct task_acc x = {p, json_array(), ids == NULL};
+    struct store_task_query q = {.project = p->id,
                                  .ids = ids,
                                  .nids = n,
                                  .only_annotated = ids == NULL,
@@ -103,21 +97,20 @@ static json_t *tasks_json(struct mlb_client *c, const json_t *row, const int64_t
 
 json_t *mlb_client_setup_body(struct mlb_client *c, const struct store_ml_backend *b)
 {
-    json_t *row = NULL;
-    if (store_project_get(c->st, b->project, &row, NULL))
+    struct store_project p = {0};
+    if (store_project_get(c->st, b->project, &p, NULL))
         return NULL;
     char uid[64], token[STORE_TOKEN_LEN + 1] = "";
-    project_uid(row, uid, sizeof uid);
-    int64_t owner = json_integer_value(json_object_get(row, "created_by"));
-    if (owner)
-        store_user_token(c->st, owner, token, NULL);
+    project_uid(&p, uid, sizeof uid);
+    if (p.created_by)
+        store_user_token(c->st, p.created_by, token, NULL);
     pthread_mutex_lock(&c->mu);
     json_t *host = json_string(c->hostname ? c->hostname : "");
     pthread_mutex_unlock(&c->mu);
-    json_t *body = json_pack("{s:s, s:O, s:o, s:s, s:s, s:n}", "project", uid, "schema",
-                             json_object_get(row, "label_config"), "hostname", host, "access_token",
-                             token, "model_version", b->model_version, "extra_params");
-    json_decref(row);
+    json_t *body = json_pack("{s:s, s:s, s:o, s:s, s:s, s:n}", "project", uid, "schema",
+                             p.label_config, "hostname", host, "access_token", token,
+                             "model_version", b->model_version, "extra_params");
+    store_project_release(&p);
     return body;
 }
 
@@ -170,19 +163,19 @@ static int store_preds(struct mlb_client *c, const json_t *preds, struct base_er
     return rc;
 }
 
-static int predict_batch(struct mlb_client *c, const struct store_ml_backend *b, const json_t *row,
-                         const int64_t *ids, size_t n, struct base_err *err)
+static int predict_batch(struct mlb_client *c, const struct store_ml_backend *b,
+                         const struct store_project *p, const int64_t *ids, size_t n,
+                         struct base_err *err)
 {
-    json_t *tasks = tasks_json(c, row, ids, n, err), *out = NULL, *preds = json_array();
+    json_t *tasks = tasks_json(c, p, ids, n, err), *out = NULL, *preds = json_array();
     char uid[64];
-    project_uid(row, uid, sizeof uid);
+    project_uid(p, uid, sizeof uid);
     int rc = -1;
     if (!tasks)
         goto done;
-    json_t *body =
-        json_pack("{s:O, s:s, s:s, s:O, s:{s:n, s:n, s:n}}", "tasks", tasks, "model_version",
-                  b->model_version, "project", uid, "label_config",
-                  json_object_get(row, "label_config"), "params", "login", "password", "context");
+    json_t *body = json_pack("{s:O, s:s, s:s, s:s, s:{s:n, s:n, s:n}}", "tasks", tasks,
+                             "model_version", b->model_version, "project", uid, "label_config",
+                             p->label_config, "params", "login", "password", "context");
     rc = mlb_client_call(c, b, "predict", body, c->cfg.predict_s, c->cfg.retries, &out, err);
     json_decref(body);
     if (rc)
@@ -194,7 +187,7 @@ static int predict_batch(struct mlb_client *c, const struct store_ml_backend *b,
     } else if (got == 1 && sent > 1) { /* cannot batch: one task a call, as Label Studio does */
         for (size_t i = 0; i < sent && rc == 0; i++) {
             int64_t id = json_integer_value(json_object_get(json_array_get(tasks, i), "id"));
-            rc = predict_batch(c, b, row, &id, 1, err);
+            rc = predict_batch(c, b, p, &id, 1, err);
         }
     } else if (got != sent && got != 0) {
         rc = base_err_set(err, BASE_E_INVALID, "/predict: %zu results for %zu tasks", got, sent);
@@ -234,8 +227,8 @@ static int collect_missing(void *ctx, const struct store_task *t, struct base_er
     return 0;
 }
 
-static void predict_for(struct mlb_client *c, struct store_ml_backend *b, const json_t *row,
-                        const struct mlb_work *w)
+static void predict_for(struct mlb_client *c, struct store_ml_backend *b,
+                        const struct store_project *p, const struct mlb_work *w)
 {
     struct base_err err = {0};
     if (mlb_client_connect(c, b, &err))
@@ -246,7 +239,7 @@ static void predict_for(struct mlb_client *c, struct store_ml_backend *b, const 
     int rc = store_task_each(c->st, &q, collect_missing, &m, &err);
     for (size_t i = 0; rc == 0 && i < m.n; i += (size_t)c->cfg.batch) {
         size_t k = m.n - i < (size_t)c->cfg.batch ? m.n - i : (size_t)c->cfg.batch;
-        rc = predict_batch(c, b, row, m.ids + i, k, &err);
+        rc = predict_batch(c, b, p, m.ids + i, k, &err);
     }
     base_free(m.ids);
     if (rc) {
@@ -277,36 +270,39 @@ static int keep_external(void *ctx, const struct store_ml_backend *b, struct bas
     return 0;
 }
 
-static json_t *event_body(struct mlb_client *c, const struct mlb_work *w, const json_t *row)
+static json_t *event_body(struct mlb_client *c, const struct mlb_work *w,
+                          const struct store_project *p)
 {
     if (strstr(w->action, "DELETED"))
-        return json_pack("{s:s, s:[{s:I}], s:O}", "action", "ANNOTATIONS_DELETED", "annotations",
-                         "id", (json_int_t)w->annotation, "project", row);
+        return json_pack("{s:s, s:[{s:I}], s:o}", "action", "ANNOTATIONS_DELETED", "annotations",
+                         "id", (json_int_t)w->annotation, "project", store_project_json(p));
     struct store_annotation a = {0};
     if (store_annotation_get(c->st, w->annotation, &a, NULL))
         return NULL; /* deleted since: its own event follows */
-    json_t *tasks = tasks_json(c, row, &a.task, 1, NULL);
-    json_t *body = json_pack("{s:s, s:o, s:O, s:O}", "action", w->action, "annotation",
-                             annotation_json(&a), "task", json_array_get(tasks, 0), "project", row);
+    json_t *tasks = tasks_json(c, p, &a.task, 1, NULL);
+    json_t *body =
+        json_pack("{s:s, s:o, s:O, s:o}", "action", w->action, "annotation", annotation_json(&a),
+                  "task", json_array_get(tasks, 0), "project", store_project_json(p));
     json_decref(tasks);
     store_annotation_release(&a);
     return body;
 }
 
-static void train(struct mlb_client *c, struct store_ml_backend *b, const json_t *row)
+static void train(struct mlb_client *c, struct store_ml_backend *b, const struct store_project *p)
 {
     struct base_err err = {0};
     json_t *body = NULL, *out = NULL;
     char uid[64];
-    project_uid(row, uid, sizeof uid);
+    project_uid(p, uid, sizeof uid);
     if (b->legacy_train) {
-        json_t *tasks = tasks_json(c, row, NULL, 0, &err);
-        body = tasks ? json_pack("{s:o, s:s, s:O, s:{s:n, s:n}}", "annotations", tasks, "project",
-                                 uid, "label_config", json_object_get(row, "label_config"),
-                                 "params", "login", "password")
-                     : NULL;
+        json_t *tasks = tasks_json(c, p, NULL, 0, &err);
+        body = tasks
+                   ? json_pack("{s:o, s:s, s:s, s:{s:n, s:n}}", "annotations", tasks, "project",
+                               uid, "label_config", p->label_config, "params", "login", "password")
+                   : NULL;
     } else {
-        body = json_pack("{s:s, s:O}", "action", "START_TRAINING", "project", row);
+        body =
+            json_pack("{s:s, s:o}", "action", "START_TRAINING", "project", store_project_json(p));
     }
     int rc = body ? mlb_client_call(c, b, b->legacy_train ? "train" : "webhook", body,
                                     c->cfg.predict_s, c->cfg.retries, &out, &err)
@@ -321,7 +317,7 @@ static void train(struct mlb_client *c, struct store_ml_backend *b, const json_t
 static void run(struct mlb_client *c, const struct mlb_work *w)
 {
     struct backends x = {NULL, 0};
-    json_t *row = NULL;
+    struct store_project p = {0};
     struct store_ml_backend one;
     if (w->kind == MLB_WORK_REFRESH || w->kind == MLB_WORK_TRAIN) {
         if (store_ml_backend_get(c->st, w->backend, &one, NULL) || !one.url[0])
@@ -330,7 +326,7 @@ static void run(struct mlb_client *c, const struct mlb_work *w)
     } else {
         store_ml_backend_each(c->st, w->project, keep_external, &x, NULL);
     }
-    if (x.n == 0 || store_project_get(c->st, x.b[0].project, &row, NULL)) {
+    if (x.n == 0 || store_project_get(c->st, x.b[0].project, &p, NULL)) {
         base_free(x.b);
         return;
     }
@@ -343,10 +339,10 @@ static void run(struct mlb_client *c, const struct mlb_work *w)
             strcmp(before, b->model_version))
             mlb_client_predict(c, b->project, NULL, 0); /* a new model version */
         if (w->kind == MLB_WORK_PREDICT)
-            predict_for(c, b, row, w);
+            predict_for(c, b, &p, w);
         if (w->kind == MLB_WORK_TRAIN)
-            train(c, b, row);
-        json_t *body = w->kind == MLB_WORK_EVENT ? event_body(c, w, row) : NULL, *out = NULL;
+            train(c, b, &p);
+        json_t *body = w->kind == MLB_WORK_EVENT ? event_body(c, w, &p) : NULL, *out = NULL;
         if (body &&
             mlb_client_call(c, b, "webhook", body, c->cfg.webhook_s, c->cfg.retries, &out, &err)) {
             BASE_WARN("ml backends: backend %lld: webhook %s: %s", (long long)b->id, w->action,
@@ -356,7 +352,7 @@ static void run(struct mlb_client *c, const struct mlb_work *w)
         json_decref(body);
         json_decref(out);
     }
-    json_decref(row);
+    store_project_release(&p);
     base_free(x.b);
 }
 

@@ -44,14 +44,14 @@ int mlb_predict(struct mlb_server *s, json_t *body, json_t **out, struct base_er
         *out = json_pack("{s:[], s:s}", "results", "model_version", MLB_NO_VERSION);
         return 0;
     }
-    json_t *row = NULL;
-    if (store_project_get(s->st, project, &row, err)) {
+    struct store_project p = {0};
+    if (store_project_get(s->st, project, &p, err)) {
         store_version_release(&v);
         return -1;
     }
-    json_t *types = json_object_get(row, "data_types");
-    void *it = json_is_object(types) ? json_object_iter(types) : NULL;
-    const char *key = it ? json_object_iter_key(it) : "image";
+    const char *key = store_project_data_key(&p);
+    if (!key)
+        key = "image";
     json_t *results = json_array(), *errors = json_array();
     size_t i;
     json_t *t;
@@ -63,7 +63,7 @@ int mlb_predict(struct mlb_server *s, json_t *body, json_t **out, struct base_er
     if (json_array_size(errors))
         json_object_set(*out, "errors", errors);
     json_decref(errors);
-    json_decref(row);
+    store_project_release(&p);
     store_version_release(&v);
     return 0;
 }

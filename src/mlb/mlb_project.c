@@ -81,7 +81,10 @@ static json_t *config_fields(struct mlb_server *s, const char *uid, const char *
                           "loop_min_labeled", (json_int_t)s->cfg.min_labeled, "loop_retrain_every",
                           (json_int_t)s->cfg.retrain_every);
     formats_config_free(cfg);
-    if (loop_project_check(f, err) < 0 || !loop_project_active(f)) {
+    struct store_project p = {.label_config = (char *)schema,
+                              .parsed_label_config = json_object_get(f, "parsed_label_config"),
+                              .loop_enabled = 1};
+    if (loop_project_check(&p, err) < 0 || !loop_project_active(&p)) {
         base_err_prefix(err, "labelloop's detector cannot serve this labeling config: ");
         json_decref(f);
         return NULL;
@@ -91,11 +94,11 @@ static json_t *config_fields(struct mlb_server *s, const char *uid, const char *
 
 static int same_schema(struct mlb_server *s, int64_t id, const char *schema)
 {
-    json_t *row = NULL;
+    struct store_project p = {0};
     int same = 0;
-    if (!store_project_get(s->st, id, &row, NULL))
-        same = !strcmp(json_string_value(json_object_get(row, "label_config")), schema);
-    json_decref(row);
+    if (!store_project_get(s->st, id, &p, NULL))
+        same = !strcmp(p.label_config, schema);
+    store_project_release(&p);
     return same;
 }
 

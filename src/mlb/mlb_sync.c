@@ -238,15 +238,12 @@ static int sync_one(struct mlb_server *s, const char *uid, int64_t project, cons
 static int data_key(struct mlb_server *s, int64_t project, char *out, size_t size,
                     struct base_err *err)
 {
-    json_t *row = NULL;
-    if (store_project_get(s->st, project, &row, err))
+    struct store_project p = {0};
+    if (store_project_get(s->st, project, &p, err))
         return -1;
-    const char *k = NULL;
-    json_t *types = json_object_get(row, "data_types");
-    void *it = json_is_object(types) ? json_object_iter(types) : NULL;
-    k = it ? json_object_iter_key(it) : "image";
-    snprintf(out, size, "%s", k);
-    json_decref(row);
+    const char *k = store_project_data_key(&p);
+    snprintf(out, size, "%s", k ? k : "image");
+    store_project_release(&p);
     return 0;
 }
 

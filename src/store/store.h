@@ -95,27 +95,87 @@ int store_session_delete(struct store *st, const char *key, struct base_err *err
 
 enum store_type { STORE_BOOL, STORE_INT, STORE_REAL, STORE_TEXT, STORE_TEXT_NULL, STORE_JSON };
 
-/* A settable project column; the table below is the single list of them, in the key order of
- * Label Studio's project JSON. Adding a setting = one migration + one line there. */
+/* The settable project columns, in the key order of Label Studio's project JSON: the single
+ * list from which the descriptor table, the SQL and struct store_project are made. Adding a
+ * setting = one migration + one line here. */
+#define STORE_PROJECT_COLUMNS(X)                                                                   \
+    X(title, STORE_TEXT)                                                                           \
+    X(description, STORE_TEXT)                                                                     \
+    X(label_config, STORE_TEXT)                                                                    \
+    X(expert_instruction, STORE_TEXT)                                                              \
+    X(show_instruction, STORE_BOOL)                                                                \
+    X(show_skip_button, STORE_BOOL)                                                                \
+    X(enable_empty_annotation, STORE_BOOL)                                                         \
+    X(show_annotation_history, STORE_BOOL)                                                         \
+    X(color, STORE_TEXT)                                                                           \
+    X(maximum_annotations, STORE_INT)                                                              \
+    X(is_published, STORE_BOOL)                                                                    \
+    X(model_version, STORE_TEXT)                                                                   \
+    X(is_draft, STORE_BOOL)                                                                        \
+    X(min_annotations_to_start_training, STORE_INT)                                                \
+    X(show_collab_predictions, STORE_BOOL)                                                         \
+    X(sampling, STORE_TEXT)                                                                        \
+    X(show_ground_truth_first, STORE_BOOL)                                                         \
+    X(show_overlap_first, STORE_BOOL)                                                              \
+    X(overlap_cohort_percentage, STORE_INT)                                                        \
+    X(task_data_login, STORE_TEXT_NULL)                                                            \
+    X(task_data_password, STORE_TEXT_NULL)                                                         \
+    X(control_weights, STORE_JSON)                                                                 \
+    X(parsed_label_config, STORE_JSON)                                                             \
+    X(evaluate_predictions_automatically, STORE_BOOL)                                              \
+    X(skip_queue, STORE_TEXT)                                                                      \
+    X(reveal_preannotations_interactively, STORE_BOOL)                                             \
+    X(pinned_at, STORE_TEXT_NULL)                                                                  \
+    X(data_types, STORE_JSON)                                                                      \
+    X(loop_enabled, STORE_BOOL)                                                                    \
+    X(loop_min_labeled, STORE_INT)                                                                 \
+    X(loop_retrain_every, STORE_INT)
+
+/* A settable project column (the table is store_project_columns). */
 struct store_column {
     const char *name;
     enum store_type type;
+    size_t offset; /* of its member in struct store_project */
 };
 extern const struct store_column store_project_columns[];
 extern const size_t store_project_ncolumns;
 /* The column named `name`, or NULL. */
 const struct store_column *store_project_column(const char *name);
 
-/* Project rows are JSON objects: "id", every column of store_project_columns by name (BOOL as
- * true/false, JSON columns parsed, TEXT_NULL as null), "created_by" (user id or null),
- * "organization" (1), "created_at" and "updated_at" (ISO strings as the API writes them). */
+/* A project: its fixed fields and one member per column of STORE_PROJECT_COLUMNS, typed by the
+ * column's type: BOOL int, INT int64_t, REAL double, TEXT a string (never NULL), TEXT_NULL a
+ * string or NULL, JSON an object (never NULL). Owned by it: store_project_release. */
+#define STORE_CTYPE_STORE_BOOL           int
+#define STORE_CTYPE_STORE_INT            int64_t
+#define STORE_CTYPE_STORE_REAL           double
+#define STORE_CTYPE_STORE_TEXT           char *
+#define STORE_CTYPE_STORE_TEXT_NULL      char *
+#define STORE_CTYPE_STORE_JSON           json_t *
+#define STORE_PROJECT_MEMBER(name, type) STORE_CTYPE_##type name;
+struct store_project {
+    int64_t id;
+    int64_t created_by; /* user id, 0 = null */
+    int64_t created_at, updated_at;
+    STORE_PROJECT_COLUMNS(STORE_PROJECT_MEMBER)
+};
+#undef STORE_PROJECT_MEMBER
+void store_project_release(struct store_project *p);
+/* The project as Label Studio's JSON row (new reference): "id", every column by name (BOOL as
+ * true/false, TEXT_NULL as null), "created_by" (user id or null), "organization" (1),
+ * "created_at" and "updated_at" (ISO strings as the API writes them). */
+json_t *store_project_json(const struct store_project *p);
+/* The first data key of the project's labeling config (what Label Studio's "$undefined$" task
+ * key stands for), or NULL when it has none. Valid as long as the project. */
+const char *store_project_data_key(const struct store_project *p);
 
 /* Creates a project from `fields` (keys: column names; others are ignored; the caller has
  * checked the types, mismatches fail with BASE_E_INVALID). Unset columns get their defaults. */
 int store_project_create(struct store *st, const json_t *fields, int64_t created_by, int64_t *id,
                          struct base_err *err);
-/* Returns a new reference to the project row; BASE_E_NOTFOUND. */
-int store_project_get(struct store *st, int64_t id, json_t **row, struct base_err *err);
+/* Reads project `id` into *out (store_project_release frees it; untouched on failure);
+ * BASE_E_NOTFOUND. */
+int store_project_get(struct store *st, int64_t id, struct store_project *out,
+                      struct base_err *err);
 /* Updates the given columns. Changing maximum_annotations also updates every task's overlap and
  * is_labeled in the same transaction. BASE_E_NOTFOUND. */
 int store_project_update(struct store *st, int64_t id, const json_t *fields, struct base_err *err);

@@ -2,13 +2,14 @@
  * and is_labeled in the same transaction, so the queue and the counters never disagree. */
 #include "store_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const char SQL_INSERT[] =
     "INSERT INTO annotation(task_id, project_id, completed_by_id, result, was_cancelled,"
     " ground_truth, lead_time, prediction, result_count, parent_prediction_id,"
     " parent_annotation_id, last_action, created_at, updated_at)"
-    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, coalesce(?7, '{}'), ?8, ?9, ?10, ?11, ?12, ?12"
+    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, coalesce(?11, '{}'), ?12, ?7, ?8, ?9, ?10, ?10"
     " FROM task WHERE id = ?1";
 static const char SQL_GET[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation WHERE id = ?";
 static const char SQL_UPDATE[] =
@@ -21,23 +22,29 @@ static const char SQL_EACH[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation
 static const char SQL_EACH_DONE[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation"
                                     " WHERE task_id = ? AND was_cancelled = 0 ORDER BY id";
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_annotation, member)
+static const struct store_field FIELDS[] = {
+    F(0, I64, id),
+    F(1, I64, task),
+    F(2, I64, project),
+    F(3, I64, completed_by),
+    F(5, INT, was_cancelled),
+    F(6, INT, ground_truth),
+    F(7, SET, has_lead_time),
+    F(7, REAL, lead_time),
+    F(9, I64, result_count),
+    F(10, I64, parent_prediction),
+    F(11, I64, parent_annotation),
+    F(12, TEXT, last_action),
+    F(13, TIME, created_at),
+    F(14, TIME, updated_at),
+};
+#undef F
+
 static void load_scalars(sqlite3_stmt *s, struct store_annotation *a)
 {
     memset(a, 0, sizeof *a);
-    a->id = sqlite3_column_int64(s, 0);
-    a->task = sqlite3_column_int64(s, 1);
-    a->project = sqlite3_column_int64(s, 2);
-    a->completed_by = sqlite3_column_int64(s, 3);
-    a->was_cancelled = sqlite3_column_int(s, 5);
-    a->ground_truth = sqlite3_column_int(s, 6);
-    a->has_lead_time = sqlite3_column_type(s, 7) != SQLITE_NULL;
-    a->lead_time = sqlite3_column_double(s, 7);
-    a->result_count = sqlite3_column_int64(s, 9);
-    a->parent_prediction = sqlite3_column_int64(s, 10);
-    a->parent_annotation = sqlite3_column_int64(s, 11);
-    store_col_copy(s, 12, a->last_action, sizeof a->last_action);
-    a->created_at = store_col_time(s, 13);
-    a->updated_at = store_col_time(s, 14);
+    store_load_fields(s, FIELDS, sizeof FIELDS / sizeof FIELDS[0], a);
 }
 
 void store_annotation_load(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar)
@@ -64,71 +71,41 @@ void store_annotation_release(struct store_annotation *a)
     a->result = a->prediction = NULL;
 }
 
-static void bind_lead_time(sqlite3_stmt *s, int i, const struct store_annotation *a)
+/* Binds ?1 = key (the task or the annotation) and ?2..?10, the columns both statements write. */
+static void bind_fields(sqlite3_stmt *s, int64_t key, const struct store_annotation *a, int64_t now)
 {
+    sqlite3_bind_int64(s, 1, key);
+    store_bind_id(s, 2, a->completed_by);
+    store_bind_json(s, 3, a->result);
+    sqlite3_bind_int(s, 4, a->was_cancelled ? 1 : 0);
+    sqlite3_bind_int(s, 5, a->ground_truth ? 1 : 0);
     if (a->has_lead_time)
-        sqlite3_bind_double(s, i, a->lead_time);
+        sqlite3_bind_double(s, 6, a->lead_time);
     else
-        sqlite3_bind_null(s, i);
+        sqlite3_bind_null(s, 6);
+    store_bind_id(s, 7, a->parent_prediction);
+    store_bind_id(s, 8, a->parent_annotation);
+    store_bind_text(s, 9, a->last_action[0] ? a->last_action : NULL);
+    store_bind_time(s, 10, now);
 }
 
-int store_annotation_create(struct store *st, int64_t task, const struct store_annotation *in,
-                            int64_t *id, struct base_err *err)
+static void bind_insert(sqlite3_stmt *s, int64_t task, const void *row, int64_t now)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_INSERT, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, task);
-    store_bind_id(s, 2, in->completed_by);
-    store_bind_json(s, 3, in->result);
-    sqlite3_bind_int(s, 4, in->was_cancelled ? 1 : 0);
-    sqlite3_bind_int(s, 5, in->ground_truth ? 1 : 0);
-    bind_lead_time(s, 6, in);
-    store_bind_json(s, 7, in->prediction);
-    sqlite3_bind_int64(s, 8, in->result_count);
-    store_bind_id(s, 9, in->parent_prediction);
-    store_bind_id(s, 10, in->parent_annotation);
-    store_bind_text(s, 11, in->last_action[0] ? in->last_action : NULL);
-    store_bind_time(s, 12, base_time_us());
-    rc = store_insert_task_row(c, s, task, id, err, "Not found.");
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    const struct store_annotation *in = row;
+    bind_fields(s, task, in, now);
+    store_bind_json(s, 11, in->prediction);
+    sqlite3_bind_int64(s, 12, in->result_count);
 }
 
-/* Loads annotation `id` on connection c (inside the caller's transaction, if any). */
-static int get_on(struct store_conn *c, int64_t id, struct store_annotation *out,
-                  struct base_err *err)
+static void bind_update(sqlite3_stmt *s, int64_t id, const void *row, int64_t now)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.");
-    if (!rc)
-        store_annotation_load(s, out, NULL);
-    sqlite3_reset(s);
-    return rc;
+    bind_fields(s, id, row, now);
 }
 
-int store_annotation_get(struct store *st, int64_t id, struct store_annotation *out,
-                         struct base_err *err)
+static void apply(void *row, unsigned set, const void *value)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = get_on(c, id, out, err);
-    store_conn_put(st, c);
-    return rc;
-}
-
-static void apply(struct store_annotation *a, unsigned set, const struct store_annotation *v)
-{
+    struct store_annotation *a = row;
+    const struct store_annotation *v = value;
     if (set & STORE_SET_RESULT) {
         json_decref(a->result);
         a->result = v->result ? json_incref(v->result) : NULL;
@@ -149,84 +126,61 @@ static void apply(struct store_annotation *a, unsigned set, const struct store_a
         memcpy(a->last_action, v->last_action, sizeof a->last_action);
 }
 
+static void load(sqlite3_stmt *s, void *row)
+{
+    store_annotation_load(s, row, NULL);
+}
+
+static void release(void *row)
+{
+    store_annotation_release(row);
+}
+
+static const struct store_kind KIND = {
+    .sql_insert = SQL_INSERT,
+    .sql_get = SQL_GET,
+    .sql_update = SQL_UPDATE,
+    .sql_delete = SQL_DELETE,
+    .task_offset = offsetof(struct store_annotation, task),
+    .load = load,
+    .release = release,
+    .apply = apply,
+    .bind_insert = bind_insert,
+    .bind_update = bind_update,
+};
+
+int store_annotation_create(struct store *st, int64_t task, const struct store_annotation *in,
+                            int64_t *id, struct base_err *err)
+{
+    return store_kind_create(st, &KIND, task, in, id, err);
+}
+
+int store_annotation_get(struct store *st, int64_t id, struct store_annotation *out,
+                         struct base_err *err)
+{
+    return store_kind_get(st, &KIND, id, out, err);
+}
+
 int store_annotation_update(struct store *st, int64_t id, unsigned set,
                             const struct store_annotation *v, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     struct store_annotation a = {0};
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || get_on(c, id, &a, err))
-        goto out;
-    apply(&a, set, v);
-    if (!(s = store_stmt(c, SQL_UPDATE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    store_bind_id(s, 2, a.completed_by);
-    store_bind_json(s, 3, a.result);
-    sqlite3_bind_int(s, 4, a.was_cancelled ? 1 : 0);
-    sqlite3_bind_int(s, 5, a.ground_truth ? 1 : 0);
-    bind_lead_time(s, 6, &a);
-    store_bind_id(s, 7, a.parent_prediction);
-    store_bind_id(s, 8, a.parent_annotation);
-    store_bind_text(s, 9, a.last_action[0] ? a.last_action : NULL);
-    store_bind_time(s, 10, base_time_us());
-    if (store_step_done(c, s, err) || store_task_refresh(c, a.task, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_annotation_release(&a);
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    return store_kind_update(st, &KIND, id, set, v, &a, err);
 }
 
 int store_annotation_delete(struct store *st, int64_t id, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     struct store_annotation a = {0};
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || get_on(c, id, &a, err) || !(s = store_stmt(c, SQL_DELETE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_done(c, s, err) || store_task_refresh(c, a.task, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_annotation_release(&a);
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    return store_kind_delete(st, &KIND, id, &a, err);
 }
+
+STORE_EACH_ROW(each_row, struct store_annotation, store_annotation_fn, load,
+               store_annotation_release)
 
 int store_annotation_each(struct store *st, int64_t task, int include_cancelled,
                           store_annotation_fn fn, void *ctx, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    struct base_arena *ar = base_arena_new(4096);
-    int rc = -1, step = SQLITE_DONE;
-    sqlite3_stmt *s = store_stmt(c, include_cancelled ? SQL_EACH : SQL_EACH_DONE, err);
-    if (!s)
-        goto out;
-    sqlite3_bind_int64(s, 1, task);
-    rc = 0;
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_annotation a;
-        store_annotation_load(s, &a, ar);
-        rc = fn(ctx, &a, err);
-        store_annotation_release(&a);
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = store_fail(c, step, err);
-out:
-    base_arena_free(ar);
-    store_conn_put(st, c);
-    return rc;
+    struct store_cb x = STORE_CB(fn, ctx);
+    return store_read(st, include_cancelled ? SQL_EACH : SQL_EACH_DONE, store_bind_id_arg, &task, 0,
+                      each_row, &x, err);
 }

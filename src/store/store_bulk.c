@@ -34,6 +34,8 @@ struct bulk {
     const json_t *versions;      /* JSON array or NULL */
     const char *collect, *write; /* the statements: touched tasks, then the change */
     int touch;                   /* mark the touched tasks updated by the user */
+    int64_t *tasks, changed;     /* the touched tasks (collect), the rows the change changed */
+    size_t ntasks;
 };
 
 static void bind_bulk(sqlite3_stmt *s, const struct bulk *b)
@@ -88,6 +90,20 @@ static int refresh(struct store_conn *c, const struct bulk *b, const int64_t *ta
     return 0;
 }
 
+static int run_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct bulk *b = ctx;
+    sqlite3_stmt *s;
+    if ((b->collect && touched(c, b, &b->tasks, &b->ntasks, err)) ||
+        !(s = store_stmt(c, b->write, err)))
+        return -1;
+    bind_bulk(s, b);
+    if (store_step_done(c, s, err))
+        return -1;
+    b->changed = sqlite3_changes(c->db);
+    return refresh(c, b, b->tasks, b->ntasks, err);
+}
+
 static int run(struct store *st, struct bulk *b, const int64_t *ids, size_t nids, int64_t *count,
                struct base_err *err)
 {
@@ -95,30 +111,11 @@ static int run(struct store *st, struct bulk *b, const int64_t *ids, size_t nids
         *count = 0;
     if (nids == 0)
         return 0;
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     b->ids = store_ids_json(ids, nids);
-    int64_t *tasks = NULL;
-    size_t ntasks = 0;
-    sqlite3_stmt *s;
-    int rc = -1;
-    if (store_begin(c, 1, err) || (b->collect && touched(c, b, &tasks, &ntasks, err)) ||
-        !(s = store_stmt(c, b->write, err)))
-        goto out;
-    bind_bulk(s, b);
-    if (store_step_done(c, s, err))
-        goto out;
-    int64_t changed = sqlite3_changes(c->db);
-    if (refresh(c, b, tasks, ntasks, err) || store_commit(c, err))
-        goto out;
-    if (count)
-        *count = changed;
-    rc = 0;
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    base_free(tasks);
+    int rc = store_tx(st, STORE_TX_WRITE, run_body, b, err);
+    if (rc == 0 && count)
+        *count = b->changed;
+    base_free(b->tasks);
     base_free(b->ids);
     return rc;
 }

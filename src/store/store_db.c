@@ -557,24 +557,76 @@ int store_step_row(struct store_conn *c, sqlite3_stmt *s, struct base_err *err,
     return -1;
 }
 
-int store_write_one(struct store *st, const char *sql, void (*bind)(sqlite3_stmt *, void *),
-                    void *arg, const char *missing, int64_t *rowid, struct base_err *err)
+int store_write_on(struct store_conn *c, const char *sql, store_bind_fn bind, void *arg,
+                   const char *missing, int64_t *rowid, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     sqlite3_stmt *s = store_stmt(c, sql, err);
-    int rc = -1;
-    if (s) {
+    if (!s)
+        return -1;
+    if (bind)
         bind(s, arg);
-        rc = store_step_done(c, s, err);
-        if (rc == 0 && sqlite3_changes(c->db) == 0)
-            rc = base_err_set(err, BASE_E_NOTFOUND, "%s", missing);
-        if (rc == 0 && rowid)
-            *rowid = sqlite3_last_insert_rowid(c->db);
-    }
-    store_conn_put(st, c);
+    if (store_step_done(c, s, err))
+        return -1;
+    if (missing && sqlite3_changes(c->db) == 0)
+        return base_err_set(err, BASE_E_NOTFOUND, "%s", missing);
+    if (rowid)
+        *rowid = sqlite3_last_insert_rowid(c->db);
+    return 0;
+}
+
+struct write_args {
+    const char *sql;
+    store_bind_fn bind;
+    void *arg;
+    const char *missing;
+    int64_t *rowid;
+};
+
+static int write_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct write_args *w = ctx;
+    return store_write_on(c, w->sql, w->bind, w->arg, w->missing, w->rowid, err);
+}
+
+int store_write_one(struct store *st, const char *sql, store_bind_fn bind, void *arg,
+                    const char *missing, int64_t *rowid, struct base_err *err)
+{
+    struct write_args w = {sql, bind, arg, missing, rowid};
+    return store_tx(st, STORE_TX_NONE, write_body, &w, err);
+}
+
+int store_write_tx(struct store *st, const char *sql, store_bind_fn bind, void *arg,
+                   const char *missing, struct base_err *err)
+{
+    struct write_args w = {sql, bind, arg, missing, NULL};
+    return store_tx(st, STORE_TX_WRITE, write_body, &w, err);
+}
+
+int store_one_on(struct store_conn *c, const struct store_one *q, struct base_err *err)
+{
+    sqlite3_stmt *s = store_stmt(c, q->sql, err);
+    if (!s)
+        return -1;
+    if (q->text)
+        sqlite3_bind_text(s, 1, q->text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(s, 1, q->key);
+    int rc = store_step_row(c, s, err, q->missing ? q->missing : BASE_E_NOTFOUND, "%s",
+                            q->msg ? q->msg : "Not found.");
+    if (!rc)
+        q->load(s, q->out);
+    sqlite3_reset(s);
     return rc;
+}
+
+static int one_body(struct store_conn *c, void *q, struct base_err *err)
+{
+    return store_one_on(c, q, err);
+}
+
+int store_one(struct store *st, const struct store_one *q, struct base_err *err)
+{
+    return store_tx(st, STORE_TX_NONE, one_body, (void *)q, err);
 }
 
 void store_bind_id_arg(sqlite3_stmt *s, void *id)
@@ -582,8 +634,14 @@ void store_bind_id_arg(sqlite3_stmt *s, void *id)
     sqlite3_bind_int64(s, 1, *(const int64_t *)id);
 }
 
-int store_read(struct store *st, const char *sql, void (*bind)(sqlite3_stmt *, void *), void *arg,
-               int one, store_row_fn row, void *ctx, struct base_err *err)
+void store_bind_ids_arg(sqlite3_stmt *s, void *ids)
+{
+    sqlite3_bind_int64(s, 1, ((const int64_t *)ids)[0]);
+    sqlite3_bind_int64(s, 2, ((const int64_t *)ids)[1]);
+}
+
+int store_read(struct store *st, const char *sql, store_bind_fn bind, void *arg, int one,
+               store_row_fn row, void *ctx, struct base_err *err)
 {
     struct store_conn *c = store_conn_get(st, err);
     if (!c)
@@ -635,6 +693,22 @@ void store_rollback(struct store_conn *c)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int store_tx(struct store *st, enum store_tx_mode mode, store_tx_fn fn, void *ctx,
+             struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    int rc = mode != STORE_TX_NONE ? store_begin(c, mode == STORE_TX_WRITE, err) : 0;
+    if (rc == 0)
+        rc = fn(c, ctx, err);
+    if (rc == 0 && mode != STORE_TX_NONE)
+        rc = store_commit(c, err);
+    store_rollback(c);
+    store_conn_put(st, c);
+    return rc;
+}
+
 /* ---- binding and reading values ---------------------------------------------------------------
  */
 
@@ -670,6 +744,34 @@ void store_bind_id(sqlite3_stmt *s, int i, int64_t id)
         sqlite3_bind_int64(s, i, id);
     else
         sqlite3_bind_null(s, i);
+}
+
+void store_load_fields(sqlite3_stmt *s, const struct store_field *f, size_t n, void *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        void *m = (char *)out + f[i].offset;
+        int c = f[i].col;
+        switch (f[i].how) {
+        case STORE_RD_I64:
+            *(int64_t *)m = sqlite3_column_int64(s, c);
+            break;
+        case STORE_RD_INT:
+            *(int *)m = sqlite3_column_int(s, c);
+            break;
+        case STORE_RD_REAL:
+            *(double *)m = sqlite3_column_double(s, c);
+            break;
+        case STORE_RD_TIME:
+            *(int64_t *)m = store_col_time(s, c);
+            break;
+        case STORE_RD_TEXT:
+            store_col_copy(s, c, m, f[i].size);
+            break;
+        case STORE_RD_SET:
+            *(int *)m = sqlite3_column_type(s, c) != SQLITE_NULL;
+            break;
+        }
+    }
 }
 
 int64_t store_col_time(sqlite3_stmt *s, int i)

@@ -3,6 +3,7 @@
  * ML backend rows (/api/ml), where the built-in detector is the row with an empty url. */
 #include "store_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char SQL_HELP_PUT[] =
@@ -40,272 +41,217 @@ static const char SQL_BACKEND_UPDATE[] =
     "UPDATE ml_backend SET title = ?2, description = ?3, is_interactive = ?4, timeout = ?5,"
     " auto_update = ?6, updated_at = ?7 WHERE id = ?1";
 
+static void bind_help(sqlite3_stmt *s, void *arg)
+{
+    const struct store_help *h = arg;
+    sqlite3_bind_int64(s, 1, h->annotation);
+    store_bind_id(s, 2, h->prediction);
+    sqlite3_bind_text(s, 3, h->model_version, -1, SQLITE_TRANSIENT);
+    int64_t counts[] = {h->shown, h->accepted, h->adjusted, h->deleted, h->drawn};
+    for (int i = 0; i < 5; i++)
+        sqlite3_bind_int64(s, 4 + i, counts[i]);
+    sqlite3_bind_double(s, 9, h->adjust_iou);
+    if (h->has_lead_time)
+        sqlite3_bind_double(s, 10, h->lead_time);
+    else
+        sqlite3_bind_null(s, 10);
+    store_bind_time(s, 11, base_time_us());
+}
+
 int store_help_put(struct store *st, const struct store_help *h, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_HELP_PUT, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, h->annotation);
-        store_bind_id(s, 2, h->prediction);
-        sqlite3_bind_text(s, 3, h->model_version, -1, SQLITE_TRANSIENT);
-        int64_t counts[] = {h->shown, h->accepted, h->adjusted, h->deleted, h->drawn};
-        for (int i = 0; i < 5; i++)
-            sqlite3_bind_int64(s, 4 + i, counts[i]);
-        sqlite3_bind_double(s, 9, h->adjust_iou);
-        if (h->has_lead_time)
-            sqlite3_bind_double(s, 10, h->lead_time);
-        else
-            sqlite3_bind_null(s, 10);
-        store_bind_time(s, 11, base_time_us());
-        rc = store_step_done(c, s, err);
-        if (rc == 0 && sqlite3_changes(c->db) == 0)
-            rc = base_err_set(err, BASE_E_NOTFOUND, "annotation %lld not found",
-                              (long long)h->annotation);
-    }
-    store_conn_put(st, c);
-    return rc;
+    char missing[64];
+    snprintf(missing, sizeof missing, "annotation %lld not found", (long long)h->annotation);
+    return store_write_one(st, SQL_HELP_PUT, bind_help, (void *)h, missing, NULL, err);
 }
+
+static void load_help(sqlite3_stmt *s, struct store_help_sum *h)
+{
+    memset(h, 0, sizeof *h);
+    store_col_copy(s, 0, h->model_version, sizeof h->model_version);
+    int64_t *f[] = {&h->annotations, &h->shown, &h->accepted, &h->adjusted, &h->deleted, &h->drawn};
+    for (int i = 0; i < 6; i++)
+        *f[i] = sqlite3_column_int64(s, 1 + i);
+    h->adjust_iou_mean = h->adjusted ? sqlite3_column_double(s, 7) / (double)h->adjusted : 0;
+    h->lead_n = sqlite3_column_int64(s, 8);
+    h->lead_time_mean = sqlite3_column_double(s, 9);
+}
+
+STORE_EACH_ROW(help_row, struct store_help_sum, store_help_fn, load_help, STORE_NO_RELEASE)
 
 int store_help_each(struct store *st, int64_t project, store_help_fn fn, void *ctx,
                     struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_HELP_SUM, err);
-    int rc = -1, step = SQLITE_DONE;
-    if (s) {
-        sqlite3_bind_int64(s, 1, project);
-        rc = 0;
-        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-            struct store_help_sum h = {0};
-            store_col_copy(s, 0, h.model_version, sizeof h.model_version);
-            int64_t *f[] = {&h.annotations, &h.shown,   &h.accepted,
-                            &h.adjusted,    &h.deleted, &h.drawn};
-            for (int i = 0; i < 6; i++)
-                *f[i] = sqlite3_column_int64(s, 1 + i);
-            h.adjust_iou_mean = h.adjusted ? sqlite3_column_double(s, 7) / (double)h.adjusted : 0;
-            h.lead_n = sqlite3_column_int64(s, 8);
-            h.lead_time_mean = sqlite3_column_double(s, 9);
-            rc = fn(ctx, &h, err);
-        }
-        if (rc == 0 && step != SQLITE_DONE)
-            rc = store_fail(c, step, err);
-        sqlite3_reset(s);
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct store_cb x = STORE_CB(fn, ctx);
+    return store_read(st, SQL_HELP_SUM, store_bind_id_arg, &project, 0, help_row, &x, err);
 }
 
-static void load_backend(sqlite3_stmt *s, struct store_ml_backend *b)
+#define F(col, how, member) STORE_FIELD(col, how, struct store_ml_backend, member)
+static const struct store_field BACKEND_FIELDS[] = {
+    F(0, I64, id),
+    F(1, I64, project),
+    F(2, TEXT, url),
+    F(3, TEXT, title),
+    F(4, TEXT, description),
+    F(5, INT, is_interactive),
+    F(6, REAL, timeout),
+    F(7, INT, auto_update),
+    F(8, TIME, created_at),
+    F(9, TIME, updated_at),
+    F(10, TEXT, state),
+    F(11, TEXT, error_message),
+    F(12, TEXT, model_version),
+    F(13, INT, legacy_train),
+};
+#undef F
+
+static void load_backend(sqlite3_stmt *s, void *out)
 {
-    memset(b, 0, sizeof *b);
-    b->id = sqlite3_column_int64(s, 0);
-    b->project = sqlite3_column_int64(s, 1);
-    store_col_copy(s, 2, b->url, sizeof b->url);
-    store_col_copy(s, 3, b->title, sizeof b->title);
-    store_col_copy(s, 4, b->description, sizeof b->description);
-    b->is_interactive = sqlite3_column_int(s, 5);
-    b->timeout = sqlite3_column_double(s, 6);
-    b->auto_update = sqlite3_column_int(s, 7);
-    b->created_at = store_col_time(s, 8);
-    b->updated_at = store_col_time(s, 9);
-    store_col_copy(s, 10, b->state, sizeof b->state);
-    store_col_copy(s, 11, b->error_message, sizeof b->error_message);
-    store_col_copy(s, 12, b->model_version, sizeof b->model_version);
-    b->legacy_train = sqlite3_column_int(s, 13);
+    memset(out, 0, sizeof(struct store_ml_backend));
+    store_load_fields(s, BACKEND_FIELDS, sizeof BACKEND_FIELDS / sizeof BACKEND_FIELDS[0], out);
 }
 
 /* The project's built-in row on connection c: 0 with *out filled, 1 when there is none. */
 static int find_builtin(struct store_conn *c, int64_t project, struct store_ml_backend *out,
                         struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_BACKEND_BUILTIN, err);
-    if (!s)
+    struct store_one q = {
+        .sql = SQL_BACKEND_BUILTIN, .key = project, .load = load_backend, .out = out};
+    struct base_err missing = {0};
+    int rc = store_one_on(c, &q, &missing);
+    if (rc && missing.status != BASE_E_NOTFOUND)
+        base_err_set(err, missing.status, "%s", missing.msg);
+    return rc && missing.status == BASE_E_NOTFOUND ? 1 : rc;
+}
+
+struct builtin {
+    int64_t project;
+    struct store_ml_backend *out;
+};
+
+static int find_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct builtin *b = ctx;
+    return find_builtin(c, b->project, b->out, err);
+}
+
+static void bind_builtin(sqlite3_stmt *s, void *project)
+{
+    sqlite3_bind_int64(s, 1, *(const int64_t *)project);
+    store_bind_time(s, 2, base_time_us());
+}
+
+/* Makes the row, unless another thread just did. */
+static int make_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct builtin *b = ctx;
+    char missing[64];
+    snprintf(missing, sizeof missing, "project %lld not found", (long long)b->project);
+    int rc = find_builtin(c, b->project, b->out, err);
+    if (rc != 1)
+        return rc;
+    if (store_write_on(c, SQL_BACKEND_INSERT, bind_builtin, &b->project, missing, NULL, err))
         return -1;
-    sqlite3_bind_int64(s, 1, project);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
-        load_backend(s, out);
-    sqlite3_reset(s);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return store_fail(c, step, err);
-    return step == SQLITE_ROW ? 0 : 1;
+    return find_builtin(c, b->project, b->out, err) ? -1 : 0;
 }
 
 int store_ml_backend_builtin(struct store *st, int64_t project, struct store_ml_backend *out,
                              struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = find_builtin(c, project, out, err);
-    if (rc == 1) { /* first use: make it, unless another thread just did */
-        sqlite3_stmt *s;
-        rc = -1;
-        if (store_begin(c, 1, err) || (rc = find_builtin(c, project, out, err)) != 1)
-            goto out;
-        rc = -1;
-        if (!(s = store_stmt(c, SQL_BACKEND_INSERT, err)))
-            goto out;
-        sqlite3_bind_int64(s, 1, project);
-        store_bind_time(s, 2, base_time_us());
-        if (store_step_done(c, s, err))
-            goto out;
-        if (sqlite3_changes(c->db) == 0) {
-            base_err_set(err, BASE_E_NOTFOUND, "project %lld not found", (long long)project);
-            goto out;
-        }
-        if (find_builtin(c, project, out, err) == 0)
-            rc = store_commit(c, err);
-    }
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct builtin b = {project, out};
+    int rc = store_tx(st, STORE_TX_NONE, find_body, &b, err);
+    return rc == 1 ? store_tx(st, STORE_TX_WRITE, make_body, &b, err) : rc;
 }
 
 int store_ml_backend_get(struct store *st, int64_t id, struct store_ml_backend *out,
                          struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_BACKEND_GET, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.");
-        if (!rc)
-            load_backend(s, out);
-        sqlite3_reset(s);
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {.sql = SQL_BACKEND_GET, .key = id, .load = load_backend, .out = out};
+    return store_one(st, &q, err);
 }
+
+STORE_EACH_ROW(backend_row, struct store_ml_backend, store_ml_backend_fn, load_backend,
+               STORE_NO_RELEASE)
 
 int store_ml_backend_each(struct store *st, int64_t project, store_ml_backend_fn fn, void *ctx,
                           struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_BACKEND_EACH, err);
-    int rc = -1, step = SQLITE_DONE;
-    if (s) {
-        sqlite3_bind_int64(s, 1, project);
-        rc = 0;
-        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-            struct store_ml_backend b;
-            load_backend(s, &b);
-            rc = fn(ctx, &b, err);
-        }
-        if (rc == 0 && step != SQLITE_DONE)
-            rc = store_fail(c, step, err);
-        sqlite3_reset(s);
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct store_cb x = STORE_CB(fn, ctx);
+    return store_read(st, SQL_BACKEND_EACH, store_bind_id_arg, &project, 0, backend_row, &x, err);
+}
+
+static void bind_update(sqlite3_stmt *s, void *arg)
+{
+    const struct store_ml_backend *b = arg;
+    sqlite3_bind_int64(s, 1, b->id);
+    sqlite3_bind_text(s, 2, b->title, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, b->description, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 4, b->is_interactive);
+    sqlite3_bind_double(s, 5, b->timeout);
+    sqlite3_bind_int(s, 6, b->auto_update);
+    store_bind_time(s, 7, base_time_us());
 }
 
 int store_ml_backend_update(struct store *st, const struct store_ml_backend *b,
                             struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_BACKEND_UPDATE, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, b->id);
-        sqlite3_bind_text(s, 2, b->title, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 3, b->description, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(s, 4, b->is_interactive);
-        sqlite3_bind_double(s, 5, b->timeout);
-        sqlite3_bind_int(s, 6, b->auto_update);
-        store_bind_time(s, 7, base_time_us());
-        rc = store_step_done(c, s, err);
-        if (rc == 0 && sqlite3_changes(c->db) == 0)
-            rc = base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-    }
-    store_conn_put(st, c);
-    return rc;
+    return store_write_one(st, SQL_BACKEND_UPDATE, bind_update, (void *)b, "Not found.", NULL, err);
+}
+
+static void bind_create(sqlite3_stmt *s, void *arg)
+{
+    const struct store_ml_backend *b = arg;
+    sqlite3_bind_int64(s, 1, b->project);
+    const char *texts[] = {b->url, b->title, b->description};
+    for (int i = 0; i < 3; i++)
+        sqlite3_bind_text(s, 2 + i, texts[i], -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 5, b->is_interactive);
+    sqlite3_bind_double(s, 6, b->timeout);
+    sqlite3_bind_int(s, 7, b->auto_update);
+    sqlite3_bind_text(s, 8, b->state[0] ? b->state : "DI", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 9, b->error_message, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 10, b->model_version, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 11, b->legacy_train);
+    store_bind_time(s, 12, base_time_us());
 }
 
 int store_ml_backend_create(struct store *st, struct store_ml_backend *b, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_BACKEND_CREATE, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, b->project);
-        const char *texts[] = {b->url, b->title, b->description};
-        for (int i = 0; i < 3; i++)
-            sqlite3_bind_text(s, 2 + i, texts[i], -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(s, 5, b->is_interactive);
-        sqlite3_bind_double(s, 6, b->timeout);
-        sqlite3_bind_int(s, 7, b->auto_update);
-        sqlite3_bind_text(s, 8, b->state[0] ? b->state : "DI", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 9, b->error_message, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 10, b->model_version, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(s, 11, b->legacy_train);
-        store_bind_time(s, 12, base_time_us());
-        rc = store_step_done(c, s, err);
-        if (rc == 0 && sqlite3_changes(c->db) == 0)
-            rc =
-                base_err_set(err, BASE_E_NOTFOUND, "project %lld not found", (long long)b->project);
-        if (rc == 0)
-            b->id = sqlite3_last_insert_rowid(c->db);
-    }
-    store_conn_put(st, c);
-    return rc;
+    char missing[64];
+    snprintf(missing, sizeof missing, "project %lld not found", (long long)b->project);
+    return store_write_one(st, SQL_BACKEND_CREATE, bind_create, b, missing, &b->id, err);
 }
 
-/* Runs a one-row write on the backend `id`; BASE_E_NOTFOUND when no row changed. */
-static int backend_write(struct store *st, const char *sql, int64_t id,
-                         const struct store_ml_backend *b, struct base_err *err)
+static void bind_state(sqlite3_stmt *s, void *arg)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, sql, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        if (b && sql == SQL_BACKEND_URL) {
-            sqlite3_bind_text(s, 2, b->url, -1, SQLITE_TRANSIENT);
-        } else if (b) {
-            sqlite3_bind_text(s, 2, b->state, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(s, 3, b->error_message, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(s, 4, b->model_version, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_int(s, 5, b->legacy_train);
-        }
-        rc = store_step_done(c, s, err);
-        if (rc == 0 && sqlite3_changes(c->db) == 0)
-            rc = base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-    }
-    store_conn_put(st, c);
-    return rc;
+    const struct store_ml_backend *b = arg;
+    sqlite3_bind_int64(s, 1, b->id);
+    sqlite3_bind_text(s, 2, b->state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, b->error_message, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, b->model_version, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 5, b->legacy_train);
+}
+
+static void bind_url(sqlite3_stmt *s, void *arg)
+{
+    const struct store_ml_backend *b = arg;
+    sqlite3_bind_int64(s, 1, b->id);
+    sqlite3_bind_text(s, 2, b->url, -1, SQLITE_TRANSIENT);
 }
 
 int store_ml_backend_delete(struct store *st, int64_t id, struct base_err *err)
 {
-    return backend_write(st, SQL_BACKEND_DELETE, id, NULL, err);
+    return store_write_one(st, SQL_BACKEND_DELETE, store_bind_id_arg, &id, "Not found.", NULL, err);
 }
 
 int store_ml_backend_set_state(struct store *st, const struct store_ml_backend *b,
                                struct base_err *err)
 {
-    return backend_write(st, SQL_BACKEND_STATE, b->id, b, err);
+    return store_write_one(st, SQL_BACKEND_STATE, bind_state, (void *)b, "Not found.", NULL, err);
 }
 
 int store_ml_backend_set_url(struct store *st, const struct store_ml_backend *b,
                              struct base_err *err)
 {
-    return backend_write(st, SQL_BACKEND_URL, b->id, b, err);
+    return store_write_one(st, SQL_BACKEND_URL, bind_url, (void *)b, "Not found.", NULL, err);
 }

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stddef.h>
 
 #define STORE_STMT_CACHE 128
 #define STORE_POOL_IDLE  16
@@ -45,10 +46,46 @@ int store_step_row(struct store_conn *c, sqlite3_stmt *s, struct base_err *err,
                    enum base_status missing, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Runs the one-statement write `sql` with `bind` filling its parameters: BASE_E_NOTFOUND with the
- * message `missing` when it changed no row; *rowid (may be NULL) receives the last insert id. */
-int store_write_one(struct store *st, const char *sql, void (*bind)(sqlite3_stmt *, void *),
-                    void *arg, const char *missing, int64_t *rowid, struct base_err *err);
+/* Fills a statement's parameters from `arg`. */
+typedef void (*store_bind_fn)(sqlite3_stmt *s, void *arg);
+
+/* Runs the one-statement write `sql` with `bind` (may be NULL) filling its parameters:
+ * BASE_E_NOTFOUND with the message `missing` when it changed no row (unless `missing` is NULL);
+ * *rowid (may be NULL) receives the last insert id. store_write_on runs it on connection c (in the
+ * caller's transaction, if any), store_write_one on a borrowed connection. */
+int store_write_on(struct store_conn *c, const char *sql, store_bind_fn bind, void *arg,
+                   const char *missing, int64_t *rowid, struct base_err *err);
+int store_write_one(struct store *st, const char *sql, store_bind_fn bind, void *arg,
+                    const char *missing, int64_t *rowid, struct base_err *err);
+/* The same in a write transaction (a write whose triggers and cascades touch other tables). */
+int store_write_tx(struct store *st, const char *sql, store_bind_fn bind, void *arg,
+                   const char *missing, struct base_err *err);
+
+/* A query for one row: ?1 = `text` when set, else `key`; load(s, out) reads the row. Without a
+ * row, err is `missing` (BASE_E_NOTFOUND when 0) with `msg` ("Not found." when NULL). */
+struct store_one {
+    const char *sql;
+    int64_t key;
+    const char *text;
+    void (*load)(sqlite3_stmt *s, void *out);
+    void *out;
+    enum base_status missing;
+    const char *msg;
+};
+/* Runs q on connection c (in the caller's transaction, if any) / on a borrowed connection. */
+int store_one_on(struct store_conn *c, const struct store_one *q, struct base_err *err);
+int store_one(struct store *st, const struct store_one *q, struct base_err *err);
+
+/* How store_tx holds its connection: autocommit, a read (BEGIN) or write (BEGIN IMMEDIATE)
+ * transaction. */
+enum store_tx_mode { STORE_TX_NONE, STORE_TX_READ, STORE_TX_WRITE };
+/* Work on a borrowed connection; a non-zero return abandons the transaction. */
+typedef int (*store_tx_fn)(struct store_conn *c, void *ctx, struct base_err *err);
+/* The one home of the borrow / begin / commit / rollback / give-back dance: runs fn(c, ctx, err)
+ * in a transaction of `mode` on a borrowed connection, commits when it returned 0 and rolls back
+ * otherwise. Returns fn's result (or -1 when the connection, BEGIN or COMMIT failed). */
+int store_tx(struct store *st, enum store_tx_mode mode, store_tx_fn fn, void *ctx,
+             struct base_err *err);
 
 /* Runs the query `sql` (bind fills its parameters; may be NULL) and calls row(ctx, s, err) for
  * each result row until one returns non-zero, which is returned; 0 after the last row, -1 on a
@@ -56,8 +93,31 @@ int store_write_one(struct store *st, const char *sql, void (*bind)(sqlite3_stmt
 typedef int (*store_row_fn)(void *ctx, sqlite3_stmt *s, struct base_err *err);
 /* A `bind` for store_read / store_write_one: ?1 = *(const int64_t *)id. */
 void store_bind_id_arg(sqlite3_stmt *s, void *id);
-int store_read(struct store *st, const char *sql, void (*bind)(sqlite3_stmt *, void *), void *arg,
-               int one, store_row_fn row, void *ctx, struct base_err *err);
+/* ?1 and ?2 = the two int64_t of ids[2]. */
+void store_bind_ids_arg(sqlite3_stmt *s, void *ids);
+int store_read(struct store *st, const char *sql, store_bind_fn bind, void *arg, int one,
+               store_row_fn row, void *ctx, struct base_err *err);
+
+/* A caller's typed row callback (store_annotation_fn, store_job_fn, ...) and its context. */
+struct store_cb {
+    void (*fn)(void); /* converted back to its own type for the call */
+    void *ctx;
+};
+#define STORE_CB(fn, ctx) ((struct store_cb){(void (*)(void))(fn), (ctx)})
+/* Defines NAME, the store_read row function of the `each` readers: loads a TYPE with
+ * LOAD(s, &row), passes it to the FN_TYPE callback of its struct store_cb, then RELEASE(&row). */
+#define STORE_EACH_ROW(name, type, fn_type, load, release)                                         \
+    static int name(void *cb, sqlite3_stmt *s, struct base_err *err)                               \
+    {                                                                                              \
+        const struct store_cb *cb_ = cb;                                                           \
+        type row_;                                                                                 \
+        load(s, &row_);                                                                            \
+        int rc_ = ((fn_type)cb_->fn)(cb_->ctx, &row_, err);                                        \
+        release(&row_);                                                                            \
+        return rc_;                                                                                \
+    }
+/* The RELEASE of rows that own nothing. */
+#define STORE_NO_RELEASE(row) ((void)(row))
 
 /* BEGIN IMMEDIATE (write) or BEGIN (read), COMMIT, ROLLBACK (never fails). */
 int store_begin(struct store_conn *c, int write, struct base_err *err);
@@ -68,6 +128,29 @@ void store_bind_time(sqlite3_stmt *s, int i, int64_t us);
 void store_bind_json(sqlite3_stmt *s, int i, const json_t *v); /* NULL -> SQL NULL */
 void store_bind_text(sqlite3_stmt *s, int i, const char *v);   /* NULL -> SQL NULL */
 void store_bind_id(sqlite3_stmt *s, int i, int64_t id);        /* 0 -> SQL NULL */
+
+/* A column read into a struct member: column `col` by `how` into the member at `offset` (`size`
+ * bytes: a char array for TEXT). SET stores whether the column is not NULL (an int has_*). */
+enum store_read {
+    STORE_RD_I64,
+    STORE_RD_INT,
+    STORE_RD_REAL,
+    STORE_RD_TIME,
+    STORE_RD_TEXT,
+    STORE_RD_SET
+};
+struct store_field {
+    int col;
+    enum store_read how;
+    size_t offset, size;
+};
+#define STORE_FIELD(col, how, type, member)                                                        \
+    {                                                                                              \
+        (col), STORE_RD_##how, offsetof(type, member), sizeof(((type *)0)->member)                 \
+    }
+/* Reads the n fields of a row into `out`: the one home of the column-to-member copies of the
+ * loaders (the columns a loader reads otherwise, JSON and derived ones, it reads itself). */
+void store_load_fields(sqlite3_stmt *s, const struct store_field *f, size_t n, void *out);
 
 int64_t store_col_time(sqlite3_stmt *s, int i);
 json_t *store_col_json(sqlite3_stmt *s, int i); /* new reference; NULL for SQL NULL */
@@ -90,12 +173,31 @@ void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t size);
 int store_project_refresh_uncertainty(struct store_conn *c, int64_t project, struct base_err *err);
 /* Recomputes a task's annotation and prediction counters, is_labeled and prediction_score. */
 int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err);
-/* Steps the INSERT of an annotation or prediction of `task` (written to insert nothing when the
- * task is gone: NOTFOUND with the formatted message), refreshes the task's counters and commits;
- * the new row's id in *id. */
-int store_insert_task_row(struct store_conn *c, sqlite3_stmt *s, int64_t task, int64_t *id,
-                          struct base_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+
+/* A kind of task row (annotation, prediction): what store_task_row.c needs to create, read,
+ * update and delete one. Rows are the kind's struct, passed as void *. */
+struct store_kind {
+    /* INSERT ... SELECT ... FROM task WHERE id = ?1 (nothing when the task is gone); SELECT of
+     * one row by ?1 = id; UPDATE and DELETE of the row ?1 = id. */
+    const char *sql_insert, *sql_get, *sql_update, *sql_delete;
+    size_t task_offset; /* offsetof the row's task id */
+    int names_task;     /* a missing task is "task N not found" (else "Not found.") */
+    void (*load)(sqlite3_stmt *s, void *row);
+    void (*release)(void *row);
+    void (*apply)(void *row, unsigned set, const void *v); /* the STORE_SET_* fields of v */
+    void (*bind_insert)(sqlite3_stmt *s, int64_t task, const void *row, int64_t now);
+    void (*bind_update)(sqlite3_stmt *s, int64_t id, const void *row, int64_t now);
+};
+/* Each writes in one transaction and refreshes the counters of the row's task (update: also of
+ * the task the row left). `scratch` is a zeroed row the function fills and releases. */
+int store_kind_create(struct store *st, const struct store_kind *k, int64_t task, const void *in,
+                      int64_t *id, struct base_err *err);
+int store_kind_get(struct store *st, const struct store_kind *k, int64_t id, void *out,
+                   struct base_err *err);
+int store_kind_update(struct store *st, const struct store_kind *k, int64_t id, unsigned set,
+                      const void *v, void *scratch, struct base_err *err);
+int store_kind_delete(struct store *st, const struct store_kind *k, int64_t id, void *scratch,
+                      struct base_err *err);
 
 /* A list of ids as JSON array text (base_free), bound for "IN (SELECT value FROM json_each(?))". */
 char *store_ids_json(const int64_t *ids, size_t n);

@@ -4,6 +4,7 @@
  * worker processes and a restarted server all agree on it. */
 #include "store_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define JOB_COLS                                                                                   \
@@ -82,8 +83,9 @@ static char *col_strdup(sqlite3_stmt *s, int i)
     return t ? base_strdup(t) : NULL;
 }
 
-static void load(sqlite3_stmt *s, struct store_job *j)
+static void load(sqlite3_stmt *s, void *out)
 {
+    struct store_job *j = out;
     memset(j, 0, sizeof *j);
     j->id = sqlite3_column_int64(s, 0);
     j->project = sqlite3_column_int64(s, 1);
@@ -176,184 +178,178 @@ static int replace_job(struct store_conn *c, int64_t id, const char *reason, int
     return store_step_done(c, s, err);
 }
 
+struct enqueue {
+    int64_t project, version;
+    enum store_job_kind kind;
+    const char *reason;
+    int attempt, coalesce;
+    const json_t *params;
+    int64_t *id;
+    int *replaced;
+};
+
+static int enqueue_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct enqueue *q = ctx;
+    int64_t found = 0;
+    if (q->coalesce && find_queued(c, q->project, q->kind, &found, err))
+        return -1;
+    if (!found)
+        return insert_job(c, q->project, q->kind, q->reason, q->version, q->attempt, q->params,
+                          q->id, err);
+    if (replace_job(c, found, q->reason, q->version, q->params, err))
+        return -1;
+    *q->id = found;
+    if (q->replaced)
+        *q->replaced = 1;
+    return 0;
+}
+
 int store_job_enqueue(struct store *st, int64_t project, enum store_job_kind kind,
                       const char *reason, int64_t version, int attempt, const json_t *params,
                       int coalesce, int64_t *id, int *replaced, struct base_err *err)
 {
-    json_t *empty = params ? NULL : json_object();
-    if (!params)
-        params = empty;
     if ((unsigned)kind > STORE_JOB_PREDICT)
         return base_err_set(err, BASE_E_INVALID, "unknown job kind");
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    int64_t found = 0;
+    json_t *empty = params ? NULL : json_object();
+    struct enqueue q = {project, version, kind, reason, attempt, coalesce, params ? params : empty,
+                        id,      replaced};
     if (replaced)
         *replaced = 0;
-    if (store_begin(c, 1, err) || (coalesce && find_queued(c, project, kind, &found, err)))
-        goto out;
-    if (found) {
-        if (replace_job(c, found, reason, version, params, err))
-            goto out;
-        *id = found;
-        if (replaced)
-            *replaced = 1;
-    } else if (insert_job(c, project, kind, reason, version, attempt, params, id, err)) {
-        goto out;
-    }
-    rc = store_commit(c, err);
-out:
+    int rc = store_tx(st, STORE_TX_WRITE, enqueue_body, &q, err);
+    if (rc && replaced)
+        *replaced = 0;
     json_decref(empty);
-    store_rollback(c);
-    store_conn_put(st, c);
     return rc;
 }
 
 int store_job_get(struct store *st, int64_t id, struct store_job *out, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "job %lld not found", (long long)id);
-        if (!rc)
-            load(s, out);
-        sqlite3_reset(s);
-    }
-    store_conn_put(st, c);
-    return rc;
+    char missing[64];
+    snprintf(missing, sizeof missing, "job %lld not found", (long long)id);
+    struct store_one q = {.sql = SQL_GET, .key = id, .load = load, .out = out, .msg = missing};
+    return store_one(st, &q, err);
 }
+
+STORE_EACH_ROW(each_row, struct store_job, store_job_fn, load, store_job_release)
 
 int store_job_each(struct store *st, int64_t project, int64_t limit, store_job_fn fn, void *ctx,
                    struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_EACH, err);
-    int rc = -1, step = SQLITE_DONE;
-    if (s) {
-        sqlite3_bind_int64(s, 1, project);
-        sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
-        rc = 0;
-        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-            struct store_job j;
-            load(s, &j);
-            rc = fn(ctx, &j, err);
-            store_job_release(&j);
-        }
-        if (rc == 0 && step != SQLITE_DONE)
-            rc = store_fail(c, step, err);
-        sqlite3_reset(s);
-    }
-    store_conn_put(st, c);
-    return rc;
+    int64_t keys[2] = {project, limit > 0 ? limit : -1};
+    struct store_cb x = STORE_CB(fn, ctx);
+    return store_read(st, SQL_EACH, store_bind_ids_arg, keys, 0, each_row, &x, err);
 }
 
-/* Runs a one-row update with ?1 = id, ?2 = an integer (or a text when `text` is set). */
-static int update_one(struct store *st, const char *sql, int64_t id, int64_t n, const char *text,
-                      struct base_err *err)
+/* ?1 = id and ?2 = an integer (or a text when `text` is set), of the one-row updates. */
+struct id_value {
+    int64_t id, n;
+    const char *text;
+};
+
+static void bind_id_value(sqlite3_stmt *s, void *arg)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, sql, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        if (text)
-            sqlite3_bind_text(s, 2, text, -1, SQLITE_TRANSIENT);
-        else
-            sqlite3_bind_int64(s, 2, n);
-        rc = store_step_done(c, s, err);
-    }
-    store_conn_put(st, c);
-    return rc;
+    const struct id_value *v = arg;
+    sqlite3_bind_int64(s, 1, v->id);
+    if (v->text)
+        sqlite3_bind_text(s, 2, v->text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(s, 2, v->n);
+}
+
+static void load_id(sqlite3_stmt *s, void *id)
+{
+    *(int64_t *)id = sqlite3_column_int64(s, 0);
+}
+
+static void bind_start(sqlite3_stmt *s, void *id)
+{
+    sqlite3_bind_int64(s, 1, *(const int64_t *)id);
+    store_bind_time(s, 2, base_time_us());
+}
+
+static int claim_body(struct store_conn *c, void *id, struct base_err *err)
+{
+    struct store_one q = {.sql = SQL_NEXT, .load = load_id, .out = id};
+    struct base_err none = {0};
+    if (store_one_on(c, &q, &none))
+        return none.status == BASE_E_NOTFOUND ? 0 : base_err_set(err, none.status, "%s", none.msg);
+    return store_write_on(c, SQL_START, bind_start, id, NULL, NULL, err);
 }
 
 int store_job_claim(struct store *st, int64_t *id, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1, step;
     *id = 0;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_NEXT, err)))
-        goto out;
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
-        *id = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        store_fail(c, step, err);
-        goto out;
-    }
-    if (*id) {
-        if (!(s = store_stmt(c, SQL_START, err)))
-            goto out;
-        sqlite3_bind_int64(s, 1, *id);
-        store_bind_time(s, 2, base_time_us());
-        if (store_step_done(c, s, err))
-            goto out;
-    }
-    rc = store_commit(c, err);
-out:
+    int rc = store_tx(st, STORE_TX_WRITE, claim_body, id, err);
     if (rc)
         *id = 0;
-    store_rollback(c);
-    store_conn_put(st, c);
     return rc;
 }
 
 int store_job_set_pid(struct store *st, int64_t id, int64_t pid, struct base_err *err)
 {
-    return update_one(st, SQL_PID, id, pid, NULL, err);
+    struct id_value v = {id, pid, NULL};
+    return store_write_one(st, SQL_PID, bind_id_value, &v, NULL, NULL, err);
 }
 
 int store_job_set_log(struct store *st, int64_t id, const char *log, struct base_err *err)
 {
-    return update_one(st, SQL_LOG, id, 0, log ? log : "", err);
+    struct id_value v = {id, 0, log ? log : ""};
+    return store_write_one(st, SQL_LOG, bind_id_value, &v, NULL, NULL, err);
+}
+
+struct progress {
+    int64_t id;
+    const char *phase;
+    const json_t *progress;
+};
+
+static void bind_progress(sqlite3_stmt *s, void *arg)
+{
+    const struct progress *p = arg;
+    sqlite3_bind_int64(s, 1, p->id);
+    sqlite3_bind_text(s, 2, p->phase ? p->phase : "", -1, SQLITE_TRANSIENT);
+    store_bind_json(s, 3, p->progress);
 }
 
 int store_job_progress(struct store *st, int64_t id, const char *phase, const json_t *progress,
                        struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_PROGRESS, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_text(s, 2, phase ? phase : "", -1, SQLITE_TRANSIENT);
-        store_bind_json(s, 3, progress);
-        rc = store_step_done(c, s, err);
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct progress p = {id, phase, progress};
+    return store_write_one(st, SQL_PROGRESS, bind_progress, &p, NULL, NULL, err);
+}
+
+struct finish {
+    int64_t id;
+    enum store_job_state state;
+    const char *error;
+    int *changed;
+};
+
+static void bind_finish(sqlite3_stmt *s, void *arg)
+{
+    const struct finish *f = arg;
+    sqlite3_bind_int64(s, 1, f->id);
+    sqlite3_bind_text(s, 2, STATES[f->state], -1, SQLITE_STATIC);
+    store_bind_text(s, 3, f->error);
+    store_bind_time(s, 4, base_time_us());
 }
 
 static int finish_on(struct store_conn *c, int64_t id, enum store_job_state state,
                      const char *error, int *changed, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_FINISH, err);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, STATES[state], -1, SQLITE_STATIC);
-    store_bind_text(s, 3, error);
-    store_bind_time(s, 4, base_time_us());
-    if (store_step_done(c, s, err))
+    struct finish f = {id, state, error, changed};
+    if (store_write_on(c, SQL_FINISH, bind_finish, &f, NULL, NULL, err))
         return -1;
     if (changed)
         *changed = sqlite3_changes(c->db) > 0;
     return 0;
+}
+
+static int finish_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct finish *f = ctx;
+    return finish_on(c, f->id, f->state, f->error, f->changed, err);
 }
 
 int store_job_finish(struct store *st, int64_t id, enum store_job_state state, const char *error,
@@ -361,45 +357,44 @@ int store_job_finish(struct store *st, int64_t id, enum store_job_state state, c
 {
     if (state < STORE_JOB_DONE || state > STORE_JOB_CANCELLED)
         return base_err_set(err, BASE_E_INVALID, "a job ends done, failed or cancelled");
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
+    struct finish f = {id, state, error, changed};
+    return store_tx(st, STORE_TX_NONE, finish_body, &f, err);
+}
+
+struct cancel {
+    int64_t id;
+    enum store_job_state *was;
+    int64_t *pid;
+};
+
+static void load_cancel(sqlite3_stmt *s, void *arg)
+{
+    struct cancel *x = arg;
+    *x->was = lookup(STATES, 5, (const char *)sqlite3_column_text(s, 0));
+    *x->pid = sqlite3_column_int64(s, 1);
+}
+
+static int cancel_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct cancel *x = ctx;
+    char missing[64];
+    snprintf(missing, sizeof missing, "job %lld not found", (long long)x->id);
+    struct store_one q = {
+        .sql = SQL_CANCEL_INFO, .key = x->id, .load = load_cancel, .out = x, .msg = missing};
+    if (store_one_on(c, &q, err))
         return -1;
-    int rc = finish_on(c, id, state, error, changed, err);
-    store_conn_put(st, c);
-    return rc;
+    if (*x->was == STORE_JOB_QUEUED)
+        return finish_on(c, x->id, STORE_JOB_CANCELLED, "cancelled before it started", NULL, err);
+    if (*x->was == STORE_JOB_RUNNING)
+        return store_write_on(c, SQL_CANCEL_FLAG, store_bind_id_arg, &x->id, NULL, NULL, err);
+    return 0;
 }
 
 int store_job_cancel(struct store *st, int64_t id, enum store_job_state *was, int64_t *pid,
                      struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_CANCEL_INFO, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "job %lld not found", (long long)id))
-        goto out;
-    *was = lookup(STATES, 5, (const char *)sqlite3_column_text(s, 0));
-    *pid = sqlite3_column_int64(s, 1);
-    sqlite3_reset(s);
-    if (*was == STORE_JOB_QUEUED &&
-        finish_on(c, id, STORE_JOB_CANCELLED, "cancelled before it started", NULL, err))
-        goto out;
-    if (*was == STORE_JOB_RUNNING) {
-        if (!(s = store_stmt(c, SQL_CANCEL_FLAG, err)))
-            goto out;
-        sqlite3_bind_int64(s, 1, id);
-        if (store_step_done(c, s, err))
-            goto out;
-    }
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct cancel x = {id, was, pid};
+    return store_tx(st, STORE_TX_WRITE, cancel_body, &x, err);
 }
 
 struct running {
@@ -433,63 +428,59 @@ static int list_running(struct store_conn *c, struct running **out, size_t *n, s
     return step == SQLITE_DONE ? 0 : store_fail(c, step, err);
 }
 
+struct recover {
+    int max_attempts;
+    int64_t *failed, *requeued;
+    struct running *jobs;
+    size_t n;
+};
+
+static int recover_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct recover *r = ctx;
+    if (list_running(c, &r->jobs, &r->n, err))
+        return -1;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct running *j = &r->jobs[i];
+        int64_t id;
+        if (finish_on(c, j->id, STORE_JOB_FAILED, "server restarted during the job", NULL, err))
+            return -1;
+        ++*r->failed;
+        if (j->attempt >= r->max_attempts)
+            continue;
+        if (insert_job(c, j->project, j->kind, j->reason, j->version, j->attempt + 1, j->params,
+                       &id, err))
+            return -1;
+        ++*r->requeued;
+    }
+    return 0;
+}
+
 int store_jobs_recover(struct store *st, int max_attempts, int64_t *failed, int64_t *requeued,
                        struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    struct running *jobs = NULL;
-    size_t n = 0;
-    int rc = -1;
+    struct recover r = {max_attempts, failed, requeued, NULL, 0};
     *failed = *requeued = 0;
-    if (store_begin(c, 1, err) || list_running(c, &jobs, &n, err))
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        int64_t id;
-        if (finish_on(c, jobs[i].id, STORE_JOB_FAILED, "server restarted during the job", NULL,
-                      err))
-            goto out;
-        ++*failed;
-        if (jobs[i].attempt >= max_attempts)
-            continue;
-        if (insert_job(c, jobs[i].project, jobs[i].kind, jobs[i].reason, jobs[i].version,
-                       jobs[i].attempt + 1, jobs[i].params, &id, err))
-            goto out;
-        ++*requeued;
-    }
-    rc = store_commit(c, err);
-out:
-    for (size_t i = 0; i < n; i++)
-        json_decref(jobs[i].params);
-    base_free(jobs);
-    store_rollback(c);
-    store_conn_put(st, c);
+    int rc = store_tx(st, STORE_TX_WRITE, recover_body, &r, err);
+    for (size_t i = 0; i < r.n; i++)
+        json_decref(r.jobs[i].params);
+    base_free(r.jobs);
     return rc;
+}
+
+static void load_loop_state(sqlite3_stmt *s, void *arg)
+{
+    struct store_loop_state *out = arg;
+    int64_t *f[] = {&out->labeled, &out->train_jobs,   &out->changes,        &out->queued,
+                    &out->running, &out->queued_train, &out->current_version};
+    for (int i = 0; i < 7; i++)
+        *f[i] = sqlite3_column_int64(s, i);
 }
 
 int store_loop_state(struct store *st, int64_t project, struct store_loop_state *out,
                      struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = NULL;
-    if (store_begin(c, 0, err) || !(s = store_stmt(c, SQL_LOOP_STATE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, project);
-    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found."))
-        goto out;
-    int64_t *f[] = {&out->labeled, &out->train_jobs,   &out->changes,        &out->queued,
-                    &out->running, &out->queued_train, &out->current_version};
-    for (int i = 0; i < 7; i++)
-        *f[i] = sqlite3_column_int64(s, i);
-    rc = 0;
-out:
-    if (s)
-        sqlite3_reset(s);
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {
+        .sql = SQL_LOOP_STATE, .key = project, .load = load_loop_state, .out = out};
+    return store_one(st, &q, err);
 }

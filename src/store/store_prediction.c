@@ -2,6 +2,7 @@
  * counters and score) and the lookup of upload records used to authorise media requests. */
 #include "store_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const char SQL_INSERT[] =
@@ -29,7 +30,6 @@ static const char SQL_UPDATE[] =
     " WHERE id = ?2), result = ?3, score = ?4, model_version = ?5, cluster = ?6, neighbors = ?7,"
     " mislabeling = ?8, updated_at = ?9 WHERE id = ?1";
 static const char SQL_DELETE[] = "DELETE FROM prediction WHERE id = ?";
-static const char SQL_TASK_EXISTS[] = "SELECT 1 FROM task WHERE id = ?";
 static const char SQL_EACH_TASK[] = "SELECT " STORE_PREDICTION_COLS " FROM prediction"
                                     " WHERE task_id = ? ORDER BY id";
 static const char SQL_EACH_PROJECT[] = "SELECT " STORE_PREDICTION_COLS " FROM prediction"
@@ -38,20 +38,19 @@ static const char SQL_EACH_ALL[] = "SELECT " STORE_PREDICTION_COLS " FROM predic
                                    " WHERE ? = 0 ORDER BY id";
 static const char SQL_UPLOAD_PROJECT[] = "SELECT project_id FROM file_upload WHERE file = ?";
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_prediction, member)
+static const struct store_field FIELDS[] = {
+    F(0, I64, id),          F(1, I64, task),         F(2, I64, project),
+    F(4, SET, has_score),   F(4, REAL, score),       F(5, TEXT, model_version),
+    F(6, SET, has_cluster), F(6, I64, cluster),      F(8, REAL, mislabeling),
+    F(9, TIME, created_at), F(10, TIME, updated_at),
+};
+#undef F
+
 static void load_scalars(sqlite3_stmt *s, struct store_prediction *p)
 {
     memset(p, 0, sizeof *p);
-    p->id = sqlite3_column_int64(s, 0);
-    p->task = sqlite3_column_int64(s, 1);
-    p->project = sqlite3_column_int64(s, 2);
-    p->has_score = sqlite3_column_type(s, 4) != SQLITE_NULL;
-    p->score = sqlite3_column_double(s, 4);
-    store_col_copy(s, 5, p->model_version, sizeof p->model_version);
-    p->has_cluster = sqlite3_column_type(s, 6) != SQLITE_NULL;
-    p->cluster = sqlite3_column_int64(s, 6);
-    p->mislabeling = sqlite3_column_double(s, 8);
-    p->created_at = store_col_time(s, 9);
-    p->updated_at = store_col_time(s, 10);
+    store_load_fields(s, FIELDS, sizeof FIELDS / sizeof FIELDS[0], p);
 }
 
 void store_prediction_load(sqlite3_stmt *s, struct store_prediction *p, struct base_arena *ar)
@@ -100,24 +99,54 @@ static void bind_fields(sqlite3_stmt *s, int first, const struct store_predictio
     sqlite3_bind_double(s, first + 5, p->mislabeling);
 }
 
-int store_prediction_create(struct store *st, int64_t task, const struct store_prediction *in,
-                            int64_t *id, struct base_err *err)
+static void bind_insert(sqlite3_stmt *s, int64_t task, const void *row, int64_t now)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_INSERT, err)))
-        goto out;
     sqlite3_bind_int64(s, 1, task);
-    bind_fields(s, 2, in);
-    store_bind_time(s, 8, base_time_us());
-    rc = store_insert_task_row(c, s, task, id, err, "task %lld not found", (long long)task);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    bind_fields(s, 2, row);
+    store_bind_time(s, 8, now);
+}
+
+static void bind_update(sqlite3_stmt *s, int64_t id, const void *row, int64_t now)
+{
+    const struct store_prediction *p = row;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, p->task);
+    bind_fields(s, 3, p);
+    store_bind_time(s, 9, now);
+}
+
+struct many {
+    const char *sql;
+    int64_t project;
+    const struct store_prediction *in;
+    size_t n;
+    int64_t made;
+};
+
+static int insert_many_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct many *m = ctx;
+    int64_t now = base_time_us();
+    for (size_t i = 0; i < m->n; i++) {
+        sqlite3_stmt *s = store_stmt(c, m->sql, err);
+        if (!s)
+            return -1;
+        bind_insert(s, m->in[i].task, &m->in[i], now);
+        if (m->project)
+            sqlite3_bind_int64(s, 9, m->project);
+        if (store_step_done(c, s, err))
+            return -1;
+        if (sqlite3_changes(c->db) == 0 && m->project)
+            return base_err_set(err, BASE_E_INVALID,
+                                "prediction %zu: task %lld is not a task of project %lld", i,
+                                (long long)m->in[i].task, (long long)m->project);
+        if (sqlite3_changes(c->db) == 0)
+            continue;
+        m->made++;
+        if (store_task_refresh(c, m->in[i].task, err))
+            return -1;
+    }
+    return 0;
 }
 
 /* Inserts predictions in one transaction with `sql` (SQL_INSERT_NEW or SQL_INSERT_IN_PROJECT):
@@ -126,42 +155,10 @@ static int insert_many(struct store *st, const char *sql, int64_t project,
                        const struct store_prediction *in, size_t n, int64_t *created,
                        struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    int64_t now = base_time_us(), made = 0;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err))
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        if (!(s = store_stmt(c, sql, err)))
-            goto out;
-        sqlite3_bind_int64(s, 1, in[i].task);
-        bind_fields(s, 2, &in[i]);
-        store_bind_time(s, 8, now);
-        if (project)
-            sqlite3_bind_int64(s, 9, project);
-        if (store_step_done(c, s, err))
-            goto out;
-        if (sqlite3_changes(c->db) == 0 && project) {
-            base_err_set(err, BASE_E_INVALID,
-                         "prediction %zu: task %lld is not a task of project %lld", i,
-                         (long long)in[i].task, (long long)project);
-            goto out;
-        }
-        if (sqlite3_changes(c->db) == 0)
-            continue;
-        made++;
-        if (store_task_refresh(c, in[i].task, err))
-            goto out;
-    }
-    rc = store_commit(c, err);
-out:
+    struct many m = {sql, project, in, n, 0};
+    int rc = store_tx(st, STORE_TX_WRITE, insert_many_body, &m, err);
     if (created)
-        *created = rc == 0 ? made : 0;
-    store_rollback(c);
-    store_conn_put(st, c);
+        *created = rc == 0 ? m.made : 0;
     return rc;
 }
 
@@ -196,33 +193,10 @@ int store_prediction_versions(struct store *st, int64_t project, store_version_c
     return store_read(st, SQL_VERSIONS, store_bind_id_arg, &project, 0, version_row, &x, err);
 }
 
-static int get_on(struct store_conn *c, int64_t id, struct store_prediction *out,
-                  struct base_err *err)
+static void apply(void *row, unsigned set, const void *value)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.");
-    if (!rc)
-        store_prediction_load(s, out, NULL);
-    sqlite3_reset(s);
-    return rc;
-}
-
-int store_prediction_get(struct store *st, int64_t id, struct store_prediction *out,
-                         struct base_err *err)
-{
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = get_on(c, id, out, err);
-    store_conn_put(st, c);
-    return rc;
-}
-
-static void apply(struct store_prediction *p, unsigned set, const struct store_prediction *v)
-{
+    struct store_prediction *p = row;
+    const struct store_prediction *v = value;
     if (set & STORE_SET_RESULT) {
         json_decref(p->result);
         p->result = json_incref(v->result);
@@ -243,110 +217,76 @@ static void apply(struct store_prediction *p, unsigned set, const struct store_p
         p->mislabeling = v->mislabeling;
 }
 
-static int task_exists(struct store_conn *c, int64_t task, struct base_err *err)
+static void load(sqlite3_stmt *s, void *row)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_TASK_EXISTS, err);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, task);
-    int rc = store_step_row(c, s, err, BASE_E_INVALID, "task %lld does not exist", (long long)task);
-    sqlite3_reset(s);
-    return rc;
+    store_prediction_load(s, row, NULL);
+}
+
+static void release(void *row)
+{
+    store_prediction_release(row);
+}
+
+static const struct store_kind KIND = {
+    .sql_insert = SQL_INSERT,
+    .sql_get = SQL_GET,
+    .sql_update = SQL_UPDATE,
+    .sql_delete = SQL_DELETE,
+    .task_offset = offsetof(struct store_prediction, task),
+    .names_task = 1,
+    .load = load,
+    .release = release,
+    .apply = apply,
+    .bind_insert = bind_insert,
+    .bind_update = bind_update,
+};
+
+int store_prediction_create(struct store *st, int64_t task, const struct store_prediction *in,
+                            int64_t *id, struct base_err *err)
+{
+    return store_kind_create(st, &KIND, task, in, id, err);
+}
+
+int store_prediction_get(struct store *st, int64_t id, struct store_prediction *out,
+                         struct base_err *err)
+{
+    return store_kind_get(st, &KIND, id, out, err);
 }
 
 int store_prediction_update(struct store *st, int64_t id, unsigned set,
                             const struct store_prediction *v, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     struct store_prediction p = {0};
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || get_on(c, id, &p, err))
-        goto out;
-    int64_t old_task = p.task;
-    apply(&p, set, v);
-    if (p.task != old_task && task_exists(c, p.task, err))
-        goto out;
-    if (!(s = store_stmt(c, SQL_UPDATE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, p.task);
-    bind_fields(s, 3, &p);
-    store_bind_time(s, 9, base_time_us());
-    if (store_step_done(c, s, err) || store_task_refresh(c, p.task, err) ||
-        (p.task != old_task && store_task_refresh(c, old_task, err)) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_prediction_release(&p);
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    return store_kind_update(st, &KIND, id, set, v, &p, err);
 }
 
 int store_prediction_delete(struct store *st, int64_t id, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     struct store_prediction p = {0};
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || get_on(c, id, &p, err) || !(s = store_stmt(c, SQL_DELETE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_done(c, s, err) || store_task_refresh(c, p.task, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_prediction_release(&p);
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    return store_kind_delete(st, &KIND, id, &p, err);
 }
+
+STORE_EACH_ROW(each_row, struct store_prediction, store_prediction_fn, load,
+               store_prediction_release)
 
 int store_prediction_each(struct store *st, int64_t task, int64_t project, store_prediction_fn fn,
                           void *ctx, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     const char *sql = task > 0 ? SQL_EACH_TASK : project > 0 ? SQL_EACH_PROJECT : SQL_EACH_ALL;
-    int rc = -1, step = SQLITE_DONE;
-    sqlite3_stmt *s = store_stmt(c, sql, err);
-    if (!s)
-        goto out;
-    sqlite3_bind_int64(s, 1, task > 0 ? task : project > 0 ? project : 0);
-    rc = store_begin(c, 0, err);
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_prediction p;
-        store_prediction_load(s, &p, NULL);
-        rc = fn(ctx, &p, err);
-        store_prediction_release(&p);
-    }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = store_fail(c, step, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    int64_t key = task > 0 ? task : project > 0 ? project : 0;
+    struct store_cb x = STORE_CB(fn, ctx);
+    return store_read(st, sql, store_bind_id_arg, &key, 0, each_row, &x, err);
+}
+
+static void load_project(sqlite3_stmt *s, void *project)
+{
+    *(int64_t *)project = sqlite3_column_int64(s, 0);
 }
 
 int store_file_upload_project(struct store *st, const char *file, int64_t *project,
                               struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_UPLOAD_PROJECT, err);
-    if (s) {
-        sqlite3_bind_text(s, 1, file, -1, SQLITE_TRANSIENT);
-        if (!(rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.")))
-            *project = sqlite3_column_int64(s, 0);
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {
+        .sql = SQL_UPLOAD_PROJECT, .text = file, .load = load_project, .out = project};
+    return store_one(st, &q, err);
 }

@@ -1,58 +1,29 @@
-/* Projects. The settable columns are one X-macro list, which yields the descriptor table the
- * API validates against and the SQL text of the statements, so the two cannot drift apart. */
+/* Projects. The settable columns are one X-macro list (store.h), which yields the descriptor
+ * table the API validates against, the SQL text of the statements and struct store_project, so
+ * none of them can drift apart. */
 #include "store_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
-#define PROJECT_COLUMNS(X)                                                                         \
-    X(title, STORE_TEXT)                                                                           \
-    X(description, STORE_TEXT)                                                                     \
-    X(label_config, STORE_TEXT)                                                                    \
-    X(expert_instruction, STORE_TEXT)                                                              \
-    X(show_instruction, STORE_BOOL)                                                                \
-    X(show_skip_button, STORE_BOOL)                                                                \
-    X(enable_empty_annotation, STORE_BOOL)                                                         \
-    X(show_annotation_history, STORE_BOOL)                                                         \
-    X(color, STORE_TEXT)                                                                           \
-    X(maximum_annotations, STORE_INT)                                                              \
-    X(is_published, STORE_BOOL)                                                                    \
-    X(model_version, STORE_TEXT)                                                                   \
-    X(is_draft, STORE_BOOL)                                                                        \
-    X(min_annotations_to_start_training, STORE_INT)                                                \
-    X(show_collab_predictions, STORE_BOOL)                                                         \
-    X(sampling, STORE_TEXT)                                                                        \
-    X(show_ground_truth_first, STORE_BOOL)                                                         \
-    X(show_overlap_first, STORE_BOOL)                                                              \
-    X(overlap_cohort_percentage, STORE_INT)                                                        \
-    X(task_data_login, STORE_TEXT_NULL)                                                            \
-    X(task_data_password, STORE_TEXT_NULL)                                                         \
-    X(control_weights, STORE_JSON)                                                                 \
-    X(parsed_label_config, STORE_JSON)                                                             \
-    X(evaluate_predictions_automatically, STORE_BOOL)                                              \
-    X(skip_queue, STORE_TEXT)                                                                      \
-    X(reveal_preannotations_interactively, STORE_BOOL)                                             \
-    X(pinned_at, STORE_TEXT_NULL)                                                                  \
-    X(data_types, STORE_JSON)                                                                      \
-    X(loop_enabled, STORE_BOOL)                                                                    \
-    X(loop_min_labeled, STORE_INT)                                                                 \
-    X(loop_retrain_every, STORE_INT)
-
-#define AS_ENTRY(name, type)  {#name, type},
+#define AS_ENTRY(name, type)  {#name, type, offsetof(struct store_project, name)},
 #define AS_SELECT(name, type) ", " #name
 #define AS_SET(name, type)    #name " = ?, "
 
-const struct store_column store_project_columns[] = {PROJECT_COLUMNS(AS_ENTRY)};
+const struct store_column store_project_columns[] = {STORE_PROJECT_COLUMNS(AS_ENTRY)};
 const size_t store_project_ncolumns =
     sizeof store_project_columns / sizeof store_project_columns[0];
 
 /* The first four selected columns precede the settable ones. */
 #define FIXED_COLS 4
-static const char SQL_GET[] = "SELECT id, created_by_id, created_at, updated_at" PROJECT_COLUMNS(
-    AS_SELECT) " FROM project WHERE id = ?";
-static const char SQL_LIST[] = "SELECT id, created_by_id, created_at, updated_at" PROJECT_COLUMNS(
-    AS_SELECT) " FROM project ORDER BY id DESC LIMIT ? OFFSET ?";
+static const char SQL_GET[] =
+    "SELECT id, created_by_id, created_at, updated_at" STORE_PROJECT_COLUMNS(
+        AS_SELECT) " FROM project WHERE id = ?";
+static const char SQL_LIST[] =
+    "SELECT id, created_by_id, created_at, updated_at" STORE_PROJECT_COLUMNS(
+        AS_SELECT) " FROM project ORDER BY id DESC LIMIT ? OFFSET ?";
 static const char SQL_WRITE[] =
-    "UPDATE project SET " PROJECT_COLUMNS(AS_SET) "updated_at = ? WHERE id = ?";
+    "UPDATE project SET " STORE_PROJECT_COLUMNS(AS_SET) "updated_at = ? WHERE id = ?";
 static const char SQL_INSERT[] =
     "INSERT INTO project(created_by_id, created_at, updated_at) VALUES (?, ?, ?)";
 static const char SQL_DELETE[] = "DELETE FROM project WHERE id = ?";
@@ -94,44 +65,123 @@ const struct store_column *store_project_column(const char *name)
     return NULL;
 }
 
-static json_t *column_value(sqlite3_stmt *s, int i, enum store_type type)
+static void load_column(sqlite3_stmt *s, int i, const struct store_column *col,
+                        struct store_project *p)
 {
-    if (sqlite3_column_type(s, i) == SQLITE_NULL)
-        return type == STORE_JSON ? json_object() : json_null();
-    switch (type) {
+    void *f = (char *)p + col->offset;
+    const char *text;
+    switch (col->type) {
     case STORE_BOOL:
-        return json_boolean(sqlite3_column_int(s, i));
+        *(int *)f = sqlite3_column_int(s, i);
+        break;
     case STORE_INT:
-        return json_integer(sqlite3_column_int64(s, i));
+        *(int64_t *)f = sqlite3_column_int64(s, i);
+        break;
     case STORE_REAL:
-        return json_real(sqlite3_column_double(s, i));
+        *(double *)f = sqlite3_column_double(s, i);
+        break;
     case STORE_TEXT:
     case STORE_TEXT_NULL:
-        return json_string((const char *)sqlite3_column_text(s, i));
-    case STORE_JSON: {
-        json_t *v = store_col_json(s, i);
-        return v ? v : json_object();
+        text = (const char *)sqlite3_column_text(s, i);
+        *(char **)f = text ? base_strdup(text) : NULL;
+        break;
+    case STORE_JSON:
+        *(json_t **)f = store_col_json(s, i);
+        if (!*(json_t **)f)
+            *(json_t **)f = json_object();
+        break;
     }
+}
+
+#define F(col, how, member) STORE_FIELD(col, how, struct store_project, member)
+static const struct store_field FIXED[FIXED_COLS] = {
+    F(0, I64, id),
+    F(1, I64, created_by),
+    F(2, TIME, created_at),
+    F(3, TIME, updated_at),
+};
+#undef F
+
+static void load(sqlite3_stmt *s, void *out)
+{
+    struct store_project *p = out;
+    memset(p, 0, sizeof *p);
+    store_load_fields(s, FIXED, FIXED_COLS, p);
+    for (size_t i = 0; i < store_project_ncolumns; i++)
+        load_column(s, FIXED_COLS + (int)i, &store_project_columns[i], p);
+}
+
+void store_project_release(struct store_project *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < store_project_ncolumns; i++) {
+        const struct store_column *col = &store_project_columns[i];
+        void *f = (char *)p + col->offset;
+        if (col->type == STORE_TEXT || col->type == STORE_TEXT_NULL)
+            base_free(*(char **)f), *(char **)f = NULL;
+        else if (col->type == STORE_JSON)
+            json_decref(*(json_t **)f), *(json_t **)f = NULL;
+    }
+}
+
+static json_t *column_json(const struct store_project *p, const struct store_column *col)
+{
+    const void *f = (const char *)p + col->offset;
+    const char *text;
+    switch (col->type) {
+    case STORE_BOOL:
+        return json_boolean(*(const int *)f);
+    case STORE_INT:
+        return json_integer(*(const int64_t *)f);
+    case STORE_REAL:
+        return json_real(*(const double *)f);
+    case STORE_TEXT:
+    case STORE_TEXT_NULL:
+        text = *(char *const *)f;
+        return text ? json_string(text) : json_null();
+    case STORE_JSON:
+        return json_incref(*(json_t *const *)f);
     }
     return json_null();
 }
 
-static json_t *load_row(sqlite3_stmt *s)
+json_t *store_project_json(const struct store_project *p)
 {
     json_t *row = json_object();
     char iso[32];
-    json_object_set_new(row, "id", json_integer(sqlite3_column_int64(s, 0)));
+    json_object_set_new(row, "id", json_integer(p->id));
     for (size_t i = 0; i < store_project_ncolumns; i++)
         json_object_set_new(row, store_project_columns[i].name,
-                            column_value(s, FIXED_COLS + (int)i, store_project_columns[i].type));
-    int64_t by = sqlite3_column_int64(s, 1);
-    json_object_set_new(row, "created_by", by ? json_integer(by) : json_null());
+                            column_json(p, &store_project_columns[i]));
+    json_object_set_new(row, "created_by",
+                        p->created_by ? json_integer(p->created_by) : json_null());
     json_object_set_new(row, "organization", json_integer(1));
-    base_time_iso(store_col_time(s, 2), iso);
+    base_time_iso(p->created_at, iso);
     json_object_set_new(row, "created_at", json_string(iso));
-    base_time_iso(store_col_time(s, 3), iso);
+    base_time_iso(p->updated_at, iso);
     json_object_set_new(row, "updated_at", json_string(iso));
     return row;
+}
+
+const char *store_project_data_key(const struct store_project *p)
+{
+    void *it = json_is_object(p->data_types) ? json_object_iter(p->data_types) : NULL;
+    return it ? json_object_iter_key(it) : NULL;
+}
+
+static json_t *load_row(sqlite3_stmt *s)
+{
+    struct store_project p;
+    load(s, &p);
+    json_t *row = store_project_json(&p);
+    store_project_release(&p);
+    return row;
+}
+
+static void load_json_row(sqlite3_stmt *s, void *row)
+{
+    *(json_t **)row = load_row(s);
 }
 
 static int bind_column(sqlite3_stmt *s, int i, const struct store_column *col, const json_t *v,
@@ -167,14 +217,11 @@ static int bind_column(sqlite3_stmt *s, int i, const struct store_column *col, c
 static int merge_write(struct store_conn *c, int64_t id, const json_t *fields, json_t **row_out,
                        struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
-    if (!s)
+    json_t *row = NULL;
+    struct store_one q = {.sql = SQL_GET, .key = id, .load = load_json_row, .out = &row};
+    if (store_one_on(c, &q, err))
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found."))
-        return -1;
-    json_t *row = load_row(s);
-    sqlite3_reset(s);
+    sqlite3_stmt *s;
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)fields, key, v) if (store_project_column(key))
@@ -197,167 +244,137 @@ out:
     return rc;
 }
 
+struct create {
+    const json_t *fields;
+    int64_t created_by, *id;
+};
+
+static void bind_create(sqlite3_stmt *s, void *arg)
+{
+    const struct create *x = arg;
+    int64_t now = base_time_us();
+    store_bind_id(s, 1, x->created_by);
+    store_bind_time(s, 2, now);
+    store_bind_time(s, 3, now);
+}
+
+static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct create *x = ctx;
+    return store_write_on(c, SQL_INSERT, bind_create, x, NULL, x->id, err) ||
+                   merge_write(c, *x->id, x->fields, NULL, err)
+               ? -1
+               : 0;
+}
+
 int store_project_create(struct store *st, const json_t *fields, int64_t created_by, int64_t *id,
                          struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    int64_t now = base_time_us();
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_INSERT, err)))
-        goto out;
-    store_bind_id(s, 1, created_by);
-    store_bind_time(s, 2, now);
-    store_bind_time(s, 3, now);
-    if (store_step_done(c, s, err))
-        goto out;
-    *id = sqlite3_last_insert_rowid(c->db);
-    if (merge_write(c, *id, fields, NULL, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct create x = {fields, created_by, id};
+    return store_tx(st, STORE_TX_WRITE, create_body, &x, err);
 }
 
-int store_project_get(struct store *st, int64_t id, json_t **row, struct base_err *err)
+int store_project_get(struct store *st, int64_t id, struct store_project *out, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
+    struct store_one q = {.sql = SQL_GET, .key = id, .load = load, .out = out};
+    return store_one(st, &q, err);
+}
+
+struct update {
+    int64_t id;
+    const json_t *fields;
+    json_t *row;
+};
+
+static void bind_overlap(sqlite3_stmt *s, void *arg)
+{
+    const struct update *u = arg;
+    sqlite3_bind_int64(s, 1, u->id);
+    sqlite3_bind_int64(s, 2, json_integer_value(json_object_get(u->row, "maximum_annotations")));
+}
+
+static int update_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct update *u = ctx;
+    if (merge_write(c, u->id, u->fields, &u->row, err))
         return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_GET, err);
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        if (!(rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.")))
-            *row = load_row(s);
-    }
-    store_conn_put(st, c);
-    return rc;
+    if (json_object_get(u->fields, "model_version") &&
+        store_project_refresh_uncertainty(c, u->id, err))
+        return -1;
+    if (json_object_get(u->fields, "maximum_annotations") ||
+        json_object_get(u->fields, "skip_queue"))
+        return store_write_on(c, SQL_OVERLAP, bind_overlap, u, NULL, NULL, err);
+    return 0;
 }
 
 int store_project_update(struct store *st, int64_t id, const json_t *fields, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    json_t *row = NULL;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || merge_write(c, id, fields, &row, err))
-        goto out;
-    if (json_object_get(fields, "model_version") && store_project_refresh_uncertainty(c, id, err))
-        goto out;
-    if (json_object_get(fields, "maximum_annotations") || json_object_get(fields, "skip_queue")) {
-        if (!(s = store_stmt(c, SQL_OVERLAP, err)))
-            goto out;
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_int64(s, 2, json_integer_value(json_object_get(row, "maximum_annotations")));
-        if (store_step_done(c, s, err))
-            goto out;
-    }
-    if (store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    json_decref(row);
-    store_rollback(c);
-    store_conn_put(st, c);
+    struct update u = {id, fields, NULL};
+    int rc = store_tx(st, STORE_TX_WRITE, update_body, &u, err);
+    json_decref(u.row);
     return rc;
 }
 
 int store_project_delete(struct store *st, int64_t id, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
+    return store_write_tx(st, SQL_DELETE, store_bind_id_arg, &id, "Not found.", err);
+}
+
+struct list {
+    int64_t offset, limit, *total;
+    json_t *rows;
+};
+
+static void load_total(sqlite3_stmt *s, void *total)
+{
+    *(int64_t *)total = sqlite3_column_int64(s, 0);
+}
+
+static int list_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct list *l = ctx;
+    struct store_one q = {.sql = SQL_COUNT, .load = load_total, .out = l->total};
     sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_DELETE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_done(c, s, err))
-        goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-        goto out;
-    }
-    if (store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    if (store_one_on(c, &q, err) || !(s = store_stmt(c, SQL_LIST, err)))
+        return -1;
+    sqlite3_bind_int64(s, 1, l->limit);
+    sqlite3_bind_int64(s, 2, l->offset);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW)
+        json_array_append_new(l->rows, load_row(s));
+    return step == SQLITE_DONE ? 0 : store_fail(c, step, err);
 }
 
 int store_project_list(struct store *st, int64_t offset, int64_t limit, json_t **rows,
                        int64_t *total, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1, step;
-    json_t *out = json_array();
-    sqlite3_stmt *s;
-    if (store_begin(c, 0, err) || !(s = store_stmt(c, SQL_COUNT, err)))
-        goto out;
-    if ((step = sqlite3_step(s)) != SQLITE_ROW) {
-        store_fail(c, step, err);
-        goto out;
-    }
-    *total = sqlite3_column_int64(s, 0);
-    if (!(s = store_stmt(c, SQL_LIST, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, limit);
-    sqlite3_bind_int64(s, 2, offset);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW)
-        json_array_append_new(out, load_row(s));
-    if (step != SQLITE_DONE) {
-        store_fail(c, step, err);
-        goto out;
-    }
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
+    struct list l = {offset, limit, total, json_array()};
+    int rc = store_tx(st, STORE_TX_READ, list_body, &l, err);
     if (rc == 0)
-        *rows = out;
+        *rows = l.rows;
     else
-        json_decref(out);
+        json_decref(l.rows);
     return rc;
+}
+
+static void load_counts(sqlite3_stmt *s, void *arg)
+{
+    struct store_project_counts *p = arg;
+    int64_t *f[] = {&p->task_number,
+                    &p->finished_task_number,
+                    &p->num_tasks_with_annotations,
+                    &p->total_annotations_number,
+                    &p->useful_annotation_number,
+                    &p->ground_truth_number,
+                    &p->skipped_annotations_number,
+                    &p->total_predictions_number};
+    for (int i = 0; i < 8; i++)
+        *f[i] = sqlite3_column_int64(s, i);
 }
 
 int store_project_counts(struct store *st, int64_t id, struct store_project_counts *p,
                          struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_COUNTS, err);
-    if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        int step = sqlite3_step(s);
-        if (step == SQLITE_ROW) {
-            int64_t *f[] = {&p->task_number,
-                            &p->finished_task_number,
-                            &p->num_tasks_with_annotations,
-                            &p->total_annotations_number,
-                            &p->useful_annotation_number,
-                            &p->ground_truth_number,
-                            &p->skipped_annotations_number,
-                            &p->total_predictions_number};
-            for (int i = 0; i < 8; i++)
-                *f[i] = sqlite3_column_int64(s, i);
-            rc = 0;
-        } else {
-            store_fail(c, step, err);
-        }
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {.sql = SQL_COUNTS, .key = id, .load = load_counts, .out = p};
+    return store_one(st, &q, err);
 }

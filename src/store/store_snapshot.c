@@ -28,8 +28,9 @@ static json_t *object_col(sqlite3_stmt *s, int i)
     return json_object();
 }
 
-static void load(sqlite3_stmt *s, struct store_snapshot *x)
+static void load(sqlite3_stmt *s, void *out)
 {
+    struct store_snapshot *x = out;
     memset(x, 0, sizeof *x);
     x->id = sqlite3_column_int64(s, 0);
     x->project = sqlite3_column_int64(s, 1);
@@ -106,73 +107,49 @@ int store_snapshot_finish(struct store *st, int64_t id, const char *status, cons
     return store_write_one(st, SQL_FINISH, bind_finish, &a, "Not found.", NULL, err);
 }
 
-static int load_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    (void)err;
-    load(s, ctx);
-    return 0;
-}
-
 int store_snapshot_get(struct store *st, int64_t id, struct store_snapshot *out,
                        struct base_err *err)
 {
     memset(out, 0, sizeof *out);
-    return store_read(st, SQL_GET, store_bind_id_arg, &id, 1, load_row, out, err);
+    struct store_one q = {.sql = SQL_GET, .key = id, .load = load, .out = out};
+    return store_one(st, &q, err);
 }
 
-struct each_ctx {
-    int64_t project, limit;
-    store_snapshot_fn fn;
-    void *ctx;
-};
-
-static void bind_each(sqlite3_stmt *s, void *arg)
-{
-    const struct each_ctx *x = arg;
-    sqlite3_bind_int64(s, 1, x->project);
-    sqlite3_bind_int64(s, 2, x->limit);
-}
-
-static int each_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    struct each_ctx *x = ctx;
-    struct store_snapshot snap;
-    load(s, &snap);
-    int rc = x->fn(x->ctx, &snap, err);
-    store_snapshot_release(&snap);
-    return rc;
-}
+STORE_EACH_ROW(each_row, struct store_snapshot, store_snapshot_fn, load, store_snapshot_release)
 
 int store_snapshot_each(struct store *st, int64_t project, int64_t limit, store_snapshot_fn fn,
                         void *ctx, struct base_err *err)
 {
-    struct each_ctx x = {project, limit, fn, ctx};
-    return store_read(st, SQL_EACH, bind_each, &x, 0, each_row, &x, err);
+    int64_t keys[2] = {project, limit};
+    struct store_cb x = STORE_CB(fn, ctx);
+    return store_read(st, SQL_EACH, store_bind_ids_arg, keys, 0, each_row, &x, err);
+}
+
+static void load_file(sqlite3_stmt *s, void *file)
+{
+    const char *f = (const char *)sqlite3_column_text(s, 0);
+    *(char **)file = base_strdup(f ? f : "");
+}
+
+struct delete_args {
+    int64_t id;
+    char **file;
+};
+
+static int delete_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct delete_args *a = ctx;
+    struct store_one q = {.sql = SQL_FILE, .key = a->id, .load = load_file, .out = a->file};
+    if (store_one_on(c, &q, err))
+        return -1;
+    return store_write_on(c, SQL_DELETE, store_bind_id_arg, &a->id, NULL, NULL, err);
 }
 
 int store_snapshot_delete(struct store *st, int64_t id, char **file, struct base_err *err)
 {
     *file = NULL;
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s;
-    int rc = -1;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_FILE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found."))
-        goto out;
-    const char *f = (const char *)sqlite3_column_text(s, 0);
-    *file = base_strdup(f ? f : "");
-    sqlite3_reset(s);
-    if (!(s = store_stmt(c, SQL_DELETE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    rc = store_step_done(c, s, err) || store_commit(c, err) ? -1 : 0;
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
+    struct delete_args a = {id, file};
+    int rc = store_tx(st, STORE_TX_WRITE, delete_body, &a, err);
     if (rc) {
         base_free(*file);
         *file = NULL;

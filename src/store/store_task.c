@@ -120,11 +120,30 @@ static const char *object_text(sqlite3_stmt *s, int i, struct base_arena *a, siz
     return text ? text : "{}";
 }
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_task, member)
+static const struct store_field TASK_FIELDS[] = {
+    F(0, I64, id),
+    F(1, I64, project),
+    F(4, TIME, created_at),
+    F(5, TIME, updated_at),
+    F(6, INT, is_labeled),
+    F(7, I64, overlap),
+    F(8, I64, inner_id),
+    F(9, I64, total_annotations),
+    F(10, I64, cancelled_annotations),
+    F(11, I64, total_predictions),
+    F(12, SET, has_prediction_score),
+    F(12, REAL, prediction_score),
+    F(13, I64, file_upload_id),
+    F(15, I64, updated_by),
+    F(16, SET, has_uncertainty),
+    F(16, REAL, uncertainty),
+};
+#undef F
+
 static void load_task(sqlite3_stmt *s, struct store_task *t, struct base_arena *a, int json_text)
 {
     memset(t, 0, sizeof *t);
-    t->id = sqlite3_column_int64(s, 0);
-    t->project = sqlite3_column_int64(s, 1);
     if (json_text) {
         t->data_text = object_text(s, 2, a, &t->data_len);
         t->meta_text = object_text(s, 3, a, &t->meta_len);
@@ -136,23 +155,10 @@ static void load_task(sqlite3_stmt *s, struct store_task *t, struct base_arena *
         if (!t->meta)
             t->meta = json_object();
     }
-    t->created_at = store_col_time(s, 4);
-    t->updated_at = store_col_time(s, 5);
-    t->is_labeled = sqlite3_column_int(s, 6);
-    t->overlap = sqlite3_column_int64(s, 7);
-    t->inner_id = sqlite3_column_int64(s, 8);
-    t->total_annotations = sqlite3_column_int64(s, 9);
-    t->cancelled_annotations = sqlite3_column_int64(s, 10);
-    t->total_predictions = sqlite3_column_int64(s, 11);
-    t->has_prediction_score = sqlite3_column_type(s, 12) != SQLITE_NULL;
-    t->prediction_score = sqlite3_column_double(s, 12);
-    t->file_upload_id = sqlite3_column_int64(s, 13);
+    store_load_fields(s, TASK_FIELDS, sizeof TASK_FIELDS / sizeof TASK_FIELDS[0], t);
     const char *file = store_col_text(s, 14, a);
     const char *slash = file ? strrchr(file, '/') : NULL;
     t->file_upload = slash ? slash + 1 : file;
-    t->updated_by = sqlite3_column_int64(s, 15);
-    t->has_uncertainty = sqlite3_column_type(s, 16) != SQLITE_NULL;
-    t->uncertainty = sqlite3_column_double(s, 16);
 }
 
 static void chunk_clear(struct chunk *ch)
@@ -363,25 +369,32 @@ static int iterate(struct store_conn *c, const struct store_task_query *q, const
     return 0;
 }
 
+struct each {
+    const struct store_task_query *q;
+    const char *ids;
+    struct chunk *ch;
+    store_task_fn fn;
+    void *ctx;
+};
+
+static int each_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct each *x = ctx;
+    int rc = iterate(c, x->q, x->ids, x->ch, x->fn, x->ctx, err);
+    chunk_clear(x->ch);
+    return rc;
+}
+
 int store_task_each(struct store *st, const struct store_task_query *q, store_task_fn fn, void *ctx,
                     struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
     struct chunk *ch = base_calloc(1, sizeof *ch);
     ch->cap = q->task ? 1 : q->limit > 0 && q->limit < CHUNK ? (size_t)q->limit : CHUNK;
     ch->tasks = base_alloc(ch->cap * sizeof *ch->tasks);
     ch->arena = base_arena_new(q->task ? 1024 : 64 * 1024);
     char *ids = ids_json(q);
-    int rc = store_begin(c, 0, err);
-    if (rc == 0)
-        rc = iterate(c, q, ids, ch, fn, ctx, err);
-    if (rc == 0)
-        rc = store_commit(c, err);
-    chunk_clear(ch);
-    store_rollback(c);
-    store_conn_put(st, c);
+    struct each x = {q, ids, ch, fn, ctx};
+    int rc = store_tx(st, STORE_TX_READ, each_body, &x, err);
     base_free(ids);
     base_free(ch->anns);
     base_free(ch->preds);
@@ -427,84 +440,60 @@ int store_task_totals(struct store *st, const struct store_task_query *q,
 
 /* ---- single-task operations ------------------------------------------------------------------ */
 
-int store_task_project(struct store *st, int64_t task, int64_t *project, struct base_err *err)
+static void load_id(sqlite3_stmt *s, void *id)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_PROJECT_OF, err);
-    if (s) {
-        sqlite3_bind_int64(s, 1, task);
-        if (!(rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "Not found.")))
-            *project = sqlite3_column_int64(s, 0);
-    }
-    store_conn_put(st, c);
-    return rc;
+    *(int64_t *)id = sqlite3_column_int64(s, 0);
 }
 
-/* Runs a one-statement write on `id` in a transaction; NOTFOUND when no row changed. */
-static int write_one(struct store *st, const char *sql, int64_t id, const json_t *data,
-                     const json_t *meta, int64_t user, struct base_err *err)
+int store_task_project(struct store *st, int64_t task, int64_t *project, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, sql, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (sql == SQL_UPDATE) {
-        store_bind_json(s, 2, data);
-        store_bind_json(s, 3, meta);
-        store_bind_time(s, 4, base_time_us());
-        store_bind_id(s, 5, user);
-    }
-    if (store_step_done(c, s, err))
-        goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-        goto out;
-    }
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {.sql = SQL_PROJECT_OF, .key = task, .load = load_id, .out = project};
+    return store_one(st, &q, err);
+}
+
+struct task_write {
+    int64_t id, user;
+    const json_t *data, *meta;
+    int64_t *deleted;
+};
+
+static void bind_update(sqlite3_stmt *s, void *arg)
+{
+    const struct task_write *w = arg;
+    sqlite3_bind_int64(s, 1, w->id);
+    store_bind_json(s, 2, w->data);
+    store_bind_json(s, 3, w->meta);
+    store_bind_time(s, 4, base_time_us());
+    store_bind_id(s, 5, w->user);
 }
 
 int store_task_update(struct store *st, int64_t id, const json_t *data, const json_t *meta,
                       int64_t updated_by, struct base_err *err)
 {
-    return write_one(st, SQL_UPDATE, id, data, meta, updated_by, err);
+    struct task_write w = {.id = id, .user = updated_by, .data = data, .meta = meta};
+    return store_write_tx(st, SQL_UPDATE, bind_update, &w, "Not found.", err);
 }
 
 int store_task_delete(struct store *st, int64_t id, struct base_err *err)
 {
-    return write_one(st, SQL_DELETE, id, NULL, NULL, 0, err);
+    return store_write_tx(st, SQL_DELETE, store_bind_id_arg, &id, "Not found.", err);
+}
+
+static int delete_all_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct task_write *w = ctx;
+    if (store_write_on(c, SQL_DELETE_ALL, store_bind_id_arg, &w->id, NULL, NULL, err))
+        return -1;
+    if (w->deleted)
+        *w->deleted = sqlite3_changes(c->db);
+    return 0;
 }
 
 int store_tasks_delete_all(struct store *st, int64_t project, int64_t *deleted,
                            struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_DELETE_ALL, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, project);
-    if (store_step_done(c, s, err))
-        goto out;
-    if (deleted)
-        *deleted = sqlite3_changes(c->db);
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct task_write w = {.id = project, .deleted = deleted};
+    return store_tx(st, STORE_TX_WRITE, delete_all_body, &w, err);
 }
 
 int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
@@ -514,22 +503,6 @@ int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
         return -1;
     sqlite3_bind_int64(s, 1, task);
     return store_step_done(c, s, err);
-}
-
-int store_insert_task_row(struct store_conn *c, sqlite3_stmt *s, int64_t task, int64_t *id,
-                          struct base_err *err, const char *fmt, ...)
-{
-    if (store_step_done(c, s, err))
-        return -1;
-    if (sqlite3_changes(c->db) == 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        base_err_vset(err, BASE_E_NOTFOUND, fmt, ap);
-        va_end(ap);
-        return -1;
-    }
-    *id = sqlite3_last_insert_rowid(c->db);
-    return store_task_refresh(c, task, err) || store_commit(c, err) ? -1 : 0;
 }
 
 /* ---- the labeling queue ---------------------------------------------------------------------- */
@@ -551,28 +524,37 @@ static int query_id(struct store_conn *c, const char *sql, int64_t project, int6
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : store_fail(c, step, err);
 }
 
+struct next {
+    int64_t project, user, id;
+    enum store_order order;
+    uint64_t random;
+};
+
+static int next_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct next *x = ctx;
+    int64_t count = 0;
+    int rc = 0;
+    if (x->order == STORE_ORDER_UNCERTAINTY)
+        rc = query_id(c, SQL_NEXT_UNCERTAIN, x->project, x->user, 0, &x->id, err);
+    if (rc == 0 && x->order == STORE_ORDER_RANDOM) {
+        rc = query_id(c, SQL_NEXT_COUNT, x->project, x->user, 0, &count, err);
+        if (rc == 0 && count > 0)
+            rc = query_id(c, SQL_NEXT_NTH, x->project, x->user,
+                          (int64_t)(x->random % (uint64_t)count), &x->id, err);
+    }
+    if (rc == 0 && x->id == 0)
+        rc = query_id(c, SQL_NEXT_SEQ, x->project, x->user, 0, &x->id, err);
+    return rc;
+}
+
 int store_task_next(struct store *st, int64_t project, int64_t user, enum store_order order,
                     uint64_t random, int64_t *task, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
+    struct next x = {project, user, 0, order, random};
+    if (store_tx(st, STORE_TX_READ, next_body, &x, err))
         return -1;
-    int64_t id = 0, count = 0;
-    int rc = store_begin(c, 0, err);
-    if (rc == 0 && order == STORE_ORDER_UNCERTAINTY)
-        rc = query_id(c, SQL_NEXT_UNCERTAIN, project, user, 0, &id, err);
-    if (rc == 0 && order == STORE_ORDER_RANDOM) {
-        rc = query_id(c, SQL_NEXT_COUNT, project, user, 0, &count, err);
-        if (rc == 0 && count > 0)
-            rc = query_id(c, SQL_NEXT_NTH, project, user, (int64_t)(random % (uint64_t)count), &id,
-                          err);
-    }
-    if (rc == 0 && id == 0)
-        rc = query_id(c, SQL_NEXT_SEQ, project, user, 0, &id, err);
-    store_rollback(c);
-    store_conn_put(st, c);
-    if (rc)
-        return -1;
+    int64_t id = x.id;
     if (id == 0)
         return base_err_set(err, BASE_E_NOTFOUND, "no more tasks to label");
     *task = id;

@@ -505,25 +505,6 @@ static int page(struct store_conn *c, const struct store_task_view *v, int64_t l
     return rc;
 }
 
-/* Runs fn inside one read transaction (a consistent snapshot for the page and the totals). */
-static int in_read(struct store *st, int (*fn)(struct store_conn *, void *, struct base_err *),
-                   void *arg, struct base_err *err)
-{
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = store_begin(c, 0, err);
-    if (rc == 0) {
-        rc = fn(c, arg, err);
-        if (rc == 0)
-            rc = store_commit(c, err);
-        else
-            store_rollback(c);
-    }
-    store_conn_put(st, c);
-    return rc;
-}
-
 struct page_args {
     const struct store_task_view *v;
     int64_t *ids;
@@ -549,7 +530,7 @@ int store_task_view_page(struct store *st, const struct store_task_view *v, int6
     if (v->limit <= 0)
         return base_err_set(err, BASE_E_INVALID, "bad page size");
     struct page_args a = {v, ids, 0, tot};
-    int rc = in_read(st, page_fn, &a, err);
+    int rc = store_tx(st, STORE_TX_READ, page_fn, &a, err);
     *nids = rc ? 0 : a.n;
     return rc;
 }
@@ -562,7 +543,7 @@ int store_task_view_ids(struct store *st, const struct store_task_view *v, int64
     if (valid(v, err))
         return -1;
     struct page_args a = {v, NULL, 0, NULL};
-    int rc = in_read(st, page_fn, &a, err);
+    int rc = store_tx(st, STORE_TX_READ, page_fn, &a, err);
     if (rc) {
         base_free(a.ids);
         return -1;

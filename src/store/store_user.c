@@ -3,6 +3,7 @@
 #include "store_int.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #define USER_COLS                                                                                  \
@@ -31,18 +32,18 @@ static const char SQL_SESSION_GET[] = "SELECT " USER_COLS ", s.expires_at FROM s
 static const char SQL_SESSION_DELETE[] = "DELETE FROM session WHERE key_hash = ?";
 static const char SQL_SESSION_PURGE[] = "DELETE FROM session WHERE expires_at < ?";
 
-static void load_user(sqlite3_stmt *s, struct store_user *u)
+#define F(col, how, member) STORE_FIELD(col, how, struct store_user, member)
+static const struct store_field USER_FIELDS[] = {
+    F(0, I64, id),          F(1, TEXT, email),       F(2, TEXT, username),
+    F(3, TEXT, first_name), F(4, TEXT, last_name),   F(5, INT, is_superuser),
+    F(6, INT, is_active),   F(7, TIME, date_joined), F(8, TIME, last_activity),
+};
+#undef F
+
+static void load_user(sqlite3_stmt *s, void *out)
 {
-    memset(u, 0, sizeof *u);
-    u->id = sqlite3_column_int64(s, 0);
-    store_col_copy(s, 1, u->email, sizeof u->email);
-    store_col_copy(s, 2, u->username, sizeof u->username);
-    store_col_copy(s, 3, u->first_name, sizeof u->first_name);
-    store_col_copy(s, 4, u->last_name, sizeof u->last_name);
-    u->is_superuser = sqlite3_column_int(s, 5);
-    u->is_active = sqlite3_column_int(s, 6);
-    u->date_joined = store_col_time(s, 7);
-    u->last_activity = store_col_time(s, 8);
+    memset(out, 0, sizeof(struct store_user));
+    store_load_fields(s, USER_FIELDS, sizeof USER_FIELDS / sizeof USER_FIELDS[0], out);
 }
 
 static int hash_password(const char *password, char out[crypto_pwhash_STRBYTES],
@@ -98,25 +99,31 @@ static int user_insert(struct store_conn *c, const char *email, const char *hash
     return 0;
 }
 
+struct create {
+    const char *email, *hash;
+    int superuser;
+    int64_t id;
+    char *token;
+};
+
+static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct create *x = ctx;
+    return user_insert(c, x->email, x->hash, x->superuser, &x->id, err) ||
+                   insert_token(c, x->id, x->token, err)
+               ? -1
+               : 0;
+}
+
 int store_user_create(struct store *st, const char *email, const char *password, int superuser,
                       struct store_user *out, char token[STORE_TOKEN_LEN + 1], struct base_err *err)
 {
     char hash[crypto_pwhash_STRBYTES];
     if (check_email(email, err) || hash_password(password, hash, err))
         return -1;
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int64_t id = 0;
-    int rc = -1;
-    if (store_begin(c, 1, err) || user_insert(c, email, hash, superuser, &id, err) ||
-        insert_token(c, id, token, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc ? rc : store_user_get(st, id, out, err);
+    struct create x = {email, hash, superuser, 0, token};
+    int rc = store_tx(st, STORE_TX_WRITE, create_body, &x, err);
+    return rc ? rc : store_user_get(st, x.id, out, err);
 }
 
 /* Runs a one-row user query with one text or integer parameter. */
@@ -124,22 +131,9 @@ static int user_query(struct store *st, const char *sql, const char *text, int64
                       struct store_user *out, enum base_status missing, const char *missing_msg,
                       struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, sql, err);
-    if (!s)
-        goto out;
-    if (text)
-        sqlite3_bind_text(s, 1, text, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_int64(s, 1, id);
-    if (!(rc = store_step_row(c, s, err, missing, "%s", missing_msg)))
-        load_user(s, out);
-out:
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {.sql = sql, .key = id, .text = text, .load = load_user, .out = out};
+    q.missing = missing, q.msg = missing_msg;
+    return store_one(st, &q, err);
 }
 
 int store_user_get(struct store *st, int64_t id, struct store_user *out, struct base_err *err)
@@ -159,22 +153,15 @@ int store_user_by_token(struct store *st, const char *token, struct store_user *
     return user_query(st, SQL_USER_BY_TOKEN, token, 0, out, BASE_E_AUTH, "Invalid token.", err);
 }
 
+static void load_count(sqlite3_stmt *s, void *count)
+{
+    *(int64_t *)count = sqlite3_column_int64(s, 0);
+}
+
 int store_user_count(struct store *st, int64_t *count, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_USER_COUNT, err);
-    int step = s ? sqlite3_step(s) : SQLITE_ERROR;
-    if (step == SQLITE_ROW) {
-        *count = sqlite3_column_int64(s, 0);
-        rc = 0;
-    } else if (s) {
-        store_fail(c, step, err);
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {.sql = SQL_USER_COUNT, .load = load_count, .out = count};
+    return store_one(st, &q, err);
 }
 
 int store_user_login(struct store *st, const char *email, const char *password,
@@ -214,44 +201,55 @@ out:
     return rc;
 }
 
+struct password {
+    const char *hash;
+    int64_t user;
+};
+
+static void bind_password(sqlite3_stmt *s, void *arg)
+{
+    const struct password *p = arg;
+    sqlite3_bind_text(s, 1, p->hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, p->user);
+}
+
 int store_user_set_password(struct store *st, int64_t user, const char *password,
                             struct base_err *err)
 {
     char hash[crypto_pwhash_STRBYTES];
     if (hash_password(password, hash, err))
         return -1;
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_USER_SET_PASSWORD, err);
-    if (s) {
-        sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(s, 2, user);
-        rc = store_step_done(c, s, err);
-        if (!rc && sqlite3_changes(c->db) == 0)
-            rc = base_err_set(err, BASE_E_NOTFOUND, "no such user");
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct password p = {hash, user};
+    return store_write_one(st, SQL_USER_SET_PASSWORD, bind_password, &p, "no such user", NULL, err);
+}
+
+static void load_token(sqlite3_stmt *s, void *token)
+{
+    store_col_copy(s, 0, token, STORE_TOKEN_LEN + 1);
 }
 
 int store_user_token(struct store *st, int64_t user, char token[STORE_TOKEN_LEN + 1],
                      struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_TOKEN_GET, err);
-    if (s) {
-        sqlite3_bind_int64(s, 1, user);
-        if (!(rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "user %lld has no token",
-                                  (long long)user)))
-            store_col_copy(s, 0, token, STORE_TOKEN_LEN + 1);
-    }
-    store_conn_put(st, c);
-    return rc;
+    char missing[64];
+    snprintf(missing, sizeof missing, "user %lld has no token", (long long)user);
+    struct store_one q = {
+        .sql = SQL_TOKEN_GET, .key = user, .load = load_token, .out = token, .msg = missing};
+    return store_one(st, &q, err);
+}
+
+struct reset {
+    int64_t user;
+    char *token;
+};
+
+static int reset_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct reset *r = ctx;
+    return store_write_on(c, SQL_TOKEN_DELETE, store_bind_id_arg, &r->user, NULL, NULL, err) ||
+                   insert_token(c, r->user, r->token, err)
+               ? -1
+               : 0;
 }
 
 int store_user_reset_token(struct store *st, int64_t user, char token[STORE_TOKEN_LEN + 1],
@@ -260,21 +258,8 @@ int store_user_reset_token(struct store *st, int64_t user, char token[STORE_TOKE
     struct store_user u;
     if (store_user_get(st, user, &u, err))
         return -1;
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_TOKEN_DELETE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, user);
-    if (store_step_done(c, s, err) || insert_token(c, user, token, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct reset r = {user, token};
+    return store_tx(st, STORE_TX_WRITE, reset_body, &r, err);
 }
 
 /* ---- sessions -------------------------------------------------------------------------------- */
@@ -286,6 +271,33 @@ static void key_hash(const char *key, char out[65])
     sodium_bin2hex(out, 65, h, sizeof h);
 }
 
+struct session {
+    const char *hash;
+    int64_t user, now, ttl_us;
+};
+
+static void bind_purge(sqlite3_stmt *s, void *arg)
+{
+    store_bind_time(s, 1, ((const struct session *)arg)->now);
+}
+
+static void bind_session(sqlite3_stmt *s, void *arg)
+{
+    const struct session *x = arg;
+    sqlite3_bind_text(s, 1, x->hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, x->user);
+    store_bind_time(s, 3, x->now);
+    store_bind_time(s, 4, x->now + x->ttl_us);
+}
+
+static int session_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    return store_write_on(c, SQL_SESSION_PURGE, bind_purge, ctx, NULL, NULL, err) ||
+                   store_write_on(c, SQL_SESSION_INSERT, bind_session, ctx, NULL, NULL, err)
+               ? -1
+               : 0;
+}
+
 int store_session_create(struct store *st, int64_t user, int64_t ttl_us,
                          char key[STORE_SESSION_KEY_LEN + 1], struct base_err *err)
 {
@@ -293,28 +305,21 @@ int store_session_create(struct store *st, int64_t user, int64_t ttl_us,
         return -1;
     char hash[65];
     key_hash(key, hash);
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    int64_t now = base_time_us();
-    sqlite3_stmt *s;
-    if (store_begin(c, 1, err) || !(s = store_stmt(c, SQL_SESSION_PURGE, err)))
-        goto out;
-    store_bind_time(s, 1, now);
-    if (store_step_done(c, s, err) || !(s = store_stmt(c, SQL_SESSION_INSERT, err)))
-        goto out;
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, user);
-    store_bind_time(s, 3, now);
-    store_bind_time(s, 4, now + ttl_us);
-    if (store_step_done(c, s, err) || store_commit(c, err))
-        goto out;
-    rc = 0;
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct session x = {hash, user, base_time_us(), ttl_us};
+    return store_tx(st, STORE_TX_WRITE, session_body, &x, err);
+}
+
+/* The session's user and whether the session has expired. */
+struct session_user {
+    struct store_user *user;
+    int expired;
+};
+
+static void load_session_user(sqlite3_stmt *s, void *arg)
+{
+    struct session_user *x = arg;
+    load_user(s, x->user);
+    x->expired = store_col_time(s, 9) <= base_time_us();
 }
 
 int store_session_user(struct store *st, const char *key, struct store_user *out,
@@ -322,41 +327,31 @@ int store_session_user(struct store *st, const char *key, struct store_user *out
 {
     char hash[65];
     key_hash(key, hash);
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
+    struct session_user x = {out, 0};
+    struct store_one q = {.sql = SQL_SESSION_GET,
+                          .text = hash,
+                          .load = load_session_user,
+                          .out = &x,
+                          .missing = BASE_E_AUTH,
+                          .msg = "Invalid session."};
+    if (store_one(st, &q, err))
         return -1;
-    int rc = -1, expired = 0;
-    sqlite3_stmt *s = store_stmt(c, SQL_SESSION_GET, err);
-    if (!s)
-        goto out;
+    if (!x.expired)
+        return 0;
+    store_session_delete(st, key, NULL);
+    return base_err_set(err, BASE_E_AUTH, "Session expired.");
+}
+
+static void bind_key(sqlite3_stmt *s, void *hash)
+{
     sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-    if (!(rc = store_step_row(c, s, err, BASE_E_AUTH, "Invalid session."))) {
-        load_user(s, out);
-        expired = store_col_time(s, 9) <= base_time_us();
-        rc = expired ? base_err_set(err, BASE_E_AUTH, "Session expired.") : 0;
-    }
-out:
-    store_conn_put(st, c);
-    if (expired)
-        store_session_delete(st, key, NULL);
-    return rc;
 }
 
 int store_session_delete(struct store *st, const char *key, struct base_err *err)
 {
     char hash[65];
     key_hash(key, hash);
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_SESSION_DELETE, err);
-    if (s) {
-        sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
-        rc = store_step_done(c, s, err);
-    }
-    store_conn_put(st, c);
-    return rc;
+    return store_write_one(st, SQL_SESSION_DELETE, bind_key, hash, NULL, NULL, err);
 }
 
 /* ---- listing and names (/api/users) ---------------------------------------------------------- */
@@ -365,22 +360,11 @@ static const char SQL_USER_ALL[] = "SELECT " USER_COLS " FROM user u ORDER BY u.
 static const char SQL_USER_NAMES[] =
     "UPDATE user SET username = ?2, first_name = ?3, last_name = ?4 WHERE id = ?1";
 
-struct user_each {
-    store_user_fn fn;
-    void *ctx;
-};
-
-static int user_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    struct user_each *x = ctx;
-    struct store_user u;
-    load_user(s, &u);
-    return x->fn(x->ctx, &u, err);
-}
+STORE_EACH_ROW(user_row, struct store_user, store_user_fn, load_user, STORE_NO_RELEASE)
 
 int store_user_each(struct store *st, store_user_fn fn, void *ctx, struct base_err *err)
 {
-    struct user_each x = {fn, ctx};
+    struct store_cb x = STORE_CB(fn, ctx);
     return store_read(st, SQL_USER_ALL, NULL, NULL, 0, user_row, &x, err);
 }
 

@@ -37,43 +37,50 @@ static const char SQL_PROJECT_OF[] = "SELECT v.project_id, v.file, v.name = p.mo
                                      " WHERE v.id = ?";
 static const char SQL_DELETE[] = "DELETE FROM ml_version WHERE id = ?";
 
+#define F(col, how, member) STORE_FIELD(col, how, struct store_version, member)
+static const struct store_field FIELDS[] = {
+    F(0, I64, id),
+    F(1, I64, project),
+    F(2, I64, seq),
+    F(3, I64, parent),
+    F(4, I64, job),
+    F(5, TEXT, name),
+    F(6, TEXT, file),
+    F(7, TEXT, arch),
+    F(8, INT, input_size),
+    F(10, I64, train_images),
+    F(11, I64, heldout_images),
+    F(12, I64, epochs),
+    F(13, REAL, duration_s),
+    F(14, SET, has_metrics),
+    F(17, SET, has_base),
+    F(20, REAL, score_thr),
+    F(21, INT, promoted),
+    F(22, TEXT, reason),
+    F(23, TIME, created_at),
+    F(24, TIME, promoted_at),
+    F(25, INT, is_current),
+};
+#undef F
+
 static void col_metric(sqlite3_stmt *s, int i, double *out)
 {
     *out = sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_double(s, i);
 }
 
-static void load(sqlite3_stmt *s, struct store_version *v)
+static void load(sqlite3_stmt *s, void *out)
 {
+    struct store_version *v = out;
     memset(v, 0, sizeof *v);
-    v->id = sqlite3_column_int64(s, 0);
-    v->project = sqlite3_column_int64(s, 1);
-    v->seq = sqlite3_column_int64(s, 2);
-    v->parent = sqlite3_column_int64(s, 3);
-    v->job = sqlite3_column_int64(s, 4);
-    store_col_copy(s, 5, v->name, sizeof v->name);
-    store_col_copy(s, 6, v->file, sizeof v->file);
-    store_col_copy(s, 7, v->arch, sizeof v->arch);
-    v->input_size = sqlite3_column_int(s, 8);
+    store_load_fields(s, FIELDS, sizeof FIELDS / sizeof FIELDS[0], v);
     v->classes = store_col_json(s, 9);
     if (!json_is_array(v->classes)) {
         json_decref(v->classes);
         v->classes = json_array();
     }
-    v->train_images = sqlite3_column_int64(s, 10);
-    v->heldout_images = sqlite3_column_int64(s, 11);
-    v->epochs = sqlite3_column_int64(s, 12);
-    v->duration_s = sqlite3_column_double(s, 13);
-    v->has_metrics = sqlite3_column_type(s, 14) != SQLITE_NULL;
     double *m[] = {&v->ap, &v->ap50, &v->ap75, &v->base_ap, &v->base_ap50, &v->base_ap75};
     for (int i = 0; i < 6; i++)
         col_metric(s, 14 + i, m[i]);
-    v->has_base = sqlite3_column_type(s, 17) != SQLITE_NULL;
-    v->score_thr = sqlite3_column_double(s, 20);
-    v->promoted = sqlite3_column_int(s, 21);
-    store_col_copy(s, 22, v->reason, sizeof v->reason);
-    v->created_at = store_col_time(s, 23);
-    v->promoted_at = store_col_time(s, 24);
-    v->is_current = sqlite3_column_int(s, 25);
 }
 
 void store_version_release(struct store_version *v)
@@ -168,46 +175,42 @@ static int job_version(struct store_conn *c, int64_t job, int64_t version, struc
                                                  "job %lld is no longer running", (long long)job);
 }
 
+struct create {
+    struct store_version *v;
+    const char *name_prefix;
+    int promote;
+    int64_t job;
+};
+
+static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct create *x = ctx;
+    struct store_version *v = x->v;
+    int64_t now = base_time_us();
+    if (next_seq(c, v->project, &v->seq, err))
+        return -1;
+    snprintf(v->name, sizeof v->name, "%s-v%lld", x->name_prefix, (long long)v->seq);
+    v->job = x->job;
+    if (insert(c, v, x->promote, now, err) || (x->job > 0 && job_version(c, x->job, v->id, err)) ||
+        (x->promote && promote_on(c, v->id, v->project, now, err)))
+        return -1;
+    return 0;
+}
+
 int store_version_create(struct store *st, struct store_version *v, const char *name_prefix,
                          int promote, int64_t job, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1;
-    int64_t now = base_time_us();
-    if (store_begin(c, 1, err) || next_seq(c, v->project, &v->seq, err))
-        goto out;
-    snprintf(v->name, sizeof v->name, "%s-v%lld", name_prefix, (long long)v->seq);
-    v->job = job;
-    if (insert(c, v, promote, now, err) || (job > 0 && job_version(c, job, v->id, err)) ||
-        (promote && promote_on(c, v->id, v->project, now, err)))
-        goto out;
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    struct create x = {v, name_prefix, promote, job};
+    return store_tx(st, STORE_TX_WRITE, create_body, &x, err);
 }
 
 /* Loads the single row of `sql` bound to `key`. */
 static int get_by(struct store *st, const char *sql, int64_t key, struct store_version *out,
                   struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, sql, err);
-    int rc = -1;
-    if (s) {
-        sqlite3_bind_int64(s, 1, key);
-        rc = store_step_row(c, s, err, BASE_E_NOTFOUND, "model version not found");
-        if (!rc)
-            load(s, out);
-        sqlite3_reset(s);
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct store_one q = {
+        .sql = sql, .key = key, .load = load, .out = out, .msg = "model version not found"};
+    return store_one(st, &q, err);
 }
 
 int store_version_get(struct store *st, int64_t id, struct store_version *out, struct base_err *err)
@@ -221,95 +224,74 @@ int store_version_current(struct store *st, int64_t project, struct store_versio
     return get_by(st, SQL_CURRENT, project, out, err);
 }
 
+STORE_EACH_ROW(each_row, struct store_version, store_version_fn, load, store_version_release)
+
 int store_version_each(struct store *st, int64_t project, store_version_fn fn, void *ctx,
                        struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_EACH, err);
-    int rc = -1, step = SQLITE_DONE;
-    if (s) {
-        sqlite3_bind_int64(s, 1, project);
-        rc = 0;
-        while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
-            struct store_version v;
-            load(s, &v);
-            rc = fn(ctx, &v, err);
-            store_version_release(&v);
-        }
-        if (rc == 0 && step != SQLITE_DONE)
-            rc = store_fail(c, step, err);
-        sqlite3_reset(s);
-    }
-    store_conn_put(st, c);
-    return rc;
+    struct store_cb x = STORE_CB(fn, ctx);
+    return store_read(st, SQL_EACH, store_bind_id_arg, &project, 0, each_row, &x, err);
 }
 
-/* The project, file and current flag of version `id` inside the caller's transaction. */
-static int project_of(struct store_conn *c, int64_t id, int64_t *project, char **file, int *current,
-                      struct base_err *err)
+/* Version `id`: its project, file (when asked) and whether it is the project's current one. */
+struct owner {
+    int64_t id, project;
+    char **file;
+    int current;
+};
+
+static void load_owner(sqlite3_stmt *s, void *arg)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_PROJECT_OF, err);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_row(c, s, err, BASE_E_NOTFOUND, "model version %lld not found", (long long)id))
-        return -1;
-    *project = sqlite3_column_int64(s, 0);
-    if (file)
-        *file = base_strdup((const char *)sqlite3_column_text(s, 1));
-    *current = sqlite3_column_int(s, 2);
-    sqlite3_reset(s);
-    return 0;
+    struct owner *o = arg;
+    o->project = sqlite3_column_int64(s, 0);
+    if (o->file)
+        *o->file = base_strdup((const char *)sqlite3_column_text(s, 1));
+    o->current = sqlite3_column_int(s, 2);
+}
+
+/* Fills o from the row of version o->id inside the caller's transaction. */
+static int owner_of(struct store_conn *c, struct owner *o, struct base_err *err)
+{
+    char missing[64];
+    snprintf(missing, sizeof missing, "model version %lld not found", (long long)o->id);
+    struct store_one q = {
+        .sql = SQL_PROJECT_OF, .key = o->id, .load = load_owner, .out = o, .msg = missing};
+    return store_one_on(c, &q, err);
+}
+
+static int promote_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct owner *o = ctx;
+    return owner_of(c, o, err) || promote_on(c, o->id, o->project, base_time_us(), err) ? -1 : 0;
 }
 
 int store_version_promote(struct store *st, int64_t id, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
+    struct owner o = {.id = id};
+    return store_tx(st, STORE_TX_WRITE, promote_body, &o, err);
+}
+
+static int delete_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct owner *o = ctx;
+    if (owner_of(c, o, err))
         return -1;
-    int rc = -1, current;
-    int64_t project;
-    if (store_begin(c, 1, err) || project_of(c, id, &project, NULL, &current, err) ||
-        promote_on(c, id, project, base_time_us(), err))
-        goto out;
-    rc = store_commit(c, err);
-out:
-    store_rollback(c);
-    store_conn_put(st, c);
-    return rc;
+    if (o->current)
+        return base_err_set(
+            err, BASE_E_CONFLICT,
+            "version %lld is the project's current model: roll back to another one first",
+            (long long)o->id);
+    return store_write_on(c, SQL_DELETE, store_bind_id_arg, &o->id, NULL, NULL, err);
 }
 
 int store_version_delete(struct store *st, int64_t id, char **file, struct base_err *err)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    if (!c)
-        return -1;
-    int rc = -1, current = 0;
-    int64_t project;
-    sqlite3_stmt *s;
     *file = NULL;
-    if (store_begin(c, 1, err) || project_of(c, id, &project, file, &current, err))
-        goto out;
-    if (current) {
-        base_err_set(err, BASE_E_CONFLICT,
-                     "version %lld is the project's current model: roll back to another one first",
-                     (long long)id);
-        goto out;
-    }
-    if (!(s = store_stmt(c, SQL_DELETE, err)))
-        goto out;
-    sqlite3_bind_int64(s, 1, id);
-    if (store_step_done(c, s, err))
-        goto out;
-    rc = store_commit(c, err);
-out:
+    struct owner o = {.id = id, .file = file};
+    int rc = store_tx(st, STORE_TX_WRITE, delete_body, &o, err);
     if (rc) {
         base_free(*file);
         *file = NULL;
     }
-    store_rollback(c);
-    store_conn_put(st, c);
     return rc;
 }

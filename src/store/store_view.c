@@ -18,18 +18,23 @@ static const char SQL_DELETE_PROJECT[] = "DELETE FROM dm_view WHERE project_id =
 static const char SQL_EACH[] = "SELECT id, project_id, user_id, data, created_at, updated_at"
                                " FROM dm_view WHERE ?1 = 0 OR project_id = ?1 ORDER BY id";
 
-static void load(sqlite3_stmt *s, struct store_view *v)
+#define F(col, how, member) STORE_FIELD(col, how, struct store_view, member)
+static const struct store_field FIELDS[] = {
+    F(0, I64, id),          F(1, I64, project),     F(2, I64, user),
+    F(4, TIME, created_at), F(5, TIME, updated_at),
+};
+#undef F
+
+static void load(sqlite3_stmt *s, void *out)
 {
-    v->id = sqlite3_column_int64(s, 0);
-    v->project = sqlite3_column_int64(s, 1);
-    v->user = sqlite3_column_int64(s, 2);
+    struct store_view *v = out;
+    memset(v, 0, sizeof *v);
+    store_load_fields(s, FIELDS, sizeof FIELDS / sizeof FIELDS[0], v);
     v->data = store_col_json(s, 3);
     if (!json_is_object(v->data)) {
         json_decref(v->data);
         v->data = json_object();
     }
-    v->created_at = store_col_time(s, 4);
-    v->updated_at = store_col_time(s, 5);
 }
 
 void store_view_release(struct store_view *v)
@@ -99,37 +104,18 @@ int store_views_delete_project(struct store *st, int64_t project, int64_t *n, st
     return rc;
 }
 
-static int load_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    (void)err;
-    load(s, ctx);
-    return 0;
-}
-
 int store_view_get(struct store *st, int64_t id, struct store_view *out, struct base_err *err)
 {
     memset(out, 0, sizeof *out);
-    return store_read(st, SQL_GET, store_bind_id_arg, &id, 1, load_row, out, err);
+    struct store_one q = {.sql = SQL_GET, .key = id, .load = load, .out = out};
+    return store_one(st, &q, err);
 }
 
-struct each_ctx {
-    store_view_fn fn;
-    void *ctx;
-};
-
-static int each_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
-{
-    struct each_ctx *x = ctx;
-    struct store_view v = {0};
-    load(s, &v);
-    int rc = x->fn(x->ctx, &v, err);
-    store_view_release(&v);
-    return rc;
-}
+STORE_EACH_ROW(each_row, struct store_view, store_view_fn, load, store_view_release)
 
 int store_view_each(struct store *st, int64_t project, store_view_fn fn, void *ctx,
                     struct base_err *err)
 {
-    struct each_ctx x = {fn, ctx};
+    struct store_cb x = STORE_CB(fn, ctx);
     return store_read(st, SQL_EACH, store_bind_id_arg, &project, 0, each_row, &x, err);
 }

@@ -22,18 +22,7 @@ static struct det_dataset *raccoon(int n)
         fprintf(stderr, "raccoon: %s\n", err.msg);
         return NULL;
     }
-    struct det_dataset *d =
-        det_dataset_new((const char *const *)fd->classes, (int)fd->nclasses, &err);
-    for (int i = 0; i < n && i < (int)fd->nsamples; i++) {
-        const struct formats_sample *s = &fd->samples[i];
-        struct det_box b[16];
-        int nb = 0;
-        for (size_t k = 0; k < s->nboxes && nb < 16; k++, nb++)
-            b[nb] = (struct det_box){(float)s->boxes[k].x0, (float)s->boxes[k].y0,
-                                     (float)s->boxes[k].x1, (float)s->boxes[k].y1,
-                                     s->boxes[k].cls,       1};
-        det_dataset_add(d, s->path, s->width, s->height, b, nb, &err);
-    }
+    struct det_dataset *d = det_dataset_from_formats(fd, (size_t)n, &err);
     formats_dataset_free(fd);
     return d;
 }

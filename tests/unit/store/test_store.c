@@ -104,8 +104,14 @@ static void test_projects(void)
     struct store *st = fresh();
     int64_t id = make_project(st, "{\"title\": \"abc\", \"maximum_annotations\": 2,"
                                   " \"control_weights\": {\"a\": 1.5}, \"bogus\": 1}");
-    json_t *row = NULL;
-    CHECK_EQ_INT(store_project_get(st, id, &row, NULL), 0);
+    struct store_project p = {0};
+    CHECK_EQ_INT(store_project_get(st, id, &p, NULL), 0);
+    CHECK_EQ_STR(p.title, "abc");
+    CHECK_EQ_INT(p.maximum_annotations, 2);
+    CHECK(p.show_skip_button);
+    CHECK(p.task_data_login == NULL);
+    CHECK_NEAR(json_real_value(json_object_get(p.control_weights, "a")), 1.5, 0);
+    json_t *row = store_project_json(&p);
     CHECK_EQ_STR(json_string_value(json_object_get(row, "title")), "abc");
     CHECK_EQ_INT(json_integer_value(json_object_get(row, "maximum_annotations")), 2);
     CHECK(json_is_true(json_object_get(row, "show_skip_button")));
@@ -113,7 +119,10 @@ static void test_projects(void)
     CHECK_NEAR(json_real_value(json_object_get(json_object_get(row, "control_weights"), "a")), 1.5,
                0);
     CHECK(json_object_get(row, "bogus") == NULL);
+    CHECK(json_is_null(json_object_get(row, "created_by")));
+    CHECK_EQ_INT(json_integer_value(json_object_get(row, "organization")), 1);
     json_decref(row);
+    store_project_release(&p);
     json_t *bad = parse("{\"title\": 5}");
     struct base_err err = {0};
     CHECK_EQ_INT(store_project_update(st, id, bad, &err), -1);

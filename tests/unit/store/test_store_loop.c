@@ -208,10 +208,10 @@ static void test_registry(void)
     CHECK_EQ_STR(v1.name, "fcos-s-v1");
     CHECK_EQ_INT(store_version_create(st, &v2, "fcos-s", 0, 0, NULL), 0);
     CHECK_EQ_STR(v2.name, "fcos-s-v2");
-    json_t *row = NULL;
-    store_project_get(st, p, &row, NULL);
-    CHECK_EQ_STR(json_string_value(json_object_get(row, "model_version")), "fcos-s-v1");
-    json_decref(row);
+    struct store_project proj = {0};
+    store_project_get(st, p, &proj, NULL);
+    CHECK_EQ_STR(proj.model_version, "fcos-s-v1");
+    store_project_release(&proj);
     /* the queue orders by the current version's scores: task 2 (0.6) before task 1 (0.9) */
     int64_t next;
     store_task_next(st, p, 0, STORE_ORDER_UNCERTAINTY, 0, &next, NULL);

@@ -1,6 +1,8 @@
-// The labeling page: canvas, side column (side.tsx), hotkeys, local drafts, submit/skip with retry
-// and a guard against saving twice, review of predicted boxes before submit, previous/next through
-// the task list (nav.ts) and "Label next" through the project's queue.
+// The labeling page: loading the task, local drafts, submit/skip with retry and a guard against
+// saving twice, previous/next through the task list (nav.ts) and "Label next" through the
+// project's queue. Its parts live apart: canvas interaction (canvas-host.ts), the box list and
+// side column (side.tsx), prediction triage (triage.tsx), the keyboard (keys.ts), the toolbar and
+// hotkey overlay (editor-bar.tsx).
 
 import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import { api, ApiError, type Annotation, type Project, type Task, type TaskPage } from "../lib/api";
@@ -9,12 +11,14 @@ import type { ModelPanelData } from "../lib/loop";
 import { navigate } from "../lib/router";
 import { neighborQuery, taskQuery } from "../lib/tasklist";
 import { listContext, navFor, type ListContext } from "../lib/nav";
-import { Link, Message, Modal, Spinner } from "../components";
+import { Link, Message, Spinner } from "../components";
 import { EditorModel } from "./model";
-import { CanvasView } from "./canvas";
+import { useCanvasHost } from "./canvas-host";
+import { EditorBar, HotkeyHelp } from "./editor-bar";
+import { useEditorKeys } from "./keys";
 import { EditorSide } from "./side";
+import { ReviewDialog, reviewNeeded, settleReview } from "./triage";
 import { buildSubmit, currentAnnotation, drafts, initialRegions, LeadTimer, makeDraft, sendWithRetry, submitAnnotation } from "./session";
-import { HOTKEY_HELP, keyOf } from "./hotkeys";
 import { copiedBoxes, copyBoxes, savedThreshold, saveThreshold } from "./prefs";
 
 interface Loaded {
@@ -156,30 +160,6 @@ export function EditorPage(props: { projectId: number; taskId: number | null }) 
   return <Editor key={loaded.task.id} {...loaded} />;
 }
 
-/** Submit with predicted boxes nobody reviewed: accept them all (the focused default, so Enter
- * does it), reject them all, or go back to review them one by one. */
-function ReviewDialog(props: { count: number; onChoose: (accept: boolean) => void; onClose: () => void }) {
-  const first = useRef<HTMLButtonElement>(null);
-  useEffect(() => first.current?.focus(), []);
-  const n = props.count;
-  return (
-    <Modal title="Predicted boxes not reviewed" onClose={props.onClose}>
-      <p data-testid="review-text">
-        {n} predicted box{n === 1 ? " is" : "es are"} not reviewed. A predicted box becomes part of the annotation only when it is accepted.
-      </p>
-      <div class="row">
-        <button class="primary" ref={first} data-testid="review-accept" onClick={() => props.onChoose(true)}>
-          Accept all {n} and submit
-        </button>
-        <button data-testid="review-reject" onClick={() => props.onChoose(false)}>
-          Reject all and submit
-        </button>
-        <button onClick={props.onClose}>Back</button>
-      </div>
-    </Modal>
-  );
-}
-
 function Editor(props: Loaded) {
   const { project, task, cfg, img } = props;
   const W = img.naturalWidth, H = img.naturalHeight;
@@ -188,7 +168,6 @@ function Editor(props: Loaded) {
   const colours = useMemo(() => new Map(cfg.labels.map((l) => [l.value, l.background])), [cfg]);
   const timer = useRef(new LeadTimer());
   const host = useRef<HTMLDivElement>(null);
-  const view = useRef<CanvasView | null>(null);
   const [, redraw] = useReducer((n: number) => n + 1, 0);
   const [save, setSave] = useState<SaveState>({ kind: "idle", text: "" });
   const [restored, setRestored] = useState<number | null>(null);
@@ -203,9 +182,6 @@ function Editor(props: Loaded) {
   const [done, setDone] = useState(false);
   /** Submit asked for while predicted boxes await review. */
   const [review, setReview] = useState<number | null>(null);
-  const [drawMode, setDrawMode] = useState(false);
-  const [adjust, setAdjustState] = useState({ b: 1, c: 1 });
-  const [zoom, setZoom] = useState(100);
   const [pos, setPos] = useState<[number, number] | null>(null);
   const inflight = useRef(false);
   const pending = useRef<(() => void) | null>(null);
@@ -227,19 +203,6 @@ function Editor(props: Loaded) {
       model.reset(initialRegions(task, cfg, W, H, project.model_version), W, H);
     }
     timer.current.start();
-    const cv = new CanvasView(host.current!, model, colours);
-    view.current = cv;
-    cv.onFirstFrame = () => {
-      performance.mark("ll:editor-ready");
-      try {
-        performance.measure("ll:editor", "ll:image-loaded", "ll:editor-ready");
-      } catch {
-        /* marks cleared */
-      }
-    };
-    cv.onView = () => setZoom(cv.zoomPercent);
-    cv.setImage(img);
-    (window as unknown as Record<string, unknown>).labelloopEditor = { model, view: cv, taskId: task.id };
     let frame = 0;
     const unsub = model.subscribe((committed) => {
       if (committed) {
@@ -268,12 +231,9 @@ function Editor(props: Loaded) {
       clearTimeout(ahead);
       cancelAnimationFrame(frame);
       document.removeEventListener("visibilitychange", vis);
-      cv.destroy();
-      view.current = null;
-      const w = window as unknown as Record<string, unknown>;
-      if ((w.labelloopEditor as { model?: unknown } | undefined)?.model === model) delete w.labelloopEditor;
     };
   }, [task.id]);
+  const canvas = useCanvasHost(host, model, colours, img, task.id);
 
   // A submit that failed for lack of network goes again when the browser is back online.
   useEffect(() => {
@@ -281,16 +241,6 @@ function Editor(props: Loaded) {
     window.addEventListener("online", fn);
     return () => window.removeEventListener("online", fn);
   }, []);
-
-  useEffect(() => {
-    if (view.current) view.current.drawMode = drawMode;
-    view.current?.invalidate(false);
-  }, [drawMode]);
-
-  const setAdjust = (a: { b: number; c: number }) => {
-    setAdjustState(a);
-    view.current?.setAdjust(a.b, a.c);
-  };
 
   const setThreshold = (t: number) => {
     model.setThreshold(t);
@@ -322,8 +272,8 @@ function Editor(props: Loaded) {
   const send = async (skip: boolean, force = false) => {
     if (inflight.current || (skip && done)) return;
     if (!skip && saved && !dirty) return setNotice(`Already submitted as annotation #${saved.id}; change something to update it.`);
-    const toReview = model.pending().length;
-    if (!skip && toReview && !force) return setReview(toReview);
+    const toReview = reviewNeeded(model, skip, force);
+    if (toReview) return setReview(toReview);
     inflight.current = true;
     setBusy(true);
     setNotice(null);
@@ -370,109 +320,46 @@ function Editor(props: Loaded) {
     setNotice(n ? `Pasted ${n} box${n === 1 ? "" : "es"}.` : "Nothing to paste: copy boxes with Ctrl+C first.");
   };
 
-  // Keyboard: one handler for the whole page; typing in form fields is left alone.
-  useEffect(() => {
-    const labelKeys = new Map(cfg.labels.filter((l) => l.hotkey).map((l) => [l.hotkey.toLowerCase(), l.value]));
-    const onKey = (e: KeyboardEvent) => {
-      const t = e.target as HTMLElement;
-      if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable) && t.getAttribute("type") !== "range") return;
-      if (document.querySelector(".modal-back") && e.key !== "?") return;
-      const k = keyOf(e);
-      const sel = model.selectedId;
-      const big = e.shiftKey ? 10 : 1;
-      const actions: Record<string, () => void> = {
-        "ctrl+z": () => model.undo(),
-        "ctrl+shift+z": () => model.redo(),
-        "ctrl+y": () => model.redo(),
-        "ctrl+enter": () => void send(false),
-        "ctrl+space": () => void send(true),
-        "ctrl+c": copy,
-        "ctrl+v": paste,
-        delete: () => sel && model.remove(sel),
-        backspace: () => sel && model.remove(sel),
-        escape: () => (help ? setHelp(false) : drawMode ? setDrawMode(false) : model.select(null)),
-        tab: () => model.cycle(1),
-        "shift+tab": () => model.cycle(-1),
-        enter: () => sel && model.accept(sel),
-        "shift+enter": acceptAll,
-        n: () => setDrawMode((d) => !d),
-        h: () => sel && model.toggleHidden(sel),
-        H: () => model.showAll(),
-        l: () => sel && model.toggleLocked(sel),
-        "[": () => void step(-1),
-        "]": () => void step(1),
-        "0": () => view.current?.fit(),
-        "+": () => view.current?.zoomBy(1.25),
-        "=": () => view.current?.zoomBy(1.25),
-        "-": () => view.current?.zoomBy(0.8),
-        "?": () => setHelp((h) => !h),
-        "shift+?": () => setHelp((h) => !h),
-        arrowleft: () => sel && model.nudge(sel, -1, 0),
-        arrowright: () => sel && model.nudge(sel, 1, 0),
-        arrowup: () => sel && model.nudge(sel, 0, -1),
-        arrowdown: () => sel && model.nudge(sel, 0, 1),
-        "shift+arrowleft": () => sel && model.nudge(sel, -big, 0),
-        "shift+arrowright": () => sel && model.nudge(sel, big, 0),
-        "shift+arrowup": () => sel && model.nudge(sel, 0, -big),
-        "shift+arrowdown": () => sel && model.nudge(sel, 0, big),
-      };
-      const label = !e.ctrlKey && !e.metaKey && !e.altKey ? labelKeys.get(e.key.toLowerCase()) : undefined;
-      const fn = label !== undefined ? () => model.chooseLabel(label) : actions[k === "h" && e.shiftKey ? "H" : k];
-      if (!fn) return;
-      e.preventDefault();
-      fn();
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [task.id, help, busy, saved, dirty, done, drawMode]);
+  // Keyboard: one handler for the whole page (keys.ts); typing in form fields is left alone.
+  useEditorKeys(
+    {
+      model,
+      labelKeys: new Map(cfg.labels.filter((l) => l.hotkey).map((l) => [l.hotkey.toLowerCase(), l.value])),
+      help,
+      drawMode: canvas.drawMode,
+      send: (skip) => void send(skip),
+      copy,
+      paste,
+      step: (dir) => void step(dir),
+      acceptAll,
+      toggleHelp: () => setHelp((h) => !h),
+      closeHelp: () => setHelp(false),
+      setDrawMode: canvas.setDrawMode,
+      fit: () => canvas.view.current?.fit(),
+      zoomBy: (f) => canvas.view.current?.zoomBy(f),
+    },
+    [task.id, help, busy, saved, dirty, done, canvas.drawMode],
+  );
 
   const submitLabel = saved ? (dirty ? "Update" : "Submitted ✓") : base ? "Update" : "Submit";
   return (
     <div class="editor">
-      <div class="editor-bar">
-        <Link href={`/projects/${project.id}`}>← {project.title || `Project #${project.id}`}</Link>
-        <span class="muted" data-testid="task-pos">
-          Task #{task.id} · {W}×{H}
-          {pos && pos[1] > 0 ? ` · ${pos[0]} of ${pos[1]} in the list` : ""}
-        </span>
-        <span class="grow" />
-        <button onClick={() => model.undo()} disabled={!model.canUndo} title="Undo (Ctrl+Z)">
-          Undo
-        </button>
-        <button onClick={() => model.redo()} disabled={!model.canRedo} title="Redo (Ctrl+Shift+Z)">
-          Redo
-        </button>
-        <button class={drawMode ? "on" : ""} onClick={() => setDrawMode(!drawMode)} title="Draw mode (N): a drag always draws a box, even inside another" data-testid="draw-mode" aria-pressed={drawMode}>
-          Draw
-        </button>
-        <button onClick={() => view.current?.zoomBy(0.8)} title="Zoom out (-)">
-          −
-        </button>
-        <button onClick={() => view.current?.fit()} title="Fit (0)" data-testid="zoom">
-          {zoom}%
-        </button>
-        <button onClick={() => view.current?.zoomBy(1.25)} title="Zoom in (+)">
-          +
-        </button>
-        <button onClick={() => setHelp(true)} title="Hotkeys (?)">
-          ?
-        </button>
-        <button onClick={() => void step(-1)} title="Previous task in the list ([)">
-          ‹ Prev
-        </button>
-        <button onClick={() => void step(1)} title="Next task in the list (])">
-          Next ›
-        </button>
-        <button onClick={() => void labelNext()} title={`The next task of the labeling queue (${project.sampling || "Sequential sampling"})`} data-testid="label-next">
-          Label next
-        </button>
-        <button onClick={() => void send(true)} disabled={busy || done} title="Skip (Ctrl+Space)">
-          Skip
-        </button>
-        <button class="primary" onClick={() => void send(false)} disabled={busy || (!!saved && !dirty)} title="Submit (Ctrl+Enter)" data-testid="submit">
-          {busy ? <Spinner label="Saving…" /> : submitLabel}
-        </button>
-      </div>
+      <EditorBar
+        project={project}
+        task={task}
+        size={[W, H]}
+        pos={pos}
+        model={model}
+        canvas={canvas}
+        busy={busy}
+        done={done}
+        submitted={!!saved && !dirty}
+        submitLabel={submitLabel}
+        showHelp={() => setHelp(true)}
+        step={(dir) => void step(dir)}
+        labelNext={() => void labelNext()}
+        send={(skip) => void send(skip)}
+      />
       {done && (
         <Message kind="ok">
           <span data-testid="queue-done">All tasks of the queue are labeled.</span> <Link href={`/projects/${project.id}`}>Back to the task list</Link>
@@ -503,8 +390,8 @@ function Editor(props: Loaded) {
           cfg={cfg}
           colours={colours}
           instructions={project.expert_instruction ?? ""}
-          adjust={adjust}
-          setAdjust={setAdjust}
+          adjust={canvas.adjust}
+          setAdjust={canvas.setAdjust}
           setThreshold={setThreshold}
           acceptAll={acceptAll}
           save={save}
@@ -516,32 +403,12 @@ function Editor(props: Loaded) {
           onClose={() => setReview(null)}
           onChoose={(accept) => {
             setReview(null);
-            if (accept) model.acceptAbove();
-            else model.rejectAbove();
+            settleReview(model, accept);
             void send(false, true);
           }}
         />
       )}
-      {help && (
-        <Modal title="Hotkeys" onClose={() => setHelp(false)} wide>
-          <table class="hotkeys">
-            <tbody>
-              {cfg.labels.map((l) => (
-                <tr key={l.value}>
-                  <td><kbd>{l.hotkey || "–"}</kbd></td>
-                  <td>label “{l.value}” (also relabels the selected box)</td>
-                </tr>
-              ))}
-              {HOTKEY_HELP.map(([k, what]) => (
-                <tr key={k}>
-                  <td><kbd>{k}</kbd></td>
-                  <td>{what}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </Modal>
-      )}
+      {help && <HotkeyHelp cfg={cfg} onClose={() => setHelp(false)} />}
     </div>
   );
 }
