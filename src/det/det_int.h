@@ -100,6 +100,7 @@ struct det_model {
     struct det_model_info info;
     char **classes;
     char fingerprint[17];
+    int *zoo_map; /* a zoo model opened for a project's labels: zoo class -> class, or -1 */
 };
 
 #define DET_NLEVELS 3
@@ -139,9 +140,10 @@ int det_tf_scalar(const struct nn_ckpt *c, const char *path, const char *name, f
 
 #define DET_ZOO_PREFIX "zoo:"
 #define DET_ZOO_TOPK   100
-/* The zoo model "centernet-coco" (name without the "zoo:" prefix), loaded. Errors:
- * BASE_E_NOTFOUND for an unknown name or a missing converted file. */
-struct det_model *det_zoo_open(const char *name, struct base_err *err);
+/* A zoo model by its spec without the "zoo:" prefix (det.h: a name, then optional label lines),
+ * loaded. Errors: BASE_E_NOTFOUND for an unknown name or a missing converted file,
+ * BASE_E_INVALID for a bad label line. */
+struct det_model *det_zoo_open(const char *spec, struct base_err *err);
 int det_zoo_build(const struct det_model *m, struct nn_graph *g, int n, int size);
 /* The graph's own `detections` of picture i: DET_ZOO_TOPK rows of x0, y0, x1, y1 (input
  * pixels), score, class, best first, as TF's peak picking (3x3 max pool), top-K and offsets. */

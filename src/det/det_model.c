@@ -272,6 +272,7 @@ void det_model_free(struct det_model *m)
     for (int i = 0; i < m->info.nclasses; i++)
         base_free(m->classes[i]);
     base_free(m->classes);
+    base_free(m->zoo_map);
     nn_model_free(m->nn);
     base_free(m);
 }

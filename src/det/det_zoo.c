@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CN_SIZE    512 /* the graph's input */
 #define CN_STRIDE  4
@@ -157,8 +158,8 @@ static int load_head(struct nn_model *m, const struct nn_ckpt *c, const char *pa
         det_tf_scalar(c, path, "tower_0/mul/y", &wh, err))
         return -1;
     if (stride != CN_STRIDE)
-        return base_err_set(err, BASE_E_INVALID, "%s: output stride %g, expected %d", path,
-                            stride, CN_STRIDE);
+        return base_err_set(err, BASE_E_INVALID, "%s: output stride %g, expected %d", path, stride,
+                            CN_STRIDE);
     for (int i = 0; i < 3; i++) {
         float s = i == 0 ? sixth * 6.0f : 1.0f;
         char ours[NN_NAME_MAX], tf[128];
@@ -183,27 +184,135 @@ static int load_head(struct nn_model *m, const struct nn_ckpt *c, const char *pa
                : 0;
 }
 
-struct det_model *det_zoo_open(const char *name, struct base_err *err)
+/* ---- matching labels ------------------------------------------------------------------------ */
+
+/* Other names of COCO classes: Pascal VOC's, and the words projects commonly use. */
+static const char *const synonyms[][2] = {
+    {"pedestrian", "person"},
+    {"people", "person"},
+    {"human", "person"},
+    {"man", "person"},
+    {"woman", "person"},
+    {"child", "person"},
+    {"bike", "bicycle"},
+    {"motorbike", "motorcycle"},
+    {"aeroplane", "airplane"},
+    {"plane", "airplane"},
+    {"automobile", "car"},
+    {"lorry", "truck"},
+    {"sofa", "couch"},
+    {"tvmonitor", "tv"},
+    {"television", "tv"},
+    {"diningtable", "dining table"},
+    {"pottedplant", "potted plant"},
+    {"cellphone", "cell phone"},
+    {"mobile phone", "cell phone"},
+    {"phone", "cell phone"},
+    {"ball", "sports ball"},
+    {"doughnut", "donut"},
+    {"fridge", "refrigerator"},
+    {"hair dryer", "hair drier"},
+    {"puppy", "dog"},
+    {"kitten", "cat"},
+    {"hydrant", "fire hydrant"},
+};
+
+const char *const *det_zoo_classes(int *n)
 {
-    if (strcmp(name, centernet.name)) {
-        base_err_set(err, BASE_E_NOTFOUND, "unknown zoo model '%s' (known: %s%s)", name,
-                     DET_ZOO_PREFIX, centernet.name);
-        return NULL;
+    *n = CN_CLASSES;
+    return coco;
+}
+
+int det_zoo_match(const char *label)
+{
+    for (size_t k = 0; k < sizeof synonyms / sizeof synonyms[0]; k++)
+        if (!strcasecmp(label, synonyms[k][0]))
+            label = synonyms[k][1];
+    for (int c = 0; c < CN_CLASSES; c++)
+        if (!strcasecmp(label, coco[c]))
+            return c;
+    return -1;
+}
+
+/* Parses "LABEL\tCLASS" lines: the project's labels become the classes, *map the zoo class ->
+ * label index (a zoo class named twice keeps its first label). */
+static int parse_map(const char *lines, char ***labels, int *n, int **map, struct base_err *err)
+{
+    *labels = NULL, *n = 0, *map = base_alloc(CN_CLASSES * sizeof **map);
+    for (int c = 0; c < CN_CLASSES; c++)
+        (*map)[c] = -1;
+    while (lines && *lines) {
+        const char *end = strchr(lines, '\n'), *tab = strchr(lines, '\t');
+        size_t len = end ? (size_t)(end - lines) : strlen(lines);
+        if (len) {
+            char *label =
+                tab && tab < lines + len ? base_strndup(lines, (size_t)(tab - lines)) : NULL;
+            char *cls = label ? base_strndup(tab + 1, len - (size_t)(tab - lines) - 1) : NULL;
+            int c = cls ? det_zoo_match(cls) : -1;
+            base_free(cls);
+            if (c < 0) {
+                base_free(label);
+                return base_err_set(err, BASE_E_INVALID, "zoo label map: bad line '%.*s'",
+                                    (int)(len > 80 ? 80 : len), lines);
+            }
+            *labels = base_realloc(*labels, (size_t)(*n + 1) * sizeof **labels);
+            if ((*map)[c] < 0)
+                (*map)[c] = *n;
+            (*labels)[(*n)++] = label;
+        }
+        lines = end ? end + 1 : lines + len;
     }
-    char path[4096];
-    if (det_zoo_path(DET_MV3_FILE, path, sizeof path, err))
-        return NULL;
-    struct det_model *m = det_model_create(&centernet, coco, CN_CLASSES, CN_SIZE, 1, err);
+    return 0;
+}
+
+/* "centernet-coco" or "centernet-coco\nLABEL\tCLASS\n...": the model and its class names. */
+static int parse_spec(const char *spec, char ***labels, int *n, int **map, struct base_err *err)
+{
+    const char *nl = strchr(spec, '\n');
+    size_t len = nl ? (size_t)(nl - spec) : strlen(spec);
+    *labels = NULL, *n = 0, *map = NULL;
+    if (len != strlen(centernet.name) || strncmp(spec, centernet.name, len))
+        return base_err_set(err, BASE_E_NOTFOUND, "unknown zoo model '%.*s' (known: %s%s)",
+                            (int)(len > 80 ? 80 : len), spec, DET_ZOO_PREFIX, centernet.name);
+    return nl ? parse_map(nl + 1, labels, n, map, err) : 0;
+}
+
+static void free_labels(char **labels, int n)
+{
+    for (int i = 0; i < n; i++)
+        base_free(labels[i]);
+    base_free(labels);
+}
+
+struct det_model *det_zoo_open(const char *spec, struct base_err *err)
+{
+    char **labels = NULL, path[4096];
+    int n = 0, *map = NULL;
+    struct det_model *m = NULL;
+    if (parse_spec(spec, &labels, &n, &map, err) ||
+        det_zoo_path(DET_MV3_FILE, path, sizeof path, err))
+        goto fail;
+    if (map && n == 0) {
+        base_err_set(err, BASE_E_INVALID, "zoo label map: no labels");
+        goto fail;
+    }
+    m = map ? det_model_create(&centernet, (const char *const *)labels, n, CN_SIZE, 1, err)
+            : det_model_create(&centernet, coco, CN_CLASSES, CN_SIZE, 1, err);
     if (!m || det_mv3_load(m, path, err))
         goto fail;
     struct nn_ckpt *c = nn_ckpt_open(path, err);
     int rc = c ? load_head(m->nn, c, path, err) : -1;
     nn_ckpt_free(c);
     nn_model_touch(m->nn);
-    if (!rc)
+    if (!rc) {
+        m->zoo_map = map;
+        free_labels(labels, n);
         return m;
+    }
 fail:
     det_model_free(m);
+    base_free(map);
+    free_labels(labels, n);
     return NULL;
 }
 
@@ -287,11 +396,16 @@ int det_zoo_decode(const struct det_model *m, struct nn_graph *graph, int i, int
     det_zoo_detections(m, graph, i, size, rows);
     for (int k = 0; k < DET_ZOO_TOPK; k++) {
         const float *r = rows + k * 6;
-        if (r[5] < 0 || r[4] < o->score_thr)
+        int label = r[5] < 0 ? -1 : m->zoo_map ? m->zoo_map[(int)r[5]] : (int)r[5];
+        if (label < 0 || r[4] < o->score_thr)
             continue;
         float s = (float)size;
-        b[n++] = (struct det_box){r[0] < 0 ? 0 : r[0], r[1] < 0 ? 0 : r[1], r[2] > s ? s : r[2],
-                                  r[3] > s ? s : r[3], (int)r[5], r[4]};
+        b[n++] = (struct det_box){r[0] < 0 ? 0 : r[0],
+                                  r[1] < 0 ? 0 : r[1],
+                                  r[2] > s ? s : r[2],
+                                  r[3] > s ? s : r[3],
+                                  label,
+                                  r[4]};
     }
     n = det_nms(b, n, o->nms_thr, o->max_det);
     memcpy(out, b, (size_t)n * sizeof *b);

@@ -101,8 +101,7 @@ static double map_error(const float *ours, int n, const float *tf, int c)
 /* Our detections of picture n against TF's rows above a score of 0.01 (below, ties of
  * near-zero scores may order freely): worst box error (of the largest coordinate) and score
  * error; *same: every class equal. Returns the rows compared. */
-static int compare_detections(const float *rows, const float *t, double *eb, double *es,
-                              int *same)
+static int compare_detections(const float *rows, const float *t, double *eb, double *es, int *same)
 {
     double bmax = 1e-12, e = 0;
     int k = 0;
@@ -130,7 +129,8 @@ static void test_centernet_matches_tfjs(void)
     CHECK(det_model_info(m)->nclasses == 80 && det_model_info(m)->input_size == SIZE);
     CHECK(!strcmp(det_model_info(m)->classes[0], "person"));
     size_t plane = (size_t)SIZE * SIZE * 3;
-    float *nchw = malloc(sizeof(float) * NPIC * plane), *nhwc = malloc(sizeof(float) * NPIC * plane);
+    float *nchw = malloc(sizeof(float) * NPIC * plane),
+          *nhwc = malloc(sizeof(float) * NPIC * plane);
     for (int k = 0; k < NPIC; k++)
         CHECK(prepare(m, k, nchw, nhwc) == 0);
     struct nn_graph *g = nn_graph_new(m->nn);
@@ -167,11 +167,12 @@ static void test_centernet_matches_tfjs(void)
     det_model_free(m);
 }
 
-/* Through the predictor as the CLI and the loop use it: a person in the portrait. */
-static void test_predictor_finds_person(void)
+/* Through the predictor as the CLI and the loop use it: a person in the portrait, by COCO's name
+ * or, with a label map, by the project's ("walker" for person; "car" finds nothing there). */
+static void find_person(const char *spec, int label)
 {
     struct base_err err;
-    struct det_predictor *p = det_predictor_open("zoo:centernet-coco", &err);
+    struct det_predictor *p = det_predictor_open(spec, &err);
     CHECK(p != NULL);
     if (!p)
         return;
@@ -183,13 +184,26 @@ static void test_predictor_finds_person(void)
     struct image_info info[1];
     struct det_predict_opts o = {.score_thr = 0.3f};
     CHECK(det_predict_files(p, paths, 1, &o, out, counts, info, &err) == 0);
-    int person = 0;
-    for (int k = 0; k < counts[0]; k++)
-        person |= out[0][k].label == 0 && out[0][k].x1 - out[0][k].x0 > info[0].width / 4.0f;
-    CHECK(person);
+    int person = 0, other = 0;
+    for (int k = 0; k < counts[0]; k++) {
+        person |= out[0][k].label == label && out[0][k].x1 - out[0][k].x0 > info[0].width / 4.0f;
+        other |= out[0][k].label != label && out[0][k].score > 0.5f;
+    }
+    CHECK(person && !other);
     base_free(out[0]);
     det_predictor_free(p);
+}
+
+static void test_predictor_finds_person(void)
+{
+    find_person("zoo:centernet-coco", 0);
+    find_person("zoo:centernet-coco\ncar\tcar\nwalker\tperson\n", 1);
+    struct base_err err;
     CHECK(det_predictor_open("zoo:nothing", &err) == NULL && strstr(err.msg, "unknown zoo"));
+    CHECK(det_predictor_open("zoo:centernet-coco\nx\tzebu", &err) == NULL &&
+          strstr(err.msg, "bad line"));
+    CHECK(det_zoo_match("Pedestrian") == 0 && det_zoo_match("TV") == det_zoo_match("tvmonitor"));
+    CHECK(det_zoo_match("raccoon") == -1 && det_zoo_match("") == -1);
 }
 
 TEST_MAIN(TEST_CASE(test_centernet_matches_tfjs), TEST_CASE(test_predictor_finds_person))
