@@ -53,6 +53,9 @@ void loop_tasks_added(struct loop *l, int64_t project)
     json_t *row = NULL;
     struct store_loop_state st;
     struct base_err err = {0};
+    if (l && loop_zoo_start(l, project, &err))
+        BASE_WARN("loop: project %lld: zero-shot model: %s", (long long)project, err.msg);
+    err.status = 0;
     if (l && !store_project_get(l->st, project, &row, &err) && loop_project_active(row) &&
         !store_loop_state(l->st, project, &st, &err) && st.current_version)
         enqueue(l, project, STORE_JOB_PREDICT, "new tasks", 0, NULL, NULL, &err);
@@ -120,7 +123,7 @@ int loop_version_delete(struct loop *l, int64_t version, struct base_err *err)
     if (job)
         loop_cancel(l, job, NULL);
     char *path = loop_data_path(l->data_dir, file);
-    if (remove(path))
+    if (!loop_is_zoo(file) && remove(path))
         BASE_WARN("loop: cannot remove %s", path);
     base_free(path);
     base_free(file);

@@ -35,7 +35,8 @@
     X(data_types, STORE_JSON)                                                                      \
     X(loop_enabled, STORE_BOOL)                                                                    \
     X(loop_min_labeled, STORE_INT)                                                                 \
-    X(loop_retrain_every, STORE_INT)
+    X(loop_retrain_every, STORE_INT)                                                               \
+    X(loop_label_map, STORE_TEXT)
 
 #define AS_ENTRY(name, type)  {#name, type},
 #define AS_SELECT(name, type) ", " #name
