@@ -5,7 +5,7 @@ is a 400. Portraits from seed-faces16 (one person each)."""
 import unittest
 
 from llapi import Server, face_images, multipart
-from test_loop import Loop, wait_for
+from test_loop import Loop, truth_region, wait_for
 
 PERSON = ('<View><Image name="image" value="$image"/>'
           '<RectangleLabels name="label" toName="image"><Label value="Person"/>'
@@ -46,6 +46,23 @@ class Zoo(unittest.TestCase):
         # each portrait has its person among the boxes: a large one
         big = [b for b in boxes if b["value"]["width"] * b["value"]["height"] > 20 * 20]
         self.assertGreaterEqual(len(big), len(lp.tasks) // 2)
+
+    def test_trained_model_is_judged_against_the_zoo(self):
+        # 32 tasks: enough held out (>= 5) for the comparison to decide
+        lp = Loop(self.s, PERSON, copies=2, loop_min_labeled=1000)
+        zoo = wait_for("the zoo version", lambda: lp.model()["versions"])[0]
+        for t in lp.tasks:
+            r = truth_region(t)
+            r["value"]["rectanglelabels"] = ["Person"]
+            lp.annotate(t, [r])
+        lp.wait_job(lp.train(max_train_s=4)["id"])
+        m = lp.model()
+        fresh = [v for v in m["versions"] if v["id"] != zoo["id"]][0]
+        self.assertEqual(fresh["parent"], zoo["id"])
+        self.assertGreaterEqual(fresh["heldout_images"], 5)
+        self.assertIsNotNone(fresh["current_metrics"])  # the zoo judged on the same tasks
+        self.assertEqual(m["model_version"], fresh["name"] if fresh["promoted"] else zoo["name"])
+        self.assertIn("held-out AP", fresh["reason"])
 
     def test_label_map_names_the_class(self):
         lp = Loop(self.s, WALKER, copies=0)
