@@ -213,9 +213,9 @@ int api_project_patch(struct api_req *r, struct base_err *err)
     if (store_project_update(r->api->store, id, fields, err))
         goto out;
     /* new labels or a new label map may match the zoo (zero-shot pre-labels) */
-    if (r->api->loop && (json_object_get(fields, "label_config") ||
-                         json_object_get(fields, "loop_label_map") ||
-                         json_object_get(fields, "loop_enabled")))
+    if (r->api->loop &&
+        (json_object_get(fields, "label_config") || json_object_get(fields, "loop_label_map") ||
+         json_object_get(fields, "loop_enabled")))
         loop_tasks_added(r->api->loop, id);
     rc = reply_project(r, 200, id, err);
 out:

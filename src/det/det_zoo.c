@@ -62,30 +62,30 @@ static int conv(struct nn_graph *g, const char *name, int x, int out, int k, int
 /* TF's separable convolution: depthwise k x k without bias, then 1x1 with bias. */
 static int sep(struct nn_graph *g, const char *name, int x, int in, int out, int k)
 {
-    char n[NN_NAME_MAX];
-    snprintf(n, sizeof n, "%s.dw", name);
+    char n[NN_NAME_MAX * 2];
+    snprintf(n, sizeof n, "%.100s.dw", name);
     int y = conv(g, n, x, in, k, in, 0);
-    snprintf(n, sizeof n, "%s.pw", name);
+    snprintf(n, sizeof n, "%.100s.pw", name);
     return conv(g, n, y, out, 1, 1, 1);
 }
 
 /* cN_reverse: 1x1 + ReLU to `mid`, separable 5x5 to `out`. */
 static int reverse(struct nn_graph *g, const char *name, int x, int mid, int out)
 {
-    char n[NN_NAME_MAX];
-    snprintf(n, sizeof n, "%s.1x1", name);
+    char n[NN_NAME_MAX * 2];
+    snprintf(n, sizeof n, "%.100s.1x1", name);
     int y = nn_relu(g, conv(g, n, x, mid, 1, 1, 1));
-    snprintf(n, sizeof n, "%s.3x3", name);
+    snprintf(n, sizeof n, "%.100s.3x3", name);
     return sep(g, n, y, mid, out, 5);
 }
 
 /* cN_upsample: separable 3x3 + separable 5x5, bilinear x2, concatenated after the lateral. */
 static int upsample(struct nn_graph *g, const char *name, int x, int in, int out, int lateral)
 {
-    char n[NN_NAME_MAX];
-    snprintf(n, sizeof n, "%s.x", name);
+    char n[NN_NAME_MAX * 2];
+    snprintf(n, sizeof n, "%.100s.x", name);
     int a = sep(g, n, x, in, out, 3);
-    snprintf(n, sizeof n, "%s.y", name);
+    snprintf(n, sizeof n, "%.100s.y", name);
     int b = sep(g, n, x, in, out, 5);
     int up = nn_upsample2x_bilinear(g, nn_add(g, a, b));
     return nn_relu(g, nn_concat(g, (int[]){lateral, up}, 2));
@@ -116,12 +116,12 @@ static int load_sep(struct nn_model *m, const struct nn_ckpt *c, const char *pat
                     const char *tf, int folded, float in_scale, float out_scale,
                     struct base_err *err)
 {
-    char o[NN_NAME_MAX], w[512], b[512];
-    snprintf(o, sizeof o, "%s.dw", ours);
+    char o[NN_NAME_MAX * 2], w[512], b[512];
+    snprintf(o, sizeof o, "%.100s.dw", ours);
     snprintf(w, sizeof w, "CenternetHead/%s/depthwise_weights", tf);
     if (det_tf_load_conv(m, c, path, o, w, NULL, 1, in_scale, err))
         return -1;
-    snprintf(o, sizeof o, "%s.pw", ours);
+    snprintf(o, sizeof o, "%.100s.pw", ours);
     if (folded) {
         snprintf(w, sizeof w, HEAD "%s/separable_conv2d_weights", tf);
         snprintf(b, sizeof b, HEAD "%s/separable_conv2d_bn_offset", tf);
@@ -139,14 +139,14 @@ static int load_head(struct nn_model *m, const struct nn_ckpt *c, const char *pa
         {"head.c2r", "c2_reverse"}, {"head.c3r", "c3_reverse"}, {"head.c4r", "c4_reverse"}};
     static const char *const up[3][2] = {
         {"head.c5u", "c5_upsample"}, {"head.c4u", "c4_upsample"}, {"head.c3u", "c3_upsample"}};
-    char o[NN_NAME_MAX], w[512], b[512];
+    char o[NN_NAME_MAX * 2], w[512], b[512];
     for (int i = 0; i < 3; i++) {
-        snprintf(o, sizeof o, "%s.1x1", rev[i][0]);
+        snprintf(o, sizeof o, "%.100s.1x1", rev[i][0]);
         snprintf(w, sizeof w, HEAD "%s/1x1/Conv2D_weights", rev[i][1]);
         snprintf(b, sizeof b, HEAD "%s/1x1/Conv2D_bn_offset", rev[i][1]);
         if (det_tf_load_conv(m, c, path, o, w, b, 0, 1.0f, err))
             return -1;
-        snprintf(o, sizeof o, "%s.3x3", rev[i][0]);
+        snprintf(o, sizeof o, "%.100s.3x3", rev[i][0]);
         snprintf(w, sizeof w, "%s/3x3", rev[i][1]);
         if (load_sep(m, c, path, o, w, 1, 1.0f, 1.0f, err))
             return -1;
@@ -162,12 +162,12 @@ static int load_head(struct nn_model *m, const struct nn_ckpt *c, const char *pa
                             CN_STRIDE);
     for (int i = 0; i < 3; i++) {
         float s = i == 0 ? sixth * 6.0f : 1.0f;
-        char ours[NN_NAME_MAX], tf[128];
-        snprintf(ours, sizeof ours, "%s.x", up[i][0]);
+        char ours[NN_NAME_MAX * 2], tf[128];
+        snprintf(ours, sizeof ours, "%.100s.x", up[i][0]);
         snprintf(tf, sizeof tf, "%s/branch_x_upsample_resize", up[i][1]);
         if (load_sep(m, c, path, ours, tf, 1, s, 1.0f, err))
             return -1;
-        snprintf(ours, sizeof ours, "%s.y", up[i][0]);
+        snprintf(ours, sizeof ours, "%.100s.y", up[i][0]);
         snprintf(tf, sizeof tf, "%s/branch_y_upsample_resize", up[i][1]);
         if (load_sep(m, c, path, ours, tf, 1, s, 1.0f, err))
             return -1;

@@ -6,9 +6,8 @@
 #include <string.h>
 
 /* Borrows a predictor of version v (loading or swapping it in); give it back with unborrow. */
-static struct loop_cached *borrow(struct loop *l, const struct store_version *v,
-                                  const json_t *row, const struct loop_target *t,
-                                  struct base_err *err)
+static struct loop_cached *borrow(struct loop *l, const struct store_version *v, const json_t *row,
+                                  const struct loop_target *t, struct base_err *err)
 {
     pthread_mutex_lock(&l->cache_mu);
     struct loop_cached *c = NULL, *victim = NULL, *empty = NULL, *lru = NULL;

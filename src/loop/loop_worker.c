@@ -268,8 +268,8 @@ static int record(struct worker *w, struct det_model *m, const struct loop_data 
     describe(w, m, data, cur, seconds, v);
     char *dir = loop_models_dir(w->o->data_dir, w->job.project);
     char *path = loop_data_path(w->o->data_dir, v->file);
-    char *cur_path = cur ? loop_model_path(w->o->data_dir, w->project, &w->target, cur->file)
-                         : NULL;
+    char *cur_path =
+        cur ? loop_model_path(w->o->data_dir, w->project, &w->target, cur->file) : NULL;
     int rc = base_mkdirs(dir, err) || det_model_save(m, path, err) ? -1 : 0;
     report(w, "evaluating", json_object(), 1);
     if (rc == 0)

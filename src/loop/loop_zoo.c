@@ -38,15 +38,16 @@ int loop_label_map_each(const char *text, loop_label_map_fn *fn, void *ctx, stru
         const char *l = trim(text, arrow ? (size_t)(arrow - text) : n, &ln);
         const char *c = arrow ? trim(arrow + 2, n - (size_t)(arrow - text) - 2, &cn) : NULL;
         if (!arrow && ln)
-            return base_err_set(err, BASE_E_INVALID, "line %d: write \"label -> COCO class\"", line);
+            return base_err_set(err, BASE_E_INVALID, "line %d: write \"label -> COCO class\"",
+                                line);
         if (arrow) {
             char label[256], cls[256];
             snprintf(label, sizeof label, "%.*s", (int)ln, l);
             snprintf(cls, sizeof cls, "%.*s", (int)cn, c);
             int k = det_zoo_match(cls);
             if (!ln || k < 0)
-                return base_err_set(err, BASE_E_INVALID, "line %d: '%s' is not a COCO class",
-                                    line, cls);
+                return base_err_set(err, BASE_E_INVALID, "line %d: '%s' is not a COCO class", line,
+                                    cls);
             if (fn && fn(ctx, label, k))
                 return 0;
         }
@@ -121,8 +122,8 @@ static void describe(int64_t project, const struct loop_target *t, const char *s
         int ln = (int)(tab - line - 1), cn = (int)((end ? end : tab + strlen(tab)) - tab - 1);
         json_array_append_new(v->classes, json_stringn(line + 1, (size_t)ln));
         if (used < sizeof v->reason)
-            used += (size_t)snprintf(v->reason + used, sizeof v->reason - used, " %.*s (%.*s)",
-                                     ln, line + 1, cn, tab + 1);
+            used += (size_t)snprintf(v->reason + used, sizeof v->reason - used, " %.*s (%.*s)", ln,
+                                     line + 1, cn, tab + 1);
     }
     (void)t;
     v->score_thr = ZOO_THRESHOLD;
