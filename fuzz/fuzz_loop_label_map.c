@@ -1,5 +1,6 @@
 /* Fuzzes the reader of a project's loop_label_map setting ("label -> COCO class" lines), which
- * the API takes from PATCH /api/projects/{id}: any bytes are accepted or rejected, never a crash. */
+ * the API takes from PATCH /api/projects/{id}: any bytes are accepted or rejected, never a crash.
+ */
 #include "loop/loop.h"
 
 #include <string.h>

@@ -216,7 +216,7 @@ int api_project_patch(struct api_req *r, struct base_err *err)
     if (r->api->loop &&
         (json_object_get(fields, "label_config") || json_object_get(fields, "loop_label_map") ||
          json_object_get(fields, "loop_enabled")))
-        loop_tasks_added(r->api->loop, id);
+        loop_labels_changed(r->api->loop, id);
     rc = reply_project(r, 200, id, err);
 out:
     json_decref(row);

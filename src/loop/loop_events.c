@@ -53,7 +53,7 @@ void loop_tasks_added(struct loop *l, int64_t project)
     json_t *row = NULL;
     struct store_loop_state st;
     struct base_err err = {0};
-    if (l && loop_zoo_start(l, project, &err))
+    if (l && loop_zoo_start(l, project, &err) < 0)
         BASE_WARN("loop: project %lld: zero-shot model: %s", (long long)project, err.msg);
     err.status = 0;
     if (l && !store_project_get(l->st, project, &row, &err) && loop_project_active(row) &&
@@ -62,6 +62,16 @@ void loop_tasks_added(struct loop *l, int64_t project)
     if (err.status && err.status != BASE_E_NOTFOUND)
         BASE_WARN("loop: project %lld: predictions for new tasks: %s", (long long)project, err.msg);
     json_decref(row);
+}
+
+void loop_labels_changed(struct loop *l, int64_t project)
+{
+    struct base_err err = {0};
+    int started = l ? loop_zoo_start(l, project, &err) : 0;
+    if (started > 0)
+        enqueue(l, project, STORE_JOB_PREDICT, "zero-shot pre-labels", 0, NULL, NULL, &err);
+    if (err.status)
+        BASE_WARN("loop: project %lld: zero-shot model: %s", (long long)project, err.msg);
 }
 
 int loop_train(struct loop *l, int64_t project, const char *reason, const json_t *params,

@@ -140,8 +140,8 @@ int loop_zoo_start(struct loop *l, int64_t project, struct base_err *err)
         !store_version_current(l->st, project, &cur, NULL) || !(spec = loop_zoo_spec(row, &t)))
         goto out; /* a model already, or nothing the zoo knows */
     describe(project, &t, spec, &v);
-    rc = store_version_create(l->st, &v, DET_ZOO_CENTERNET, 1, 0, err);
-    if (rc == 0)
+    rc = store_version_create(l->st, &v, DET_ZOO_CENTERNET, 1, 0, err) ? -1 : 1;
+    if (rc == 1)
         BASE_INFO("loop: project %lld: %s pre-labels its tasks (%s)", (long long)project, v.name,
                   v.reason);
 out:
