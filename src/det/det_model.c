@@ -13,14 +13,14 @@ const float det_ranges[DET_NLEVELS - 1] = {64, 128};
 
 static const struct det_arch archs[] = {
     /* name    stem  widths (s4..s32)   blocks     fpn head gn  lr */
-    {"fcos-s", 16, {32, 64, 128, 256}, {0, 1, 1, 1}, 48, 1, 8, 0.02f, 0, 0},
-    {"fcos-m", 24, {32, 64, 128, 256}, {1, 1, 1, 1}, 64, 2, 16, 0.02f, 0, 0},
+    {"fcos-s", 16, {32, 64, 128, 256}, {0, 1, 1, 1}, 48, 1, 8, 0.02f, 0, 0, 0},
+    {"fcos-m", 24, {32, 64, 128, 256}, {1, 1, 1, 1}, 64, 2, 16, 0.02f, 0, 0, 0},
     /* a few MFLOPs: for tests that must train in seconds */
-    {"fcos-t", 8, {16, 16, 32, 32}, {0, 1, 1, 1}, 32, 1, 8, 0.02f, 0, 0},
+    {"fcos-t", 8, {16, 16, 32, 32}, {0, 1, 1, 1}, 32, 1, 8, 0.02f, 0, 0, 0},
     /* COCO-pretrained MobileNetV3 (det_mv3.c), kept frozen, under fcos-s's FPN and head */
-    {"fcos-mv3", 0, {0}, {0}, 48, 1, 8, 0.02f, 1, 1},
+    {"fcos-mv3", 0, {0}, {0}, 48, 1, 8, 0.02f, 1, 1, 0},
     /* the same backbone fine-tuned with the rest */
-    {"fcos-mv3-ft", 0, {0}, {0}, 48, 1, 8, 0.02f, 1, 0},
+    {"fcos-mv3-ft", 0, {0}, {0}, 48, 1, 8, 0.02f, 1, 0, 0},
 };
 #define NARCHS (sizeof archs / sizeof archs[0])
 
@@ -149,6 +149,8 @@ static void head(struct nn_graph *g, const struct det_model *m, int l, int p)
 
 int det_build(const struct det_model *m, struct nn_graph *g, int n, int size)
 {
+    if (m->arch->zoo)
+        return det_zoo_build(m, g, n, size);
     int x = nn_input(g, n, 3, size, size), c[3], p[3];
     if (m->arch->mv3)
         det_mv3_backbone(g, m->arch, x, c);
@@ -240,7 +242,7 @@ struct det_model *det_model_create(const struct det_arch *a, const char *const *
         rc = nn_model_alloc(m->nn, err);
     m->info.gflops = nn_graph_flops(g) / 1e9;
     nn_graph_free(g);
-    if (!rc)
+    if (!rc && !a->zoo) /* a zoo model's weights are all loaded */
         rc = init_weights(m, seed, err);
     m->info.params = nn_model_numel(m->nn);
     if (rc) {
@@ -275,6 +277,7 @@ void det_model_free(struct det_model *m)
     for (int i = 0; i < m->info.nclasses; i++)
         base_free(m->classes[i]);
     base_free(m->classes);
+    base_free(m->zoo_map);
     nn_model_free(m->nn);
     base_free(m);
 }

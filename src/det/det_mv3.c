@@ -33,6 +33,7 @@ static const struct mv3_block blocks[] = {
 #define NBLOCKS   ((int)(sizeof blocks / sizeof blocks[0]))
 #define MV3_STEM  16
 #define MV3_LAST  480
+#define TAP4      3  /* expanded_conv_3's expansion output (the zoo CenterNet's head) */
 #define TAP8      5  /* expanded_conv_5's expansion output */
 #define TAP16     11 /* expanded_conv_11's output */
 #define TF_PREFIX "tower_0/MobilenetV3/expanded_conv"
@@ -60,7 +61,7 @@ static int act(struct nn_graph *g, int x, int hs)
     return nn_act(g, x, hs ? NN_ACT_HARDSWISH : NN_ACT_RELU, 0.0f);
 }
 
-static int block(struct nn_graph *g, const struct det_arch *a, int i, int x, int in_ch, int *tap)
+static int block(struct nn_graph *g, const struct det_arch *a, int i, int x, int in_ch, int tap[2])
 {
     const struct mv3_block *b = &blocks[i];
     char n[NN_NAME_MAX];
@@ -69,8 +70,8 @@ static int block(struct nn_graph *g, const struct det_arch *a, int i, int x, int
         snprintf(n, sizeof n, "backbone.b%d.expand", i);
         y = act(g, mconv(g, a, n, y, b->exp, 1, 1, 1), b->hs);
         ch = b->exp;
-        if (i == TAP8)
-            *tap = y;
+        if (i == TAP4 || i == TAP8)
+            tap[i == TAP8] = y;
     }
     snprintf(n, sizeof n, "backbone.b%d.dw", i);
     y = act(g, mconv(g, a, n, y, ch, b->k, b->stride, ch), b->hs);
@@ -86,18 +87,25 @@ static int block(struct nn_graph *g, const struct det_arch *a, int i, int x, int
     return b->res ? nn_add(g, y, x) : y;
 }
 
-void det_mv3_backbone(struct nn_graph *g, const struct det_arch *a, int x, int c[3])
+void det_mv3_backbone4(struct nn_graph *g, const struct det_arch *a, int x, int c[4])
 {
     x = act(g, mconv(g, a, "backbone.stem", x, MV3_STEM, 3, 2, 1), 1);
     int ch = MV3_STEM;
-    c[0] = -1;
+    c[0] = c[1] = -1;
     for (int i = 0; i < NBLOCKS; i++) {
-        x = block(g, a, i, x, ch, &c[0]);
+        x = block(g, a, i, x, ch, c);
         ch = blocks[i].out;
         if (i == TAP16)
-            c[1] = x;
+            c[2] = x;
     }
-    c[2] = act(g, mconv(g, a, "backbone.extern1", x, MV3_LAST, 1, 1, 1), 1);
+    c[3] = act(g, mconv(g, a, "backbone.extern1", x, MV3_LAST, 1, 1, 1), 1);
+}
+
+void det_mv3_backbone(struct nn_graph *g, const struct det_arch *a, int x, int c[3])
+{
+    int c4[4];
+    det_mv3_backbone4(g, a, x, c4);
+    memcpy(c, c4 + 1, 3 * sizeof *c);
 }
 
 /* ---- loading the converted TF.js weights ------------------------------------------------------
@@ -144,12 +152,13 @@ static int load_conv_scaled(struct loader *l, const char *ours, const char *tf_w
     snprintf(bn, sizeof bn, "%s.bias", ours);
     struct nn_param w, b, tw, tb;
     nn_model_param(l->m, nn_model_find(l->m, wn), &w);
-    nn_model_param(l->m, nn_model_find(l->m, bn), &b);
-    if (!tf_tensor(l, tf_w, &tw) || !tf_tensor(l, tf_b, &tb))
+    if (tf_b)
+        nn_model_param(l->m, nn_model_find(l->m, bn), &b);
+    if (!tf_tensor(l, tf_w, &tw) || (tf_b && !tf_tensor(l, tf_b, &tb)))
         return -1;
     int64_t O = w.shape[0], I = w.shape[1], K = w.shape[2];
     int64_t want[4] = {K, K, depthwise ? O : I, depthwise ? 1 : O};
-    int ok = tw.ndim == 4 && tb.ndim == 1 && tb.shape[0] == O;
+    int ok = tw.ndim == 4 && (!tf_b || (tb.ndim == 1 && tb.shape[0] == O));
     for (int d = 0; d < 4 && ok; d++)
         ok = tw.shape[d] == want[d];
     if (!ok)
@@ -163,8 +172,27 @@ static int load_conv_scaled(struct loader *l, const char *ours, const char *tf_w
                         depthwise ? ((y * K + x) * O + o) : (((y * K + x) * I + i) * O + o);
                     w.data[((o * I + i) * K + y) * K + x] = tw.data[src] * scale;
                 }
-    for (int64_t o = 0; o < O; o++)
+    for (int64_t o = 0; o < O && tf_b; o++)
         b.data[o] = tb.data[o] * bias_scale;
+    return 0;
+}
+
+int det_tf_load_conv(struct nn_model *m, const struct nn_ckpt *c, const char *path,
+                     const char *ours, const char *tf_w, const char *tf_b, int depthwise,
+                     float scale, struct base_err *err)
+{
+    struct loader l = {m, c, path, err};
+    return load_conv_scaled(&l, ours, tf_w, tf_b, depthwise, scale, scale);
+}
+
+int det_tf_scalar(const struct nn_ckpt *c, const char *path, const char *name, float *out,
+                  struct base_err *err)
+{
+    struct loader l = {NULL, c, path, err};
+    struct nn_param t;
+    if (!tf_tensor(&l, name, &t))
+        return -1;
+    *out = t.data[0];
     return 0;
 }
 

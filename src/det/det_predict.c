@@ -41,6 +41,8 @@ int det_prepare(const struct det_model *m, const struct image *img, int size, fl
 int det_decode_outputs(const struct det_model *m, struct nn_graph *graph, int i, int size,
                        const struct det_predict_opts *o, struct det_box *out)
 {
+    if (m->arch->zoo)
+        return det_zoo_decode(m, graph, i, size, o, out);
     struct det_geom g;
     struct det_head_out h;
     det_model_geom(m, size, &g);
@@ -126,9 +128,17 @@ struct det_predictor *det_predictor_new(struct det_model *m)
     return p;
 }
 
+/* A model file, or a zoo model by name ("zoo:centernet-coco"). */
+static struct det_model *open_model(const char *path, struct base_err *err)
+{
+    size_t n = strlen(DET_ZOO_PREFIX);
+    return strncmp(path, DET_ZOO_PREFIX, n) ? det_model_load(path, err)
+                                            : det_zoo_open(path + n, err);
+}
+
 struct det_predictor *det_predictor_open(const char *model_path, struct base_err *err)
 {
-    struct det_model *m = det_model_load(model_path, err);
+    struct det_model *m = open_model(model_path, err);
     return m ? det_predictor_new(m) : NULL;
 }
 
@@ -146,7 +156,7 @@ void det_predictor_free(struct det_predictor *p)
 
 int det_predictor_swap(struct det_predictor *p, const char *model_path, struct base_err *err)
 {
-    struct det_model *m = det_model_load(model_path, err);
+    struct det_model *m = open_model(model_path, err);
     if (!m)
         return -1;
     struct gen *g = base_calloc(1, sizeof *g);

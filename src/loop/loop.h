@@ -53,8 +53,23 @@ int loop_project_check(const struct store_project *project, struct base_err *err
  * loop_retrain_every new or changed annotations), queueing a job when it says so. Errors are
  * logged, never returned: labeling must not fail because of the loop. Thread-safe. */
 void loop_annotations_changed(struct loop *l, int64_t project);
-/* Tasks were added: when the project has a current model, a predict job is queued (coalesced). */
+/* Tasks were added: when the project has no model yet
+ * and some of its labels are COCO classes (by name, synonym or loop_label_map), the zoo model
+ * becomes its first version (loop_zoo_start); then, when the project has a current model, a
+ * predict job is queued (coalesced). */
 void loop_tasks_added(struct loop *l, int64_t project);
+/* Makes the zoo's CenterNet the project's current version when the project is active, has no
+ * current version and some label matches: returns 1 then, 0 when nothing was done, -1 on a store
+ * error. */
+int loop_zoo_start(struct loop *l, int64_t project, struct base_err *err);
+/* The labels, the label map or loop_enabled changed: when that makes the zoo the project's first
+ * version (loop_zoo_start), a predict job pre-labels its tasks; otherwise nothing happens. */
+void loop_labels_changed(struct loop *l, int64_t project);
+/* Calls fn(ctx, label, zoo class) for each "label -> class" line of a loop_label_map setting (fn
+ * may be NULL: only checks; a non-zero return stops). Empty lines are skipped. BASE_E_INVALID
+ * naming the line when it has no "->" or the class is no COCO class or synonym. */
+typedef int loop_label_map_fn(void *ctx, const char *label, int zoo_class);
+int loop_label_map_each(const char *text, loop_label_map_fn *fn, void *ctx, struct base_err *err);
 /* Options of one training run (loop_train's params; the API passes the request's): */
 #define LOOP_PARAM_FROM_SCRATCH "from_scratch" /* true: no warm start from the current model */
 #define LOOP_PARAM_MAX_TRAIN_S  "max_train_s"  /* number: this run's training time cap */

@@ -53,12 +53,25 @@ void loop_tasks_added(struct loop *l, int64_t project)
     struct store_project row = {0};
     struct store_loop_state st;
     struct base_err err = {0};
+    if (l && loop_zoo_start(l, project, &err) < 0)
+        BASE_WARN("loop: project %lld: zero-shot model: %s", (long long)project, err.msg);
+    err.status = 0;
     if (l && !store_project_get(l->st, project, &row, &err) && loop_project_active(&row) &&
         !store_loop_state(l->st, project, &st, &err) && st.current_version)
         enqueue(l, project, STORE_JOB_PREDICT, "new tasks", 0, NULL, NULL, &err);
     if (err.status && err.status != BASE_E_NOTFOUND)
         BASE_WARN("loop: project %lld: predictions for new tasks: %s", (long long)project, err.msg);
     store_project_release(&row);
+}
+
+void loop_labels_changed(struct loop *l, int64_t project)
+{
+    struct base_err err = {0};
+    int started = l ? loop_zoo_start(l, project, &err) : 0;
+    if (started > 0)
+        enqueue(l, project, STORE_JOB_PREDICT, "zero-shot pre-labels", 0, NULL, NULL, &err);
+    if (err.status)
+        BASE_WARN("loop: project %lld: zero-shot model: %s", (long long)project, err.msg);
 }
 
 int loop_train(struct loop *l, int64_t project, const char *reason, const json_t *params,
@@ -120,7 +133,7 @@ int loop_version_delete(struct loop *l, int64_t version, struct base_err *err)
     if (job)
         loop_cancel(l, job, NULL);
     char *path = loop_data_path(l->data_dir, file);
-    if (remove(path))
+    if (!loop_is_zoo(file) && remove(path))
         BASE_WARN("loop: cannot remove %s", path);
     base_free(path);
     base_free(file);

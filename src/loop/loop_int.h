@@ -79,6 +79,18 @@ void loop_shot_prediction(const struct loop_shot *s, const struct loop_target *t
                           const struct det_model_info *model, const char *version, float thr,
                           int64_t task, struct store_prediction *p);
 
+/* ---- zero-shot pre-labels (loop_zoo.c) ---- */
+
+/* Whether a version's `file` names a zoo model rather than a model file. */
+int loop_is_zoo(const char *file);
+/* What det_predictor_open takes for a version's `file`: the model file's path under the data dir,
+ * or for a zoo version the zoo spec of the project's labels as they match now (base_alloc'd). */
+char *loop_model_path(const char *data_dir, const struct store_project *project,
+                      const struct loop_target *t, const char *file);
+/* The zoo spec (det.h) for the project's labels that match a COCO class through its
+ * loop_label_map or det_zoo_match, or NULL when none does (base_alloc'd). */
+char *loop_zoo_spec(const struct store_project *project, const struct loop_target *t);
+
 /* ---- the service (loop_service.c, loop_events.c, loop_serve.c) ---- */
 
 #include <pthread.h>

@@ -7,6 +7,7 @@
 
 /* Borrows a predictor of version v (loading or swapping it in); give it back with unborrow. */
 static struct loop_cached *borrow(struct loop *l, const struct store_version *v,
+                                  const struct store_project *row, const struct loop_target *t,
                                   struct base_err *err)
 {
     pthread_mutex_lock(&l->cache_mu);
@@ -22,7 +23,7 @@ static struct loop_cached *borrow(struct loop *l, const struct store_version *v,
     }
     victim = empty ? empty : lru;
     int rc = 0;
-    char *path = loop_data_path(l->data_dir, v->file);
+    char *path = loop_model_path(l->data_dir, row, t, v->file);
     if (c && strcmp(c->version, v->name)) {
         rc = det_predictor_swap(c->p, path, err); /* calls in flight finish on the old one */
         if (rc == 0)
@@ -80,10 +81,10 @@ static int look(void *ctx, const struct store_task *t, struct base_err *err)
 }
 
 static int predict_into_store(struct loop *l, const struct store_version *v,
-                              const struct loop_target *t, int64_t task, const char *path,
-                              int *made, struct base_err *err)
+                              const struct store_project *row, const struct loop_target *t,
+                              int64_t task, const char *path, int *made, struct base_err *err)
 {
-    struct loop_cached *c = borrow(l, v, err);
+    struct loop_cached *c = borrow(l, v, row, t, err);
     if (!c)
         return -1;
     struct loop_shot shot;
@@ -128,7 +129,7 @@ int loop_predict_task(struct loop *l, int64_t task, int *made, struct base_err *
         BASE_DEBUG("loop: task %lld not predicted: %s", (long long)task, why.msg);
         goto out;
     }
-    rc = predict_into_store(l, &v, &t, task, path, made, err);
+    rc = predict_into_store(l, &v, &row, &t, task, path, made, err);
 out:
     base_free(path);
     json_decref(x.data);
@@ -154,7 +155,7 @@ int loop_predict_image(struct loop *l, int64_t project, const char *path, json_t
         loop_target_load(&row, &t, NULL))
         goto out; /* no model to predict with */
     rc = -1;
-    if (!(c = borrow(l, &v, err)))
+    if (!(c = borrow(l, &v, &row, &t, err)))
         goto out;
     struct loop_shot shot;
     if ((rc = loop_predict_file(c->p, path, (float)v.score_thr, &shot, err)) == 0) {

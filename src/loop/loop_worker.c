@@ -269,7 +269,8 @@ static int record(struct worker *w, struct det_model *m, const struct loop_data 
     describe(w, m, data, cur, seconds, v);
     char *dir = loop_models_dir(w->o->data_dir, w->job.project);
     char *path = loop_data_path(w->o->data_dir, v->file);
-    char *cur_path = cur ? loop_data_path(w->o->data_dir, cur->file) : NULL;
+    char *cur_path =
+        cur ? loop_model_path(w->o->data_dir, &w->project, &w->target, cur->file) : NULL;
     int rc = base_mkdirs(dir, err) || det_model_save(m, path, err) ? -1 : 0;
     report(w, "evaluating", json_object(), 1);
     if (rc == 0)
@@ -293,7 +294,10 @@ static int run_train(struct worker *w, struct base_err *err)
     struct det_model *m = NULL;
     int has_cur = store_version_current(w->st, w->job.project, &cur, NULL) == 0, promoted = 0;
     int scratch = json_is_true(json_object_get(w->job.params, LOOP_PARAM_FROM_SCRATCH));
-    char *cur_path = has_cur && !scratch ? loop_data_path(w->o->data_dir, cur.file) : NULL;
+    /* a zoo version seeds nothing: training starts from the pretrained backbone */
+    char *cur_path = has_cur && !scratch && !loop_is_zoo(cur.file)
+                         ? loop_data_path(w->o->data_dir, cur.file)
+                         : NULL;
     const char *arch = w->o->arch ? w->o->arch : DET_DEFAULT_ARCH;
     if (cur_path && !base_file_exists(cur_path)) {
         BASE_WARN("loop: %s (version %s) is missing: training from scratch", cur_path, cur.name);
@@ -338,7 +342,7 @@ static int run_predict(struct worker *w, struct base_err *err)
     int rc = w->job.version ? store_version_get(w->st, w->job.version, &v, err)
                             : store_version_current(w->st, w->job.project, &v, err);
     if (rc == 0) {
-        char *path = loop_data_path(w->o->data_dir, v.file);
+        char *path = loop_model_path(w->o->data_dir, &w->project, &w->target, v.file);
         rc = predict_all(w, path, v.name, (float)v.score_thr, err);
         base_free(path);
     }

@@ -153,6 +153,11 @@ int nn_global_avg_pool(struct nn_graph *g, int x);
 int nn_mul_channel(struct nn_graph *g, int x, int s);
 /* Nearest-neighbour upsampling by 2 in H and W. */
 int nn_upsample2x(struct nn_graph *g, int x);
+/* Bilinear upsampling by 2 as TensorFlow's ResizeBilinear without align_corners or half-pixel
+ * centres (a zoo model's head): output row j reads input row j / 2, so even rows copy and odd
+ * rows average two neighbours, the last repeating. Inference only: a graph where a trained
+ * parameter's gradient would cross it fails to compile for training. */
+int nn_upsample2x_bilinear(struct nn_graph *g, int x);
 /* Element-wise sum of two tensors of the same shape. */
 int nn_add(struct nn_graph *g, int a, int b);
 /* Concatenation along channels of n (2..8) tensors with equal N, H, W. */

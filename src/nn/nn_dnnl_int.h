@@ -153,6 +153,7 @@ void dn_k_fold_bn(struct dn_plan *p, const struct dn_step *s);
 void dn_k_gap_fwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_gap_bwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_mulc_fwd(struct dn_plan *p, const struct dn_step *s);
+void dn_k_up_bilinear_fwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_mulc_bwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_hsig_fwd(struct dn_plan *p, const struct dn_step *s);
 void dn_k_hsig_bwd(struct dn_plan *p, const struct dn_step *s);

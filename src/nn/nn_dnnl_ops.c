@@ -492,6 +492,10 @@ static int compile_upsample(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
     const struct nn_node *nd = node_of(p, i);
+    if (nd->bilinear) {
+        int args[] = {DNNL_ARG_SRC, p->nd[nd->in[0]].vmem, DNNL_ARG_DST, d->vmem, 0};
+        return dn_fn_step(p, &p->fwd, dn_k_up_bilinear_fwd, i, dn_tfwd(p, i), args) ? 0 : -1;
+    }
     dnnl_resampling_desc_t rd;
     if (DN_TRY(p, dnnl_resampling_forward_desc_init(
                       &rd, p->g->mode == NN_TRAIN ? dnnl_forward_training : dnnl_forward_inference,

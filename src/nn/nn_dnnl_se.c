@@ -2,7 +2,8 @@
  * global average pooling, the per-channel multiply by the gate, and the hard-sigmoid gate itself
  * (oneDNN 2.6 has no hard-sigmoid). The gate tensors are [N, C, 1, 1], so these are cheap; they
  * are kernels of our own because oneDNN's binary and pooling primitives have no backward for the
- * broadcast operand. Padded lanes stay zero. */
+ * broadcast operand. Padded lanes stay zero. Also TF's legacy bilinear x2 upsampling of a zoo
+ * model's head, which oneDNN's linear resampling (half-pixel centres) does not compute. */
 #include "nn_dnnl_int.h"
 
 static void *arg(struct dn_plan *p, const struct dn_step *s, int tag)
@@ -147,5 +148,34 @@ void dn_k_hsig_bwd(struct dn_plan *p, const struct dn_step *s)
     for (size_t j = 0; j < total; j++) {
         float v = x[j] > -3.0f && x[j] < 3.0f ? dy[j] / 6.0f : 0.0f;
         dx[j] = acc ? dx[j] + v : v;
+    }
+}
+
+/* TF's ResizeBilinear x2 without align_corners or half-pixel centres: output j reads input j / 2
+ * (odd j averages two neighbours, the last repeating), rows and columns alike. */
+void dn_k_up_bilinear_fwd(struct dn_plan *p, const struct dn_step *s)
+{
+    const float *x = arg(p, s, DNNL_ARG_SRC);
+    float *y = arg(p, s, DNNL_ARG_DST);
+    const struct nn_node *nd = &p->g->nodes[s->node];
+    struct nn_shape in = p->g->nodes[nd->in[0]].shape;
+    int cb = (in.c + p->block - 1) / p->block, B = p->block, H = in.h, W = in.w;
+    NN_PRAGMA(omp parallel for schedule(static))
+    for (int q = 0; q < in.n * cb; q++) {
+        const float *xp = x + (size_t)q * (size_t)H * (size_t)W * (size_t)B;
+        float *yp = y + (size_t)q * (size_t)(4 * H * W) * (size_t)B;
+        for (int oy = 0; oy < 2 * H; oy++) {
+            int y0 = oy / 2, y1 = (oy & 1) && y0 + 1 < H ? y0 + 1 : y0;
+            for (int ox = 0; ox < 2 * W; ox++) {
+                int x0 = ox / 2, x1 = (ox & 1) && x0 + 1 < W ? x0 + 1 : x0;
+                const float *a = xp + ((size_t)y0 * W + x0) * B,
+                            *b = xp + ((size_t)y0 * W + x1) * B;
+                const float *c = xp + ((size_t)y1 * W + x0) * B,
+                            *d = xp + ((size_t)y1 * W + x1) * B;
+                float *o = yp + ((size_t)oy * 2 * W + ox) * B;
+                for (int l = 0; l < B; l++)
+                    o[l] = 0.25f * ((a[l] + b[l]) + (c[l] + d[l]));
+            }
+        }
     }
 }

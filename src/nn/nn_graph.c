@@ -312,6 +312,14 @@ int nn_upsample2x(struct nn_graph *g, int x)
     return finish(g);
 }
 
+int nn_upsample2x_bilinear(struct nn_graph *g, int x)
+{
+    int y = nn_upsample2x(g, x);
+    if (y >= 0)
+        g->nodes[y].bilinear = 1;
+    return y;
+}
+
 static int same_shape(struct nn_shape a, struct nn_shape b)
 {
     return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w;
@@ -414,6 +422,10 @@ int nn_graph_compile(struct nn_graph *g, enum nn_mode mode, enum nn_backend back
             return base_err_set(err, BASE_E_INVALID,
                                 "node %d: trained layer whose output is neither used nor an output",
                                 i);
+    for (int i = 0; i < g->n && mode == NN_TRAIN; i++)
+        if (g->nodes[i].bilinear && g->nodes[i].needs_grad)
+            return base_err_set(err, BASE_E_UNSUPPORTED,
+                                "node %d: bilinear upsampling has no backward (inference only)", i);
     const struct nn_backend_ops *ops = pick_backend(backend);
     if (!ops)
         return base_err_set(err, BASE_E_UNSUPPORTED, "backend not available in this build");

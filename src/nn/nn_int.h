@@ -83,6 +83,7 @@ struct nn_node {
     enum nn_act act;
     float alpha;
     int kernel, stride, pad; /* max pool */
+    int bilinear;            /* upsample: TF's legacy bilinear instead of nearest (forward only) */
     int n_uses;              /* consumers (an output counts as one) */
     int needs_grad;          /* depends on a trained parameter */
     int input_index;         /* NN_OP_INPUT: position among the inputs */
@@ -183,5 +184,6 @@ void nn_ref_mulc_bwd(struct nn_shape s, const double *x, const double *sc, const
                      double *dx, double *ds);
 void nn_ref_upsample_fwd(struct nn_shape in, const double *x, double *y);
 void nn_ref_upsample_bwd(struct nn_shape in, const double *dy, double *dx);
+void nn_ref_upsample_bilinear_fwd(struct nn_shape in, const double *x, double *y);
 
 #endif

@@ -141,7 +141,10 @@ static void fwd_node(struct ref_plan *p, struct nn_graph *g, int i)
         nn_ref_maxpool_fwd(in, nd->shape, nd->kernel, nd->stride, nd->pad, x, y);
         break;
     case NN_OP_UPSAMPLE:
-        nn_ref_upsample_fwd(in, x, y);
+        if (nd->bilinear)
+            nn_ref_upsample_bilinear_fwd(in, x, y);
+        else
+            nn_ref_upsample_fwd(in, x, y);
         break;
     case NN_OP_ADD:
         for (size_t k = 0; k < numel; k++)

@@ -363,6 +363,25 @@ void nn_ref_upsample_fwd(struct nn_shape in, const double *x, double *y)
                         x[idx4(in.c, in.h, in.w, n, c, oy / 2, ox / 2)];
 }
 
+/* TF's legacy bilinear x2: source coordinate j / 2, neighbours clamped at the last row. */
+void nn_ref_upsample_bilinear_fwd(struct nn_shape in, const double *x, double *y)
+{
+    int ow = in.w * 2, oh = in.h * 2;
+    for (int n = 0; n < in.n; n++)
+        for (int c = 0; c < in.c; c++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    int y0 = oy / 2, x0 = ox / 2;
+                    int y1 = (oy & 1) && y0 + 1 < in.h ? y0 + 1 : y0;
+                    int x1 = (ox & 1) && x0 + 1 < in.w ? x0 + 1 : x0;
+                    double a = x[idx4(in.c, in.h, in.w, n, c, y0, x0)];
+                    double b = x[idx4(in.c, in.h, in.w, n, c, y0, x1)];
+                    double d = x[idx4(in.c, in.h, in.w, n, c, y1, x0)];
+                    double e = x[idx4(in.c, in.h, in.w, n, c, y1, x1)];
+                    y[idx4(in.c, oh, ow, n, c, oy, ox)] = 0.25 * (a + b + d + e);
+                }
+}
+
 void nn_ref_upsample_bwd(struct nn_shape in, const double *dy, double *dx)
 {
     int ow = in.w * 2, oh = in.h * 2;

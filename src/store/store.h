@@ -129,7 +129,8 @@ enum store_type { STORE_BOOL, STORE_INT, STORE_REAL, STORE_TEXT, STORE_TEXT_NULL
     X(data_types, STORE_JSON)                                                                      \
     X(loop_enabled, STORE_BOOL)                                                                    \
     X(loop_min_labeled, STORE_INT)                                                                 \
-    X(loop_retrain_every, STORE_INT)
+    X(loop_retrain_every, STORE_INT)                                                               \
+    X(loop_label_map, STORE_TEXT)
 
 /* A settable project column (the table is store_project_columns). */
 struct store_column {

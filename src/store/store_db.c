@@ -296,6 +296,10 @@ static const char *const migrations[] = {
     "ALTER TABLE ml_backend ADD COLUMN error_message TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE ml_backend ADD COLUMN model_version TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE ml_backend ADD COLUMN legacy_train INTEGER NOT NULL DEFAULT 0;",
+
+    /* 7: the loop's map from a project's labels to a zoo model's classes ("label -> class"
+     * lines), beside the built-in names and synonyms (src/loop, zero-shot pre-labels) */
+    "ALTER TABLE project ADD COLUMN loop_label_map TEXT NOT NULL DEFAULT '';",
 };
 
 static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);

@@ -9,7 +9,7 @@ import { check, near, run } from "./harness.mjs";
 import { api, drawResizeRelabel } from "./labeling.e2e.mjs";
 import { shared, waitEditor } from "./util.mjs";
 
-const CONFIG = '<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image"><Label value="face" background="#FF6B6B"/><Label value="person" background="#4DABF7"/></RectangleLabels></View>';
+const CONFIG = '<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image"><Label value="face" background="#FF6B6B"/><Label value="hair" background="#4DABF7"/></RectangleLabels></View>';
 
 function readCoco(file) {
   if (!file.endsWith(".zip")) return JSON.parse(fs.readFileSync(file, "utf8"));
@@ -48,7 +48,7 @@ export async function scenario(t) {
   check(img && img.width === box.W && img.height === box.H, "COCO image of the task");
   const ann = coco.annotations.find((a) => a.image_id === img.id);
   check(ann, "COCO annotation of the box");
-  check(coco.categories.find((c) => c.id === ann.category_id)?.name === "person", "COCO category");
+  check(coco.categories.find((c) => c.id === ann.category_id)?.name === "hair", "COCO category");
   near(ann.bbox[0], box.x, 1, "COCO x");
   near(ann.bbox[1], box.y, 1, "COCO y");
   near(ann.bbox[2], box.w, 1, "COCO width");

@@ -1,7 +1,7 @@
 /* Unit tests of the loop's pure rules: the held-out split, schedules, the training policy, the
  * promotion rule, what an annotation did with its prediction, the simulated annotator, the
  * uncertainty of an image, the pre-label threshold, reading Label Studio results as boxes and
- * the cap on what a cycle reads. */
+ * the cap on what a cycle reads, and which labels the zoo's COCO model predicts. */
 #include "loop/loop.h"
 #include "loop/loop_int.h"
 
@@ -249,7 +249,45 @@ static void test_data_cap(void)
     loop_data_release(&d);
 }
 
+static int collect_map(void *ctx, const char *label, int cls)
+{
+    char *out = ctx;
+    snprintf(out + strlen(out), 256 - strlen(out), "%s=%d;", label, cls);
+    return 0;
+}
+
+/* The loop_label_map setting and the zoo spec: the map first, then names and synonyms; labels
+ * that match nothing are left out, and a project of such labels gets no spec at all. */
+static void test_zoo_labels(void)
+{
+    char seen[256] = "";
+    struct base_err err;
+    CHECK(loop_label_map_each(" walker -> Person \r\n\n  \nbus->bus", collect_map, seen, &err) ==
+          0);
+    CHECK(!strcmp(seen, "walker=0;bus=5;"));
+    CHECK(loop_label_map_each("walker => person", NULL, NULL, &err) < 0 &&
+          strstr(err.msg, "line 1"));
+    CHECK(loop_label_map_each("a -> car\n -> car", NULL, NULL, &err) < 0 &&
+          strstr(err.msg, "line 2"));
+    CHECK(loop_label_map_each("a -> raccoon", NULL, NULL, &err) < 0 && strstr(err.msg, "raccoon"));
+    struct store_project proj = {.loop_label_map = "walker -> person\nthing -> dog"};
+    const struct store_project *row = &proj;
+    char *classes[] = {"walker", "Pedestrian", "raccoon", "thing", "CAR"};
+    struct loop_target t = {.classes = classes, .nclasses = 5};
+    char *spec = loop_zoo_spec(row, &t);
+    CHECK(spec && !strcmp(spec, "zoo:centernet-coco\nwalker\tperson\nPedestrian\tperson\n"
+                                "thing\tdog\nCAR\tcar"));
+    base_free(spec);
+    t.nclasses = 0;
+    CHECK(loop_zoo_spec(row, &t) == NULL);
+    char *other[] = {"face", "raccoon"};
+    struct loop_target u = {.classes = other, .nclasses = 2};
+    CHECK(loop_zoo_spec(row, &u) == NULL);
+    CHECK(loop_is_zoo("zoo:centernet-coco") && !loop_is_zoo("models/1/job-2.safetensors"));
+}
+
 TEST_MAIN(TEST_CASE(test_heldout_is_stable_and_a_fifth), TEST_CASE(test_schedule),
           TEST_CASE(test_policy), TEST_CASE(test_promote), TEST_CASE(test_help_compare),
           TEST_CASE(test_sim_annotator), TEST_CASE(test_uncertainty),
-          TEST_CASE(test_best_threshold), TEST_CASE(test_result_boxes), TEST_CASE(test_data_cap))
+          TEST_CASE(test_best_threshold), TEST_CASE(test_result_boxes), TEST_CASE(test_data_cap),
+          TEST_CASE(test_zoo_labels))

@@ -346,6 +346,51 @@ static void net_mobilenet(struct nn_graph *g)
     nn_output(g, nn_conv2d(g, "out", y, &(struct nn_conv2d_cfg){5, 3, 1, 1, 1, 1, 1, 0, 0}));
 }
 
+/* A zoo model's head: convolutions, TF's bilinear x2 upsampling (odd channels: padded lanes),
+ * concat, sigmoid. Inference only. */
+static void net_bilinear(struct nn_graph *g)
+{
+    int x = nn_input(g, 2, 3, 5, 7);
+    int a = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){11, 3, 1, 1, 1, 1, 1, 0, 0});
+    int u = nn_upsample2x_bilinear(g, nn_relu(g, a));
+    int b =
+        nn_conv2d(g, "b", nn_upsample2x(g, x), &(struct nn_conv2d_cfg){5, 1, 1, 0, 1, 1, 1, 0, 0});
+    nn_output(g, nn_sigmoid(g, nn_concat(g, (int[]){u, b}, 2)));
+}
+
+/* The bilinear upsampling by hand on the reference backend (TF's values), against oneDNN, and
+ * refused in a training graph whose gradient would cross it. */
+static void test_upsample_bilinear(void)
+{
+    struct nn_model *m = nn_model_new(5);
+    struct nn_graph *g = nn_graph_new(m);
+    struct base_err err;
+    nn_output(g, nn_upsample2x_bilinear(g, nn_input(g, 1, 1, 2, 2)));
+    CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) == 0); /* no parameter: fine */
+    float *in = nn_graph_input(g, 0, NULL);
+    in[0] = 1, in[1] = 3, in[2] = 5, in[3] = 11;
+    CHECK(nn_graph_forward(g, &err) == 0);
+    const float *y = nn_graph_output(g, 0, NULL);
+    /* rows: 1 2 3 3 / 3 5 7 7 / 5 8 11 11 / 5 8 11 11 */
+    const float want[16] = {1, 2, 3, 3, 3, 5, 7, 7, 5, 8, 11, 11, 5, 8, 11, 11};
+    for (int k = 0; k < 16; k++)
+        CHECK(fabsf(y[k] - want[k]) < 1e-6f);
+    nn_graph_free(g);
+    nn_model_free(m);
+    m = nn_model_new(6);
+    g = nn_graph_new(m);
+    net_bilinear(g);
+    CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) < 0 && strstr(err.msg, "bilinear"));
+    nn_graph_free(g);
+    nn_model_free(m);
+    if (!nn_dnnl_backend())
+        return;
+    double e = compare_backends(net_bilinear, NN_INFER, 40);
+    if (e > 1e-4)
+        fprintf(stderr, "bilinear net: rel err %g\n", e);
+    CHECK(e < 1e-4);
+}
+
 /* A frozen conv's parameters are buffers: no gradient, and the optimizer leaves them alone. */
 static void test_frozen_conv(void)
 {
@@ -446,4 +491,4 @@ static void test_threads_share_model(void)
 TEST_MAIN(TEST_CASE(test_build_errors), TEST_CASE(test_params_shared_and_reused),
           TEST_CASE(test_ref_graph_grad), TEST_CASE(test_bn_running_stats),
           TEST_CASE(test_frozen_conv), TEST_CASE(test_dnnl_vs_ref),
-          TEST_CASE(test_threads_share_model))
+          TEST_CASE(test_threads_share_model), TEST_CASE(test_upsample_bilinear))

@@ -151,6 +151,7 @@ export interface Project {
   loop_min_labeled?: number;
   /** N: retrain after this many new or changed annotations (0: on demand only). */
   loop_retrain_every?: number;
+  loop_label_map?: string;
 }
 
 export interface Annotation {

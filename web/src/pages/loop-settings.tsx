@@ -1,5 +1,6 @@
 // The closed loop's project settings: the built-in detector on or off, when it trains (K and N)
-// and the labeling order of the label stream (Label Studio's `sampling`). Saved on its own with
+// the labels that mean COCO classes for zero-shot pre-labels (loop_label_map, "label -> class"
+// lines) and the labeling order of the label stream (Label Studio's `sampling`). Saved on its own with
 // PATCH /api/projects/{id}; the server's validation errors are shown under their field. The
 // project JSON does not carry loop_enabled / loop_min_labeled / loop_retrain_every (yet), so
 // their values are read from the model endpoint (enabled, policy.min_labeled, retrain_every).
@@ -9,13 +10,14 @@ import { api, ApiError, type Project } from "../lib/api";
 import { parseCount, SAMPLINGS, SAMPLING_HELP, type ModelPanelData, type Sampling } from "../lib/loop";
 import { Message, Spinner } from "../components";
 
-type Field = "loop_enabled" | "loop_min_labeled" | "loop_retrain_every" | "sampling";
+type Field = "loop_enabled" | "loop_min_labeled" | "loop_retrain_every" | "loop_label_map" | "sampling";
 
 export function LoopSettings(props: { project: Project; onSaved: (p: Project) => void }) {
   const p = props.project;
   const [enabled, setEnabled] = useState(p.loop_enabled ?? true);
   const [k, setK] = useState(String(p.loop_min_labeled ?? 10));
   const [n, setN] = useState(String(p.loop_retrain_every ?? 20));
+  const [labelMap, setLabelMap] = useState(p.loop_label_map ?? "");
   const [sampling, setSampling] = useState<string>(p.sampling || "Sequential sampling");
   const [errors, setErrors] = useState<Partial<Record<Field, string[]>>>({});
   const [error, setError] = useState<string | null>(null);
@@ -54,14 +56,14 @@ export function LoopSettings(props: { project: Project; onSaved: (p: Project) =>
     if (Object.keys(local).length) return;
     setBusy(true);
     try {
-      const body = { loop_enabled: enabled, loop_min_labeled: parseCount(k), loop_retrain_every: parseCount(n), sampling };
+      const body = { loop_enabled: enabled, loop_min_labeled: parseCount(k), loop_retrain_every: parseCount(n), loop_label_map: labelMap, sampling };
       const np = await api.patch<Project>(`/api/projects/${p.id}`, body);
       setSaved(true);
       props.onSaved(np);
     } catch (err) {
       const ae = err as ApiError;
       const fields: Partial<Record<Field, string[]>> = {};
-      for (const f of ["loop_enabled", "loop_min_labeled", "loop_retrain_every", "sampling"] as Field[]) if (ae.validation?.[f]) fields[f] = ae.validation[f];
+      for (const f of ["loop_enabled", "loop_min_labeled", "loop_retrain_every", "loop_label_map", "sampling"] as Field[]) if (ae.validation?.[f]) fields[f] = ae.validation[f];
       setErrors(fields);
       if (!Object.keys(fields).length) setError(ae.message);
     } finally {
@@ -103,6 +105,12 @@ export function LoopSettings(props: { project: Project; onSaved: (p: Project) =>
           <input type="number" name="loop_retrain_every" value={n} onInput={(e) => edit(setN)(e.currentTarget.value)} disabled={!enabled} />
           <span class="hint field-hint">N: after the first version, a new training starts once N annotations were submitted or updated since the last one. 0: only when you press Train now.</span>
           {fieldError("loop_retrain_every")}
+        </label>
+        <label>
+          Labels that mean COCO classes (zero-shot pre-labels)
+          <textarea name="loop_label_map" rows={3} placeholder="pedestrian -> person" value={labelMap} onInput={(e) => edit(setLabelMap)(e.currentTarget.value)} disabled={!enabled} />
+          <span class="hint field-hint">One "label -&gt; COCO class" per line. Labels named like a COCO class (person, car, dog, ...) or a common synonym match by themselves; matching labels get pre-labels from a COCO detector before anything is labeled, until a trained version beats it on the held-out tasks.</span>
+          {fieldError("loop_label_map")}
         </label>
         <div class="choices" role="radiogroup" aria-label="labeling order">
           <span>Labeling order (what "Label tasks" opens next)</span>

@@ -1,0 +1,1 @@
+ll_fuzz_target(loop_label_map ll_loop)

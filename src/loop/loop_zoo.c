@@ -1,0 +1,154 @@
+/* Zero-shot pre-labels: a project whose labels are COCO classes (by name, a synonym, or its own
+ * loop_label_map setting) gets the zoo's CenterNet as its first registry version, so every task
+ * is pre-labeled before anyone annotates; the first trained model replaces it only by beating
+ * it on the held-out tasks, the registry's usual rule. A zoo version has no file: its `file` is
+ * the zoo name, and the model is opened with the project's current label mapping. */
+#include "loop_int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define ZOO_THRESHOLD 0.3f /* the zoo version's pre-label threshold: no held-out set to tune it */
+
+int loop_is_zoo(const char *file)
+{
+    return !strncmp(file, DET_ZOO_CENTERNET, strlen(DET_ZOO_CENTERNET));
+}
+
+/* Trims spaces at both ends of [s, s + n) in place; returns the new start and sets *len. */
+static const char *trim(const char *s, size_t n, size_t *len)
+{
+    while (n && (*s == ' ' || *s == '\t' || *s == '\r'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        n--;
+    *len = n;
+    return s;
+}
+
+int loop_label_map_each(const char *text, loop_label_map_fn *fn, void *ctx, struct base_err *err)
+{
+    int line = 0;
+    while (text && *text) {
+        const char *end = strchr(text, '\n');
+        size_t n = end ? (size_t)(end - text) : strlen(text), ln, cn;
+        line++;
+        const char *arrow = memmem(text, n, "->", 2);
+        const char *l = trim(text, arrow ? (size_t)(arrow - text) : n, &ln);
+        const char *c = arrow ? trim(arrow + 2, n - (size_t)(arrow - text) - 2, &cn) : NULL;
+        if (!arrow && ln)
+            return base_err_set(err, BASE_E_INVALID, "line %d: write \"label -> COCO class\"",
+                                line);
+        if (arrow) {
+            char label[256], cls[256];
+            snprintf(label, sizeof label, "%.*s", (int)ln, l);
+            snprintf(cls, sizeof cls, "%.*s", (int)cn, c);
+            int k = det_zoo_match(cls);
+            if (!ln || k < 0)
+                return base_err_set(err, BASE_E_INVALID, "line %d: '%s' is not a COCO class", line,
+                                    cls);
+            if (fn && fn(ctx, label, k))
+                return 0;
+        }
+        text = end ? end + 1 : text + n;
+    }
+    return 0;
+}
+
+struct find {
+    const char *label;
+    int cls;
+};
+
+static int find_label(void *ctx, const char *label, int cls)
+{
+    struct find *f = ctx;
+    if (strcasecmp(label, f->label))
+        return 0;
+    f->cls = cls;
+    return 1;
+}
+
+char *loop_zoo_spec(const struct store_project *project, const struct loop_target *t)
+{
+    const char *map = project->loop_label_map;
+    int n;
+    const char *const *coco = det_zoo_classes(&n);
+    struct base_buf b;
+    base_buf_init(&b, (size_t)1 << 20); /* labels are short; a config has at most thousands */
+    int matched = 0;
+    base_buf_printf(&b, NULL, "%s", DET_ZOO_CENTERNET);
+    for (int i = 0; i < t->nclasses; i++) {
+        struct find f = {t->classes[i], -1};
+        if (map)
+            loop_label_map_each(map, find_label, &f, NULL); /* checked when it was set */
+        if (f.cls < 0)
+            f.cls = det_zoo_match(t->classes[i]);
+        if (f.cls < 0 || strchr(t->classes[i], '\n') || strchr(t->classes[i], '\t'))
+            continue;
+        base_buf_printf(&b, NULL, "\n%s\t%s", t->classes[i], coco[f.cls]);
+        matched++;
+    }
+    if (!matched) {
+        base_buf_release(&b);
+        return NULL;
+    }
+    return base_buf_steal(&b, NULL);
+}
+
+char *loop_model_path(const char *data_dir, const struct store_project *project,
+                      const struct loop_target *t, const char *file)
+{
+    if (!loop_is_zoo(file))
+        return loop_data_path(data_dir, file);
+    char *spec = loop_zoo_spec(project, t);
+    return spec ? spec : base_strdup(file); /* no label matches now: predicts nothing */
+}
+
+/* The version row of the zoo model for the project's matching labels. */
+static void describe(int64_t project, const struct loop_target *t, const char *spec,
+                     struct store_version *v)
+{
+    memset(v, 0, sizeof *v);
+    v->project = project;
+    snprintf(v->file, sizeof v->file, "%s", DET_ZOO_CENTERNET);
+    snprintf(v->arch, sizeof v->arch, "%s", strchr(DET_ZOO_CENTERNET, ':') + 1);
+    v->input_size = 512;
+    v->classes = json_array();
+    size_t used = (size_t)snprintf(v->reason, sizeof v->reason, "zero-shot COCO model for");
+    for (const char *line = strchr(spec, '\n'); line; line = strchr(line + 1, '\n')) {
+        const char *tab = strchr(line, '\t'), *end = strchr(line + 1, '\n');
+        int ln = (int)(tab - line - 1), cn = (int)((end ? end : tab + strlen(tab)) - tab - 1);
+        json_array_append_new(v->classes, json_stringn(line + 1, (size_t)ln));
+        if (used < sizeof v->reason)
+            used += (size_t)snprintf(v->reason + used, sizeof v->reason - used, " %.*s (%.*s)", ln,
+                                     line + 1, cn, tab + 1);
+    }
+    (void)t;
+    v->score_thr = ZOO_THRESHOLD;
+}
+
+int loop_zoo_start(struct loop *l, int64_t project, struct base_err *err)
+{
+    struct store_project row = {0};
+    struct loop_target t = {0};
+    struct store_version cur = {0}, v = {0};
+    char *spec = NULL;
+    int rc = store_project_get(l->st, project, &row, err);
+    if (rc || !loop_project_active(&row) || loop_target_load(&row, &t, NULL) ||
+        !store_version_current(l->st, project, &cur, NULL) || !(spec = loop_zoo_spec(&row, &t)))
+        goto out; /* a model already, or nothing the zoo knows */
+    describe(project, &t, spec, &v);
+    rc = store_version_create(l->st, &v, DET_ZOO_CENTERNET, 1, 0, err) ? -1 : 1;
+    if (rc == 1)
+        BASE_INFO("loop: project %lld: %s pre-labels its tasks (%s)", (long long)project, v.name,
+                  v.reason);
+out:
+    base_free(spec);
+    store_version_release(&cur);
+    store_version_release(&v);
+    loop_target_release(&t);
+    store_project_release(&row);
+    return rc;
+}

@@ -1,0 +1,209 @@
+/* The zoo's CenterNet against its oracle, TensorFlow.js running the original graph model
+ * (tests/oracle/tfjs_run.mjs): two pictures (a raccoon, a portrait) letterboxed to 512 go through
+ * both, and the heat map, the sizes and the graph's own top-100 detections (peak picking, top-K,
+ * boxes) must agree to 1e-3 of each one's largest value. Also: the predictor finds a person in the
+ * portrait through "zoo:centernet-coco", and an unknown zoo name is a clear error. */
+#include "det/det_int.h"
+#include "test.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SIZE 512
+#define NPIC 2
+#define HM   (SIZE / 4)
+
+static const char *const nodes[3] = {"tower_0/keypoints", "tower_0/wh", "tower_0/detections"};
+
+static void picture(int k, char *path, size_t cap)
+{
+    if (k == 0)
+        snprintf(path, cap, "%s/datasets/raccoon/images/raccoon-1.jpg", test_shared_dir());
+    else
+        snprintf(path, cap, "%s/datasets/seed-faces16/images/000001.jpg", test_shared_dir());
+}
+
+/* The predictor's own preparation (letterbox, raw 0..255) as NCHW, and the same as NHWC. */
+static int prepare(const struct det_model *m, int k, float *nchw, float *nhwc)
+{
+    char path[1024];
+    picture(k, path, sizeof path);
+    struct image img;
+    struct image_info info;
+    struct image_letterbox map;
+    struct base_err err;
+    if (det_read_image(path, SIZE, 0, &img, &info, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    float *chw = nchw + (size_t)k * 3 * SIZE * SIZE;
+    int rc = det_prepare(m, &img, SIZE, chw, &map, &err);
+    image_release(&img);
+    for (size_t i = 0; i < (size_t)SIZE * SIZE && !rc; i++)
+        for (int c = 0; c < 3; c++)
+            nhwc[((size_t)k * SIZE * SIZE + i) * 3 + c] = chw[(size_t)c * SIZE * SIZE + i];
+    return rc;
+}
+
+/* The graph's detections gather for one picture only, so TF.js runs once per picture. */
+static float *tfjs_run(const float *nhwc, size_t *count)
+{
+    char dir[] = "/tmp/ll-test-zoo.XXXXXX", cmd[4096], in[256], out[256];
+    if (!mkdtemp(dir))
+        return NULL;
+    snprintf(in, sizeof in, "%s/in.bin", dir);
+    snprintf(out, sizeof out, "%s/out.bin", dir);
+    FILE *f = fopen(in, "wb");
+    fwrite(nhwc, sizeof(float), (size_t)SIZE * SIZE * 3, f);
+    fclose(f);
+    const char *src = getenv("LL_SOURCE") ? getenv("LL_SOURCE") : ".";
+    snprintf(cmd, sizeof cmd,
+             "cd %s/tests/oracle && node tfjs_run.mjs %s/models/human-models/centernet.json %s "
+             "%d %d %d %s %s %s %s >/dev/null",
+             src, src, in, 1, SIZE, SIZE, out, nodes[0], nodes[1], nodes[2]);
+    int rc = system(cmd);
+    float *data = NULL;
+    char *raw = NULL;
+    size_t len = 0;
+    struct base_err err;
+    if (rc != 0)
+        fprintf(stderr, "oracle failed (%d): %s\n", rc, cmd);
+    else if (base_file_read(out, (size_t)1 << 30, &raw, &len, &err))
+        fprintf(stderr, "%s\n", err.msg);
+    else {
+        data = malloc(len + 4);
+        memcpy(data, raw, len);
+        *count = len / sizeof(float);
+    }
+    base_free(raw);
+    unlink(in);
+    unlink(out);
+    rmdir(dir);
+    return data;
+}
+
+/* Largest |ours - tf| over the largest |tf| for picture n (ours NCHW of c channels, tf HWC). */
+static double map_error(const float *ours, int n, const float *tf, int c)
+{
+    double emax = 0, vmax = 1e-12;
+    for (int ch = 0; ch < c; ch++)
+        for (size_t i = 0; i < (size_t)HM * HM; i++) {
+            double a = ours[((size_t)n * c + ch) * HM * HM + i];
+            double b = tf[i * c + ch];
+            emax = fabs(a - b) > emax ? fabs(a - b) : emax;
+            vmax = fabs(b) > vmax ? fabs(b) : vmax;
+        }
+    return emax / vmax;
+}
+
+/* Our detections of picture n against TF's rows above a score of 0.01 (below, ties of
+ * near-zero scores may order freely): worst box error (of the largest coordinate) and score
+ * error; *same: every class equal. Returns the rows compared. */
+static int compare_detections(const float *rows, const float *t, double *eb, double *es, int *same)
+{
+    double bmax = 1e-12, e = 0;
+    int k = 0;
+    for (; k < DET_ZOO_TOPK && t[k * 6 + 4] >= 0.01f; k++) {
+        *same &= rows[k * 6 + 5] == t[k * 6 + 5];
+        for (int j = 0; j < 4; j++) {
+            e = fmax(e, fabs(rows[k * 6 + j] - t[k * 6 + j]));
+            bmax = fmax(bmax, fabs(t[k * 6 + j]));
+        }
+        *es = fmax(*es, fabs(rows[k * 6 + 4] - t[k * 6 + 4]));
+    }
+    *eb = fmax(*eb, e / bmax);
+    return k;
+}
+
+static void test_centernet_matches_tfjs(void)
+{
+    struct base_err err;
+    struct det_model *m = det_zoo_open("centernet-coco", &err);
+    if (!m)
+        fprintf(stderr, "zoo: %s\n", err.msg);
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    CHECK(det_model_info(m)->nclasses == 80 && det_model_info(m)->input_size == SIZE);
+    CHECK(!strcmp(det_model_info(m)->classes[0], "person"));
+    size_t plane = (size_t)SIZE * SIZE * 3;
+    float *nchw = malloc(sizeof(float) * NPIC * plane),
+          *nhwc = malloc(sizeof(float) * NPIC * plane);
+    for (int k = 0; k < NPIC; k++)
+        CHECK(prepare(m, k, nchw, nhwc) == 0);
+    struct nn_graph *g = nn_graph_new(m->nn);
+    det_zoo_build(m, g, NPIC, SIZE);
+    CHECK(nn_graph_compile(g, NN_INFER, NN_BACKEND_DEFAULT, &err) == 0);
+    memcpy(nn_graph_input(g, 0, NULL), nchw, sizeof(float) * NPIC * plane);
+    CHECK(nn_graph_forward(g, &err) == 0);
+    size_t nk = (size_t)HM * HM * 80, nw = (size_t)HM * HM * 4, nd = (size_t)DET_ZOO_TOPK * 6;
+    for (int n = 0; n < NPIC; n++) {
+        size_t count = 0;
+        float *tf = tfjs_run(nhwc + (size_t)n * plane, &count);
+        CHECK(tf != NULL && count == nk + nw + nd);
+        if (!tf || count != nk + nw + nd) {
+            free(tf);
+            continue;
+        }
+        double ek = map_error(nn_graph_output(g, 0, NULL), n, tf, 80);
+        double ew = map_error(nn_graph_output(g, 1, NULL), n, tf + nk, 4);
+        float rows[DET_ZOO_TOPK * 6];
+        det_zoo_detections(m, g, n, SIZE, rows);
+        double eb = 0, es = 0;
+        int same = 1, kept = compare_detections(rows, tf + nk + nw, &eb, &es, &same);
+        fprintf(stderr,
+                "picture %d: heat map %.2e, sizes %.2e of the largest value; %d detections above "
+                "0.01: boxes %.2e of the largest coordinate, scores %.2e, classes %s\n",
+                n, ek, ew, kept, eb, es, same ? "equal" : "differ");
+        CHECK(ek < 1e-3 && ew < 1e-3);
+        CHECK(kept > 0 && same && eb < 1e-3 && es < 1e-3);
+        free(tf);
+    }
+    nn_graph_free(g);
+    free(nchw);
+    free(nhwc);
+    det_model_free(m);
+}
+
+/* Through the predictor as the CLI and the loop use it: a person in the portrait, by COCO's name
+ * or, with a label map, by the project's ("walker" for person; "car" finds nothing there). */
+static void find_person(const char *spec, int label)
+{
+    struct base_err err;
+    struct det_predictor *p = det_predictor_open(spec, &err);
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    char path[1024];
+    picture(1, path, sizeof path);
+    const char *paths[1] = {path};
+    struct det_box *out[1];
+    int counts[1];
+    struct image_info info[1];
+    struct det_predict_opts o = {.score_thr = 0.3f};
+    CHECK(det_predict_files(p, paths, 1, &o, out, counts, info, &err) == 0);
+    int person = 0, other = 0;
+    for (int k = 0; k < counts[0]; k++) {
+        person |= out[0][k].label == label && out[0][k].x1 - out[0][k].x0 > info[0].width / 4.0f;
+        other |= out[0][k].label != label && out[0][k].score > 0.5f;
+    }
+    CHECK(person && !other);
+    base_free(out[0]);
+    det_predictor_free(p);
+}
+
+static void test_predictor_finds_person(void)
+{
+    find_person("zoo:centernet-coco", 0);
+    find_person("zoo:centernet-coco\ncar\tcar\nwalker\tperson\n", 1);
+    struct base_err err;
+    CHECK(det_predictor_open("zoo:nothing", &err) == NULL && strstr(err.msg, "unknown zoo"));
+    CHECK(det_predictor_open("zoo:centernet-coco\nx\tzebu", &err) == NULL &&
+          strstr(err.msg, "bad line"));
+    CHECK(det_zoo_match("Pedestrian") == 0 && det_zoo_match("TV") == det_zoo_match("tvmonitor"));
+    CHECK(det_zoo_match("raccoon") == -1 && det_zoo_match("") == -1);
+}
+
+TEST_MAIN(TEST_CASE(test_centernet_matches_tfjs), TEST_CASE(test_predictor_finds_person))
