@@ -147,26 +147,27 @@ static int thumb_paths(struct api_req *r, char **src, char **dst, struct base_er
 }
 
 /* On the image pool: another request may have made it while this one waited. */
+/* The part both sides run: the paths, then the cached or failed-before answer. 1 when the
+ * thumbnail still has to be made (src, dst set), else what the request returns. */
+static int thumb_lookup(struct api_req *r, char **src, char **dst, struct base_err *err)
+{
+    if (thumb_paths(r, src, dst, err))
+        return -1;
+    if (send_cached(r, *dst) == 0)
+        return 0;
+    return failed_before(r, *dst, err) ? -1 : 1;
+}
+
 static int thumbnail_deferred(struct api_req *r, struct base_err *err)
 {
     char *src, *dst;
-    if (thumb_paths(r, &src, &dst, err))
-        return -1;
-    if (send_cached(r, dst) == 0)
-        return 0;
-    if (failed_before(r, dst, err))
-        return -1;
-    return make(r, src, dst, err);
+    int rc = thumb_lookup(r, &src, &dst, err);
+    return rc == 1 ? make(r, src, dst, err) : rc;
 }
 
 int api_task_thumbnail(struct api_req *r, struct base_err *err)
 {
     char *src, *dst;
-    if (thumb_paths(r, &src, &dst, err))
-        return -1;
-    if (send_cached(r, dst) == 0)
-        return 0;
-    if (failed_before(r, dst, err))
-        return -1;
-    return api_defer(r, API_POOL_IMAGE, thumbnail_deferred, err);
+    int rc = thumb_lookup(r, &src, &dst, err);
+    return rc == 1 ? api_defer(r, API_POOL_IMAGE, thumbnail_deferred, err) : rc;
 }

@@ -121,53 +121,74 @@ static int open_importer(const char *data_dir, const char *email, struct store *
     return 0;
 }
 
-static int run_import(const char *data_dir, int64_t project, const char *email,
-                      struct file_list *files)
+/* One import with a progress bar: opens the store and the API, runs `fn`, closes both. 0, or 1
+ * after saying why. */
+typedef int (*import_fn)(struct api *api, int64_t user, struct base_progress *p, void *ctx,
+                         struct store_import_result *res, struct base_err *err);
+
+static int import_with(const char *data_dir, const char *email, size_t total, const char *unit,
+                       import_fn fn, void *ctx, struct store_import_result *res)
 {
     struct store *st;
     struct api *api;
     int64_t user = 0;
     struct base_err err = {0};
     int rc = open_importer(data_dir, email, &st, &api, &user);
-    struct store_import_result res = {0};
-    size_t skipped = 0;
     if (!rc) {
-        struct base_progress *p = base_progress_new("import", files->n, "files");
-        rc = api_import_files(api, project, user, (const char *const *)files->paths, files->n,
-                              on_progress, p, &res, &skipped, &err);
+        struct base_progress *p = base_progress_new("import", total, unit);
+        rc = fn(api, user, p, ctx, res, &err);
         base_progress_finish(p, rc ? "failed" : "done");
         if (rc)
             rc = cli_fail("import failed, nothing was imported: %s", err.msg);
     }
-    if (!rc)
-        printf("imported %lld tasks into project %lld (tasks %lld..%lld), skipped %zu files that "
-               "are not images\n",
-               (long long)res.task_count, (long long)project, (long long)res.first_task_id,
-               (long long)(res.first_task_id + res.task_count - 1), skipped);
     api_free(api);
     store_close(st);
     return rc;
 }
 
+struct files_job {
+    int64_t project;
+    const struct file_list *files;
+    size_t skipped;
+};
+
+static int import_files(struct api *api, int64_t user, struct base_progress *p, void *ctx,
+                        struct store_import_result *res, struct base_err *err)
+{
+    struct files_job *j = ctx;
+    return api_import_files(api, j->project, user, (const char *const *)j->files->paths,
+                            j->files->n, on_progress, p, res, &j->skipped, err);
+}
+
+static int run_import(const char *data_dir, int64_t project, const char *email,
+                      struct file_list *files)
+{
+    struct files_job j = {project, files, 0};
+    struct store_import_result res = {0};
+    int rc = import_with(data_dir, email, files->n, "files", import_files, &j, &res);
+    if (!rc)
+        printf("imported %lld tasks into project %lld (tasks %lld..%lld), skipped %zu files that "
+               "are not images\n",
+               (long long)res.task_count, (long long)project, (long long)res.first_task_id,
+               (long long)(res.first_task_id + res.task_count - 1), j.skipped);
+    return rc;
+}
+
+static int import_dataset(struct api *api, int64_t user, struct base_progress *p, void *ctx,
+                          struct store_import_result *res, struct base_err *err)
+{
+    struct api_dataset_import *o = ctx;
+    o->user = user;
+    o->progress = on_progress;
+    o->progress_ctx = p;
+    return api_import_dataset(api, o, res, err);
+}
+
 /* `--format`: one data set through api_import_dataset. */
 static int run_dataset(const char *data_dir, const char *email, struct api_dataset_import *o)
 {
-    struct store *st;
-    struct api *api;
-    int64_t user = 0;
-    struct base_err err = {0};
-    int rc = open_importer(data_dir, email, &st, &api, &user);
     struct store_import_result res = {0};
-    if (!rc) {
-        struct base_progress *p = base_progress_new("import", 0, "images");
-        o->user = user;
-        o->progress = on_progress;
-        o->progress_ctx = p;
-        rc = api_import_dataset(api, o, &res, &err);
-        base_progress_finish(p, rc ? "failed" : "done");
-        if (rc)
-            rc = cli_fail("import failed, nothing was imported: %s", err.msg);
-    }
+    int rc = import_with(data_dir, email, 0, "images", import_dataset, o, &res);
     if (!rc && o->match_existing)
         printf("imported %lld predictions into existing tasks of project %lld\n",
                (long long)res.prediction_count, (long long)o->project);
@@ -175,8 +196,6 @@ static int run_dataset(const char *data_dir, const char *email, struct api_datas
         printf("imported %lld tasks (%lld annotations, %lld predictions) into project %lld\n",
                (long long)res.task_count, (long long)res.annotation_count,
                (long long)res.prediction_count, (long long)o->project);
-    api_free(api);
-    store_close(st);
     return rc;
 }
 
