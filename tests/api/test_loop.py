@@ -116,6 +116,22 @@ def training_server(*args, arch="fcos-s", **kw):
                   **kw)
 
 
+def label_then_restart(start):
+    """Labels six tasks on a fcos-s server, runs start(lp) there, stops it and starts the same
+    data directory again with the default architecture. Returns (lp, that server, start's value)."""
+    s = training_server(data_dir=None)
+    s.keep = True
+    try:
+        lp = Loop(s, loop_min_labeled=100)
+        for t in lp.tasks[:6]:
+            lp.annotate(t)
+        out = start(lp)
+    finally:
+        s.stop()
+    lp.s = Server("--max-train-s", "2", data_dir=s.dir, training=True)
+    return lp, lp.s, out
+
+
 class EndToEnd(unittest.TestCase):
     def test_loop_end_to_end(self):
         s = training_server(arch=None)
@@ -280,19 +296,8 @@ class Policy(unittest.TestCase):
             s.stop()
 
     def test_restart_during_job(self):
-        s = training_server(data_dir=None)
-        s.keep = True
-        data = s.dir
+        lp, s2, j = label_then_restart(lambda lp: lp.wait_running(lp.train()["id"]))
         try:
-            lp = Loop(s, loop_min_labeled=100)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
-            j = lp.wait_running(lp.train()["id"])
-        finally:
-            s.stop()
-        s2 = Server("--max-train-s", "2", data_dir=data, training=True)
-        try:
-            lp.s = s2
             old = lp.job(j["id"])
             self.assertEqual(old["state"], "failed")
             self.assertEqual(old["error"], "server restarted during the job")
@@ -306,24 +311,15 @@ class Policy(unittest.TestCase):
             s2.keep = False
             s2.stop()
 
-
     def test_architecture_switch(self):
         """A server started with another --arch trains that architecture from its own start
         next, and the registry compares it with the current model of the old one."""
-        s = training_server(data_dir=None)
-        s.keep = True
-        data = s.dir
-        try:
-            lp = Loop(s, loop_min_labeled=100)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
+        def first(lp):
             lp.wait_job(lp.train(max_train_s=1)["id"])
-            self.assertEqual(lp.model()["current"]["arch"], "fcos-s")
-        finally:
-            s.stop()
-        s2 = Server("--max-train-s", "2", data_dir=data, training=True)
+            return lp.model()["current"]["arch"]
+        lp, s2, arch = label_then_restart(first)
+        self.assertEqual(arch, "fcos-s")
         try:
-            lp.s = s2
             j = lp.wait_job(lp.train(max_train_s=1)["id"])
             self.assertEqual(j["state"], "done", j)
             lp.wait_log(j["id"], "is a fcos-s model; training a fcos-mv3 from its own start")

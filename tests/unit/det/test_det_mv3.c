@@ -7,6 +7,7 @@
  * saved model loads back without the pretrained file. */
 #include "det/det_int.h"
 #include "test.h"
+#include "tfjs_oracle.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -44,43 +45,6 @@ static int letterbox(const char *path, int k, float *nchw, float *nhwc)
             }
     image_release(&img);
     return 0;
-}
-
-/* Runs TF.js on the NHWC pictures; returns the taps' values (NHWC, concatenated) or NULL. */
-static float *tfjs_features(const float *nhwc, size_t *count)
-{
-    char dir[] = "/tmp/ll-test-mv3.XXXXXX", cmd[4096], in[256], out[256];
-    if (!mkdtemp(dir))
-        return NULL;
-    snprintf(in, sizeof in, "%s/in.bin", dir);
-    snprintf(out, sizeof out, "%s/out.bin", dir);
-    FILE *f = fopen(in, "wb");
-    fwrite(nhwc, sizeof(float), (size_t)NPIC * SIZE * SIZE * 3, f);
-    fclose(f);
-    const char *src = getenv("LL_SOURCE") ? getenv("LL_SOURCE") : ".";
-    snprintf(cmd, sizeof cmd,
-             "cd %s/tests/oracle && node tfjs_run.mjs %s/models/human-models/centernet.json %s "
-             "%d %d %d %s %s %s %s >/dev/null",
-             src, src, in, NPIC, SIZE, SIZE, out, taps[0], taps[1], taps[2]);
-    int rc = system(cmd);
-    float *data = NULL;
-    char *raw = NULL;
-    size_t len = 0;
-    struct base_err err;
-    if (rc != 0)
-        fprintf(stderr, "oracle failed (%d): %s\n", rc, cmd);
-    else if (base_file_read(out, (size_t)1 << 30, &raw, &len, &err))
-        fprintf(stderr, "%s\n", err.msg);
-    else {
-        data = malloc(len + 4);
-        memcpy(data, raw, len);
-        *count = len / sizeof(float);
-    }
-    base_free(raw);
-    unlink(in);
-    unlink(out);
-    rmdir(dir);
-    return data;
 }
 
 /* Largest |ours - tf| over the largest |tf| of one tap (ours NCHW, tf NHWC). */
@@ -141,7 +105,7 @@ static void test_backbone_matches_tfjs(void)
         fprintf(stderr, "fcos-mv3: %s\n", err.msg);
     CHECK(m != NULL);
     size_t count = 0;
-    float *tf = tfjs_features(nhwc, &count);
+    float *tf = tfjs_oracle_run(nhwc, NPIC, SIZE, taps, &count);
     CHECK(tf != NULL);
     for (int mode = NN_TRAIN; m && tf && mode <= NN_INFER; mode++) {
         float *ours[3] = {0};

@@ -5,6 +5,7 @@
  * portrait through "zoo:centernet-coco", and an unknown zoo name is a clear error. */
 #include "det/det_int.h"
 #include "test.h"
+#include "tfjs_oracle.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -45,43 +46,6 @@ static int prepare(const struct det_model *m, int k, float *nchw, float *nhwc)
         for (int c = 0; c < 3; c++)
             nhwc[((size_t)k * SIZE * SIZE + i) * 3 + c] = chw[(size_t)c * SIZE * SIZE + i];
     return rc;
-}
-
-/* The graph's detections gather for one picture only, so TF.js runs once per picture. */
-static float *tfjs_run(const float *nhwc, size_t *count)
-{
-    char dir[] = "/tmp/ll-test-zoo.XXXXXX", cmd[4096], in[256], out[256];
-    if (!mkdtemp(dir))
-        return NULL;
-    snprintf(in, sizeof in, "%s/in.bin", dir);
-    snprintf(out, sizeof out, "%s/out.bin", dir);
-    FILE *f = fopen(in, "wb");
-    fwrite(nhwc, sizeof(float), (size_t)SIZE * SIZE * 3, f);
-    fclose(f);
-    const char *src = getenv("LL_SOURCE") ? getenv("LL_SOURCE") : ".";
-    snprintf(cmd, sizeof cmd,
-             "cd %s/tests/oracle && node tfjs_run.mjs %s/models/human-models/centernet.json %s "
-             "%d %d %d %s %s %s %s >/dev/null",
-             src, src, in, 1, SIZE, SIZE, out, nodes[0], nodes[1], nodes[2]);
-    int rc = system(cmd);
-    float *data = NULL;
-    char *raw = NULL;
-    size_t len = 0;
-    struct base_err err;
-    if (rc != 0)
-        fprintf(stderr, "oracle failed (%d): %s\n", rc, cmd);
-    else if (base_file_read(out, (size_t)1 << 30, &raw, &len, &err))
-        fprintf(stderr, "%s\n", err.msg);
-    else {
-        data = malloc(len + 4);
-        memcpy(data, raw, len);
-        *count = len / sizeof(float);
-    }
-    base_free(raw);
-    unlink(in);
-    unlink(out);
-    rmdir(dir);
-    return data;
 }
 
 /* Largest |ours - tf| over the largest |tf| for picture n (ours NCHW of c channels, tf HWC). */
@@ -141,7 +105,7 @@ static void test_centernet_matches_tfjs(void)
     size_t nk = (size_t)HM * HM * 80, nw = (size_t)HM * HM * 4, nd = (size_t)DET_ZOO_TOPK * 6;
     for (int n = 0; n < NPIC; n++) {
         size_t count = 0;
-        float *tf = tfjs_run(nhwc + (size_t)n * plane, &count);
+        float *tf = tfjs_oracle_run(nhwc + (size_t)n * plane, 1, SIZE, nodes, &count);
         CHECK(tf != NULL && count == nk + nw + nd);
         if (!tf || count != nk + nw + nd) {
             free(tf);

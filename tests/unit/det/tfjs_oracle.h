@@ -1,0 +1,53 @@
+/* The TF.js oracle of the det tests: runs tests/oracle/tfjs_run.mjs (TF.js's pure-JS CPU backend
+ * in node) on the centernet graph model and reads back the nodes it was asked for. Shared by the
+ * backbone test (test_det_mv3.c) and the zoo test (test_det_zoo.c). */
+#ifndef LL_TEST_TFJS_ORACLE_H
+#define LL_TEST_TFJS_ORACLE_H
+
+#include "base/base.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* npic NHWC pictures of side `size` in, the three nodes' values (NHWC, concatenated) out, or
+ * NULL after saying why on stderr. The caller frees the result with free(). */
+static float *tfjs_oracle_run(const float *nhwc, int npic, int size, const char *const nodes[3],
+                              size_t *count)
+{
+    char dir[] = "/tmp/ll-test-tfjs.XXXXXX", cmd[4096], in[256], out[256];
+    if (!mkdtemp(dir))
+        return NULL;
+    snprintf(in, sizeof in, "%s/in.bin", dir);
+    snprintf(out, sizeof out, "%s/out.bin", dir);
+    FILE *f = fopen(in, "wb");
+    fwrite(nhwc, sizeof(float), (size_t)npic * size * size * 3, f);
+    fclose(f);
+    const char *src = getenv("LL_SOURCE") ? getenv("LL_SOURCE") : ".";
+    snprintf(cmd, sizeof cmd,
+             "cd %s/tests/oracle && node tfjs_run.mjs %s/models/human-models/centernet.json %s "
+             "%d %d %d %s %s %s %s >/dev/null",
+             src, src, in, npic, size, size, out, nodes[0], nodes[1], nodes[2]);
+    int rc = system(cmd);
+    float *data = NULL;
+    char *raw = NULL;
+    size_t len = 0;
+    struct base_err err;
+    if (rc != 0)
+        fprintf(stderr, "oracle failed (%d): %s\n", rc, cmd);
+    else if (base_file_read(out, (size_t)1 << 30, &raw, &len, &err))
+        fprintf(stderr, "%s\n", err.msg);
+    else {
+        data = malloc(len + 4);
+        memcpy(data, raw, len);
+        *count = len / sizeof(float);
+    }
+    base_free(raw);
+    unlink(in);
+    unlink(out);
+    rmdir(dir);
+    return data;
+}
+
+#endif
