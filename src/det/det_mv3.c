@@ -202,6 +202,22 @@ static int load_conv(struct loader *l, const char *ours, const char *tf_w, const
     return load_conv_scaled(l, ours, tf_w, tf_b, depthwise, scale, 1.0f);
 }
 
+/* One batch-normed convolution of block i (ours: backbone.b<i>.<part>; TF's: <tf_part>/<op>_*)
+ * read at input scale `in`; after a hard-swish, *next is the scale TF's float16 1/6 leaves. */
+static int load_stage(struct loader *l, int i, const char *part, const char *tf_part,
+                      const char *op, int hs, float in, float *next)
+{
+    char ours[NN_NAME_MAX], tw[NN_NAME_MAX * 2], tb[NN_NAME_MAX * 2], k[NN_NAME_MAX * 2];
+    const char *t = blocks[i].tf;
+    snprintf(ours, sizeof ours, "backbone.b%d.%s", i, part);
+    snprintf(tw, sizeof tw, TF_PREFIX "%s/%s/%s_weights", t, tf_part, op);
+    snprintf(tb, sizeof tb, TF_PREFIX "%s/%s/%s_bn_offset", t, tf_part, op);
+    if (load_conv(l, ours, tw, tb, !strcmp(op, "depthwise"), in))
+        return -1;
+    snprintf(k, sizeof k, TF_PREFIX "%s/%s/hard_swish/mul_1/y", t, tf_part);
+    return hs && tf_sixth(l, k, next) ? -1 : 0;
+}
+
 static int load_block(struct loader *l, int i, float *in_scale)
 {
     const struct mv3_block *b = &blocks[i];
@@ -209,24 +225,12 @@ static int load_block(struct loader *l, int i, float *in_scale)
     const char *t = b->tf;
     float s = *in_scale, dw_in = 1.0f, proj_in = 1.0f;
     if (b->exp) {
-        snprintf(ours, sizeof ours, "backbone.b%d.expand", i);
-        snprintf(tw, sizeof tw, TF_PREFIX "%s/expand/Conv2D_weights", t);
-        snprintf(tb, sizeof tb, TF_PREFIX "%s/expand/Conv2D_bn_offset", t);
-        if (load_conv(l, ours, tw, tb, 0, s))
-            return -1;
-        snprintf(k, sizeof k, TF_PREFIX "%s/expand/hard_swish/mul_1/y", t);
-        if (b->hs && tf_sixth(l, k, &dw_in))
+        if (load_stage(l, i, "expand", "expand", "Conv2D", b->hs, s, &dw_in))
             return -1;
     } else {
         dw_in = s;
     }
-    snprintf(ours, sizeof ours, "backbone.b%d.dw", i);
-    snprintf(tw, sizeof tw, TF_PREFIX "%s/depthwise/depthwise_weights", t);
-    snprintf(tb, sizeof tb, TF_PREFIX "%s/depthwise/depthwise_bn_offset", t);
-    if (load_conv(l, ours, tw, tb, 1, dw_in))
-        return -1;
-    snprintf(k, sizeof k, TF_PREFIX "%s/depthwise/hard_swish/mul_1/y", t);
-    if (b->hs && tf_sixth(l, k, &proj_in))
+    if (load_stage(l, i, "dw", "depthwise", "depthwise", b->hs, dw_in, &proj_in))
         return -1;
     if (b->se) {
         /* the gate reads the mean of the (TF-scaled) features: se_a takes that scale too */
