@@ -296,7 +296,9 @@ class Policy(unittest.TestCase):
             s.stop()
 
     def test_restart_during_job(self):
-        lp, s2, j = label_then_restart(lambda lp: lp.wait_running(lp.train()["id"]))
+        # a 30 s cap: the poll sees the job training even when a loaded machine loads it slowly
+        lp, s2, j = label_then_restart(
+            lambda lp: lp.wait_running(lp.train(max_train_s=30)["id"]))
         try:
             old = lp.job(j["id"])
             self.assertEqual(old["state"], "failed")
