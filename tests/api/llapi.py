@@ -46,7 +46,32 @@ class Response:
         return "<%d %r>" % (self.status, self.body[:300])
 
 
-class Server:
+class Child:
+    """A labelloop process (self.proc, stdout piped) whose stderr goes to the file self.log."""
+
+    def stderr(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def terminate(self, timeout):
+        """SIGTERM (SIGKILL after timeout seconds); closes its pipes and log and returns the rest
+        of its stdout and its whole stderr."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rest = self.proc.stdout.read()
+        self.proc.stdout.close()
+        err = self.stderr()
+        self.log.close()
+        return rest, err
+
+
+class Server(Child):
     """training=False starts the server with --no-training: the loop queues jobs but runs none,
     so tests that label ten tasks do not train a detector in the background."""
     def __init__(self, *args, data_dir=None, training=False):
@@ -74,24 +99,9 @@ class Server:
         self.stop(check=False)
         raise RuntimeError("server did not start: " + self.stderr())
 
-    def stderr(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
     def stop(self, check=True):
         """SIGTERM, then the exit status must be 0 (sanitizers report leaks with non-zero)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rest = self.proc.stdout.read()
-        self.proc.stdout.close()
-        err = self.stderr()
-        self.log.close()
+        rest, err = self.terminate(30)
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
         if check and self.proc.returncode != 0:

@@ -10,7 +10,6 @@ import http.server
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -18,7 +17,7 @@ import time
 import unittest
 import urllib.parse
 
-from llapi import BIN, CONFIG, FACES, Server, face_images, multipart
+from llapi import BIN, CONFIG, FACES, Child, Server, face_images, multipart
 
 UID = "8.1669198467"
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
@@ -27,7 +26,7 @@ with open(os.path.join(FACES, "images", FACE), "rb") as f:
     FACE_BYTES = f.read()
 
 
-class Backend:
+class Backend(Child):
     """`labelloop ml-backend` on a free port with a temporary model directory."""
 
     def __init__(self, *args, env=None, training=False, model_dir=None):
@@ -49,22 +48,8 @@ class Backend:
         self.port = int(line.split("http://")[1].split()[0].rsplit(":", 1)[1])
         self.url = "http://127.0.0.1:%d" % self.port
 
-    def stderr(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
     def stop(self, check=True):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        err = self.stderr()
-        self.log.close()
+        _, err = self.terminate(60)
         shutil.rmtree(self.dir, ignore_errors=True)
         if check and self.proc.returncode != 0:
             raise AssertionError("ml-backend exited with %d:\n%s" % (self.proc.returncode,
