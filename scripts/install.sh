@@ -99,3 +99,15 @@ if [ -f tests/oracle/package-lock.json ]; then
     cp tests/oracle/package-lock.json "$stamp"
   fi
 fi
+
+# An S3-compatible server for the object-storage API tests (tests/api/test_storage_s3.py):
+# npm's s3rver, started by the test on a loopback port.
+if [ -f tests/s3rver/package-lock.json ]; then
+  stamp=tests/s3rver/node_modules/.labelloop-lock
+  if [ ! -f "$stamp" ] || ! cmp -s tests/s3rver/package-lock.json "$stamp"; then
+    echo "install: npm ci in tests/s3rver/"
+    (cd tests/s3rver && retry 300 npm ci --no-audit --no-fund --loglevel=error \
+      --fetch-timeout=60000 --fetch-retries=3)
+    cp tests/s3rver/package-lock.json "$stamp"
+  fi
+fi
