@@ -126,6 +126,16 @@ class StorageTest(unittest.TestCase):
         self.assertEqual(self.s.get(url, token=None).status, 401)
         self.assertEqual(self.s.get("/tasks/%d/resolve/?fileuri=bm9wZQ" % t["id"]).status, 400)
 
+    def test_listing_past_one_page(self):
+        # S3 (and s3rver) list 1000 keys a page: the rest comes with continuation tokens
+        self.s3.put_many("media", [("many/%04d.jpg" % i, b"x") for i in range(1003)])
+        p = self.s.create_project()
+        st = self.create(p, prefix="many")
+        r = self.s.post("/api/storages/s3/%d/sync" % st["id"]).json()
+        self.assertEqual((r["status"], r["last_sync_count"]), ("completed", 1003))
+        tasks = self.s.get("/api/tasks?project=%d&page_size=1" % p).json()
+        self.assertEqual(tasks["total"], 1003)
+
     def test_json_tasks_and_corrupt_object(self):
         p = self.s.create_project()
         self.s3.put("media", "tasks/a.json", json.dumps({"image": "s3://media/faces/x.jpg"}))
