@@ -124,6 +124,10 @@ class StorageTest(unittest.TestCase):
         self.assertEqual((r.status, r.header("Content-Type")), (200, "image/jpeg"))
         self.assertEqual(r.body, by_name[uri.rsplit("/", 1)[1]])
         self.assertEqual(self.s.get(url, token=None).status, 401)
+        # the task list's thumbnail is made from the object too
+        r = self.s.get("/api/tasks/%d/thumbnail" % t["id"])
+        self.assertEqual((r.status, r.header("Content-Type"), r.body[:2]),
+                         (200, "image/jpeg", b"\xff\xd8"))
         self.assertEqual(self.s.get("/tasks/%d/resolve/?fileuri=bm9wZQ" % t["id"]).status, 400)
 
     def test_listing_past_one_page(self):
