@@ -1,6 +1,7 @@
-/* Syncing S3 storages as Label Studio does without a job queue (in the request): an import sync
- * lists the bucket under the prefix and makes tasks from the objects it has not linked yet (one
- * task per object with use_blob_urls, else the object's JSON task(s)); an export sync writes
+/* Syncing S3 storages as Label Studio does without a job queue (the request waits; the work runs
+ * on the storage pool, one sync at a time, off the server threads): an import sync lists the
+ * bucket under the prefix and makes tasks from the objects it has not linked yet (one task per
+ * object with use_blob_urls, else the object's JSON task(s)); an export sync writes
  * every annotation of the project as one object <prefix>/<annotation id> holding Label Studio's
  * storage JSON (the annotation with its task), which is also written on each annotation save. One
  * unreadable object is skipped with a message naming it (status completed_with_errors, the
@@ -255,7 +256,7 @@ static void end(struct sync *x)
     store_storage_release(x->s);
 }
 
-int api_storages_s3_sync(struct api_req *r, struct base_err *err)
+static int import_sync(struct api_req *r, struct base_err *err)
 {
     struct store_storage s;
     struct sync *x = base_calloc(1, sizeof *x);
@@ -352,7 +353,7 @@ static int export_run(struct api_req *r, struct store_storage *s, int64_t task, 
     return rc;
 }
 
-int api_storages_export_s3_sync(struct api_req *r, struct base_err *err)
+static int export_sync(struct api_req *r, struct base_err *err)
 {
     struct store_storage s;
     if (api_storage_load(r, &s, err))
@@ -394,6 +395,16 @@ int api_storages_export_s3_sync(struct api_req *r, struct base_err *err)
         rc = api_reply_json(r, 200, api_storage_json(&s));
     store_storage_release(&s);
     return rc;
+}
+
+int api_storages_s3_sync(struct api_req *r, struct base_err *err)
+{
+    return api_defer(r, API_POOL_STORAGE, import_sync, err);
+}
+
+int api_storages_export_s3_sync(struct api_req *r, struct base_err *err)
+{
+    return api_defer(r, API_POOL_STORAGE, export_sync, err);
 }
 
 struct one_ctx {

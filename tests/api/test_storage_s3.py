@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import sys
+import threading
 import unittest
 import urllib.parse
 
@@ -129,6 +130,19 @@ class StorageTest(unittest.TestCase):
         self.assertEqual((r.status, r.header("Content-Type"), r.body[:2]),
                          (200, "image/jpeg", b"\xff\xd8"))
         self.assertEqual(self.s.get("/tasks/%d/resolve/?fileuri=bm9wZQ" % t["id"]).status, 400)
+
+    def test_concurrent_syncs_import_once(self):
+        p = self.s.create_project()
+        st = self.create(p)
+        out = []
+        threads = [threading.Thread(target=lambda: out.append(
+            self.s.post("/api/storages/s3/%d/sync" % st["id"]).json())) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(j["last_sync_count"] for j in out), [0, 0, 7])  # notes.txt too
+        self.assertEqual(len(self.s.get("/api/tasks?project=%d" % p).json()["tasks"]), 7)
 
     def test_listing_past_one_page(self):
         # S3 (and s3rver) list 1000 keys a page: the rest comes with continuation tokens
