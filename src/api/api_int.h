@@ -224,6 +224,8 @@ int api_prediction_result(struct api_req *r, const struct store_project *row, co
 /* Whether the part of an upload URL after "/data/upload/" is "<project digits>/<plain file
  * name>" (no dot files, separators or control bytes): safe to join under the media folder. */
 int api_media_valid_tail(const char *tail);
+/* The image type of an open file's first bytes (image/jpeg, image/png, image/webp), or NULL. */
+const char *api_media_sniff(int fd);
 
 /* ---- task list views (api_task_view.c) -------------------------------------------------------
  */

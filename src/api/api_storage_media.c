@@ -82,22 +82,6 @@ void api_storage_rewrite(json_t *task)
         json_object_set_new(task, "data", copy);
 }
 
-static const char *sniffed_type(const char *path)
-{
-    unsigned char p[12] = {0};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, p, sizeof p) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
-        return "image/jpeg";
-    if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8))
-        return "image/png";
-    if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
-        return "image/webp";
-    return NULL;
-}
-
 /* The object's bytes through the server (presign = false). */
 static int stream(struct api_req *r, int64_t project, const char *uri, struct base_err *err)
 {
@@ -106,13 +90,13 @@ static int stream(struct api_req *r, int64_t project, const char *uri, struct ba
         return -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat sb;
-    const char *type = sniffed_type(path);
     base_free(path);
     if (fd < 0 || fstat(fd, &sb)) {
         if (fd >= 0)
             close(fd);
         return base_err_set(err, BASE_E_IO, "%s: the cached copy cannot be read", uri);
     }
+    const char *type = api_media_sniff(fd);
     http_response_header(r->resp, "Cache-Control", "private, max-age=3600");
     http_response_header(r->resp, "X-Content-Type-Options", "nosniff");
     http_response_header(r->resp, "Content-Security-Policy", "sandbox");
