@@ -47,9 +47,12 @@ static int block(struct nn_graph *g, int i, int x)
     char n[NN_NAME_MAX];
     snprintf(n, sizeof n, "face.b%d.dw", i);
     int y = conv(g, n, x,
-                 &(struct nn_conv2d_cfg){
-                     .out_ch = in, .kernel = 3, .stride = s, .pad = s == 1, .pad_end = s == 2,
-                     .groups = in});
+                 &(struct nn_conv2d_cfg){.out_ch = in,
+                                         .kernel = 3,
+                                         .stride = s,
+                                         .pad = s == 1,
+                                         .pad_end = s == 2,
+                                         .groups = in});
     snprintf(n, sizeof n, "face.b%d.pw", i);
     y = conv(g, n, y, &(struct nn_conv2d_cfg){.out_ch = out, .kernel = 1, .bias = 1});
     if (i == BF_BLOCKS)
@@ -66,13 +69,13 @@ void det_zoo_face_build(struct nn_graph *g, int x, int size)
 {
     int k = size > DET_FACE_SIZE ? size / DET_FACE_SIZE : 1;
     /* raw 0..255 to the graph's -1..1, and at 512 a 2x2 average down to the graph's 256 */
-    int y = conv(g, "face.in", x,
-                 &(struct nn_conv2d_cfg){
-                     .out_ch = 3, .kernel = k, .stride = k, .groups = 3, .bias = 1});
-    y = nn_relu(g, conv(g, "face.stem", y,
-                        &(struct nn_conv2d_cfg){
-                            .out_ch = 24, .kernel = 5, .stride = 2, .pad = 1, .pad_end = 1,
-                            .bias = 1}));
+    int y = conv(
+        g, "face.in", x,
+        &(struct nn_conv2d_cfg){.out_ch = 3, .kernel = k, .stride = k, .groups = 3, .bias = 1});
+    y = nn_relu(
+        g, conv(g, "face.stem", y,
+                &(struct nn_conv2d_cfg){
+                    .out_ch = 24, .kernel = 5, .stride = 2, .pad = 1, .pad_end = 1, .bias = 1}));
     for (int i = 0; i < BF_BLOCKS; i++)
         y = block(g, i, y);
     struct nn_conv2d_cfg c1 = {.kernel = 1, .bias = 1};
