@@ -90,8 +90,8 @@ static void test_blazeface_matches_tfjs(void)
     CHECK(nn_graph_forward(g, &err) == 0);
     for (int n = 0; n < NPIC; n++) {
         size_t count = 0;
-        float *tf = tfjs_oracle_run("blazeface-back", nhwc + (size_t)n * plane, 1, SIZE, nodes, 5,
-                                    &count);
+        float *tf =
+            tfjs_oracle_run("blazeface-back", nhwc + (size_t)n * plane, 1, SIZE, nodes, 5, &count);
         CHECK(tf != NULL && count == want + DET_FACE_ANCHORS * 5);
         if (!tf || count != want + DET_FACE_ANCHORS * 5) {
             free(tf);
