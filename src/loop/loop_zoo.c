@@ -142,6 +142,8 @@ int loop_zoo_start(struct loop *l, int64_t project, struct base_err *err)
     struct loop_target t = {0};
     struct store_version cur = {0}, v = {0};
     char *spec = NULL;
+    if (l->cfg.no_zoo)
+        return 0;
     int rc = store_project_get(l->st, project, &row, err);
     if (rc || !loop_project_active(&row) || loop_target_load(&row, &t, NULL) ||
         !store_version_current(l->st, project, &cur, NULL) || !(spec = loop_zoo_spec(&row, &t)))

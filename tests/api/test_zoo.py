@@ -30,7 +30,7 @@ def zoo_boxes(lp, version):
 class Zoo(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = Server(training=True)
+        cls.s = Server(training=True, zoo=True)
 
     @classmethod
     def tearDownClass(cls):
