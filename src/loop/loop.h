@@ -27,6 +27,7 @@ struct loop_config {
     double max_train_s;   /* cap on one cycle's training time (0: the schedule's own) */
     const char *arch;     /* architecture of the models it trains (NULL: det's default) */
     int no_workers;       /* no scheduler: jobs stay queued (tests of the API alone) */
+    int no_zoo;           /* no zero-shot version 0: a project waits for its first training */
     /* Called on the scheduler thread after a worker exited and its job's end is recorded (the ML
      * backend server writes its version folders then). May be NULL. */
     void (*job_ended)(void *user, int64_t job);

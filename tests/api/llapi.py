@@ -75,8 +75,10 @@ class Child:
 
 class Server(Child):
     """training=False starts the server with --no-training: the loop queues jobs but runs none,
-    so tests that label ten tasks do not train a detector in the background."""
-    def __init__(self, *args, data_dir=None, training=False):
+    so tests that label ten tasks do not train a detector in the background. zoo=False starts it
+    with --no-zoo: the tests' `face` projects (a zoo class) start without a model, as they did
+    before the zoo knew faces; test_zoo.py turns it on."""
+    def __init__(self, *args, data_dir=None, training=False, zoo=False):
         self.keep = data_dir is not None
         self.dir = data_dir or tempfile.mkdtemp(prefix="llapi-")
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
@@ -84,6 +86,8 @@ class Server(Child):
                ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD] + list(args)
         if not training:
             cmd.append("--no-training")
+        if not zoo:
+            cmd.append("--no-zoo")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.token = None
         deadline = time.time() + 60
