@@ -10,7 +10,7 @@ static const char SQL_INSERT[] =
     " ground_truth, lead_time, prediction, result_count, parent_prediction_id,"
     " parent_annotation_id, last_action, created_at, updated_at)"
     " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, coalesce(?11, '{}'), ?12, ?7, ?8, ?9, ?10, ?10"
-    " FROM task WHERE id = ?1";
+    " FROM task WHERE id = ?1 RETURNING id";
 static const char SQL_GET[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation WHERE id = ?";
 static const char SQL_UPDATE[] =
     "UPDATE annotation SET completed_by_id = ?2, result = ?3, was_cancelled = ?4,"

@@ -391,6 +391,22 @@ int store_step_row(struct store_conn *c, struct store_stmt *s, struct base_err *
     return -1;
 }
 
+int store_step_returning(struct store_stmt *s, int64_t *id)
+{
+    int rc = store_step(s);
+    *id = rc == STORE_ROW ? store_col_i64(s, 0) : 0;
+    if (rc == STORE_ROW)
+        rc = store_step(s);
+    store_reset(s);
+    return rc;
+}
+
+int store_step_id(struct store_conn *c, struct store_stmt *s, int64_t *id, struct base_err *err)
+{
+    int rc = store_step_returning(s, id);
+    return rc == STORE_DONE ? 0 : store_fail(c, rc, err);
+}
+
 int store_write_on(struct store_conn *c, const char *sql, store_bind_fn bind, void *arg,
                    const char *missing, int64_t *rowid, struct base_err *err)
 {
@@ -399,12 +415,13 @@ int store_write_on(struct store_conn *c, const char *sql, store_bind_fn bind, vo
         return -1;
     if (bind)
         bind(s, arg);
-    if (store_step_done(c, s, err))
+    int64_t id;
+    if (store_step_id(c, s, &id, err))
         return -1;
     if (missing && store_changes(c) == 0)
         return base_err_set(err, BASE_E_NOTFOUND, "%s", missing);
     if (rowid)
-        *rowid = store_last_id(c);
+        *rowid = id;
     return 0;
 }
 

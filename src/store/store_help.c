@@ -31,7 +31,8 @@ static const char SQL_BACKEND_EACH[] = "SELECT " BACKEND_COLS " FROM ml_backend"
 static const char SQL_BACKEND_CREATE[] =
     "INSERT INTO ml_backend(project_id, url, title, description, is_interactive, timeout,"
     " auto_update, state, error_message, model_version, legacy_train, created_at, updated_at)"
-    " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12 FROM project WHERE id = ?1";
+    " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12 FROM project WHERE id = ?1 "
+    "RETURNING id";
 static const char SQL_BACKEND_DELETE[] = "DELETE FROM ml_backend WHERE id = ? AND url != ''";
 static const char SQL_BACKEND_STATE[] =
     "UPDATE ml_backend SET state = ?2, error_message = ?3, model_version = ?4, legacy_train = ?5"

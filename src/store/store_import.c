@@ -12,11 +12,11 @@ static const char SQL_MAX_INNER[] = "SELECT coalesce((SELECT inner_id FROM task 
                                     " task_project WHERE project_id = ? ORDER BY id DESC LIMIT 1),"
                                     " 0)";
 static const char SQL_UPLOAD[] = "INSERT INTO file_upload(file, project_id, user_id, created_at)"
-                                 " VALUES (?, ?, ?, ?)";
+                                 " VALUES (?, ?, ?, ?) RETURNING id";
 static const char SQL_TASK[] =
     "INSERT INTO task(project_id, data, meta, created_at, updated_at, is_labeled, overlap,"
     " inner_id, total_annotations, cancelled_annotations, total_predictions, prediction_score,"
-    " file_upload_id) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " file_upload_id) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id";
 static const char SQL_ANNOTATION[] =
     "INSERT INTO annotation(task_id, project_id, completed_by_id, result, was_cancelled,"
     " ground_truth, lead_time, prediction, created_at, updated_at, last_action)"
@@ -80,9 +80,8 @@ static int insert_upload(struct import_ctx *x, const char *file, int64_t *id, st
     store_bind_i64(s, 2, x->project);
     store_bind_id(s, 3, x->user);
     store_bind_time(s, 4, x->now);
-    if (store_step_done(x->c, s, err))
+    if (store_step_id(x->c, s, id, err))
         return -1;
-    *id = store_last_id(x->c);
     if (x->res->upload_count++ == 0)
         x->res->first_upload_id = *id;
     return 0;
@@ -128,9 +127,8 @@ static int insert_task(struct import_ctx *x, const json_t *t, int64_t upload, in
     if (nscore)
         store_bind_real(s, 11, score / (double)nscore);
     store_bind_id(s, 12, upload);
-    if (store_step_done(x->c, s, err))
+    if (store_step_id(x->c, s, id, err))
         return -1;
-    *id = store_last_id(x->c);
     return 0;
 }
 

@@ -47,9 +47,9 @@ int store_fail(struct store_conn *c, int rc, struct base_err *err);
 /* Whether an error code from store_step is a constraint violation (a unique one, for the
  * INSERTs that ask). */
 int store_rc_constraint(int rc);
-/* Rows changed by the connection's last INSERT / UPDATE / DELETE, and the id it inserted. */
+/* Rows changed by the connection's last INSERT / UPDATE / DELETE (a new row's id: RETURNING id
+ * and store_step_id). */
 int64_t store_changes(struct store_conn *c);
-int64_t store_last_id(struct store_conn *c);
 /* The statement's number of parameters. */
 int store_bind_count(struct store_stmt *s);
 
@@ -96,13 +96,22 @@ int store_step_row(struct store_conn *c, struct store_stmt *s, struct base_err *
                    enum base_status missing, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* Steps an INSERT ... RETURNING id (the one way to learn a new row's id, in both dialects) and
+ * resets it: *id is the new row's id, 0 when it inserted nothing (an INSERT ... SELECT whose
+ * parent row is gone) or returns no rows; -1 with err on a database failure. */
+int store_step_id(struct store_conn *c, struct store_stmt *s, int64_t *id, struct base_err *err);
+/* The same returning store_step's code (STORE_DONE on success) for a caller that maps an error
+ * itself. */
+int store_step_returning(struct store_stmt *s, int64_t *id);
+
 /* Fills a statement's parameters from `arg`. */
 typedef void (*store_bind_fn)(struct store_stmt *s, void *arg);
 
 /* Runs the one-statement write `sql` with `bind` (may be NULL) filling its parameters:
  * BASE_E_NOTFOUND with the message `missing` when it changed no row (unless `missing` is NULL);
- * *rowid (may be NULL) receives the last insert id. store_write_on runs it on connection c (in the
- * caller's transaction, if any), store_write_one on a borrowed connection. */
+ * *rowid (may be NULL) receives the new row's id (`sql` ends in RETURNING id). store_write_on runs
+ * it on connection c (in the caller's transaction, if any), store_write_one on a borrowed
+ * connection. */
 int store_write_on(struct store_conn *c, const char *sql, store_bind_fn bind, void *arg,
                    const char *missing, int64_t *rowid, struct base_err *err);
 int store_write_one(struct store *st, const char *sql, store_bind_fn bind, void *arg,

@@ -19,7 +19,7 @@ static const char SQL_REPLACE[] = "UPDATE ml_job SET reason = ?2, created_at = ?
 static const char SQL_INSERT[] = "INSERT INTO ml_job(project_id, kind, state, reason, attempt,"
                                  " version_id, created_at, params)"
                                  " SELECT ?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7 FROM project"
-                                 " WHERE id = ?1";
+                                 " WHERE id = ?1 RETURNING id";
 static const char SQL_GET[] = "SELECT " JOB_COLS " FROM ml_job WHERE id = ?";
 static const char SQL_EACH[] = "SELECT " JOB_COLS " FROM ml_job WHERE ?1 = 0 OR project_id = ?1"
                                " ORDER BY id DESC LIMIT ?2";
@@ -156,11 +156,10 @@ static int insert_job(struct store_conn *c, int64_t project, enum store_job_kind
     store_bind_id(s, 5, version);
     store_bind_time(s, 6, base_time_us());
     store_bind_json(s, 7, params);
-    if (store_step_done(c, s, err))
+    if (store_step_id(c, s, id, err))
         return -1;
-    if (store_changes(c) == 0)
+    if (*id == 0)
         return base_err_set(err, BASE_E_NOTFOUND, "project %lld not found", (long long)project);
-    *id = store_last_id(c);
     return 0;
 }
 

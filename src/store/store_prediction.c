@@ -8,7 +8,7 @@
 static const char SQL_INSERT[] =
     "INSERT INTO prediction(task_id, project_id, result, score, model_version, cluster,"
     " neighbors, mislabeling, created_at, updated_at)"
-    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 FROM task WHERE id = ?1";
+    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 FROM task WHERE id = ?1 RETURNING id";
 /* The loop's insert: nothing when the task is gone or already has a prediction of this version
  * (the server may have predicted it on the spot meanwhile). */
 static const char SQL_INSERT_NEW[] =

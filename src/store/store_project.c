@@ -25,7 +25,7 @@ static const char SQL_LIST[] =
 static const char SQL_WRITE[] =
     "UPDATE project SET " STORE_PROJECT_COLUMNS(AS_SET) "updated_at = ? WHERE id = ?";
 static const char SQL_INSERT[] =
-    "INSERT INTO project(created_by_id, created_at, updated_at) VALUES (?, ?, ?)";
+    "INSERT INTO project(created_by_id, created_at, updated_at) VALUES (?, ?, ?) RETURNING id";
 static const char SQL_DELETE[] = "DELETE FROM project WHERE id = ?";
 static const char SQL_COUNT[] = "SELECT count(*) FROM project";
 static const char SQL_OVERLAP[] =

@@ -10,7 +10,7 @@
 
 static const char SQL_INSERT[] =
     "INSERT INTO export_snapshot(project_id, created_by_id, title, status, options, created_at)"
-    " SELECT ?1, ?2, ?3, 'created', ?4, ?5 FROM project WHERE id = ?1";
+    " SELECT ?1, ?2, ?3, 'created', ?4, ?5 FROM project WHERE id = ?1 RETURNING id";
 static const char SQL_FINISH[] = "UPDATE export_snapshot SET status = ?2, file = ?3, md5 = ?4,"
                                  " counters = ?5, finished_at = ?6 WHERE id = ?1";
 static const char SQL_GET[] = "SELECT " COLS " FROM export_snapshot WHERE id = ?";

@@ -285,11 +285,6 @@ int64_t store_changes(struct store_conn *c)
     return sqlite3_changes(c->db);
 }
 
-int64_t store_last_id(struct store_conn *c)
-{
-    return sqlite3_last_insert_rowid(c->db);
-}
-
 int store_bind_count(struct store_stmt *s)
 {
     return sqlite3_bind_parameter_count(s->sq);

@@ -51,13 +51,12 @@ static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
     if (!s)
         return -1;
     o->k->bind_insert(s, o->id, o->in, base_time_us());
-    if (store_step_done(c, s, err))
+    if (store_step_id(c, s, o->new_id, err))
         return -1;
-    if (store_changes(c) == 0)
+    if (*o->new_id == 0)
         return o->k->names_task
                    ? base_err_set(err, BASE_E_NOTFOUND, "task %lld not found", (long long)o->id)
                    : base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-    *o->new_id = store_last_id(c);
     return store_task_refresh(c, o->id, err);
 }
 

@@ -12,7 +12,7 @@
 
 static const char SQL_USER_INSERT[] =
     "INSERT INTO user(email, username, password, is_superuser, date_joined, last_activity)"
-    " VALUES (?1, ?1, ?2, ?3, ?4, ?4)";
+    " VALUES (?1, ?1, ?2, ?3, ?4, ?4) RETURNING id";
 static const char SQL_TOKEN_INSERT[] = "INSERT INTO token(key, user_id, created) VALUES (?, ?, ?)";
 static const char SQL_TOKEN_DELETE[] = "DELETE FROM token WHERE user_id = ?";
 static const char SQL_TOKEN_GET[] = "SELECT key FROM token WHERE user_id = ?";
@@ -89,14 +89,10 @@ static int user_insert(struct store_conn *c, const char *email, const char *hash
     store_bind_text(s, 2, hash);
     store_bind_int(s, 3, superuser ? 1 : 0);
     store_bind_time(s, 4, base_time_us());
-    int rc = store_step(s);
-    store_reset(s);
+    int rc = store_step_returning(s, id);
     if (store_rc_constraint(rc))
         return base_err_set(err, BASE_E_CONFLICT, "a user with email '%s' already exists", email);
-    if (rc != STORE_DONE)
-        return store_fail(c, rc, err);
-    *id = store_last_id(c);
-    return 0;
+    return rc == STORE_DONE ? 0 : store_fail(c, rc, err);
 }
 
 struct create {

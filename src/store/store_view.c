@@ -7,7 +7,7 @@
 
 static const char SQL_INSERT[] =
     "INSERT INTO dm_view(project_id, user_id, data, created_at,"
-    " updated_at) SELECT ?1, ?2, ?3, ?4, ?4 FROM project WHERE id = ?1";
+    " updated_at) SELECT ?1, ?2, ?3, ?4, ?4 FROM project WHERE id = ?1 RETURNING id";
 static const char SQL_GET[] = "SELECT id, project_id, user_id, data, created_at, updated_at"
                               " FROM dm_view WHERE id = ?";
 static const char SQL_UPDATE[] =
