@@ -420,6 +420,8 @@ int store_write_on(struct store_conn *c, const char *sql, store_bind_fn bind, vo
         return -1;
     if (missing && store_changes(c) == 0)
         return base_err_set(err, BASE_E_NOTFOUND, "%s", missing);
+    if (rowid && id == 0 && store_changes(c) > 0) /* a write without RETURNING id */
+        return base_err_set(err, BASE_E_INTERNAL, "store: the new row's id was not returned");
     if (rowid)
         *rowid = id;
     return 0;

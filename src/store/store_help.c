@@ -7,10 +7,15 @@
 #include <string.h>
 
 static const char SQL_HELP_PUT[] =
-    "INSERT OR REPLACE INTO ml_help(annotation_id, project_id, task_id, prediction_id,"
+    "INSERT INTO ml_help(annotation_id, project_id, task_id, prediction_id,"
     " model_version, shown, accepted, adjusted, deleted, drawn, adjust_iou, lead_time, updated_at)"
     " SELECT id, project_id, task_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 FROM annotation"
-    " WHERE id = ?1";
+    " WHERE id = ?1 ON CONFLICT(annotation_id) DO UPDATE SET project_id = excluded.project_id,"
+    " task_id = excluded.task_id, prediction_id = excluded.prediction_id,"
+    " model_version = excluded.model_version, shown = excluded.shown,"
+    " accepted = excluded.accepted, adjusted = excluded.adjusted, deleted = excluded.deleted,"
+    " drawn = excluded.drawn, adjust_iou = excluded.adjust_iou, lead_time = excluded.lead_time,"
+    " updated_at = excluded.updated_at";
 static const char SQL_HELP_SUM[] =
     "SELECT model_version, count(*), sum(shown), sum(accepted), sum(adjusted), sum(deleted),"
     " sum(drawn), sum(adjust_iou), count(lead_time), coalesce(avg(lead_time), 0)"

@@ -27,7 +27,7 @@ static const char SQL_PREDICTION[] =
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
 
 /* An annotator by id, or by email when the export expanded completed_by to a user object. */
-static const char SQL_USER[] = "SELECT id FROM user WHERE (?1 > 0 AND id = ?1)"
+static const char SQL_USER[] = "SELECT id FROM \"user\" WHERE (?1 > 0 AND id = ?1)"
                                " OR (?1 = 0 AND email = ?2)";
 
 static const char SQL_UNCERTAINTY[] = "UPDATE task SET uncertainty = " STORE_UNCERTAINTY(

@@ -11,23 +11,23 @@
     "u.date_joined, u.last_activity"
 
 static const char SQL_USER_INSERT[] =
-    "INSERT INTO user(email, username, password, is_superuser, date_joined, last_activity)"
+    "INSERT INTO \"user\"(email, username, password, is_superuser, date_joined, last_activity)"
     " VALUES (?1, ?1, ?2, ?3, ?4, ?4) RETURNING id";
 static const char SQL_TOKEN_INSERT[] = "INSERT INTO token(key, user_id, created) VALUES (?, ?, ?)";
 static const char SQL_TOKEN_DELETE[] = "DELETE FROM token WHERE user_id = ?";
 static const char SQL_TOKEN_GET[] = "SELECT key FROM token WHERE user_id = ?";
-static const char SQL_USER_COUNT[] = "SELECT count(*) FROM user";
-static const char SQL_USER_BY_ID[] = "SELECT " USER_COLS " FROM user u WHERE u.id = ?";
-static const char SQL_USER_BY_EMAIL[] = "SELECT " USER_COLS ", u.password FROM user u"
+static const char SQL_USER_COUNT[] = "SELECT count(*) FROM \"user\"";
+static const char SQL_USER_BY_ID[] = "SELECT " USER_COLS " FROM \"user\" u WHERE u.id = ?";
+static const char SQL_USER_BY_EMAIL[] = "SELECT " USER_COLS ", u.password FROM \"user\" u"
                                         " WHERE u.email = ?";
 static const char SQL_USER_BY_TOKEN[] = "SELECT " USER_COLS " FROM token t"
-                                        " JOIN user u ON u.id = t.user_id"
+                                        " JOIN \"user\" u ON u.id = t.user_id"
                                         " WHERE t.key = ? AND u.is_active";
-static const char SQL_USER_SET_PASSWORD[] = "UPDATE user SET password = ? WHERE id = ?";
+static const char SQL_USER_SET_PASSWORD[] = "UPDATE \"user\" SET password = ? WHERE id = ?";
 static const char SQL_SESSION_INSERT[] =
     "INSERT INTO session(key_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)";
 static const char SQL_SESSION_GET[] = "SELECT " USER_COLS ", s.expires_at FROM session s"
-                                      " JOIN user u ON u.id = s.user_id"
+                                      " JOIN \"user\" u ON u.id = s.user_id"
                                       " WHERE s.key_hash = ? AND u.is_active";
 static const char SQL_SESSION_DELETE[] = "DELETE FROM session WHERE key_hash = ?";
 static const char SQL_SESSION_PURGE[] = "DELETE FROM session WHERE expires_at < ?";
@@ -352,9 +352,9 @@ int store_session_delete(struct store *st, const char *key, struct base_err *err
 
 /* ---- listing and names (/api/users) ---------------------------------------------------------- */
 
-static const char SQL_USER_ALL[] = "SELECT " USER_COLS " FROM user u ORDER BY u.id";
+static const char SQL_USER_ALL[] = "SELECT " USER_COLS " FROM \"user\" u ORDER BY u.id";
 static const char SQL_USER_NAMES[] =
-    "UPDATE user SET username = ?2, first_name = ?3, last_name = ?4 WHERE id = ?1";
+    "UPDATE \"user\" SET username = ?2, first_name = ?3, last_name = ?4 WHERE id = ?1";
 
 STORE_EACH_ROW(user_row, struct store_user, store_user_fn, load_user, STORE_NO_RELEASE)
 
