@@ -303,6 +303,20 @@ static const char *const migrations[] = {
 
 static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);
 
+static const char SQL_MIGRATIONS_TABLE[] =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+    " applied_at TEXT NOT NULL)";
+
+int store_migration_count(void)
+{
+    return nmigrations;
+}
+
+const char *store_migration(int i)
+{
+    return i < 0 ? SQL_MIGRATIONS_TABLE : i < nmigrations ? migrations[i] : NULL;
+}
+
 static int record_version(struct store_conn *c, int version, struct base_err *err)
 {
     static const char sql[] = "INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)";
@@ -327,10 +341,7 @@ int store_current_version(struct store_conn *c, int *version, struct base_err *e
 
 int store_migrate(struct store_conn *c, struct base_err *err)
 {
-    if (store_exec(c,
-                   "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-                   " applied_at TEXT NOT NULL)",
-                   err))
+    if (store_exec(c, SQL_MIGRATIONS_TABLE, err))
         return -1;
     for (;;) {
         int v;

@@ -80,6 +80,12 @@ int store_begin(struct store_conn *c, int write, struct base_err *err);
 int store_commit(struct store_conn *c, struct base_err *err);
 void store_rollback(struct store_conn *c);
 
+/* The number of migrations, and migration i's SQL (SQLite's dialect; i = -1: the table
+ * schema_migrations that records them; NULL past the last). */
+int store_migration_count(void);
+const char *store_migration(int i);
+/* The SQLite schema's columns as sorted "table.column" lines (base_free; store_pg_columns). */
+char *store_columns(struct store *st, struct base_err *err);
 /* Brings the schema up to date on a new database's first connection (store_db.c). */
 int store_migrate(struct store_conn *c, struct base_err *err);
 /* The schema's version: the number of migrations applied. */

@@ -195,6 +195,31 @@ void store_conn_put(struct store *st, struct store_conn *c)
         conn_close(c);
 }
 
+static const char SQL_COLUMNS[] =
+    "SELECT m.name || '.' || c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c"
+    " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1";
+
+char *store_columns(struct store *st, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    struct store_stmt *s = c ? store_prepare(c, SQL_COLUMNS, err) : NULL;
+    if (!s) {
+        store_conn_put(st, c);
+        return NULL;
+    }
+    struct base_buf b;
+    base_buf_init(&b, 1 << 20);
+    int rc;
+    while ((rc = store_step(s)) == STORE_ROW)
+        base_buf_printf(&b, NULL, "%s\n", store_col_str(s, 0));
+    char *out = rc == STORE_DONE ? base_buf_steal(&b, NULL) : NULL;
+    if (!out)
+        store_fail(c, rc, err);
+    base_buf_release(&b);
+    store_conn_put(st, c);
+    return out;
+}
+
 /* ---- statements ------------------------------------------------------------------------------ */
 
 int store_fail(struct store_conn *c, int rc, struct base_err *err)
