@@ -341,7 +341,10 @@ int store_current_version(struct store_conn *c, int *version, struct base_err *e
 
 int store_migrate(struct store_conn *c, struct base_err *err)
 {
-    if (store_exec(c, SQL_MIGRATIONS_TABLE, err))
+    char *sql = store_migration_sql(c, -1);
+    int rc = store_exec(c, sql, err);
+    base_free(sql);
+    if (rc)
         return -1;
     for (;;) {
         int v;
@@ -356,8 +359,10 @@ int store_migrate(struct store_conn *c, struct base_err *err)
         }
         if (v == nmigrations)
             return store_commit(c, err);
-        if (store_exec(c, migrations[v], err) || record_version(c, v + 1, err) ||
-            store_commit(c, err)) {
+        sql = store_migration_sql(c, v);
+        rc = store_exec(c, sql, err) || record_version(c, v + 1, err) || store_commit(c, err);
+        base_free(sql);
+        if (rc) {
             base_err_prefix(err, "migration %d: ", v + 1);
             goto fail;
         }

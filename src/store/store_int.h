@@ -1,5 +1,6 @@
-/* Shared between the files of src/store: the connection pool, the prepared-statement cache,
- * transactions and the bind/column helpers that every store file uses. */
+/* Shared between the files of src/store: the statement layer (connections, prepared statements,
+ * transactions, binding and reading) over its two back ends, and the helpers every store file
+ * uses. */
 #ifndef LL_STORE_INT_H
 #define LL_STORE_INT_H
 
@@ -13,11 +14,54 @@
 #define STORE_REGEX_MAX  1000 /* bytes of a "regex" filter's pattern */
 
 /* ---- the statement layer: the one interface between the store files and a database back end
- * (store_sqlite.c). No store file names a back end's own API; see README.md. ----------------- */
+ * (store_sqlite.c, store_pg.c). No store file names a back end's own API; see README.md. ---- */
 
-/* A pooled connection and a prepared statement on it (the back end's own structs). */
-struct store_conn;
-struct store_stmt;
+/* A pooled connection and a prepared statement on it: the first member of each back end's own
+ * structs, which say which back end they belong to. */
+struct store_ops;
+struct store_conn {
+    const struct store_ops *ops;
+    struct store_conn *next; /* the pool's idle list */
+};
+struct store_stmt {
+    struct store_conn *conn;
+};
+
+/* A back end: the statement layer's functions below for one kind of database (store_layer.c
+ * dispatches to them). */
+struct store_ops {
+    struct store_conn *(*open)(const char *where, struct base_err *err);
+    void (*close)(struct store_conn *c);
+    void (*release)(struct store_conn *c); /* before it idles: runs ended, transaction undone */
+    char *(*migration)(int i);             /* store_migration(i) in its dialect; base_free */
+    struct store_stmt *(*prepare)(struct store_conn *c, const char *sql, struct base_err *err);
+    struct store_stmt *(*stmt_new)(struct store_conn *c, const char *sql, size_t len,
+                                   struct base_err *err);
+    void (*stmt_free)(struct store_stmt *s);
+    int (*exec)(struct store_conn *c, const char *sql, struct base_err *err);
+    int (*step)(struct store_stmt *s);
+    void (*reset)(struct store_stmt *s);
+    int (*fail)(struct store_conn *c, int rc, struct base_err *err);
+    int (*rc_constraint)(int rc);
+    int64_t (*changes)(struct store_conn *c);
+    int (*bind_count)(struct store_stmt *s);
+    void (*bind_i64)(struct store_stmt *s, int i, int64_t v);
+    void (*bind_real)(struct store_stmt *s, int i, double v);
+    void (*bind_null)(struct store_stmt *s, int i);
+    void (*bind_text)(struct store_stmt *s, int i, const char *v);
+    void (*bind_static)(struct store_stmt *s, int i, const char *v);
+    void (*bind_owned)(struct store_stmt *s, int i, char *v, size_t len); /* takes v (base_free) */
+    int64_t (*col_i64)(struct store_stmt *s, int i);
+    double (*col_real)(struct store_stmt *s, int i);
+    int (*col_null)(struct store_stmt *s, int i);
+    const char *(*col_str)(struct store_stmt *s, int i);
+    size_t (*col_len)(struct store_stmt *s, int i);
+    int (*begin)(struct store_conn *c, int write, struct base_err *err);
+    int (*commit)(struct store_conn *c, struct base_err *err);
+    void (*rollback)(struct store_conn *c);
+};
+extern const struct store_ops store_sqlite_ops; /* store_sqlite.c: a file path */
+extern const struct store_ops store_pg_ops;     /* store_pg.c: a postgresql:// URL */
 
 /* What store_step returns besides a back end's error code (for store_fail / store_rc_unique). */
 enum { STORE_ROW = 100, STORE_DONE = 101 };
@@ -46,7 +90,7 @@ void store_reset(struct store_stmt *s);
 int store_fail(struct store_conn *c, int rc, struct base_err *err);
 /* Whether an error code from store_step is a constraint violation (a unique one, for the
  * INSERTs that ask). */
-int store_rc_constraint(int rc);
+int store_rc_constraint(struct store_conn *c, int rc);
 /* Rows changed by the connection's last INSERT / UPDATE / DELETE (a new row's id: RETURNING id
  * and store_step_id). */
 int64_t store_changes(struct store_conn *c);
@@ -84,7 +128,13 @@ void store_rollback(struct store_conn *c);
  * schema_migrations that records them; NULL past the last). */
 int store_migration_count(void);
 const char *store_migration(int i);
-/* The SQLite schema's columns as sorted "table.column" lines (base_free; store_pg_columns). */
+/* The same in the dialect of c's back end (base_free). */
+char *store_migration_sql(struct store_conn *c, int i);
+/* Whether `where` names a PostgreSQL database (postgresql:// or postgres://) rather than a
+ * SQLite file. */
+int store_is_url(const char *where);
+/* The schema's columns as sorted "table.column" lines (base_free): the test that both back ends
+ * build the same schema. */
 char *store_columns(struct store *st, struct base_err *err);
 /* Brings the schema up to date on a new database's first connection (store_db.c). */
 int store_migrate(struct store_conn *c, struct base_err *err);

@@ -1,4 +1,4 @@
-/* The PostgreSQL (libpq) back end of the statement layer, first part: see store_pg.h. Values
+/* The PostgreSQL (libpq) back end of the statement layer (store_pg_ops; store_pg.h). Values
  * travel as text in both directions (libpq's text format), so a bound int64 is its decimal
  * digits and a column is parsed from its text; PostgreSQL infers the parameters' types from the
  * statement. */
@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* store_pg_step's error codes (never STORE_ROW or STORE_DONE). */
+/* pg_step's error codes (never STORE_ROW or STORE_DONE). */
 enum { PG_E_OTHER = 1, PG_E_UNIQUE, PG_E_FOREIGN, PG_E_CONSTRAINT, PG_E_BUSY, PG_E_IO, PG_E_BIG };
 
-struct store_pg_stmt {
-    struct store_pg_conn *c;
+struct pg_stmt {
+    struct store_stmt base;
     const char *key; /* the SQL literal's address (cached statements) */
     char *sql;       /* the rewritten SQL of a run-time statement (else NULL) */
     char name[24];   /* the server-side prepared statement's name */
@@ -23,18 +23,25 @@ struct store_pg_stmt {
     int row, nrows;
 };
 
-struct store_pg_conn {
+struct pg_conn {
+    struct store_conn base;
     PGconn *pg;
     int64_t changes;
     char msg[256]; /* the last failure's message */
     size_t nstmts;
-    struct store_pg_stmt stmts[STORE_STMT_CACHE];
+    struct pg_stmt stmts[STORE_STMT_CACHE];
 };
+
+#define PC(c) ((struct pg_conn *)(c))
+#define PS(s) ((struct pg_stmt *)(s))
 
 /* ---- connections ------------------------------------------------------------------------------
  */
 
-struct store_pg_conn *store_pg_open(const char *url, struct base_err *err)
+static int pg_exec(struct store_conn *c, const char *sql, struct base_err *err);
+static void pg_reset(struct store_stmt *st);
+
+static struct store_conn *pg_open(const char *url, struct base_err *err)
 {
     PGconn *pg = PQconnectdb(url);
     if (!pg || PQstatus(pg) != CONNECTION_OK) {
@@ -43,39 +50,49 @@ struct store_pg_conn *store_pg_open(const char *url, struct base_err *err)
         PQfinish(pg);
         return NULL;
     }
-    struct store_pg_conn *c = base_calloc(1, sizeof *c);
+    struct pg_conn *c = base_calloc(1, sizeof *c);
+    c->base.ops = &store_pg_ops;
     c->pg = pg;
-    if (store_pg_exec(c, "SET client_min_messages = warning", err)) {
-        store_pg_close(c);
+    if (pg_exec(&c->base, "SET client_min_messages = warning", err)) {
+        store_pg_ops.close(&c->base);
         return NULL;
     }
-    return c;
+    return &c->base;
 }
 
-static void stmt_clear(struct store_pg_stmt *s)
+static void stmt_clear(struct pg_stmt *s)
 {
-    store_pg_reset(s);
+    pg_reset(&s->base);
     for (int i = 0; i < s->nparams; i++)
         base_free(s->vals[i]);
     base_free(s->vals);
     base_free(s->sql);
 }
 
-void store_pg_close(struct store_pg_conn *c)
+static void pg_close(struct store_conn *base)
 {
-    if (!c)
-        return;
+    struct pg_conn *c = PC(base);
     for (size_t i = 0; i < c->nstmts; i++)
         stmt_clear(&c->stmts[i]);
     PQfinish(c->pg);
     base_free(c);
 }
 
+static void pg_rollback(struct store_conn *base);
+
+static void pg_release(struct store_conn *base)
+{
+    struct pg_conn *c = PC(base);
+    for (size_t i = 0; i < c->nstmts; i++)
+        pg_reset(&c->stmts[i].base);
+    pg_rollback(base);
+}
+
 /* ---- errors -----------------------------------------------------------------------------------
  */
 
 /* The class of an SQLSTATE (NULL: none came, the connection may be gone). */
-static int classify(struct store_pg_conn *c, const char *state)
+static int classify(struct pg_conn *c, const char *state)
 {
     if (!state)
         return PQstatus(c->pg) == CONNECTION_OK ? PG_E_OTHER : PG_E_IO;
@@ -95,7 +112,7 @@ static int classify(struct store_pg_conn *c, const char *state)
 }
 
 /* Keeps a failed result's message and classifies its SQLSTATE; clears the result. */
-static int failed(struct store_pg_conn *c, PGresult *res)
+static int failed(struct pg_conn *c, PGresult *res)
 {
     const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg);
     snprintf(c->msg, sizeof c->msg, "%s", msg && *msg ? msg : "unknown error");
@@ -107,8 +124,9 @@ static int failed(struct store_pg_conn *c, PGresult *res)
     return rc;
 }
 
-int store_pg_fail(struct store_pg_conn *c, int rc, struct base_err *err)
+static int pg_fail(struct store_conn *base, int rc, struct base_err *err)
 {
+    const char *msg = PC(base)->msg;
     switch (rc) {
     case PG_E_BUSY:
         return base_err_set(err, BASE_E_BUSY, "database is busy, try again");
@@ -116,29 +134,30 @@ int store_pg_fail(struct store_pg_conn *c, int rc, struct base_err *err)
         return base_err_set(err, BASE_E_INVALID, "a referenced object does not exist");
     case PG_E_UNIQUE:
     case PG_E_CONSTRAINT:
-        return base_err_set(err, BASE_E_CONFLICT, "constraint failed: %s", c->msg);
+        return base_err_set(err, BASE_E_CONFLICT, "constraint failed: %s", msg);
     case PG_E_IO:
-        return base_err_set(err, BASE_E_IO, "database I/O error: %s", c->msg);
+        return base_err_set(err, BASE_E_IO, "database I/O error: %s", msg);
     case PG_E_BIG:
         return base_err_set(err, BASE_E_TOOBIG, "value too big for the database");
     }
-    return base_err_set(err, BASE_E_INTERNAL, "postgresql: %s", c->msg);
+    return base_err_set(err, BASE_E_INTERNAL, "postgresql: %s", msg);
 }
 
-int store_pg_rc_constraint(int rc)
+static int pg_rc_constraint(int rc)
 {
     return rc == PG_E_UNIQUE || rc == PG_E_CONSTRAINT || rc == PG_E_FOREIGN;
 }
 
-int store_pg_exec(struct store_pg_conn *c, const char *sql, struct base_err *err)
+static int pg_exec(struct store_conn *base, const char *sql, struct base_err *err)
 {
+    struct pg_conn *c = PC(base);
     PGresult *res = PQexec(c->pg, sql);
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         PQclear(res);
         return 0;
     }
-    return store_pg_fail(c, failed(c, res), err);
+    return pg_fail(base, failed(c, res), err);
 }
 
 /* ---- statements -------------------------------------------------------------------------------
@@ -172,10 +191,10 @@ char *store_pg_placeholders(const char *sql, size_t len, int *nparams)
     return base_buf_steal(&b, NULL);
 }
 
-static int stmt_init(struct store_pg_conn *c, struct store_pg_stmt *s, const char *key,
-                     const char *sql, size_t len, struct base_err *err)
+static int stmt_init(struct pg_conn *c, struct pg_stmt *s, const char *key, const char *sql,
+                     size_t len, struct base_err *err)
 {
-    *s = (struct store_pg_stmt){.c = c, .key = key};
+    *s = (struct pg_stmt){.base = {&c->base}, .key = key};
     char *text = store_pg_placeholders(sql, len, &s->nparams);
     s->vals = base_calloc((size_t)s->nparams + 1, sizeof *s->vals);
     if (key) {
@@ -184,7 +203,7 @@ static int stmt_init(struct store_pg_conn *c, struct store_pg_stmt *s, const cha
         base_free(text);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             base_free(s->vals);
-            return store_pg_fail(c, failed(c, res), err);
+            return pg_fail(&c->base, failed(c, res), err);
         }
         PQclear(res);
     } else {
@@ -193,130 +212,141 @@ static int stmt_init(struct store_pg_conn *c, struct store_pg_stmt *s, const cha
     return 0;
 }
 
-struct store_pg_stmt *store_pg_prepare(struct store_pg_conn *c, const char *sql,
-                                       struct base_err *err)
+static struct store_stmt *pg_prepare(struct store_conn *base, const char *sql, struct base_err *err)
 {
+    struct pg_conn *c = PC(base);
     for (size_t i = 0; i < c->nstmts; i++)
         if (c->stmts[i].key == sql) {
-            struct store_pg_stmt *s = &c->stmts[i];
-            store_pg_reset(s);
+            struct pg_stmt *s = &c->stmts[i];
+            pg_reset(&s->base);
             for (int k = 0; k < s->nparams; k++) {
                 base_free(s->vals[k]);
                 s->vals[k] = NULL;
             }
-            return s;
+            return &s->base;
         }
     BASE_ASSERT(c->nstmts < STORE_STMT_CACHE);
-    struct store_pg_stmt *s = &c->stmts[c->nstmts];
+    struct pg_stmt *s = &c->stmts[c->nstmts];
     if (stmt_init(c, s, sql, sql, strlen(sql), err))
         return NULL;
     c->nstmts++;
-    return s;
+    return &s->base;
 }
 
-struct store_pg_stmt *store_pg_stmt_new(struct store_pg_conn *c, const char *sql, size_t len,
-                                        struct base_err *err)
+static struct store_stmt *pg_stmt_new(struct store_conn *c, const char *sql, size_t len,
+                                      struct base_err *err)
 {
-    struct store_pg_stmt *s = base_alloc(sizeof *s);
-    stmt_init(c, s, NULL, sql, len, err);
-    return s;
+    struct pg_stmt *s = base_alloc(sizeof *s);
+    stmt_init(PC(c), s, NULL, sql, len, err);
+    return &s->base;
 }
 
-void store_pg_stmt_free(struct store_pg_stmt *s)
+static void pg_stmt_free(struct store_stmt *s)
 {
-    if (!s)
-        return;
-    stmt_clear(s);
+    stmt_clear(PS(s));
     base_free(s);
 }
 
-int store_pg_step(struct store_pg_stmt *s)
+static int pg_step(struct store_stmt *st)
 {
+    struct pg_stmt *s = PS(st);
+    struct pg_conn *c = PC(st->conn);
     if (!s->res) {
         const char *const *vals = (const char *const *)s->vals;
-        s->res = s->sql ? PQexecParams(s->c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0)
-                        : PQexecPrepared(s->c->pg, s->name, s->nparams, vals, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(s->res);
-        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-            int rc = failed(s->c, s->res);
+        s->res = s->sql ? PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0)
+                        : PQexecPrepared(c->pg, s->name, s->nparams, vals, NULL, NULL, 0);
+        ExecStatusType rs = PQresultStatus(s->res);
+        if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {
+            int rc = failed(c, s->res);
             s->res = NULL;
             return rc;
         }
         const char *n = PQcmdTuples(s->res);
-        s->c->changes = n && *n ? strtoll(n, NULL, 10) : 0;
-        s->nrows = st == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
+        c->changes = n && *n ? strtoll(n, NULL, 10) : 0;
+        s->nrows = rs == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
         s->row = -1;
     }
     return ++s->row < s->nrows ? STORE_ROW : STORE_DONE;
 }
 
-void store_pg_reset(struct store_pg_stmt *s)
+static void pg_reset(struct store_stmt *st)
 {
+    struct pg_stmt *s = PS(st);
     PQclear(s->res);
     s->res = NULL;
 }
 
-int64_t store_pg_changes(struct store_pg_conn *c)
+static int64_t pg_changes(struct store_conn *c)
 {
-    return c->changes;
+    return PC(c)->changes;
 }
 
-int store_pg_bind_count(struct store_pg_stmt *s)
+static int pg_bind_count(struct store_stmt *s)
 {
-    return s->nparams;
+    return PS(s)->nparams;
 }
 
 /* ---- binding and reading values ---------------------------------------------------------------
  */
 
-void store_pg_bind_text(struct store_pg_stmt *s, int i, const char *v)
+static void pg_bind_owned(struct store_stmt *st, int i, char *v, size_t len)
 {
-    if (i < 1 || i > s->nparams)
-        return; /* SQLite ignores an index out of range too (SQLITE_RANGE) */
+    (void)len;
+    struct pg_stmt *s = PS(st);
+    if (i < 1 || i > s->nparams) { /* SQLite ignores an index out of range too (SQLITE_RANGE) */
+        base_free(v);
+        return;
+    }
     base_free(s->vals[i - 1]);
-    s->vals[i - 1] = v ? base_strdup(v) : NULL;
+    s->vals[i - 1] = v;
 }
 
-void store_pg_bind_i64(struct store_pg_stmt *s, int i, int64_t v)
+static void pg_bind_text(struct store_stmt *s, int i, const char *v)
+{
+    pg_bind_owned(s, i, v ? base_strdup(v) : NULL, 0);
+}
+
+static void pg_bind_i64(struct store_stmt *s, int i, int64_t v)
 {
     char text[24];
     snprintf(text, sizeof text, "%lld", (long long)v);
-    store_pg_bind_text(s, i, text);
+    pg_bind_text(s, i, text);
 }
 
-void store_pg_bind_real(struct store_pg_stmt *s, int i, double v)
+static void pg_bind_real(struct store_stmt *s, int i, double v)
 {
     char text[40];
     snprintf(text, sizeof text, "%.17g", v);
-    store_pg_bind_text(s, i, text);
+    pg_bind_text(s, i, text);
 }
 
-void store_pg_bind_null(struct store_pg_stmt *s, int i)
+static void pg_bind_null(struct store_stmt *s, int i)
 {
-    store_pg_bind_text(s, i, NULL);
+    pg_bind_owned(s, i, NULL, 0);
 }
 
-int store_pg_col_null(struct store_pg_stmt *s, int i)
+static int pg_col_null(struct store_stmt *st, int i)
 {
+    struct pg_stmt *s = PS(st);
     return !s->res || s->row >= s->nrows || i >= PQnfields(s->res) ||
            PQgetisnull(s->res, s->row, i);
 }
 
-const char *store_pg_col_str(struct store_pg_stmt *s, int i)
+static const char *pg_col_str(struct store_stmt *s, int i)
 {
-    return store_pg_col_null(s, i) ? NULL : PQgetvalue(s->res, s->row, i);
+    return pg_col_null(s, i) ? NULL : PQgetvalue(PS(s)->res, PS(s)->row, i);
 }
 
-size_t store_pg_col_len(struct store_pg_stmt *s, int i)
+static size_t pg_col_len(struct store_stmt *s, int i)
 {
-    return store_pg_col_null(s, i) ? 0 : (size_t)PQgetlength(s->res, s->row, i);
+    return pg_col_null(s, i) ? 0 : (size_t)PQgetlength(PS(s)->res, PS(s)->row, i);
 }
 
 /* A column as a number the way SQLite reads one: an integer's digits, a real's integer part,
  * 0 for text that is no number; PostgreSQL's booleans are 't' / 'f'. */
-int64_t store_pg_col_i64(struct store_pg_stmt *s, int i)
+static int64_t pg_col_i64(struct store_stmt *s, int i)
 {
-    const char *t = store_pg_col_str(s, i);
+    const char *t = pg_col_str(s, i);
     if (!t)
         return 0;
     if (t[0] == 't' && !t[1])
@@ -324,37 +354,75 @@ int64_t store_pg_col_i64(struct store_pg_stmt *s, int i)
     return strpbrk(t, ".eE") ? (int64_t)strtod(t, NULL) : strtoll(t, NULL, 10);
 }
 
-double store_pg_col_real(struct store_pg_stmt *s, int i)
+static double pg_col_real(struct store_stmt *s, int i)
 {
-    const char *t = store_pg_col_str(s, i);
+    const char *t = pg_col_str(s, i);
     return t ? strtod(t, NULL) : 0;
 }
 
 /* ---- transactions -----------------------------------------------------------------------------
  */
 
-int store_pg_begin(struct store_pg_conn *c, int write, struct base_err *err)
+/* A write transaction holds one advisory lock for its whole length: writers take turns as with
+ * SQLite's BEGIN IMMEDIATE, which the counters, /next and the job claims rely on. */
+static int pg_begin(struct store_conn *c, int write, struct base_err *err)
 {
-    (void)write; /* the writers' lock is the SQL's business (README.md) */
-    return store_pg_exec(c, "BEGIN", err);
+    return pg_exec(c, write ? "BEGIN; SELECT pg_advisory_xact_lock(7140)" : "BEGIN", err);
 }
 
-int store_pg_commit(struct store_pg_conn *c, struct base_err *err)
+static int pg_commit(struct store_conn *base, struct base_err *err)
 {
+    struct pg_conn *c = PC(base);
     /* PostgreSQL answers COMMIT of a transaction that a failed statement aborted with a
      * successful ROLLBACK: say that it failed. */
     if (PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
-        store_pg_rollback(c);
+        pg_rollback(base);
         return base_err_set(err, BASE_E_INTERNAL, "postgresql: %s", c->msg);
     }
-    if (store_pg_exec(c, "COMMIT", err) == 0)
+    if (pg_exec(base, "COMMIT", err) == 0)
         return 0;
-    store_pg_rollback(c);
+    pg_rollback(base);
     return -1;
 }
 
-void store_pg_rollback(struct store_pg_conn *c)
+static void pg_rollback(struct store_conn *c)
 {
-    if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
-        store_pg_exec(c, "ROLLBACK", NULL);
+    if (PQtransactionStatus(PC(c)->pg) != PQTRANS_IDLE)
+        pg_exec(c, "ROLLBACK", NULL);
 }
+
+static char *pg_migration(int i)
+{
+    return store_pg_migration(i);
+}
+
+const struct store_ops store_pg_ops = {
+    .open = pg_open,
+    .close = pg_close,
+    .release = pg_release,
+    .migration = pg_migration,
+    .prepare = pg_prepare,
+    .stmt_new = pg_stmt_new,
+    .stmt_free = pg_stmt_free,
+    .exec = pg_exec,
+    .step = pg_step,
+    .reset = pg_reset,
+    .fail = pg_fail,
+    .rc_constraint = pg_rc_constraint,
+    .changes = pg_changes,
+    .bind_count = pg_bind_count,
+    .bind_i64 = pg_bind_i64,
+    .bind_real = pg_bind_real,
+    .bind_null = pg_bind_null,
+    .bind_text = pg_bind_text,
+    .bind_static = pg_bind_text,
+    .bind_owned = pg_bind_owned,
+    .col_i64 = pg_col_i64,
+    .col_real = pg_col_real,
+    .col_null = pg_col_null,
+    .col_str = pg_col_str,
+    .col_len = pg_col_len,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+};

@@ -1,7 +1,6 @@
 /* The PostgreSQL schema, derived from SQLite's migrations (store_db.c) instead of written twice,
  * so the two cannot drift apart: store_pg_migration rewrites migration i's DDL into PostgreSQL's
- * dialect, and store_pg_columns / store_sqlite_columns list both schemas' columns for the test
- * that proves them equal (tests/unit/store/test_store_pg.c). */
+ * dialect (tests/unit/store/test_store_pg.c proves both schemas' columns equal). */
 #include "store_pg.h"
 
 #include <string.h>
@@ -74,29 +73,5 @@ char *store_pg_migration(int i)
         }
     }
     base_buf_puts(&b, i >= 0 ? extra(i) : "", NULL);
-    return base_buf_steal(&b, NULL);
-}
-
-/* "table.column" lines of the current schema, sorted; base_free. */
-static const char SQL_PG_COLUMNS[] =
-    "SELECT table_name || '.' || column_name FROM information_schema.columns"
-    " WHERE table_schema = current_schema() ORDER BY 1";
-
-char *store_pg_columns(struct store_pg_conn *c, struct base_err *err)
-{
-    struct store_pg_stmt *s = store_pg_prepare(c, SQL_PG_COLUMNS, err);
-    if (!s)
-        return NULL;
-    struct base_buf b;
-    base_buf_init(&b, 1 << 20);
-    int rc;
-    while ((rc = store_pg_step(s)) == STORE_ROW)
-        base_buf_printf(&b, NULL, "%s\n", store_pg_col_str(s, 0));
-    store_pg_reset(s);
-    if (rc != STORE_DONE) {
-        base_buf_release(&b);
-        store_pg_fail(c, rc, err);
-        return NULL;
-    }
     return base_buf_steal(&b, NULL);
 }

@@ -1,33 +1,27 @@
-/* The SQLite back end of the statement layer (store_int.h): connections and their pool, the
+/* The SQLite back end of the statement layer (store_int.h, store_sqlite_ops): connections, the
  * prepared-statement cache, binding, stepping and reading, transactions, error translation and
  * the regexp() function. The only store file that calls SQLite's API. */
 #include "store_int.h"
 
-#include <pthread.h>
 #include <regex.h>
-#include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
 
-struct store_stmt {
+struct lite_stmt {
+    struct store_stmt base;
     sqlite3_stmt *sq;
-    struct store_conn *c;
     const char *sql; /* the cache's key: the string literal's address */
 };
 
-struct store_conn {
+struct lite_conn {
+    struct store_conn base;
     sqlite3 *db;
-    struct store_conn *next;
     size_t nstmts;
-    struct store_stmt stmts[STORE_STMT_CACHE];
+    struct lite_stmt stmts[STORE_STMT_CACHE];
 };
 
-struct store {
-    char *path;
-    pthread_mutex_t lock;
-    struct store_conn *idle;
-    size_t nidle;
-};
+#define LC(c) ((struct lite_conn *)(c))
+#define LS(s) ((struct lite_stmt *)(s))
 
 /* ---- regexp() for the "regex" filter ---------------------------------------------------------
  */
@@ -85,12 +79,12 @@ static int exec_db(sqlite3 *db, const char *sql, struct base_err *err)
     return -1;
 }
 
-int store_exec(struct store_conn *c, const char *sql, struct base_err *err)
+static int lite_exec(struct store_conn *c, const char *sql, struct base_err *err)
 {
-    return exec_db(c->db, sql, err);
+    return exec_db(LC(c)->db, sql, err);
 }
 
-static struct store_conn *conn_open(const char *path, struct base_err *err)
+static struct store_conn *lite_open(const char *path, struct base_err *err)
 {
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(
@@ -112,120 +106,43 @@ static struct store_conn *conn_open(const char *path, struct base_err *err)
         sqlite3_close(db);
         return NULL;
     }
-    struct store_conn *c = base_calloc(1, sizeof *c);
+    struct lite_conn *c = base_calloc(1, sizeof *c);
+    c->base.ops = &store_sqlite_ops;
     c->db = db;
-    return c;
+    return &c->base;
 }
 
-static void conn_close(struct store_conn *c)
+static void lite_close(struct store_conn *base)
 {
-    if (!c)
-        return;
+    struct lite_conn *c = LC(base);
     for (size_t i = 0; i < c->nstmts; i++)
         sqlite3_finalize(c->stmts[i].sq);
     sqlite3_close(c->db);
     base_free(c);
 }
 
-struct store *store_open(const char *path, struct base_err *err)
+static void lite_release(struct store_conn *base)
 {
-    if (sodium_init() < 0) {
-        base_err_set(err, BASE_E_INTERNAL, "libsodium failed to initialise");
-        return NULL;
-    }
-    struct store_conn *c = conn_open(path, err);
-    if (!c)
-        return NULL;
-    if (store_migrate(c, err)) {
-        conn_close(c);
-        return NULL;
-    }
-    struct store *st = base_calloc(1, sizeof *st);
-    st->path = base_strdup(path);
-    pthread_mutex_init(&st->lock, NULL);
-    st->idle = c;
-    st->nidle = 1;
-    return st;
-}
-
-void store_close(struct store *st)
-{
-    if (!st)
-        return;
-    while (st->idle) {
-        struct store_conn *c = st->idle;
-        st->idle = c->next;
-        conn_close(c);
-    }
-    pthread_mutex_destroy(&st->lock);
-    base_free(st->path);
-    base_free(st);
-}
-
-struct store_conn *store_conn_get(struct store *st, struct base_err *err)
-{
-    pthread_mutex_lock(&st->lock);
-    struct store_conn *c = st->idle;
-    if (c) {
-        st->idle = c->next;
-        st->nidle--;
-    }
-    pthread_mutex_unlock(&st->lock);
-    return c ? c : conn_open(st->path, err);
-}
-
-void store_conn_put(struct store *st, struct store_conn *c)
-{
-    if (!c)
-        return;
+    struct lite_conn *c = LC(base);
     for (size_t i = 0; i < c->nstmts; i++)
         if (sqlite3_stmt_busy(c->stmts[i].sq))
             sqlite3_reset(c->stmts[i].sq);
     if (!sqlite3_get_autocommit(c->db))
         exec_db(c->db, "ROLLBACK", NULL);
-    pthread_mutex_lock(&st->lock);
-    int keep = st->nidle < STORE_POOL_IDLE;
-    if (keep) {
-        c->next = st->idle;
-        st->idle = c;
-        st->nidle++;
-    }
-    pthread_mutex_unlock(&st->lock);
-    if (!keep)
-        conn_close(c);
 }
 
-static const char SQL_COLUMNS[] =
-    "SELECT m.name || '.' || c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c"
-    " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1";
-
-char *store_columns(struct store *st, struct base_err *err)
+static char *lite_migration(int i)
 {
-    struct store_conn *c = store_conn_get(st, err);
-    struct store_stmt *s = c ? store_prepare(c, SQL_COLUMNS, err) : NULL;
-    if (!s) {
-        store_conn_put(st, c);
-        return NULL;
-    }
-    struct base_buf b;
-    base_buf_init(&b, 1 << 20);
-    int rc;
-    while ((rc = store_step(s)) == STORE_ROW)
-        base_buf_printf(&b, NULL, "%s\n", store_col_str(s, 0));
-    char *out = rc == STORE_DONE ? base_buf_steal(&b, NULL) : NULL;
-    if (!out)
-        store_fail(c, rc, err);
-    base_buf_release(&b);
-    store_conn_put(st, c);
-    return out;
+    const char *sql = store_migration(i);
+    return sql ? base_strdup(sql) : NULL;
 }
 
 /* ---- statements ------------------------------------------------------------------------------ */
 
-int store_fail(struct store_conn *c, int rc, struct base_err *err)
+static int lite_fail(struct store_conn *c, int rc, struct base_err *err)
 {
     int primary = rc & 0xff;
-    const char *msg = sqlite3_errmsg(c->db);
+    const char *msg = sqlite3_errmsg(LC(c)->db);
     switch (primary) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -246,147 +163,131 @@ int store_fail(struct store_conn *c, int rc, struct base_err *err)
     return base_err_set(err, BASE_E_INTERNAL, "sqlite: %s", msg);
 }
 
-int store_rc_constraint(int rc)
+static int lite_rc_constraint(int rc)
 {
     return (rc & 0xff) == SQLITE_CONSTRAINT;
 }
 
-struct store_stmt *store_prepare(struct store_conn *c, const char *sql, struct base_err *err)
+static struct store_stmt *lite_prepare(struct store_conn *base, const char *sql,
+                                       struct base_err *err)
 {
+    struct lite_conn *c = LC(base);
     for (size_t i = 0; i < c->nstmts; i++)
         if (c->stmts[i].sql == sql) {
             sqlite3_stmt *s = c->stmts[i].sq;
             sqlite3_reset(s);
             sqlite3_clear_bindings(s);
-            return &c->stmts[i];
+            return &c->stmts[i].base;
         }
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
     if (rc != SQLITE_OK) {
-        store_fail(c, rc, err);
+        lite_fail(base, rc, err);
         return NULL;
     }
     BASE_ASSERT(c->nstmts < STORE_STMT_CACHE);
-    struct store_stmt *st = &c->stmts[c->nstmts++];
-    *st = (struct store_stmt){s, c, sql};
-    return st;
+    struct lite_stmt *st = &c->stmts[c->nstmts++];
+    *st = (struct lite_stmt){{base}, s, sql};
+    return &st->base;
 }
 
-struct store_stmt *store_stmt_new(struct store_conn *c, const char *sql, size_t len,
-                                  struct base_err *err)
+static struct store_stmt *lite_stmt_new(struct store_conn *c, const char *sql, size_t len,
+                                        struct base_err *err)
 {
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(c->db, sql, (int)len, &s, NULL);
+    int rc = sqlite3_prepare_v2(LC(c)->db, sql, (int)len, &s, NULL);
     if (rc != SQLITE_OK) {
-        store_fail(c, rc, err);
+        lite_fail(c, rc, err);
         return NULL;
     }
-    struct store_stmt *st = base_alloc(sizeof *st);
-    *st = (struct store_stmt){s, c, NULL};
-    return st;
+    struct lite_stmt *st = base_alloc(sizeof *st);
+    *st = (struct lite_stmt){{c}, s, NULL};
+    return &st->base;
 }
 
-void store_stmt_free(struct store_stmt *s)
+static void lite_stmt_free(struct store_stmt *s)
 {
-    if (!s)
-        return;
-    sqlite3_finalize(s->sq);
+    sqlite3_finalize(LS(s)->sq);
     base_free(s);
 }
 
-int store_step(struct store_stmt *s)
+static int lite_step(struct store_stmt *s)
 {
-    int rc = sqlite3_step(s->sq);
+    int rc = sqlite3_step(LS(s)->sq);
     return rc == SQLITE_ROW ? STORE_ROW : rc == SQLITE_DONE ? STORE_DONE : rc;
 }
 
-void store_reset(struct store_stmt *s)
+static void lite_reset(struct store_stmt *s)
 {
-    sqlite3_reset(s->sq);
+    sqlite3_reset(LS(s)->sq);
 }
 
-int64_t store_changes(struct store_conn *c)
+static int64_t lite_changes(struct store_conn *c)
 {
-    return sqlite3_changes(c->db);
+    return sqlite3_changes(LC(c)->db);
 }
 
-int store_bind_count(struct store_stmt *s)
+static int lite_bind_count(struct store_stmt *s)
 {
-    return sqlite3_bind_parameter_count(s->sq);
+    return sqlite3_bind_parameter_count(LS(s)->sq);
 }
 
 /* ---- binding and reading values ---------------------------------------------------------------
  */
 
-void store_bind_i64(struct store_stmt *s, int i, int64_t v)
+static void lite_bind_i64(struct store_stmt *s, int i, int64_t v)
 {
-    sqlite3_bind_int64(s->sq, i, v);
+    sqlite3_bind_int64(LS(s)->sq, i, v);
 }
 
-void store_bind_int(struct store_stmt *s, int i, int v)
+static void lite_bind_real(struct store_stmt *s, int i, double v)
 {
-    sqlite3_bind_int(s->sq, i, v);
+    sqlite3_bind_double(LS(s)->sq, i, v);
 }
 
-void store_bind_real(struct store_stmt *s, int i, double v)
+static void lite_bind_null(struct store_stmt *s, int i)
 {
-    sqlite3_bind_double(s->sq, i, v);
+    sqlite3_bind_null(LS(s)->sq, i);
 }
 
-void store_bind_null(struct store_stmt *s, int i)
+static void lite_bind_text(struct store_stmt *s, int i, const char *v)
 {
-    sqlite3_bind_null(s->sq, i);
+    sqlite3_bind_text(LS(s)->sq, i, v, -1, SQLITE_TRANSIENT); /* NULL binds NULL */
 }
 
-void store_bind_text(struct store_stmt *s, int i, const char *v)
+static void lite_bind_static(struct store_stmt *s, int i, const char *v)
 {
-    sqlite3_bind_text(s->sq, i, v, -1, SQLITE_TRANSIENT); /* NULL binds NULL */
+    sqlite3_bind_text(LS(s)->sq, i, v, -1, SQLITE_STATIC);
 }
 
-void store_bind_static(struct store_stmt *s, int i, const char *v)
+static void lite_bind_owned(struct store_stmt *s, int i, char *v, size_t len)
 {
-    sqlite3_bind_text(s->sq, i, v, -1, SQLITE_STATIC);
+    sqlite3_bind_text64(LS(s)->sq, i, v, len, base_free, SQLITE_UTF8);
 }
 
-void store_bind_json(struct store_stmt *s, int i, const json_t *v)
+static int64_t lite_col_i64(struct store_stmt *s, int i)
 {
-    if (!v) {
-        sqlite3_bind_null(s->sq, i);
-        return;
-    }
-    size_t len;
-    char *text = base_json_dumps(v, BASE_JSON_COMPACT, &len);
-    sqlite3_bind_text64(s->sq, i, text, len, base_free, SQLITE_UTF8);
+    return sqlite3_column_int64(LS(s)->sq, i);
 }
 
-int64_t store_col_i64(struct store_stmt *s, int i)
+static double lite_col_real(struct store_stmt *s, int i)
 {
-    return sqlite3_column_int64(s->sq, i);
+    return sqlite3_column_double(LS(s)->sq, i);
 }
 
-int store_col_int(struct store_stmt *s, int i)
+static int lite_col_null(struct store_stmt *s, int i)
 {
-    return sqlite3_column_int(s->sq, i);
+    return sqlite3_column_type(LS(s)->sq, i) == SQLITE_NULL;
 }
 
-double store_col_real(struct store_stmt *s, int i)
+static const char *lite_col_str(struct store_stmt *s, int i)
 {
-    return sqlite3_column_double(s->sq, i);
+    return (const char *)sqlite3_column_text(LS(s)->sq, i);
 }
 
-int store_col_null(struct store_stmt *s, int i)
+static size_t lite_col_len(struct store_stmt *s, int i)
 {
-    return sqlite3_column_type(s->sq, i) == SQLITE_NULL;
-}
-
-const char *store_col_str(struct store_stmt *s, int i)
-{
-    return (const char *)sqlite3_column_text(s->sq, i);
-}
-
-size_t store_col_len(struct store_stmt *s, int i)
-{
-    return (size_t)sqlite3_column_bytes(s->sq, i);
+    return (size_t)sqlite3_column_bytes(LS(s)->sq, i);
 }
 
 /* ---- transactions -----------------------------------------------------------------------------
@@ -399,26 +300,59 @@ static const char SQL_BEGIN_READ[] = "BEGIN";
 static const char SQL_COMMIT[] = "COMMIT";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
 
-int store_begin(struct store_conn *c, int write, struct base_err *err)
+static int lite_begin(struct store_conn *c, int write, struct base_err *err)
 {
     struct store_stmt *s = store_prepare(c, write ? SQL_BEGIN_WRITE : SQL_BEGIN_READ, err);
     return s ? store_step_done(c, s, err) : -1;
 }
 
-int store_commit(struct store_conn *c, struct base_err *err)
+static void lite_rollback(struct store_conn *c);
+
+static int lite_commit(struct store_conn *c, struct base_err *err)
 {
     struct store_stmt *s = store_prepare(c, SQL_COMMIT, err);
     if (s && store_step_done(c, s, err) == 0)
         return 0;
-    store_rollback(c);
+    lite_rollback(c);
     return -1;
 }
 
-void store_rollback(struct store_conn *c)
+static void lite_rollback(struct store_conn *c)
 {
-    if (sqlite3_get_autocommit(c->db))
+    if (sqlite3_get_autocommit(LC(c)->db))
         return;
     struct store_stmt *s = store_prepare(c, SQL_ROLLBACK, NULL);
     if (!s || store_step_done(c, s, NULL))
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(LC(c)->db, "ROLLBACK", NULL, NULL, NULL);
 }
+
+const struct store_ops store_sqlite_ops = {
+    .open = lite_open,
+    .close = lite_close,
+    .release = lite_release,
+    .migration = lite_migration,
+    .prepare = lite_prepare,
+    .stmt_new = lite_stmt_new,
+    .stmt_free = lite_stmt_free,
+    .exec = lite_exec,
+    .step = lite_step,
+    .reset = lite_reset,
+    .fail = lite_fail,
+    .rc_constraint = lite_rc_constraint,
+    .changes = lite_changes,
+    .bind_count = lite_bind_count,
+    .bind_i64 = lite_bind_i64,
+    .bind_real = lite_bind_real,
+    .bind_null = lite_bind_null,
+    .bind_text = lite_bind_text,
+    .bind_static = lite_bind_static,
+    .bind_owned = lite_bind_owned,
+    .col_i64 = lite_col_i64,
+    .col_real = lite_col_real,
+    .col_null = lite_col_null,
+    .col_str = lite_col_str,
+    .col_len = lite_col_len,
+    .begin = lite_begin,
+    .commit = lite_commit,
+    .rollback = lite_rollback,
+};

@@ -90,7 +90,7 @@ static int user_insert(struct store_conn *c, const char *email, const char *hash
     store_bind_int(s, 3, superuser ? 1 : 0);
     store_bind_time(s, 4, base_time_us());
     int rc = store_step_returning(s, id);
-    if (store_rc_constraint(rc))
+    if (store_rc_constraint(c, rc))
         return base_err_set(err, BASE_E_CONFLICT, "a user with email '%s' already exists", email);
     return rc == STORE_DONE ? 0 : store_fail(c, rc, err);
 }
