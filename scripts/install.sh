@@ -8,7 +8,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev libexpat1-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev libzip-dev libcurl4-openssl-dev
-  libdnnl-dev libsodium-dev zlib1g-dev postgresql libpq-dev
+  libdnnl-dev libsodium-dev libssl-dev zlib1g-dev postgresql libpq-dev
   python3 python3-numpy python3-torch python3-torchvision
   chromium wrk curl time
 )
@@ -97,5 +97,17 @@ if [ -f tests/oracle/package-lock.json ]; then
     (cd tests/oracle && retry 300 npm ci --no-audit --no-fund --loglevel=error \
       --fetch-timeout=60000 --fetch-retries=3)
     cp tests/oracle/package-lock.json "$stamp"
+  fi
+fi
+
+# An S3-compatible server for the object-storage API tests (tests/api/test_storage_s3.py):
+# npm's s3rver, started by the test on a loopback port.
+if [ -f tests/s3rver/package-lock.json ]; then
+  stamp=tests/s3rver/node_modules/.labelloop-lock
+  if [ ! -f "$stamp" ] || ! cmp -s tests/s3rver/package-lock.json "$stamp"; then
+    echo "install: npm ci in tests/s3rver/"
+    (cd tests/s3rver && retry 300 npm ci --no-audit --no-fund --loglevel=error \
+      --fetch-timeout=60000 --fetch-retries=3)
+    cp tests/s3rver/package-lock.json "$stamp"
   fi
 fi

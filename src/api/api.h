@@ -46,8 +46,9 @@ int api_admit(void *ctx, struct http_request *req, struct http_response *resp,
               struct http_admission *adm);
 
 /* The work pools the handlers defer slow work to, for http_server_config.pools/npools: password
- * hashing (one thread: Argon2 takes 64 MiB) and image decoding (thumbnails). */
-enum { API_POOL_HASH, API_POOL_IMAGE, API_NPOOLS };
+ * hashing (one thread: Argon2 takes 64 MiB), image decoding (thumbnails) and storage syncs (one
+ * at a time). */
+enum { API_POOL_HASH, API_POOL_IMAGE, API_POOL_STORAGE, API_NPOOLS };
 extern const struct http_pool_config api_pools[API_NPOOLS];
 
 /* Removes what a crash can leave in the media folder: upload files without an upload record

@@ -150,6 +150,7 @@ int api_task_annotations_create(struct api_req *r, struct base_err *err)
         goto out;
     tell_loop(r, id, project);
     api_tell_backends(r, project, "ANNOTATION_CREATED", id, task);
+    api_storage_export_annotation(r, project, task, id);
     rc = reply_annotation(r, 201, id, err);
 out:
     store_annotation_release(&a);
@@ -207,6 +208,7 @@ int api_annotation_patch(struct api_req *r, struct base_err *err)
         goto out;
     tell_loop(r, r->m.ids[0], old.project);
     api_tell_backends(r, old.project, "ANNOTATION_UPDATED", r->m.ids[0], old.task);
+    api_storage_export_annotation(r, old.project, old.task, r->m.ids[0]);
     rc = reply_annotation(r, 200, r->m.ids[0], err);
 out:
     store_annotation_release(&a);

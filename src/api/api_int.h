@@ -224,6 +224,8 @@ int api_prediction_result(struct api_req *r, const struct store_project *row, co
 /* Whether the part of an upload URL after "/data/upload/" is "<project digits>/<plain file
  * name>" (no dot files, separators or control bytes): safe to join under the media folder. */
 int api_media_valid_tail(const char *tail);
+/* The image type of an open file's first bytes (image/jpeg, image/png, image/webp), or NULL. */
+const char *api_media_sniff(int fd);
 
 /* ---- task list views (api_task_view.c) -------------------------------------------------------
  */
@@ -367,8 +369,33 @@ int api_dm_view_delete(struct api_req *r, struct base_err *err);
 int api_dm_actions_list(struct api_req *r, struct base_err *err);
 int api_dm_actions_run(struct api_req *r, struct base_err *err);
 
-/* Label Studio's storage routes: 404 saying that labelloop has none (api_storages.c). */
+/* Label Studio's storage routes (api_storages.c, api_storage_sync.c, api_storage_media.c): S3
+ * import and export storages; other types answer a 404 saying that labelloop has only S3. */
 int api_storages_none(struct api_req *r, struct base_err *err);
+int api_storages_all(struct api_req *r, struct base_err *err);
+int api_storages_types(struct api_req *r, struct base_err *err);
+int api_storages_s3_list(struct api_req *r, struct base_err *err);
+int api_storages_s3_create(struct api_req *r, struct base_err *err);
+int api_storages_s3_get(struct api_req *r, struct base_err *err);
+int api_storages_s3_patch(struct api_req *r, struct base_err *err);
+int api_storages_s3_delete(struct api_req *r, struct base_err *err);
+int api_storages_s3_validate(struct api_req *r, struct base_err *err);
+int api_storages_s3_sync(struct api_req *r, struct base_err *err);
+int api_storages_export_s3_sync(struct api_req *r, struct base_err *err);
+int api_task_resolve(struct api_req *r, struct base_err *err);
+/* A storage as Label Studio answers it (credentials left out). */
+json_t *api_storage_json(const struct store_storage *s);
+/* The storage {id} of the route's kind (import or export S3; 404 otherwise). */
+int api_storage_load(struct api_req *r, struct store_storage *s, struct base_err *err);
+/* Label Studio's validate_connection of a storage's fields (400 with its messages). */
+int api_storage_check(struct api_req *r, const json_t *data, struct base_err *err);
+struct s3_object;
+int api_storage_count_one(void *ctx, const struct s3_object *o, struct base_err *err);
+/* An annotation was saved: written to the project's S3 export storages (never fails). */
+void api_storage_export_annotation(struct api_req *r, int64_t project, int64_t task,
+                                   int64_t annotation);
+/* A task's JSON for the UI: s3:// URIs of its data become /tasks/<id>/resolve/?fileuri=... */
+void api_storage_rewrite(json_t *task);
 
 int api_users_list(struct api_req *r, struct base_err *err);
 int api_users_create(struct api_req *r, struct base_err *err);

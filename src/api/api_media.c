@@ -30,8 +30,7 @@ int api_media_valid_tail(const char *tail)
     return 1;
 }
 
-/* The image type of the file's first bytes, or NULL. */
-static const char *sniffed_type(int fd)
+const char *api_media_sniff(int fd)
 {
     unsigned char p[12];
     ssize_t n = pread(fd, p, sizeof p, 0);
@@ -80,7 +79,7 @@ int api_media_upload(struct api_req *r, struct base_err *err)
     http_response_header(r->resp, "Cache-Control", "private, max-age=3600");
     http_response_header(r->resp, "X-Content-Type-Options", "nosniff");
     http_response_header(r->resp, "Content-Security-Policy", "sandbox");
-    const char *type = sniffed_type(fd);
+    const char *type = api_media_sniff(fd);
     if (!type)
         http_response_header(r->resp, "Content-Disposition", "attachment");
     if (ranged < 0) {

@@ -50,7 +50,9 @@ static int reply_task(void *ctx, const struct store_task *t, struct base_err *er
     const char *key = NULL;
     if (!store_project_get(r->api->store, t->project, &row, NULL))
         key = store_project_data_key(&row);
-    api_reply_json(r, 200, api_task_json(api_users_new(r), t, API_TASK_DM, 1, key, NULL));
+    json_t *j = api_task_json(api_users_new(r), t, API_TASK_DM, 1, key, NULL);
+    api_storage_rewrite(j);
+    api_reply_json(r, 200, j);
     store_project_release(&row);
     return 1;
 }

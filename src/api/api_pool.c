@@ -1,7 +1,7 @@
 /* Slow work off the server threads: a handler hands the rest of a request to one of the API's
  * work pools (password hashing, image decoding) with api_defer. The pools are bounded, so a
  * flood of logins or of image bombs waits for a place or gets 503, while every other request
- * keeps being served. */
+ * keeps being served. Storage syncs (S3 listings and downloads) run on their own pool too. */
 #include "api_int.h"
 
 /* Argon2id takes 64 MiB and a core for ~50 ms a hash: one at a time. Decodes of large images
@@ -9,6 +9,9 @@
 const struct http_pool_config api_pools[API_NPOOLS] = {
     [API_POOL_HASH] = {.threads = 1, .queue = 32, .nice = 10},
     [API_POOL_IMAGE] = {.threads = 2, .queue = 64, .nice = 5},
+    /* Storage syncs wait on S3 and write tasks: one at a time, so two syncs of one storage never
+     * import the same object twice (the second finds the first one's links). */
+    [API_POOL_STORAGE] = {.threads = 1, .queue = 16, .nice = 5},
 };
 
 struct api_deferred {

@@ -39,6 +39,8 @@ static int append_task(void *ctx, const struct store_task *t, struct base_err *e
     json_t *j = api_task_json(x->users, t, x->shape, x->full, x->key, err);
     if (!j)
         return -1;
+    if (x->shape == API_TASK_DM)
+        api_storage_rewrite(j);
     j = x->include ? only_fields(j, x->include) : j;
     if (x->page)
         json_array_set_new(x->out, api_task_page_slot(x->page, t->id), j);
@@ -138,7 +140,9 @@ static int one_task(void *ctx, const struct store_task *t, struct base_err *err)
     if (json_object_get(t->data, "$undefined$") &&
         !store_project_get(x->r->api->store, t->project, &row, NULL))
         x->key = store_project_data_key(&row);
-    json_array_append_new(x->out, api_task_json(x->users, t, API_TASK_DM, 1, x->key, NULL));
+    json_t *j = api_task_json(x->users, t, API_TASK_DM, 1, x->key, NULL);
+    api_storage_rewrite(j);
+    json_array_append_new(x->out, j);
     x->key = NULL; /* borrowed from row */
     store_project_release(&row);
     return 0;

@@ -1,7 +1,9 @@
 /* GET /api/tasks/{id}/thumbnail: a small JPEG of the task's uploaded image for the task list.
  * Made once with src/image (scaled-DCT decode, orientation, area resize, JPEG encode) and kept
- * under <media>/thumbnails/<project>/<file>.jpg; later requests are a file send. Only uploaded
- * media have thumbnails: a task pointing elsewhere answers 404. Decoding runs on the image pool
+ * under <media>/thumbnails/<project>/<file>.jpg; later requests are a file send. Uploaded media
+ * and s3:// objects of the project's S3 storages (read through the loop's object cache, under
+ * <media>/thumbnails/s3/<project>/<md5 of the URI>.jpg) have thumbnails: a task pointing
+ * elsewhere answers 404. Decoding runs on the image pool
  * (at most two at a time, off the server threads), and an image that cannot be thumbnailed
  * (corrupt, truncated, too large) is remembered as such, so it is decoded once, not on every
  * request. */
@@ -22,6 +24,8 @@
 
 struct source {
     const char *tail; /* "<project>/<file>" in the request arena, or NULL */
+    const char *s3;   /* or an s3:// URI */
+    int64_t project;
     struct base_arena *arena;
 };
 
@@ -37,6 +41,7 @@ static int find_source(void *ctx, const struct store_task *t, struct base_err *e
     }
     const char *key;
     json_t *v;
+    s->project = t->project;
     json_object_foreach(t->data, key, v)
     {
         const char *url = json_string_value(v);
@@ -44,6 +49,8 @@ static int find_source(void *ctx, const struct store_task *t, struct base_err *e
             s->tail = base_arena_printf(s->arena, "%s", url + strlen(UPLOAD_PREFIX));
             return 0;
         }
+        if (url && !strncmp(url, "s3://", 5) && !s->s3)
+            s->s3 = base_arena_strdup(s->arena, url);
     }
     return 0;
 }
@@ -102,10 +109,16 @@ static void remember_failure(struct api_req *r, const char *dst, const struct ba
  * same task both write whole files) and answers it. */
 static int make(struct api_req *r, const char *src, const char *dst, struct base_err *err)
 {
-    char *data = NULL;
+    char *data = NULL, *cached = NULL;
     uint8_t *jpeg = NULL;
     size_t len = 0, jlen = 0;
     int rc = -1;
+    if (!strncmp(src, "s3://", 5)) { /* an object: fetched into the cache first */
+        int64_t project;
+        if (store_task_project(r->api->store, r->m.ids[0], &project, err) ||
+            !(src = cached = loop_s3_file(r->api->store, r->api->data_dir, project, src, err)))
+            goto out;
+    }
     if (base_file_read(src, THUMB_SOURCE_MAX, &data, &len, err))
         goto out;
     if (image_thumbnail(data, len, THUMB_SIDE, THUMB_QUALITY, &jpeg, &jlen, err)) {
@@ -120,6 +133,7 @@ static int make(struct api_req *r, const char *src, const char *dst, struct base
     jpeg = NULL;
     rc = 0;
 out:
+    base_free(cached);
     base_free(data);
     base_free(jpeg);
     return rc;
@@ -129,18 +143,29 @@ out:
  * made (paths in the request arena); 404 when the task shows no uploaded file. */
 static int thumb_paths(struct api_req *r, char **src, char **dst, struct base_err *err)
 {
-    struct source s = {NULL, r->arena};
+    struct source s = {.arena = r->arena};
     struct store_task_query q = {.task = r->m.ids[0]};
     if (store_task_each(r->api->store, &q, find_source, &s, err))
         return -1;
-    if (!s.tail || !api_media_valid_tail(s.tail))
-        return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-    int64_t project;
-    const char *rel = base_arena_printf(r->arena, "upload/%s", s.tail);
-    if (store_file_upload_project(r->api->store, rel, &project, err))
-        return -1;
-    *src = base_arena_printf(r->arena, "%s/%s", r->api->media_dir, rel);
-    *dst = base_arena_printf(r->arena, "%s/thumbnails/%s.jpg", r->api->media_dir, s.tail);
+    if (!s.tail && s.s3) {
+        struct base_md5 m;
+        char hex[33];
+        base_md5_init(&m);
+        base_md5_update(&m, s.s3, strlen(s.s3));
+        base_md5_final(&m, hex);
+        *src = (char *)s.s3;
+        *dst = base_arena_printf(r->arena, "%s/thumbnails/s3/%lld/%s.jpg", r->api->media_dir,
+                                 (long long)s.project, hex);
+    } else {
+        if (!s.tail || !api_media_valid_tail(s.tail))
+            return base_err_set(err, BASE_E_NOTFOUND, "Not found.");
+        int64_t project;
+        const char *rel = base_arena_printf(r->arena, "upload/%s", s.tail);
+        if (store_file_upload_project(r->api->store, rel, &project, err))
+            return -1;
+        *src = base_arena_printf(r->arena, "%s/%s", r->api->media_dir, rel);
+        *dst = base_arena_printf(r->arena, "%s/thumbnails/%s.jpg", r->api->media_dir, s.tail);
+    }
     char *dir = base_arena_strdup(r->arena, *dst);
     *strrchr(dir, '/') = '\0';
     return base_mkdirs(dir, err);

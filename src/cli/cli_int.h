@@ -24,7 +24,7 @@ struct cli_serve_opts {
     int64_t max_json_mb, max_image_mpix, max_inflight_mb, max_conns_per_ip, header_timeout_s;
     int trust_proxy;
     /* the training loop */
-    int worker_threads, worker_nice, no_training;
+    int worker_threads, worker_nice, no_training, no_zoo;
     double max_train_s;
     const char *arch; /* --arch: the loop's architecture (NULL: det's default) */
 };

@@ -56,6 +56,8 @@ static void serve_usage(FILE *out)
             "  --arch NAME           architecture of the models the loop trains (default\n"
             "                        " DET_DEFAULT_ARCH "; see labelloop train --help)\n"
             "  --no-training         never start training or prediction jobs (they stay queued)\n"
+            "  --no-zoo              no zero-shot pre-labels: a project whose labels are COCO\n"
+            "                        classes or face waits for its first trained model\n"
             "  --log-level LEVEL     debug, info, warn or error (default info)\n");
 }
 
@@ -100,6 +102,7 @@ static int parse_serve(int argc, char **argv, struct cli_serve_opts *o)
                                           {"worker-nice", required_argument, 0, 'N'},
                                           {"max-train-s", required_argument, 0, 'M'},
                                           {"no-training", no_argument, 0, 'Y'},
+                                          {"no-zoo", no_argument, 0, 'Z'},
                                           {"arch", required_argument, 0, 'A'},
                                           {"max-json-mb", required_argument, 0, 'J'},
                                           {"max-image-mpix", required_argument, 0, 'P'},
@@ -165,6 +168,9 @@ static int parse_serve(int argc, char **argv, struct cli_serve_opts *o)
             break;
         case 'Y':
             o->no_training = 1;
+            break;
+        case 'Z':
+            o->no_zoo = 1;
             break;
         case 'A':
             if (!det_arch_known(optarg))
@@ -312,7 +318,8 @@ static int run_server(struct store *st, const struct cli_serve_opts *o)
                                .worker_nice = o->worker_nice,
                                .max_train_s = o->max_train_s,
                                .arch = o->arch,
-                               .no_workers = o->no_training};
+                               .no_workers = o->no_training,
+                               .no_zoo = o->no_zoo};
     struct loop *loop = loop_new(st, &lcfg, &err);
     if (!loop)
         return cli_fail("%s", err.msg);

@@ -204,10 +204,19 @@ int det_predict_files(struct det_predictor *p, const char *const *paths, int n,
  * predicts only their zoo classes. The converted file must be where det finds pretrained ones
  * ($LL_MODEL_DIR, models/ next to the program). */
 #define DET_ZOO_CENTERNET "zoo:centernet-coco"
-/* The zoo class (index into det_zoo_classes) a label names: its COCO name, case-insensitive, or
- * one of the documented synonyms ("pedestrian" -> "person", docs/models.md); -1 when none. */
+/* "zoo:blazeface-back": MediaPipe's BlazeFace (back-camera variant), one class, `face` (the zoo
+ * class DET_ZOO_FACE_CLASS); "zoo:centernet-coco+blazeface-back": both networks on one 512
+ * input, COCO's classes from the CenterNet and `face` from BlazeFace (with label lines, each
+ * label from the network of its class). */
+#define DET_ZOO_FACES      "zoo:blazeface-back"
+#define DET_ZOO_BOTH       "zoo:centernet-coco+blazeface-back"
+#define DET_ZOO_FACE_CLASS 80
+/* The zoo class (index into det_zoo_classes) a label names: its COCO name or `face`,
+ * case-insensitive, or one of the documented synonyms ("pedestrian" -> "person", "faces" ->
+ * "face", docs/models.md); -1 when none. */
 int det_zoo_match(const char *label);
-/* COCO's 80 class names in the model's order; *n receives the count. */
+/* The zoo's classes: COCO's 80 class names in the CenterNet's order, then "face"; *n receives
+ * the count (81). */
 const char *const *det_zoo_classes(int *n);
 
 /* ---- training -------------------------------------------------------------------------------- */

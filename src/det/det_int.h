@@ -91,7 +91,8 @@ struct det_arch {
     float lr;   /* peak SGD learning rate at batch 16 */
     int mv3;    /* the pretrained MobileNetV3 backbone (det_mv3.c) instead of stem/width/blocks */
     int frozen; /* mv3: its weights stay as pretrained (not trained) */
-    int zoo;    /* a zero-shot model of the zoo (det_zoo.c), not FCOS: inference only */
+    int zoo;    /* a zero-shot model of the zoo (det_zoo.c), not FCOS: inference only; its networks
+                 (DET_ZOO_CN, DET_ZOO_FACE) */
 };
 
 struct det_model {
@@ -139,6 +140,8 @@ int det_tf_scalar(const struct nn_ckpt *c, const char *path, const char *name, f
 /* ---- the zoo (det_zoo.c): zero-shot models from the TF.js graphs, inference only ---------- */
 
 #define DET_ZOO_PREFIX "zoo:"
+#define DET_ZOO_CN     1 /* the COCO CenterNet */
+#define DET_ZOO_FACE   2 /* BlazeFace */
 #define DET_ZOO_TOPK   100
 /* A zoo model by its spec without the "zoo:" prefix (det.h: a name, then optional label lines),
  * loaded. Errors: BASE_E_NOTFOUND for an unknown name or a missing converted file,
@@ -152,6 +155,17 @@ void det_zoo_detections(const struct det_model *m, struct nn_graph *graph, int i
 /* The predictor's decoding: those rows above the score threshold, per-class NMS, max_det. */
 int det_zoo_decode(const struct det_model *m, struct nn_graph *graph, int i, int size,
                    const struct det_predict_opts *o, struct det_box *out);
+/* The zoo's face detector (det_zoo_face.c, BlazeFace): declared on g reading x (raw RGB 0..255
+ * at `size`, 256 or 512: at 512 it sees a 2x2 average), four outputs after those already
+ * declared (scores and regressors at strides 16 and 32); det_zoo_face_load copies its weights
+ * from the converted file for that size; det_zoo_face_rows decodes picture i's DET_FACE_ANCHORS
+ * rows of x0, y0, x1, y1 (pixels at `size`), score from the outputs starting at out0. */
+#define DET_FACE_FILE    "blazeface-back.safetensors"
+#define DET_FACE_SIZE    256
+#define DET_FACE_ANCHORS 896
+void det_zoo_face_build(struct nn_graph *g, int x, int size);
+int det_zoo_face_load(struct det_model *dm, const char *path, int size, struct base_err *err);
+void det_zoo_face_rows(struct nn_graph *graph, int out0, int i, int size, float *rows);
 /* Path of a pretrained file: $LL_MODEL_DIR/FILE, else models/FILE next to the program or one
  * folder up. Errors: BASE_E_NOTFOUND saying where it looked and how to get it. */
 int det_zoo_path(const char *file, char *out, size_t cap, struct base_err *err);

@@ -229,8 +229,8 @@ struct det_model *det_model_create(const struct det_arch *a, const char *const *
     set_classes(m, classes, nclasses);
     m->info.arch = a->name;
     m->info.input_size = size;
-    memcpy(m->info.mean, a->mv3 ? raw_mean : mean, sizeof mean);
-    memcpy(m->info.std, a->mv3 ? raw_std : std, sizeof std);
+    memcpy(m->info.mean, a->mv3 || a->zoo ? raw_mean : mean, sizeof mean);
+    memcpy(m->info.std, a->mv3 || a->zoo ? raw_std : std, sizeof std);
     m->info.data_fingerprint = m->fingerprint;
     m->info.val_ap = m->info.val_ap50 = -1;
     /* building declares the parameters; no kernels are needed to allocate them */

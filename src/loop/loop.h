@@ -27,6 +27,7 @@ struct loop_config {
     double max_train_s;   /* cap on one cycle's training time (0: the schedule's own) */
     const char *arch;     /* architecture of the models it trains (NULL: det's default) */
     int no_workers;       /* no scheduler: jobs stay queued (tests of the API alone) */
+    int no_zoo;           /* no zero-shot version 0: a project waits for its first training */
     /* Called on the scheduler thread after a worker exited and its job's end is recorded (the ML
      * backend server writes its version folders then). May be NULL. */
     void (*job_ended)(void *user, int64_t job);
@@ -208,5 +209,21 @@ extern const struct loop_costs loop_default_costs;
  * base_alloc'd array (free with base_free), *n its length. */
 struct det_box *loop_result_boxes(const json_t *result, const char *from_name,
                                   const char *const *classes, int nclasses, int *n);
+
+/* ---- media in S3 (loop_s3.c) ---------------------------------------------------------------- */
+
+/* Splits "s3://bucket/key" (new strings); -1 when it is not one. */
+int loop_s3_split(const char *uri, char **bucket, char **key);
+/* The S3 import storage of `project` whose bucket is `bucket` (the first by id), in *out
+ * (store_storage_release); BASE_E_NOTFOUND naming the bucket when the project has none. */
+int loop_s3_storage(struct store *st, int64_t project, const char *bucket,
+                    struct store_storage *out, struct base_err *err);
+/* The local copy of an s3:// object of one of the project's import storages: fetched once into
+ * <data_dir>/media/s3cache/<storage id>/<md5 of the key>, later reads use it. Returns a
+ * base_alloc'd path, or NULL with err naming the object. */
+char *loop_s3_file(struct store *st, const char *data_dir, int64_t project, const char *uri,
+                   struct base_err *err);
+/* The most bytes of one cached object. */
+#define LOOP_S3_MAX_OBJECT ((uint64_t)512 << 20)
 
 #endif

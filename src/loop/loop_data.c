@@ -97,8 +97,21 @@ static int plain_tail(const char *tail)
     return 1;
 }
 
-char *loop_task_image(const char *data_dir, const json_t *data, const char *key,
-                      struct base_err *err)
+static const char *task_url(const json_t *data, const char *key)
+{
+    const json_t *v = json_object_get(data, key);
+    return json_string_value(v ? v : json_object_get(data, "$undefined$"));
+}
+
+void loop_name_s3(const json_t *data, const char *key, struct base_err *err)
+{
+    const char *url = task_url(data, key);
+    if (url && !strncmp(url, "s3://", 5))
+        base_err_prefix(err, "%s: ", url);
+}
+
+char *loop_task_image(struct store *st, const char *data_dir, int64_t project, const json_t *data,
+                      const char *key, struct base_err *err)
 {
     static const char prefix[] = "/data/upload/";
     const json_t *v = json_object_get(data, key);
@@ -109,9 +122,11 @@ char *loop_task_image(const char *data_dir, const json_t *data, const char *key,
         base_err_set(err, BASE_E_INVALID, "no image URL under data.%s", key);
         return NULL;
     }
+    if (!strncmp(url, "s3://", 5))
+        return loop_s3_file(st, data_dir, project, url, err);
     if (strncmp(url, prefix, sizeof prefix - 1) || !plain_tail(url + sizeof prefix - 1)) {
         base_err_set(err, BASE_E_UNSUPPORTED,
-                     "%s: only uploaded images (/data/upload/...) are"
+                     "%s: only uploaded images (/data/upload/...) and s3:// objects are"
                      " read by the built-in detector",
                      url);
         return NULL;
@@ -120,8 +135,8 @@ char *loop_task_image(const char *data_dir, const json_t *data, const char *key,
     sprintf(rel, "media/upload/%s", url + sizeof prefix - 1);
     char *path = loop_data_path(data_dir, rel);
     base_free(rel);
-    struct stat st;
-    if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+    struct stat sb;
+    if (stat(path, &sb) || !S_ISREG(sb.st_mode)) {
         base_err_set(err, BASE_E_NOTFOUND, "%s: the uploaded file is missing", url);
         base_free(path);
         return NULL;
@@ -172,8 +187,9 @@ static int add_task(void *ctx, const struct store_task *task, struct base_err *e
         return 0;
     struct base_err e = {0};
     struct image_info info;
-    char *path = loop_task_image(x->data_dir, task->data, x->t->data_key, &e);
+    char *path = loop_task_image(x->st, x->data_dir, task->project, task->data, x->t->data_key, &e);
     if (path && image_probe_file(path, &info, &e)) {
+        loop_name_s3(task->data, x->t->data_key, &e);
         base_free(path);
         path = NULL;
     }

@@ -22,10 +22,15 @@ int loop_target_load(const struct store_project *project, struct loop_target *t,
 void loop_target_release(struct loop_target *t);
 
 /* The local file of a task's image: data[key] (or data["$undefined$"]) must be an upload URL
- * "/data/upload/<project>/<file>" whose file exists under <data_dir>/media/upload. Returns a
- * base_alloc'd path, or NULL with err saying why (a remote URL, a missing file). */
-char *loop_task_image(const char *data_dir, const json_t *data, const char *key,
-                      struct base_err *err);
+ * "/data/upload/<project>/<file>" whose file exists under <data_dir>/media/upload, or an
+ * s3://bucket/key of one of the project's S3 import storages (fetched once into the data dir's
+ * cache, loop_s3_file). Returns a base_alloc'd path, or NULL with err saying why (another remote
+ * URL, a missing file, an object S3 would not give). */
+/* Names an error about the cached copy of an s3:// image by the object's URI (the cache file's
+ * name means nothing to a reader of the log); other URLs are named already. */
+void loop_name_s3(const json_t *data, const char *key, struct base_err *err);
+char *loop_task_image(struct store *st, const char *data_dir, int64_t project, const json_t *data,
+                      const char *key, struct base_err *err);
 
 /* "<data_dir>/models/<project>" and a model file path under the data dir (both base_alloc'd). */
 char *loop_models_dir(const char *data_dir, int64_t project);

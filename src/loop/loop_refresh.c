@@ -57,10 +57,12 @@ static int predict_one(const struct loop_refresh *r, const struct todo *t, int *
 {
     struct base_err e = {0};
     json_t *data = json_loads(t->data, 0, NULL);
-    char *path = loop_task_image(r->data_dir, data, r->target->data_key, &e);
-    json_decref(data);
+    char *path = loop_task_image(r->st, r->data_dir, r->project, data, r->target->data_key, &e);
     struct loop_shot shot;
     int rc = path ? loop_predict_file(r->predictor, path, r->thr, &shot, &e) : -1;
+    if (rc && path)
+        loop_name_s3(data, r->target->data_key, &e);
+    json_decref(data);
     base_free(path);
     if (rc) {
         if ((*warned)++ < MAX_WARNINGS)

@@ -125,7 +125,7 @@ int loop_predict_task(struct loop *l, int64_t task, int *made, struct base_err *
     if ((rc = store_task_each(l->st, &q, look, &x, err)) < 0 || x.has)
         goto out;
     struct base_err why = {0};
-    if (!(path = loop_task_image(l->data_dir, x.data, t.data_key, &why))) {
+    if (!(path = loop_task_image(l->st, l->data_dir, project, x.data, t.data_key, &why))) {
         BASE_DEBUG("loop: task %lld not predicted: %s", (long long)task, why.msg);
         goto out;
     }

@@ -1,8 +1,9 @@
-/* Zero-shot pre-labels: a project whose labels are COCO classes (by name, a synonym, or its own
- * loop_label_map setting) gets the zoo's CenterNet as its first registry version, so every task
- * is pre-labeled before anyone annotates; the first trained model replaces it only by beating
- * it on the held-out tasks, the registry's usual rule. A zoo version has no file: its `file` is
- * the zoo name, and the model is opened with the project's current label mapping. */
+/* Zero-shot pre-labels: a project whose labels are COCO classes or `face` (by name, a synonym,
+ * or its own loop_label_map setting) gets the zoo as its first registry version: the CenterNet
+ * for COCO's classes, BlazeFace for faces, one version running both when it has both. So every
+ * task is pre-labeled before anyone annotates; the first trained model replaces it only by
+ * beating it on the held-out tasks, the registry's usual rule. A zoo version has no file: its
+ * `file` is the zoo name, and the model is opened with the project's current label mapping. */
 #include "loop_int.h"
 
 #include <stdio.h>
@@ -13,7 +14,7 @@
 
 int loop_is_zoo(const char *file)
 {
-    return !strncmp(file, DET_ZOO_CENTERNET, strlen(DET_ZOO_CENTERNET));
+    return !strncmp(file, "zoo:", 4);
 }
 
 /* Trims spaces at both ends of [s, s + n) in place; returns the new start and sets *len. */
@@ -46,8 +47,8 @@ int loop_label_map_each(const char *text, loop_label_map_fn *fn, void *ctx, stru
             snprintf(cls, sizeof cls, "%.*s", (int)cn, c);
             int k = det_zoo_match(cls);
             if (!ln || k < 0)
-                return base_err_set(err, BASE_E_INVALID, "line %d: '%s' is not a COCO class", line,
-                                    cls);
+                return base_err_set(err, BASE_E_INVALID,
+                                    "line %d: '%s' is neither a COCO class nor face", line, cls);
             if (fn && fn(ctx, label, k))
                 return 0;
         }
@@ -74,11 +75,10 @@ char *loop_zoo_spec(const struct store_project *project, const struct loop_targe
 {
     const char *map = project->loop_label_map;
     int n;
-    const char *const *coco = det_zoo_classes(&n);
+    const char *const *names = det_zoo_classes(&n);
     struct base_buf b;
     base_buf_init(&b, (size_t)1 << 20); /* labels are short; a config has at most thousands */
-    int matched = 0;
-    base_buf_printf(&b, NULL, "%s", DET_ZOO_CENTERNET);
+    int matched = 0, coco = 0, face = 0;
     for (int i = 0; i < t->nclasses; i++) {
         struct find f = {t->classes[i], -1};
         if (map)
@@ -87,14 +87,20 @@ char *loop_zoo_spec(const struct store_project *project, const struct loop_targe
             f.cls = det_zoo_match(t->classes[i]);
         if (f.cls < 0 || strchr(t->classes[i], '\n') || strchr(t->classes[i], '\t'))
             continue;
-        base_buf_printf(&b, NULL, "\n%s\t%s", t->classes[i], coco[f.cls]);
+        base_buf_printf(&b, NULL, "\n%s\t%s", t->classes[i], names[f.cls]);
         matched++;
+        face |= f.cls == DET_ZOO_FACE_CLASS;
+        coco |= f.cls != DET_ZOO_FACE_CLASS;
     }
-    if (!matched) {
-        base_buf_release(&b);
-        return NULL;
-    }
-    return base_buf_steal(&b, NULL);
+    char *lines = base_buf_steal(&b, NULL), *spec = NULL;
+    if (matched) /* the zoo model with the networks the labels need */
+        spec = base_strprintf("%s%s",
+                              !face  ? DET_ZOO_CENTERNET
+                              : coco ? DET_ZOO_BOTH
+                                     : DET_ZOO_FACES,
+                              lines);
+    base_free(lines);
+    return spec;
 }
 
 char *loop_model_path(const char *data_dir, const struct store_project *project,
@@ -112,11 +118,12 @@ static void describe(int64_t project, const struct loop_target *t, const char *s
 {
     memset(v, 0, sizeof *v);
     v->project = project;
-    snprintf(v->file, sizeof v->file, "%s", DET_ZOO_CENTERNET);
-    snprintf(v->arch, sizeof v->arch, "%s", strchr(DET_ZOO_CENTERNET, ':') + 1);
-    v->input_size = 512;
+    int name = (int)strcspn(spec, "\n");
+    snprintf(v->file, sizeof v->file, "%.*s", name, spec);
+    snprintf(v->arch, sizeof v->arch, "%s", v->file + 4);
+    v->input_size = strcmp(v->file, DET_ZOO_FACES) ? 512 : 256;
     v->classes = json_array();
-    size_t used = (size_t)snprintf(v->reason, sizeof v->reason, "zero-shot COCO model for");
+    size_t used = (size_t)snprintf(v->reason, sizeof v->reason, "zero-shot %s for", v->arch);
     for (const char *line = strchr(spec, '\n'); line; line = strchr(line + 1, '\n')) {
         const char *tab = strchr(line, '\t'), *end = strchr(line + 1, '\n');
         int ln = (int)(tab - line - 1), cn = (int)((end ? end : tab + strlen(tab)) - tab - 1);
@@ -135,12 +142,14 @@ int loop_zoo_start(struct loop *l, int64_t project, struct base_err *err)
     struct loop_target t = {0};
     struct store_version cur = {0}, v = {0};
     char *spec = NULL;
+    if (l->cfg.no_zoo)
+        return 0;
     int rc = store_project_get(l->st, project, &row, err);
     if (rc || !loop_project_active(&row) || loop_target_load(&row, &t, NULL) ||
         !store_version_current(l->st, project, &cur, NULL) || !(spec = loop_zoo_spec(&row, &t)))
         goto out; /* a model already, or nothing the zoo knows */
     describe(project, &t, spec, &v);
-    rc = store_version_create(l->st, &v, DET_ZOO_CENTERNET, 1, 0, err) ? -1 : 1;
+    rc = store_version_create(l->st, &v, v.file, 1, 0, err) ? -1 : 1;
     if (rc == 1)
         BASE_INFO("loop: project %lld: %s pre-labels its tasks (%s)", (long long)project, v.name,
                   v.reason);

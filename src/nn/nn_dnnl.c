@@ -446,7 +446,12 @@ static int plan_values(struct dn_plan *p)
                 return -1;
             continue;
         }
-        dn_md_act(p, &md, nd->shape);
+        if (nd->op == NN_OP_CONV && nd->shape.c <= 4 && !nd->needs_grad &&
+            only_convs_read(g, i)) /* likewise a few-channel picture the graph makes itself
+                                      (oneDNN has no fast kernel reading it blocked) */
+            dn_md_nchw(&md, nd->shape, dnnl_nchw);
+        else
+            dn_md_act(p, &md, nd->shape);
         p->nd[i].vmem = dn_mem_planned(p, &md, 0);
     }
     return 0;

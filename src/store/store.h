@@ -810,4 +810,36 @@ int store_snapshot_each(struct store *st, int64_t project, int64_t limit, store_
 /* Deletes the row; *file (base_free, "" when none) receives its file for the caller to remove. */
 int store_snapshot_delete(struct store *st, int64_t id, char **file, struct base_err *err);
 
+/* ---- cloud storages (store_storage.c) ------------------------------------------------------ */
+
+/* A Label Studio cloud storage: `type` "s3", `direction` "import" or "export"; `data` holds its
+ * Label Studio fields (title, bucket, prefix, credentials, status, last_sync, ...). */
+struct store_storage {
+    int64_t id, project;
+    char type[16];
+    char direction[8];
+    json_t *data; /* object (owned) */
+    int64_t created_at;
+};
+void store_storage_release(struct store_storage *s);
+/* Errors: BASE_E_NOTFOUND (project). */
+int store_storage_create(struct store *st, int64_t project, const char *type, const char *direction,
+                         const json_t *data, int64_t *id, struct base_err *err);
+int store_storage_get(struct store *st, int64_t id, struct store_storage *out,
+                      struct base_err *err);
+/* Replaces data. BASE_E_NOTFOUND. */
+int store_storage_update(struct store *st, int64_t id, const json_t *data, struct base_err *err);
+/* Deletes the storage and its links (the tasks stay, as in Label Studio). BASE_E_NOTFOUND. */
+int store_storage_delete(struct store *st, int64_t id, struct base_err *err);
+typedef int (*store_storage_fn)(void *ctx, const struct store_storage *s, struct base_err *err);
+/* Storages of a project (0: all) of `type` and `direction` (NULL: any), in id order. */
+int store_storage_each(struct store *st, int64_t project, const char *type, const char *direction,
+                       store_storage_fn fn, void *ctx, struct base_err *err);
+/* Whether an object key of the storage already made a task (*has 0 or 1). */
+int store_storage_link_has(struct store *st, int64_t storage, const char *key, int *has,
+                           struct base_err *err);
+/* Links n tasks to the keys they were made from, in one transaction. */
+int store_storage_links_add(struct store *st, int64_t storage, const char *const *keys,
+                            const int64_t *tasks, size_t n, struct base_err *err);
+
 #endif

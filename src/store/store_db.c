@@ -299,6 +299,23 @@ static const char *const migrations[] = {
     /* 7: the loop's map from a project's labels to a zoo model's classes ("label -> class"
      * lines), beside the built-in names and synonyms (src/loop, zero-shot pre-labels) */
     "ALTER TABLE project ADD COLUMN loop_label_map TEXT NOT NULL DEFAULT '';",
+
+    /* 8: Label Studio's cloud storages (S3 import and export): the storage's settings, secrets
+     * and sync state as its JSON fields in `data`, and the link from each imported object key to
+     * the task made from it, so that a re-sync does not import an object twice */
+    "CREATE TABLE storage ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " project_id INTEGER NOT NULL REFERENCES project(id) ON DELETE CASCADE,"
+    " type TEXT NOT NULL,"
+    " direction TEXT NOT NULL,"
+    " data TEXT NOT NULL DEFAULT '{}',"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX storage_project ON storage(project_id, id);"
+    "CREATE TABLE storage_link ("
+    " task_id INTEGER PRIMARY KEY REFERENCES task(id) ON DELETE CASCADE,"
+    " storage_id INTEGER NOT NULL REFERENCES storage(id) ON DELETE CASCADE,"
+    " key TEXT NOT NULL);"
+    "CREATE INDEX storage_link_key ON storage_link(storage_id, key);",
 };
 
 static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);

@@ -6,11 +6,13 @@ import json
 import os
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import tempfile
 import time
 import unittest
+import urllib.parse
 import zlib
 
 BIN = os.environ.get("LL_BIN", "build/labelloop")
@@ -73,8 +75,10 @@ class Child:
 
 class Server(Child):
     """training=False starts the server with --no-training: the loop queues jobs but runs none,
-    so tests that label ten tasks do not train a detector in the background."""
-    def __init__(self, *args, data_dir=None, training=False):
+    so tests that label ten tasks do not train a detector in the background. zoo=False starts it
+    with --no-zoo: the tests' `face` projects (a zoo class) start without a model, as they did
+    before the zoo knew faces; test_zoo.py turns it on."""
+    def __init__(self, *args, data_dir=None, training=False, zoo=False):
         self.keep = data_dir is not None
         self.dir = data_dir or tempfile.mkdtemp(prefix="llapi-")
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
@@ -82,6 +86,8 @@ class Server(Child):
                ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD] + list(args)
         if not training:
             cmd.append("--no-training")
+        if not zoo:
+            cmd.append("--no-zoo")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.token = None
         deadline = time.time() + 60
@@ -201,6 +207,91 @@ def face_images(n=3):
 def read_bytes(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+S3RVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "s3rver", "node_modules",
+                      "s3rver", "bin", "s3rver.js")
+S3RVER_KEY = "S3RVER"  # s3rver's built-in account (key id and secret)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class S3rver:
+    """s3rver on 127.0.0.1 with a temporary directory; unsigned requests (anonymous, which
+    s3rver allows) put the test's buckets and objects in place."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="s3rver-")
+        self.port = free_port()
+        self.log = open(os.path.join(self.dir, "s3rver.log"), "w+")
+        # s3rver makes continuation tokens with a cipher OpenSSL 3 keeps in its legacy provider
+        self.proc = subprocess.Popen(["node", "--openssl-legacy-provider", S3RVER, "-d",
+                                      os.path.join(self.dir, "data"), "-a", "127.0.0.1", "-p",
+                                      str(self.port), "-s"], stdout=self.log, stderr=self.log)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("s3rver did not start")
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def request(self, method, path, body=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            c.request(method, urllib.parse.quote(path, safe="/?=&"), body=body)
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    def put(self, bucket, key, data):
+        status, _ = self.request("PUT", "/%s/%s" % (bucket, key), data)
+        assert status == 200, status
+
+    def put_many(self, bucket, items):
+        """[(key, bytes)] over one connection."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            for key, data in items:
+                c.request("PUT", urllib.parse.quote("/%s/%s" % (bucket, key)), body=data)
+                r = c.getresponse()
+                r.read()
+                assert r.status == 200, r.status
+        finally:
+            c.close()
+
+    def get(self, bucket, key):
+        return self.request("GET", "/%s/%s" % (bucket, key))
+
+    def bucket(self, name):
+        status, _ = self.request("PUT", "/" + name)
+        assert status == 200, status
+
+    def keys(self, bucket, prefix):
+        _, body = self.request("GET", "/%s?prefix=%s" % (bucket, prefix))
+        text = body.decode()
+        return [part.split("</Key>")[0] for part in text.split("<Key>")[1:]]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class ServerTest(unittest.TestCase):

@@ -549,13 +549,28 @@ def c_export_snapshot_delete(ctx):
 def storage(kind, export=False):
     def call(ctx):
         path = "/api/storages/%s%s" % ("export/" if export else "", kind)
-        ctx.http.request("POST", path, json_body={"bucket": "b", "project": ctx.project,
-                                                  "title": "", "description": ""})
+        body = {"bucket": "sdk-bucket", "project": ctx.project, "title": "", "description": ""}
+        if kind == "s3":  # the SDK's payload, against the test's S3 server (ctx.s3)
+            body.update({"prefix": None, "regex_filter": None, "use_blob_urls": True,
+                         "aws_access_key_id": llapi.S3RVER_KEY,
+                         "aws_secret_access_key": llapi.S3RVER_KEY, "aws_session_token": None,
+                         "region_name": None, "s3_endpoint": ctx.s3 and ctx.s3.endpoint})
+            if export:
+                body = {k: v for k, v in body.items() if k not in ("regex_filter",
+                                                                   "use_blob_urls")}
+                body["can_delete_objects"] = False
+            else:
+                body.update({"presign": True, "presign_ttl": 1, "recursive_scan": False})
+        j = ctx.http.request("POST", path, json_body=body).json()
+        need(j["type"] == kind and j["bucket"] == "sdk-bucket", "the storage")
+        need("aws_secret_access_key" not in j, "no secret in the answer")
+        ctx.storages[kind + ("-export" if export else "")] = j["id"]
     return call
 
 
 def c_sync_storage(ctx):
-    ctx.http.request("POST", "/api/storages/s3/1/sync")
+    j = ctx.http.request("POST", "/api/storages/s3/%d/sync" % ctx.storages["s3"]).json()
+    need(j["status"] == "completed" and j["last_sync_count"] == 1, "one task synced")
 
 
 CALLS = [
@@ -630,17 +645,18 @@ CALLS = [
     ("sync_storage", c_sync_storage),
 ]
 
-# Cloud storage (S3, GCS, Azure) is not part of labelloop: these calls answer 404.
+# Cloud storages other than S3 (GCS, Azure) are not part of labelloop: these calls answer 404.
 UNSUPPORTED = {"connect_google_import_storage", "connect_google_export_storage",
-               "connect_s3_import_storage", "connect_s3_export_storage",
-               "connect_azure_import_storage", "connect_azure_export_storage", "sync_storage"}
+               "connect_azure_import_storage", "connect_azure_export_storage"}
 
 
 class Context:
     """A project the calls work on: tasks 0-9 with images a.jpg..., task 0 annotated (labeled),
     tasks 0 and 1 predicted by "sdk-v1". Made with calls that every server version answers."""
-    def __init__(self, server):
+    def __init__(self, server, s3=None):
         self.s = server
+        self.s3 = s3  # an llapi.S3rver with a bucket "sdk-bucket" holding one object, or None
+        self.storages = {}
         self.http = Session(server, server.token)
         self.tmp = tempfile.mkdtemp(prefix="llsdk-")
         self.scratch = []
@@ -673,9 +689,9 @@ class Context:
         return self._view
 
 
-def run_all(server):
+def run_all(server, s3=None):
     """[(name, None or the failure)] for every call, in order."""
-    ctx = Context(server)
+    ctx = Context(server, s3)
     out = []
     for name, fn in CALLS:
         try:
@@ -690,10 +706,14 @@ def main():
     if len(sys.argv) > 1:
         llapi.BIN = sys.argv[1]
     server = llapi.Server()
+    s3 = llapi.S3rver()
     try:
-        results = run_all(server)
+        s3.bucket("sdk-bucket")
+        s3.put("sdk-bucket", "a.jpg", b"an image")
+        results = run_all(server, s3)
     finally:
         server.stop(check=False)
+        s3.stop()
     ok = [n for n, e in results if e is None]
     for name, e in results:
         print("%-4s %s%s" % ("ok" if e is None else "FAIL", name, "" if e is None else "  " + e))

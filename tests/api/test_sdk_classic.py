@@ -1,21 +1,27 @@
 """The classic Label Studio SDK's calls (sdk_classic.py replays each request as the SDK sends it
-and checks what the SDK reads back): every call works except Label Studio's cloud storages,
-which labelloop does not have and answers with a 404 saying so."""
+and checks what the SDK reads back): every call works, S3 storages against s3rver, except the
+GCS and Azure storages, which labelloop does not have and answers with a 404 saying so."""
 import unittest
 
 import sdk_classic
-from llapi import ServerTest
+from llapi import S3rver, ServerTest
 
 
 class ClassicSDKTest(ServerTest):
     def test_every_call(self):
-        results = sdk_classic.run_all(self.s)
+        s3 = S3rver()
+        try:
+            s3.bucket("sdk-bucket")
+            s3.put("sdk-bucket", "a.jpg", b"an image")
+            results = sdk_classic.run_all(self.s, s3)
+        finally:
+            s3.stop()
         failed = {name: e for name, e in results if e and name not in sdk_classic.UNSUPPORTED}
         self.assertEqual(failed, {})
         for name, e in results:
             if name in sdk_classic.UNSUPPORTED:
                 self.assertIsNotNone(e, name)
-                self.assertIn("no cloud or local storages", e, name)
+                self.assertIn("labelloop has only S3 storages", e, name)
         self.assertEqual(len(results), len(sdk_classic.CALLS))
 
 

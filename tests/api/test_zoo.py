@@ -1,7 +1,8 @@
 """Zero-shot pre-labels through the REST API of a real server with workers on: a project whose
 label is a COCO class (by name, or through its loop_label_map) gets the zoo's CenterNet as its
-first version and predictions on import; a project with only other labels gets none; a bad map
-is a 400. Portraits from seed-faces16 (one person each)."""
+first version and predictions on import; one whose label is `face` gets BlazeFace's face boxes,
+one with both gets both from one version; a project with only other labels gets none; a bad
+map is a 400. Portraits from seed-faces16 (one person, one face each)."""
 import unittest
 
 from llapi import Server, face_images, multipart
@@ -11,7 +12,9 @@ PERSON = ('<View><Image name="image" value="$image"/>'
           '<RectangleLabels name="label" toName="image"><Label value="Person"/>'
           '<Label value="raccoon"/></RectangleLabels></View>')
 WALKER = PERSON.replace('"Person"', '"walker"')
-OTHER = PERSON.replace('"Person"', '"face"')
+OTHER = PERSON.replace('"Person"', '"hat"')
+FACE = PERSON.replace('"Person"', '"face"').replace('"raccoon"', '"hat"')
+BOTH = PERSON.replace('"raccoon"', '"Face"')
 
 
 def zoo_boxes(lp, version):
@@ -27,7 +30,7 @@ def zoo_boxes(lp, version):
 class Zoo(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = Server(training=True)
+        cls.s = Server(training=True, zoo=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -74,6 +77,35 @@ class Zoo(unittest.TestCase):
         v = wait_for("the zoo version", lambda: lp.model()["versions"])[0]
         labels = {b["value"]["rectanglelabels"][0] for b in zoo_boxes(lp, v["name"])}
         self.assertEqual(labels, {"walker"})
+
+    def import_faces(self, config, n):
+        lp = Loop(self.s, config, copies=0)
+        body, ctype = multipart([("file", name, d) for name, d in face_images(n)])
+        self.assertEqual(self.s.post("/api/projects/%d/import" % lp.p, raw=body,
+                                     content_type=ctype).status, 201)
+        lp.tasks = lp.list_tasks()
+        return lp, wait_for("the zoo version", lambda: lp.model()["versions"])[0]
+
+    def test_face_label_gets_face_boxes(self):
+        lp, v = self.import_faces(FACE, 3)
+        self.assertEqual(v["name"], "zoo:blazeface-back-v1")
+        self.assertIn("face (face)", v["reason"])
+        boxes = zoo_boxes(lp, v["name"])
+        self.assertEqual({b["value"]["rectanglelabels"][0] for b in boxes}, {"face"})
+        # each portrait's face: a box centred in its true face box
+        for t in lp.list_tasks():
+            truth = truth_region(t)["value"]
+            pred = [r["value"] for p in t["predictions"] for r in p["result"]]
+            self.assertTrue(any(abs(b["x"] + b["width"] / 2 - truth["x"] - truth["width"] / 2)
+                                < truth["width"] / 2 and
+                                abs(b["y"] + b["height"] / 2 - truth["y"] - truth["height"] / 2)
+                                < truth["height"] / 2 for b in pred), (truth, pred))
+
+    def test_face_and_coco_labels_get_both(self):
+        lp, v = self.import_faces(BOTH, 2)
+        self.assertEqual(v["name"], "zoo:centernet-coco+blazeface-back-v1")
+        labels = {b["value"]["rectanglelabels"][0] for b in zoo_boxes(lp, v["name"])}
+        self.assertEqual(labels, {"Person", "Face"})
 
     def test_other_labels_get_nothing(self):
         lp = Loop(self.s, OTHER)

@@ -58,7 +58,8 @@ async function waitHealthy(base, proc, ms) {
 }
 
 /** Starts the server (or uses LL_E2E_URL), the browser and a logged-out page. `serverArgs` are
- * added to `labelloop serve`'s; by default --no-training (no detector trains in the background). */
+ * added to `labelloop serve`'s; by default --no-training (no detector trains in the background).
+ * Always --no-zoo: the tests' `face` projects (a zoo class) start without a model. */
 export async function start(name, serverArgs = ["--no-training"]) {
   const artifacts = path.resolve(process.env.LL_ARTIFACTS || path.join(os.tmpdir(), "labelloop-e2e"), name);
   fs.rmSync(artifacts, { recursive: true, force: true });
@@ -70,7 +71,7 @@ export async function start(name, serverArgs = ["--no-training"]) {
     const bin = process.env.LL_BIN || fail("LL_BIN is not set");
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const args = ["serve", "--data-dir", dataDir, "--port", String(port), "--host", "127.0.0.1", "--admin-email", EMAIL, "--admin-password", PASSWORD, ...serverArgs];
+    const args = ["serve", "--data-dir", dataDir, "--port", String(port), "--host", "127.0.0.1", "--admin-email", EMAIL, "--admin-password", PASSWORD, "--no-zoo", ...serverArgs];
     proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     const log = fs.createWriteStream(path.join(artifacts, "server.log"));
     proc.stdout.pipe(log);

@@ -105,7 +105,7 @@ static void test_backbone_matches_tfjs(void)
         fprintf(stderr, "fcos-mv3: %s\n", err.msg);
     CHECK(m != NULL);
     size_t count = 0;
-    float *tf = tfjs_oracle_run(nhwc, NPIC, SIZE, taps, &count);
+    float *tf = tfjs_oracle_run("centernet", nhwc, NPIC, SIZE, taps, 3, &count);
     CHECK(tf != NULL);
     for (int mode = NN_TRAIN; m && tf && mode <= NN_INFER; mode++) {
         float *ours[3] = {0};

@@ -105,7 +105,8 @@ static void test_centernet_matches_tfjs(void)
     size_t nk = (size_t)HM * HM * 80, nw = (size_t)HM * HM * 4, nd = (size_t)DET_ZOO_TOPK * 6;
     for (int n = 0; n < NPIC; n++) {
         size_t count = 0;
-        float *tf = tfjs_oracle_run(nhwc + (size_t)n * plane, 1, SIZE, nodes, &count);
+        float *tf =
+            tfjs_oracle_run("centernet", nhwc + (size_t)n * plane, 1, SIZE, nodes, 3, &count);
         CHECK(tf != NULL && count == nk + nw + nd);
         if (!tf || count != nk + nw + nd) {
             free(tf);

@@ -1,6 +1,7 @@
 /* The TF.js oracle of the det tests: runs tests/oracle/tfjs_run.mjs (TF.js's pure-JS CPU backend
- * in node) on the centernet graph model and reads back the nodes it was asked for. Shared by the
- * backbone test (test_det_mv3.c) and the zoo test (test_det_zoo.c). */
+ * in node) on a graph model (centernet, blazeface-back) and reads back the nodes it was asked
+ * for. Shared by the backbone test (test_det_mv3.c) and the zoo tests (test_det_zoo.c,
+ * test_det_zoo_face.c). */
 #ifndef LL_TEST_TFJS_ORACLE_H
 #define LL_TEST_TFJS_ORACLE_H
 
@@ -11,12 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* npic NHWC pictures of side `size` in, the three nodes' values (NHWC, concatenated) out, or
- * NULL after saying why on stderr. The caller frees the result with free(). */
-static float *tfjs_oracle_run(const float *nhwc, int npic, int size, const char *const nodes[3],
-                              size_t *count)
+/* npic NHWC pictures of side `size` in, the nodes' values (NHWC, concatenated) of graph model
+ * models/human-models/MODEL.json out, or NULL after saying why on stderr. The caller frees the
+ * result with free(). */
+static float *tfjs_oracle_run(const char *model, const float *nhwc, int npic, int size,
+                              const char *const *nodes, int nnodes, size_t *count)
 {
-    char dir[] = "/tmp/ll-test-tfjs.XXXXXX", cmd[4096], in[256], out[256];
+    char dir[] = "/tmp/ll-test-tfjs.XXXXXX", cmd[4096], in[256], out[256], list[1024] = "";
     if (!mkdtemp(dir))
         return NULL;
     snprintf(in, sizeof in, "%s/in.bin", dir);
@@ -24,11 +26,13 @@ static float *tfjs_oracle_run(const float *nhwc, int npic, int size, const char 
     FILE *f = fopen(in, "wb");
     fwrite(nhwc, sizeof(float), (size_t)npic * size * size * 3, f);
     fclose(f);
+    for (int i = 0; i < nnodes; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), " %s", nodes[i]);
     const char *src = getenv("LL_SOURCE") ? getenv("LL_SOURCE") : ".";
     snprintf(cmd, sizeof cmd,
-             "cd %s/tests/oracle && node tfjs_run.mjs %s/models/human-models/centernet.json %s "
-             "%d %d %d %s %s %s %s >/dev/null",
-             src, src, in, npic, size, size, out, nodes[0], nodes[1], nodes[2]);
+             "cd %s/tests/oracle && node tfjs_run.mjs %s/models/human-models/%s.json %s %d %d %d "
+             "%s%s >/dev/null",
+             src, src, model, in, npic, size, size, out, list);
     int rc = system(cmd);
     float *data = NULL;
     char *raw = NULL;

@@ -257,7 +257,8 @@ static int collect_map(void *ctx, const char *label, int cls)
 }
 
 /* The loop_label_map setting and the zoo spec: the map first, then names and synonyms; labels
- * that match nothing are left out, and a project of such labels gets no spec at all. */
+ * that match nothing are left out, and a project of such labels gets no spec at all; the spec
+ * names the zoo model whose networks the matched labels need. */
 static void test_zoo_labels(void)
 {
     char seen[256] = "";
@@ -280,10 +281,22 @@ static void test_zoo_labels(void)
     base_free(spec);
     t.nclasses = 0;
     CHECK(loop_zoo_spec(row, &t) == NULL);
-    char *other[] = {"face", "raccoon"};
+    char *other[] = {"raccoon", "head"};
     struct loop_target u = {.classes = other, .nclasses = 2};
     CHECK(loop_zoo_spec(row, &u) == NULL);
-    CHECK(loop_is_zoo("zoo:centernet-coco") && !loop_is_zoo("models/1/job-2.safetensors"));
+    /* a face label takes BlazeFace: alone, or with the CenterNet in one model */
+    char *faces[] = {"raccoon", "Faces", "walker"};
+    struct loop_target f = {.classes = faces, .nclasses = 2};
+    spec = loop_zoo_spec(row, &f);
+    CHECK(spec && !strcmp(spec, "zoo:blazeface-back\nFaces\tface"));
+    base_free(spec);
+    f.nclasses = 3;
+    spec = loop_zoo_spec(row, &f);
+    CHECK(spec && !strcmp(spec, "zoo:centernet-coco+blazeface-back\nFaces\tface\nwalker\tperson"));
+    base_free(spec);
+    CHECK(loop_label_map_each("mug -> face", NULL, NULL, &err) == 0);
+    CHECK(loop_is_zoo("zoo:centernet-coco") && loop_is_zoo("zoo:blazeface-back") &&
+          !loop_is_zoo("models/1/job-2.safetensors"));
 }
 
 TEST_MAIN(TEST_CASE(test_heldout_is_stable_and_a_fifth), TEST_CASE(test_schedule),

@@ -346,6 +346,19 @@ static void net_mobilenet(struct nn_graph *g)
     nn_output(g, nn_conv2d(g, "out", y, &(struct nn_conv2d_cfg){5, 3, 1, 1, 1, 1, 1, 0, 0}));
 }
 
+/* A few-channel picture the graph makes itself (the zoo's BlazeFace: a frozen depthwise 2x2 / 2
+ * rescaling the input) read by two convolutions, one of them TF's asymmetric SAME padding: such a
+ * tensor stays plain NCHW in oneDNN, as the input does. */
+static void net_few_channels(struct nn_graph *g)
+{
+    int x = nn_input(g, 2, 3, 12, 12);
+    int p = nn_conv2d(g, "in", x, &(struct nn_conv2d_cfg){3, 2, 2, 0, 1, 3, 1, 0, .frozen = 1});
+    int a = nn_conv2d(g, "a", p, &(struct nn_conv2d_cfg){8, 5, 2, 1, 1, 1, 1, 1, 0});
+    int b = nn_conv2d(g, "b", p, &(struct nn_conv2d_cfg){4, 1, 2, 0, 1, 1, 1, 0, 0});
+    nn_output(g, nn_relu(g, a));
+    nn_output(g, b);
+}
+
 /* A zoo model's head: convolutions, TF's bilinear x2 upsampling (odd channels: padded lanes),
  * concat, sigmoid. Inference only. */
 static void net_bilinear(struct nn_graph *g)
@@ -423,8 +436,8 @@ static void test_dnnl_vs_ref(void)
         fprintf(stderr, "oneDNN backend not built: skipped\n");
         return;
     }
-    build_fn nets[] = {net_fcos_relu,  net_fcos_silu, net_conv_odd, net_bn_relu_pool,
-                       net_odd_concat, net_residual,  net_mobilenet};
+    build_fn nets[] = {net_fcos_relu,  net_fcos_silu, net_conv_odd,  net_bn_relu_pool,
+                       net_odd_concat, net_residual,  net_mobilenet, net_few_channels};
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
         for (int mode = NN_TRAIN; mode <= NN_INFER; mode++) {
             /* one thread keeps tiny nets fast on a loaded machine; net 0 also runs on two */

@@ -1,0 +1,56 @@
+// FaceBoxes, measured without rebuilding it: runs the TF.js graph model faceboxes.json (its
+// anchors, decoding and NMS run inside TensorFlow control flow) with TF.js's pure-JS CPU backend
+// on the JPEG pictures at their own size, and prints its detections in det_eval_tool's format,
+// each picture's line `image W H` with its size (bench/zoo/run.sh adds the true boxes and scores
+// them with det's evaluator).
+// usage: node faceboxes_tfjs.mjs REPO MODEL.json PICTURE.jpg...  (REPO: the source tree, whose
+// tests/oracle holds TF.js and web/ playwright-core, whose bundled jpeg-js decodes the pictures)
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const [repo, ...rest] = process.argv.slice(2);
+const oracle = createRequire(join(repo, 'tests/oracle/package.json'));
+const tf = oracle('@tensorflow/tfjs-core');
+oracle('@tensorflow/tfjs-backend-cpu');
+const tfc = oracle('@tensorflow/tfjs-converter');
+const { jpegjs } = createRequire(import.meta.url)(
+  join(repo, 'web/node_modules/playwright-core/lib/utilsBundle.js'));
+
+const [modelPath, ...pics] = rest;
+await tf.setBackend('cpu');
+const json = JSON.parse(readFileSync(modelPath, 'utf8'));
+const specs = [];
+const buffers = [];
+for (const group of json.weightsManifest) {
+  specs.push(...group.weights);
+  for (const p of group.paths) buffers.push(readFileSync(join(dirname(modelPath), p)));
+}
+const all = Buffer.concat(buffers);
+const model = await tfc.loadGraphModel(tf.io.fromMemory({
+  modelTopology: json.modelTopology, weightSpecs: specs,
+  weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+}));
+for (const path of pics) {
+  const img = jpegjs.decode(readFileSync(path), { useTArray: true });
+  const [w, h] = [img.width, img.height];
+  const rgb = new Int32Array(w * h * 3);
+  for (let k = 0; k < w * h; k++) {
+    for (let c = 0; c < 3; c++) rgb[3 * k + c] = img.data[4 * k + c];
+  }
+  const input = tf.tensor4d(rgb, [1, h, w, 3], 'int32');
+  const t0 = Date.now();
+  const [boxes, scores, num] = await model.executeAsync({ image_tensor: input },
+    ['boxes', 'scores', 'num_boxes']);
+  const ms = Date.now() - t0;
+  const b = await boxes.data();
+  const s = await scores.data();
+  const n = (await num.data())[0];
+  console.log(`image ${w} ${h}`);
+  // boxes: ymin, xmin, ymax, xmax, normalised to the picture
+  for (let k = 0; k < n; k++) {
+    console.log(`dt ${b[4 * k + 1] * w} ${b[4 * k] * h} ${b[4 * k + 3] * w} ${b[4 * k + 2] * h}`
+      + ` 0 ${s[k]}`);
+  }
+  console.error(`${path}: ${n} boxes, ${ms} ms`);
+}
