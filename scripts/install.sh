@@ -8,7 +8,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev libexpat1-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev libzip-dev libcurl4-openssl-dev
-  libdnnl-dev libsodium-dev libssl-dev zlib1g-dev
+  libdnnl-dev libsodium-dev libssl-dev zlib1g-dev postgresql libpq-dev
   python3 python3-numpy python3-torch python3-torchvision
   chromium wrk curl time
 )

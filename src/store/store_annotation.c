@@ -10,7 +10,7 @@ static const char SQL_INSERT[] =
     " ground_truth, lead_time, prediction, result_count, parent_prediction_id,"
     " parent_annotation_id, last_action, created_at, updated_at)"
     " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, coalesce(?11, '{}'), ?12, ?7, ?8, ?9, ?10, ?10"
-    " FROM task WHERE id = ?1";
+    " FROM task WHERE id = ?1 RETURNING id";
 static const char SQL_GET[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation WHERE id = ?";
 static const char SQL_UPDATE[] =
     "UPDATE annotation SET completed_by_id = ?2, result = ?3, was_cancelled = ?4,"
@@ -41,13 +41,13 @@ static const struct store_field FIELDS[] = {
 };
 #undef F
 
-static void load_scalars(sqlite3_stmt *s, struct store_annotation *a)
+static void load_scalars(struct store_stmt *s, struct store_annotation *a)
 {
     memset(a, 0, sizeof *a);
     store_load_fields(s, FIELDS, sizeof FIELDS / sizeof FIELDS[0], a);
 }
 
-void store_annotation_load(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar)
+void store_annotation_load(struct store_stmt *s, struct store_annotation *a, struct base_arena *ar)
 {
     (void)ar;
     load_scalars(s, a);
@@ -55,7 +55,8 @@ void store_annotation_load(sqlite3_stmt *s, struct store_annotation *a, struct b
     a->prediction = store_col_json(s, 8);
 }
 
-void store_annotation_load_text(sqlite3_stmt *s, struct store_annotation *a, struct base_arena *ar)
+void store_annotation_load_text(struct store_stmt *s, struct store_annotation *a,
+                                struct base_arena *ar)
 {
     load_scalars(s, a);
     a->result_text = store_col_json_text(s, 4, ar, &a->result_len);
@@ -72,32 +73,33 @@ void store_annotation_release(struct store_annotation *a)
 }
 
 /* Binds ?1 = key (the task or the annotation) and ?2..?10, the columns both statements write. */
-static void bind_fields(sqlite3_stmt *s, int64_t key, const struct store_annotation *a, int64_t now)
+static void bind_fields(struct store_stmt *s, int64_t key, const struct store_annotation *a,
+                        int64_t now)
 {
-    sqlite3_bind_int64(s, 1, key);
+    store_bind_i64(s, 1, key);
     store_bind_id(s, 2, a->completed_by);
     store_bind_json(s, 3, a->result);
-    sqlite3_bind_int(s, 4, a->was_cancelled ? 1 : 0);
-    sqlite3_bind_int(s, 5, a->ground_truth ? 1 : 0);
+    store_bind_int(s, 4, a->was_cancelled ? 1 : 0);
+    store_bind_int(s, 5, a->ground_truth ? 1 : 0);
     if (a->has_lead_time)
-        sqlite3_bind_double(s, 6, a->lead_time);
+        store_bind_real(s, 6, a->lead_time);
     else
-        sqlite3_bind_null(s, 6);
+        store_bind_null(s, 6);
     store_bind_id(s, 7, a->parent_prediction);
     store_bind_id(s, 8, a->parent_annotation);
     store_bind_text(s, 9, a->last_action[0] ? a->last_action : NULL);
     store_bind_time(s, 10, now);
 }
 
-static void bind_insert(sqlite3_stmt *s, int64_t task, const void *row, int64_t now)
+static void bind_insert(struct store_stmt *s, int64_t task, const void *row, int64_t now)
 {
     const struct store_annotation *in = row;
     bind_fields(s, task, in, now);
     store_bind_json(s, 11, in->prediction);
-    sqlite3_bind_int64(s, 12, in->result_count);
+    store_bind_i64(s, 12, in->result_count);
 }
 
-static void bind_update(sqlite3_stmt *s, int64_t id, const void *row, int64_t now)
+static void bind_update(struct store_stmt *s, int64_t id, const void *row, int64_t now)
 {
     bind_fields(s, id, row, now);
 }
@@ -126,7 +128,7 @@ static void apply(void *row, unsigned set, const void *value)
         memcpy(a->last_action, v->last_action, sizeof a->last_action);
 }
 
-static void load(sqlite3_stmt *s, void *row)
+static void load(struct store_stmt *s, void *row)
 {
     store_annotation_load(s, row, NULL);
 }

@@ -38,11 +38,11 @@ struct bulk {
     size_t ntasks;
 };
 
-static void bind_bulk(sqlite3_stmt *s, const struct bulk *b)
+static void bind_bulk(struct store_stmt *s, const struct bulk *b)
 {
-    sqlite3_bind_int64(s, 1, b->project);
-    sqlite3_bind_text(s, 2, b->ids, -1, SQLITE_STATIC);
-    if (sqlite3_bind_parameter_count(s) < 3)
+    store_bind_i64(s, 1, b->project);
+    store_bind_static(s, 2, b->ids);
+    if (store_bind_count(s) < 3)
         return;
     store_bind_id(s, 3, b->user);
     store_bind_json(s, 4, b->versions);
@@ -53,21 +53,21 @@ static void bind_bulk(sqlite3_stmt *s, const struct bulk *b)
 static int touched(struct store_conn *c, const struct bulk *b, int64_t **out, size_t *n,
                    struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, b->collect, err);
+    struct store_stmt *s = store_prepare(c, b->collect, err);
     if (!s)
         return -1;
     bind_bulk(s, b);
     size_t cap = 0;
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = store_step(s)) == STORE_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 256;
             *out = base_realloc(*out, cap * sizeof **out);
         }
-        (*out)[(*n)++] = sqlite3_column_int64(s, 0);
+        (*out)[(*n)++] = store_col_i64(s, 0);
     }
-    sqlite3_reset(s);
-    return step == SQLITE_DONE ? 0 : store_fail(c, step, err);
+    store_reset(s);
+    return step == STORE_DONE ? 0 : store_fail(c, step, err);
 }
 
 static int refresh(struct store_conn *c, const struct bulk *b, const int64_t *tasks, size_t n,
@@ -78,10 +78,10 @@ static int refresh(struct store_conn *c, const struct bulk *b, const int64_t *ta
             return -1;
         if (!b->touch)
             continue;
-        sqlite3_stmt *s = store_stmt(c, SQL_TOUCH, err);
+        struct store_stmt *s = store_prepare(c, SQL_TOUCH, err);
         if (!s)
             return -1;
-        sqlite3_bind_int64(s, 1, tasks[i]);
+        store_bind_i64(s, 1, tasks[i]);
         store_bind_time(s, 2, base_time_us());
         store_bind_id(s, 3, b->user);
         if (store_step_done(c, s, err))
@@ -93,14 +93,14 @@ static int refresh(struct store_conn *c, const struct bulk *b, const int64_t *ta
 static int run_body(struct store_conn *c, void *ctx, struct base_err *err)
 {
     struct bulk *b = ctx;
-    sqlite3_stmt *s;
+    struct store_stmt *s;
     if ((b->collect && touched(c, b, &b->tasks, &b->ntasks, err)) ||
-        !(s = store_stmt(c, b->write, err)))
+        !(s = store_prepare(c, b->write, err)))
         return -1;
     bind_bulk(s, b);
     if (store_step_done(c, s, err))
         return -1;
-    b->changed = sqlite3_changes(c->db);
+    b->changed = store_changes(c);
     return refresh(c, b, b->tasks, b->ntasks, err);
 }
 

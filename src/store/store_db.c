@@ -1,8 +1,7 @@
-/* Opening the database, numbered migrations, the connection pool and the statement cache, and
- * the small helpers every store file shares. */
+/* The numbered migrations and the helpers every store file shares, built on the statement
+ * layer (store_int.h; the back end is store_sqlite.c). */
 #include "store_int.h"
 
-#include <sodium.h>
 #include <string.h>
 
 /* ---- migrations ------------------------------------------------------------------------------ */
@@ -321,57 +320,54 @@ static const char *const migrations[] = {
 
 static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);
 
-static int exec(sqlite3 *db, const char *sql, struct base_err *err)
+static const char SQL_MIGRATIONS_TABLE[] =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+    " applied_at TEXT NOT NULL)";
+
+int store_migration_count(void)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
-        return 0;
-    base_err_set(err, BASE_E_INTERNAL, "sqlite: %s", msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    return -1;
+    return nmigrations;
 }
 
-static int current_version(sqlite3 *db, int *version, struct base_err *err)
+const char *store_migration(int i)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
-                                &s, NULL);
-    if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-        *version = sqlite3_column_int(s, 0);
-    else
-        base_err_set(err, BASE_E_INTERNAL, "sqlite: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(s);
-    return rc == SQLITE_OK ? 0 : -1;
+    return i < 0 ? SQL_MIGRATIONS_TABLE : i < nmigrations ? migrations[i] : NULL;
 }
 
-static int record_version(sqlite3 *db, int version, struct base_err *err)
+static int record_version(struct store_conn *c, int version, struct base_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(
-        db, "INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)", -1, &s, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int(s, 1, version);
-        store_bind_time(s, 2, base_time_us());
-        rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-    }
-    if (rc != SQLITE_OK)
-        base_err_set(err, BASE_E_INTERNAL, "sqlite: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(s);
-    return rc == SQLITE_OK ? 0 : -1;
+    static const char sql[] = "INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)";
+    struct store_stmt *s = store_prepare(c, sql, err);
+    if (!s)
+        return -1;
+    store_bind_int(s, 1, version);
+    store_bind_time(s, 2, base_time_us());
+    return store_step_done(c, s, err);
 }
 
-static int migrate(sqlite3 *db, struct base_err *err)
+int store_current_version(struct store_conn *c, int *version, struct base_err *err)
 {
-    if (exec(db,
-             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-             " applied_at TEXT NOT NULL)",
-             err))
+    static const char sql[] = "SELECT coalesce(max(version), 0) FROM schema_migrations";
+    struct store_stmt *s = store_prepare(c, sql, err);
+    if (!s || store_step_row(c, s, err, BASE_E_INTERNAL, "no schema version"))
+        return -1;
+    *version = store_col_int(s, 0);
+    store_reset(s);
+    return 0;
+}
+
+int store_migrate(struct store_conn *c, struct base_err *err)
+{
+    char *sql = store_migration_sql(c, -1);
+    int rc = store_exec(c, sql, err);
+    base_free(sql);
+    if (rc)
         return -1;
     for (;;) {
         int v;
-        if (exec(db, "BEGIN IMMEDIATE", err))
+        if (store_begin(c, 1, err))
             return -1;
-        if (current_version(db, &v, err))
+        if (store_current_version(c, &v, err))
             goto fail;
         if (v > nmigrations) {
             base_err_set(err, BASE_E_INTERNAL,
@@ -379,123 +375,19 @@ static int migrate(sqlite3 *db, struct base_err *err)
             goto fail;
         }
         if (v == nmigrations)
-            return exec(db, "COMMIT", err);
-        if (exec(db, migrations[v], err) || record_version(db, v + 1, err) ||
-            exec(db, "COMMIT", err)) {
+            return store_commit(c, err);
+        sql = store_migration_sql(c, v);
+        rc = store_exec(c, sql, err) || record_version(c, v + 1, err) || store_commit(c, err);
+        base_free(sql);
+        if (rc) {
             base_err_prefix(err, "migration %d: ", v + 1);
             goto fail;
         }
         BASE_INFO("store: applied migration %d", v + 1);
     }
 fail:
-    exec(db, "ROLLBACK", NULL);
+    store_rollback(c);
     return -1;
-}
-
-/* ---- connections ----------------------------------------------------------------------------- */
-
-static struct store_conn *conn_open(const char *path, struct base_err *err)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(
-        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        base_err_set(err, BASE_E_IO, "cannot open database %s: %s", path,
-                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, STORE_BUSY_MS);
-    sqlite3_extended_result_codes(db, 1);
-    store_regexp_register(db);
-    if (exec(db,
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-             " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-4000",
-             err)) {
-        sqlite3_close(db);
-        return NULL;
-    }
-    struct store_conn *c = base_calloc(1, sizeof *c);
-    c->db = db;
-    return c;
-}
-
-static void conn_close(struct store_conn *c)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < c->nstmts; i++)
-        sqlite3_finalize(c->stmts[i].stmt);
-    sqlite3_close(c->db);
-    base_free(c);
-}
-
-struct store *store_open(const char *path, struct base_err *err)
-{
-    if (sodium_init() < 0) {
-        base_err_set(err, BASE_E_INTERNAL, "libsodium failed to initialise");
-        return NULL;
-    }
-    struct store_conn *c = conn_open(path, err);
-    if (!c)
-        return NULL;
-    if (migrate(c->db, err)) {
-        conn_close(c);
-        return NULL;
-    }
-    struct store *st = base_calloc(1, sizeof *st);
-    st->path = base_strdup(path);
-    pthread_mutex_init(&st->lock, NULL);
-    st->idle = c;
-    st->nidle = 1;
-    return st;
-}
-
-void store_close(struct store *st)
-{
-    if (!st)
-        return;
-    while (st->idle) {
-        struct store_conn *c = st->idle;
-        st->idle = c->next;
-        conn_close(c);
-    }
-    pthread_mutex_destroy(&st->lock);
-    base_free(st->path);
-    base_free(st);
-}
-
-struct store_conn *store_conn_get(struct store *st, struct base_err *err)
-{
-    pthread_mutex_lock(&st->lock);
-    struct store_conn *c = st->idle;
-    if (c) {
-        st->idle = c->next;
-        st->nidle--;
-    }
-    pthread_mutex_unlock(&st->lock);
-    return c ? c : conn_open(st->path, err);
-}
-
-void store_conn_put(struct store *st, struct store_conn *c)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < c->nstmts; i++)
-        if (sqlite3_stmt_busy(c->stmts[i].stmt))
-            sqlite3_reset(c->stmts[i].stmt);
-    if (!sqlite3_get_autocommit(c->db))
-        exec(c->db, "ROLLBACK", NULL);
-    pthread_mutex_lock(&st->lock);
-    int keep = st->nidle < STORE_POOL_IDLE;
-    if (keep) {
-        c->next = st->idle;
-        st->idle = c;
-        st->nidle++;
-    }
-    pthread_mutex_unlock(&st->lock);
-    if (!keep)
-        conn_close(c);
 }
 
 int store_schema_version(struct store *st, int *version, struct base_err *err)
@@ -503,73 +395,27 @@ int store_schema_version(struct store *st, int *version, struct base_err *err)
     struct store_conn *c = store_conn_get(st, err);
     if (!c)
         return -1;
-    int rc = current_version(c->db, version, err);
+    int rc = store_current_version(c, version, err);
     store_conn_put(st, c);
     return rc;
 }
 
 /* ---- statements ------------------------------------------------------------------------------ */
 
-int store_fail(struct store_conn *c, int rc, struct base_err *err)
+int store_step_done(struct store_conn *c, struct store_stmt *s, struct base_err *err)
 {
-    int primary = rc & 0xff;
-    const char *msg = sqlite3_errmsg(c->db);
-    switch (primary) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return base_err_set(err, BASE_E_BUSY, "database is busy, try again");
-    case SQLITE_CONSTRAINT:
-        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-            return base_err_set(err, BASE_E_INVALID, "a referenced object does not exist");
-        return base_err_set(err, BASE_E_CONFLICT, "constraint failed: %s", msg);
-    case SQLITE_NOMEM:
-        return base_err_set(err, BASE_E_NOMEM, "database out of memory");
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-        return base_err_set(err, BASE_E_IO, "database I/O error: %s", msg);
-    case SQLITE_TOOBIG:
-        return base_err_set(err, BASE_E_TOOBIG, "value too big for the database");
-    }
-    return base_err_set(err, BASE_E_INTERNAL, "sqlite: %s", msg);
+    int rc = store_step(s);
+    store_reset(s);
+    return rc == STORE_DONE ? 0 : store_fail(c, rc, err);
 }
 
-sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql, struct base_err *err)
-{
-    for (size_t i = 0; i < c->nstmts; i++)
-        if (c->stmts[i].sql == sql) {
-            sqlite3_stmt *s = c->stmts[i].stmt;
-            sqlite3_reset(s);
-            sqlite3_clear_bindings(s);
-            return s;
-        }
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-    if (rc != SQLITE_OK) {
-        store_fail(c, rc, err);
-        return NULL;
-    }
-    BASE_ASSERT(c->nstmts < STORE_STMT_CACHE);
-    c->stmts[c->nstmts].sql = sql;
-    c->stmts[c->nstmts].stmt = s;
-    c->nstmts++;
-    return s;
-}
-
-int store_step_done(struct store_conn *c, sqlite3_stmt *s, struct base_err *err)
-{
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : store_fail(c, rc, err);
-}
-
-int store_step_row(struct store_conn *c, sqlite3_stmt *s, struct base_err *err,
+int store_step_row(struct store_conn *c, struct store_stmt *s, struct base_err *err,
                    enum base_status missing, const char *fmt, ...)
 {
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    int rc = store_step(s);
+    if (rc == STORE_ROW)
         return 0;
-    if (rc != SQLITE_DONE)
+    if (rc != STORE_DONE)
         return store_fail(c, rc, err);
     va_list ap;
     va_start(ap, fmt);
@@ -578,20 +424,39 @@ int store_step_row(struct store_conn *c, sqlite3_stmt *s, struct base_err *err,
     return -1;
 }
 
+int store_step_returning(struct store_stmt *s, int64_t *id)
+{
+    int rc = store_step(s);
+    *id = rc == STORE_ROW ? store_col_i64(s, 0) : 0;
+    if (rc == STORE_ROW)
+        rc = store_step(s);
+    store_reset(s);
+    return rc;
+}
+
+int store_step_id(struct store_conn *c, struct store_stmt *s, int64_t *id, struct base_err *err)
+{
+    int rc = store_step_returning(s, id);
+    return rc == STORE_DONE ? 0 : store_fail(c, rc, err);
+}
+
 int store_write_on(struct store_conn *c, const char *sql, store_bind_fn bind, void *arg,
                    const char *missing, int64_t *rowid, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, sql, err);
+    struct store_stmt *s = store_prepare(c, sql, err);
     if (!s)
         return -1;
     if (bind)
         bind(s, arg);
-    if (store_step_done(c, s, err))
+    int64_t id;
+    if (store_step_id(c, s, &id, err))
         return -1;
-    if (missing && sqlite3_changes(c->db) == 0)
+    if (missing && store_changes(c) == 0)
         return base_err_set(err, BASE_E_NOTFOUND, "%s", missing);
+    if (rowid && id == 0 && store_changes(c) > 0) /* a write without RETURNING id */
+        return base_err_set(err, BASE_E_INTERNAL, "store: the new row's id was not returned");
     if (rowid)
-        *rowid = sqlite3_last_insert_rowid(c->db);
+        *rowid = id;
     return 0;
 }
 
@@ -625,18 +490,18 @@ int store_write_tx(struct store *st, const char *sql, store_bind_fn bind, void *
 
 int store_one_on(struct store_conn *c, const struct store_one *q, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, q->sql, err);
+    struct store_stmt *s = store_prepare(c, q->sql, err);
     if (!s)
         return -1;
     if (q->text)
-        sqlite3_bind_text(s, 1, q->text, -1, SQLITE_TRANSIENT);
+        store_bind_text(s, 1, q->text);
     else
-        sqlite3_bind_int64(s, 1, q->key);
+        store_bind_i64(s, 1, q->key);
     int rc = store_step_row(c, s, err, q->missing ? q->missing : BASE_E_NOTFOUND, "%s",
                             q->msg ? q->msg : "Not found.");
     if (!rc)
         q->load(s, q->out);
-    sqlite3_reset(s);
+    store_reset(s);
     return rc;
 }
 
@@ -650,15 +515,15 @@ int store_one(struct store *st, const struct store_one *q, struct base_err *err)
     return store_tx(st, STORE_TX_NONE, one_body, (void *)q, err);
 }
 
-void store_bind_id_arg(sqlite3_stmt *s, void *id)
+void store_bind_id_arg(struct store_stmt *s, void *id)
 {
-    sqlite3_bind_int64(s, 1, *(const int64_t *)id);
+    store_bind_i64(s, 1, *(const int64_t *)id);
 }
 
-void store_bind_ids_arg(sqlite3_stmt *s, void *ids)
+void store_bind_ids_arg(struct store_stmt *s, void *ids)
 {
-    sqlite3_bind_int64(s, 1, ((const int64_t *)ids)[0]);
-    sqlite3_bind_int64(s, 2, ((const int64_t *)ids)[1]);
+    store_bind_i64(s, 1, ((const int64_t *)ids)[0]);
+    store_bind_i64(s, 2, ((const int64_t *)ids)[1]);
 }
 
 int store_read(struct store *st, const char *sql, store_bind_fn bind, void *arg, int one,
@@ -667,51 +532,20 @@ int store_read(struct store *st, const char *sql, store_bind_fn bind, void *arg,
     struct store_conn *c = store_conn_get(st, err);
     if (!c)
         return -1;
-    sqlite3_stmt *s = store_stmt(c, sql, err);
-    int rc = s ? 0 : -1, step = SQLITE_DONE, rows = 0;
+    struct store_stmt *s = store_prepare(c, sql, err);
+    int rc = s ? 0 : -1, step = STORE_DONE, rows = 0;
     if (s && bind)
         bind(s, arg);
-    while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+    while (rc == 0 && (step = store_step(s)) == STORE_ROW) {
         rows++;
         rc = row(ctx, s, err);
     }
-    if (rc == 0 && step != SQLITE_DONE)
+    if (rc == 0 && step != STORE_DONE)
         rc = store_fail(c, step, err);
     if (rc == 0 && one && rows == 0)
         rc = base_err_set(err, BASE_E_NOTFOUND, "Not found.");
     store_conn_put(st, c);
     return rc;
-}
-
-/* Transaction control through cached statements: sqlite3_exec would parse the SQL every time,
- * which was a tenth of the cost of a single-task GET. */
-static const char SQL_BEGIN_WRITE[] = "BEGIN IMMEDIATE";
-static const char SQL_BEGIN_READ[] = "BEGIN";
-static const char SQL_COMMIT[] = "COMMIT";
-static const char SQL_ROLLBACK[] = "ROLLBACK";
-
-int store_begin(struct store_conn *c, int write, struct base_err *err)
-{
-    sqlite3_stmt *s = store_stmt(c, write ? SQL_BEGIN_WRITE : SQL_BEGIN_READ, err);
-    return s ? store_step_done(c, s, err) : -1;
-}
-
-int store_commit(struct store_conn *c, struct base_err *err)
-{
-    sqlite3_stmt *s = store_stmt(c, SQL_COMMIT, err);
-    if (s && store_step_done(c, s, err) == 0)
-        return 0;
-    store_rollback(c);
-    return -1;
-}
-
-void store_rollback(struct store_conn *c)
-{
-    if (sqlite3_get_autocommit(c->db))
-        return;
-    sqlite3_stmt *s = store_stmt(c, SQL_ROLLBACK, NULL);
-    if (!s || store_step_done(c, s, NULL))
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int store_tx(struct store *st, enum store_tx_mode mode, store_tx_fn fn, void *ctx,
@@ -733,54 +567,35 @@ int store_tx(struct store *st, enum store_tx_mode mode, store_tx_fn fn, void *ct
 /* ---- binding and reading values ---------------------------------------------------------------
  */
 
-void store_bind_time(sqlite3_stmt *s, int i, int64_t us)
+void store_bind_time(struct store_stmt *s, int i, int64_t us)
 {
     char stamp[32];
     base_time_sql(us, stamp);
-    sqlite3_bind_text(s, i, stamp, -1, SQLITE_TRANSIENT);
+    store_bind_text(s, i, stamp);
 }
 
-void store_bind_json(sqlite3_stmt *s, int i, const json_t *v)
-{
-    if (!v) {
-        sqlite3_bind_null(s, i);
-        return;
-    }
-    size_t len;
-    char *text = base_json_dumps(v, BASE_JSON_COMPACT, &len);
-    sqlite3_bind_text64(s, i, text, len, base_free, SQLITE_UTF8);
-}
-
-void store_bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, i);
-}
-
-void store_bind_id(sqlite3_stmt *s, int i, int64_t id)
+void store_bind_id(struct store_stmt *s, int i, int64_t id)
 {
     if (id > 0)
-        sqlite3_bind_int64(s, i, id);
+        store_bind_i64(s, i, id);
     else
-        sqlite3_bind_null(s, i);
+        store_bind_null(s, i);
 }
 
-void store_load_fields(sqlite3_stmt *s, const struct store_field *f, size_t n, void *out)
+void store_load_fields(struct store_stmt *s, const struct store_field *f, size_t n, void *out)
 {
     for (size_t i = 0; i < n; i++) {
         void *m = (char *)out + f[i].offset;
         int c = f[i].col;
         switch (f[i].how) {
         case STORE_RD_I64:
-            *(int64_t *)m = sqlite3_column_int64(s, c);
+            *(int64_t *)m = store_col_i64(s, c);
             break;
         case STORE_RD_INT:
-            *(int *)m = sqlite3_column_int(s, c);
+            *(int *)m = store_col_int(s, c);
             break;
         case STORE_RD_REAL:
-            *(double *)m = sqlite3_column_double(s, c);
+            *(double *)m = store_col_real(s, c);
             break;
         case STORE_RD_TIME:
             *(int64_t *)m = store_col_time(s, c);
@@ -789,44 +604,44 @@ void store_load_fields(sqlite3_stmt *s, const struct store_field *f, size_t n, v
             store_col_copy(s, c, m, f[i].size);
             break;
         case STORE_RD_SET:
-            *(int *)m = sqlite3_column_type(s, c) != SQLITE_NULL;
+            *(int *)m = !store_col_null(s, c);
             break;
         }
     }
 }
 
-int64_t store_col_time(sqlite3_stmt *s, int i)
+int64_t store_col_time(struct store_stmt *s, int i)
 {
-    const char *text = (const char *)sqlite3_column_text(s, i);
+    const char *text = store_col_str(s, i);
     int64_t us = 0;
     if (text)
         base_time_parse(text, &us);
     return us;
 }
 
-json_t *store_col_json(sqlite3_stmt *s, int i)
+json_t *store_col_json(struct store_stmt *s, int i)
 {
-    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+    if (store_col_null(s, i))
         return NULL;
-    const char *text = (const char *)sqlite3_column_text(s, i);
-    return base_json_parse(text, (size_t)sqlite3_column_bytes(s, i), NULL);
+    const char *text = store_col_str(s, i);
+    return base_json_parse(text, store_col_len(s, i), NULL);
 }
 
-const char *store_col_json_text(sqlite3_stmt *s, int i, struct base_arena *a, size_t *len)
+const char *store_col_json_text(struct store_stmt *s, int i, struct base_arena *a, size_t *len)
 {
-    const char *text = (const char *)sqlite3_column_text(s, i);
-    *len = text ? (size_t)sqlite3_column_bytes(s, i) : 0;
+    const char *text = store_col_str(s, i);
+    *len = text ? store_col_len(s, i) : 0;
     return text ? base_arena_strndup(a, text, *len) : NULL;
 }
 
-const char *store_col_text(sqlite3_stmt *s, int i, struct base_arena *a)
+const char *store_col_text(struct store_stmt *s, int i, struct base_arena *a)
 {
-    const char *text = (const char *)sqlite3_column_text(s, i);
-    return text ? base_arena_strndup(a, text, (size_t)sqlite3_column_bytes(s, i)) : NULL;
+    const char *text = store_col_str(s, i);
+    return text ? base_arena_strndup(a, text, store_col_len(s, i)) : NULL;
 }
 
-void store_col_copy(sqlite3_stmt *s, int i, char *out, size_t size)
+void store_col_copy(struct store_stmt *s, int i, char *out, size_t size)
 {
-    const char *text = (const char *)sqlite3_column_text(s, i);
+    const char *text = store_col_str(s, i);
     snprintf(out, size, "%s", text ? text : "");
 }

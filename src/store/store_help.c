@@ -7,10 +7,15 @@
 #include <string.h>
 
 static const char SQL_HELP_PUT[] =
-    "INSERT OR REPLACE INTO ml_help(annotation_id, project_id, task_id, prediction_id,"
+    "INSERT INTO ml_help(annotation_id, project_id, task_id, prediction_id,"
     " model_version, shown, accepted, adjusted, deleted, drawn, adjust_iou, lead_time, updated_at)"
     " SELECT id, project_id, task_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 FROM annotation"
-    " WHERE id = ?1";
+    " WHERE id = ?1 ON CONFLICT(annotation_id) DO UPDATE SET project_id = excluded.project_id,"
+    " task_id = excluded.task_id, prediction_id = excluded.prediction_id,"
+    " model_version = excluded.model_version, shown = excluded.shown,"
+    " accepted = excluded.accepted, adjusted = excluded.adjusted, deleted = excluded.deleted,"
+    " drawn = excluded.drawn, adjust_iou = excluded.adjust_iou, lead_time = excluded.lead_time,"
+    " updated_at = excluded.updated_at";
 static const char SQL_HELP_SUM[] =
     "SELECT model_version, count(*), sum(shown), sum(accepted), sum(adjusted), sum(deleted),"
     " sum(drawn), sum(adjust_iou), count(lead_time), coalesce(avg(lead_time), 0)"
@@ -31,7 +36,8 @@ static const char SQL_BACKEND_EACH[] = "SELECT " BACKEND_COLS " FROM ml_backend"
 static const char SQL_BACKEND_CREATE[] =
     "INSERT INTO ml_backend(project_id, url, title, description, is_interactive, timeout,"
     " auto_update, state, error_message, model_version, legacy_train, created_at, updated_at)"
-    " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12 FROM project WHERE id = ?1";
+    " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12 FROM project WHERE id = ?1 "
+    "RETURNING id";
 static const char SQL_BACKEND_DELETE[] = "DELETE FROM ml_backend WHERE id = ? AND url != ''";
 static const char SQL_BACKEND_STATE[] =
     "UPDATE ml_backend SET state = ?2, error_message = ?3, model_version = ?4, legacy_train = ?5"
@@ -41,20 +47,20 @@ static const char SQL_BACKEND_UPDATE[] =
     "UPDATE ml_backend SET title = ?2, description = ?3, is_interactive = ?4, timeout = ?5,"
     " auto_update = ?6, updated_at = ?7 WHERE id = ?1";
 
-static void bind_help(sqlite3_stmt *s, void *arg)
+static void bind_help(struct store_stmt *s, void *arg)
 {
     const struct store_help *h = arg;
-    sqlite3_bind_int64(s, 1, h->annotation);
+    store_bind_i64(s, 1, h->annotation);
     store_bind_id(s, 2, h->prediction);
-    sqlite3_bind_text(s, 3, h->model_version, -1, SQLITE_TRANSIENT);
+    store_bind_text(s, 3, h->model_version);
     int64_t counts[] = {h->shown, h->accepted, h->adjusted, h->deleted, h->drawn};
     for (int i = 0; i < 5; i++)
-        sqlite3_bind_int64(s, 4 + i, counts[i]);
-    sqlite3_bind_double(s, 9, h->adjust_iou);
+        store_bind_i64(s, 4 + i, counts[i]);
+    store_bind_real(s, 9, h->adjust_iou);
     if (h->has_lead_time)
-        sqlite3_bind_double(s, 10, h->lead_time);
+        store_bind_real(s, 10, h->lead_time);
     else
-        sqlite3_bind_null(s, 10);
+        store_bind_null(s, 10);
     store_bind_time(s, 11, base_time_us());
 }
 
@@ -65,16 +71,16 @@ int store_help_put(struct store *st, const struct store_help *h, struct base_err
     return store_write_one(st, SQL_HELP_PUT, bind_help, (void *)h, missing, NULL, err);
 }
 
-static void load_help(sqlite3_stmt *s, struct store_help_sum *h)
+static void load_help(struct store_stmt *s, struct store_help_sum *h)
 {
     memset(h, 0, sizeof *h);
     store_col_copy(s, 0, h->model_version, sizeof h->model_version);
     int64_t *f[] = {&h->annotations, &h->shown, &h->accepted, &h->adjusted, &h->deleted, &h->drawn};
     for (int i = 0; i < 6; i++)
-        *f[i] = sqlite3_column_int64(s, 1 + i);
-    h->adjust_iou_mean = h->adjusted ? sqlite3_column_double(s, 7) / (double)h->adjusted : 0;
-    h->lead_n = sqlite3_column_int64(s, 8);
-    h->lead_time_mean = sqlite3_column_double(s, 9);
+        *f[i] = store_col_i64(s, 1 + i);
+    h->adjust_iou_mean = h->adjusted ? store_col_real(s, 7) / (double)h->adjusted : 0;
+    h->lead_n = store_col_i64(s, 8);
+    h->lead_time_mean = store_col_real(s, 9);
 }
 
 STORE_EACH_ROW(help_row, struct store_help_sum, store_help_fn, load_help, STORE_NO_RELEASE)
@@ -105,7 +111,7 @@ static const struct store_field BACKEND_FIELDS[] = {
 };
 #undef F
 
-static void load_backend(sqlite3_stmt *s, void *out)
+static void load_backend(struct store_stmt *s, void *out)
 {
     memset(out, 0, sizeof(struct store_ml_backend));
     store_load_fields(s, BACKEND_FIELDS, sizeof BACKEND_FIELDS / sizeof BACKEND_FIELDS[0], out);
@@ -135,9 +141,9 @@ static int find_body(struct store_conn *c, void *ctx, struct base_err *err)
     return find_builtin(c, b->project, b->out, err);
 }
 
-static void bind_builtin(sqlite3_stmt *s, void *project)
+static void bind_builtin(struct store_stmt *s, void *project)
 {
-    sqlite3_bind_int64(s, 1, *(const int64_t *)project);
+    store_bind_i64(s, 1, *(const int64_t *)project);
     store_bind_time(s, 2, base_time_us());
 }
 
@@ -180,15 +186,15 @@ int store_ml_backend_each(struct store *st, int64_t project, store_ml_backend_fn
     return store_read(st, SQL_BACKEND_EACH, store_bind_id_arg, &project, 0, backend_row, &x, err);
 }
 
-static void bind_update(sqlite3_stmt *s, void *arg)
+static void bind_update(struct store_stmt *s, void *arg)
 {
     const struct store_ml_backend *b = arg;
-    sqlite3_bind_int64(s, 1, b->id);
-    sqlite3_bind_text(s, 2, b->title, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, b->description, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 4, b->is_interactive);
-    sqlite3_bind_double(s, 5, b->timeout);
-    sqlite3_bind_int(s, 6, b->auto_update);
+    store_bind_i64(s, 1, b->id);
+    store_bind_text(s, 2, b->title);
+    store_bind_text(s, 3, b->description);
+    store_bind_int(s, 4, b->is_interactive);
+    store_bind_real(s, 5, b->timeout);
+    store_bind_int(s, 6, b->auto_update);
     store_bind_time(s, 7, base_time_us());
 }
 
@@ -198,20 +204,20 @@ int store_ml_backend_update(struct store *st, const struct store_ml_backend *b,
     return store_write_one(st, SQL_BACKEND_UPDATE, bind_update, (void *)b, "Not found.", NULL, err);
 }
 
-static void bind_create(sqlite3_stmt *s, void *arg)
+static void bind_create(struct store_stmt *s, void *arg)
 {
     const struct store_ml_backend *b = arg;
-    sqlite3_bind_int64(s, 1, b->project);
+    store_bind_i64(s, 1, b->project);
     const char *texts[] = {b->url, b->title, b->description};
     for (int i = 0; i < 3; i++)
-        sqlite3_bind_text(s, 2 + i, texts[i], -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 5, b->is_interactive);
-    sqlite3_bind_double(s, 6, b->timeout);
-    sqlite3_bind_int(s, 7, b->auto_update);
-    sqlite3_bind_text(s, 8, b->state[0] ? b->state : "DI", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 9, b->error_message, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 10, b->model_version, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 11, b->legacy_train);
+        store_bind_text(s, 2 + i, texts[i]);
+    store_bind_int(s, 5, b->is_interactive);
+    store_bind_real(s, 6, b->timeout);
+    store_bind_int(s, 7, b->auto_update);
+    store_bind_text(s, 8, b->state[0] ? b->state : "DI");
+    store_bind_text(s, 9, b->error_message);
+    store_bind_text(s, 10, b->model_version);
+    store_bind_int(s, 11, b->legacy_train);
     store_bind_time(s, 12, base_time_us());
 }
 
@@ -222,21 +228,21 @@ int store_ml_backend_create(struct store *st, struct store_ml_backend *b, struct
     return store_write_one(st, SQL_BACKEND_CREATE, bind_create, b, missing, &b->id, err);
 }
 
-static void bind_state(sqlite3_stmt *s, void *arg)
+static void bind_state(struct store_stmt *s, void *arg)
 {
     const struct store_ml_backend *b = arg;
-    sqlite3_bind_int64(s, 1, b->id);
-    sqlite3_bind_text(s, 2, b->state, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, b->error_message, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 4, b->model_version, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 5, b->legacy_train);
+    store_bind_i64(s, 1, b->id);
+    store_bind_text(s, 2, b->state);
+    store_bind_text(s, 3, b->error_message);
+    store_bind_text(s, 4, b->model_version);
+    store_bind_int(s, 5, b->legacy_train);
 }
 
-static void bind_url(sqlite3_stmt *s, void *arg)
+static void bind_url(struct store_stmt *s, void *arg)
 {
     const struct store_ml_backend *b = arg;
-    sqlite3_bind_int64(s, 1, b->id);
-    sqlite3_bind_text(s, 2, b->url, -1, SQLITE_TRANSIENT);
+    store_bind_i64(s, 1, b->id);
+    store_bind_text(s, 2, b->url);
 }
 
 int store_ml_backend_delete(struct store *st, int64_t id, struct base_err *err)

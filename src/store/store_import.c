@@ -12,11 +12,11 @@ static const char SQL_MAX_INNER[] = "SELECT coalesce((SELECT inner_id FROM task 
                                     " task_project WHERE project_id = ? ORDER BY id DESC LIMIT 1),"
                                     " 0)";
 static const char SQL_UPLOAD[] = "INSERT INTO file_upload(file, project_id, user_id, created_at)"
-                                 " VALUES (?, ?, ?, ?)";
+                                 " VALUES (?, ?, ?, ?) RETURNING id";
 static const char SQL_TASK[] =
     "INSERT INTO task(project_id, data, meta, created_at, updated_at, is_labeled, overlap,"
     " inner_id, total_annotations, cancelled_annotations, total_predictions, prediction_score,"
-    " file_upload_id) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " file_upload_id) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id";
 static const char SQL_ANNOTATION[] =
     "INSERT INTO annotation(task_id, project_id, completed_by_id, result, was_cancelled,"
     " ground_truth, lead_time, prediction, created_at, updated_at, last_action)"
@@ -27,7 +27,7 @@ static const char SQL_PREDICTION[] =
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
 
 /* An annotator by id, or by email when the export expanded completed_by to a user object. */
-static const char SQL_USER[] = "SELECT id FROM user WHERE (?1 > 0 AND id = ?1)"
+static const char SQL_USER[] = "SELECT id FROM \"user\" WHERE (?1 > 0 AND id = ?1)"
                                " OR (?1 = 0 AND email = ?2)";
 
 static const char SQL_UNCERTAINTY[] = "UPDATE task SET uncertainty = " STORE_UNCERTAINTY(
@@ -73,16 +73,15 @@ static int check_task(const json_t *t, size_t i, struct base_err *err)
 
 static int insert_upload(struct import_ctx *x, const char *file, int64_t *id, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(x->c, SQL_UPLOAD, err);
+    struct store_stmt *s = store_prepare(x->c, SQL_UPLOAD, err);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, file, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, x->project);
+    store_bind_text(s, 1, file);
+    store_bind_i64(s, 2, x->project);
     store_bind_id(s, 3, x->user);
     store_bind_time(s, 4, x->now);
-    if (store_step_done(x->c, s, err))
+    if (store_step_id(x->c, s, id, err))
         return -1;
-    *id = sqlite3_last_insert_rowid(x->c->db);
     if (x->res->upload_count++ == 0)
         x->res->first_upload_id = *id;
     return 0;
@@ -109,28 +108,27 @@ static int insert_task(struct import_ctx *x, const json_t *t, int64_t upload, in
         score += json_number_value(json_object_get(v, "score"));
         nscore++;
     }
-    sqlite3_stmt *s = store_stmt(x->c, SQL_TASK, err);
+    struct store_stmt *s = store_prepare(x->c, SQL_TASK, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, x->project);
+    store_bind_i64(s, 1, x->project);
     store_bind_json(s, 2, json_object_get(t, "data"));
     if (json_is_object(meta))
         store_bind_json(s, 3, meta);
     else
-        sqlite3_bind_text(s, 3, "{}", 2, SQLITE_STATIC);
+        store_bind_static(s, 3, "{}");
     store_bind_time(s, 4, x->now);
-    sqlite3_bind_int(s, 5, finished >= x->overlap);
-    sqlite3_bind_int64(s, 6, x->overlap);
-    sqlite3_bind_int64(s, 7, ++x->inner);
-    sqlite3_bind_int64(s, 8, done);
-    sqlite3_bind_int64(s, 9, cancelled);
-    sqlite3_bind_int64(s, 10, (int64_t)json_array_size(preds));
+    store_bind_int(s, 5, finished >= x->overlap);
+    store_bind_i64(s, 6, x->overlap);
+    store_bind_i64(s, 7, ++x->inner);
+    store_bind_i64(s, 8, done);
+    store_bind_i64(s, 9, cancelled);
+    store_bind_i64(s, 10, (int64_t)json_array_size(preds));
     if (nscore)
-        sqlite3_bind_double(s, 11, score / (double)nscore);
+        store_bind_real(s, 11, score / (double)nscore);
     store_bind_id(s, 12, upload);
-    if (store_step_done(x->c, s, err))
+    if (store_step_id(x->c, s, id, err))
         return -1;
-    *id = sqlite3_last_insert_rowid(x->c->db);
     return 0;
 }
 
@@ -149,16 +147,16 @@ static int map_user(struct import_ctx *x, const json_t *by, int64_t *id, struct 
     if (x->last_key == key && x->last_email && !strcmp(x->last_email, mail)) {
         *id = x->last_user;
     } else {
-        sqlite3_stmt *s = store_stmt(x->c, SQL_USER, err);
+        struct store_stmt *s = store_prepare(x->c, SQL_USER, err);
         if (!s)
             return -1;
-        sqlite3_bind_int64(s, 1, key);
-        sqlite3_bind_text(s, 2, mail, -1, SQLITE_STATIC);
-        int step = sqlite3_step(s);
-        if (step != SQLITE_ROW && step != SQLITE_DONE)
+        store_bind_i64(s, 1, key);
+        store_bind_static(s, 2, mail);
+        int step = store_step(s);
+        if (step != STORE_ROW && step != STORE_DONE)
             return store_fail(x->c, step, err);
-        *id = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-        sqlite3_reset(s);
+        *id = step == STORE_ROW ? store_col_i64(s, 0) : 0;
+        store_reset(s);
         base_free(x->last_email);
         x->last_email = base_strdup(mail);
         x->last_key = key;
@@ -171,26 +169,26 @@ static int map_user(struct import_ctx *x, const json_t *by, int64_t *id, struct 
 static int insert_annotation(struct import_ctx *x, int64_t task, const json_t *a,
                              struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(x->c, SQL_ANNOTATION, err);
+    struct store_stmt *s = store_prepare(x->c, SQL_ANNOTATION, err);
     if (!s)
         return -1;
     const json_t *by = json_object_get(a, "completed_by"), *lead = json_object_get(a, "lead_time");
     const json_t *result = json_object_get(a, "result"), *pred = json_object_get(a, "prediction");
-    sqlite3_bind_int64(s, 1, task);
-    sqlite3_bind_int64(s, 2, x->project);
+    store_bind_i64(s, 1, task);
+    store_bind_i64(s, 2, x->project);
     int64_t who = 0;
     if (map_user(x, by, &who, err))
         return -1;
     store_bind_id(s, 3, who);
     store_bind_json(s, 4, json_is_null(result) ? NULL : result ? result : json_array());
-    sqlite3_bind_int(s, 5, json_is_true(json_object_get(a, "was_cancelled")));
-    sqlite3_bind_int(s, 6, json_is_true(json_object_get(a, "ground_truth")));
+    store_bind_int(s, 5, json_is_true(json_object_get(a, "was_cancelled")));
+    store_bind_int(s, 6, json_is_true(json_object_get(a, "ground_truth")));
     if (json_is_number(lead))
-        sqlite3_bind_double(s, 7, json_number_value(lead));
+        store_bind_real(s, 7, json_number_value(lead));
     if (json_is_object(pred))
         store_bind_json(s, 8, pred);
     else
-        sqlite3_bind_text(s, 8, "{}", 2, SQLITE_STATIC);
+        store_bind_static(s, 8, "{}");
     store_bind_time(s, 9, x->now);
     return store_step_done(x->c, s, err);
 }
@@ -198,22 +196,22 @@ static int insert_annotation(struct import_ctx *x, int64_t task, const json_t *a
 static int insert_prediction(struct import_ctx *x, int64_t task, const json_t *p,
                              struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(x->c, SQL_PREDICTION, err);
+    struct store_stmt *s = store_prepare(x->c, SQL_PREDICTION, err);
     if (!s)
         return -1;
     const json_t *score = json_object_get(p, "score"), *mv = json_object_get(p, "model_version");
     const json_t *cluster = json_object_get(p, "cluster"), *nb = json_object_get(p, "neighbors");
     const json_t *mis = json_object_get(p, "mislabeling");
-    sqlite3_bind_int64(s, 1, task);
-    sqlite3_bind_int64(s, 2, x->project);
+    store_bind_i64(s, 1, task);
+    store_bind_i64(s, 2, x->project);
     store_bind_json(s, 3, json_object_get(p, "result"));
     if (json_is_number(score))
-        sqlite3_bind_double(s, 4, json_number_value(score));
-    sqlite3_bind_text(s, 5, json_is_string(mv) ? json_string_value(mv) : "", -1, SQLITE_TRANSIENT);
+        store_bind_real(s, 4, json_number_value(score));
+    store_bind_text(s, 5, json_is_string(mv) ? json_string_value(mv) : "");
     if (json_is_integer(cluster))
-        sqlite3_bind_int64(s, 6, json_integer_value(cluster));
+        store_bind_i64(s, 6, json_integer_value(cluster));
     store_bind_json(s, 7, json_is_null(nb) ? NULL : nb);
-    sqlite3_bind_double(s, 8, json_is_number(mis) ? json_number_value(mis) : 0.0);
+    store_bind_real(s, 8, json_is_number(mis) ? json_number_value(mis) : 0.0);
     store_bind_time(s, 9, x->now);
     return store_step_done(x->c, s, err);
 }
@@ -249,23 +247,23 @@ static int import_one(struct import_ctx *x, const json_t *t, size_t i, struct ba
 
 static int load_project(struct import_ctx *x, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(x->c, SQL_PROJECT, err);
+    struct store_stmt *s = store_prepare(x->c, SQL_PROJECT, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, x->project);
+    store_bind_i64(s, 1, x->project);
     if (store_step_row(x->c, s, err, BASE_E_NOTFOUND, "Not found."))
         return -1;
-    x->overlap = sqlite3_column_int64(s, 0);
-    x->ignore_skipped = sqlite3_column_int(s, 1);
-    sqlite3_reset(s);
-    if (!(s = store_stmt(x->c, SQL_MAX_INNER, err)))
+    x->overlap = store_col_i64(s, 0);
+    x->ignore_skipped = store_col_int(s, 1);
+    store_reset(s);
+    if (!(s = store_prepare(x->c, SQL_MAX_INNER, err)))
         return -1;
-    sqlite3_bind_int64(s, 1, x->project);
-    int step = sqlite3_step(s);
-    if (step != SQLITE_ROW)
+    store_bind_i64(s, 1, x->project);
+    int step = store_step(s);
+    if (step != STORE_ROW)
         return store_fail(x->c, step, err);
-    x->inner = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+    x->inner = store_col_i64(s, 0);
+    store_reset(s);
     return 0;
 }
 
@@ -323,11 +321,11 @@ static int import_uncertainty(struct store_import *imp, struct base_err *err)
 {
     if (imp->res.prediction_count == 0)
         return 0;
-    sqlite3_stmt *s = store_stmt(imp->x.c, SQL_UNCERTAINTY, err);
+    struct store_stmt *s = store_prepare(imp->x.c, SQL_UNCERTAINTY, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, imp->x.project);
-    sqlite3_bind_int64(s, 2, imp->res.first_task_id);
+    store_bind_i64(s, 1, imp->x.project);
+    store_bind_i64(s, 2, imp->res.first_task_id);
     return store_step_done(imp->x.c, s, err);
 }
 

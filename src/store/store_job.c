@@ -19,7 +19,7 @@ static const char SQL_REPLACE[] = "UPDATE ml_job SET reason = ?2, created_at = ?
 static const char SQL_INSERT[] = "INSERT INTO ml_job(project_id, kind, state, reason, attempt,"
                                  " version_id, created_at, params)"
                                  " SELECT ?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7 FROM project"
-                                 " WHERE id = ?1";
+                                 " WHERE id = ?1 RETURNING id";
 static const char SQL_GET[] = "SELECT " JOB_COLS " FROM ml_job WHERE id = ?";
 static const char SQL_EACH[] = "SELECT " JOB_COLS " FROM ml_job WHERE ?1 = 0 OR project_id = ?1"
                                " ORDER BY id DESC LIMIT ?2";
@@ -77,28 +77,28 @@ static int lookup(const char *const *names, int n, const char *s)
     return 0;
 }
 
-static char *col_strdup(sqlite3_stmt *s, int i)
+static char *col_strdup(struct store_stmt *s, int i)
 {
-    const char *t = (const char *)sqlite3_column_text(s, i);
+    const char *t = store_col_str(s, i);
     return t ? base_strdup(t) : NULL;
 }
 
-static void load(sqlite3_stmt *s, void *out)
+static void load(struct store_stmt *s, void *out)
 {
     struct store_job *j = out;
     memset(j, 0, sizeof *j);
-    j->id = sqlite3_column_int64(s, 0);
-    j->project = sqlite3_column_int64(s, 1);
-    j->kind = lookup(KINDS, 2, (const char *)sqlite3_column_text(s, 2));
-    j->state = lookup(STATES, 5, (const char *)sqlite3_column_text(s, 3));
+    j->id = store_col_i64(s, 0);
+    j->project = store_col_i64(s, 1);
+    j->kind = lookup(KINDS, 2, store_col_str(s, 2));
+    j->state = lookup(STATES, 5, store_col_str(s, 3));
     store_col_copy(s, 4, j->reason, sizeof j->reason);
-    j->attempt = sqlite3_column_int(s, 5);
-    j->version = sqlite3_column_int64(s, 6);
+    j->attempt = store_col_int(s, 5);
+    j->version = store_col_i64(s, 6);
     j->created_at = store_col_time(s, 7);
     j->started_at = store_col_time(s, 8);
     j->ended_at = store_col_time(s, 9);
-    j->pid = sqlite3_column_int64(s, 10);
-    j->cancel_requested = sqlite3_column_int(s, 11);
+    j->pid = store_col_i64(s, 10);
+    j->cancel_requested = store_col_int(s, 11);
     store_col_copy(s, 12, j->phase, sizeof j->phase);
     j->progress = store_col_json(s, 13);
     if (!json_is_object(j->progress)) {
@@ -131,47 +131,46 @@ void store_job_release(struct store_job *j)
 static int find_queued(struct store_conn *c, int64_t project, enum store_job_kind kind, int64_t *id,
                        struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_FIND_QUEUED, err);
+    struct store_stmt *s = store_prepare(c, SQL_FIND_QUEUED, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, project);
-    sqlite3_bind_text(s, 2, KINDS[kind], -1, SQLITE_STATIC);
-    int step = sqlite3_step(s);
-    *id = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : store_fail(c, step, err);
+    store_bind_i64(s, 1, project);
+    store_bind_static(s, 2, KINDS[kind]);
+    int step = store_step(s);
+    *id = step == STORE_ROW ? store_col_i64(s, 0) : 0;
+    store_reset(s);
+    return step == STORE_ROW || step == STORE_DONE ? 0 : store_fail(c, step, err);
 }
 
 static int insert_job(struct store_conn *c, int64_t project, enum store_job_kind kind,
                       const char *reason, int64_t version, int attempt, const json_t *params,
                       int64_t *id, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_INSERT, err);
+    struct store_stmt *s = store_prepare(c, SQL_INSERT, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, project);
-    sqlite3_bind_text(s, 2, KINDS[kind], -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 4, attempt > 0 ? attempt : 1);
+    store_bind_i64(s, 1, project);
+    store_bind_static(s, 2, KINDS[kind]);
+    store_bind_text(s, 3, reason);
+    store_bind_int(s, 4, attempt > 0 ? attempt : 1);
     store_bind_id(s, 5, version);
     store_bind_time(s, 6, base_time_us());
     store_bind_json(s, 7, params);
-    if (store_step_done(c, s, err))
+    if (store_step_id(c, s, id, err))
         return -1;
-    if (sqlite3_changes(c->db) == 0)
+    if (*id == 0)
         return base_err_set(err, BASE_E_NOTFOUND, "project %lld not found", (long long)project);
-    *id = sqlite3_last_insert_rowid(c->db);
     return 0;
 }
 
 static int replace_job(struct store_conn *c, int64_t id, const char *reason, int64_t version,
                        const json_t *params, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_REPLACE, err);
+    struct store_stmt *s = store_prepare(c, SQL_REPLACE, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
+    store_bind_i64(s, 1, id);
+    store_bind_text(s, 2, reason);
     store_bind_time(s, 3, base_time_us());
     store_bind_id(s, 4, version);
     store_bind_json(s, 5, params);
@@ -247,24 +246,24 @@ struct id_value {
     const char *text;
 };
 
-static void bind_id_value(sqlite3_stmt *s, void *arg)
+static void bind_id_value(struct store_stmt *s, void *arg)
 {
     const struct id_value *v = arg;
-    sqlite3_bind_int64(s, 1, v->id);
+    store_bind_i64(s, 1, v->id);
     if (v->text)
-        sqlite3_bind_text(s, 2, v->text, -1, SQLITE_TRANSIENT);
+        store_bind_text(s, 2, v->text);
     else
-        sqlite3_bind_int64(s, 2, v->n);
+        store_bind_i64(s, 2, v->n);
 }
 
-static void load_id(sqlite3_stmt *s, void *id)
+static void load_id(struct store_stmt *s, void *id)
 {
-    *(int64_t *)id = sqlite3_column_int64(s, 0);
+    *(int64_t *)id = store_col_i64(s, 0);
 }
 
-static void bind_start(sqlite3_stmt *s, void *id)
+static void bind_start(struct store_stmt *s, void *id)
 {
-    sqlite3_bind_int64(s, 1, *(const int64_t *)id);
+    store_bind_i64(s, 1, *(const int64_t *)id);
     store_bind_time(s, 2, base_time_us());
 }
 
@@ -304,11 +303,11 @@ struct progress {
     const json_t *progress;
 };
 
-static void bind_progress(sqlite3_stmt *s, void *arg)
+static void bind_progress(struct store_stmt *s, void *arg)
 {
     const struct progress *p = arg;
-    sqlite3_bind_int64(s, 1, p->id);
-    sqlite3_bind_text(s, 2, p->phase ? p->phase : "", -1, SQLITE_TRANSIENT);
+    store_bind_i64(s, 1, p->id);
+    store_bind_text(s, 2, p->phase ? p->phase : "");
     store_bind_json(s, 3, p->progress);
 }
 
@@ -326,11 +325,11 @@ struct finish {
     int *changed;
 };
 
-static void bind_finish(sqlite3_stmt *s, void *arg)
+static void bind_finish(struct store_stmt *s, void *arg)
 {
     const struct finish *f = arg;
-    sqlite3_bind_int64(s, 1, f->id);
-    sqlite3_bind_text(s, 2, STATES[f->state], -1, SQLITE_STATIC);
+    store_bind_i64(s, 1, f->id);
+    store_bind_static(s, 2, STATES[f->state]);
     store_bind_text(s, 3, f->error);
     store_bind_time(s, 4, base_time_us());
 }
@@ -342,7 +341,7 @@ static int finish_on(struct store_conn *c, int64_t id, enum store_job_state stat
     if (store_write_on(c, SQL_FINISH, bind_finish, &f, NULL, NULL, err))
         return -1;
     if (changed)
-        *changed = sqlite3_changes(c->db) > 0;
+        *changed = store_changes(c) > 0;
     return 0;
 }
 
@@ -367,11 +366,11 @@ struct cancel {
     int64_t *pid;
 };
 
-static void load_cancel(sqlite3_stmt *s, void *arg)
+static void load_cancel(struct store_stmt *s, void *arg)
 {
     struct cancel *x = arg;
-    *x->was = lookup(STATES, 5, (const char *)sqlite3_column_text(s, 0));
-    *x->pid = sqlite3_column_int64(s, 1);
+    *x->was = lookup(STATES, 5, store_col_str(s, 0));
+    *x->pid = store_col_i64(s, 1);
 }
 
 static int cancel_body(struct store_conn *c, void *ctx, struct base_err *err)
@@ -407,25 +406,25 @@ struct running {
 
 static int list_running(struct store_conn *c, struct running **out, size_t *n, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_RUNNING, err);
+    struct store_stmt *s = store_prepare(c, SQL_RUNNING, err);
     if (!s)
         return -1;
     int step;
     size_t cap = 0;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = store_step(s)) == STORE_ROW) {
         if (*n == cap)
             *out = base_realloc(*out, (cap = cap * 2 + 4) * sizeof **out);
         struct running *r = &(*out)[(*n)++];
-        r->id = sqlite3_column_int64(s, 0);
-        r->project = sqlite3_column_int64(s, 1);
-        r->kind = lookup(KINDS, 2, (const char *)sqlite3_column_text(s, 2));
+        r->id = store_col_i64(s, 0);
+        r->project = store_col_i64(s, 1);
+        r->kind = lookup(KINDS, 2, store_col_str(s, 2));
         store_col_copy(s, 3, r->reason, sizeof r->reason);
-        r->attempt = sqlite3_column_int(s, 4);
-        r->version = sqlite3_column_int64(s, 5);
+        r->attempt = store_col_int(s, 4);
+        r->version = store_col_i64(s, 5);
         r->params = store_col_json(s, 6);
     }
-    sqlite3_reset(s);
-    return step == SQLITE_DONE ? 0 : store_fail(c, step, err);
+    store_reset(s);
+    return step == STORE_DONE ? 0 : store_fail(c, step, err);
 }
 
 struct recover {
@@ -468,13 +467,13 @@ int store_jobs_recover(struct store *st, int max_attempts, int64_t *failed, int6
     return rc;
 }
 
-static void load_loop_state(sqlite3_stmt *s, void *arg)
+static void load_loop_state(struct store_stmt *s, void *arg)
 {
     struct store_loop_state *out = arg;
     int64_t *f[] = {&out->labeled, &out->train_jobs,   &out->changes,        &out->queued,
                     &out->running, &out->queued_train, &out->current_version};
     for (int i = 0; i < 7; i++)
-        *f[i] = sqlite3_column_int64(s, i);
+        *f[i] = store_col_i64(s, i);
 }
 
 int store_loop_state(struct store *st, int64_t project, struct store_loop_state *out,

@@ -8,7 +8,7 @@
 static const char SQL_INSERT[] =
     "INSERT INTO prediction(task_id, project_id, result, score, model_version, cluster,"
     " neighbors, mislabeling, created_at, updated_at)"
-    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 FROM task WHERE id = ?1";
+    " SELECT ?1, project_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8 FROM task WHERE id = ?1 RETURNING id";
 /* The loop's insert: nothing when the task is gone or already has a prediction of this version
  * (the server may have predicted it on the spot meanwhile). */
 static const char SQL_INSERT_NEW[] =
@@ -47,13 +47,13 @@ static const struct store_field FIELDS[] = {
 };
 #undef F
 
-static void load_scalars(sqlite3_stmt *s, struct store_prediction *p)
+static void load_scalars(struct store_stmt *s, struct store_prediction *p)
 {
     memset(p, 0, sizeof *p);
     store_load_fields(s, FIELDS, sizeof FIELDS / sizeof FIELDS[0], p);
 }
 
-void store_prediction_load(sqlite3_stmt *s, struct store_prediction *p, struct base_arena *ar)
+void store_prediction_load(struct store_stmt *s, struct store_prediction *p, struct base_arena *ar)
 {
     (void)ar;
     load_scalars(s, p);
@@ -63,7 +63,8 @@ void store_prediction_load(sqlite3_stmt *s, struct store_prediction *p, struct b
     p->neighbors = store_col_json(s, 7);
 }
 
-void store_prediction_load_text(sqlite3_stmt *s, struct store_prediction *p, struct base_arena *ar)
+void store_prediction_load_text(struct store_stmt *s, struct store_prediction *p,
+                                struct base_arena *ar)
 {
     load_scalars(s, p);
     p->result_text = store_col_json_text(s, 3, ar, &p->result_len);
@@ -80,37 +81,37 @@ void store_prediction_release(struct store_prediction *p)
 }
 
 /* Binds result..mislabeling of `p` from parameter `first` on (the order of both statements). */
-static void bind_fields(sqlite3_stmt *s, int first, const struct store_prediction *p)
+static void bind_fields(struct store_stmt *s, int first, const struct store_prediction *p)
 {
     if (p->result)
         store_bind_json(s, first, p->result);
     else
-        sqlite3_bind_text(s, first, "[]", 2, SQLITE_STATIC);
+        store_bind_static(s, first, "[]");
     if (p->has_score)
-        sqlite3_bind_double(s, first + 1, p->score);
+        store_bind_real(s, first + 1, p->score);
     else
-        sqlite3_bind_null(s, first + 1);
-    sqlite3_bind_text(s, first + 2, p->model_version, -1, SQLITE_TRANSIENT);
+        store_bind_null(s, first + 1);
+    store_bind_text(s, first + 2, p->model_version);
     if (p->has_cluster)
-        sqlite3_bind_int64(s, first + 3, p->cluster);
+        store_bind_i64(s, first + 3, p->cluster);
     else
-        sqlite3_bind_null(s, first + 3);
+        store_bind_null(s, first + 3);
     store_bind_json(s, first + 4, p->neighbors);
-    sqlite3_bind_double(s, first + 5, p->mislabeling);
+    store_bind_real(s, first + 5, p->mislabeling);
 }
 
-static void bind_insert(sqlite3_stmt *s, int64_t task, const void *row, int64_t now)
+static void bind_insert(struct store_stmt *s, int64_t task, const void *row, int64_t now)
 {
-    sqlite3_bind_int64(s, 1, task);
+    store_bind_i64(s, 1, task);
     bind_fields(s, 2, row);
     store_bind_time(s, 8, now);
 }
 
-static void bind_update(sqlite3_stmt *s, int64_t id, const void *row, int64_t now)
+static void bind_update(struct store_stmt *s, int64_t id, const void *row, int64_t now)
 {
     const struct store_prediction *p = row;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, p->task);
+    store_bind_i64(s, 1, id);
+    store_bind_i64(s, 2, p->task);
     bind_fields(s, 3, p);
     store_bind_time(s, 9, now);
 }
@@ -128,19 +129,19 @@ static int insert_many_body(struct store_conn *c, void *ctx, struct base_err *er
     struct many *m = ctx;
     int64_t now = base_time_us();
     for (size_t i = 0; i < m->n; i++) {
-        sqlite3_stmt *s = store_stmt(c, m->sql, err);
+        struct store_stmt *s = store_prepare(c, m->sql, err);
         if (!s)
             return -1;
         bind_insert(s, m->in[i].task, &m->in[i], now);
         if (m->project)
-            sqlite3_bind_int64(s, 9, m->project);
+            store_bind_i64(s, 9, m->project);
         if (store_step_done(c, s, err))
             return -1;
-        if (sqlite3_changes(c->db) == 0 && m->project)
+        if (store_changes(c) == 0 && m->project)
             return base_err_set(err, BASE_E_INVALID,
                                 "prediction %zu: task %lld is not a task of project %lld", i,
                                 (long long)m->in[i].task, (long long)m->project);
-        if (sqlite3_changes(c->db) == 0)
+        if (store_changes(c) == 0)
             continue;
         m->made++;
         if (store_task_refresh(c, m->in[i].task, err))
@@ -179,11 +180,11 @@ struct versions_each {
     void *ctx;
 };
 
-static int version_row(void *ctx, sqlite3_stmt *s, struct base_err *err)
+static int version_row(void *ctx, struct store_stmt *s, struct base_err *err)
 {
     struct versions_each *x = ctx;
-    const char *mv = (const char *)sqlite3_column_text(s, 0);
-    return x->fn(x->ctx, mv ? mv : "", sqlite3_column_int64(s, 1), err);
+    const char *mv = store_col_str(s, 0);
+    return x->fn(x->ctx, mv ? mv : "", store_col_i64(s, 1), err);
 }
 
 int store_prediction_versions(struct store *st, int64_t project, store_version_count_fn fn,
@@ -217,7 +218,7 @@ static void apply(void *row, unsigned set, const void *value)
         p->mislabeling = v->mislabeling;
 }
 
-static void load(sqlite3_stmt *s, void *row)
+static void load(struct store_stmt *s, void *row)
 {
     store_prediction_load(s, row, NULL);
 }
@@ -278,9 +279,9 @@ int store_prediction_each(struct store *st, int64_t task, int64_t project, store
     return store_read(st, sql, store_bind_id_arg, &key, 0, each_row, &x, err);
 }
 
-static void load_project(sqlite3_stmt *s, void *project)
+static void load_project(struct store_stmt *s, void *project)
 {
-    *(int64_t *)project = sqlite3_column_int64(s, 0);
+    *(int64_t *)project = store_col_i64(s, 0);
 }
 
 int store_file_upload_project(struct store *st, const char *file, int64_t *project,

@@ -25,7 +25,7 @@ static const char SQL_LIST[] =
 static const char SQL_WRITE[] =
     "UPDATE project SET " STORE_PROJECT_COLUMNS(AS_SET) "updated_at = ? WHERE id = ?";
 static const char SQL_INSERT[] =
-    "INSERT INTO project(created_by_id, created_at, updated_at) VALUES (?, ?, ?)";
+    "INSERT INTO project(created_by_id, created_at, updated_at) VALUES (?, ?, ?) RETURNING id";
 static const char SQL_DELETE[] = "DELETE FROM project WHERE id = ?";
 static const char SQL_COUNT[] = "SELECT count(*) FROM project";
 static const char SQL_OVERLAP[] =
@@ -50,10 +50,10 @@ static const char SQL_UNCERTAINTY[] =
 
 int store_project_refresh_uncertainty(struct store_conn *c, int64_t project, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_UNCERTAINTY, err);
+    struct store_stmt *s = store_prepare(c, SQL_UNCERTAINTY, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, project);
+    store_bind_i64(s, 1, project);
     return store_step_done(c, s, err);
 }
 
@@ -65,24 +65,24 @@ const struct store_column *store_project_column(const char *name)
     return NULL;
 }
 
-static void load_column(sqlite3_stmt *s, int i, const struct store_column *col,
+static void load_column(struct store_stmt *s, int i, const struct store_column *col,
                         struct store_project *p)
 {
     void *f = (char *)p + col->offset;
     const char *text;
     switch (col->type) {
     case STORE_BOOL:
-        *(int *)f = sqlite3_column_int(s, i);
+        *(int *)f = store_col_int(s, i);
         break;
     case STORE_INT:
-        *(int64_t *)f = sqlite3_column_int64(s, i);
+        *(int64_t *)f = store_col_i64(s, i);
         break;
     case STORE_REAL:
-        *(double *)f = sqlite3_column_double(s, i);
+        *(double *)f = store_col_real(s, i);
         break;
     case STORE_TEXT:
     case STORE_TEXT_NULL:
-        text = (const char *)sqlite3_column_text(s, i);
+        text = store_col_str(s, i);
         *(char **)f = text ? base_strdup(text) : NULL;
         break;
     case STORE_JSON:
@@ -102,7 +102,7 @@ static const struct store_field FIXED[FIXED_COLS] = {
 };
 #undef F
 
-static void load(sqlite3_stmt *s, void *out)
+static void load(struct store_stmt *s, void *out)
 {
     struct store_project *p = out;
     memset(p, 0, sizeof *p);
@@ -170,7 +170,7 @@ const char *store_project_data_key(const struct store_project *p)
     return it ? json_object_iter_key(it) : NULL;
 }
 
-static json_t *load_row(sqlite3_stmt *s)
+static json_t *load_row(struct store_stmt *s)
 {
     struct store_project p;
     load(s, &p);
@@ -179,27 +179,27 @@ static json_t *load_row(sqlite3_stmt *s)
     return row;
 }
 
-static void load_json_row(sqlite3_stmt *s, void *row)
+static void load_json_row(struct store_stmt *s, void *row)
 {
     *(json_t **)row = load_row(s);
 }
 
-static int bind_column(sqlite3_stmt *s, int i, const struct store_column *col, const json_t *v,
+static int bind_column(struct store_stmt *s, int i, const struct store_column *col, const json_t *v,
                        struct base_err *err)
 {
     int ok = 1;
     switch (col->type) {
     case STORE_BOOL:
         ok = json_is_boolean(v) || json_is_integer(v);
-        sqlite3_bind_int(s, i, json_is_true(v) || (json_is_integer(v) && json_integer_value(v)));
+        store_bind_int(s, i, json_is_true(v) || (json_is_integer(v) && json_integer_value(v)));
         break;
     case STORE_INT:
         ok = json_is_integer(v);
-        sqlite3_bind_int64(s, i, json_integer_value(v));
+        store_bind_i64(s, i, json_integer_value(v));
         break;
     case STORE_REAL:
         ok = json_is_number(v);
-        sqlite3_bind_double(s, i, json_number_value(v));
+        store_bind_real(s, i, json_number_value(v));
         break;
     case STORE_TEXT:
     case STORE_TEXT_NULL:
@@ -221,20 +221,20 @@ static int merge_write(struct store_conn *c, int64_t id, const json_t *fields, j
     struct store_one q = {.sql = SQL_GET, .key = id, .load = load_json_row, .out = &row};
     if (store_one_on(c, &q, err))
         return -1;
-    sqlite3_stmt *s;
+    struct store_stmt *s;
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)fields, key, v) if (store_project_column(key))
         json_object_set(row, key, v);
     int rc = -1;
-    if (!(s = store_stmt(c, SQL_WRITE, err)))
+    if (!(s = store_prepare(c, SQL_WRITE, err)))
         goto out;
     for (size_t i = 0; i < store_project_ncolumns; i++)
         if (bind_column(s, (int)i + 1, &store_project_columns[i],
                         json_object_get(row, store_project_columns[i].name), err))
             goto out;
     store_bind_time(s, (int)store_project_ncolumns + 1, base_time_us());
-    sqlite3_bind_int64(s, (int)store_project_ncolumns + 2, id);
+    store_bind_i64(s, (int)store_project_ncolumns + 2, id);
     rc = store_step_done(c, s, err);
 out:
     if (rc == 0 && row_out)
@@ -249,7 +249,7 @@ struct create {
     int64_t created_by, *id;
 };
 
-static void bind_create(sqlite3_stmt *s, void *arg)
+static void bind_create(struct store_stmt *s, void *arg)
 {
     const struct create *x = arg;
     int64_t now = base_time_us();
@@ -286,11 +286,11 @@ struct update {
     json_t *row;
 };
 
-static void bind_overlap(sqlite3_stmt *s, void *arg)
+static void bind_overlap(struct store_stmt *s, void *arg)
 {
     const struct update *u = arg;
-    sqlite3_bind_int64(s, 1, u->id);
-    sqlite3_bind_int64(s, 2, json_integer_value(json_object_get(u->row, "maximum_annotations")));
+    store_bind_i64(s, 1, u->id);
+    store_bind_i64(s, 2, json_integer_value(json_object_get(u->row, "maximum_annotations")));
 }
 
 static int update_body(struct store_conn *c, void *ctx, struct base_err *err)
@@ -325,24 +325,24 @@ struct list {
     json_t *rows;
 };
 
-static void load_total(sqlite3_stmt *s, void *total)
+static void load_total(struct store_stmt *s, void *total)
 {
-    *(int64_t *)total = sqlite3_column_int64(s, 0);
+    *(int64_t *)total = store_col_i64(s, 0);
 }
 
 static int list_body(struct store_conn *c, void *ctx, struct base_err *err)
 {
     struct list *l = ctx;
     struct store_one q = {.sql = SQL_COUNT, .load = load_total, .out = l->total};
-    sqlite3_stmt *s;
-    if (store_one_on(c, &q, err) || !(s = store_stmt(c, SQL_LIST, err)))
+    struct store_stmt *s;
+    if (store_one_on(c, &q, err) || !(s = store_prepare(c, SQL_LIST, err)))
         return -1;
-    sqlite3_bind_int64(s, 1, l->limit);
-    sqlite3_bind_int64(s, 2, l->offset);
+    store_bind_i64(s, 1, l->limit);
+    store_bind_i64(s, 2, l->offset);
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW)
+    while ((step = store_step(s)) == STORE_ROW)
         json_array_append_new(l->rows, load_row(s));
-    return step == SQLITE_DONE ? 0 : store_fail(c, step, err);
+    return step == STORE_DONE ? 0 : store_fail(c, step, err);
 }
 
 int store_project_list(struct store *st, int64_t offset, int64_t limit, json_t **rows,
@@ -357,7 +357,7 @@ int store_project_list(struct store *st, int64_t offset, int64_t limit, json_t *
     return rc;
 }
 
-static void load_counts(sqlite3_stmt *s, void *arg)
+static void load_counts(struct store_stmt *s, void *arg)
 {
     struct store_project_counts *p = arg;
     int64_t *f[] = {&p->task_number,
@@ -369,7 +369,7 @@ static void load_counts(sqlite3_stmt *s, void *arg)
                     &p->skipped_annotations_number,
                     &p->total_predictions_number};
     for (int i = 0; i < 8; i++)
-        *f[i] = sqlite3_column_int64(s, i);
+        *f[i] = store_col_i64(s, i);
 }
 
 int store_project_counts(struct store *st, int64_t id, struct store_project_counts *p,

@@ -10,7 +10,7 @@
 
 static const char SQL_INSERT[] =
     "INSERT INTO export_snapshot(project_id, created_by_id, title, status, options, created_at)"
-    " SELECT ?1, ?2, ?3, 'created', ?4, ?5 FROM project WHERE id = ?1";
+    " SELECT ?1, ?2, ?3, 'created', ?4, ?5 FROM project WHERE id = ?1 RETURNING id";
 static const char SQL_FINISH[] = "UPDATE export_snapshot SET status = ?2, file = ?3, md5 = ?4,"
                                  " counters = ?5, finished_at = ?6 WHERE id = ?1";
 static const char SQL_GET[] = "SELECT " COLS " FROM export_snapshot WHERE id = ?";
@@ -19,7 +19,7 @@ static const char SQL_EACH[] = "SELECT " COLS " FROM export_snapshot WHERE proje
 static const char SQL_FILE[] = "SELECT file FROM export_snapshot WHERE id = ?";
 static const char SQL_DELETE[] = "DELETE FROM export_snapshot WHERE id = ?";
 
-static json_t *object_col(sqlite3_stmt *s, int i)
+static json_t *object_col(struct store_stmt *s, int i)
 {
     json_t *v = store_col_json(s, i);
     if (json_is_object(v))
@@ -28,14 +28,14 @@ static json_t *object_col(sqlite3_stmt *s, int i)
     return json_object();
 }
 
-static void load(sqlite3_stmt *s, void *out)
+static void load(struct store_stmt *s, void *out)
 {
     struct store_snapshot *x = out;
     memset(x, 0, sizeof *x);
-    x->id = sqlite3_column_int64(s, 0);
-    x->project = sqlite3_column_int64(s, 1);
-    x->created_by = sqlite3_column_int64(s, 2);
-    const char *title = (const char *)sqlite3_column_text(s, 3);
+    x->id = store_col_i64(s, 0);
+    x->project = store_col_i64(s, 1);
+    x->created_by = store_col_i64(s, 2);
+    const char *title = store_col_str(s, 3);
     x->title = base_strdup(title ? title : "");
     store_col_copy(s, 4, x->status, sizeof x->status);
     store_col_copy(s, 5, x->file, sizeof x->file);
@@ -63,12 +63,12 @@ struct create_args {
     const json_t *options;
 };
 
-static void bind_create(sqlite3_stmt *s, void *arg)
+static void bind_create(struct store_stmt *s, void *arg)
 {
     const struct create_args *a = arg;
-    sqlite3_bind_int64(s, 1, a->project);
+    store_bind_i64(s, 1, a->project);
     store_bind_id(s, 2, a->user);
-    sqlite3_bind_text(s, 3, a->title, -1, SQLITE_TRANSIENT);
+    store_bind_text(s, 3, a->title);
     store_bind_json(s, 4, a->options);
     store_bind_time(s, 5, base_time_us());
 }
@@ -86,17 +86,17 @@ struct finish_args {
     const json_t *counters;
 };
 
-static void bind_finish(sqlite3_stmt *s, void *arg)
+static void bind_finish(struct store_stmt *s, void *arg)
 {
     const struct finish_args *a = arg;
-    sqlite3_bind_int64(s, 1, a->id);
-    sqlite3_bind_text(s, 2, a->status, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, a->file ? a->file : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 4, a->md5 ? a->md5 : "", -1, SQLITE_TRANSIENT);
+    store_bind_i64(s, 1, a->id);
+    store_bind_text(s, 2, a->status);
+    store_bind_text(s, 3, a->file ? a->file : "");
+    store_bind_text(s, 4, a->md5 ? a->md5 : "");
     if (a->counters)
         store_bind_json(s, 5, a->counters);
     else
-        sqlite3_bind_text(s, 5, "{}", 2, SQLITE_STATIC);
+        store_bind_static(s, 5, "{}");
     store_bind_time(s, 6, base_time_us());
 }
 
@@ -125,9 +125,9 @@ int store_snapshot_each(struct store *st, int64_t project, int64_t limit, store_
     return store_read(st, SQL_EACH, store_bind_ids_arg, keys, 0, each_row, &x, err);
 }
 
-static void load_file(sqlite3_stmt *s, void *file)
+static void load_file(struct store_stmt *s, void *file)
 {
-    const char *f = (const char *)sqlite3_column_text(s, 0);
+    const char *f = store_col_str(s, 0);
     *(char **)file = base_strdup(f ? f : "");
 }
 

@@ -7,7 +7,7 @@
 
 static const char SQL_INSERT[] =
     "INSERT INTO storage(project_id, type, direction, data, created_at)"
-    " SELECT ?1, ?2, ?3, ?4, ?5 FROM project WHERE id = ?1";
+    " SELECT ?1, ?2, ?3, ?4, ?5 FROM project WHERE id = ?1 RETURNING id";
 static const char SQL_GET[] = "SELECT id, project_id, type, direction, data, created_at"
                               " FROM storage WHERE id = ?";
 static const char SQL_UPDATE[] = "UPDATE storage SET data = ?2 WHERE id = ?1";
@@ -19,7 +19,8 @@ static const char SQL_EACH[] =
 static const char SQL_LINK_HAS[] = "SELECT 1 FROM storage_link WHERE storage_id = ?1 AND key = ?2"
                                    " LIMIT 1";
 static const char SQL_LINK_ADD[] =
-    "INSERT OR REPLACE INTO storage_link(task_id, storage_id, key) VALUES (?3, ?1, ?2)";
+    "INSERT INTO storage_link(task_id, storage_id, key) VALUES (?3, ?1, ?2)"
+    " ON CONFLICT(task_id) DO UPDATE SET storage_id = excluded.storage_id, key = excluded.key";
 
 #define F(col, how, member) STORE_FIELD(col, how, struct store_storage, member)
 static const struct store_field FIELDS[] = {
@@ -28,7 +29,7 @@ static const struct store_field FIELDS[] = {
 };
 #undef F
 
-static void load(sqlite3_stmt *s, void *out)
+static void load(struct store_stmt *s, void *out)
 {
     struct store_storage *v = out;
     memset(v, 0, sizeof *v);
@@ -54,10 +55,10 @@ struct storage_args {
     const json_t *data;
 };
 
-static void bind_insert(sqlite3_stmt *s, void *arg)
+static void bind_insert(struct store_stmt *s, void *arg)
 {
     const struct storage_args *a = arg;
-    sqlite3_bind_int64(s, 1, a->project);
+    store_bind_i64(s, 1, a->project);
     store_bind_text(s, 2, a->type);
     store_bind_text(s, 3, a->direction);
     store_bind_json(s, 4, a->data);
@@ -78,10 +79,10 @@ int store_storage_get(struct store *st, int64_t id, struct store_storage *out, s
     return store_one(st, &q, err);
 }
 
-static void bind_update(sqlite3_stmt *s, void *arg)
+static void bind_update(struct store_stmt *s, void *arg)
 {
     const struct storage_args *a = arg;
-    sqlite3_bind_int64(s, 1, a->id);
+    store_bind_i64(s, 1, a->id);
     store_bind_json(s, 2, a->data);
 }
 
@@ -96,10 +97,10 @@ int store_storage_delete(struct store *st, int64_t id, struct base_err *err)
     return store_write_tx(st, SQL_DELETE, store_bind_id_arg, &id, "Not found.", err);
 }
 
-static void bind_each(sqlite3_stmt *s, void *arg)
+static void bind_each(struct store_stmt *s, void *arg)
 {
     const struct storage_args *a = arg;
-    sqlite3_bind_int64(s, 1, a->project);
+    store_bind_i64(s, 1, a->project);
     store_bind_text(s, 2, a->type);
     store_bind_text(s, 3, a->direction);
 }
@@ -119,15 +120,15 @@ struct link_args {
     const char *key;
 };
 
-static void bind_link(sqlite3_stmt *s, void *arg)
+static void bind_link(struct store_stmt *s, void *arg)
 {
     const struct link_args *a = arg;
-    sqlite3_bind_int64(s, 1, a->storage);
+    store_bind_i64(s, 1, a->storage);
     store_bind_text(s, 2, a->key);
-    sqlite3_bind_int64(s, 3, a->task);
+    store_bind_i64(s, 3, a->task);
 }
 
-static int found(void *ctx, sqlite3_stmt *s, struct base_err *err)
+static int found(void *ctx, struct store_stmt *s, struct base_err *err)
 {
     (void)s, (void)err;
     *(int *)ctx = 1;

@@ -112,7 +112,7 @@ struct chunk {
 };
 
 /* JSON column i as text in the arena, "{}" for SQL NULL (as the parsed form's empty object). */
-static const char *object_text(sqlite3_stmt *s, int i, struct base_arena *a, size_t *len)
+static const char *object_text(struct store_stmt *s, int i, struct base_arena *a, size_t *len)
 {
     const char *text = store_col_json_text(s, i, a, len);
     if (!text)
@@ -141,7 +141,8 @@ static const struct store_field TASK_FIELDS[] = {
 };
 #undef F
 
-static void load_task(sqlite3_stmt *s, struct store_task *t, struct base_arena *a, int json_text)
+static void load_task(struct store_stmt *s, struct store_task *t, struct base_arena *a,
+                      int json_text)
 {
     memset(t, 0, sizeof *t);
     if (json_text) {
@@ -183,25 +184,29 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
                       int64_t after, int64_t limit, int64_t offset, struct chunk *ch,
                       struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, q->task ? SQL_ONE : ids ? SQL_CHUNK_IDS : SQL_CHUNK, err);
+    struct store_stmt *s = store_prepare(c,
+                                         q->task ? SQL_ONE
+                                         : ids   ? SQL_CHUNK_IDS
+                                                 : SQL_CHUNK,
+                                         err);
     if (!s)
         return -1;
     if (q->task) {
-        sqlite3_bind_int64(s, 1, q->task);
+        store_bind_i64(s, 1, q->task);
     } else {
-        sqlite3_bind_int64(s, 1, q->project);
-        sqlite3_bind_int64(s, 2, after);
-        sqlite3_bind_int(s, 3, q->only_annotated ? 1 : 0);
+        store_bind_i64(s, 1, q->project);
+        store_bind_i64(s, 2, after);
+        store_bind_int(s, 3, q->only_annotated ? 1 : 0);
         store_bind_text(s, 4, ids);
-        sqlite3_bind_int64(s, 5, limit);
-        sqlite3_bind_int64(s, 6, offset);
+        store_bind_i64(s, 5, limit);
+        store_bind_i64(s, 6, offset);
     }
-    int step = SQLITE_DONE;
-    while (ch->n < ch->cap && (step = sqlite3_step(s)) == SQLITE_ROW)
+    int step = STORE_DONE;
+    while (ch->n < ch->cap && (step = store_step(s)) == STORE_ROW)
         load_task(s, &ch->tasks[ch->n++], ch->arena, q->json_text);
-    if (ch->n < ch->cap && step != SQLITE_DONE)
+    if (ch->n < ch->cap && step != STORE_DONE)
         return store_fail(c, step, err);
-    sqlite3_reset(s);
+    store_reset(s);
     return 0;
 }
 
@@ -221,19 +226,19 @@ static int load_tasks(struct store_conn *c, const struct store_task_query *q, co
 
 /* The statement for a chunk's annotations or predictions: by id list when the query has one,
  * else by the chunk's id range. */
-static sqlite3_stmt *children_stmt(struct store_conn *c, const char *ids, const char *by_ids,
-                                   const char *by_range, int64_t project, int64_t lo, int64_t hi,
-                                   struct base_err *err)
+static struct store_stmt *children_stmt(struct store_conn *c, const char *ids, const char *by_ids,
+                                        const char *by_range, int64_t project, int64_t lo,
+                                        int64_t hi, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, ids ? by_ids : by_range, err);
+    struct store_stmt *s = store_prepare(c, ids ? by_ids : by_range, err);
     if (!s)
         return NULL;
-    sqlite3_bind_int64(s, 1, project);
+    store_bind_i64(s, 1, project);
     if (ids) {
         store_bind_text(s, 2, ids);
     } else {
-        sqlite3_bind_int64(s, 2, lo);
-        sqlite3_bind_int64(s, 3, hi);
+        store_bind_i64(s, 2, lo);
+        store_bind_i64(s, 3, hi);
     }
     return s;
 }
@@ -255,12 +260,12 @@ static int load_children(struct store_conn *c, const struct store_task_query *q,
 {
     const char *ids = q->nids ? chunk_ids(ch) : NULL;
     int64_t project = ch->tasks[0].project, lo = ch->tasks[0].id, hi = ch->tasks[ch->n - 1].id;
-    int step = SQLITE_DONE;
-    sqlite3_stmt *s;
+    int step = STORE_DONE;
+    struct store_stmt *s;
     if (q->with_annotations) {
         if (!(s = children_stmt(c, ids, SQL_ANN_IDS, SQL_ANN_RANGE, project, lo, hi, err)))
             return -1;
-        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        while ((step = store_step(s)) == STORE_ROW) {
             if (ch->nanns == ch->capanns) {
                 ch->capanns = ch->capanns ? ch->capanns * 2 : 256;
                 ch->anns = base_realloc(ch->anns, ch->capanns * sizeof *ch->anns);
@@ -268,14 +273,14 @@ static int load_children(struct store_conn *c, const struct store_task_query *q,
             (q->json_text ? store_annotation_load_text
                           : store_annotation_load)(s, &ch->anns[ch->nanns++], ch->arena);
         }
-        if (step != SQLITE_DONE)
+        if (step != STORE_DONE)
             return store_fail(c, step, err);
         ATTACH(ch, ch->anns, ch->nanns, annotations, nannotations);
     }
     if (q->with_predictions) {
         if (!(s = children_stmt(c, ids, SQL_PRED_IDS, SQL_PRED_RANGE, project, lo, hi, err)))
             return -1;
-        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        while ((step = store_step(s)) == STORE_ROW) {
             if (ch->npreds == ch->cappreds) {
                 ch->cappreds = ch->cappreds ? ch->cappreds * 2 : 256;
                 ch->preds = base_realloc(ch->preds, ch->cappreds * sizeof *ch->preds);
@@ -283,7 +288,7 @@ static int load_children(struct store_conn *c, const struct store_task_query *q,
             (q->json_text ? store_prediction_load_text
                           : store_prediction_load)(s, &ch->preds[ch->npreds++], ch->arena);
         }
-        if (step != SQLITE_DONE)
+        if (step != STORE_DONE)
             return store_fail(c, step, err);
         ATTACH(ch, ch->preds, ch->npreds, predictions, npredictions);
     }
@@ -306,29 +311,29 @@ static char *ids_json(const struct store_task_query *q)
 static int seek(struct store_conn *c, int64_t project, int64_t offset, int64_t *first,
                 struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_SPAN, err);
+    struct store_stmt *s = store_prepare(c, SQL_SPAN, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, project);
-    int step = sqlite3_step(s);
-    if (step != SQLITE_ROW)
+    store_bind_i64(s, 1, project);
+    int step = store_step(s);
+    if (step != STORE_ROW)
         return store_fail(c, step, err);
-    int64_t lo = sqlite3_column_int64(s, 0), hi = sqlite3_column_int64(s, 1);
-    int64_t n = sqlite3_column_int64(s, 2);
-    sqlite3_reset(s);
+    int64_t lo = store_col_i64(s, 0), hi = store_col_i64(s, 1);
+    int64_t n = store_col_i64(s, 2);
+    store_reset(s);
     if (lo > 0 && hi - lo + 1 == n) {
         *first = offset < n ? lo + offset : 0;
         return 0;
     }
-    s = store_stmt(c, SQL_SEEK, err);
+    s = store_prepare(c, SQL_SEEK, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, project);
-    sqlite3_bind_int64(s, 2, offset);
-    step = sqlite3_step(s);
-    *first = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : store_fail(c, step, err);
+    store_bind_i64(s, 1, project);
+    store_bind_i64(s, 2, offset);
+    step = store_step(s);
+    *first = step == STORE_ROW ? store_col_i64(s, 0) : 0;
+    store_reset(s);
+    return step == STORE_ROW || step == STORE_DONE ? 0 : store_fail(c, step, err);
 }
 
 static int iterate(struct store_conn *c, const struct store_task_query *q, const char *ids,
@@ -413,21 +418,21 @@ int store_task_totals(struct store *st, const struct store_task_query *q,
     char *ids = ids_json(q);
     int rc = -1, plain = !ids && !q->only_annotated;
     memset(t, 0, sizeof *t);
-    sqlite3_stmt *s = store_stmt(c, plain ? SQL_STATS : SQL_TOTALS, err);
+    struct store_stmt *s = store_prepare(c, plain ? SQL_STATS : SQL_TOTALS, err);
     if (s) {
-        sqlite3_bind_int64(s, 1, q->project);
+        store_bind_i64(s, 1, q->project);
         if (!plain) {
-            sqlite3_bind_int64(s, 2, 0);
-            sqlite3_bind_int(s, 3, q->only_annotated ? 1 : 0);
+            store_bind_i64(s, 2, 0);
+            store_bind_int(s, 3, q->only_annotated ? 1 : 0);
             store_bind_text(s, 4, ids);
         }
-        int step = sqlite3_step(s);
-        if (step == SQLITE_DONE && plain) {
+        int step = store_step(s);
+        if (step == STORE_DONE && plain) {
             rc = 0; /* no such project: no tasks */
-        } else if (step == SQLITE_ROW) {
-            t->tasks = sqlite3_column_int64(s, 0);
-            t->total_annotations = sqlite3_column_int64(s, 1);
-            t->total_predictions = sqlite3_column_int64(s, 2);
+        } else if (step == STORE_ROW) {
+            t->tasks = store_col_i64(s, 0);
+            t->total_annotations = store_col_i64(s, 1);
+            t->total_predictions = store_col_i64(s, 2);
             rc = 0;
         } else {
             store_fail(c, step, err);
@@ -440,9 +445,9 @@ int store_task_totals(struct store *st, const struct store_task_query *q,
 
 /* ---- single-task operations ------------------------------------------------------------------ */
 
-static void load_id(sqlite3_stmt *s, void *id)
+static void load_id(struct store_stmt *s, void *id)
 {
-    *(int64_t *)id = sqlite3_column_int64(s, 0);
+    *(int64_t *)id = store_col_i64(s, 0);
 }
 
 int store_task_project(struct store *st, int64_t task, int64_t *project, struct base_err *err)
@@ -457,10 +462,10 @@ struct task_write {
     int64_t *deleted;
 };
 
-static void bind_update(sqlite3_stmt *s, void *arg)
+static void bind_update(struct store_stmt *s, void *arg)
 {
     const struct task_write *w = arg;
-    sqlite3_bind_int64(s, 1, w->id);
+    store_bind_i64(s, 1, w->id);
     store_bind_json(s, 2, w->data);
     store_bind_json(s, 3, w->meta);
     store_bind_time(s, 4, base_time_us());
@@ -485,7 +490,7 @@ static int delete_all_body(struct store_conn *c, void *ctx, struct base_err *err
     if (store_write_on(c, SQL_DELETE_ALL, store_bind_id_arg, &w->id, NULL, NULL, err))
         return -1;
     if (w->deleted)
-        *w->deleted = sqlite3_changes(c->db);
+        *w->deleted = store_changes(c);
     return 0;
 }
 
@@ -498,10 +503,10 @@ int store_tasks_delete_all(struct store *st, int64_t project, int64_t *deleted,
 
 int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_REFRESH, err);
+    struct store_stmt *s = store_prepare(c, SQL_REFRESH, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, task);
+    store_bind_i64(s, 1, task);
     return store_step_done(c, s, err);
 }
 
@@ -511,17 +516,17 @@ int store_task_refresh(struct store_conn *c, int64_t task, struct base_err *err)
 static int query_id(struct store_conn *c, const char *sql, int64_t project, int64_t user,
                     int64_t offset, int64_t *id, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, sql, err);
+    struct store_stmt *s = store_prepare(c, sql, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, project);
-    sqlite3_bind_int64(s, 2, user);
+    store_bind_i64(s, 1, project);
+    store_bind_i64(s, 2, user);
     if (sql == SQL_NEXT_NTH)
-        sqlite3_bind_int64(s, 3, offset);
-    int step = sqlite3_step(s);
-    *id = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : store_fail(c, step, err);
+        store_bind_i64(s, 3, offset);
+    int step = store_step(s);
+    *id = step == STORE_ROW ? store_col_i64(s, 0) : 0;
+    store_reset(s);
+    return step == STORE_ROW || step == STORE_DONE ? 0 : store_fail(c, step, err);
 }
 
 struct next {

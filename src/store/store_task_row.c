@@ -20,7 +20,7 @@ struct target {
     void *row;
 };
 
-static void load_row(sqlite3_stmt *s, void *out)
+static void load_row(struct store_stmt *s, void *out)
 {
     struct target *t = out;
     t->k->load(s, t->row);
@@ -47,17 +47,16 @@ struct kind_op {
 static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
 {
     struct kind_op *o = ctx;
-    sqlite3_stmt *s = store_stmt(c, o->k->sql_insert, err);
+    struct store_stmt *s = store_prepare(c, o->k->sql_insert, err);
     if (!s)
         return -1;
     o->k->bind_insert(s, o->id, o->in, base_time_us());
-    if (store_step_done(c, s, err))
+    if (store_step_id(c, s, o->new_id, err))
         return -1;
-    if (sqlite3_changes(c->db) == 0)
+    if (*o->new_id == 0)
         return o->k->names_task
                    ? base_err_set(err, BASE_E_NOTFOUND, "task %lld not found", (long long)o->id)
                    : base_err_set(err, BASE_E_NOTFOUND, "Not found.");
-    *o->new_id = sqlite3_last_insert_rowid(c->db);
     return store_task_refresh(c, o->id, err);
 }
 
@@ -83,12 +82,12 @@ int store_kind_get(struct store *st, const struct store_kind *k, int64_t id, voi
 
 static int task_exists(struct store_conn *c, int64_t task, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_TASK_EXISTS, err);
+    struct store_stmt *s = store_prepare(c, SQL_TASK_EXISTS, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, task);
+    store_bind_i64(s, 1, task);
     int rc = store_step_row(c, s, err, BASE_E_INVALID, "task %lld does not exist", (long long)task);
-    sqlite3_reset(s);
+    store_reset(s);
     return rc;
 }
 
@@ -104,7 +103,7 @@ static int update_body(struct store_conn *c, void *ctx, struct base_err *err)
     int64_t task = task_of(o->k, o->row);
     if (task != old_task && task_exists(c, task, err))
         return -1;
-    sqlite3_stmt *s = store_stmt(c, o->k->sql_update, err);
+    struct store_stmt *s = store_prepare(c, o->k->sql_update, err);
     if (!s)
         return -1;
     o->k->bind_update(s, o->id, o->row, base_time_us());

@@ -425,26 +425,23 @@ static void order_by(struct sql *q, const struct store_task_view *v)
     put(q, dir);
 }
 
-static sqlite3_stmt *prepare(struct store_conn *c, struct sql *q, struct base_err *err)
+static struct store_stmt *prepare(struct store_conn *c, struct sql *q, struct base_err *err)
 {
     if (q->failed) {
         base_err_set(err, BASE_E_INVALID, "task view too complex");
         return NULL;
     }
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(c->db, q->b.data, (int)q->b.len, &s, NULL);
-    if (rc != SQLITE_OK) {
-        store_fail(c, rc, err);
+    struct store_stmt *s = store_stmt_new(c, q->b.data, q->b.len, err);
+    if (!s)
         return NULL;
-    }
     for (int i = 0; i < q->nbinds; i++) {
         const struct bindv *b = &q->binds[i];
         if (b->type == BIND_INT)
-            sqlite3_bind_int64(s, i + 1, b->i);
+            store_bind_i64(s, i + 1, b->i);
         else if (b->type == BIND_DOUBLE)
-            sqlite3_bind_double(s, i + 1, b->d);
+            store_bind_real(s, i + 1, b->d);
         else
-            sqlite3_bind_text(s, i + 1, b->s, -1, SQLITE_STATIC);
+            store_bind_static(s, i + 1, b->s);
     }
     return s;
 }
@@ -457,20 +454,20 @@ static int totals(struct store_conn *c, const struct store_task_view *v,
     put(&q, "SELECT count(*), coalesce(sum(task.total_annotations), 0),"
             " coalesce(sum(task.total_predictions), 0)");
     where(&q, v);
-    sqlite3_stmt *s = prepare(c, &q, err);
+    struct store_stmt *s = prepare(c, &q, err);
     int rc = -1;
     if (s) {
-        int step = sqlite3_step(s);
-        if (step == SQLITE_ROW) {
-            tot->tasks = sqlite3_column_int64(s, 0);
-            tot->total_annotations = sqlite3_column_int64(s, 1);
-            tot->total_predictions = sqlite3_column_int64(s, 2);
+        int step = store_step(s);
+        if (step == STORE_ROW) {
+            tot->tasks = store_col_i64(s, 0);
+            tot->total_annotations = store_col_i64(s, 1);
+            tot->total_predictions = store_col_i64(s, 2);
             rc = 0;
         } else {
             store_fail(c, step, err);
         }
     }
-    sqlite3_finalize(s);
+    store_stmt_free(s);
     sql_release(&q);
     return rc;
 }
@@ -487,20 +484,20 @@ static int page(struct store_conn *c, const struct store_task_view *v, int64_t l
     put(&q, " LIMIT ? OFFSET ?");
     bind_int(&q, limit);
     bind_int(&q, offset > 0 ? offset : 0);
-    sqlite3_stmt *s = prepare(c, &q, err);
-    int rc = -1, step = SQLITE_DONE;
+    struct store_stmt *s = prepare(c, &q, err);
+    int rc = -1, step = STORE_DONE;
     size_t cap = limit > 0 ? (size_t)limit : 0;
     *n = 0;
-    while (s && (step = sqlite3_step(s)) == SQLITE_ROW) {
+    while (s && (step = store_step(s)) == STORE_ROW) {
         if (*n == cap) { /* only when growing (limit -1) */
             cap = cap ? cap * 2 : 1024;
             *ids = base_realloc(*ids, cap * sizeof **ids);
         }
-        (*ids)[(*n)++] = sqlite3_column_int64(s, 0);
+        (*ids)[(*n)++] = store_col_i64(s, 0);
     }
     if (s)
-        rc = step == SQLITE_DONE ? 0 : store_fail(c, step, err);
-    sqlite3_finalize(s);
+        rc = step == STORE_DONE ? 0 : store_fail(c, step, err);
+    store_stmt_free(s);
     sql_release(&q);
     return rc;
 }
@@ -564,63 +561,15 @@ char *store_ids_json(const int64_t *ids, size_t n)
     return base_buf_steal(&b, NULL);
 }
 
-/* ---- regexp() for the "regex" filter ----------------------------------------------------------
+/* ---- the "regex" filter's check ----------------------------------------------------------------
  */
-
-#define REGEX_MAX 1000
-
-static void regex_free(void *p)
-{
-    if (p) {
-        regfree(p);
-        base_free(p);
-    }
-}
-
-/* regexp(pattern, text): 1 when the POSIX extended expression matches somewhere in text, NULL
- * for a NULL text; an error for a bad pattern. The compiled pattern is kept with the statement. */
-static void regexp_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    const char *text = (const char *)sqlite3_value_text(argv[1]);
-    regex_t *re = sqlite3_get_auxdata(ctx, 0);
-    if (!re) {
-        const char *pat = (const char *)sqlite3_value_text(argv[0]);
-        if (!pat || strlen(pat) > REGEX_MAX) {
-            sqlite3_result_error(ctx, "bad regular expression", -1);
-            return;
-        }
-        re = base_alloc(sizeof *re);
-        if (regcomp(re, pat, REG_EXTENDED | REG_NOSUB)) {
-            base_free(re);
-            sqlite3_result_error(ctx, "bad regular expression", -1);
-            return;
-        }
-        sqlite3_set_auxdata(ctx, 0, re, regex_free);
-        re = sqlite3_get_auxdata(ctx, 0);
-        if (!re) {
-            sqlite3_result_error_nomem(ctx);
-            return;
-        }
-    }
-    if (!text)
-        sqlite3_result_null(ctx);
-    else
-        sqlite3_result_int(ctx, regexec(re, text, 0, NULL, 0) == 0);
-}
-
-int store_regexp_register(sqlite3 *db)
-{
-    return sqlite3_create_function(db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                   regexp_fn, NULL, NULL);
-}
 
 int store_regex_check(const char *pattern, struct base_err *err)
 {
     regex_t re;
-    if (!pattern || strlen(pattern) > REGEX_MAX)
+    if (!pattern || strlen(pattern) > STORE_REGEX_MAX)
         return base_err_set(err, BASE_E_INVALID, "a regular expression of at most %d characters",
-                            REGEX_MAX);
+                            STORE_REGEX_MAX);
     int rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
     if (rc) {
         char msg[128];

@@ -11,23 +11,23 @@
     "u.date_joined, u.last_activity"
 
 static const char SQL_USER_INSERT[] =
-    "INSERT INTO user(email, username, password, is_superuser, date_joined, last_activity)"
-    " VALUES (?1, ?1, ?2, ?3, ?4, ?4)";
+    "INSERT INTO \"user\"(email, username, password, is_superuser, date_joined, last_activity)"
+    " VALUES (?1, ?1, ?2, ?3, ?4, ?4) RETURNING id";
 static const char SQL_TOKEN_INSERT[] = "INSERT INTO token(key, user_id, created) VALUES (?, ?, ?)";
 static const char SQL_TOKEN_DELETE[] = "DELETE FROM token WHERE user_id = ?";
 static const char SQL_TOKEN_GET[] = "SELECT key FROM token WHERE user_id = ?";
-static const char SQL_USER_COUNT[] = "SELECT count(*) FROM user";
-static const char SQL_USER_BY_ID[] = "SELECT " USER_COLS " FROM user u WHERE u.id = ?";
-static const char SQL_USER_BY_EMAIL[] = "SELECT " USER_COLS ", u.password FROM user u"
+static const char SQL_USER_COUNT[] = "SELECT count(*) FROM \"user\"";
+static const char SQL_USER_BY_ID[] = "SELECT " USER_COLS " FROM \"user\" u WHERE u.id = ?";
+static const char SQL_USER_BY_EMAIL[] = "SELECT " USER_COLS ", u.password FROM \"user\" u"
                                         " WHERE u.email = ?";
 static const char SQL_USER_BY_TOKEN[] = "SELECT " USER_COLS " FROM token t"
-                                        " JOIN user u ON u.id = t.user_id"
+                                        " JOIN \"user\" u ON u.id = t.user_id"
                                         " WHERE t.key = ? AND u.is_active";
-static const char SQL_USER_SET_PASSWORD[] = "UPDATE user SET password = ? WHERE id = ?";
+static const char SQL_USER_SET_PASSWORD[] = "UPDATE \"user\" SET password = ? WHERE id = ?";
 static const char SQL_SESSION_INSERT[] =
     "INSERT INTO session(key_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)";
 static const char SQL_SESSION_GET[] = "SELECT " USER_COLS ", s.expires_at FROM session s"
-                                      " JOIN user u ON u.id = s.user_id"
+                                      " JOIN \"user\" u ON u.id = s.user_id"
                                       " WHERE s.key_hash = ? AND u.is_active";
 static const char SQL_SESSION_DELETE[] = "DELETE FROM session WHERE key_hash = ?";
 static const char SQL_SESSION_PURGE[] = "DELETE FROM session WHERE expires_at < ?";
@@ -40,7 +40,7 @@ static const struct store_field USER_FIELDS[] = {
 };
 #undef F
 
-static void load_user(sqlite3_stmt *s, void *out)
+static void load_user(struct store_stmt *s, void *out)
 {
     memset(out, 0, sizeof(struct store_user));
     store_load_fields(s, USER_FIELDS, sizeof USER_FIELDS / sizeof USER_FIELDS[0], out);
@@ -70,11 +70,11 @@ static int insert_token(struct store_conn *c, int64_t user, char token[STORE_TOK
 {
     if (base_random_hex(token, STORE_TOKEN_LEN / 2, err))
         return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_TOKEN_INSERT, err);
+    struct store_stmt *s = store_prepare(c, SQL_TOKEN_INSERT, err);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, token, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, user);
+    store_bind_text(s, 1, token);
+    store_bind_i64(s, 2, user);
     store_bind_time(s, 3, base_time_us());
     return store_step_done(c, s, err);
 }
@@ -82,21 +82,17 @@ static int insert_token(struct store_conn *c, int64_t user, char token[STORE_TOK
 static int user_insert(struct store_conn *c, const char *email, const char *hash, int superuser,
                        int64_t *id, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_USER_INSERT, err);
+    struct store_stmt *s = store_prepare(c, SQL_USER_INSERT, err);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, email, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 3, superuser ? 1 : 0);
+    store_bind_text(s, 1, email);
+    store_bind_text(s, 2, hash);
+    store_bind_int(s, 3, superuser ? 1 : 0);
     store_bind_time(s, 4, base_time_us());
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_CONSTRAINT_UNIQUE || (rc & 0xff) == SQLITE_CONSTRAINT)
+    int rc = store_step_returning(s, id);
+    if (store_rc_constraint(c, rc))
         return base_err_set(err, BASE_E_CONFLICT, "a user with email '%s' already exists", email);
-    if (rc != SQLITE_DONE)
-        return store_fail(c, rc, err);
-    *id = sqlite3_last_insert_rowid(c->db);
-    return 0;
+    return rc == STORE_DONE ? 0 : store_fail(c, rc, err);
 }
 
 struct create {
@@ -153,9 +149,9 @@ int store_user_by_token(struct store *st, const char *token, struct store_user *
     return user_query(st, SQL_USER_BY_TOKEN, token, 0, out, BASE_E_AUTH, "Invalid token.", err);
 }
 
-static void load_count(sqlite3_stmt *s, void *count)
+static void load_count(struct store_stmt *s, void *count)
 {
-    *(int64_t *)count = sqlite3_column_int64(s, 0);
+    *(int64_t *)count = store_col_i64(s, 0);
 }
 
 int store_user_count(struct store *st, int64_t *count, struct base_err *err)
@@ -172,20 +168,20 @@ int store_user_login(struct store *st, const char *email, const char *password,
         return -1;
     char hash[crypto_pwhash_STRBYTES] = "";
     int found = 0, rc = -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_USER_BY_EMAIL, err);
+    struct store_stmt *s = store_prepare(c, SQL_USER_BY_EMAIL, err);
     if (!s)
         goto out;
-    sqlite3_bind_text(s, 1, email, -1, SQLITE_TRANSIENT);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    store_bind_text(s, 1, email);
+    int step = store_step(s);
+    if (step == STORE_ROW) {
         load_user(s, out);
         store_col_copy(s, 9, hash, sizeof hash);
         found = out->is_active;
-    } else if (step != SQLITE_DONE) {
+    } else if (step != STORE_DONE) {
         store_fail(c, step, err);
         goto out;
     }
-    sqlite3_reset(s);
+    store_reset(s);
     if (found && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0) {
         rc = 0;
         goto out;
@@ -206,11 +202,11 @@ struct password {
     int64_t user;
 };
 
-static void bind_password(sqlite3_stmt *s, void *arg)
+static void bind_password(struct store_stmt *s, void *arg)
 {
     const struct password *p = arg;
-    sqlite3_bind_text(s, 1, p->hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, p->user);
+    store_bind_text(s, 1, p->hash);
+    store_bind_i64(s, 2, p->user);
 }
 
 int store_user_set_password(struct store *st, int64_t user, const char *password,
@@ -223,7 +219,7 @@ int store_user_set_password(struct store *st, int64_t user, const char *password
     return store_write_one(st, SQL_USER_SET_PASSWORD, bind_password, &p, "no such user", NULL, err);
 }
 
-static void load_token(sqlite3_stmt *s, void *token)
+static void load_token(struct store_stmt *s, void *token)
 {
     store_col_copy(s, 0, token, STORE_TOKEN_LEN + 1);
 }
@@ -276,16 +272,16 @@ struct session {
     int64_t user, now, ttl_us;
 };
 
-static void bind_purge(sqlite3_stmt *s, void *arg)
+static void bind_purge(struct store_stmt *s, void *arg)
 {
     store_bind_time(s, 1, ((const struct session *)arg)->now);
 }
 
-static void bind_session(sqlite3_stmt *s, void *arg)
+static void bind_session(struct store_stmt *s, void *arg)
 {
     const struct session *x = arg;
-    sqlite3_bind_text(s, 1, x->hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, x->user);
+    store_bind_text(s, 1, x->hash);
+    store_bind_i64(s, 2, x->user);
     store_bind_time(s, 3, x->now);
     store_bind_time(s, 4, x->now + x->ttl_us);
 }
@@ -315,7 +311,7 @@ struct session_user {
     int expired;
 };
 
-static void load_session_user(sqlite3_stmt *s, void *arg)
+static void load_session_user(struct store_stmt *s, void *arg)
 {
     struct session_user *x = arg;
     load_user(s, x->user);
@@ -342,9 +338,9 @@ int store_session_user(struct store *st, const char *key, struct store_user *out
     return base_err_set(err, BASE_E_AUTH, "Session expired.");
 }
 
-static void bind_key(sqlite3_stmt *s, void *hash)
+static void bind_key(struct store_stmt *s, void *hash)
 {
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+    store_bind_text(s, 1, hash);
 }
 
 int store_session_delete(struct store *st, const char *key, struct base_err *err)
@@ -356,9 +352,9 @@ int store_session_delete(struct store *st, const char *key, struct base_err *err
 
 /* ---- listing and names (/api/users) ---------------------------------------------------------- */
 
-static const char SQL_USER_ALL[] = "SELECT " USER_COLS " FROM user u ORDER BY u.id";
+static const char SQL_USER_ALL[] = "SELECT " USER_COLS " FROM \"user\" u ORDER BY u.id";
 static const char SQL_USER_NAMES[] =
-    "UPDATE user SET username = ?2, first_name = ?3, last_name = ?4 WHERE id = ?1";
+    "UPDATE \"user\" SET username = ?2, first_name = ?3, last_name = ?4 WHERE id = ?1";
 
 STORE_EACH_ROW(user_row, struct store_user, store_user_fn, load_user, STORE_NO_RELEASE)
 
@@ -373,12 +369,12 @@ struct names_args {
     const char *v[3];
 };
 
-static void bind_names(sqlite3_stmt *s, void *arg)
+static void bind_names(struct store_stmt *s, void *arg)
 {
     const struct names_args *a = arg;
-    sqlite3_bind_int64(s, 1, a->user);
+    store_bind_i64(s, 1, a->user);
     for (int i = 0; i < 3; i++)
-        sqlite3_bind_text(s, i + 2, a->v[i], -1, SQLITE_TRANSIENT);
+        store_bind_text(s, i + 2, a->v[i]);
 }
 
 int store_user_set_names(struct store *st, int64_t user, const char *username,

@@ -25,7 +25,7 @@ static const char SQL_INSERT[] =
     " classes, train_images, heldout_images, epochs, duration_s, ap, ap50, ap75, base_ap,"
     " base_ap50, base_ap75, score_thr, promoted, reason, created_at, promoted_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21, ?22, ?23, CASE WHEN ?21 THEN ?23 END)";
+    " ?19, ?20, ?21, ?22, ?23, CASE WHEN ?21 THEN ?23 END) RETURNING id";
 static const char SQL_JOB_VERSION[] = "UPDATE ml_job SET version_id = ?2 WHERE id = ?1"
                                       " AND state = 'running'";
 static const char SQL_PROMOTE[] =
@@ -63,12 +63,12 @@ static const struct store_field FIELDS[] = {
 };
 #undef F
 
-static void col_metric(sqlite3_stmt *s, int i, double *out)
+static void col_metric(struct store_stmt *s, int i, double *out)
 {
-    *out = sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_double(s, i);
+    *out = store_col_null(s, i) ? -1 : store_col_real(s, i);
 }
 
-static void load(sqlite3_stmt *s, void *out)
+static void load(struct store_stmt *s, void *out)
 {
     struct store_version *v = out;
     memset(v, 0, sizeof *v);
@@ -91,56 +91,55 @@ void store_version_release(struct store_version *v)
     v->classes = NULL;
 }
 
-static void bind_metric(sqlite3_stmt *s, int i, int has, double v)
+static void bind_metric(struct store_stmt *s, int i, int has, double v)
 {
     if (has)
-        sqlite3_bind_double(s, i, v);
+        store_bind_real(s, i, v);
     else
-        sqlite3_bind_null(s, i);
+        store_bind_null(s, i);
 }
 
 static int next_seq(struct store_conn *c, int64_t project, int64_t *seq, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_SEQ, err);
+    struct store_stmt *s = store_prepare(c, SQL_SEQ, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, project);
+    store_bind_i64(s, 1, project);
     int rc = store_step_row(c, s, err, BASE_E_INTERNAL, "no sequence");
     if (!rc)
-        *seq = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+        *seq = store_col_i64(s, 0);
+    store_reset(s);
     return rc;
 }
 
 static int insert(struct store_conn *c, struct store_version *v, int promote, int64_t now,
                   struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_INSERT, err);
+    struct store_stmt *s = store_prepare(c, SQL_INSERT, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, v->project);
-    sqlite3_bind_int64(s, 2, v->seq);
-    sqlite3_bind_text(s, 3, v->name, -1, SQLITE_TRANSIENT);
+    store_bind_i64(s, 1, v->project);
+    store_bind_i64(s, 2, v->seq);
+    store_bind_text(s, 3, v->name);
     store_bind_id(s, 4, v->parent);
     store_bind_id(s, 5, v->job);
-    sqlite3_bind_text(s, 6, v->file, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 7, v->arch, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 8, v->input_size);
+    store_bind_text(s, 6, v->file);
+    store_bind_text(s, 7, v->arch);
+    store_bind_int(s, 8, v->input_size);
     store_bind_json(s, 9, v->classes ? v->classes : json_array());
-    sqlite3_bind_int64(s, 10, v->train_images);
-    sqlite3_bind_int64(s, 11, v->heldout_images);
-    sqlite3_bind_int64(s, 12, v->epochs);
-    sqlite3_bind_double(s, 13, v->duration_s);
+    store_bind_i64(s, 10, v->train_images);
+    store_bind_i64(s, 11, v->heldout_images);
+    store_bind_i64(s, 12, v->epochs);
+    store_bind_real(s, 13, v->duration_s);
     double m[] = {v->ap, v->ap50, v->ap75, v->base_ap, v->base_ap50, v->base_ap75};
     for (int i = 0; i < 6; i++)
         bind_metric(s, 14 + i, i < 3 ? v->has_metrics : v->has_base, m[i]);
-    sqlite3_bind_double(s, 20, v->score_thr);
-    sqlite3_bind_int(s, 21, promote ? 1 : 0);
-    sqlite3_bind_text(s, 22, v->reason, -1, SQLITE_TRANSIENT);
+    store_bind_real(s, 20, v->score_thr);
+    store_bind_int(s, 21, promote ? 1 : 0);
+    store_bind_text(s, 22, v->reason);
     store_bind_time(s, 23, now);
-    if (store_step_done(c, s, err))
+    if (store_step_id(c, s, &v->id, err))
         return -1;
-    v->id = sqlite3_last_insert_rowid(c->db);
     return 0;
 }
 
@@ -148,14 +147,14 @@ static int insert(struct store_conn *c, struct store_version *v, int promote, in
 static int promote_on(struct store_conn *c, int64_t id, int64_t project, int64_t now,
                       struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_PROMOTE, err);
+    struct store_stmt *s = store_prepare(c, SQL_PROMOTE, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
+    store_bind_i64(s, 1, id);
     store_bind_time(s, 2, now);
-    if (store_step_done(c, s, err) || !(s = store_stmt(c, SQL_PROMOTED_AT, err)))
+    if (store_step_done(c, s, err) || !(s = store_prepare(c, SQL_PROMOTED_AT, err)))
         return -1;
-    sqlite3_bind_int64(s, 1, id);
+    store_bind_i64(s, 1, id);
     store_bind_time(s, 2, now);
     return store_step_done(c, s, err) || store_project_refresh_uncertainty(c, project, err) ? -1
                                                                                             : 0;
@@ -163,16 +162,16 @@ static int promote_on(struct store_conn *c, int64_t id, int64_t project, int64_t
 
 static int job_version(struct store_conn *c, int64_t job, int64_t version, struct base_err *err)
 {
-    sqlite3_stmt *s = store_stmt(c, SQL_JOB_VERSION, err);
+    struct store_stmt *s = store_prepare(c, SQL_JOB_VERSION, err);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, job);
-    sqlite3_bind_int64(s, 2, version);
+    store_bind_i64(s, 1, job);
+    store_bind_i64(s, 2, version);
     if (store_step_done(c, s, err))
         return -1;
-    return sqlite3_changes(c->db) ? 0
-                                  : base_err_set(err, BASE_E_CONFLICT,
-                                                 "job %lld is no longer running", (long long)job);
+    return store_changes(c) ? 0
+                            : base_err_set(err, BASE_E_CONFLICT, "job %lld is no longer running",
+                                           (long long)job);
 }
 
 struct create {
@@ -240,13 +239,13 @@ struct owner {
     int current;
 };
 
-static void load_owner(sqlite3_stmt *s, void *arg)
+static void load_owner(struct store_stmt *s, void *arg)
 {
     struct owner *o = arg;
-    o->project = sqlite3_column_int64(s, 0);
+    o->project = store_col_i64(s, 0);
     if (o->file)
-        *o->file = base_strdup((const char *)sqlite3_column_text(s, 1));
-    o->current = sqlite3_column_int(s, 2);
+        *o->file = base_strdup(store_col_str(s, 1));
+    o->current = store_col_int(s, 2);
 }
 
 /* Fills o from the row of version o->id inside the caller's transaction. */

@@ -7,7 +7,7 @@
 
 static const char SQL_INSERT[] =
     "INSERT INTO dm_view(project_id, user_id, data, created_at,"
-    " updated_at) SELECT ?1, ?2, ?3, ?4, ?4 FROM project WHERE id = ?1";
+    " updated_at) SELECT ?1, ?2, ?3, ?4, ?4 FROM project WHERE id = ?1 RETURNING id";
 static const char SQL_GET[] = "SELECT id, project_id, user_id, data, created_at, updated_at"
                               " FROM dm_view WHERE id = ?";
 static const char SQL_UPDATE[] =
@@ -25,7 +25,7 @@ static const struct store_field FIELDS[] = {
 };
 #undef F
 
-static void load(sqlite3_stmt *s, void *out)
+static void load(struct store_stmt *s, void *out)
 {
     struct store_view *v = out;
     memset(v, 0, sizeof *v);
@@ -50,10 +50,10 @@ struct view_args {
     const json_t *data;
 };
 
-static void bind_insert(sqlite3_stmt *s, void *arg)
+static void bind_insert(struct store_stmt *s, void *arg)
 {
     const struct view_args *a = arg;
-    sqlite3_bind_int64(s, 1, a->project);
+    store_bind_i64(s, 1, a->project);
     store_bind_id(s, 2, a->user);
     store_bind_json(s, 3, a->data);
     store_bind_time(s, 4, base_time_us());
@@ -66,13 +66,13 @@ int store_view_create(struct store *st, int64_t project, int64_t user, const jso
     return store_write_one(st, SQL_INSERT, bind_insert, &a, "Not found.", id, err);
 }
 
-static void bind_update(sqlite3_stmt *s, void *arg)
+static void bind_update(struct store_stmt *s, void *arg)
 {
     const struct view_args *a = arg;
-    sqlite3_bind_int64(s, 1, a->id);
+    store_bind_i64(s, 1, a->id);
     store_bind_json(s, 2, a->data);
     store_bind_time(s, 3, base_time_us());
-    sqlite3_bind_int64(s, 4, a->project);
+    store_bind_i64(s, 4, a->project);
 }
 
 int store_view_update(struct store *st, int64_t id, int64_t project, const json_t *data,
@@ -92,13 +92,13 @@ int store_views_delete_project(struct store *st, int64_t project, int64_t *n, st
     struct store_conn *c = store_conn_get(st, err);
     if (!c)
         return -1;
-    sqlite3_stmt *s = store_stmt(c, SQL_DELETE_PROJECT, err);
+    struct store_stmt *s = store_prepare(c, SQL_DELETE_PROJECT, err);
     int rc = -1;
     if (s) {
-        sqlite3_bind_int64(s, 1, project);
+        store_bind_i64(s, 1, project);
         rc = store_step_done(c, s, err);
         if (rc == 0 && n)
-            *n = sqlite3_changes(c->db);
+            *n = store_changes(c);
     }
     store_conn_put(st, c);
     return rc;

@@ -1,0 +1,20 @@
+/* The PostgreSQL (libpq) back end of the statement layer (issue 21): store_pg_ops, chosen by
+ * store_open for a postgresql:// URL. Connections, statements prepared on the server with
+ * SQLite's `?` / `?N` placeholders rewritten once to `$N`, values as text, SQLSTATEs translated
+ * to the same errors as SQLite's codes, and the schema derived from SQLite's migrations
+ * (store_pg_schema.c). The SQL of the store files is not all in PostgreSQL's dialect yet
+ * (README.md), so `serve` does not offer it. */
+#ifndef LL_STORE_PG_H
+#define LL_STORE_PG_H
+
+#include "store_int.h"
+
+/* `sql` with SQLite's placeholders as PostgreSQL's: `?N` -> `$N`, a bare `?` -> the next number
+ * (SQLite's rule), nothing inside quotes; base_free. *nparams = the highest number. */
+char *store_pg_placeholders(const char *sql, size_t len, int *nparams);
+
+/* Migration i (store_migration) rewritten into PostgreSQL's dialect (store_pg_schema.c);
+ * base_free; NULL past the last. */
+char *store_pg_migration(int i);
+
+#endif
