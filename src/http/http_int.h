@@ -22,6 +22,9 @@ struct http_server {
     char *spool_dir;       /* NULL: bodies stay in memory */
     /* Bytes of request bodies held in memory now, all and untrusted, and their caps. */
     atomic_size_t inflight, inflight_untrusted;
+    /* Set at shutdown: new connections are refused (instead of MHD_quiesce_daemon, whose
+     * epoll removal races the pool threads' own and aborts in MHD 0.9.75). */
+    atomic_int stopping;
     size_t max_inflight, max_inflight_untrusted;
     struct http_pool **pools;
     size_t npools;

@@ -245,6 +245,14 @@ static int server_limits(struct http_server *s, const struct http_server_config 
     return 0;
 }
 
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    (void)addr;
+    (void)len;
+    const struct http_server *s = cls;
+    return atomic_load(&s->stopping) ? MHD_NO : MHD_YES;
+}
+
 static struct MHD_Daemon *start_daemon(struct http_server *s, const struct http_server_config *cfg,
                                        const struct sockaddr_storage *ss)
 {
@@ -255,7 +263,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *s, const struct http_
     unsigned header_timeout = cfg->header_timeout_s > 0 ? (unsigned)cfg->header_timeout_s : 10;
     unsigned per_ip = cfg->max_conns_per_ip > 0 ? (unsigned)cfg->max_conns_per_ip : 0;
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        flags, 0, on_accept, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_CONNECTION_TIMEOUT,
         header_timeout, MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
@@ -310,7 +318,7 @@ void http_server_free(struct http_server *s, double grace_s)
 {
     if (!s)
         return;
-    MHD_socket lsock = MHD_quiesce_daemon(s->daemon);
+    atomic_store(&s->stopping, 1);
     double until = base_now() + grace_s;
     while (open_connections(s->daemon) > 0 && base_now() < until) {
         struct timespec ts = {0, 20 * 1000 * 1000};
@@ -319,8 +327,6 @@ void http_server_free(struct http_server *s, double grace_s)
     for (size_t i = 0; i < s->npools; i++)
         http_pool_drain(s->pools[i]);
     MHD_stop_daemon(s->daemon);
-    if (lsock != MHD_INVALID_SOCKET)
-        close(lsock);
     server_release(s);
 }
 
