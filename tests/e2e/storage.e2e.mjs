@@ -5,27 +5,15 @@
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { ROOT, check, run } from "./harness.mjs";
+import { ROOT, check, freePort, run } from "./harness.mjs";
 import { api } from "./labeling.e2e.mjs";
 import { shared, waitEditor, editorState } from "./util.mjs";
 
 const CONFIG = '<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image"><Label value="face" background="#FF6B6B"/></RectangleLabels></View>';
 const S3RVER = path.join(ROOT, "tests/s3rver/node_modules/s3rver/bin/s3rver.js");
 const NAMES = ["000001.jpg", "000002.jpg"];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startS3rver() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ll-e2e-s3-"));
