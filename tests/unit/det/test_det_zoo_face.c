@@ -34,22 +34,7 @@ static int prepare(const struct det_model *m, int k, float *nchw, float *nhwc)
 {
     char path[1024];
     picture(k, path, sizeof path);
-    struct image img;
-    struct image_info info;
-    struct image_letterbox map;
-    struct base_err err;
-    if (det_read_image(path, SIZE, 0, &img, &info, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    float *chw = nchw + (size_t)k * 3 * SIZE * SIZE;
-    int rc = det_prepare(m, &img, SIZE, chw, &map, &err);
-    image_release(&img);
-    for (size_t i = 0; i < (size_t)SIZE * SIZE && !rc; i++)
-        for (int c = 0; c < 3; c++)
-            nhwc[((size_t)k * SIZE * SIZE + i) * 3 + c] =
-                chw[(size_t)c * SIZE * SIZE + i] / 127.5f - 1.0f;
-    return rc;
+    return tfjs_oracle_prepare(m, path, SIZE, k, 1.0f / 127.5f, -1.0f, nchw, nhwc);
 }
 
 /* Largest |ours - tf| over the largest |tf| for picture n (ours NCHW of c channels, tf HWC). */

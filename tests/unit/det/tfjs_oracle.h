@@ -6,6 +6,8 @@
 #define LL_TEST_TFJS_ORACLE_H
 
 #include "base/base.h"
+#include "det/det.h"
+#include "image/image.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,30 @@ static float *tfjs_oracle_run(const char *model, const float *nhwc, int npic, in
     unlink(out);
     rmdir(dir);
     return data;
+}
+
+/* Picture `path` as the predictor prepares it for model m (letterbox, raw 0..255) into slot k of
+ * nchw (ours), and the same values times `scale` plus `shift` into slot k of nhwc (the graph's
+ * own input for TF.js). Pictures are size x size. */
+static inline int tfjs_oracle_prepare(const struct det_model *m, const char *path, int size, int k,
+                                      float scale, float shift, float *nchw, float *nhwc)
+{
+    struct image img;
+    struct image_info info;
+    struct image_letterbox map;
+    struct base_err err;
+    if (det_read_image(path, size, 0, &img, &info, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    size_t plane = (size_t)size * size;
+    float *chw = nchw + (size_t)k * 3 * plane;
+    int rc = det_prepare(m, &img, size, chw, &map, &err);
+    image_release(&img);
+    for (size_t i = 0; i < plane && !rc; i++)
+        for (int c = 0; c < 3; c++)
+            nhwc[((size_t)k * plane + i) * 3 + c] = chw[(size_t)c * plane + i] * scale + shift;
+    return rc;
 }
 
 #endif
