@@ -7,30 +7,24 @@
 // tests/oracle holds TF.js and web/ playwright-core, whose bundled jpeg-js decodes the pictures)
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const [repo, ...rest] = process.argv.slice(2);
 const oracle = createRequire(join(repo, 'tests/oracle/package.json'));
 const tf = oracle('@tensorflow/tfjs-core');
 oracle('@tensorflow/tfjs-backend-cpu');
 const tfc = oracle('@tensorflow/tfjs-converter');
+const { graphWeights } = await import(
+  pathToFileURL(resolve(repo, 'tests/oracle/graph_model.mjs')).href);
 const { jpegjs } = createRequire(import.meta.url)(
   join(repo, 'web/node_modules/playwright-core/lib/utilsBundle.js'));
 
 const [modelPath, ...pics] = rest;
 await tf.setBackend('cpu');
 const json = JSON.parse(readFileSync(modelPath, 'utf8'));
-const specs = [];
-const buffers = [];
-for (const group of json.weightsManifest) {
-  specs.push(...group.weights);
-  for (const p of group.paths) buffers.push(readFileSync(join(dirname(modelPath), p)));
-}
-const all = Buffer.concat(buffers);
-const model = await tfc.loadGraphModel(tf.io.fromMemory({
-  modelTopology: json.modelTopology, weightSpecs: specs,
-  weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-}));
+const model = await tfc.loadGraphModel(
+  tf.io.fromMemory({ modelTopology: json.modelTopology, ...graphWeights(json, modelPath) }));
 for (const path of pics) {
   const img = jpegjs.decode(readFileSync(path), { useTArray: true });
   const [w, h] = [img.width, img.height];

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfc from '@tensorflow/tfjs-converter';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { graphWeights } from './graph_model.mjs';
 
 const [modelPath, inPath, n, h, w, outPath, ...nodes] = process.argv.slice(2);
 if (!nodes.length) {
@@ -26,16 +26,8 @@ for (const node of json.modelTopology.node) {
     for (const d of node.attr.shape.shape.dim) d.size = '-1';
   }
 }
-const specs = [];
-const buffers = [];
-for (const group of json.weightsManifest) {
-  specs.push(...group.weights);
-  for (const p of group.paths) buffers.push(readFileSync(join(dirname(modelPath), p)));
-}
-const all = Buffer.concat(buffers);
-const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
 const model = await tfc.loadGraphModel(
-  tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
+  tf.io.fromMemory({ modelTopology: json.modelTopology, ...graphWeights(json, modelPath) }));
 const raw = readFileSync(inPath);
 const input = tf.tensor4d(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4),
   [Number(n), Number(h), Number(w), 3]);
