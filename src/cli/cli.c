@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
     {"ml-backend", "serve the detector to Label Studio (its ML backend protocol)", cli_ml_backend},
     {"import", "import a folder of images into a project", cli_import},
     {"export", "export a project (JSON, JSON_MIN, CSV, TSV, COCO, YOLO, VOC)", cli_export},
+    {"db", "move a data dir's database to PostgreSQL (db migrate-to URL)", cli_db},
     {"train", "train the built-in detector on a COCO, YOLO or VOC data set", cli_train},
     {"predict", "detect objects in a folder of images with a trained model", cli_predict},
     {"eval", "evaluate a model on a data set (COCO-style AP)", cli_eval},

@@ -68,6 +68,7 @@ struct mlb_client;
  * variables (ML_TIMEOUT_PREDICT, ...; cli_mlb.c). */
 struct mlb_client *cli_ml_client(struct store *st, struct base_err *err);
 int cli_model(int argc, char **argv);
+int cli_db(int argc, char **argv);
 
 enum cli_det_opt_kind { CLI_DET_STR, CLI_DET_INT, CLI_DET_DOUBLE };
 

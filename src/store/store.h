@@ -24,10 +24,37 @@ struct store;
 /* Opens (creating if needed) the database file at `path` and applies pending migrations.
  * Errors: BASE_E_IO (cannot open), BASE_E_INTERNAL (migration failed; nothing applied). */
 struct store *store_open(const char *path, struct base_err *err);
+/* Whether `where` names a PostgreSQL database (postgresql:// or postgres://) rather than a
+ * SQLite file. */
+int store_is_url(const char *where);
 /* Closes every pooled connection. No call may be in flight. Accepts NULL. */
 void store_close(struct store *st);
 /* Number of the newest migration applied. */
 int store_schema_version(struct store *st, int *version, struct base_err *err);
+
+/* ---- moving a data dir to PostgreSQL (store_copy.c) ------------------------------------------ */
+
+#define STORE_COPY_TABLES_MAX 64
+/* What store_copy copied and verified: each table's rows and its checksum (the sum of a hash of
+ * every row, the same on both databases). */
+struct store_copy_report {
+    int ntables;
+    int64_t rows;
+    struct {
+        char name[64];
+        int64_t rows;
+        uint64_t checksum;
+    } table[STORE_COPY_TABLES_MAX];
+};
+/* Called after each batch of rows: the table being copied, rows copied so far of all tables. */
+typedef void (*store_copy_progress_fn)(void *ctx, const char *table, int64_t done, int64_t total);
+/* Copies every row of `from` (a SQLite store) into `to` (a PostgreSQL store whose tables are
+ * empty), ids and all, in one transaction on `to`, from one snapshot of `from`; before it commits,
+ * every table's row count and checksum must match on both, or nothing is copied. Errors:
+ * BASE_E_CONFLICT (a table of `to` has rows), BASE_E_INVALID (not SQLite into PostgreSQL),
+ * BASE_E_INTERNAL (verification failed), a database error. `progress` and `report` may be NULL. */
+int store_copy(struct store *from, struct store *to, store_copy_progress_fn progress, void *ctx,
+               struct store_copy_report *report, struct base_err *err);
 
 /* ---- users, tokens, sessions ---------------------------------------------------------------- */
 

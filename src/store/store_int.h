@@ -130,9 +130,6 @@ int store_migration_count(void);
 const char *store_migration(int i);
 /* The same in the dialect of c's back end (base_free). */
 char *store_migration_sql(struct store_conn *c, int i);
-/* Whether `where` names a PostgreSQL database (postgresql:// or postgres://) rather than a
- * SQLite file. */
-int store_is_url(const char *where);
 /* The schema's columns as sorted "table.column" lines (base_free): the test that both back ends
  * build the same schema. */
 char *store_columns(struct store *st, struct base_err *err);
