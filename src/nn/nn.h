@@ -146,6 +146,10 @@ int nn_silu(struct nn_graph *g, int x);
 int nn_sigmoid(struct nn_graph *g, int x);
 /* Max pooling with square window; padded cells never win. */
 int nn_max_pool2d(struct nn_graph *g, int x, int kernel, int stride, int pad);
+/* Max pooling with TensorFlow's SAME padding: ceil(H / stride) cells, the padding split with the
+ * larger half at the bottom and right (a 3x3 window at stride 2 on an even size: none before,
+ * one after). Height and width must need the same padding. */
+int nn_max_pool2d_same(struct nn_graph *g, int x, int kernel, int stride);
 /* Global average pooling: [N, C, H, W] -> [N, C, 1, 1]. */
 int nn_global_avg_pool(struct nn_graph *g, int x);
 /* Per-channel multiply: x [N, C, H, W] times s [N, C, 1, 1] broadcast over H and W (the

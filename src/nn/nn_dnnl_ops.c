@@ -420,27 +420,29 @@ static int backward_act(struct dn_plan *p, int i)
 
 /* ---- pooling and upsampling ---------------------------------------------------------------- */
 
+/* pad_r: TF's SAME pads one more at the bottom and right (nd->pad_end) */
 static void pool_geo(const struct nn_node *nd, dnnl_dims_t st, dnnl_dims_t k, dnnl_dims_t dil,
-                     dnnl_dims_t pad)
+                     dnnl_dims_t pad, dnnl_dims_t pad_r)
 {
     st[0] = st[1] = nd->stride;
     k[0] = k[1] = nd->kernel;
     dil[0] = dil[1] = 0;
     pad[0] = pad[1] = nd->pad;
+    pad_r[0] = pad_r[1] = nd->pad + nd->pad_end;
 }
 
 static int compile_pool(struct dn_plan *p, int i)
 {
     struct dn_node *d = &p->nd[i];
     const struct nn_node *nd = node_of(p, i);
-    dnnl_dims_t st, k, dil, pad;
-    pool_geo(nd, st, k, dil, pad);
+    dnnl_dims_t st, k, dil, pad, pad_r;
+    pool_geo(nd, st, k, dil, pad, pad_r);
     dnnl_pooling_v2_desc_t pdsc;
     int train = p->g->mode == NN_TRAIN;
     if (DN_TRY(p,
                dnnl_pooling_v2_forward_desc_init(
                    &pdsc, train ? dnnl_forward_training : dnnl_forward_inference, dnnl_pooling_max,
-                   md_of(p, p->nd[nd->in[0]].vmem), md_of(p, d->vmem), st, k, dil, pad, pad)) ||
+                   md_of(p, p->nd[nd->in[0]].vmem), md_of(p, d->vmem), st, k, dil, pad, pad_r)) ||
         dn_pd(p, &d->fwd_pd, &pdsc, NULL, NULL))
         return -1;
     const dnnl_memory_desc_t *ws =
@@ -464,13 +466,13 @@ static int backward_pool(struct dn_plan *p, int i)
     int in = nd->in[0], t = dn_tbwd(p, i);
     if (!node_of(p, in)->needs_grad || node_of(p, in)->op == NN_OP_INPUT)
         return 0;
-    dnnl_dims_t st, k, dil, pad;
-    pool_geo(nd, st, k, dil, pad);
+    dnnl_dims_t st, k, dil, pad, pad_r;
+    pool_geo(nd, st, k, dil, pad, pad_r);
     dnnl_pooling_v2_desc_t pdsc;
     dnnl_primitive_desc_t pd;
     if (DN_TRY(p,
                dnnl_pooling_v2_backward_desc_init(&pdsc, dnnl_pooling_max, md_of(p, p->nd[in].gmem),
-                                                  md_of(p, d->gmem), st, k, dil, pad, pad)) ||
+                                                  md_of(p, d->gmem), st, k, dil, pad, pad_r)) ||
         dn_pd(p, &pd, &pdsc, NULL, d->fwd_pd))
         return -1;
     int acc, target = dn_grad_target(p, in, &acc);

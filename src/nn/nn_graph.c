@@ -263,21 +263,49 @@ int nn_sigmoid(struct nn_graph *g, int x)
     return nn_act(g, x, NN_ACT_SIGMOID, 0.0f);
 }
 
-int nn_max_pool2d(struct nn_graph *g, int x, int kernel, int stride, int pad)
+/* A max pool padded by `pad` on every side and `pad_end` more at the bottom and right; every
+ * window keeps at least one real cell (padded cells never win). */
+static int max_pool(struct nn_graph *g, int x, int kernel, int stride, int pad, int pad_end)
 {
     struct nn_node *nd = add_node(g, NN_OP_MAXPOOL, &x, 1, "max_pool2d");
     if (!nd)
         return -1;
-    if (kernel <= 0 || stride <= 0 || pad < 0 || 2 * pad > kernel)
+    if (kernel <= 0 || stride <= 0 || pad < 0 || pad_end < 0 || 2 * pad > kernel ||
+        pad + pad_end >= kernel)
         return fail(g, BASE_E_INVALID, "%s: bad configuration", "max_pool2d");
     nd->kernel = kernel;
     nd->stride = stride;
     nd->pad = pad;
-    nd->shape.h = conv_out(nd->shape.h, kernel, stride, pad, 1);
-    nd->shape.w = conv_out(nd->shape.w, kernel, stride, pad, 1);
+    nd->pad_end = pad_end;
+    nd->shape.h = conv_out(nd->shape.h + pad_end, kernel, stride, pad, 1);
+    nd->shape.w = conv_out(nd->shape.w + pad_end, kernel, stride, pad, 1);
     if (nd->shape.h <= 0 || nd->shape.w <= 0)
         return fail(g, BASE_E_INVALID, "%s: input too small", "max_pool2d");
     return finish(g);
+}
+
+int nn_max_pool2d(struct nn_graph *g, int x, int kernel, int stride, int pad)
+{
+    return max_pool(g, x, kernel, stride, pad, 0);
+}
+
+/* TF's SAME total padding of one side of `size`: the output has ceil(size / stride) cells. */
+static int same_pad(int size, int kernel, int stride)
+{
+    int out = (size + stride - 1) / stride, total = (out - 1) * stride + kernel - size;
+    return total > 0 ? total : 0;
+}
+
+int nn_max_pool2d_same(struct nn_graph *g, int x, int kernel, int stride)
+{
+    if (g->failed || x < 0 || x >= g->n || kernel <= 0 || stride <= 0)
+        return max_pool(g, x, kernel, stride, -1, 0); /* records the error */
+    struct nn_shape s = g->nodes[x].shape;
+    int th = same_pad(s.h, kernel, stride), tw = same_pad(s.w, kernel, stride);
+    if (th != tw)
+        return fail(g, BASE_E_INVALID, "%s: SAME padding differs in height and width",
+                    "max_pool2d");
+    return max_pool(g, x, kernel, stride, th / 2, th - th / 2);
 }
 
 int nn_global_avg_pool(struct nn_graph *g, int x)
@@ -547,6 +575,7 @@ static json_t *describe_node(const struct nn_graph *g, const struct nn_node *nd)
     json_object_set_new(o, "momentum", json_real(nd->momentum));
     json_object_set_new(o, "groups", json_integer(nd->groups));
     json_object_set_new(o, "pool", json_pack("[iii]", nd->kernel, nd->stride, nd->pad));
+    json_object_set_new(o, "pool_end", json_integer(nd->pad_end));
     return o;
 }
 

@@ -83,6 +83,7 @@ struct nn_node {
     enum nn_act act;
     float alpha;
     int kernel, stride, pad; /* max pool */
+    int pad_end;             /* max pool: extra cells at the bottom and right (TF's SAME) */
     int bilinear;            /* upsample: TF's legacy bilinear instead of nearest (forward only) */
     int n_uses;              /* consumers (an output counts as one) */
     int needs_grad;          /* depends on a trained parameter */

@@ -359,6 +359,58 @@ static void net_few_channels(struct nn_graph *g)
     nn_output(g, b);
 }
 
+/* FaceBoxes' pools: TF's SAME max pool at stride 2 on even sizes (none before, one after), at
+ * stride 1 (one each side) and at stride 2 on an odd size (one each side), between convs. */
+static void net_same_pool(struct nn_graph *g)
+{
+    int x = nn_input(g, 2, 3, 16, 16);
+    x = nn_conv2d(g, "a", x, &(struct nn_conv2d_cfg){10, 3, 1, 1, 1, 1, 1, 0, 0});
+    x = nn_max_pool2d_same(g, x, 3, 2);
+    int y = nn_max_pool2d_same(g, nn_relu(g, x), 3, 1);
+    y = nn_conv2d(g, "b", y, &(struct nn_conv2d_cfg){6, 2, 1, 0, 1, 1, 1, 0, 0}); /* 8 -> 7 */
+    nn_output(g, nn_max_pool2d_same(g, y, 3, 2));
+    nn_output(g, nn_conv2d(g, "c", x, &(struct nn_conv2d_cfg){4, 1, 1, 0, 1, 1, 1, 0, 0}));
+}
+
+/* The SAME max pool by hand on the reference backend: on a 4x4 of negative values the windows
+ * start at rows and columns 0 and 2 and the padded cells never win (zeros would).
+ * Sizes whose SAME paddings differ are refused. Then oneDNN
+ * against the reference, forward and backward. */
+static void test_max_pool_same(void)
+{
+    struct nn_model *m = nn_model_new(5);
+    struct nn_graph *g = nn_graph_new(m);
+    struct base_err err;
+    int y = nn_max_pool2d_same(g, nn_input(g, 1, 1, 4, 4), 3, 2);
+    nn_output(g, y);
+    CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) == 0);
+    float *in = nn_graph_input(g, 0, NULL);
+    for (int k = 0; k < 16; k++)
+        in[k] = -(float)(k + 1);
+    in[5] = 7; /* the maximum of the first window only */
+    CHECK(nn_graph_forward(g, &err) == 0);
+    struct nn_shape s;
+    const float *out = nn_graph_output(g, 0, &s);
+    CHECK(s.h == 2 && s.w == 2);
+    const float want[4] = {7, -3, -9, -11};
+    for (int k = 0; k < 4; k++)
+        CHECK(out[k] == want[k]);
+    nn_graph_free(g);
+    g = nn_graph_new(m);
+    CHECK(nn_max_pool2d_same(g, nn_input(g, 1, 1, 5, 4), 3, 2) < 0);
+    CHECK(nn_graph_compile(g, NN_INFER, NN_BACKEND_REF, &err) < 0 && strstr(err.msg, "SAME"));
+    nn_graph_free(g);
+    nn_model_free(m);
+    if (!nn_dnnl_backend())
+        return;
+    for (int mode = NN_TRAIN; mode <= NN_INFER; mode++) {
+        double e = compare_backends(net_same_pool, (enum nn_mode)mode, 50 + mode);
+        if (e > 1e-4)
+            fprintf(stderr, "same pool net, mode %d: rel err %g\n", mode, e);
+        CHECK(e < 1e-4);
+    }
+}
+
 /* A zoo model's head: convolutions, TF's bilinear x2 upsampling (odd channels: padded lanes),
  * concat, sigmoid. Inference only. */
 static void net_bilinear(struct nn_graph *g)
@@ -504,4 +556,5 @@ static void test_threads_share_model(void)
 TEST_MAIN(TEST_CASE(test_build_errors), TEST_CASE(test_params_shared_and_reused),
           TEST_CASE(test_ref_graph_grad), TEST_CASE(test_bn_running_stats),
           TEST_CASE(test_frozen_conv), TEST_CASE(test_dnnl_vs_ref),
-          TEST_CASE(test_threads_share_model), TEST_CASE(test_upsample_bilinear))
+          TEST_CASE(test_threads_share_model), TEST_CASE(test_upsample_bilinear),
+          TEST_CASE(test_max_pool_same))
