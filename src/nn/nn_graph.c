@@ -305,7 +305,7 @@ int nn_max_pool2d_same(struct nn_graph *g, int x, int kernel, int stride)
     if (th != tw)
         return fail(g, BASE_E_INVALID, "%s: SAME padding differs in height and width",
                     "max_pool2d");
-    return max_pool(g, x, kernel, stride, th / 2, th - th / 2);
+    return max_pool(g, x, kernel, stride, th / 2, th % 2); /* th = 2 * pad + pad_end */
 }
 
 int nn_global_avg_pool(struct nn_graph *g, int x)

@@ -381,8 +381,8 @@ static void test_max_pool_same(void)
     struct nn_model *m = nn_model_new(5);
     struct nn_graph *g = nn_graph_new(m);
     struct base_err err;
-    int y = nn_max_pool2d_same(g, nn_input(g, 1, 1, 4, 4), 3, 2);
-    nn_output(g, y);
+    int x = nn_input(g, 1, 1, 4, 4);
+    nn_output(g, nn_max_pool2d_same(g, x, 3, 2));
     CHECK(nn_graph_compile(g, NN_TRAIN, NN_BACKEND_REF, &err) == 0);
     float *in = nn_graph_input(g, 0, NULL);
     for (int k = 0; k < 16; k++)
@@ -395,6 +395,13 @@ static void test_max_pool_same(void)
     const float want[4] = {7, -3, -9, -11};
     for (int k = 0; k < 4; k++)
         CHECK(out[k] == want[k]);
+    nn_graph_free(g);
+    g = nn_graph_new(m); /* SAME keeps the size at stride 1, halves it (rounding up) at 2 */
+    x = nn_input(g, 1, 1, 6, 6);
+    CHECK(nn_max_pool2d_same(g, x, 3, 1) >= 0 && g->nodes[g->n - 1].shape.h == 6);
+    CHECK(nn_max_pool2d_same(g, x, 5, 1) >= 0 && g->nodes[g->n - 1].shape.w == 6);
+    CHECK(nn_max_pool2d_same(g, nn_input(g, 1, 1, 7, 7), 3, 2) >= 0 &&
+          g->nodes[g->n - 1].shape.h == 4);
     nn_graph_free(g);
     g = nn_graph_new(m);
     CHECK(nn_max_pool2d_same(g, nn_input(g, 1, 1, 5, 4), 3, 2) < 0);
