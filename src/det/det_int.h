@@ -136,13 +136,20 @@ int det_tf_load_conv(struct nn_model *m, const struct nn_ckpt *c, const char *pa
 /* A scalar constant of the converted graph. */
 int det_tf_scalar(const struct nn_ckpt *c, const char *path, const char *name, float *out,
                   struct base_err *err);
+/* A convolution followed by TF's CReLU (concat(x, -x)): ours has twice the TF convolution's
+ * outputs, the second half with its weights and bias negated, so that the concatenation is one
+ * convolution. */
+int det_tf_load_crelu(struct nn_model *m, const struct nn_ckpt *c, const char *path,
+                      const char *ours, const char *tf_w, const char *tf_b, struct base_err *err);
 
 /* ---- the zoo (det_zoo.c): zero-shot models from the TF.js graphs, inference only ---------- */
 
-#define DET_ZOO_PREFIX "zoo:"
-#define DET_ZOO_CN     1 /* the COCO CenterNet */
-#define DET_ZOO_FACE   2 /* BlazeFace */
-#define DET_ZOO_TOPK   100
+#define DET_ZOO_PREFIX    "zoo:"
+#define DET_ZOO_CN        1 /* the COCO CenterNet */
+#define DET_ZOO_FACE      2 /* BlazeFace */
+#define DET_ZOO_FB        4 /* FaceBoxes */
+#define DET_ZOO_FACES_ANY (DET_ZOO_FACE | DET_ZOO_FB)
+#define DET_ZOO_TOPK      100
 /* A zoo model by its spec without the "zoo:" prefix (det.h: a name, then optional label lines),
  * loaded. Errors: BASE_E_NOTFOUND for an unknown name or a missing converted file,
  * BASE_E_INVALID for a bad label line. */
@@ -166,6 +173,17 @@ int det_zoo_decode(const struct det_model *m, struct nn_graph *graph, int i, int
 void det_zoo_face_build(struct nn_graph *g, int x, int size);
 int det_zoo_face_load(struct det_model *dm, const char *path, int size, struct base_err *err);
 void det_zoo_face_rows(struct nn_graph *graph, int out0, int i, int size, float *rows);
+/* The zoo's other face detector (det_zoo_faceboxes.c, FaceBoxes): declared on g reading x (raw
+ * RGB 0..255, a size that is a multiple of 128), its six outputs (scores and box offsets at
+ * strides 32, 64, 128); det_zoo_faceboxes_load copies its weights from the converted file;
+ * det_zoo_faceboxes_rows decodes picture i's det_zoo_faceboxes_anchors(size) anchors as the
+ * graph does into rows of x0, y0, x1, y1 (input pixels) and the face's probability. */
+#define DET_FB_FILE "faceboxes.safetensors"
+#define DET_FB_SIZE 512
+void det_zoo_faceboxes_build(struct nn_graph *g, int x);
+int det_zoo_faceboxes_load(struct det_model *dm, const char *path, struct base_err *err);
+int det_zoo_faceboxes_anchors(int size);
+void det_zoo_faceboxes_rows(struct nn_graph *graph, int out0, int i, int size, float *rows);
 /* Path of a pretrained file: $LL_MODEL_DIR/FILE, else models/FILE next to the program or one
  * folder up. Errors: BASE_E_NOTFOUND saying where it looked and how to get it. */
 int det_zoo_path(const char *file, char *out, size_t cap, struct base_err *err);

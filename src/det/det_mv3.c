@@ -143,9 +143,9 @@ static int tf_sixth(struct loader *l, const char *name, float *factor)
 
 /* Copies TF weights [kh][kw][in][out] (depthwise: [kh][kw][ch][1]) and bias into ours
  * [out][in][kh][kw] ([ch][1][kh][kw]), scaling the weights by `scale` and the bias by
- * `bias_scale`. */
+ * `bias_scale`. With `crelu`, ours has twice TF's outputs: the second half negated (CReLU). */
 static int load_conv_scaled(struct loader *l, const char *ours, const char *tf_w, const char *tf_b,
-                            int depthwise, float scale, float bias_scale)
+                            int depthwise, float scale, float bias_scale, int crelu)
 {
     char wn[NN_NAME_MAX + 16], bn[NN_NAME_MAX + 16];
     snprintf(wn, sizeof wn, "%s.weight", ours);
@@ -156,9 +156,9 @@ static int load_conv_scaled(struct loader *l, const char *ours, const char *tf_w
         nn_model_param(l->m, nn_model_find(l->m, bn), &b);
     if (!tf_tensor(l, tf_w, &tw) || (tf_b && !tf_tensor(l, tf_b, &tb)))
         return -1;
-    int64_t O = w.shape[0], I = w.shape[1], K = w.shape[2];
-    int64_t want[4] = {K, K, depthwise ? O : I, depthwise ? 1 : O};
-    int ok = tw.ndim == 4 && (!tf_b || (tb.ndim == 1 && tb.shape[0] == O));
+    int64_t O = w.shape[0], I = w.shape[1], K = w.shape[2], T = crelu ? O / 2 : O;
+    int64_t want[4] = {K, K, depthwise ? O : I, depthwise ? 1 : T};
+    int ok = tw.ndim == 4 && (!tf_b || (tb.ndim == 1 && tb.shape[0] == T));
     for (int d = 0; d < 4 && ok; d++)
         ok = tw.shape[d] == want[d];
     if (!ok)
@@ -168,12 +168,12 @@ static int load_conv_scaled(struct loader *l, const char *ours, const char *tf_w
         for (int64_t i = 0; i < I; i++)
             for (int64_t y = 0; y < K; y++)
                 for (int64_t x = 0; x < K; x++) {
-                    int64_t src =
-                        depthwise ? ((y * K + x) * O + o) : (((y * K + x) * I + i) * O + o);
-                    w.data[((o * I + i) * K + y) * K + x] = tw.data[src] * scale;
+                    int64_t t = o % T, src = depthwise ? ((y * K + x) * O + o)
+                                                       : (((y * K + x) * I + i) * T + t);
+                    w.data[((o * I + i) * K + y) * K + x] = tw.data[src] * (o < T ? scale : -scale);
                 }
     for (int64_t o = 0; o < O && tf_b; o++)
-        b.data[o] = tb.data[o] * bias_scale;
+        b.data[o] = tb.data[o % T] * (o < T ? bias_scale : -bias_scale);
     return 0;
 }
 
@@ -182,7 +182,14 @@ int det_tf_load_conv(struct nn_model *m, const struct nn_ckpt *c, const char *pa
                      float scale, struct base_err *err)
 {
     struct loader l = {m, c, path, err};
-    return load_conv_scaled(&l, ours, tf_w, tf_b, depthwise, scale, scale);
+    return load_conv_scaled(&l, ours, tf_w, tf_b, depthwise, scale, scale, 0);
+}
+
+int det_tf_load_crelu(struct nn_model *m, const struct nn_ckpt *c, const char *path,
+                      const char *ours, const char *tf_w, const char *tf_b, struct base_err *err)
+{
+    struct loader l = {m, c, path, err};
+    return load_conv_scaled(&l, ours, tf_w, tf_b, 0, 1.0f, 1.0f, 1);
 }
 
 int det_tf_scalar(const struct nn_ckpt *c, const char *path, const char *name, float *out,
@@ -199,7 +206,7 @@ int det_tf_scalar(const struct nn_ckpt *c, const char *path, const char *name, f
 static int load_conv(struct loader *l, const char *ours, const char *tf_w, const char *tf_b,
                      int depthwise, float scale)
 {
-    return load_conv_scaled(l, ours, tf_w, tf_b, depthwise, scale, 1.0f);
+    return load_conv_scaled(l, ours, tf_w, tf_b, depthwise, scale, 1.0f, 0);
 }
 
 /* One batch-normed convolution of block i (ours: backbone.b<i>.<part>; TF's: <tf_part>/<op>_*)
@@ -254,7 +261,7 @@ static int load_block(struct loader *l, int i, float *in_scale)
     snprintf(ours, sizeof ours, "backbone.b%d.project", i);
     snprintf(tw, sizeof tw, TF_PREFIX "%s/project/Conv2D_weights", t);
     snprintf(tb, sizeof tb, TF_PREFIX "%s/project/Conv2D_bn_offset", t);
-    if (load_conv_scaled(l, ours, tw, tb, 0, proj_in / out_div, 1.0f / out_div))
+    if (load_conv_scaled(l, ours, tw, tb, 0, proj_in / out_div, 1.0f / out_div, 0))
         return -1;
     *in_scale = out_div;
     return 0;

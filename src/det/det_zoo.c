@@ -59,6 +59,8 @@ static const struct det_arch archs[] = {
      .mv3 = 1,
      .frozen = 1,
      .zoo = DET_ZOO_CN | DET_ZOO_FACE},
+    {.name = "faceboxes", .zoo = DET_ZOO_FB},
+    {.name = "centernet-coco+faceboxes", .mv3 = 1, .frozen = 1, .zoo = DET_ZOO_CN | DET_ZOO_FB},
 };
 #define NARCHS ((int)(sizeof archs / sizeof archs[0]))
 
@@ -126,6 +128,8 @@ int det_zoo_build(const struct det_model *m, struct nn_graph *g, int n, int size
         centernet(m, g, x);
     if (m->arch->zoo & DET_ZOO_FACE)
         det_zoo_face_build(g, x, size);
+    if (m->arch->zoo & DET_ZOO_FB)
+        det_zoo_faceboxes_build(g, x);
     return x < 0 ? -1 : 0;
 }
 
@@ -259,7 +263,7 @@ int det_zoo_match(const char *label)
 /* The network of zoo class c. */
 static int network(int c)
 {
-    return c == FACE_CLASS ? DET_ZOO_FACE : DET_ZOO_CN;
+    return c == FACE_CLASS ? DET_ZOO_FACES_ANY : DET_ZOO_CN;
 }
 
 /* Parses "LABEL\tCLASS" lines of classes of `a`: the project's labels become the classes, *map
@@ -306,9 +310,10 @@ static int parse_spec(const char *spec, const struct det_arch **a, char ***label
             *a = &archs[k];
     if (!*a)
         return base_err_set(err, BASE_E_NOTFOUND,
-                            "unknown zoo model '%.*s' (known: %s%s, %s%s, %s%s)",
-                            (int)(len > 80 ? 80 : len), spec, DET_ZOO_PREFIX, archs[0].name,
-                            DET_ZOO_PREFIX, archs[1].name, DET_ZOO_PREFIX, archs[2].name);
+                            "unknown zoo model '%.*s' (known: zoo:%s, zoo:%s, zoo:%s, zoo:%s, "
+                            "zoo:%s)",
+                            (int)(len > 80 ? 80 : len), spec, archs[0].name, archs[1].name,
+                            archs[2].name, archs[3].name, archs[4].name);
     return nl ? parse_map(*a, nl + 1, labels, n, map, err) : 0;
 }
 
@@ -336,7 +341,7 @@ static int load_centernet(struct det_model *m, struct base_err *err)
 static struct det_model *create(const struct det_arch *a, int size, struct base_err *err)
 {
     int first = a->zoo & DET_ZOO_CN ? 0 : FACE_CLASS;
-    int last = a->zoo & DET_ZOO_FACE ? FACE_CLASS : CN_CLASSES - 1;
+    int last = a->zoo & DET_ZOO_FACES_ANY ? FACE_CLASS : CN_CLASSES - 1;
     return det_model_create(a, coco + first, last - first + 1, size, 1, err);
 }
 
@@ -352,12 +357,14 @@ struct det_model *det_zoo_open(const char *spec, struct base_err *err)
         base_err_set(err, BASE_E_INVALID, "zoo label map: no labels");
         goto fail;
     }
-    int size = a->zoo & DET_ZOO_CN ? CN_SIZE : DET_FACE_SIZE;
+    int size = a->zoo & DET_ZOO_CN ? CN_SIZE : a->zoo & DET_ZOO_FB ? DET_FB_SIZE : DET_FACE_SIZE;
     m = map ? det_model_create(a, (const char *const *)labels, n, size, 1, err)
             : create(a, size, err);
     int rc = !m || (a->zoo & DET_ZOO_CN && load_centernet(m, err)) ||
              (a->zoo & DET_ZOO_FACE && (det_zoo_path(DET_FACE_FILE, path, sizeof path, err) ||
-                                        det_zoo_face_load(m, path, size, err)));
+                                        det_zoo_face_load(m, path, size, err))) ||
+             (a->zoo & DET_ZOO_FB && (det_zoo_path(DET_FB_FILE, path, sizeof path, err) ||
+                                      det_zoo_faceboxes_load(m, path, err)));
     if (!rc) {
         m->zoo_map = map;
         free_labels(labels, n);
@@ -469,17 +476,29 @@ static int decode_centernet(const struct det_model *m, struct nn_graph *graph, i
     return det_nms(b, n, o->nms_thr, o->max_det);
 }
 
-/* BlazeFace's boxes above the threshold after its NMS (at most FACE_NMS IoU), at b. */
+/* Anchors of the face network of m at this input size (0 without one). */
+static int face_anchors(const struct det_model *m, int size)
+{
+    return m->arch->zoo & DET_ZOO_FACE ? DET_FACE_ANCHORS
+           : m->arch->zoo & DET_ZOO_FB ? det_zoo_faceboxes_anchors(size)
+                                       : 0;
+}
+
+/* The face network's boxes above the threshold after its NMS (at most FACE_NMS IoU: BlazeFace's
+ * and FaceBoxes' own graphs both suppress at 0.3), at b. */
 static int decode_faces(const struct det_model *m, struct nn_graph *graph, int i, int size,
                         const struct det_predict_opts *o, struct det_box *b)
 {
     int label = m->zoo_map ? m->zoo_map[FACE_CLASS] : m->arch->zoo & DET_ZOO_CN ? FACE_CLASS : 0;
     if (label < 0)
         return 0;
-    float *rows = base_alloc(DET_FACE_ANCHORS * 5 * sizeof *rows);
-    int n = 0;
-    det_zoo_face_rows(graph, m->arch->zoo & DET_ZOO_CN ? 2 : 0, i, size, rows);
-    for (int k = 0; k < DET_FACE_ANCHORS; k++)
+    int na = face_anchors(m, size), out0 = m->arch->zoo & DET_ZOO_CN ? 2 : 0, n = 0;
+    float *rows = base_alloc((size_t)na * 5 * sizeof *rows);
+    if (m->arch->zoo & DET_ZOO_FACE)
+        det_zoo_face_rows(graph, out0, i, size, rows);
+    else
+        det_zoo_faceboxes_rows(graph, out0, i, size, rows);
+    for (int k = 0; k < na; k++)
         if (rows[k * 5 + 4] >= o->score_thr)
             b[n++] = clip(rows + k * 5, label, size);
     base_free(rows);
@@ -489,9 +508,9 @@ static int decode_faces(const struct det_model *m, struct nn_graph *graph, int i
 int det_zoo_decode(const struct det_model *m, struct nn_graph *graph, int i, int size,
                    const struct det_predict_opts *o, struct det_box *out)
 {
-    struct det_box *b = base_alloc((DET_ZOO_TOPK + DET_FACE_ANCHORS) * sizeof *b);
+    struct det_box *b = base_alloc((size_t)(DET_ZOO_TOPK + face_anchors(m, size)) * sizeof *b);
     int n = m->arch->zoo & DET_ZOO_CN ? decode_centernet(m, graph, i, size, o, b) : 0;
-    if (m->arch->zoo & DET_ZOO_FACE)
+    if (m->arch->zoo & DET_ZOO_FACES_ANY)
         n += decode_faces(m, graph, i, size, o, b + n);
     n = det_nms(b, n, 1.0f, o->max_det); /* only orders the two networks' boxes and cuts */
     memcpy(out, b, (size_t)n * sizeof *b);

@@ -4,7 +4,8 @@
 // usage: node tfjs_run.mjs MODEL.json INPUT.bin N H W OUT.bin NODE...
 //   INPUT.bin: float32 NHWC pictures (raw RGB 0..255); OUT.bin: each node's float32 values in
 //   order (NHWC), their shapes printed as JSON on stdout. NODE "@blazeface" is BlazeFace's
-//   decoding (below).
+//   decoding (below), "@faceboxes" FaceBoxes' final boxes (the graph's own NMS, below). A graph
+//   whose input is integer (faceboxes: uint8) gets the pictures cast to int32: pass whole numbers.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfc from '@tensorflow/tfjs-converter';
@@ -20,8 +21,10 @@ await tf.setBackend('cpu');
 const json = JSON.parse(readFileSync(modelPath, 'utf8'));
 // the graph declares a fixed input shape (1x512x512x3); the network itself takes any size
 let inputName = null;
+let inputType = 'float32';
 for (const node of json.modelTopology.node) {
   if (node.op === 'Placeholder') inputName = node.name;
+  if (node.op === 'Placeholder' && ['DT_INT32', 'DT_UINT8'].includes(node.attr?.dtype?.type)) inputType = 'int32';
   if (node.op === 'Placeholder' && node.attr?.shape?.shape?.dim) {
     for (const d of node.attr.shape.shape.dim) d.size = '-1';
   }
@@ -29,8 +32,8 @@ for (const node of json.modelTopology.node) {
 const model = await tfc.loadGraphModel(
   tf.io.fromMemory({ modelTopology: json.modelTopology, ...graphWeights(json, modelPath) }));
 const raw = readFileSync(inPath);
-const input = tf.tensor4d(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4),
-  [Number(n), Number(h), Number(w), 3]);
+const input = tf.cast(tf.tensor4d(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4),
+  [Number(n), Number(h), Number(w), 3]), inputType);
 // "@blazeface": BlazeFace's decoded anchors, rows of x0, y0, x1, y1, score (input pixels), from
 // the graph's four outputs with TF.js ops as @vladmandic/human decodes them (the graph has no
 // decoding): stride-16 anchors (2 a cell) first, then stride-32 (6), anchors at cell centres,
@@ -52,9 +55,24 @@ function blazeface(feeds) {
   const scores = tf.sigmoid(tf.slice(raw, [0, 0], [-1, 1]));
   return tf.concat([tf.sub(centres, half), tf.add(centres, half), scores], 1);
 }
+// "@faceboxes": the graph's final detections of picture 0 (its anchors, decoding and NMS run in
+// TF control flow: executeAsync), rows of x0, y0, x1, y1 (input pixels), score.
+async function faceboxes(feeds) {
+  const [boxes, scores, num] = await model.executeAsync(feeds, ['boxes', 'scores', 'num_boxes']);
+  const k = (await num.data())[0];
+  const b = tf.slice(tf.squeeze(boxes, [0]), [0, 0], [k, 4]);
+  const [y0, x0, y1, x1] = tf.split(b, 4, 1);
+  const [hh, ww] = [Number(h), Number(w)];
+  const s = tf.reshape(tf.slice(tf.squeeze(scores, [0]), [0], [k]), [k, 1]);
+  return tf.concat([tf.mul(x0, ww), tf.mul(y0, hh), tf.mul(x1, ww), tf.mul(y1, hh), s], 1);
+}
 const feeds = { [inputName]: input };
-const list = nodes.map((node) => (node === '@blazeface' ? blazeface(feeds)
-  : model.execute(feeds, node)));
+const list = [];
+for (const node of nodes) {
+  if (node === '@blazeface') list.push(blazeface(feeds));
+  else if (node === '@faceboxes') list.push(await faceboxes(feeds));
+  else list.push(model.execute(feeds, node));
+}
 const parts = [];
 const shapes = [];
 for (const t of list) {

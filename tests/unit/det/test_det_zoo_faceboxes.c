@@ -1,0 +1,229 @@
+/* The zoo's face detector FaceBoxes (det_zoo_faceboxes.c) against its oracle, TensorFlow.js
+ * running the original graph model (tests/oracle/tfjs_run.mjs): two portraits of seed-faces16
+ * letterboxed to 512 (whole numbers: the graph takes uint8) go through both. The six raw outputs
+ * must agree to 1e-3 of each one's largest value; our decoding of all 5,456 anchors with the
+ * graph's own (its anchors, offsets and softmax: postprocessing/clip_by_value and Softmax) to
+ * 1e-3 of the input's side and 1e-3 in score; and our final boxes (threshold 0.05, NMS 0.3, as
+ * the graph's) with the graph's own `boxes` and `scores` (its control flow, executeAsync): the
+ * same boxes above 0.1, in order, to 1e-3 of the side. Also: the predictor finds each portrait's
+ * face through "zoo:faceboxes" and the combined model gives a person from the CenterNet and a
+ * face from FaceBoxes. */
+#include "det/det_int.h"
+#include "test.h"
+#include "tfjs_oracle.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIZE DET_FB_SIZE
+#define NPIC 2
+#define NRAW 6
+
+static const char *const nodes[NRAW + 3] = {"prediction_layers/class_predictor_0/BiasAdd",
+                                            "prediction_layers/box_encoding_predictor_0/BiasAdd",
+                                            "prediction_layers/class_predictor_1/BiasAdd",
+                                            "prediction_layers/box_encoding_predictor_1/BiasAdd",
+                                            "prediction_layers/class_predictor_2/BiasAdd",
+                                            "prediction_layers/box_encoding_predictor_2/BiasAdd",
+                                            "postprocessing/clip_by_value",
+                                            "postprocessing/Softmax",
+                                            "@faceboxes"};
+static const int chans[NRAW] = {42, 84, 2, 4, 2, 4}, sides[NRAW] = {16, 16, 8, 8, 4, 4};
+
+static void picture(int k, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/datasets/seed-faces16/images/%s", test_shared_dir(),
+             k == 0 ? "000001.jpg" : "000003.jpg");
+}
+
+/* The predictor's own preparation (letterbox, raw 0..255) rounded to whole numbers, as NCHW for
+ * us and NHWC for TF.js. */
+static int prepare(const struct det_model *m, int k, float *nchw, float *nhwc)
+{
+    char path[1024];
+    picture(k, path, sizeof path);
+    size_t plane = (size_t)SIZE * SIZE * 3;
+    int rc = tfjs_oracle_prepare(m, path, SIZE, k, 1.0f, 0.0f, nchw, nhwc);
+    for (size_t i = 0; i < plane; i++) {
+        nchw[k * plane + i] = roundf(nchw[k * plane + i]);
+        nhwc[k * plane + i] = roundf(nhwc[k * plane + i]);
+    }
+    return rc;
+}
+
+/* Largest |ours - tf| over the largest |tf| for picture n (ours NCHW of c channels, tf HWC). */
+static double map_error(const float *ours, int n, const float *tf, int c, int hw)
+{
+    double emax = 0, vmax = 1e-12;
+    for (int ch = 0; ch < c; ch++)
+        for (size_t i = 0; i < (size_t)hw; i++) {
+            double a = ours[((size_t)n * c + ch) * hw + i], b = tf[i * c + ch];
+            emax = fmax(emax, fabs(a - b));
+            vmax = fmax(vmax, fabs(b));
+        }
+    return emax / vmax;
+}
+
+/* Our rows (x0, y0, x1, y1 pixels, score) against the graph's boxes (ymin, xmin, ymax, xmax
+ * normalised) and softmax (background, face): largest coordinate error over the side, *es the
+ * largest score error, *best the best score. */
+static double decoded_error(const float *rows, const float *box, const float *soft, int na,
+                            double *es, double *best)
+{
+    double eb = 0;
+    *es = 0, *best = 0;
+    for (int k = 0; k < na; k++) {
+        const float *r = rows + (size_t)k * 5, *b = box + (size_t)k * 4;
+        const float tf[4] = {b[1] * SIZE, b[0] * SIZE, b[3] * SIZE, b[2] * SIZE};
+        for (int j = 0; j < 4; j++)
+            eb = fmax(eb, fabs(r[j] - tf[j]));
+        *es = fmax(*es, fabs(r[4] - soft[k * 2 + 1]));
+        *best = fmax(*best, soft[k * 2 + 1]);
+    }
+    return eb / SIZE;
+}
+
+/* Our final boxes of picture n against the graph's (rows x0, y0, x1, y1, score of nt boxes):
+ * the boxes above 0.1 must be the same, in order; returns the largest coordinate error over the
+ * side, or 1 when they differ in number. */
+static double final_error(const struct det_model *m, struct nn_graph *g, int n, const float *tf,
+                          int nt, int *count)
+{
+    struct det_predict_opts o = {.score_thr = 0.05f, .nms_thr = 0.3f, .max_det = 200};
+    struct det_box *b = malloc(sizeof *b * 200);
+    int nb = det_zoo_decode(m, g, n, SIZE, &o, b), ours = 0, theirs = 0;
+    for (int k = 0; k < nb; k++)
+        ours += b[k].score > 0.1f;
+    for (int k = 0; k < nt; k++)
+        theirs += tf[k * 5 + 4] > 0.1f;
+    double e = ours == theirs ? 0 : 1;
+    for (int k = 0; k < ours && ours == theirs; k++) {
+        const float *t = tf + k * 5, r[5] = {b[k].x0, b[k].y0, b[k].x1, b[k].y1, b[k].score};
+        for (int j = 0; j < 5; j++)
+            e = fmax(e, fabs(r[j] - t[j]) / (j < 4 ? SIZE : 1));
+    }
+    *count = ours;
+    free(b);
+    return e;
+}
+
+static void test_faceboxes_matches_tfjs(void)
+{
+    struct base_err err;
+    struct det_model *m = det_zoo_open("faceboxes", &err);
+    if (!m)
+        fprintf(stderr, "zoo: %s\n", err.msg);
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    CHECK(det_model_info(m)->nclasses == 1 && det_model_info(m)->input_size == SIZE);
+    CHECK(!strcmp(det_model_info(m)->classes[0], "face"));
+    int na = det_zoo_faceboxes_anchors(SIZE);
+    CHECK(na == 16 * 16 * 21 + 8 * 8 + 4 * 4);
+    size_t plane = (size_t)SIZE * SIZE * 3, raw = 0;
+    for (int o = 0; o < NRAW; o++)
+        raw += (size_t)chans[o] * sides[o] * sides[o];
+    float *nchw = malloc(sizeof(float) * NPIC * plane),
+          *nhwc = malloc(sizeof(float) * NPIC * plane);
+    for (int k = 0; k < NPIC; k++)
+        CHECK(prepare(m, k, nchw, nhwc) == 0);
+    struct nn_graph *g = nn_graph_new(m->nn);
+    det_zoo_build(m, g, NPIC, SIZE);
+    CHECK(nn_graph_compile(g, NN_INFER, NN_BACKEND_DEFAULT, &err) == 0);
+    memcpy(nn_graph_input(g, 0, NULL), nchw, sizeof(float) * NPIC * plane);
+    CHECK(nn_graph_forward(g, &err) == 0);
+    float *rows = malloc(sizeof(float) * (size_t)na * 5);
+    for (int n = 0; n < NPIC; n++) {
+        size_t count = 0, fixed = raw + (size_t)na * 6;
+        float *tf = tfjs_oracle_run("faceboxes", nhwc + (size_t)n * plane, 1, SIZE, nodes, NRAW + 3,
+                                    &count);
+        CHECK(tf != NULL && count >= fixed && (count - fixed) % 5 == 0);
+        if (!tf || count < fixed || (count - fixed) % 5) {
+            free(tf);
+            continue;
+        }
+        const float *t = tf;
+        double emap = 0;
+        for (int o = 0; o < NRAW; o++) {
+            int hw = sides[o] * sides[o];
+            emap = fmax(emap, map_error(nn_graph_output(g, o, NULL), n, t, chans[o], hw));
+            t += (size_t)chans[o] * hw;
+        }
+        det_zoo_faceboxes_rows(g, 0, n, SIZE, rows);
+        double es, best;
+        double eb = decoded_error(rows, t, t + (size_t)na * 4, na, &es, &best);
+        int nt = (int)((count - fixed) / 5), kept = 0;
+        double ef = final_error(m, g, n, tf + fixed, nt, &kept);
+        fprintf(stderr,
+                "picture %d: raw outputs %.2e of the largest value; %d anchors decoded: boxes "
+                "%.2e of the side, scores %.2e (best %.3f); final boxes above 0.1: %d, %.2e\n",
+                n, emap, na, eb, es, best, kept, ef);
+        CHECK(emap < 1e-3 && eb < 1e-3 && es < 1e-3 && ef < 1e-3);
+        CHECK(best > 0.5 && kept > 0); /* a face is there: the comparison is not of noise */
+        free(tf);
+    }
+    free(rows);
+    nn_graph_free(g);
+    free(nchw);
+    free(nhwc);
+    det_model_free(m);
+}
+
+/* Picture k through the predictor as the CLI and the loop use it; *found: the labels (bit
+ * 1 << label) of boxes scoring at least 0.5 that are on the picture's true face: label `face`'s
+ * centre lies in it, another label's box holds its centre. */
+static int predict(const char *spec, int k, int face, int *found)
+{
+    struct base_err err;
+    struct det_predictor *p = det_predictor_open(spec, &err);
+    if (!p) {
+        fprintf(stderr, "%s: %s\n", spec, err.msg);
+        return -1;
+    }
+    char path[1024];
+    picture(k, path, sizeof path);
+    const char *paths[1] = {path};
+    struct det_box *out[1];
+    int counts[1];
+    struct image_info info[1];
+    struct det_predict_opts o = {.score_thr = 0.3f};
+    int rc = det_predict_files(p, paths, 1, &o, out, counts, info, &err);
+    /* seed-faces16's boxes of pictures 000001 and 000003 (YOLO: centre, size) */
+    static const float truth[2][4] = {{0.5086f, 0.3311f, 0.5526f, 0.4556f},
+                                      {0.523f, 0.4342f, 0.182f, 0.4484f}};
+    const float *b = truth[k];
+    *found = 0;
+    for (int i = 0; !rc && i < counts[0]; i++) {
+        const struct det_box *d = &out[0][i];
+        float cx = (d->x0 + d->x1) / 2 / (float)info[0].width,
+              cy = (d->y0 + d->y1) / 2 / (float)info[0].height;
+        float w = (float)info[0].width, h = (float)info[0].height;
+        int centred = fabsf(cx - b[0]) < b[2] / 2 && fabsf(cy - b[1]) < b[3] / 2;
+        int holds = d->x0 < b[0] * w && b[0] * w < d->x1 && d->y0 < b[1] * h && b[1] * h < d->y1;
+        if (d->score >= 0.5f && (d->label == face ? centred : holds))
+            *found |= 1 << d->label;
+    }
+    if (!rc)
+        base_free(out[0]);
+    det_predictor_free(p);
+    return rc;
+}
+
+static void test_predictor_finds_faces(void)
+{
+    int found = 0;
+    for (int k = 0; k < NPIC; k++) {
+        CHECK(predict("zoo:faceboxes", k, 0, &found) == 0 && found == 1);
+        /* the combined model with a project's labels: Person from the CenterNet (whose box holds
+         * the face's centre too), Face from FaceBoxes; "car" finds nothing */
+        CHECK(predict("zoo:centernet-coco+faceboxes\ncar\tcar\nPerson\tperson\nFace\tface\n", k, 2,
+                      &found) == 0 &&
+              found == 6);
+    }
+    struct base_err err;
+    CHECK(det_predictor_open("zoo:faceboxes\nwalker\tperson", &err) == NULL &&
+          strstr(err.msg, "bad line"));
+}
+
+TEST_MAIN(TEST_CASE(test_faceboxes_matches_tfjs), TEST_CASE(test_predictor_finds_faces))
