@@ -204,13 +204,17 @@ int det_predict_files(struct det_predictor *p, const char *const *paths, int n,
  * predicts only their zoo classes. The converted file must be where det finds pretrained ones
  * ($LL_MODEL_DIR, models/ next to the program). */
 #define DET_ZOO_CENTERNET "zoo:centernet-coco"
-/* "zoo:blazeface-back": MediaPipe's BlazeFace (back-camera variant), one class, `face` (the zoo
- * class DET_ZOO_FACE_CLASS); "zoo:centernet-coco+blazeface-back": both networks on one 512
- * input, COCO's classes from the CenterNet and `face` from BlazeFace (with label lines, each
- * label from the network of its class). */
-#define DET_ZOO_FACES      "zoo:blazeface-back"
-#define DET_ZOO_BOTH       "zoo:centernet-coco+blazeface-back"
-#define DET_ZOO_FACE_CLASS 80
+/* "zoo:faceboxes": FaceBoxes (WIDER FACE), one class, `face` (the zoo class DET_ZOO_FACE_CLASS),
+ * the zoo's face detector; "zoo:centernet-coco+faceboxes": both networks on one 512 input,
+ * COCO's classes from the CenterNet and `face` from FaceBoxes (with label lines, each label from
+ * the network of its class). The earlier face detector stays available for the projects whose
+ * zoo version names it: "zoo:blazeface-back" (MediaPipe's BlazeFace, back-camera variant, 256)
+ * and "zoo:centernet-coco+blazeface-back". docs/models.md compares them. */
+#define DET_ZOO_FACES          "zoo:faceboxes"
+#define DET_ZOO_BOTH           "zoo:centernet-coco+faceboxes"
+#define DET_ZOO_BLAZEFACE      "zoo:blazeface-back"
+#define DET_ZOO_BOTH_BLAZEFACE "zoo:centernet-coco+blazeface-back"
+#define DET_ZOO_FACE_CLASS     80
 /* The zoo class (index into det_zoo_classes) a label names: its COCO name or `face`,
  * case-insensitive, or one of the documented synonyms ("pedestrian" -> "person", "faces" ->
  * "face", docs/models.md); -1 when none. */

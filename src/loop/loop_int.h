@@ -93,8 +93,11 @@ int loop_is_zoo(const char *file);
 char *loop_model_path(const char *data_dir, const struct store_project *project,
                       const struct loop_target *t, const char *file);
 /* The zoo spec (det.h) for the project's labels that match a COCO class through its
- * loop_label_map or det_zoo_match, or NULL when none does (base_alloc'd). */
-char *loop_zoo_spec(const struct store_project *project, const struct loop_target *t);
+ * loop_label_map or det_zoo_match, or NULL when none does (base_alloc'd). `file`: the zoo
+ * version's file, or NULL for a new version; a version that names BlazeFace keeps it as its
+ * face network, every other one gets FaceBoxes. */
+char *loop_zoo_spec(const struct store_project *project, const struct loop_target *t,
+                    const char *file);
 
 /* ---- the service (loop_service.c, loop_events.c, loop_serve.c) ---- */
 

@@ -1,6 +1,7 @@
 /* Zero-shot pre-labels: a project whose labels are COCO classes or `face` (by name, a synonym,
  * or its own loop_label_map setting) gets the zoo as its first registry version: the CenterNet
- * for COCO's classes, BlazeFace for faces, one version running both when it has both. So every
+ * for COCO's classes, FaceBoxes for faces, one version running both when it has both (projects
+ * whose zoo version predates FaceBoxes and names BlazeFace keep BlazeFace). So every
  * task is pre-labeled before anyone annotates; the first trained model replaces it only by
  * beating it on the held-out tasks, the registry's usual rule. A zoo version has no file: its
  * `file` is the zoo name, and the model is opened with the project's current label mapping. */
@@ -71,8 +72,10 @@ static int find_label(void *ctx, const char *label, int cls)
     return 1;
 }
 
-char *loop_zoo_spec(const struct store_project *project, const struct loop_target *t)
+char *loop_zoo_spec(const struct store_project *project, const struct loop_target *t,
+                    const char *file)
 {
+    int blaze = file && strstr(file, "blazeface") != NULL;
     const char *map = project->loop_label_map;
     int n;
     const char *const *names = det_zoo_classes(&n);
@@ -96,8 +99,8 @@ char *loop_zoo_spec(const struct store_project *project, const struct loop_targe
     if (matched) /* the zoo model with the networks the labels need */
         spec = base_strprintf("%s%s",
                               !face  ? DET_ZOO_CENTERNET
-                              : coco ? DET_ZOO_BOTH
-                                     : DET_ZOO_FACES,
+                              : coco ? (blaze ? DET_ZOO_BOTH_BLAZEFACE : DET_ZOO_BOTH)
+                                     : (blaze ? DET_ZOO_BLAZEFACE : DET_ZOO_FACES),
                               lines);
     base_free(lines);
     return spec;
@@ -108,7 +111,7 @@ char *loop_model_path(const char *data_dir, const struct store_project *project,
 {
     if (!loop_is_zoo(file))
         return loop_data_path(data_dir, file);
-    char *spec = loop_zoo_spec(project, t);
+    char *spec = loop_zoo_spec(project, t, file);
     return spec ? spec : base_strdup(file); /* no label matches now: predicts nothing */
 }
 
@@ -121,7 +124,7 @@ static void describe(int64_t project, const struct loop_target *t, const char *s
     int name = (int)strcspn(spec, "\n");
     snprintf(v->file, sizeof v->file, "%.*s", name, spec);
     snprintf(v->arch, sizeof v->arch, "%s", v->file + 4);
-    v->input_size = strcmp(v->file, DET_ZOO_FACES) ? 512 : 256;
+    v->input_size = strcmp(v->file, DET_ZOO_BLAZEFACE) ? 512 : 256;
     v->classes = json_array();
     size_t used = (size_t)snprintf(v->reason, sizeof v->reason, "zero-shot %s for", v->arch);
     for (const char *line = strchr(spec, '\n'); line; line = strchr(line + 1, '\n')) {
@@ -146,7 +149,8 @@ int loop_zoo_start(struct loop *l, int64_t project, struct base_err *err)
         return 0;
     int rc = store_project_get(l->st, project, &row, err);
     if (rc || !loop_project_active(&row) || loop_target_load(&row, &t, NULL) ||
-        !store_version_current(l->st, project, &cur, NULL) || !(spec = loop_zoo_spec(&row, &t)))
+        !store_version_current(l->st, project, &cur, NULL) ||
+        !(spec = loop_zoo_spec(&row, &t, NULL)))
         goto out; /* a model already, or nothing the zoo knows */
     describe(project, &t, spec, &v);
     rc = store_version_create(l->st, &v, v.file, 1, 0, err) ? -1 : 1;

@@ -88,7 +88,7 @@ class Zoo(unittest.TestCase):
 
     def test_face_label_gets_face_boxes(self):
         lp, v = self.import_faces(FACE, 3)
-        self.assertEqual(v["name"], "zoo:blazeface-back-v1")
+        self.assertEqual(v["name"], "zoo:faceboxes-v1")
         self.assertIn("face (face)", v["reason"])
         boxes = zoo_boxes(lp, v["name"])
         self.assertEqual({b["value"]["rectanglelabels"][0] for b in boxes}, {"face"})
@@ -103,7 +103,7 @@ class Zoo(unittest.TestCase):
 
     def test_face_and_coco_labels_get_both(self):
         lp, v = self.import_faces(BOTH, 2)
-        self.assertEqual(v["name"], "zoo:centernet-coco+blazeface-back-v1")
+        self.assertEqual(v["name"], "zoo:centernet-coco+faceboxes-v1")
         labels = {b["value"]["rectanglelabels"][0] for b in zoo_boxes(lp, v["name"])}
         self.assertEqual(labels, {"Person", "Face"})
 

@@ -275,27 +275,35 @@ static void test_zoo_labels(void)
     const struct store_project *row = &proj;
     char *classes[] = {"walker", "Pedestrian", "raccoon", "thing", "CAR"};
     struct loop_target t = {.classes = classes, .nclasses = 5};
-    char *spec = loop_zoo_spec(row, &t);
+    char *spec = loop_zoo_spec(row, &t, NULL);
     CHECK(spec && !strcmp(spec, "zoo:centernet-coco\nwalker\tperson\nPedestrian\tperson\n"
                                 "thing\tdog\nCAR\tcar"));
     base_free(spec);
     t.nclasses = 0;
-    CHECK(loop_zoo_spec(row, &t) == NULL);
+    CHECK(loop_zoo_spec(row, &t, NULL) == NULL);
     char *other[] = {"raccoon", "head"};
     struct loop_target u = {.classes = other, .nclasses = 2};
-    CHECK(loop_zoo_spec(row, &u) == NULL);
-    /* a face label takes BlazeFace: alone, or with the CenterNet in one model */
+    CHECK(loop_zoo_spec(row, &u, NULL) == NULL);
+    /* a face label takes FaceBoxes: alone, or with the CenterNet in one model; a version that
+     * names BlazeFace (made before FaceBoxes) keeps BlazeFace, and one of the CenterNet alone
+     * gets FaceBoxes for a face label added later */
     char *faces[] = {"raccoon", "Faces", "walker"};
     struct loop_target f = {.classes = faces, .nclasses = 2};
-    spec = loop_zoo_spec(row, &f);
+    spec = loop_zoo_spec(row, &f, NULL);
+    CHECK(spec && !strcmp(spec, "zoo:faceboxes\nFaces\tface"));
+    base_free(spec);
+    spec = loop_zoo_spec(row, &f, "zoo:blazeface-back");
     CHECK(spec && !strcmp(spec, "zoo:blazeface-back\nFaces\tface"));
     base_free(spec);
     f.nclasses = 3;
-    spec = loop_zoo_spec(row, &f);
+    spec = loop_zoo_spec(row, &f, "zoo:centernet-coco");
+    CHECK(spec && !strcmp(spec, "zoo:centernet-coco+faceboxes\nFaces\tface\nwalker\tperson"));
+    base_free(spec);
+    spec = loop_zoo_spec(row, &f, "zoo:centernet-coco+blazeface-back");
     CHECK(spec && !strcmp(spec, "zoo:centernet-coco+blazeface-back\nFaces\tface\nwalker\tperson"));
     base_free(spec);
     CHECK(loop_label_map_each("mug -> face", NULL, NULL, &err) == 0);
-    CHECK(loop_is_zoo("zoo:centernet-coco") && loop_is_zoo("zoo:blazeface-back") &&
+    CHECK(loop_is_zoo("zoo:centernet-coco") && loop_is_zoo("zoo:faceboxes") &&
           !loop_is_zoo("models/1/job-2.safetensors"));
 }
 
