@@ -1,8 +1,10 @@
-// FaceBoxes, measured without rebuilding it: runs the TF.js graph model faceboxes.json (its
-// anchors, decoding and NMS run inside TensorFlow control flow) with TF.js's pure-JS CPU backend
-// on the JPEG pictures at their own size, and prints its detections in det_eval_tool's format,
-// each picture's line `image W H` with its size (bench/zoo/run.sh adds the true boxes and scores
-// them with det's evaluator).
+// FaceBoxes in TF.js, the reference for our rebuild (det_zoo_faceboxes.c): runs the TF.js graph
+// model faceboxes.json (its anchors, decoding and NMS run inside TensorFlow control flow) with
+// TF.js's pure-JS CPU backend on the JPEG pictures at their own size, and prints its detections
+// in det_eval_tool's format, each picture's line `image W H` with its size (bench/zoo/run.sh adds
+// the true boxes and scores them with det's evaluator). Then the latency at our input size:
+// the first picture stretched to 512x512, the median of 5 runs after one, printed on stderr as
+// `tfjs_512_ms=MS` (run.sh compares our engine's with it).
 // usage: node faceboxes_tfjs.mjs REPO MODEL.json PICTURE.jpg...  (REPO: the source tree, whose
 // tests/oracle holds TF.js and web/ playwright-core, whose bundled jpeg-js decodes the pictures)
 import { createRequire } from 'node:module';
@@ -47,4 +49,20 @@ for (const path of pics) {
       + ` 0 ${s[k]}`);
   }
   console.error(`${path}: ${n} boxes, ${ms} ms`);
+}
+{
+  const img = jpegjs.decode(readFileSync(pics[0]), { useTArray: true });
+  const rgba = tf.tensor3d(img.data, [img.height, img.width, 4], 'int32');
+  const rgb = tf.slice(rgba, [0, 0, 0], [-1, -1, 3]);
+  const input = tf.cast(tf.expandDims(tf.image.resizeBilinear(rgb, [512, 512]), 0), 'int32');
+  const ms = [];
+  for (let k = 0; k < 6; k++) {
+    const t0 = performance.now();
+    const out = await model.executeAsync({ image_tensor: input }, ['boxes', 'scores', 'num_boxes']);
+    await out[2].data();
+    ms.push(performance.now() - t0);
+    tf.dispose(out);
+  }
+  const sorted = ms.slice(1).sort((a, b) => a - b);
+  console.error(`tfjs_512_ms=${sorted[2].toFixed(1)}`);
 }
