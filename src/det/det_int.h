@@ -92,7 +92,7 @@ struct det_arch {
     int mv3;    /* the pretrained MobileNetV3 backbone (det_mv3.c) instead of stem/width/blocks */
     int frozen; /* mv3: its weights stay as pretrained (not trained) */
     int zoo;    /* a zero-shot model of the zoo (det_zoo.c), not FCOS: inference only; its networks
-                 (DET_ZOO_CN, DET_ZOO_FACE) */
+                 (DET_ZOO_CN, DET_ZOO_FACE, DET_ZOO_FB) */
 };
 
 struct det_model {

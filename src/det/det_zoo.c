@@ -3,8 +3,10 @@
  * "centernet-coco" is the whole MobileNetV3-CenterNet of 610265158/mobilenetv3_centernet (the
  * backbone of det_mv3.c plus its head), its outputs decoded as the graph does: sigmoid heat map
  * at stride 4, 3x3 peak picking, top 100, sizes as distances to the four sides.
- * "blazeface-back" is MediaPipe's BlazeFace (det_zoo_face.c), and "centernet-coco+blazeface-back"
- * runs both on one 512 input, each class from its own network. A zoo model is a det_model of its
+ * "faceboxes" is the face detector FaceBoxes (det_zoo_faceboxes.c), and
+ * "centernet-coco+faceboxes" runs both on one 512 input, each class from its own network;
+ * "blazeface-back" (MediaPipe's BlazeFace, det_zoo_face.c) and "centernet-coco+blazeface-back"
+ * stay for the projects whose zoo version names them. A zoo model is a det_model of its
  * own architecture, so the predictor, the CLI and the loop use it like any other; it cannot be
  * trained or saved as FCOS. */
 #include "det_int.h"
@@ -19,7 +21,7 @@
 #define CN_CLASSES 80
 #define FACE_CLASS CN_CLASSES /* the zoo's classes: COCO's 80, then face */
 #define NCLASSES   (CN_CLASSES + 1)
-#define FACE_NMS   0.3f /* BlazeFace's own suppression IoU (MediaPipe's face detection graph) */
+#define FACE_NMS   0.3f /* the face graphs' own suppression IoU (MediaPipe's, FaceBoxes') */
 #define HEAD       "tower_0/CenternetHead/"
 
 static const char *const coco[NCLASSES] = {

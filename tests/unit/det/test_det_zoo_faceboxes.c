@@ -11,6 +11,7 @@
 #include "det/det_int.h"
 #include "test.h"
 #include "tfjs_oracle.h"
+#include "zoo_faces.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -31,12 +32,6 @@ static const char *const nodes[NRAW + 3] = {"prediction_layers/class_predictor_0
                                             "@faceboxes"};
 static const int chans[NRAW] = {42, 84, 2, 4, 2, 4}, sides[NRAW] = {16, 16, 8, 8, 4, 4};
 
-static void picture(int k, char *path, size_t cap)
-{
-    snprintf(path, cap, "%s/datasets/seed-faces16/images/%s", test_shared_dir(),
-             k == 0 ? "000001.jpg" : "000003.jpg");
-}
-
 /* The predictor's own preparation (letterbox, raw 0..255) rounded to whole numbers, as NCHW for
  * us and NHWC for TF.js. */
 static int prepare(const struct det_model *m, int k, float *nchw, float *nhwc)
@@ -50,19 +45,6 @@ static int prepare(const struct det_model *m, int k, float *nchw, float *nhwc)
         nhwc[k * plane + i] = roundf(nhwc[k * plane + i]);
     }
     return rc;
-}
-
-/* Largest |ours - tf| over the largest |tf| for picture n (ours NCHW of c channels, tf HWC). */
-static double map_error(const float *ours, int n, const float *tf, int c, int hw)
-{
-    double emax = 0, vmax = 1e-12;
-    for (int ch = 0; ch < c; ch++)
-        for (size_t i = 0; i < (size_t)hw; i++) {
-            double a = ours[((size_t)n * c + ch) * hw + i], b = tf[i * c + ch];
-            emax = fmax(emax, fabs(a - b));
-            vmax = fmax(vmax, fabs(b));
-        }
-    return emax / vmax;
 }
 
 /* Our rows (x0, y0, x1, y1 pixels, score) against the graph's boxes (ymin, xmin, ymax, xmax
@@ -111,14 +93,10 @@ static double final_error(const struct det_model *m, struct nn_graph *g, int n, 
 static void test_faceboxes_matches_tfjs(void)
 {
     struct base_err err;
-    struct det_model *m = det_zoo_open("faceboxes", &err);
-    if (!m)
-        fprintf(stderr, "zoo: %s\n", err.msg);
+    struct det_model *m = tfjs_oracle_zoo("faceboxes", 1, "face", SIZE);
     CHECK(m != NULL);
     if (!m)
         return;
-    CHECK(det_model_info(m)->nclasses == 1 && det_model_info(m)->input_size == SIZE);
-    CHECK(!strcmp(det_model_info(m)->classes[0], "face"));
     int na = det_zoo_faceboxes_anchors(SIZE);
     CHECK(na == 16 * 16 * 21 + 8 * 8 + 4 * 4);
     size_t plane = (size_t)SIZE * SIZE * 3, raw = 0;
@@ -170,60 +148,9 @@ static void test_faceboxes_matches_tfjs(void)
     det_model_free(m);
 }
 
-/* Picture k through the predictor as the CLI and the loop use it; *found: the labels (bit
- * 1 << label) of boxes scoring at least 0.5 that are on the picture's true face: label `face`'s
- * centre lies in it, another label's box holds its centre. */
-static int predict(const char *spec, int k, int face, int *found)
-{
-    struct base_err err;
-    struct det_predictor *p = det_predictor_open(spec, &err);
-    if (!p) {
-        fprintf(stderr, "%s: %s\n", spec, err.msg);
-        return -1;
-    }
-    char path[1024];
-    picture(k, path, sizeof path);
-    const char *paths[1] = {path};
-    struct det_box *out[1];
-    int counts[1];
-    struct image_info info[1];
-    struct det_predict_opts o = {.score_thr = 0.3f};
-    int rc = det_predict_files(p, paths, 1, &o, out, counts, info, &err);
-    /* seed-faces16's boxes of pictures 000001 and 000003 (YOLO: centre, size) */
-    static const float truth[2][4] = {{0.5086f, 0.3311f, 0.5526f, 0.4556f},
-                                      {0.523f, 0.4342f, 0.182f, 0.4484f}};
-    const float *b = truth[k];
-    *found = 0;
-    for (int i = 0; !rc && i < counts[0]; i++) {
-        const struct det_box *d = &out[0][i];
-        float cx = (d->x0 + d->x1) / 2 / (float)info[0].width,
-              cy = (d->y0 + d->y1) / 2 / (float)info[0].height;
-        float w = (float)info[0].width, h = (float)info[0].height;
-        int centred = fabsf(cx - b[0]) < b[2] / 2 && fabsf(cy - b[1]) < b[3] / 2;
-        int holds = d->x0 < b[0] * w && b[0] * w < d->x1 && d->y0 < b[1] * h && b[1] * h < d->y1;
-        if (d->score >= 0.5f && (d->label == face ? centred : holds))
-            *found |= 1 << d->label;
-    }
-    if (!rc)
-        base_free(out[0]);
-    det_predictor_free(p);
-    return rc;
-}
-
 static void test_predictor_finds_faces(void)
 {
-    int found = 0;
-    for (int k = 0; k < NPIC; k++) {
-        CHECK(predict("zoo:faceboxes", k, 0, &found) == 0 && found == 1);
-        /* the combined model with a project's labels: Person from the CenterNet (whose box holds
-         * the face's centre too), Face from FaceBoxes; "car" finds nothing */
-        CHECK(predict("zoo:centernet-coco+faceboxes\ncar\tcar\nPerson\tperson\nFace\tface\n", k, 2,
-                      &found) == 0 &&
-              found == 6);
-    }
-    struct base_err err;
-    CHECK(det_predictor_open("zoo:faceboxes\nwalker\tperson", &err) == NULL &&
-          strstr(err.msg, "bad line"));
+    check_portraits(DET_ZOO_FACES, DET_ZOO_BOTH);
 }
 
 TEST_MAIN(TEST_CASE(test_faceboxes_matches_tfjs), TEST_CASE(test_predictor_finds_faces))

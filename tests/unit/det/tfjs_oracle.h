@@ -6,6 +6,7 @@
 #define LL_TEST_TFJS_ORACLE_H
 
 #include "base/base.h"
+#include "det/det_int.h"
 #include "det/det.h"
 #include "image/image.h"
 
@@ -54,6 +55,26 @@ static float *tfjs_oracle_run(const char *model, const float *nhwc, int npic, in
     unlink(out);
     rmdir(dir);
     return data;
+}
+
+/* Zoo model `name` for an oracle test, or NULL after saying why on stderr: it must open, with
+ * `nclasses` classes, the first named `first`, and input side `size`. */
+static inline struct det_model *tfjs_oracle_zoo(const char *name, int nclasses, const char *first,
+                                                int size)
+{
+    struct base_err err;
+    struct det_model *m = det_zoo_open(name, &err);
+    if (!m) {
+        fprintf(stderr, "zoo: %s\n", err.msg);
+        return NULL;
+    }
+    const struct det_model_info *info = det_model_info(m);
+    if (info->nclasses == nclasses && info->input_size == size && !strcmp(info->classes[0], first))
+        return m;
+    fprintf(stderr, "zoo %s: %d classes from '%s' at %d\n", name, info->nclasses, info->classes[0],
+            info->input_size);
+    det_model_free(m);
+    return NULL;
 }
 
 /* Picture `path` as the predictor prepares it for model m (letterbox, raw 0..255) into slot k of
