@@ -390,6 +390,22 @@ enum store_order {
 int store_task_next(struct store *st, int64_t project, int64_t user, enum store_order order,
                     uint64_t random, int64_t *task, struct base_err *err);
 
+/* Like store_task_next, and hands the task out under Label Studio's task lock, picked and
+ * locked in one write transaction (so concurrent callers, threads or processes, never get the
+ * same task): a task whose annotations plus other users' live locks reach its overlap is
+ * skipped; the user's own live lock in the project comes first (renewed), and taking a new one
+ * drops the user's old one there. The lock lasts until now_us + ttl_us, or until the user
+ * annotates or skips the task (a trigger on annotation). user 0 takes no lock. */
+int store_task_take(struct store *st, int64_t project, int64_t user, enum store_order order,
+                    uint64_t random, int64_t now_us, int64_t ttl_us, int64_t *task,
+                    struct base_err *err);
+/* The live lock on a task at now_us (user 0: none). */
+struct store_task_lock {
+    int64_t user, expire_us;
+};
+int store_task_lock_get(struct store *st, int64_t task, int64_t now_us, struct store_task_lock *out,
+                        struct base_err *err);
+
 /* Bits of the *_update functions saying which fields of the value to write. */
 enum {
     STORE_SET_RESULT = 1 << 0,
