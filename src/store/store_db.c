@@ -333,6 +333,13 @@ static const char *const migrations[] = {
     "CREATE INDEX task_lock_expire ON task_lock(expire_us);"
     "CREATE TRIGGER task_lock_release AFTER INSERT ON annotation BEGIN"
     " DELETE FROM task_lock WHERE task_id = NEW.task_id AND user_id = NEW.completed_by_id; END;",
+
+    /* 10: leases on running jobs, so that several servers can share one database: the server
+     * running a job (`owner`) renews `lease_until` (microseconds since the epoch) while its
+     * worker lives; a job whose lease ran out is queued again by whichever server looks */
+    "ALTER TABLE ml_job ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE ml_job ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX ml_job_lease ON ml_job(state, lease_until);",
 };
 
 static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);
