@@ -22,6 +22,8 @@ struct api *api_new(struct store *st, const struct api_config *cfg, struct base_
     api->version = base_strdup(cfg->version ? cfg->version : "0");
     api->session_ttl_us =
         (cfg->session_ttl_s > 0 ? cfg->session_ttl_s : 14 * 24 * 3600) * (int64_t)1000000;
+    api->task_lock_ttl_us =
+        (cfg->task_lock_ttl_s > 0 ? cfg->task_lock_ttl_s : 24 * 3600) * (int64_t)1000000;
     pthread_mutex_init(&api->rng_lock, NULL);
     base_rng_seed(&api->rng, cfg->seed);
     api->limits = cfg->limits;

@@ -23,12 +23,14 @@ struct api_limits {
 struct mlb_client;
 
 struct api_config {
-    const char *data_dir;   /* uploads go to <data_dir>/media/upload/<project>/ */
-    const char *version;    /* labelloop version, reported by /api/version and in errors */
-    uint64_t seed;          /* seeds the uniform-sampling order of /next */
-    int64_t session_ttl_s;  /* browser session lifetime; 0 = 14 days (Django's default) */
-    struct loop *loop;      /* the training loop (borrowed; NULL: none, the /api/ml routes 404) */
-    struct mlb_client *mlb; /* external ML backends (borrowed; NULL: /api/ml lists none) */
+    const char *data_dir;    /* uploads go to <data_dir>/media/upload/<project>/ */
+    const char *version;     /* labelloop version, reported by /api/version and in errors */
+    uint64_t seed;           /* seeds the uniform-sampling order of /next */
+    int64_t session_ttl_s;   /* browser session lifetime; 0 = 14 days (Django's default) */
+    int64_t task_lock_ttl_s; /* how long /next's task lock lasts; 0 = one day (Label Studio's
+                                TASK_LOCK_TTL default) */
+    struct loop *loop;       /* the training loop (borrowed; NULL: none, the /api/ml routes 404) */
+    struct mlb_client *mlb;  /* external ML backends (borrowed; NULL: /api/ml lists none) */
     struct api_limits limits;
 };
 

@@ -19,6 +19,7 @@ struct api {
     char *media_dir; /* <data_dir>/media */
     char *version;
     int64_t session_ttl_us;
+    int64_t task_lock_ttl_us;
     pthread_mutex_t rng_lock;
     struct base_rng rng;
     struct api_limits limits;

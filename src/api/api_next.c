@@ -14,7 +14,8 @@ static int next_with(struct api_req *r, const struct store_project *project, enu
         random = base_rng_next(&r->api->rng);
         pthread_mutex_unlock(&r->api->rng_lock);
     }
-    return store_task_next(r->api->store, project->id, r->user.id, order, random, task, err);
+    return store_task_take(r->api->store, project->id, r->user.id, order, random, base_time_us(),
+                           r->api->task_lock_ttl_us, task, err);
 }
 
 static int next_sequential(struct api_req *r, const struct store_project *project, int64_t *task,

@@ -19,7 +19,7 @@ int cli_is_help(const char *arg);
 struct cli_serve_opts {
     const char *data_dir, *host, *admin_email, *admin_password;
     int port, threads;
-    int64_t max_body_mb, session_ttl_s;
+    int64_t max_body_mb, session_ttl_s, task_lock_ttl_s;
     /* limits against abuse (docs/security.md); 0 = the default */
     int64_t max_json_mb, max_image_mpix, max_inflight_mb, max_conns_per_ip, header_timeout_s;
     int trust_proxy;

@@ -50,6 +50,8 @@ static void serve_usage(FILE *out)
             "  --admin-password PW   its password (default $LABELLOOP_ADMIN_PASSWORD, or\n"
             "                        generated and printed)\n"
             "  --session-ttl-s N     browser login lifetime in seconds (default 14 days)\n"
+            "  --task-lock-ttl-s N   how long the task /next hands out stays locked for the\n"
+            "                        others, unless annotated or skipped (default 1 day)\n"
             "  --worker-threads N    CPU threads of the training worker (default: all cores)\n"
             "  --worker-nice N       niceness of the training worker, 1..19 (default 10)\n"
             "  --max-train-s S       cap on one training cycle in seconds (default: by size)\n"
@@ -98,6 +100,7 @@ static int parse_serve(int argc, char **argv, struct cli_serve_opts *o)
                                           {"admin-password", required_argument, 0, 'w'},
                                           {"log-level", required_argument, 0, 'l'},
                                           {"session-ttl-s", required_argument, 0, 's'},
+                                          {"task-lock-ttl-s", required_argument, 0, 'L'},
                                           {"worker-threads", required_argument, 0, 'W'},
                                           {"worker-nice", required_argument, 0, 'N'},
                                           {"max-train-s", required_argument, 0, 'M'},
@@ -147,6 +150,11 @@ static int parse_serve(int argc, char **argv, struct cli_serve_opts *o)
             if (base_parse_i64(optarg, &n) || n < 1)
                 return cli_fail("--session-ttl-s: expected a positive number, got '%s'", optarg);
             o->session_ttl_s = n;
+            break;
+        case 'L':
+            if (base_parse_i64(optarg, &n) || n < 1 || n > 365 * 24 * 3600)
+                return cli_fail("--task-lock-ttl-s: expected 1..31536000, got '%s'", optarg);
+            o->task_lock_ttl_s = n;
             break;
         case 'l':
             if (cli_set_log_level(optarg))
@@ -332,6 +340,7 @@ static int run_server(struct store *st, const struct cli_serve_opts *o)
                               .version = LL_VERSION,
                               .seed = (uint64_t)base_time_us(),
                               .session_ttl_s = o->session_ttl_s,
+                              .task_lock_ttl_s = o->task_lock_ttl_s,
                               .loop = loop,
                               .mlb = mlb,
                               .limits = {.max_json = (size_t)o->max_json_mb << 20,

@@ -136,6 +136,8 @@ struct loop {
     char line[512];
     size_t line_len;
     double tail_saved;
+    char owner[STORE_JOB_OWNER_MAX + 1]; /* this server in the job rows: host, pid, start */
+    double lease_renewed, recovered_at;  /* base_now() of the last renewal and recovery */
     pthread_mutex_t cache_mu;
     struct loop_cached cache[LOOP_CACHE];
     uint64_t tick;

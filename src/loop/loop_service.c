@@ -22,6 +22,33 @@
 
 #define LOOP_MAX_ATTEMPTS 3
 #define KILL_GRACE_S      5.0
+/* A running job's lease: renewed every LEASE_RENEW_S while its worker lives, so a job whose
+ * server stopped or hangs is queued again by another server (or this one, restarted) within
+ * LEASE_S + RECOVER_S; expired leases are looked for at start and every RECOVER_S. */
+#define LEASE_S       30.0
+#define LEASE_RENEW_S 5.0
+#define RECOVER_S     10.0
+
+static int64_t lease_end(double s)
+{
+    return base_time_us() + (int64_t)(s * 1e6);
+}
+
+/* Queues again the jobs whose lease ran out (at start: also this data dir's jobs from before a
+ * restart, whose lease the stopping server gave up). */
+static int recover(struct loop *l, struct base_err *err)
+{
+    int64_t failed = 0, requeued = 0;
+    l->recovered_at = base_now();
+    if (store_jobs_recover(l->st, base_time_us(), LOOP_MAX_ATTEMPTS, &failed, &requeued, err))
+        return -1;
+    if (failed || requeued)
+        BASE_WARN("loop: %lld job(s) lost their server (lease expired): %lld queued again, %lld"
+                  " failed after %d attempts",
+                  (long long)(failed + requeued), (long long)requeued, (long long)failed,
+                  LOOP_MAX_ATTEMPTS);
+    return 0;
+}
 
 void loop_wake(struct loop *l)
 {
@@ -103,7 +130,7 @@ static void start_job(struct loop *l, int64_t id)
     l->out_fd = out;
     l->kill_at = 0;
     l->tail_len = l->line_len = 0;
-    l->tail_saved = base_now();
+    l->tail_saved = l->lease_renewed = base_now();
     pthread_mutex_unlock(&l->mu);
     store_job_release(&j);
 }
@@ -187,7 +214,8 @@ static void finish(struct loop *l, int status)
     char why[160];
     describe_exit(status, why, sizeof why);
     struct store_job j = {0};
-    if (store_job_get(l->st, l->job, &j, NULL) == 0 && j.state == STORE_JOB_RUNNING) {
+    if (store_job_get(l->st, l->job, &j, NULL) == 0 && j.state == STORE_JOB_RUNNING &&
+        !strcmp(j.owner, l->owner)) {
         enum store_job_state end = j.cancel_requested ? STORE_JOB_CANCELLED : STORE_JOB_FAILED;
         size_t end_at = l->tail_len ? l->tail_len - 1 : 0, start = end_at; /* the last line */
         while (start > 0 && l->tail[start - 1] != '\n')
@@ -214,11 +242,37 @@ static void finish(struct loop *l, int status)
         l->cfg.job_ended(l->cfg.user, ended);
 }
 
+/* Renews the running job's lease; stops the worker when another server asked for a cancel (the
+ * flag in the job row) or when the job is no longer ours (our lease ran out and another server
+ * took it: two workers must not write one job). */
+static void renew(struct loop *l)
+{
+    int owned = 1, cancel = 0;
+    struct base_err err = {0};
+    l->lease_renewed = base_now();
+    if (store_job_renew(l->st, l->job, l->owner, lease_end(LEASE_S), &owned, &cancel, &err)) {
+        BASE_WARN("loop: job %lld: cannot renew its lease: %s", (long long)l->job, err.msg);
+        return;
+    }
+    pthread_mutex_lock(&l->mu);
+    if (!owned) {
+        BASE_WARN("loop: job %lld: lease lost to another server, stopping its worker",
+                  (long long)l->job);
+        kill(l->pid, SIGKILL);
+    } else if (cancel && l->kill_at == 0) {
+        kill(l->pid, SIGTERM);
+        l->kill_at = base_now() + KILL_GRACE_S;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
 static void watch(struct loop *l)
 {
     int eof = pump(l, 200);
     if (base_now() - l->tail_saved > 2.0)
         save_tail(l);
+    if (base_now() - l->lease_renewed > LEASE_RENEW_S)
+        renew(l);
     int status = 0;
     if (waitpid(l->pid, &status, WNOHANG) == l->pid) {
         finish(l, status);
@@ -248,7 +302,9 @@ static void *scheduler(void *arg)
         pthread_mutex_unlock(&l->mu);
         int64_t id = 0;
         struct base_err err = {0};
-        if (store_job_claim(l->st, &id, &err))
+        if (base_now() - l->recovered_at > RECOVER_S && recover(l, &err))
+            BASE_WARN("loop: cannot look for jobs whose server stopped: %s", err.msg);
+        if (store_job_claim(l->st, l->owner, lease_end(LEASE_S), &id, &err))
             BASE_WARN("loop: cannot take the next job: %s", err.msg);
         if (id)
             start_job(l, id);
@@ -262,14 +318,16 @@ static void *scheduler(void *arg)
         l->wake = 0;
     }
     pthread_mutex_unlock(&l->mu);
-    if (l->pid) { /* the job stays "running": the next start fails it and queues it again */
+    if (l->pid) { /* the job stays "running" with its lease given up: the next recovery, by this
+                   * server's next start or another server, queues it again */
         kill(l->pid, SIGKILL);
-        int status;
+        int status, owned, cancel;
         waitpid(l->pid, &status, 0);
         while (!pump(l, 0)) {
         }
         save_tail(l);
         close(l->out_fd);
+        store_job_renew(l->st, l->job, l->owner, 0, &owned, &cancel, NULL);
         l->pid = 0;
     }
     return NULL;
@@ -320,23 +378,21 @@ struct loop *loop_new(struct store *st, const struct loop_config *cfg, struct ba
     pthread_mutex_init(&l->cache_mu, NULL);
     pthread_cond_init(&l->cv, NULL);
     char *models = base_path_join(l->data_dir, "models");
-    int64_t failed = 0, requeued = 0;
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(l->owner, sizeof l->owner, "%.32s:%d:%llx", host, (int)getpid(),
+             (unsigned long long)base_time_us());
     snprintf(l->arch, sizeof l->arch, "%s", cfg->arch ? cfg->arch : "");
     int rc = !l->exe ? base_err_set(err, BASE_E_IO, "cannot find the labelloop binary")
              : cfg->arch && !det_arch_known(cfg->arch)
                  ? base_err_set(err, BASE_E_INVALID, "unknown architecture '%s'", cfg->arch)
-             : base_mkdirs(models, err)
-                 ? -1
-                 : store_jobs_recover(st, LOOP_MAX_ATTEMPTS, &failed, &requeued, err);
+             : base_mkdirs(models, err) ? -1
+                                        : recover(l, err);
     base_free(models);
     if (rc) {
         loop_free(l);
         return NULL;
     }
-    if (failed)
-        BASE_WARN("loop: %lld job(s) were running when the server stopped: marked failed, %lld"
-                  " queued again",
-                  (long long)failed, (long long)requeued);
     loop_sweep(l);
     if (!cfg->no_workers && pthread_create(&l->thread, NULL, scheduler, l) == 0)
         l->started = 1;

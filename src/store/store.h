@@ -390,6 +390,22 @@ enum store_order {
 int store_task_next(struct store *st, int64_t project, int64_t user, enum store_order order,
                     uint64_t random, int64_t *task, struct base_err *err);
 
+/* Like store_task_next, and hands the task out under Label Studio's task lock, picked and
+ * locked in one write transaction (so concurrent callers, threads or processes, never get the
+ * same task): a task whose annotations plus other users' live locks reach its overlap is
+ * skipped; the user's own live lock in the project comes first (renewed), and taking a new one
+ * drops the user's old one there. The lock lasts until now_us + ttl_us, or until the user
+ * annotates or skips the task (a trigger on annotation). user 0 takes no lock. */
+int store_task_take(struct store *st, int64_t project, int64_t user, enum store_order order,
+                    uint64_t random, int64_t now_us, int64_t ttl_us, int64_t *task,
+                    struct base_err *err);
+/* The live lock on a task at now_us (user 0: none). */
+struct store_task_lock {
+    int64_t user, expire_us;
+};
+int store_task_lock_get(struct store *st, int64_t task, int64_t now_us, struct store_task_lock *out,
+                        struct base_err *err);
+
 /* Bits of the *_update functions saying which fields of the value to write. */
 enum {
     STORE_SET_RESULT = 1 << 0,
@@ -467,6 +483,7 @@ const char *store_job_kind_name(enum store_job_kind k);
 const char *store_job_state_name(enum store_job_state s);
 
 #define STORE_JOB_REASON_MAX 31
+#define STORE_JOB_OWNER_MAX  63
 #define STORE_JOB_PHASE_MAX  31
 
 struct store_job {
@@ -484,6 +501,8 @@ struct store_job {
     char *log;        /* the worker's last lines (owned, never NULL when got) */
     char *error;      /* why it failed (owned) or NULL */
     json_t *params;   /* object (owned): options of this run */
+    char owner[STORE_JOB_OWNER_MAX + 1]; /* the server running it ("" when none) */
+    int64_t lease_until;                 /* its lease, microseconds since the epoch */
 };
 void store_job_release(struct store_job *j);
 
@@ -500,10 +519,19 @@ typedef int (*store_job_fn)(void *ctx, const struct store_job *j, struct base_er
 /* Jobs of a project (project > 0) or of every project, newest first, at most `limit`. */
 int store_job_each(struct store *st, int64_t project, int64_t limit, store_job_fn fn, void *ctx,
                    struct base_err *err);
-/* Takes the next queued job and marks it running, in one transaction: among the projects with a
- * queued job, the one whose last job started longest ago (never first) goes first, so one busy
- * project cannot starve the others; its oldest queued job. *id = 0 when nothing is queued. */
-int store_job_claim(struct store *st, int64_t *id, struct base_err *err);
+/* Takes the next queued job and marks it running for `owner` (a server: STORE_JOB_OWNER_MAX
+ * bytes at most) under a lease until lease_until_us, in one write transaction: among the
+ * projects with a queued job, the one whose last job started longest ago (never first) goes
+ * first, so one busy project cannot starve the others; its oldest queued job. *id = 0 when
+ * nothing is queued. */
+int store_job_claim(struct store *st, const char *owner, int64_t lease_until_us, int64_t *id,
+                    struct base_err *err);
+/* Extends the lease of a running job of `owner` to lease_until_us (0 gives it up: the next
+ * recovery queues it again). *owned = 0 when the job is no longer running for this owner (its
+ * lease ran out and it was queued again, or it ended); *cancel = 1 when a cancel was asked for,
+ * by this server or another. */
+int store_job_renew(struct store *st, int64_t id, const char *owner, int64_t lease_until_us,
+                    int *owned, int *cancel, struct base_err *err);
 int store_job_set_pid(struct store *st, int64_t id, int64_t pid, struct base_err *err);
 /* Progress of a running job (progress borrowed, may be NULL to keep it). */
 int store_job_progress(struct store *st, int64_t id, const char *phase, const json_t *progress,
@@ -517,10 +545,12 @@ int store_job_finish(struct store *st, int64_t id, enum store_job_state state, c
  * the caller's to stop). *was receives the state before. BASE_E_NOTFOUND. */
 int store_job_cancel(struct store *st, int64_t id, enum store_job_state *was, int64_t *pid,
                      struct base_err *err);
-/* After a server restart: every running job ends failed ("server restarted during the job") and,
- * if it had been tried fewer than `max_attempts` times, is queued again with attempt + 1. */
-int store_jobs_recover(struct store *st, int max_attempts, int64_t *failed, int64_t *requeued,
-                       struct base_err *err);
+/* Running jobs whose lease ran out by now_us (their server stopped or hangs) are queued again
+ * with attempt + 1 (*requeued), or end failed with a message naming the job once they have been
+ * tried max_attempts times (*failed). Jobs under a live lease, another server's included, are
+ * left alone. */
+int store_jobs_recover(struct store *st, int64_t now_us, int max_attempts, int64_t *failed,
+                       int64_t *requeued, struct base_err *err);
 
 /* What the training policy reads for a project in one snapshot. */
 struct store_loop_state {

@@ -316,6 +316,30 @@ static const char *const migrations[] = {
     " storage_id INTEGER NOT NULL REFERENCES storage(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL);"
     "CREATE INDEX storage_link_key ON storage_link(storage_id, key);",
+
+    /* 9: Label Studio's task locks (TaskLock): the task /next handed to a user is skipped for
+     * the others until that user annotates or skips it or the lock expires (microseconds since
+     * the epoch, compared as integers on both back ends); an annotation by the lock's owner
+     * releases it whatever the path that wrote it (API, import, bulk) */
+    "CREATE TABLE task_lock ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " project_id INTEGER NOT NULL REFERENCES project(id) ON DELETE CASCADE,"
+    " task_id INTEGER NOT NULL REFERENCES task(id) ON DELETE CASCADE,"
+    " user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
+    " expire_us INTEGER NOT NULL,"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX task_lock_task ON task_lock(task_id, expire_us);"
+    "CREATE INDEX task_lock_user ON task_lock(project_id, user_id);"
+    "CREATE INDEX task_lock_expire ON task_lock(expire_us);"
+    "CREATE TRIGGER task_lock_release AFTER INSERT ON annotation BEGIN"
+    " DELETE FROM task_lock WHERE task_id = NEW.task_id AND user_id = NEW.completed_by_id; END;",
+
+    /* 10: leases on running jobs, so that several servers can share one database: the server
+     * running a job (`owner`) renews `lease_until` (microseconds since the epoch) while its
+     * worker lives; a job whose lease ran out is queued again by whichever server looks */
+    "ALTER TABLE ml_job ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE ml_job ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX ml_job_lease ON ml_job(state, lease_until);",
 };
 
 static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);

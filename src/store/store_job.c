@@ -9,7 +9,7 @@
 
 #define JOB_COLS                                                                                   \
     "id, project_id, kind, state, reason, attempt, version_id, created_at, started_at, ended_at,"  \
-    " pid, cancel_requested, phase, progress, log, error, params"
+    " pid, cancel_requested, phase, progress, log, error, params, owner, lease_until"
 
 static const char SQL_FIND_QUEUED[] = "SELECT id FROM ml_job WHERE project_id = ? AND kind = ?"
                                       " AND state = 'queued' ORDER BY id LIMIT 1";
@@ -30,7 +30,15 @@ static const char SQL_NEXT[] =
     " AND k.started_at IS NOT NULL) IS NOT NULL,"
     " (SELECT max(k.started_at) FROM ml_job k WHERE k.project_id = j.project_id), j.id LIMIT 1";
 static const char SQL_START[] = "UPDATE ml_job SET state = 'running', started_at = ?2, pid = 0,"
-                                " phase = '', progress = '{}' WHERE id = ?1";
+                                " phase = '', progress = '{}', owner = ?3, lease_until = ?4"
+                                " WHERE id = ?1";
+static const char SQL_RENEW[] = "UPDATE ml_job SET lease_until = ?3 WHERE id = ?1 AND owner = ?2"
+                                " AND state = 'running' RETURNING cancel_requested";
+static const char SQL_EXPIRED[] = "SELECT id, attempt FROM ml_job WHERE state = 'running'"
+                                  " AND lease_until <= ?1 ORDER BY id";
+static const char SQL_REQUEUE[] =
+    "UPDATE ml_job SET state = 'queued', attempt = attempt + 1, owner = '', lease_until = 0,"
+    " pid = 0, error = ?2 WHERE id = ?1 AND state = 'running'";
 static const char SQL_PID[] = "UPDATE ml_job SET pid = ?2 WHERE id = ?1";
 static const char SQL_PROGRESS[] = "UPDATE ml_job SET phase = ?2, progress = coalesce(?3, progress)"
                                    " WHERE id = ?1 AND state = 'running'";
@@ -39,8 +47,6 @@ static const char SQL_FINISH[] = "UPDATE ml_job SET state = ?2, error = ?3, ende
                                  " WHERE id = ?1 AND state IN ('queued', 'running')";
 static const char SQL_CANCEL_INFO[] = "SELECT state, pid FROM ml_job WHERE id = ?";
 static const char SQL_CANCEL_FLAG[] = "UPDATE ml_job SET cancel_requested = 1 WHERE id = ?";
-static const char SQL_RUNNING[] = "SELECT id, project_id, kind, reason, attempt, version_id,"
-                                  " params FROM ml_job WHERE state = 'running' ORDER BY id";
 static const char SQL_LOOP_STATE[] =
     "SELECT (SELECT count(*) FROM task WHERE project_id = ?1 AND is_labeled = 1),"
     " (SELECT count(*) FROM ml_job WHERE project_id = ?1 AND kind = 'train'),"
@@ -114,6 +120,8 @@ static void load(struct store_stmt *s, void *out)
         json_decref(j->params);
         j->params = json_object();
     }
+    store_col_copy(s, 17, j->owner, sizeof j->owner);
+    j->lease_until = store_col_i64(s, 18);
 }
 
 void store_job_release(struct store_job *j)
@@ -261,27 +269,62 @@ static void load_id(struct store_stmt *s, void *id)
     *(int64_t *)id = store_col_i64(s, 0);
 }
 
-static void bind_start(struct store_stmt *s, void *id)
+struct claim {
+    const char *owner;
+    int64_t lease_until, *id;
+};
+
+static void bind_start(struct store_stmt *s, void *arg)
 {
-    store_bind_i64(s, 1, *(const int64_t *)id);
+    const struct claim *x = arg;
+    store_bind_i64(s, 1, *x->id);
     store_bind_time(s, 2, base_time_us());
+    store_bind_text(s, 3, x->owner);
+    store_bind_i64(s, 4, x->lease_until);
 }
 
-static int claim_body(struct store_conn *c, void *id, struct base_err *err)
+/* The pick and the start in one write transaction: writers take turns on both back ends (the
+ * advisory lock on PostgreSQL), so two servers never claim the same job. */
+static int claim_body(struct store_conn *c, void *ctx, struct base_err *err)
 {
-    struct store_one q = {.sql = SQL_NEXT, .load = load_id, .out = id};
+    struct claim *x = ctx;
+    struct store_one q = {.sql = SQL_NEXT, .load = load_id, .out = x->id};
     struct base_err none = {0};
     if (store_one_on(c, &q, &none))
         return none.status == BASE_E_NOTFOUND ? 0 : base_err_set(err, none.status, "%s", none.msg);
-    return store_write_on(c, SQL_START, bind_start, id, NULL, NULL, err);
+    return store_write_on(c, SQL_START, bind_start, x, NULL, NULL, err);
 }
 
-int store_job_claim(struct store *st, int64_t *id, struct base_err *err)
+int store_job_claim(struct store *st, const char *owner, int64_t lease_until_us, int64_t *id,
+                    struct base_err *err)
 {
     *id = 0;
-    int rc = store_tx(st, STORE_TX_WRITE, claim_body, id, err);
+    struct claim x = {owner, lease_until_us, id};
+    int rc = store_tx(st, STORE_TX_WRITE, claim_body, &x, err);
     if (rc)
         *id = 0;
+    return rc;
+}
+
+int store_job_renew(struct store *st, int64_t id, const char *owner, int64_t lease_until_us,
+                    int *owned, int *cancel, struct base_err *err)
+{
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    struct store_stmt *s = store_prepare(c, SQL_RENEW, err);
+    int rc = -1;
+    if (s) {
+        store_bind_i64(s, 1, id);
+        store_bind_text(s, 2, owner);
+        store_bind_i64(s, 3, lease_until_us);
+        int step = store_step(s);
+        *owned = step == STORE_ROW;
+        *cancel = step == STORE_ROW && store_col_int(s, 0);
+        store_reset(s);
+        rc = step == STORE_ROW || step == STORE_DONE ? 0 : store_fail(c, step, err);
+    }
+    store_conn_put(st, c);
     return rc;
 }
 
@@ -396,73 +439,80 @@ int store_job_cancel(struct store *st, int64_t id, enum store_job_state *was, in
     return store_tx(st, STORE_TX_WRITE, cancel_body, &x, err);
 }
 
-struct running {
-    int64_t id, project, version;
-    enum store_job_kind kind;
-    char reason[STORE_JOB_REASON_MAX + 1];
+struct expired {
+    int64_t id;
     int attempt;
-    json_t *params;
 };
 
-static int list_running(struct store_conn *c, struct running **out, size_t *n, struct base_err *err)
+static int list_expired(struct store_conn *c, int64_t now, struct expired **out, size_t *n,
+                        struct base_err *err)
 {
-    struct store_stmt *s = store_prepare(c, SQL_RUNNING, err);
+    struct store_stmt *s = store_prepare(c, SQL_EXPIRED, err);
     if (!s)
         return -1;
+    store_bind_i64(s, 1, now);
     int step;
     size_t cap = 0;
     while ((step = store_step(s)) == STORE_ROW) {
         if (*n == cap)
             *out = base_realloc(*out, (cap = cap * 2 + 4) * sizeof **out);
-        struct running *r = &(*out)[(*n)++];
-        r->id = store_col_i64(s, 0);
-        r->project = store_col_i64(s, 1);
-        r->kind = lookup(KINDS, 2, store_col_str(s, 2));
-        store_col_copy(s, 3, r->reason, sizeof r->reason);
-        r->attempt = store_col_int(s, 4);
-        r->version = store_col_i64(s, 5);
-        r->params = store_col_json(s, 6);
+        (*out)[(*n)++] = (struct expired){store_col_i64(s, 0), store_col_int(s, 1)};
     }
     store_reset(s);
     return step == STORE_DONE ? 0 : store_fail(c, step, err);
 }
 
 struct recover {
+    int64_t now;
     int max_attempts;
     int64_t *failed, *requeued;
-    struct running *jobs;
+    struct expired *jobs;
     size_t n;
 };
+
+static void bind_requeue(struct store_stmt *s, void *arg)
+{
+    const struct expired *j = arg;
+    char why[128];
+    snprintf(why, sizeof why,
+             "job %lld: the server running it stopped renewing its lease;"
+             " queued again (attempt %d)",
+             (long long)j->id, j->attempt + 1);
+    store_bind_i64(s, 1, j->id);
+    store_bind_text(s, 2, why);
+}
 
 static int recover_body(struct store_conn *c, void *ctx, struct base_err *err)
 {
     struct recover *r = ctx;
-    if (list_running(c, &r->jobs, &r->n, err))
+    if (list_expired(c, r->now, &r->jobs, &r->n, err))
         return -1;
     for (size_t i = 0; i < r->n; i++) {
-        const struct running *j = &r->jobs[i];
-        int64_t id;
-        if (finish_on(c, j->id, STORE_JOB_FAILED, "server restarted during the job", NULL, err))
+        struct expired *j = &r->jobs[i];
+        if (j->attempt < r->max_attempts) {
+            if (store_write_on(c, SQL_REQUEUE, bind_requeue, j, NULL, NULL, err))
+                return -1;
+            ++*r->requeued;
+            continue;
+        }
+        char why[160];
+        snprintf(why, sizeof why,
+                 "job %lld: its server stopped during each of %d attempts;"
+                 " not retried",
+                 (long long)j->id, j->attempt);
+        if (finish_on(c, j->id, STORE_JOB_FAILED, why, NULL, err))
             return -1;
         ++*r->failed;
-        if (j->attempt >= r->max_attempts)
-            continue;
-        if (insert_job(c, j->project, j->kind, j->reason, j->version, j->attempt + 1, j->params,
-                       &id, err))
-            return -1;
-        ++*r->requeued;
     }
     return 0;
 }
 
-int store_jobs_recover(struct store *st, int max_attempts, int64_t *failed, int64_t *requeued,
-                       struct base_err *err)
+int store_jobs_recover(struct store *st, int64_t now_us, int max_attempts, int64_t *failed,
+                       int64_t *requeued, struct base_err *err)
 {
-    struct recover r = {max_attempts, failed, requeued, NULL, 0};
+    struct recover r = {now_us, max_attempts, failed, requeued, NULL, 0};
     *failed = *requeued = 0;
     int rc = store_tx(st, STORE_TX_WRITE, recover_body, &r, err);
-    for (size_t i = 0; i < r.n; i++)
-        json_decref(r.jobs[i].params);
     base_free(r.jobs);
     return rc;
 }

@@ -98,6 +98,35 @@ static const char SQL_NEXT_UNCERTAIN[] =
     " AND t.is_labeled = 0 AND t.uncertainty IS NOT NULL AND" NOT_MINE
     " ORDER BY t.uncertainty DESC, t.id LIMIT 1";
 
+/* The same orders for store_task_take, which also skips tasks whose annotations and other
+ * users' live locks reach their overlap (Label Studio's rule): ?3 is now, in microseconds. */
+#define NOT_LOCKED                                                                                 \
+    " t.total_annotations + (SELECT count(*) FROM task_lock l WHERE l.task_id = t.id"              \
+    " AND l.user_id <> ?2 AND l.expire_us > ?3) < t.overlap"
+#define TAKE_WHERE " t.project_id = ?1 AND t.is_labeled = 0 AND" NOT_MINE " AND" NOT_LOCKED
+static const char SQL_TAKE_SEQ[] =
+    "SELECT t.id FROM task t WHERE" TAKE_WHERE " ORDER BY t.id LIMIT 1";
+static const char SQL_TAKE_COUNT[] = "SELECT count(*) FROM task t WHERE" TAKE_WHERE;
+static const char SQL_TAKE_NTH[] =
+    "SELECT t.id FROM task t WHERE" TAKE_WHERE " ORDER BY t.id LIMIT 1 OFFSET ?4";
+static const char SQL_TAKE_UNCERTAIN[] =
+    "SELECT t.id FROM task t WHERE" TAKE_WHERE " AND t.uncertainty IS NOT NULL"
+    " ORDER BY t.uncertainty DESC, t.id LIMIT 1";
+/* The user's own live lock in the project, on a task still to do: handed out again first. */
+static const char SQL_TAKE_MINE[] =
+    "SELECT t.id FROM task_lock l JOIN task t ON t.id = l.task_id"
+    " WHERE l.project_id = ?1 AND l.user_id = ?2 AND l.expire_us > ?3 AND t.is_labeled = 0"
+    " AND" NOT_MINE " ORDER BY l.id DESC LIMIT 1";
+static const char SQL_LOCK_PURGE[] = "DELETE FROM task_lock WHERE expire_us <= ?";
+static const char SQL_LOCK_DROP_MINE[] =
+    "DELETE FROM task_lock WHERE project_id = ?1 AND user_id = ?2";
+static const char SQL_LOCK_INSERT[] =
+    "INSERT INTO task_lock(project_id, task_id, user_id, expire_us, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_LOCK_GET[] =
+    "SELECT user_id, expire_us FROM task_lock WHERE task_id = ?1 AND expire_us > ?2"
+    " ORDER BY id DESC LIMIT 1";
+
 /* ---- loading a chunk ------------------------------------------------------------------------- */
 
 struct chunk {
@@ -564,4 +593,139 @@ int store_task_next(struct store *st, int64_t project, int64_t user, enum store_
         return base_err_set(err, BASE_E_NOTFOUND, "no more tasks to label");
     *task = id;
     return 0;
+}
+
+/* ---- task locks (store_task_take) ------------------------------------------------------------ */
+
+struct take {
+    int64_t project, user, now, ttl, id;
+    enum store_order order;
+    uint64_t random;
+};
+
+/* Runs a take query returning one id (or none): ?1 project, ?2 user, ?3 now, ?4 offset. */
+static int take_query(struct store_conn *c, const char *sql, const struct take *x, int64_t offset,
+                      int64_t *id, struct base_err *err)
+{
+    struct store_stmt *s = store_prepare(c, sql, err);
+    if (!s)
+        return -1;
+    store_bind_i64(s, 1, x->project);
+    store_bind_i64(s, 2, x->user);
+    store_bind_i64(s, 3, x->now);
+    if (sql == SQL_TAKE_NTH)
+        store_bind_i64(s, 4, offset);
+    int step = store_step(s);
+    *id = step == STORE_ROW ? store_col_i64(s, 0) : 0;
+    store_reset(s);
+    return step == STORE_ROW || step == STORE_DONE ? 0 : store_fail(c, step, err);
+}
+
+static int take_pick(struct store_conn *c, struct take *x, struct base_err *err)
+{
+    int64_t count = 0;
+    int rc = x->user > 0 ? take_query(c, SQL_TAKE_MINE, x, 0, &x->id, err) : 0;
+    if (rc == 0 && x->id == 0 && x->order == STORE_ORDER_UNCERTAINTY)
+        rc = take_query(c, SQL_TAKE_UNCERTAIN, x, 0, &x->id, err);
+    if (rc == 0 && x->id == 0 && x->order == STORE_ORDER_RANDOM) {
+        rc = take_query(c, SQL_TAKE_COUNT, x, 0, &count, err);
+        if (rc == 0 && count > 0)
+            rc =
+                take_query(c, SQL_TAKE_NTH, x, (int64_t)(x->random % (uint64_t)count), &x->id, err);
+    }
+    if (rc == 0 && x->id == 0)
+        rc = take_query(c, SQL_TAKE_SEQ, x, 0, &x->id, err);
+    return rc;
+}
+
+static void bind_purge(struct store_stmt *s, void *arg)
+{
+    store_bind_i64(s, 1, *(const int64_t *)arg);
+}
+
+static void bind_drop_mine(struct store_stmt *s, void *arg)
+{
+    const struct take *x = arg;
+    store_bind_i64(s, 1, x->project);
+    store_bind_i64(s, 2, x->user);
+}
+
+static void bind_lock(struct store_stmt *s, void *arg)
+{
+    const struct take *x = arg;
+    store_bind_i64(s, 1, x->project);
+    store_bind_i64(s, 2, x->id);
+    store_bind_i64(s, 3, x->user);
+    store_bind_i64(s, 4, x->now + x->ttl);
+    store_bind_time(s, 5, base_time_us());
+}
+
+/* Picks and locks in one write transaction: writers take turns (BEGIN IMMEDIATE on SQLite, one
+ * advisory lock on PostgreSQL), across threads and processes, so no two callers see the same
+ * task free. A user holds at most one lock per project: the new one replaces the old. */
+static int take_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct take *x = ctx;
+    if (store_write_on(c, SQL_LOCK_PURGE, bind_purge, &x->now, NULL, NULL, err) ||
+        take_pick(c, x, err))
+        return -1;
+    if (x->id == 0 || x->user <= 0)
+        return 0;
+    if (store_write_on(c, SQL_LOCK_DROP_MINE, bind_drop_mine, x, NULL, NULL, err))
+        return -1;
+    return store_write_on(c, SQL_LOCK_INSERT, bind_lock, x, NULL, NULL, err);
+}
+
+int store_task_take(struct store *st, int64_t project, int64_t user, enum store_order order,
+                    uint64_t random, int64_t now_us, int64_t ttl_us, int64_t *task,
+                    struct base_err *err)
+{
+    struct take x = {.project = project,
+                     .user = user,
+                     .now = now_us,
+                     .ttl = ttl_us,
+                     .order = order,
+                     .random = random};
+    if (store_tx(st, STORE_TX_WRITE, take_body, &x, err))
+        return -1;
+    if (x.id == 0)
+        return base_err_set(err, BASE_E_NOTFOUND, "no more tasks to label");
+    *task = x.id;
+    return 0;
+}
+
+struct lock_read {
+    int64_t task, now;
+    struct store_task_lock *out;
+};
+
+static void bind_lock_get(struct store_stmt *s, void *arg)
+{
+    const struct lock_read *q = arg;
+    store_bind_i64(s, 1, q->task);
+    store_bind_i64(s, 2, q->now);
+}
+
+static int lock_get_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct lock_read *q = ctx;
+    struct store_stmt *s = store_prepare(c, SQL_LOCK_GET, err);
+    if (!s)
+        return -1;
+    bind_lock_get(s, q);
+    int step = store_step(s);
+    if (step == STORE_ROW) {
+        q->out->user = store_col_i64(s, 0);
+        q->out->expire_us = store_col_i64(s, 1);
+    }
+    store_reset(s);
+    return step == STORE_ROW || step == STORE_DONE ? 0 : store_fail(c, step, err);
+}
+
+int store_task_lock_get(struct store *st, int64_t task, int64_t now_us, struct store_task_lock *out,
+                        struct base_err *err)
+{
+    struct lock_read q = {task, now_us, out};
+    *out = (struct store_task_lock){0};
+    return store_tx(st, STORE_TX_NONE, lock_get_body, &q, err);
 }

@@ -155,6 +155,15 @@ class Server(Child):
         assert r.status == 201, r
         return r.json()["id"]
 
+    def user_token(self, email, password):
+        """Makes a user (as the admin), logs it in and returns its API token."""
+        r = self.post("/api/users", {"email": email, "password": password})
+        assert r.status == 201, r
+        r = self.post("/api/auth/login", {"email": email, "password": password}, token=None)
+        cookie = r.header("Set-Cookie").split(";")[0]
+        return self.get("/api/current-user/token", token=None,
+                        headers={"Cookie": cookie}).json()["token"]
+
     def import_tasks(self, project, tasks):
         r = self.post("/api/projects/%d/import?return_task_ids=true" % project, tasks)
         assert r.status == 201, r

@@ -190,8 +190,10 @@ class EndToEnd(unittest.TestCase):
             most = max(unlabeled, key=lambda t: (t["uncertainty"], -t["id"]))
             self.assertEqual(s.get("/api/projects/%d/next" % lp.p).json()["id"], most["id"])
             s.patch("/api/projects/%d" % lp.p, {"sampling": "Sequential sampling"})
-            self.assertEqual(s.get("/api/projects/%d/next" % lp.p).json()["id"],
-                             min(t["id"] for t in unlabeled))
+            # another annotator: the admin's task lock keeps `most` from it
+            other = s.user_token("seq@example.com", "seq-password-1")
+            self.assertEqual(s.get("/api/projects/%d/next" % lp.p, token=other).json()["id"],
+                             min(t["id"] for t in unlabeled if t["id"] != most["id"]))
             q = urllib.parse.quote(json.dumps({"ordering": ["-tasks:uncertainty"]}))
             r = s.get("/api/tasks?project=%d&query=%s" % (lp.p, q))
             # highest first; equal uncertainties (empty predictions) by id, descending
@@ -279,6 +281,30 @@ class Policy(unittest.TestCase):
         finally:
             s.stop()
 
+    def test_second_server_on_the_same_data(self):
+        """A second server starting on the same data dir leaves the first one's running job alone
+        (its lease is live), and a cancel sent to the second reaches the first one's worker
+        through the job row."""
+        s = training_server()
+        try:
+            lp = Loop(s, loop_min_labeled=100)
+            for t in lp.tasks[:6]:
+                lp.annotate(t)
+            j = lp.wait_running(lp.train(max_train_s=120)["id"])
+            s2 = Server(data_dir=s.dir)  # --no-training: its start still recovers jobs
+            try:
+                time.sleep(1)
+                self.assertEqual(lp.job(j["id"])["state"], "running")
+                r = s2.post("/api/projects/%d/model/jobs/%d/cancel" % (lp.p, j["id"]),
+                            token=s.token)
+                self.assertEqual(r.status, 200, r)
+                j = lp.wait_job(j["id"], ("cancelled",), timeout=30)
+                self.assertEqual(j["attempt"], 1)
+            finally:
+                s2.stop()
+        finally:
+            s.stop()
+
     def test_worker_killed(self):
         s = training_server()
         try:
@@ -300,14 +326,12 @@ class Policy(unittest.TestCase):
         lp, s2, j = label_then_restart(
             lambda lp: lp.wait_running(lp.train(max_train_s=30)["id"]))
         try:
-            old = lp.job(j["id"])
-            self.assertEqual(old["state"], "failed")
-            self.assertEqual(old["error"], "server restarted during the job")
-            again = [x for x in s2.get("/api/projects/%d/model/jobs" % lp.p).json()
-                     if x["id"] != j["id"]]
-            self.assertEqual(len(again), 1)
-            self.assertEqual(again[0]["attempt"], 2)
-            lp.wait_job(again[0]["id"])
+            # the stopped server gave its lease up: the new one queues the same job again
+            jobs = s2.get("/api/projects/%d/model/jobs" % lp.p).json()
+            self.assertEqual([x["id"] for x in jobs], [j["id"]])
+            again = lp.wait_job(j["id"])
+            self.assertEqual(again["attempt"], 2)
+            self.assertIsNone(again["error"])
             self.assertIsNotNone(lp.model()["current"])
         finally:
             s2.keep = False

@@ -173,8 +173,10 @@ class TaskTest(ServerTest):
             {"data": {"image": "c"}}])
         self.assertEqual(self.s.get("/api/projects/%d/next" % pid).json()["id"], ids[1])
         self.s.patch("/api/projects/%d" % pid, {"sampling": "Uniform sampling"})
-        seen = {self.s.get("/api/projects/%d/next" % pid).json()["id"] for _ in range(20)}
-        self.assertTrue(seen <= set(ids) and len(seen) >= 2, seen)
+        # the task /next handed out stays this user's (its task lock) whatever the sampling;
+        # test_next_locks.py checks the spread of uniform sampling
+        seen = {self.s.get("/api/projects/%d/next" % pid).json()["id"] for _ in range(5)}
+        self.assertEqual(seen, {ids[1]})
 
 
 if __name__ == "__main__":

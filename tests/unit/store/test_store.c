@@ -458,6 +458,118 @@ static void test_concurrent_writers(void)
     store_close(st);
 }
 
+static int64_t make_user(struct store *st, const char *email)
+{
+    struct store_user u = {0};
+    char tok[STORE_TOKEN_LEN + 1];
+    CHECK_EQ_INT(store_user_create(st, email, "password-1", 0, &u, tok, NULL), 0);
+    return u.id;
+}
+
+static int64_t take(struct store *st, int64_t p, int64_t user, int64_t now)
+{
+    int64_t id = 0;
+    struct base_err err = {0};
+    if (store_task_take(st, p, user, STORE_ORDER_SEQUENTIAL, 0, now, 1000, &id, &err))
+        CHECK_EQ_INT(err.status, BASE_E_NOTFOUND);
+    return id;
+}
+
+static int64_t lock_owner(struct store *st, int64_t task, int64_t now)
+{
+    struct store_task_lock l;
+    CHECK_EQ_INT(store_task_lock_get(st, task, now, &l, NULL), 0);
+    return l.user;
+}
+
+/* Label Studio's task locks on a fake clock (now 1,000,000 us, TTL 1,000 us): a locked task is
+ * skipped for others, its owner gets it again, an annotation or a skip releases it, and an
+ * expired lock is gone. */
+static void test_task_locks(void)
+{
+    struct store *st = fresh();
+    int64_t a = make_user(st, "a@example.com"), b = make_user(st, "b@example.com");
+    int64_t c = make_user(st, "c@example.com"), d = make_user(st, "d@example.com");
+    int64_t p = make_project(st, "{}");
+    json_t *tasks = parse("[{\"data\": {}}, {\"data\": {}}, {\"data\": {}}]");
+    struct store_import_result res;
+    CHECK_EQ_INT(store_tasks_import(st, p, tasks, 0, &res, NULL), 0);
+    json_decref(tasks);
+    int64_t t0 = res.first_task_id, now = 1000000, peek = 0;
+    CHECK_EQ_INT(take(st, p, a, now), t0);
+    CHECK_EQ_INT(take(st, p, a, now + 1), t0); /* the owner's own lock first */
+    CHECK_EQ_INT(lock_owner(st, t0, now), a);
+    CHECK_EQ_INT(take(st, p, b, now), t0 + 1);
+    CHECK_EQ_INT(store_task_next(st, p, b, STORE_ORDER_SEQUENTIAL, 0, &peek, NULL), 0);
+    CHECK_EQ_INT(peek, t0); /* store_task_next only looks: no locks */
+    struct store_annotation skip = {.was_cancelled = 1, .completed_by = b};
+    int64_t ann;
+    CHECK_EQ_INT(store_annotation_create(st, t0 + 1, &skip, &ann, NULL), 0);
+    CHECK_EQ_INT(lock_owner(st, t0 + 1, now), 0); /* the skip released it */
+    CHECK_EQ_INT(take(st, p, b, now), t0 + 2);
+    struct store_annotation done = {.result = json_array(), .completed_by = a};
+    CHECK_EQ_INT(store_annotation_create(st, t0, &done, &ann, NULL), 0);
+    json_decref(done.result);
+    CHECK_EQ_INT(lock_owner(st, t0, now), 0);
+    CHECK_EQ_INT(take(st, p, c, now), t0 + 1); /* t0 labeled, t0 + 2 locked by b */
+    CHECK_EQ_INT(take(st, p, d, now), 0);      /* everything left is locked */
+    CHECK_EQ_INT(lock_owner(st, t0 + 2, now + 1000), 0);
+    CHECK_EQ_INT(take(st, p, d, now + 1000), t0 + 1); /* c's and b's locks expired */
+    CHECK_EQ_INT(take(st, p, d, now + 1001), t0 + 1);
+    CHECK_EQ_INT(take(st, p, a, now + 1001), t0 + 2);
+    store_close(st);
+}
+
+struct taker {
+    struct store *st;
+    int64_t project, user, task;
+};
+
+static void *take_one(void *arg)
+{
+    struct taker *t = arg;
+    t->task = take(t->st, t->project, t->user, 1000000); /* one instant: no lock expires */
+    return NULL;
+}
+
+/* 16 users take at once, half through a second store on the same file (as a second server
+ * process would): 16 different tasks. */
+static void test_task_locks_concurrent(void)
+{
+    enum { N = 16 };
+    char path[128];
+    snprintf(path, sizeof path, "%s/locks.sqlite3", dir);
+    struct store *st[2] = {store_open(path, NULL), store_open(path, NULL)};
+    CHECK(st[0] && st[1]);
+    int64_t p = make_project(st[0], "{}");
+    json_t *tasks = json_array();
+    for (int i = 0; i < N + 4; i++)
+        json_array_append_new(tasks, parse("{\"data\": {}}"));
+    struct store_import_result res;
+    CHECK_EQ_INT(store_tasks_import(st[0], p, tasks, 0, &res, NULL), 0);
+    json_decref(tasks);
+    pthread_t th[N];
+    struct taker t[N];
+    for (int i = 0; i < N; i++) {
+        char email[64];
+        snprintf(email, sizeof email, "u%d@example.com", i);
+        t[i] = (struct taker){st[i % 2], p, make_user(st[0], email), 0};
+    }
+    for (int i = 0; i < N; i++)
+        pthread_create(&th[i], NULL, take_one, &t[i]);
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    int dup = 0;
+    for (int i = 0; i < N; i++) {
+        CHECK(t[i].task >= res.first_task_id && t[i].task < res.first_task_id + N + 4);
+        for (int j = 0; j < i; j++)
+            dup += t[i].task == t[j].task;
+    }
+    CHECK_EQ_INT(dup, 0);
+    store_close(st[0]);
+    store_close(st[1]);
+}
+
 static void setup(void) __attribute__((constructor));
 static void setup(void)
 {
@@ -475,4 +587,5 @@ static void teardown(void)
 TEST_MAIN(TEST_CASE(test_migrations), TEST_CASE(test_users), TEST_CASE(test_projects),
           TEST_CASE(test_import_and_iterate), TEST_CASE(test_iterator_stop),
           TEST_CASE(test_annotations_and_counters), TEST_CASE(test_next_orders),
-          TEST_CASE(test_paging), TEST_CASE(test_concurrent_writers))
+          TEST_CASE(test_paging), TEST_CASE(test_concurrent_writers), TEST_CASE(test_task_locks),
+          TEST_CASE(test_task_locks_concurrent))

@@ -5,8 +5,13 @@
 #include "store/store.h"
 #include "test.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <string.h>
+
+/* A lease no test outlives: jobs claimed with it are never recovered. */
+#define LIVE INT64_MAX
 
 static char dir[64];
 
@@ -60,17 +65,17 @@ static void test_claim_is_fair(void)
     struct store *st = fresh();
     int64_t p1 = project(st), p2 = project(st), j1, j2, j3, got;
     store_job_enqueue(st, p1, STORE_JOB_TRAIN, "a", 0, 1, NULL, 0, &j1, NULL, NULL);
-    CHECK_EQ_INT(store_job_claim(st, &got, NULL), 0);
+    CHECK_EQ_INT(store_job_claim(st, "A", LIVE, &got, NULL), 0);
     CHECK_EQ_INT(got, j1);
     store_job_finish(st, j1, STORE_JOB_DONE, NULL, NULL, NULL);
     /* p1 queues again before p2 does: p2 never ran, so it goes first */
     store_job_enqueue(st, p1, STORE_JOB_TRAIN, "b", 0, 1, NULL, 0, &j2, NULL, NULL);
     store_job_enqueue(st, p2, STORE_JOB_TRAIN, "c", 0, 1, NULL, 0, &j3, NULL, NULL);
-    CHECK_EQ_INT(store_job_claim(st, &got, NULL), 0);
+    CHECK_EQ_INT(store_job_claim(st, "A", LIVE, &got, NULL), 0);
     CHECK_EQ_INT(got, j3);
-    CHECK_EQ_INT(store_job_claim(st, &got, NULL), 0);
+    CHECK_EQ_INT(store_job_claim(st, "A", LIVE, &got, NULL), 0);
     CHECK_EQ_INT(got, j2);
-    CHECK_EQ_INT(store_job_claim(st, &got, NULL), 0);
+    CHECK_EQ_INT(store_job_claim(st, "A", LIVE, &got, NULL), 0);
     CHECK_EQ_INT(got, 0);
     struct store_job j = {0};
     store_job_get(st, j2, &j, NULL);
@@ -86,7 +91,7 @@ static void test_cancel_and_finish(void)
     int64_t p = project(st), q, r, got, pid;
     enum store_job_state was;
     store_job_enqueue(st, p, STORE_JOB_TRAIN, "a", 0, 1, NULL, 0, &r, NULL, NULL);
-    store_job_claim(st, &got, NULL);
+    store_job_claim(st, "A", LIVE, &got, NULL);
     store_job_set_pid(st, r, 4242, NULL);
     store_job_enqueue(st, p, STORE_JOB_TRAIN, "b", 0, 1, NULL, 0, &q, NULL, NULL);
     CHECK_EQ_INT(store_job_cancel(st, q, &was, &pid, NULL), 0);
@@ -117,29 +122,60 @@ static void test_cancel_and_finish(void)
     store_close(st);
 }
 
+/* Leases on a fake clock: a live lease is untouched by another server's recovery (its start), an
+ * expired one is queued again with attempt + 1 (same job) and taken by another server, whose
+ * renewals the first server's can no longer make; a cancel asked anywhere reaches the owner's
+ * renewal; attempts are capped with a message naming the job. */
 static void test_recover(void)
 {
     struct store *st = fresh();
     int64_t p = project(st), a, got, failed, requeued;
+    int owned, cancel;
     store_job_enqueue(st, p, STORE_JOB_TRAIN, "first", 0, 1, NULL, 0, &a, NULL, NULL);
-    store_job_claim(st, &got, NULL);
-    CHECK_EQ_INT(store_jobs_recover(st, 3, &failed, &requeued, NULL), 0);
-    CHECK_EQ_INT(failed, 1);
-    CHECK_EQ_INT(requeued, 1);
+    CHECK_EQ_INT(store_job_claim(st, "A", 1000, &got, NULL), 0);
+    CHECK_EQ_INT(got, a);
+    CHECK_EQ_INT(store_jobs_recover(st, 999, 3, &failed, &requeued, NULL), 0);
+    CHECK_EQ_INT(failed + requeued, 0);
+    CHECK_EQ_INT(store_job_renew(st, a, "A", 2000, &owned, &cancel, NULL), 0);
+    CHECK_EQ_INT(owned, 1);
+    CHECK_EQ_INT(store_jobs_recover(st, 1999, 3, &failed, &requeued, NULL), 0);
+    CHECK_EQ_INT(failed + requeued, 0);
     struct store_job j = {0};
     store_job_get(st, a, &j, NULL);
-    CHECK_EQ_INT(j.state, STORE_JOB_FAILED);
-    CHECK_EQ_STR(j.error, "server restarted during the job");
+    CHECK_EQ_INT(j.state, STORE_JOB_RUNNING);
+    CHECK_EQ_STR(j.owner, "A");
+    CHECK_EQ_INT(j.lease_until, 2000);
     store_job_release(&j);
-    store_job_claim(st, &got, NULL);
-    store_job_get(st, got, &j, NULL);
+    CHECK_EQ_INT(store_jobs_recover(st, 2000, 3, &failed, &requeued, NULL), 0);
+    CHECK_EQ_INT(requeued, 1);
+    CHECK_EQ_INT(failed, 0);
+    store_job_get(st, a, &j, NULL);
+    CHECK_EQ_INT(j.state, STORE_JOB_QUEUED);
     CHECK_EQ_INT(j.attempt, 2);
-    CHECK_EQ_STR(j.reason, "first");
+    CHECK(strstr(j.error, "job ") && strstr(j.error, "attempt 2"));
     store_job_release(&j);
-    /* a job restarted too often is not queued a fourth time */
-    store_jobs_recover(st, 2, &failed, &requeued, NULL);
+    CHECK_EQ_INT(store_job_claim(st, "B", 3000, &got, NULL), 0);
+    CHECK_EQ_INT(got, a); /* the same job, now B's */
+    CHECK_EQ_INT(store_job_renew(st, a, "A", 9000, &owned, &cancel, NULL), 0);
+    CHECK_EQ_INT(owned, 0);
+    enum store_job_state was;
+    int64_t pid;
+    CHECK_EQ_INT(store_job_cancel(st, a, &was, &pid, NULL), 0);
+    CHECK_EQ_INT(store_job_renew(st, a, "B", 4000, &owned, &cancel, NULL), 0);
+    CHECK_EQ_INT(owned, 1);
+    CHECK_EQ_INT(cancel, 1);
+    /* a job tried too often is not queued again */
+    CHECK_EQ_INT(store_jobs_recover(st, 4000, 2, &failed, &requeued, NULL), 0);
     CHECK_EQ_INT(failed, 1);
     CHECK_EQ_INT(requeued, 0);
+    store_job_get(st, a, &j, NULL);
+    CHECK_EQ_INT(j.state, STORE_JOB_FAILED);
+    char want[64];
+    snprintf(want, sizeof want, "job %lld: ", (long long)a);
+    CHECK(!strncmp(j.error, want, strlen(want)));
+    store_job_release(&j);
+    CHECK_EQ_INT(store_job_claim(st, "B", 5000, &got, NULL), 0);
+    CHECK_EQ_INT(got, 0);
     store_close(st);
 }
 
@@ -173,7 +209,7 @@ static void test_loop_state(void)
     CHECK_EQ_INT(s.train_jobs, 1);
     CHECK_EQ_INT(s.changes, 1); /* only what came after the newest trigger */
     CHECK_EQ_INT(s.queued_train, 1);
-    store_job_claim(st, &got, NULL);
+    store_job_claim(st, "A", LIVE, &got, NULL);
     store_loop_state(st, p, &s, NULL);
     CHECK_EQ_INT(s.running, 1);
     CHECK_EQ_INT(s.queued, 0);
@@ -202,7 +238,7 @@ static void test_registry(void)
     store_tasks_import(st, p, tasks, 0, &res, NULL);
     json_decref(tasks);
     store_job_enqueue(st, p, STORE_JOB_TRAIN, "first", 0, 1, NULL, 0, &job, NULL, NULL);
-    store_job_claim(st, &got, NULL);
+    store_job_claim(st, "A", LIVE, &got, NULL);
     struct store_version v1 = version_of(p, 0.3), v2 = version_of(p, 0.2);
     CHECK_EQ_INT(store_version_create(st, &v1, "fcos-s", 1, job, NULL), 0);
     CHECK_EQ_STR(v1.name, "fcos-s-v1");
