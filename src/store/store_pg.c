@@ -163,18 +163,51 @@ static int pg_exec(struct store_conn *base, const char *sql, struct base_err *er
 /* ---- statements -------------------------------------------------------------------------------
  */
 
+static int word_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_';
+}
+
+/* At sql[i] (a word's start), the length of SQLite's planner hint "INDEXED BY name " (which
+ * PostgreSQL neither has nor needs), else 0. */
+static size_t indexed_by(const char *sql, size_t len, size_t i)
+{
+    static const char hint[] = "INDEXED BY ";
+    size_t n = sizeof hint - 1;
+    if (len - i <= n || strncmp(sql + i, hint, n))
+        return 0;
+    while (i + n < len && word_char(sql[i + n]))
+        n++;
+    while (i + n < len && sql[i + n] == ' ')
+        n++;
+    return n;
+}
+
 char *store_pg_placeholders(const char *sql, size_t len, int *nparams)
 {
+    static const char each[] = "json_each(";
     struct base_buf b;
     base_buf_init(&b, len * 2 + 64);
     int max = 0;
     char quote = 0;
     for (size_t i = 0; i < len; i++) {
         char ch = sql[i];
+        int word = !i || !word_char(sql[i - 1]);
+        size_t skip;
         if (quote) {
             quote = ch == quote ? 0 : quote; /* a doubled quote closes and reopens: same text */
         } else if (ch == '\'' || ch == '"') {
             quote = ch;
+        } else if (word && (skip = indexed_by(sql, len, i))) {
+            i += skip - 1;
+            continue;
+        } else if (word && len - i > sizeof each - 1 && !strncmp(sql + i, each, sizeof each - 1)) {
+            /* a JSON array's elements (the store binds lists as one array): its values as text,
+             * which the SQL casts where it wants numbers (STORE_JSON_IDS) */
+            base_buf_printf(&b, NULL, "json_array_elements_text(");
+            i += sizeof each - 2;
+            continue;
         } else if (ch == '?') {
             int n = 0;
             while (i + 1 < len && sql[i + 1] >= '0' && sql[i + 1] <= '9')

@@ -458,6 +458,25 @@ static void test_concurrent_writers(void)
     store_close(st);
 }
 
+/* The password of a database URL never reaches the console or the log. */
+static void test_where_shown(void)
+{
+    static const char *const cases[][2] = {
+        {"/data/labelloop.sqlite3", "/data/labelloop.sqlite3"},
+        {"postgresql://ll:s3cret@db.local:5432/labelloop",
+         "postgresql://ll:***@db.local:5432/labelloop"},
+        {"postgres://ll@db/x?password=s3cret&sslmode=require",
+         "postgres://ll@db/x?password=***&sslmode=require"},
+        {"postgresql://a:b@c@h/d?sslpassword=x&password=y", "postgresql://a:***@h/d?sslpassword=x"
+                                                            "&password=***"},
+        {"postgresql:///labelloop?host=/run/pg", "postgresql:///labelloop?host=/run/pg"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_EQ_STR(store_where_shown(cases[i][0], out, sizeof out), cases[i][1]);
+    CHECK_EQ_STR(store_where_shown("postgresql://u:pw@h/d", out, 12), "postgresql:");
+}
+
 static void setup(void) __attribute__((constructor));
 static void setup(void)
 {
@@ -475,4 +494,4 @@ static void teardown(void)
 TEST_MAIN(TEST_CASE(test_migrations), TEST_CASE(test_users), TEST_CASE(test_projects),
           TEST_CASE(test_import_and_iterate), TEST_CASE(test_iterator_stop),
           TEST_CASE(test_annotations_and_counters), TEST_CASE(test_next_orders),
-          TEST_CASE(test_paging), TEST_CASE(test_concurrent_writers))
+          TEST_CASE(test_paging), TEST_CASE(test_concurrent_writers), TEST_CASE(test_where_shown))
