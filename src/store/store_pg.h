@@ -2,8 +2,7 @@
  * store_open for a postgresql:// URL. Connections, statements prepared on the server with
  * SQLite's `?` / `?N` placeholders rewritten once to `$N`, values as text, SQLSTATEs translated
  * to the same errors as SQLite's codes, and the schema derived from SQLite's migrations
- * (store_pg_schema.c). The SQL of the store files is not all in PostgreSQL's dialect yet
- * (README.md), so `serve` does not offer it. */
+ * (store_pg_schema.c). */
 #ifndef LL_STORE_PG_H
 #define LL_STORE_PG_H
 
