@@ -36,7 +36,7 @@ static void progress(void *ctx, const char *table, int64_t done, int64_t total)
 static int migrate(const char *data_dir, const char *url)
 {
     struct base_err err = {0};
-    struct store *from = cli_open_existing_store(data_dir);
+    struct store *from = cli_open_existing_store(data_dir, NULL);
     if (!from)
         return 1;
     struct store *to = store_open(url, &err);

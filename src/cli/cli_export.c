@@ -23,7 +23,9 @@ static void export_usage(FILE *out)
                  "  --all-tasks       also tasks without annotations (download_all_tasks)\n"
                  "  --no-images       leave the images out of COCO/YOLO/VOC zips (COCO with\n"
                  "                    --out NAME.json: the COCO JSON file alone, no zip)\n"
-                 "  --data-dir DIR    database and media (default ./labelloop-data)\n");
+                 "  --data-dir DIR    database and media (default ./labelloop-data)\n"
+                 "  --db URL          the database instead of the data dir's: postgresql://...\n"
+                 "                    or a SQLite file (default $LABELLOOP_DB)\n");
 }
 
 static void on_task(void *ctx, size_t done, size_t total, const char *name)
@@ -33,9 +35,9 @@ static void on_task(void *ctx, size_t done, size_t total, const char *name)
     base_progress_update(ctx, done, NULL);
 }
 
-static int run_export(const char *data_dir, struct api_export_opts *o)
+static int run_export(const char *data_dir, const char *db, struct api_export_opts *o)
 {
-    struct store *st = cli_open_existing_store(data_dir);
+    struct store *st = cli_open_existing_store(data_dir, db);
     if (!st)
         return 1;
     struct base_err err = {0};
@@ -62,13 +64,17 @@ static int run_export(const char *data_dir, struct api_export_opts *o)
 
 int cli_export(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"project", required_argument, 0, 'p'}, {"format", required_argument, 0, 'f'},
-        {"out", required_argument, 0, 'o'},     {"all-tasks", no_argument, 0, 'a'},
-        {"no-images", no_argument, 0, 'n'},     {"data-dir", required_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option longs[] = {{"project", required_argument, 0, 'p'},
+                                          {"format", required_argument, 0, 'f'},
+                                          {"out", required_argument, 0, 'o'},
+                                          {"all-tasks", no_argument, 0, 'a'},
+                                          {"no-images", no_argument, 0, 'n'},
+                                          {"data-dir", required_argument, 0, 'd'},
+                                          {"db", required_argument, 0, 'D'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     struct api_export_opts o = {.download_resources = 1};
-    const char *data_dir = "./labelloop-data", *format = NULL;
+    const char *data_dir = "./labelloop-data", *format = NULL, *db = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (c) {
@@ -91,6 +97,9 @@ int cli_export(int argc, char **argv)
         case 'd':
             data_dir = optarg;
             break;
+        case 'D':
+            db = optarg;
+            break;
         case 'h':
             export_usage(stdout);
             return 0;
@@ -109,5 +118,5 @@ int cli_export(int argc, char **argv)
     /* COCO without images named .json: the JSON itself, as the name says */
     size_t n = o.dest ? strlen(o.dest) : 0;
     o.json_only = n > 5 && !strcasecmp(o.dest + n - 5, ".json");
-    return run_export(data_dir, &o);
+    return run_export(data_dir, cli_db_where(db), &o);
 }

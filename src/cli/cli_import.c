@@ -23,6 +23,8 @@ static void import_usage(FILE *out)
                  "options:\n"
                  "  --project N      the project (see GET /api/projects)\n"
                  "  --data-dir DIR   database and media (default ./labelloop-data)\n"
+                 "  --db URL         the database instead of the data dir's: postgresql://...\n"
+                 "                   or a SQLite file (default $LABELLOOP_DB)\n"
                  "  --email EMAIL    the user the import is recorded for (default: the first\n"
                  "                   user)\n"
                  "  --format F       import one data set instead: coco (a COCO json, or a folder\n"
@@ -103,11 +105,11 @@ static void on_progress(void *ctx, size_t done, size_t total, const char *name)
 
 /* Opens the store and an API to import as `email` (user 1 without one): 0, or 1 after saying
  * why (then *st and *api are whatever is open, for the caller to close). */
-static int open_importer(const char *data_dir, const char *email, struct store **st,
+static int open_importer(const char *data_dir, const char *db, const char *email, struct store **st,
                          struct api **api, int64_t *user)
 {
     *api = NULL;
-    if (!(*st = cli_open_existing_store(data_dir)))
+    if (!(*st = cli_open_existing_store(data_dir, db)))
         return 1;
     struct base_err err = {0};
     struct store_user u = {0};
@@ -126,14 +128,14 @@ static int open_importer(const char *data_dir, const char *email, struct store *
 typedef int (*import_fn)(struct api *api, int64_t user, struct base_progress *p, void *ctx,
                          struct store_import_result *res, struct base_err *err);
 
-static int import_with(const char *data_dir, const char *email, size_t total, const char *unit,
-                       import_fn fn, void *ctx, struct store_import_result *res)
+static int import_with(const char *data_dir, const char *db, const char *email, size_t total,
+                       const char *unit, import_fn fn, void *ctx, struct store_import_result *res)
 {
     struct store *st;
     struct api *api;
     int64_t user = 0;
     struct base_err err = {0};
-    int rc = open_importer(data_dir, email, &st, &api, &user);
+    int rc = open_importer(data_dir, db, email, &st, &api, &user);
     if (!rc) {
         struct base_progress *p = base_progress_new("import", total, unit);
         rc = fn(api, user, p, ctx, res, &err);
@@ -160,12 +162,12 @@ static int import_files(struct api *api, int64_t user, struct base_progress *p, 
                             j->files->n, on_progress, p, res, &j->skipped, err);
 }
 
-static int run_import(const char *data_dir, int64_t project, const char *email,
+static int run_import(const char *data_dir, const char *db, int64_t project, const char *email,
                       struct file_list *files)
 {
     struct files_job j = {project, files, 0};
     struct store_import_result res = {0};
-    int rc = import_with(data_dir, email, files->n, "files", import_files, &j, &res);
+    int rc = import_with(data_dir, db, email, files->n, "files", import_files, &j, &res);
     if (!rc)
         printf("imported %lld tasks into project %lld (tasks %lld..%lld), skipped %zu files that "
                "are not images\n",
@@ -185,10 +187,11 @@ static int import_dataset(struct api *api, int64_t user, struct base_progress *p
 }
 
 /* `--format`: one data set through api_import_dataset. */
-static int run_dataset(const char *data_dir, const char *email, struct api_dataset_import *o)
+static int run_dataset(const char *data_dir, const char *db, const char *email,
+                       struct api_dataset_import *o)
 {
     struct store_import_result res = {0};
-    int rc = import_with(data_dir, email, 0, "images", import_dataset, o, &res);
+    int rc = import_with(data_dir, db, email, 0, "images", import_dataset, o, &res);
     if (!rc && o->match_existing)
         printf("imported %lld predictions into existing tasks of project %lld\n",
                (long long)res.prediction_count, (long long)o->project);
@@ -201,16 +204,13 @@ static int run_dataset(const char *data_dir, const char *email, struct api_datas
 
 int cli_import(int argc, char **argv)
 {
-    static const struct option longs[] = {{"project", required_argument, 0, 'p'},
-                                          {"data-dir", required_argument, 0, 'd'},
-                                          {"email", required_argument, 0, 'e'},
-                                          {"format", required_argument, 0, 'f'},
-                                          {"as-predictions", no_argument, 0, 'P'},
-                                          {"model-version", required_argument, 0, 'm'},
-                                          {"match-existing", no_argument, 0, 'M'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {0, 0, 0, 0}};
-    const char *data_dir = "./labelloop-data", *email = NULL, *format = NULL;
+    static const struct option longs[] = {
+        {"project", required_argument, 0, 'p'},  {"data-dir", required_argument, 0, 'd'},
+        {"email", required_argument, 0, 'e'},    {"format", required_argument, 0, 'f'},
+        {"as-predictions", no_argument, 0, 'P'}, {"model-version", required_argument, 0, 'm'},
+        {"match-existing", no_argument, 0, 'M'}, {"db", required_argument, 0, 'D'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    const char *data_dir = "./labelloop-data", *email = NULL, *format = NULL, *db = NULL;
     struct api_dataset_import ds = {0};
     int64_t project = 0;
     int c;
@@ -225,6 +225,9 @@ int cli_import(int argc, char **argv)
             break;
         case 'e':
             email = optarg;
+            break;
+        case 'D':
+            db = optarg;
             break;
         case 'f':
             format = optarg;
@@ -262,7 +265,7 @@ int cli_import(int argc, char **argv)
         ds.project = project;
         ds.path = argv[optind];
         ds.local_files = 1;
-        return run_dataset(data_dir, email, &ds);
+        return run_dataset(data_dir, cli_db_where(db), email, &ds);
     }
     if (ds.as_predictions || ds.model_version || ds.match_existing)
         return cli_fail("import: --as-predictions, --model-version and --match-existing need "
@@ -272,7 +275,7 @@ int cli_import(int argc, char **argv)
     for (int i = optind; i < argc && !rc; i++)
         rc = walk(&files, argv[i], 0);
     if (!rc)
-        rc = run_import(data_dir, project, email, &files);
+        rc = run_import(data_dir, cli_db_where(db), project, email, &files);
     for (size_t i = 0; i < files.n; i++)
         base_free(files.paths[i]);
     base_free(files.paths);

@@ -18,6 +18,7 @@ int cli_is_help(const char *arg);
 /* What `serve` runs with (cli_serve.c); 0 means the default for the limits. */
 struct cli_serve_opts {
     const char *data_dir, *host, *admin_email, *admin_password;
+    const char *db; /* --db: a PostgreSQL URL or SQLite file (NULL: the data dir's) */
     int port, threads;
     int64_t max_body_mb, session_ttl_s, task_lock_ttl_s;
     /* limits against abuse (docs/security.md); 0 = the default */
@@ -43,12 +44,21 @@ int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
 
 struct store;
-/* Creates the data directory (and media/upload) if needed and opens its database; prints the
- * error and returns NULL on failure. */
-struct store *cli_open_store(const char *data_dir);
-/* The same for a data directory that must exist already (commands that read users or projects):
- * NULL after naming the folder when it has no database, rather than creating an empty one. */
-struct store *cli_open_existing_store(const char *data_dir);
+/* The database a command opens: its --db value when given, else $LABELLOOP_DB when set and not
+ * empty, else NULL (the data dir's SQLite file). A postgresql:// URL or a SQLite file's path. */
+const char *cli_db_where(const char *flag);
+/* The usage line of --db, shared by the commands that take it. */
+#define CLI_DB_USAGE                                                                               \
+    "  --db URL              the database: postgresql://user:password@host/dbname, or a\n"         \
+    "                        SQLite file (default $LABELLOOP_DB, else labelloop.sqlite3 in\n"      \
+    "                        the data dir); media and models stay in the data dir\n"
+/* Creates the data directory (and media/upload) if needed and opens its database (db: a
+ * PostgreSQL URL or SQLite file from cli_db_where; NULL: the data dir's SQLite file); prints the
+ * error (a URL's password hidden) and returns NULL on failure. */
+struct store *cli_open_store(const char *data_dir, const char *db);
+/* The same for a database that must exist already (commands that read users or projects): NULL
+ * after naming the folder or file when there is none, rather than creating an empty one. */
+struct store *cli_open_existing_store(const char *data_dir, const char *db);
 /* Sets the log level from its name; prints an error and returns 1 for an unknown one. */
 int cli_set_log_level(const char *name);
 

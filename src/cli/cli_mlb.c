@@ -21,6 +21,9 @@ static const char usage[] =
     "  --host HOST            address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
     "  --port PORT            port (default 9090; 0 picks a free one)\n"
     "  --model-dir DIR        models and state (default $MODEL_DIR or ./ml-backend-models)\n"
+    "  --db URL               the state's database: postgresql://user:password@host/dbname\n"
+    "                         or a SQLite file (default $LABELLOOP_DB, else in the model\n"
+    "                         directory's .labelloop)\n"
     "  --label-studio-url U   Label Studio's address when /setup sends none\n"
     "                         (default $LABEL_STUDIO_URL)\n"
     "  --api-key KEY          its API token when /setup sends none ($LABEL_STUDIO_API_KEY)\n"
@@ -68,6 +71,7 @@ int cli_ml_backend(int argc, char **argv)
     const struct cli_det_opt opts[] = {{"--host", CLI_DET_STR, &c.host},
                                        {"--port", CLI_DET_INT, &c.port},
                                        {"--model-dir", CLI_DET_STR, &c.model_dir},
+                                       {"--db", CLI_DET_STR, &c.db},
                                        {"--label-studio-url", CLI_DET_STR, &c.ls_url},
                                        {"--api-key", CLI_DET_STR, &c.ls_token},
                                        {"--local-files-root", CLI_DET_STR, &c.local_root},
@@ -88,6 +92,7 @@ int cli_ml_backend(int argc, char **argv)
     if (c.port < 0 || c.port > 65535 || mb < 1 || min_labeled < 1 || every < 0 || threads < 1)
         return cli_fail("ml-backend: an option is out of range (see --help)");
     c.model_dir = c.model_dir ? c.model_dir : "./ml-backend-models";
+    c.db = cli_db_where(c.db);
     c.max_media_bytes = (size_t)mb << 20;
     c.min_labeled = min_labeled, c.retrain_every = every, c.threads = threads;
     c.worker_threads = wthreads;

@@ -29,7 +29,7 @@ static void serve_usage(FILE *out)
             "the browser UI. The first start creates an admin user and prints its password and\n"
             "API token. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.\n\n"
             "options:\n"
-            "  --data-dir DIR        database and media (default ./labelloop-data)\n"
+            "  --data-dir DIR        database and media (default ./labelloop-data)\n" CLI_DB_USAGE
             "  --host HOST           address to listen on (default 127.0.0.1; 0.0.0.0 for all)\n"
             "  --port PORT           port (default 8080; 0 picks a free one)\n"
             "  --threads N           worker threads (default 4)\n"
@@ -113,6 +113,7 @@ static int parse_serve(int argc, char **argv, struct cli_serve_opts *o)
                                           {"max-conns-per-ip", required_argument, 0, 'C'},
                                           {"header-timeout-s", required_argument, 0, 'T'},
                                           {"trust-proxy", no_argument, 0, 'X'},
+                                          {"db", required_argument, 0, 'D'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     int c;
@@ -124,6 +125,9 @@ static int parse_serve(int argc, char **argv, struct cli_serve_opts *o)
             break;
         case 'H':
             o->host = optarg;
+            break;
+        case 'D':
+            o->db = optarg;
             break;
         case 'e':
             o->admin_email = optarg;
@@ -356,8 +360,10 @@ static int run_server(struct store *st, const struct cli_serve_opts *o)
         return err.status ? cli_fail("%s", err.msg) : 1;
     }
     const char *shown = !strcmp(o->host, "0.0.0.0") ? "localhost" : o->host;
-    printf("labelloop: serving on http://%s:%d (data in %s)\n", shown, http_server_port(srv),
-           o->data_dir);
+    char db[512];
+    store_where_shown(store_where(st), db, sizeof db);
+    printf("labelloop: serving on http://%s:%d (data in %s, database %s)\n", shown,
+           http_server_port(srv), o->data_dir, db);
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
@@ -390,7 +396,8 @@ int cli_serve(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     if (check_port(o.host, o.port))
         return 1;
-    struct store *st = cli_open_store(o.data_dir);
+    o.db = cli_db_where(o.db);
+    struct store *st = cli_open_store(o.data_dir, o.db);
     if (!st)
         return 1;
     rc = first_start(st, &o);

@@ -163,7 +163,7 @@ static int start_server(struct sim *s, struct base_err *err)
 {
     s->server_dir = base_path_join(s->dir, "server");
     base_remove_tree(s->server_dir, NULL);
-    if (!(s->st = cli_open_store(s->server_dir)))
+    if (!(s->st = cli_open_store(s->server_dir, NULL)))
         return base_err_set(err, BASE_E_IO, "cannot open the simulated server's store");
     char password[25];
     struct store_user u;

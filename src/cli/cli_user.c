@@ -24,6 +24,8 @@ static void user_usage(FILE *out)
             "reset-password  sets a new password (generated and printed without --password)\n\n"
             "options:\n"
             "  --data-dir DIR   database and media (default ./labelloop-data)\n"
+            "  --db URL         the database instead of the data dir's: postgresql://... or a\n"
+            "                   SQLite file (default $LABELLOOP_DB)\n"
             "  --email EMAIL    the user\n"
             "  --password PW    password for create and reset-password (at least 8\n"
             "                   characters; default generated)\n"
@@ -31,16 +33,19 @@ static void user_usage(FILE *out)
 }
 
 struct user_opts {
-    const char *data_dir, *email, *password;
+    const char *data_dir, *email, *password, *db;
     int superuser;
 };
 
 static int parse_user(int argc, char **argv, struct user_opts *o)
 {
-    static const struct option longs[] = {
-        {"data-dir", required_argument, 0, 'd'}, {"email", required_argument, 0, 'e'},
-        {"password", required_argument, 0, 'p'}, {"superuser", no_argument, 0, 's'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    static const struct option longs[] = {{"data-dir", required_argument, 0, 'd'},
+                                          {"email", required_argument, 0, 'e'},
+                                          {"password", required_argument, 0, 'p'},
+                                          {"superuser", no_argument, 0, 's'},
+                                          {"db", required_argument, 0, 'D'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (c) {
@@ -49,6 +54,9 @@ static int parse_user(int argc, char **argv, struct user_opts *o)
             break;
         case 'e':
             o->email = optarg;
+            break;
+        case 'D':
+            o->db = optarg;
             break;
         case 'p':
             o->password = optarg;
@@ -128,12 +136,14 @@ int cli_user(int argc, char **argv)
         strcmp(sub, "reset-password"))
         return cli_fail(
             "user: unknown subcommand '%s' (create, token, reset-token, reset-password)", sub);
-    struct user_opts o = {"./labelloop-data", NULL, NULL, 0};
+    struct user_opts o = {.data_dir = "./labelloop-data"};
     int rc = parse_user(argc - 1, argv + 1, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
     int create = !strcmp(sub, "create");
-    struct store *st = create ? cli_open_store(o.data_dir) : cli_open_existing_store(o.data_dir);
+    const char *db = cli_db_where(o.db);
+    struct store *st =
+        create ? cli_open_store(o.data_dir, db) : cli_open_existing_store(o.data_dir, db);
     if (!st)
         return 1;
     rc = create                           ? user_create(st, &o)

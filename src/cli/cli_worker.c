@@ -24,7 +24,9 @@ static const char usage[] =
     "usage: labelloop train-worker --data-dir DIR --job N [--threads N] [--max-train-s S]\n"
     "                             [--arch NAME]\n\n"
     "Runs one job of the loop (train or predict) and records its end in the job table. The\n"
-    "server starts it as a child process, niced; SIGTERM cancels it cleanly.\n";
+    "server starts it as a child process, niced; SIGTERM cancels it cleanly. The database is\n"
+    "$LABELLOOP_DB (the server sets it: a postgresql:// URL or a SQLite file), else the data\n"
+    "dir's labelloop.sqlite3.\n";
 
 int cli_train_worker(int argc, char **argv)
 {
@@ -47,6 +49,7 @@ int cli_train_worker(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     struct loop_worker_opts o = {.data_dir = data_dir,
+                                 .db = cli_db_where(NULL),
                                  .job = job,
                                  .threads = threads,
                                  .max_train_s = max_s,

@@ -34,7 +34,8 @@ struct loop_config {
     void *user;
 };
 
-/* Starts the loop over an open store (borrowed; it must outlive the loop): running jobs left by
+/* Starts the loop over an open store (borrowed; it must outlive the loop; its workers open the
+ * same database, named in their environment as LABELLOOP_DB): running jobs left by
  * a previous server are marked failed and queued again, then a scheduler thread starts workers,
  * one at a time. Errors: BASE_E_IO (models folder), store errors. */
 struct loop *loop_new(struct store *st, const struct loop_config *cfg, struct base_err *err);
@@ -114,6 +115,7 @@ int loop_record_help(struct loop *l, int64_t annotation, struct base_err *err);
 
 struct loop_worker_opts {
     const char *data_dir;
+    const char *db; /* the database: a PostgreSQL URL or SQLite file (NULL: the data dir's) */
     int64_t job;
     int threads;                /* 0: the number of CPUs */
     double max_train_s;         /* 0: the schedule's own */

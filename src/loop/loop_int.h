@@ -119,6 +119,7 @@ struct loop {
     struct store *st;
     struct loop_config cfg;
     char *data_dir, *exe;
+    char **envp;   /* the workers' environment: ours with LABELLOOP_DB = the store's database */
     char arch[32]; /* cfg.arch copied ("": det's default) */
     pthread_t thread;
     int started;

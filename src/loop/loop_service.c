@@ -75,7 +75,7 @@ static void exec_worker(const struct loop *l, int out, pid_t parent, char *const
     if (getppid() != parent)
         _exit(125); /* the server died before the line above */
     setpriority(PRIO_PROCESS, 0, l->cfg.worker_nice > 0 ? l->cfg.worker_nice : 10);
-    execv(l->exe, argv);
+    execve(l->exe, argv, l->envp);
     _exit(127);
 }
 
@@ -356,6 +356,32 @@ int loop_stop_worker(struct loop *l, int64_t job, int64_t project, int hard, int
     return ours;
 }
 
+/* The workers' environment: ours, with LABELLOOP_DB naming the database the server opened (a
+ * URL's password travels here, never on the command line that ps shows). */
+static char **worker_env(const char *db)
+{
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = base_calloc(n + 2, sizeof *envp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "LABELLOOP_DB=", 13))
+            envp[k++] = base_strdup(environ[i]);
+    envp[k] = base_alloc(strlen(db) + 14);
+    memcpy(envp[k], "LABELLOOP_DB=", 13);
+    memcpy(envp[k] + 13, db, strlen(db) + 1);
+    return envp;
+}
+
+static void env_free(char **envp)
+{
+    for (size_t i = 0; envp && envp[i]; i++)
+        base_free(envp[i]);
+    base_free(envp);
+}
+
 static char *self_exe(void)
 {
     char buf[4096];
@@ -373,6 +399,7 @@ struct loop *loop_new(struct store *st, const struct loop_config *cfg, struct ba
     l->cfg = *cfg;
     l->data_dir = base_strdup(cfg->data_dir);
     l->exe = cfg->exe ? base_strdup(cfg->exe) : self_exe();
+    l->envp = worker_env(store_where(st));
     l->out_fd = -1;
     pthread_mutex_init(&l->mu, NULL);
     pthread_mutex_init(&l->cache_mu, NULL);
@@ -416,6 +443,7 @@ void loop_free(struct loop *l)
     pthread_mutex_destroy(&l->cache_mu);
     base_free(l->data_dir);
     base_free(l->exe);
+    env_free(l->envp);
     base_free(l);
 }
 

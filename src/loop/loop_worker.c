@@ -365,7 +365,7 @@ static int run(struct worker *w, struct base_err *err)
 
 int loop_worker_run(const struct loop_worker_opts *o, struct base_err *err)
 {
-    char *db = base_path_join(o->data_dir, "labelloop.sqlite3");
+    char *db = o->db ? base_strdup(o->db) : base_path_join(o->data_dir, "labelloop.sqlite3");
     struct worker w = {.o = o};
     w.st = store_open(db, err);
     base_free(db);

@@ -82,6 +82,8 @@ struct mlb_server;
 
 struct mlb_config {
     const char *model_dir;  /* <model_dir>/<project uid>/<version>/ (state in .labelloop/) */
+    const char *db;         /* its state's database: a PostgreSQL URL or SQLite file (NULL:
+                             * <model_dir>/.labelloop/labelloop.sqlite3) */
     const char *host;       /* listen address (NULL: 127.0.0.1) */
     int port;               /* 0: any free port */
     int threads;            /* HTTP threads (0: 8) */

@@ -342,7 +342,8 @@ static int open_state(struct mlb_server *s, struct base_err *err)
 {
     if (base_mkdirs(s->data_dir, err))
         return -1;
-    char *db = base_path_join(s->data_dir, "labelloop.sqlite3");
+    char *db =
+        s->cfg.db ? base_strdup(s->cfg.db) : base_path_join(s->data_dir, "labelloop.sqlite3");
     char *cache = base_path_join(s->data_dir, "cache");
     s->st = store_open(db, err);
     struct mlb_media_config mc = {cache, s->cfg.local_root, s->cfg.max_media_bytes,

@@ -21,12 +21,21 @@
 
 struct store;
 
-/* Opens (creating if needed) the database file at `path` and applies pending migrations.
- * Errors: BASE_E_IO (cannot open), BASE_E_INTERNAL (migration failed; nothing applied). */
-struct store *store_open(const char *path, struct base_err *err);
+/* Opens the database `where` and applies pending migrations: a PostgreSQL URL
+ * (postgresql://... or postgres://..., libpq's URI syntax; the database must exist, its schema is
+ * created) or the path of a SQLite file (created if needed).
+ * Errors: BASE_E_IO (cannot open or connect), BASE_E_INTERNAL (migration failed; nothing
+ * applied). */
+struct store *store_open(const char *where, struct base_err *err);
 /* Whether `where` names a PostgreSQL database (postgresql:// or postgres://) rather than a
  * SQLite file. */
 int store_is_url(const char *where);
+/* What the store opened (store_open's `where`), owned by the store: may hold a password. */
+const char *store_where(const struct store *st);
+/* `where` as it may be shown (logs, the console, errors): a URL's password, in its user part or
+ * as a password= parameter, becomes "***". Writes at most `size` bytes (truncated, always
+ * terminated) and returns out. */
+const char *store_where_shown(const char *where, char *out, size_t size);
 /* Closes every pooled connection. No call may be in flight. Accepts NULL. */
 void store_close(struct store *st);
 /* Number of the newest migration applied. */

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#define IDS " IN (SELECT value FROM json_each(?2))"
+#define IDS " IN (" STORE_JSON_IDS("?2") ")"
 
 static const char SQL_TASKS_DELETE[] = "DELETE FROM task WHERE project_id = ?1 AND id" IDS;
 static const char SQL_ANN_TASKS[] = "SELECT DISTINCT task_id FROM annotation"
@@ -18,8 +18,9 @@ static const char SQL_PRED_DELETE[] =
 /* ?3 the user, ?4 the model versions (JSON array or NULL), ?5 now */
 #define FROM_PREDICTIONS                                                                           \
     " FROM prediction p WHERE p.project_id = ?1 AND p.task_id" IDS                                 \
-    " AND (?4 IS NULL OR p.model_version IN (SELECT value FROM json_each(?4)))"                    \
-    " AND NOT EXISTS (SELECT 1 FROM annotation a WHERE a.parent_prediction_id = p.id)"
+    " AND (p.model_version IN (" STORE_JSON_TEXTS(                                                 \
+        "?4") ") OR ?4 IS NULL)"                                                                   \
+              " AND NOT EXISTS (SELECT 1 FROM annotation a WHERE a.parent_prediction_id = p.id)"
 static const char SQL_P2A_TASKS[] = "SELECT DISTINCT p.task_id" FROM_PREDICTIONS;
 static const char SQL_P2A[] =
     "INSERT INTO annotation(task_id, project_id, completed_by_id, result, was_cancelled,"

@@ -28,7 +28,7 @@ static const char SQL_PREDICTION[] =
 
 /* An annotator by id, or by email when the export expanded completed_by to a user object. */
 static const char SQL_USER[] = "SELECT id FROM \"user\" WHERE (?1 > 0 AND id = ?1)"
-                               " OR (?1 = 0 AND email = ?2)";
+                               " OR (?1 = 0 AND lower(email) = lower(?2))";
 
 static const char SQL_UNCERTAINTY[] = "UPDATE task SET uncertainty = " STORE_UNCERTAINTY(
     "task.id", "?1") " WHERE project_id = ?1"

@@ -12,6 +12,8 @@
 #define STORE_POOL_IDLE  16
 #define STORE_BUSY_MS    10000
 #define STORE_REGEX_MAX  1000 /* bytes of a "regex" filter's pattern */
+/* A LIMIT that limits nothing, in both dialects (PostgreSQL refuses SQLite's LIMIT -1). */
+#define STORE_NO_LIMIT INT64_MAX
 
 /* ---- the statement layer: the one interface between the store files and a database back end
  * (store_sqlite.c, store_pg.c). No store file names a back end's own API; see README.md. ---- */
@@ -70,6 +72,9 @@ enum { STORE_ROW = 100, STORE_DONE = 101 };
  * transaction rolled back). */
 struct store_conn *store_conn_get(struct store *st, struct base_err *err);
 void store_conn_put(struct store *st, struct store_conn *c);
+/* Whether c is a PostgreSQL connection: for the SQL built at run time whose fragments differ
+ * (the data manager's, store_task_view.c); fixed SQL is written once for both. */
+int store_conn_is_pg(const struct store_conn *c);
 
 /* The connection's cached prepared statement for `sql` (a string literal: its address is the
  * key), reset with bindings cleared. NULL with err on failure. */
@@ -301,8 +306,14 @@ int store_kind_update(struct store *st, const struct store_kind *k, int64_t id, 
 int store_kind_delete(struct store *st, const struct store_kind *k, int64_t id, void *scratch,
                       struct base_err *err);
 
-/* A list of ids as JSON array text (base_free), bound for "IN (SELECT value FROM json_each(?))". */
+/* A list of ids as JSON array text (base_free), bound for "IN (" STORE_JSON_IDS("?") ")". */
 char *store_ids_json(const int64_t *ids, size_t n);
+/* The elements of a JSON array bound as parameter p ("?2") as a subquery's rows: integers (ids)
+ * or text. The one way the store's SQL reads a bound list: SQLite's json_each, which
+ * PostgreSQL's statement layer turns into json_array_elements_text (text values, cast back to
+ * integers by the CAST, a no-op on SQLite). */
+#define STORE_JSON_IDS(p)   "SELECT CAST(value AS BIGINT) FROM json_each(" p ")"
+#define STORE_JSON_TEXTS(p) "SELECT value FROM json_each(" p ")"
 
 /* Loads one row of the annotation / prediction SELECT column lists below. */
 #define STORE_ANNOTATION_COLS                                                                      \

@@ -22,6 +22,58 @@ int store_is_url(const char *where)
     return !strncmp(where, "postgresql://", 13) || !strncmp(where, "postgres://", 11);
 }
 
+const char *store_where(const struct store *st)
+{
+    return st->where;
+}
+
+/* Copies n bytes of s into out (size bytes, at *at), truncating. */
+static void shown_put(char *out, size_t size, size_t *at, const char *s, size_t n)
+{
+    while (n-- && *at + 1 < size)
+        out[(*at)++] = *s++;
+    out[*at] = 0;
+}
+
+const char *store_where_shown(const char *where, char *out, size_t size)
+{
+    size_t at = 0;
+    if (!size)
+        return out;
+    out[0] = 0;
+    if (!store_is_url(where)) {
+        shown_put(out, size, &at, where, strlen(where));
+        return out;
+    }
+    /* user:password@ in the authority: the password is between the first ':' and the last '@'
+     * before the path (a password may hold '@' only percent-encoded, but be safe) */
+    const char *auth = strstr(where, "://") + 3;
+    const char *end = auth + strcspn(auth, "/?");
+    const char *at_sign = NULL;
+    for (const char *p = auth; p < end; p++)
+        if (*p == '@')
+            at_sign = p;
+    const char *colon = at_sign ? memchr(auth, ':', (size_t)(at_sign - auth)) : NULL;
+    const char *p = where;
+    if (colon) {
+        shown_put(out, size, &at, p, (size_t)(colon + 1 - p));
+        shown_put(out, size, &at, "***", 3);
+        p = at_sign;
+    }
+    /* password=... among the parameters */
+    for (const char *q; (q = strstr(p, "password="));) {
+        int param = q >= end && (q[-1] == '?' || q[-1] == '&');
+        shown_put(out, size, &at, p, (size_t)(q + 9 - p));
+        p = q + 9;
+        if (param) {
+            shown_put(out, size, &at, "***", 3);
+            p += strcspn(p, "&");
+        }
+    }
+    shown_put(out, size, &at, p, strlen(p));
+    return out;
+}
+
 struct store *store_open(const char *where, struct base_err *err)
 {
     if (sodium_init() < 0) {
@@ -86,6 +138,11 @@ void store_conn_put(struct store *st, struct store_conn *c)
     pthread_mutex_unlock(&st->lock);
     if (!keep)
         c->ops->close(c);
+}
+
+int store_conn_is_pg(const struct store_conn *c)
+{
+    return c->ops == &store_pg_ops;
 }
 
 /* "table.column" lines of the schema, sorted, in each dialect. */

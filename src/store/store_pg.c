@@ -14,6 +14,7 @@ enum { PG_E_OTHER = 1, PG_E_UNIQUE, PG_E_FOREIGN, PG_E_CONSTRAINT, PG_E_BUSY, PG
 
 struct pg_stmt {
     struct store_stmt base;
+    Oid *types;      /* parameter types: 0 (inferred), text for those the SQL never names */
     const char *key; /* the SQL literal's address (cached statements) */
     char *sql;       /* the rewritten SQL of a run-time statement (else NULL) */
     char name[24];   /* the server-side prepared statement's name */
@@ -53,7 +54,12 @@ static struct store_conn *pg_open(const char *url, struct base_err *err)
     struct pg_conn *c = base_calloc(1, sizeof *c);
     c->base.ops = &store_pg_ops;
     c->pg = pg;
-    if (pg_exec(&c->base, "SET client_min_messages = warning", err)) {
+    /* a writer waits for the write lock as long as SQLite's busy timeout, then "database is
+     * busy" (55P03), rather than for ever */
+    char set[96];
+    snprintf(set, sizeof set, "SET client_min_messages = warning; SET lock_timeout = %d",
+             STORE_BUSY_MS);
+    if (pg_exec(&c->base, set, err)) {
         store_pg_ops.close(&c->base);
         return NULL;
     }
@@ -66,6 +72,7 @@ static void stmt_clear(struct pg_stmt *s)
     for (int i = 0; i < s->nparams; i++)
         base_free(s->vals[i]);
     base_free(s->vals);
+    base_free(s->types);
     base_free(s->sql);
 }
 
@@ -163,18 +170,51 @@ static int pg_exec(struct store_conn *base, const char *sql, struct base_err *er
 /* ---- statements -------------------------------------------------------------------------------
  */
 
+static int word_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_';
+}
+
+/* At sql[i] (a word's start), the length of SQLite's planner hint "INDEXED BY name " (which
+ * PostgreSQL neither has nor needs), else 0. */
+static size_t indexed_by(const char *sql, size_t len, size_t i)
+{
+    static const char hint[] = "INDEXED BY ";
+    size_t n = sizeof hint - 1;
+    if (len - i <= n || strncmp(sql + i, hint, n))
+        return 0;
+    while (i + n < len && word_char(sql[i + n]))
+        n++;
+    while (i + n < len && sql[i + n] == ' ')
+        n++;
+    return n;
+}
+
 char *store_pg_placeholders(const char *sql, size_t len, int *nparams)
 {
+    static const char each[] = "json_each(";
     struct base_buf b;
     base_buf_init(&b, len * 2 + 64);
     int max = 0;
     char quote = 0;
     for (size_t i = 0; i < len; i++) {
         char ch = sql[i];
+        int word = !i || !word_char(sql[i - 1]);
+        size_t skip;
         if (quote) {
             quote = ch == quote ? 0 : quote; /* a doubled quote closes and reopens: same text */
         } else if (ch == '\'' || ch == '"') {
             quote = ch;
+        } else if (word && (skip = indexed_by(sql, len, i))) {
+            i += skip - 1;
+            continue;
+        } else if (word && len - i > sizeof each - 1 && !strncmp(sql + i, each, sizeof each - 1)) {
+            /* a JSON array's elements (the store binds lists as one array): its values as text,
+             * which the SQL casts where it wants numbers (STORE_JSON_IDS) */
+            base_buf_printf(&b, NULL, "json_array_elements_text(");
+            i += sizeof each - 2;
+            continue;
         } else if (ch == '?') {
             int n = 0;
             while (i + 1 < len && sql[i + 1] >= '0' && sql[i + 1] <= '9')
@@ -191,18 +231,37 @@ char *store_pg_placeholders(const char *sql, size_t len, int *nparams)
     return base_buf_steal(&b, NULL);
 }
 
+/* The types of $1..$n in `text`: a parameter the SQL never names (a statement that shares its
+ * binding code with another, SQLite's ?3 left out) is text, which PostgreSQL cannot infer. */
+static Oid *param_types(const char *text, int n)
+{
+    Oid *types = base_calloc((size_t)n + 1, sizeof *types);
+    for (int i = 1; i <= n; i++) {
+        char name[16];
+        int len = snprintf(name, sizeof name, "$%d", i);
+        const char *p = text;
+        while ((p = strstr(p, name)) && p[len] >= '0' && p[len] <= '9')
+            p += len;
+        if (!p)
+            types[i - 1] = 25; /* TEXTOID */
+    }
+    return types;
+}
+
 static int stmt_init(struct pg_conn *c, struct pg_stmt *s, const char *key, const char *sql,
                      size_t len, struct base_err *err)
 {
     *s = (struct pg_stmt){.base = {&c->base}, .key = key};
     char *text = store_pg_placeholders(sql, len, &s->nparams);
     s->vals = base_calloc((size_t)s->nparams + 1, sizeof *s->vals);
+    s->types = param_types(text, s->nparams);
     if (key) {
         snprintf(s->name, sizeof s->name, "ll%zu", c->nstmts);
-        PGresult *res = PQprepare(c->pg, s->name, text, 0, NULL);
+        PGresult *res = PQprepare(c->pg, s->name, text, s->nparams, s->types);
         base_free(text);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             base_free(s->vals);
+            base_free(s->types);
             return pg_fail(&c->base, failed(c, res), err);
         }
         PQclear(res);
@@ -253,7 +312,7 @@ static int pg_step(struct store_stmt *st)
     struct pg_conn *c = PC(st->conn);
     if (!s->res) {
         const char *const *vals = (const char *const *)s->vals;
-        s->res = s->sql ? PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0)
+        s->res = s->sql ? PQexecParams(c->pg, s->sql, s->nparams, s->types, vals, NULL, NULL, 0)
                         : PQexecPrepared(c->pg, s->name, s->nparams, vals, NULL, NULL, 0);
         ExecStatusType rs = PQresultStatus(s->res);
         if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK) {

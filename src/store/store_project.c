@@ -29,9 +29,10 @@ static const char SQL_INSERT[] =
 static const char SQL_DELETE[] = "DELETE FROM project WHERE id = ?";
 static const char SQL_COUNT[] = "SELECT count(*) FROM project";
 static const char SQL_OVERLAP[] =
-    "UPDATE task SET overlap = ?2, is_labeled = ((SELECT count(*) FROM annotation a"
+    "UPDATE task SET overlap = ?2, is_labeled = (CASE WHEN (SELECT count(*) FROM annotation a"
     " WHERE a.task_id = task.id AND ((a.was_cancelled = 0 AND a.result IS NOT NULL)"
-    " OR (SELECT skip_queue FROM project WHERE id = ?1) = 'IGNORE_SKIPPED')) >= ?2)"
+    " OR (SELECT skip_queue FROM project WHERE id = ?1) = 'IGNORE_SKIPPED')) >= ?2"
+    " THEN 1 ELSE 0 END)"
     " WHERE project_id = ?1";
 static const char SQL_COUNTS[] =
     "SELECT (SELECT count(*) FROM task WHERE project_id = ?1),"

@@ -120,7 +120,7 @@ STORE_EACH_ROW(each_row, struct store_snapshot, store_snapshot_fn, load, store_s
 int store_snapshot_each(struct store *st, int64_t project, int64_t limit, store_snapshot_fn fn,
                         void *ctx, struct base_err *err)
 {
-    int64_t keys[2] = {project, limit};
+    int64_t keys[2] = {project, limit > 0 ? limit : STORE_NO_LIMIT};
     struct store_cb x = STORE_CB(fn, ctx);
     return store_read(st, SQL_EACH, store_bind_ids_arg, keys, 0, each_row, &x, err);
 }

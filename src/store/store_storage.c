@@ -14,8 +14,8 @@ static const char SQL_UPDATE[] = "UPDATE storage SET data = ?2 WHERE id = ?1";
 static const char SQL_DELETE[] = "DELETE FROM storage WHERE id = ?";
 static const char SQL_EACH[] =
     "SELECT id, project_id, type, direction, data, created_at FROM storage"
-    " WHERE (?1 = 0 OR project_id = ?1) AND (?2 IS NULL OR type = ?2)"
-    " AND (?3 IS NULL OR direction = ?3) ORDER BY id";
+    " WHERE (?1 = 0 OR project_id = ?1) AND (type = ?2 OR ?2 IS NULL)"
+    " AND (direction = ?3 OR ?3 IS NULL) ORDER BY id";
 static const char SQL_LINK_HAS[] = "SELECT 1 FROM storage_link WHERE storage_id = ?1 AND key = ?2"
                                    " LIMIT 1";
 static const char SQL_LINK_ADD[] =

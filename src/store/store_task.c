@@ -15,7 +15,7 @@
 /* ?3: only annotated; ?4: JSON array of ids or NULL. */
 #define TASK_FILTER                                                                                \
     " t.project_id = ?1 AND (?3 = 0 OR t.total_annotations + t.cancelled_annotations > 0)"         \
-    " AND (?4 IS NULL OR t.id IN (SELECT value FROM json_each(?4)))"
+    " AND (t.id IN (" STORE_JSON_IDS("?4") ") OR ?4 IS NULL)"
 
 /* INDEXED BY: without statistics SQLite would rather walk the rowids of every project. */
 static const char SQL_CHUNK[] = "SELECT " TASK_COLS " FROM task t INDEXED BY task_project"
@@ -24,11 +24,12 @@ static const char SQL_CHUNK[] = "SELECT " TASK_COLS " FROM task t INDEXED BY tas
                                 " ORDER BY t.id LIMIT ?5 OFFSET ?6";
 /* The same for an id list: the ids drive the lookup (the OR in TASK_FILTER would make SQLite scan
  * the whole project and test each row against the list). */
-static const char SQL_CHUNK_IDS[] = "SELECT " TASK_COLS " FROM task t"
-                                    " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
-                                    " WHERE t.id IN (SELECT value FROM json_each(?4))"
-                                    " AND" TASK_FILTER " AND t.id > ?2"
-                                    " ORDER BY t.id LIMIT ?5 OFFSET ?6";
+static const char SQL_CHUNK_IDS[] =
+    "SELECT " TASK_COLS " FROM task t"
+    " LEFT JOIN file_upload f ON f.id = t.file_upload_id"
+    " WHERE t.id IN (" STORE_JSON_IDS("?4") ")"
+                                            " AND" TASK_FILTER " AND t.id > ?2"
+                                            " ORDER BY t.id LIMIT ?5 OFFSET ?6";
 /* Where page N starts, from the covering index alone (OFFSET over full rows is much slower). */
 static const char SQL_SEEK[] = "SELECT id FROM task INDEXED BY task_project WHERE project_id = ?1"
                                " ORDER BY id LIMIT 1 OFFSET ?2";
@@ -56,10 +57,10 @@ static const char SQL_PRED_RANGE[] = "SELECT " STORE_PREDICTION_COLS " FROM pred
  * those tasks, not of every task between the lowest and the highest. ?2: JSON array of ids. */
 static const char SQL_ANN_IDS[] = "SELECT " STORE_ANNOTATION_COLS " FROM annotation"
                                   " WHERE project_id = ?1 AND task_id IN"
-                                  " (SELECT value FROM json_each(?2)) ORDER BY task_id, id";
+                                  " (" STORE_JSON_IDS("?2") ") ORDER BY task_id, id";
 static const char SQL_PRED_IDS[] = "SELECT " STORE_PREDICTION_COLS " FROM prediction"
                                    " WHERE project_id = ?1 AND task_id IN"
-                                   " (SELECT value FROM json_each(?2)) ORDER BY task_id, id";
+                                   " (" STORE_JSON_IDS("?2") ") ORDER BY task_id, id";
 static const char SQL_PROJECT_OF[] = "SELECT project_id FROM task WHERE id = ?";
 static const char SQL_UPDATE[] =
     "UPDATE task SET data = coalesce(?2, data), meta = coalesce(?3, meta), updated_at = ?4,"
@@ -77,11 +78,12 @@ static const char SQL_REFRESH[] =
     " uncertainty = " STORE_UNCERTAINTY(
         "?1",
         "task.project_id") ","
-                           " is_labeled = ((SELECT count(*) FROM annotation a WHERE a.task_id = ?1"
+                           " is_labeled = (CASE WHEN (SELECT count(*) FROM annotation a WHERE "
+                           "a.task_id = ?1"
                            "  AND ((a.was_cancelled = 0 AND a.result IS NOT NULL)"
                            "  OR (SELECT skip_queue FROM project p WHERE p.id = task.project_id) = "
                            "'IGNORE_SKIPPED'))"
-                           "  >= overlap)"
+                           "  >= overlap THEN 1 ELSE 0 END)"
                            " WHERE id = ?1";
 
 #define NOT_MINE                                                                                   \

@@ -2,7 +2,9 @@
  * as one SQL statement built from fixed fragments (column expressions and operators come from
  * tables, every value is bound), answering a page of ids and the totals of everything that
  * matches. Lists of values (selected ids, "in list" filters) are bound as one JSON array each and
- * read with json_each, so their length never changes the statement's shape. */
+ * read with STORE_JSON_IDS / _TEXTS, so their length never changes the statement's shape. What
+ * SQLite and PostgreSQL spell differently (reading task.data's JSON, string aggregation, substring
+ * search, regular expressions) is in one table of fragments per dialect, struct dialect. */
 #include "store_int.h"
 
 #include <regex.h>
@@ -17,6 +19,70 @@ struct col_def {
 
 #define ANN_OF_TASK  " FROM annotation a WHERE a.task_id = task.id"
 #define PRED_OF_TASK " FROM prediction p WHERE p.task_id = task.id"
+/* false in both dialects (SQLite has no boolean type, PostgreSQL no integer truth values) */
+#define SQL_FALSE "(1 = 0)"
+/* A list of numbers bound as a JSON array, as rows (see STORE_JSON_IDS). */
+#define JSON_REALS(p) "SELECT CAST(value AS DOUBLE PRECISION) FROM json_each(" p ")"
+
+/* The fragments whose spelling differs between SQLite and PostgreSQL. `dv` is a data value: the
+ * JSON value at one key of task.data (SQL NULL when missing or null). */
+struct dialect {
+    const char *data;      /* dv of the key bound as ? (data_key: how it is bound) */
+    const char *data_alt;  /* the same falling back to the key "$undefined$" */
+    int data_key_path;     /* bind the key as a SQLite JSON path ($."key") rather than as it is */
+    const char *text[2];   /* around dv: its text (strings unquoted) */
+    const char *number[2]; /* around dv: a number (true 1, false 0, numeric text read as one) */
+    const char *find;      /* FIND(haystack, needle): 1-based position, 0 when absent */
+    int regex_infix;       /* the regex filter is "(X ~ ?)" (PostgreSQL), else "regexp(?, X)" */
+    const char *num_param; /* a bound number */
+    const char *cols[STORE_TASK_NCOLS]; /* column expressions that differ from COLS' */
+};
+
+#define GROUP_CONCAT(f, x, of) "(SELECT " f "(" x ", ', ')" of ")"
+
+static const struct dialect SQLITE = {
+    .data = "json_extract(task.data, ?)",
+    .data_alt = "coalesce(json_extract(task.data, ?), json_extract(task.data,"
+                " '$.\"$undefined$\"'))",
+    .data_key_path = 1,
+    .text = {"CAST(", " AS TEXT)"},
+    .number = {"(SELECT CASE typeof(dv) WHEN 'text' THEN CAST(dv AS REAL) ELSE dv END FROM"
+               " (SELECT ",
+               " AS dv) dvq)"},
+    .find = "instr(",
+    .num_param = "?",
+    .cols = {[STORE_TASK_COL_ANNOTATIONS_RESULTS] =
+                 GROUP_CONCAT("group_concat", "a.result", ANN_OF_TASK),
+             [STORE_TASK_COL_PREDICTIONS_RESULTS] =
+                 GROUP_CONCAT("group_concat", "p.result", PRED_OF_TASK),
+             [STORE_TASK_COL_ANNOTATIONS_IDS] =
+                 GROUP_CONCAT("group_concat", "CAST(a.id AS TEXT)", ANN_OF_TASK)},
+};
+
+/* task.data is TEXT holding JSON (one schema for both), read here as jsonb */
+#define PG_DV(key) "nullif(task.data::jsonb -> " key ", 'null')"
+static const struct dialect PG = {
+    .data = PG_DV("CAST(? AS TEXT)"),
+    .data_alt = "coalesce(" PG_DV("CAST(? AS TEXT)") ", " PG_DV("'$undefined$'") ")",
+    .text = {"(", " #>> '{}')"},
+    /* SQLite's CAST of text to REAL reads the longest numeric prefix, 0 without one */
+    .number = {"(SELECT CASE WHEN dv IS NULL THEN NULL"
+               " WHEN jsonb_typeof(dv) = 'number' THEN (dv #>> '{}')::float8"
+               " WHEN jsonb_typeof(dv) = 'boolean' THEN CASE WHEN dv = 'true' THEN 1.0 ELSE 0.0 END"
+               " ELSE coalesce(substring(dv #>> '{}' FROM"
+               " '^\\s*([-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?)')::float8, 0) END"
+               " FROM (SELECT ",
+               " AS dv) dvq)"},
+    .find = "strpos(",
+    .regex_infix = 1,
+    .num_param = "CAST(? AS DOUBLE PRECISION)",
+    .cols = {[STORE_TASK_COL_ANNOTATIONS_RESULTS] =
+                 GROUP_CONCAT("string_agg", "a.result", ANN_OF_TASK),
+             [STORE_TASK_COL_PREDICTIONS_RESULTS] =
+                 GROUP_CONCAT("string_agg", "p.result", PRED_OF_TASK),
+             [STORE_TASK_COL_ANNOTATIONS_IDS] =
+                 GROUP_CONCAT("string_agg", "CAST(a.id AS TEXT)", ANN_OF_TASK)},
+};
 
 static const struct col_def COLS[STORE_TASK_NCOLS] = {
     [STORE_TASK_COL_ID] = {CLASS_NUMBER, "task.id"},
@@ -28,22 +94,18 @@ static const struct col_def COLS[STORE_TASK_NCOLS] = {
     [STORE_TASK_COL_IS_LABELED] = {CLASS_NUMBER, "task.is_labeled"},
     [STORE_TASK_COL_UNCERTAINTY] = {CLASS_NUMBER, "task.uncertainty"},
     [STORE_TASK_COL_AVG_LEAD_TIME] = {CLASS_NUMBER, "(SELECT avg(a.lead_time)" ANN_OF_TASK ")"},
-    [STORE_TASK_COL_GROUND_TRUTH] = {CLASS_NUMBER,
-                                     "EXISTS (SELECT 1" ANN_OF_TASK " AND a.ground_truth = 1)"},
+    [STORE_TASK_COL_GROUND_TRUTH] = {CLASS_NUMBER, "(CASE WHEN EXISTS (SELECT 1" ANN_OF_TASK
+                                                   " AND a.ground_truth = 1) THEN 1 ELSE 0 END)"},
     [STORE_TASK_COL_CREATED_AT] = {CLASS_TIME, "task.created_at"},
     [STORE_TASK_COL_UPDATED_AT] = {CLASS_TIME, "task.updated_at"},
-    [STORE_TASK_COL_COMPLETED_AT] = {CLASS_TIME, "(CASE WHEN task.is_labeled THEN (SELECT"
+    [STORE_TASK_COL_COMPLETED_AT] = {CLASS_TIME, "(CASE WHEN task.is_labeled <> 0 THEN (SELECT"
                                                  " max(a.created_at)" ANN_OF_TASK ") END)"},
     [STORE_TASK_COL_DATA] = {CLASS_DATA, NULL},
     [STORE_TASK_COL_FILE_UPLOAD] = {CLASS_TEXT, "(SELECT f.file FROM file_upload f"
                                                 " WHERE f.id = task.file_upload_id)"},
-    [STORE_TASK_COL_ANNOTATIONS_RESULTS] = {CLASS_TEXT,
-                                            "(SELECT group_concat(a.result, ', ')" ANN_OF_TASK ")"},
-    [STORE_TASK_COL_PREDICTIONS_RESULTS] = {CLASS_TEXT,
-                                            "(SELECT group_concat(p.result, ', ')" PRED_OF_TASK
-                                            ")"},
-    [STORE_TASK_COL_ANNOTATIONS_IDS] = {CLASS_TEXT,
-                                        "(SELECT group_concat(a.id, ', ')" ANN_OF_TASK ")"},
+    [STORE_TASK_COL_ANNOTATIONS_RESULTS] = {CLASS_TEXT, NULL}, /* struct dialect's */
+    [STORE_TASK_COL_PREDICTIONS_RESULTS] = {CLASS_TEXT, NULL},
+    [STORE_TASK_COL_ANNOTATIONS_IDS] = {CLASS_TEXT, NULL},
     [STORE_TASK_COL_ANNOTATORS] = {CLASS_LIST, NULL},
     [STORE_TASK_COL_MODEL_VERSIONS] = {CLASS_LIST, NULL},
     [STORE_TASK_COL_UPDATED_BY] = {CLASS_LIST, NULL},
@@ -51,12 +113,12 @@ static const struct col_def COLS[STORE_TASK_NCOLS] = {
 
 /* The list columns: "the task holds one of the items bound as a JSON array" and "holds none". */
 static const char *const LIST_HAS[STORE_TASK_NCOLS] = {
-    [STORE_TASK_COL_ANNOTATORS] = "EXISTS (SELECT 1" ANN_OF_TASK
-                                  " AND a.completed_by_id IN (SELECT value FROM json_each(?)))",
+    [STORE_TASK_COL_ANNOTATORS] =
+        "EXISTS (SELECT 1" ANN_OF_TASK " AND a.completed_by_id IN (" STORE_JSON_IDS("?") "))",
     [STORE_TASK_COL_MODEL_VERSIONS] =
-        "EXISTS (SELECT 1" PRED_OF_TASK " AND p.model_version IN (SELECT value FROM json_each(?)))",
-    [STORE_TASK_COL_UPDATED_BY] = "coalesce(task.updated_by_id IN (SELECT value FROM"
-                                  " json_each(?)), 0)",
+        "EXISTS (SELECT 1" PRED_OF_TASK " AND p.model_version IN (" STORE_JSON_TEXTS("?") "))",
+    [STORE_TASK_COL_UPDATED_BY] = "(task.updated_by_id IS NOT NULL AND task.updated_by_id IN"
+                                  " (" STORE_JSON_IDS("?") "))",
 };
 static const char *const LIST_EMPTY[STORE_TASK_NCOLS] = {
     [STORE_TASK_COL_ANNOTATORS] =
@@ -171,6 +233,7 @@ struct bindv {
 };
 
 struct sql {
+    const struct dialect *d;
     struct base_buf b;
     struct bindv binds[MAX_BINDS];
     int nbinds;
@@ -236,10 +299,14 @@ static char *json_path(const char *key)
 static void data_value(struct sql *q, const struct store_task_view *v, const char *key)
 {
     int alt = v->undefined_key && !strcmp(key, v->undefined_key);
-    put(q, alt ? "coalesce(json_extract(task.data, ?), json_extract(task.data,"
-                 " '$.\"$undefined$\"'))"
-               : "json_extract(task.data, ?)");
-    bind_owned(q, json_path(key));
+    put(q, alt ? q->d->data_alt : q->d->data);
+    bind_owned(q, q->d->data_key_path ? json_path(key) : base_strdup(key));
+}
+
+/* A column's expression (its dialect's where it has one). */
+static const char *col_sql(const struct sql *q, enum store_task_col col)
+{
+    return q->d->cols[col] ? q->d->cols[col] : COLS[col].expr;
 }
 
 /* The expression of a filter's column, as its value kind compares it. */
@@ -247,19 +314,15 @@ static void col_expr(struct sql *q, const struct store_task_view *v,
                      const struct store_task_filter *f)
 {
     if (f->col != STORE_TASK_COL_DATA) {
-        put(q, COLS[f->col].expr);
+        put(q, col_sql(q, f->col));
         return;
     }
-    if (f->kind == STORE_VALUE_TEXT) {
-        put(q, "CAST(");
-        data_value(q, v, f->key);
-        put(q, " AS TEXT)");
-        return;
-    }
-    /* numbers stay numbers (true is 1), numeric text is read as a number, like a cast to float */
-    put(q, "(SELECT CASE typeof(dv) WHEN 'text' THEN CAST(dv AS REAL) ELSE dv END FROM (SELECT ");
+    /* text as text; numbers stay numbers (true is 1), numeric text is read as a number, like a
+     * cast to float */
+    const char *const *around = f->kind == STORE_VALUE_TEXT ? q->d->text : q->d->number;
+    put(q, around[0]);
     data_value(q, v, f->key);
-    put(q, " AS dv))");
+    put(q, around[1]);
 }
 
 static void bind_value(struct sql *q, const struct store_task_filter *f, int second)
@@ -274,6 +337,12 @@ static void bind_value(struct sql *q, const struct store_task_filter *f, int sec
     } else {
         bind_double(q, d);
     }
+}
+
+/* The placeholder of a filter's value (a number's carries its type for PostgreSQL). */
+static void put_value(struct sql *q, const struct store_task_filter *f)
+{
+    put(q, f->kind == STORE_VALUE_NUMBER ? q->d->num_param : "?");
 }
 
 static void list_filter(struct sql *q, const struct store_task_filter *f)
@@ -296,17 +365,25 @@ static void text_filter(struct sql *q, const struct store_task_view *v,
     switch (f->cmp) {
     case STORE_CMP_CONTAINS:
     case STORE_CMP_NOT_CONTAINS:
-        put(q,
-            f->cmp == STORE_CMP_CONTAINS ? "coalesce(instr(lower(" : "NOT coalesce(instr(lower(");
+        put(q, f->cmp == STORE_CMP_CONTAINS ? "coalesce(" : "NOT coalesce(");
+        put(q, q->d->find);
+        put(q, "lower(");
         col_expr(q, v, f);
-        put(q, "), lower(?)) > 0, 0)");
+        put(q, "), lower(?)) > 0, " SQL_FALSE ")");
         bind_text(q, f->text);
         return;
     case STORE_CMP_REGEX:
-        put(q, "coalesce(regexp(?, ");
-        bind_text(q, f->text);
-        col_expr(q, v, f);
-        put(q, "), 0)");
+        if (q->d->regex_infix) {
+            put(q, "coalesce((");
+            col_expr(q, v, f);
+            put(q, ") ~ ?, " SQL_FALSE ")");
+            bind_text(q, f->text);
+        } else {
+            put(q, "coalesce(regexp(?, ");
+            bind_text(q, f->text);
+            col_expr(q, v, f);
+            put(q, "), 0)");
+        }
         return;
     case STORE_CMP_NULL:
     case STORE_CMP_NOT_NULL:
@@ -323,8 +400,9 @@ static void one_filter(struct sql *q, const struct store_task_view *v,
                        const struct store_task_filter *f)
 {
     static const char *const ops[] = {
-        [STORE_CMP_EQ] = " = ?",  [STORE_CMP_NE] = " IS NOT ?", [STORE_CMP_LT] = " < ?",
-        [STORE_CMP_LE] = " <= ?", [STORE_CMP_GT] = " > ?",      [STORE_CMP_GE] = " >= ?",
+        [STORE_CMP_EQ] = " = ", [STORE_CMP_NE] = " IS DISTINCT FROM ",
+        [STORE_CMP_LT] = " < ", [STORE_CMP_LE] = " <= ",
+        [STORE_CMP_GT] = " > ", [STORE_CMP_GE] = " >= ",
     };
     enum col_class c = COLS[f->col].cls;
     if (c == CLASS_LIST) {
@@ -347,7 +425,11 @@ static void one_filter(struct sql *q, const struct store_task_view *v,
     case STORE_CMP_NOT_BETWEEN:
         put(q, f->cmp == STORE_CMP_BETWEEN ? "(" : "NOT coalesce(");
         col_expr(q, v, f);
-        put(q, f->cmp == STORE_CMP_BETWEEN ? " BETWEEN ? AND ?)" : " BETWEEN ? AND ?, 0)");
+        put(q, " BETWEEN ");
+        put_value(q, f);
+        put(q, " AND ");
+        put_value(q, f);
+        put(q, f->cmp == STORE_CMP_BETWEEN ? ")" : ", " SQL_FALSE ")");
         bind_value(q, f, 0);
         bind_value(q, f, 1);
         return;
@@ -355,12 +437,14 @@ static void one_filter(struct sql *q, const struct store_task_view *v,
     case STORE_CMP_NOT_IN_LIST:
         put(q, f->cmp == STORE_CMP_IN_LIST ? "coalesce(" : "NOT coalesce(");
         col_expr(q, v, f);
-        put(q, " IN (SELECT value FROM json_each(?)), 0)");
+        put(q, f->kind == STORE_VALUE_NUMBER ? " IN (" JSON_REALS("?") "), " SQL_FALSE ")"
+                                             : " IN (" STORE_JSON_TEXTS("?") "), " SQL_FALSE ")");
         bind_text(q, f->text);
         return;
     default:
         col_expr(q, v, f);
         put(q, ops[f->cmp]);
+        put_value(q, f);
         bind_value(q, f, 0);
     }
 }
@@ -383,7 +467,7 @@ static void where(struct sql *q, const struct store_task_view *v)
     }
     if (v->select != STORE_SELECT_ALL) {
         put(q, v->select == STORE_SELECT_INCLUDED ? " AND" : " AND NOT");
-        put(q, " task.id IN (SELECT value FROM json_each(?))");
+        put(q, " task.id IN (" STORE_JSON_IDS("?") ")");
         bind_owned(q, store_ids_json(v->selected, v->nselected));
     }
 }
@@ -393,7 +477,7 @@ static void order_expr(struct sql *q, const struct store_task_view *v)
     if (v->order == STORE_TASK_COL_DATA)
         data_value(q, v, v->order_key);
     else
-        put(q, COLS[v->order].expr);
+        put(q, col_sql(q, v->order));
 }
 
 /* " ORDER BY ...": NULLs last in either direction, ties by id. The score and uncertainty
@@ -449,7 +533,7 @@ static struct store_stmt *prepare(struct store_conn *c, struct sql *q, struct ba
 static int totals(struct store_conn *c, const struct store_task_view *v,
                   struct store_task_totals *tot, struct base_err *err)
 {
-    struct sql q = {0};
+    struct sql q = {.d = store_conn_is_pg(c) ? &PG : &SQLITE};
     base_buf_init(&q.b, 1 << 16);
     put(&q, "SELECT count(*), coalesce(sum(task.total_annotations), 0),"
             " coalesce(sum(task.total_predictions), 0)");
@@ -476,13 +560,13 @@ static int totals(struct store_conn *c, const struct store_task_view *v,
 static int page(struct store_conn *c, const struct store_task_view *v, int64_t limit,
                 int64_t offset, int64_t **ids, size_t *n, struct base_err *err)
 {
-    struct sql q = {0};
+    struct sql q = {.d = store_conn_is_pg(c) ? &PG : &SQLITE};
     base_buf_init(&q.b, 1 << 16);
     put(&q, "SELECT task.id");
     where(&q, v);
     order_by(&q, v);
     put(&q, " LIMIT ? OFFSET ?");
-    bind_int(&q, limit);
+    bind_int(&q, limit > 0 ? limit : STORE_NO_LIMIT);
     bind_int(&q, offset > 0 ? offset : 0);
     struct store_stmt *s = prepare(c, &q, err);
     int rc = -1, step = STORE_DONE;

@@ -19,16 +19,16 @@ static const char SQL_TOKEN_GET[] = "SELECT key FROM token WHERE user_id = ?";
 static const char SQL_USER_COUNT[] = "SELECT count(*) FROM \"user\"";
 static const char SQL_USER_BY_ID[] = "SELECT " USER_COLS " FROM \"user\" u WHERE u.id = ?";
 static const char SQL_USER_BY_EMAIL[] = "SELECT " USER_COLS ", u.password FROM \"user\" u"
-                                        " WHERE u.email = ?";
+                                        " WHERE lower(u.email) = lower(?)";
 static const char SQL_USER_BY_TOKEN[] = "SELECT " USER_COLS " FROM token t"
                                         " JOIN \"user\" u ON u.id = t.user_id"
-                                        " WHERE t.key = ? AND u.is_active";
+                                        " WHERE t.key = ? AND u.is_active <> 0";
 static const char SQL_USER_SET_PASSWORD[] = "UPDATE \"user\" SET password = ? WHERE id = ?";
 static const char SQL_SESSION_INSERT[] =
     "INSERT INTO session(key_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)";
 static const char SQL_SESSION_GET[] = "SELECT " USER_COLS ", s.expires_at FROM session s"
                                       " JOIN \"user\" u ON u.id = s.user_id"
-                                      " WHERE s.key_hash = ? AND u.is_active";
+                                      " WHERE s.key_hash = ? AND u.is_active <> 0";
 static const char SQL_SESSION_DELETE[] = "DELETE FROM session WHERE key_hash = ?";
 static const char SQL_SESSION_PURGE[] = "DELETE FROM session WHERE expires_at < ?";
 

@@ -25,7 +25,7 @@ static const char SQL_INSERT[] =
     " classes, train_images, heldout_images, epochs, duration_s, ap, ap50, ap75, base_ap,"
     " base_ap50, base_ap75, score_thr, promoted, reason, created_at, promoted_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21, ?22, ?23, CASE WHEN ?21 THEN ?23 END) RETURNING id";
+    " ?19, ?20, ?21, ?22, ?23, CASE WHEN CAST(?21 AS BIGINT) <> 0 THEN ?23 END) RETURNING id";
 static const char SQL_JOB_VERSION[] = "UPDATE ml_job SET version_id = ?2 WHERE id = ?1"
                                       " AND state = 'running'";
 static const char SQL_PROMOTE[] =

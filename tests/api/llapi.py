@@ -1,6 +1,13 @@
 """Test harness for the API tests: starts `labelloop serve` (LL_BIN) on a free port with a
 temporary data directory, reads the admin token it prints on first start, and offers small
-HTTP helpers. Standard library only."""
+HTTP helpers. Standard library only.
+
+On PostgreSQL when LL_DB names a server's database (postgresql://...) or LL_DB_FILE a file holding
+such a URL (the `pg` ctest fixture's pg.url): each data directory then gets a database of its own,
+created on its first server start and dropped when the server that made the directory stops, so
+the tests stay as independent as with a SQLite file per directory. The URL reaches labelloop as
+LABELLOOP_DB in its environment (db_env)."""
+import hashlib
 import http.client
 import json
 import os
@@ -20,6 +27,57 @@ SHARED = os.environ.get("LL_SHARED", os.path.join(os.path.dirname(__file__), "..
 FACES = os.path.join(SHARED, "datasets", "seed-faces16")
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-1"
+
+
+
+def pg_base():
+    """The PostgreSQL URL the tests run on, or None for SQLite."""
+    url = os.environ.get("LL_DB")
+    if not url and os.environ.get("LL_DB_FILE"):
+        with open(os.environ["LL_DB_FILE"]) as f:
+            url = f.read().strip()
+    return url or None
+
+
+PG = pg_base()
+
+
+def psql(url, sql):
+    out = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("psql: %s" % out.stderr)
+    return out.stdout.strip()
+
+
+def db_url(data_dir, create=True):
+    """The URL of data_dir's own database on PG (created when missing), or None on SQLite."""
+    if not PG:
+        return None
+    name = "ll_" + hashlib.sha1(os.path.abspath(data_dir).encode()).hexdigest()[:20]
+    parts = urllib.parse.urlsplit(PG)
+    url = urllib.parse.urlunsplit(parts._replace(path="/" + name))
+    if create and not psql(PG, "SELECT 1 FROM pg_database WHERE datname = '%s'" % name):
+        psql(PG, "CREATE DATABASE %s" % name)
+    return url
+
+
+def drop_db(data_dir):
+    if PG:
+        name = urllib.parse.urlsplit(db_url(data_dir, create=False)).path[1:]
+        psql(PG, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+
+
+def db_env(data_dir, env=None):
+    """The environment of a labelloop command on data_dir: env (default ours) with LABELLOOP_DB
+    naming its database on PG, without it on SQLite."""
+    e = dict(os.environ if env is None else env)
+    e.pop("LABELLOOP_DB", None)
+    url = db_url(data_dir)
+    if url:
+        e["LABELLOOP_DB"] = url
+    return e
+
 
 CONFIG = ('<View><Image name="image" value="$image"/>'
           '<RectangleLabels name="label" toName="image"><Label value="face"/></RectangleLabels>'
@@ -88,7 +146,9 @@ class Server(Child):
             cmd.append("--no-training")
         if not zoo:
             cmd.append("--no-zoo")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.env = db_env(self.dir)  # for the CLI commands a test runs on the same data
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                     env=self.env)
         self.token = None
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -110,6 +170,7 @@ class Server(Child):
         rest, err = self.terminate(30)
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+            drop_db(self.dir)
         if check and self.proc.returncode != 0:
             raise AssertionError("server exited with %d:\n%s\n%s" % (self.proc.returncode, rest,
                                                                      err[-20000:]))

@@ -201,14 +201,14 @@ class DatasetImportTest(ServerTest):
         config = CONFIG.replace("face", "raccoon")
         pid = self.s.create_project(label_config=config)
         out = subprocess.run([BIN, "import", "--data-dir", self.s.dir, "--project", str(pid),
-                              "--format", "voc", RACCOON], capture_output=True, text=True)
+                              "--format", "voc", RACCOON], env=self.s.env, capture_output=True, text=True)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("imported 200 tasks (200 annotations, 0 predictions)", out.stdout)
         with tempfile.TemporaryDirectory() as tmp:
             dest = os.path.join(tmp, "voc.zip")
             out = subprocess.run([BIN, "export", "--data-dir", self.s.dir, "--project", str(pid),
                                   "--format", "voc", "--no-images", "--out", dest],
-                                 capture_output=True, text=True)
+                                 env=self.s.env, capture_output=True, text=True)
             self.assertEqual(out.returncode, 0, out.stderr)
             z = zipfile.ZipFile(dest)
             xml = [z.read(n).decode() for n in z.namelist() if n.endswith("-raccoon-1.xml")][0]
@@ -217,7 +217,7 @@ class DatasetImportTest(ServerTest):
             self.assertEqual(len([n for n in z.namelist() if n.startswith("Annotations/")]),
                              200)
         bad = subprocess.run([BIN, "import", "--data-dir", self.s.dir, "--project", str(pid),
-                              "--format", "yolo", RACCOON], capture_output=True, text=True)
+                              "--format", "yolo", RACCOON], env=self.s.env, capture_output=True, text=True)
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("classes.txt", bad.stderr)
         self.assertIn("nothing was imported", bad.stderr)

@@ -129,7 +129,7 @@ class LabelStudioImportTest(ServerTest):
             f.write(data)
         try:
             out = subprocess.run([BIN, "import", "--data-dir", self.s.dir, "--project", str(pid),
-                                  "--format", "json", f.name], capture_output=True, text=True,
+                                  "--format", "json", f.name], env=self.s.env, capture_output=True, text=True,
                                  timeout=120)
         finally:
             os.unlink(f.name)

@@ -116,7 +116,7 @@ class MediaTest(ServerTest):
         folder = os.path.join(FACES, "images")
         out = subprocess.run([BIN, "import", "--project", str(pid), "--data-dir", self.s.dir,
                               folder, os.path.join(FACES, "classes.txt")],
-                             capture_output=True, text=True, timeout=120)
+                             env=self.s.env, capture_output=True, text=True, timeout=120)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("imported 16 tasks", out.stdout)
         self.assertIn("skipped 1", out.stdout)
@@ -126,23 +126,23 @@ class MediaTest(ServerTest):
         self.assertTrue(url.endswith("-000001.jpg"), url)
         self.assertEqual(self.s.get(url).status, 200)
         bad = subprocess.run([BIN, "import", "--project", "999", "--data-dir", self.s.dir, folder],
-                             capture_output=True, text=True, timeout=120)
+                             env=self.s.env, capture_output=True, text=True, timeout=120)
         self.assertNotEqual(bad.returncode, 0)
         out = subprocess.run([BIN, "user", "create", "--data-dir", self.s.dir, "--email",
-                              "ann@example.com"], capture_output=True, text=True, timeout=60)
+                              "ann@example.com"], env=self.s.env, capture_output=True, text=True, timeout=60)
         self.assertEqual(out.returncode, 0, out.stderr)
         token = out.stdout.split("token: ")[1].split()[0]
         me = self.s.get("/api/current-user/whoami", token=token).json()
         self.assertEqual(me["email"], "ann@example.com")
         out = subprocess.run([BIN, "user", "token", "--data-dir", self.s.dir, "--email",
-                              "ann@example.com"], capture_output=True, text=True, timeout=60)
+                              "ann@example.com"], env=self.s.env, capture_output=True, text=True, timeout=60)
         self.assertEqual(out.stdout.strip(), token)
         out = subprocess.run([BIN, "user", "reset-token", "--data-dir", self.s.dir, "--email",
-                              "ann@example.com"], capture_output=True, text=True, timeout=60)
+                              "ann@example.com"], env=self.s.env, capture_output=True, text=True, timeout=60)
         self.assertNotEqual(out.stdout.strip(), token)
         self.assertError(self.s.get("/api/projects", token=token), 401)
         dup = subprocess.run([BIN, "user", "create", "--data-dir", self.s.dir, "--email",
-                              "ann@example.com"], capture_output=True, text=True, timeout=60)
+                              "ann@example.com"], env=self.s.env, capture_output=True, text=True, timeout=60)
         self.assertNotEqual(dup.returncode, 0)
         self.assertIn("already exists", dup.stderr)
 

@@ -17,6 +17,7 @@ import time
 import unittest
 import urllib.parse
 
+import llapi
 from llapi import BIN, CONFIG, FACES, Child, Server, face_images, multipart
 
 UID = "8.1669198467"
@@ -35,7 +36,7 @@ class Backend(Child):
         cmd = [BIN, "ml-backend", "--port", "0", "--model-dir", self.dir] + list(args)
         if not training:
             cmd.append("--no-training")
-        e = dict(os.environ)
+        e = llapi.db_env(self.dir)  # its own database on PostgreSQL
         for k in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY", "LOCAL_FILES_DOCUMENT_ROOT"):
             e.pop(k, None)
         e.update(env or {})
@@ -51,6 +52,7 @@ class Backend(Child):
     def stop(self, check=True):
         _, err = self.terminate(60)
         shutil.rmtree(self.dir, ignore_errors=True)
+        llapi.drop_db(self.dir)
         if check and self.proc.returncode != 0:
             raise AssertionError("ml-backend exited with %d:\n%s" % (self.proc.returncode,
                                                                      err[-20000:]))

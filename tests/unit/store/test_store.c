@@ -570,6 +570,25 @@ static void test_task_locks_concurrent(void)
     store_close(st[1]);
 }
 
+/* The password of a database URL never reaches the console or the log. */
+static void test_where_shown(void)
+{
+    static const char *const cases[][2] = {
+        {"/data/labelloop.sqlite3", "/data/labelloop.sqlite3"},
+        {"postgresql://ll:s3cret@db.local:5432/labelloop",
+         "postgresql://ll:***@db.local:5432/labelloop"},
+        {"postgres://ll@db/x?password=s3cret&sslmode=require",
+         "postgres://ll@db/x?password=***&sslmode=require"},
+        {"postgresql://a:b@c@h/d?sslpassword=x&password=y", "postgresql://a:***@h/d?sslpassword=x"
+                                                            "&password=***"},
+        {"postgresql:///labelloop?host=/run/pg", "postgresql:///labelloop?host=/run/pg"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_EQ_STR(store_where_shown(cases[i][0], out, sizeof out), cases[i][1]);
+    CHECK_EQ_STR(store_where_shown("postgresql://u:pw@h/d", out, 12), "postgresql:");
+}
+
 static void setup(void) __attribute__((constructor));
 static void setup(void)
 {
@@ -588,4 +607,4 @@ TEST_MAIN(TEST_CASE(test_migrations), TEST_CASE(test_users), TEST_CASE(test_proj
           TEST_CASE(test_import_and_iterate), TEST_CASE(test_iterator_stop),
           TEST_CASE(test_annotations_and_counters), TEST_CASE(test_next_orders),
           TEST_CASE(test_paging), TEST_CASE(test_concurrent_writers), TEST_CASE(test_task_locks),
-          TEST_CASE(test_task_locks_concurrent))
+          TEST_CASE(test_task_locks_concurrent), TEST_CASE(test_where_shown))

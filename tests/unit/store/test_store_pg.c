@@ -26,6 +26,16 @@ static void test_placeholders(void)
     CHECK_EQ_STR(out, "SELECT $1, $3, '?', \"a?\", $4, 'it''s ?'");
     CHECK_EQ_INT(n, 4);
     base_free(out);
+    /* SQLite's planner hints go, bound JSON arrays are read by PostgreSQL's function; a word
+     * that only ends like one, or text in quotes, stays */
+    sql = "SELECT id FROM task t INDEXED BY task_project WHERE id IN (SELECT value FROM"
+          " json_each(?2)) AND x_json_each(?1) = 'json_each(' AND y = 'INDEXED BY z'";
+    out = store_pg_placeholders(sql, strlen(sql), &n);
+    CHECK_EQ_STR(out, "SELECT id FROM task t WHERE id IN (SELECT value FROM"
+                      " json_array_elements_text($2)) AND x_json_each($1) = 'json_each(' AND"
+                      " y = 'INDEXED BY z'");
+    CHECK_EQ_INT(n, 2);
+    base_free(out);
 }
 
 static int64_t insert(const char *name, double score, int64_t n, int *rc)
@@ -152,6 +162,16 @@ static void test_runtime_statement(void)
     CHECK_EQ_INT(store_step(s), STORE_ROW);
     CHECK_EQ_STR(store_col_str(s, 0), "ada");
     CHECK_EQ_INT(store_step(s), STORE_DONE);
+    store_stmt_free(s);
+    /* ?2 bound but never named (statements sharing one binding function): PostgreSQL cannot
+     * infer its type, the statement layer gives it one */
+    const char ids[] = "SELECT count(*) FROM t WHERE id IN (" STORE_JSON_IDS("?1") ") AND ?3 = 1";
+    s = store_stmt_new(conn, ids, strlen(ids), NULL);
+    store_bind_text(s, 1, "[1, 2, 99]");
+    store_bind_i64(s, 2, 7);
+    store_bind_i64(s, 3, 1);
+    CHECK_EQ_INT(store_step(s), STORE_ROW);
+    CHECK_EQ_INT(store_col_i64(s, 0), 2);
     store_stmt_free(s);
 }
 
