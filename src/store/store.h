@@ -601,6 +601,17 @@ void store_version_release(struct store_version *v);
  * its project deleted) and, with `promote`, makes it the project's model_version. */
 int store_version_create(struct store *st, struct store_version *v, const char *name_prefix,
                          int promote, int64_t job, struct base_err *err);
+/* The same, keeping the model file's bytes (size bytes at `file`) in the database with the
+ * version, in the same transaction: servers and workers that do not share the data dir's disk
+ * read them with store_model_file_get. */
+int store_version_create_file(struct store *st, struct store_version *v, const char *name_prefix,
+                              int promote, int64_t job, const void *file, size_t size,
+                              struct base_err *err);
+/* The model file bytes kept with version `version` into out (appended), checked against their
+ * size and SHA-256. BASE_E_NOTFOUND when none are kept; BASE_E_INTERNAL naming the version when
+ * they do not match. */
+int store_model_file_get(struct store *st, int64_t version, struct base_buf *out,
+                         struct base_err *err);
 /* Fills *out (release it). BASE_E_NOTFOUND. */
 int store_version_get(struct store *st, int64_t id, struct store_version *out,
                       struct base_err *err);

@@ -340,6 +340,15 @@ static const char *const migrations[] = {
     "ALTER TABLE ml_job ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE ml_job ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX ml_job_lease ON ml_job(state, lease_until);",
+
+    /* 12: model files kept in the database beside their version, so that a server or worker on
+     * another machine (no shared disk) can load a model another one trained: base64 text, the
+     * one value type both back ends bind and copy alike; sha256 of the file's bytes (hex) */
+    "CREATE TABLE model_file ("
+    " version_id INTEGER PRIMARY KEY REFERENCES ml_version(id) ON DELETE CASCADE,"
+    " size INTEGER NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " data TEXT NOT NULL);",
 };
 
 static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);

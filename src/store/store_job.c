@@ -13,9 +13,11 @@
 
 static const char SQL_FIND_QUEUED[] = "SELECT id FROM ml_job WHERE project_id = ? AND kind = ?"
                                       " AND state = 'queued' ORDER BY id LIMIT 1";
+/* Only while still queued: a claim on PostgreSQL does not wait for the writers' lock, so the
+ * job found may have started since; the trigger then queues a job of its own. */
 static const char SQL_REPLACE[] = "UPDATE ml_job SET reason = ?2, created_at = ?3,"
                                   " version_id = coalesce(?4, version_id), params = ?5"
-                                  " WHERE id = ?1";
+                                  " WHERE id = ?1 AND state = 'queued'";
 static const char SQL_INSERT[] = "INSERT INTO ml_job(project_id, kind, state, reason, attempt,"
                                  " version_id, created_at, params)"
                                  " SELECT ?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7 FROM project"
@@ -23,15 +25,19 @@ static const char SQL_INSERT[] = "INSERT INTO ml_job(project_id, kind, state, re
 static const char SQL_GET[] = "SELECT " JOB_COLS " FROM ml_job WHERE id = ?";
 static const char SQL_EACH[] = "SELECT " JOB_COLS " FROM ml_job WHERE ?1 = 0 OR project_id = ?1"
                                " ORDER BY id DESC LIMIT ?2";
-/* Projects whose last job started longest ago (never started: first), then the oldest job. */
-static const char SQL_NEXT[] =
-    "SELECT j.id FROM ml_job j WHERE j.state = 'queued' ORDER BY"
-    " (SELECT max(k.started_at) FROM ml_job k WHERE k.project_id = j.project_id"
-    " AND k.started_at IS NOT NULL) IS NOT NULL,"
-    " (SELECT max(k.started_at) FROM ml_job k WHERE k.project_id = j.project_id), j.id LIMIT 1";
-static const char SQL_START[] = "UPDATE ml_job SET state = 'running', started_at = ?2, pid = 0,"
-                                " phase = '', progress = '{}', owner = ?3, lease_until = ?4"
-                                " WHERE id = ?1";
+/* The claim, one statement: among the projects with a queued job, the one whose last job
+ * started longest ago (never started: first), then its oldest job. On PostgreSQL the pick skips
+ * rows another claim holds (FOR UPDATE SKIP LOCKED) instead of waiting for the writers' lock, and
+ * re-checks the row's state once it holds it; SQLite runs every write alone. */
+#define SQL_CLAIM_HEAD                                                                             \
+    "UPDATE ml_job SET state = 'running', started_at = ?1, pid = 0, phase = '', progress = '{}',"  \
+    " owner = ?2, lease_until = ?3 WHERE state = 'queued' AND id = (SELECT j.id FROM ml_job j"     \
+    " WHERE j.state = 'queued' ORDER BY"                                                           \
+    " (SELECT max(k.started_at) FROM ml_job k WHERE k.project_id = j.project_id"                   \
+    " AND k.started_at IS NOT NULL) IS NOT NULL,"                                                  \
+    " (SELECT max(k.started_at) FROM ml_job k WHERE k.project_id = j.project_id), j.id LIMIT 1"
+static const char SQL_CLAIM[] = SQL_CLAIM_HEAD ") RETURNING id";
+static const char SQL_CLAIM_PG[] = SQL_CLAIM_HEAD " FOR UPDATE OF j SKIP LOCKED) RETURNING id";
 static const char SQL_RENEW[] = "UPDATE ml_job SET lease_until = ?3 WHERE id = ?1 AND owner = ?2"
                                 " AND state = 'running' RETURNING cancel_requested";
 static const char SQL_EXPIRED[] = "SELECT id, attempt FROM ml_job WHERE state = 'running'"
@@ -206,6 +212,9 @@ static int enqueue_body(struct store_conn *c, void *ctx, struct base_err *err)
                           q->id, err);
     if (replace_job(c, found, q->reason, q->version, q->params, err))
         return -1;
+    if (store_changes(c) == 0) /* claimed since it was found */
+        return insert_job(c, q->project, q->kind, q->reason, q->version, q->attempt, q->params,
+                          q->id, err);
     *q->id = found;
     if (q->replaced)
         *q->replaced = 1;
@@ -264,45 +273,24 @@ static void bind_id_value(struct store_stmt *s, void *arg)
         store_bind_i64(s, 2, v->n);
 }
 
-static void load_id(struct store_stmt *s, void *id)
-{
-    *(int64_t *)id = store_col_i64(s, 0);
-}
-
-struct claim {
-    const char *owner;
-    int64_t lease_until, *id;
-};
-
-static void bind_start(struct store_stmt *s, void *arg)
-{
-    const struct claim *x = arg;
-    store_bind_i64(s, 1, *x->id);
-    store_bind_time(s, 2, base_time_us());
-    store_bind_text(s, 3, x->owner);
-    store_bind_i64(s, 4, x->lease_until);
-}
-
-/* The pick and the start in one write transaction: writers take turns on both back ends (the
- * advisory lock on PostgreSQL), so two servers never claim the same job. */
-static int claim_body(struct store_conn *c, void *ctx, struct base_err *err)
-{
-    struct claim *x = ctx;
-    struct store_one q = {.sql = SQL_NEXT, .load = load_id, .out = x->id};
-    struct base_err none = {0};
-    if (store_one_on(c, &q, &none))
-        return none.status == BASE_E_NOTFOUND ? 0 : base_err_set(err, none.status, "%s", none.msg);
-    return store_write_on(c, SQL_START, bind_start, x, NULL, NULL, err);
-}
-
 int store_job_claim(struct store *st, const char *owner, int64_t lease_until_us, int64_t *id,
                     struct base_err *err)
 {
     *id = 0;
-    struct claim x = {owner, lease_until_us, id};
-    int rc = store_tx(st, STORE_TX_WRITE, claim_body, &x, err);
+    struct store_conn *c = store_conn_get(st, err);
+    if (!c)
+        return -1;
+    struct store_stmt *s = store_prepare(c, store_conn_is_pg(c) ? SQL_CLAIM_PG : SQL_CLAIM, err);
+    int rc = -1;
+    if (s) {
+        store_bind_time(s, 1, base_time_us());
+        store_bind_text(s, 2, owner);
+        store_bind_i64(s, 3, lease_until_us);
+        rc = store_step_id(c, s, id, err);
+    }
     if (rc)
         *id = 0;
+    store_conn_put(st, c);
     return rc;
 }
 

@@ -3,6 +3,8 @@
  * project's model_version (Label Studio's field) and re-rank the queue in the same transaction. */
 #include "store_int.h"
 
+#include <sodium.h>
+
 #include <string.h>
 
 #define VERSION_COLS                                                                               \
@@ -35,6 +37,9 @@ static const char SQL_PROMOTED_AT[] = "UPDATE ml_version SET promoted_at = ?2 WH
 static const char SQL_PROJECT_OF[] = "SELECT v.project_id, v.file, v.name = p.model_version"
                                      " FROM ml_version v JOIN project p ON p.id = v.project_id"
                                      " WHERE v.id = ?";
+static const char SQL_FILE_PUT[] =
+    "INSERT INTO model_file(version_id, size, sha256, data) VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_FILE_GET[] = "SELECT size, sha256, data FROM model_file WHERE version_id = ?";
 static const char SQL_DELETE[] = "DELETE FROM ml_version WHERE id = ?";
 
 #define F(col, how, member) STORE_FIELD(col, how, struct store_version, member)
@@ -179,7 +184,30 @@ struct create {
     const char *name_prefix;
     int promote;
     int64_t job;
+    const void *file; /* bytes kept with it, or NULL */
+    size_t size;
 };
+
+static int keep_file(struct store_conn *c, int64_t version, const void *file, size_t size,
+                     struct base_err *err)
+{
+    struct store_stmt *s = store_prepare(c, SQL_FILE_PUT, err);
+    if (!s)
+        return -1;
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char hex[2 * sizeof h + 1];
+    crypto_hash_sha256(h, file, size);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    size_t n = sodium_base64_encoded_len(size, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = base_alloc(n);
+    sodium_bin2base64(b64, n, file, size, sodium_base64_VARIANT_ORIGINAL);
+    store_bind_i64(s, 1, version);
+    store_bind_i64(s, 2, (int64_t)size);
+    store_bind_text(s, 3, hex);
+    store_bind_text(s, 4, b64);
+    base_free(b64);
+    return store_step_done(c, s, err);
+}
 
 static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
 {
@@ -191,7 +219,8 @@ static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
     snprintf(v->name, sizeof v->name, "%s-v%lld", x->name_prefix, (long long)v->seq);
     v->job = x->job;
     if (insert(c, v, x->promote, now, err) || (x->job > 0 && job_version(c, x->job, v->id, err)) ||
-        (x->promote && promote_on(c, v->id, v->project, now, err)))
+        (x->promote && promote_on(c, v->id, v->project, now, err)) ||
+        (x->file && keep_file(c, v->id, x->file, x->size, err)))
         return -1;
     return 0;
 }
@@ -199,8 +228,65 @@ static int create_body(struct store_conn *c, void *ctx, struct base_err *err)
 int store_version_create(struct store *st, struct store_version *v, const char *name_prefix,
                          int promote, int64_t job, struct base_err *err)
 {
-    struct create x = {v, name_prefix, promote, job};
+    return store_version_create_file(st, v, name_prefix, promote, job, NULL, 0, err);
+}
+
+int store_version_create_file(struct store *st, struct store_version *v, const char *name_prefix,
+                              int promote, int64_t job, const void *file, size_t size,
+                              struct base_err *err)
+{
+    struct create x = {v, name_prefix, promote, job, file, size};
     return store_tx(st, STORE_TX_WRITE, create_body, &x, err);
+}
+
+struct file_get {
+    int64_t version;
+    struct base_buf *out;
+};
+
+/* Decodes and checks the row in place (its text lives until the statement steps again). */
+static int file_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    struct file_get *x = ctx;
+    struct store_stmt *s = store_prepare(c, SQL_FILE_GET, err);
+    if (!s)
+        return -1;
+    store_bind_i64(s, 1, x->version);
+    int step = store_step(s);
+    if (step == STORE_DONE)
+        return base_err_set(err, BASE_E_NOTFOUND, "model version %lld has no file in the database",
+                            (long long)x->version);
+    if (step != STORE_ROW)
+        return store_fail(c, step, err);
+    size_t size = (size_t)store_col_i64(s, 0), got = 0;
+    char hex[2 * crypto_hash_sha256_BYTES + 1], want[sizeof hex];
+    store_col_copy(s, 1, want, sizeof want);
+    unsigned char h[crypto_hash_sha256_BYTES], *bin = base_alloc(size + 1);
+    int rc = sodium_base642bin(bin, size + 1, store_col_str(s, 2), store_col_len(s, 2), NULL, &got,
+                               NULL, sodium_base64_VARIANT_ORIGINAL) ||
+                     got != size
+                 ? -1
+                 : 0;
+    if (rc == 0) {
+        crypto_hash_sha256(h, bin, size);
+        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+        rc = strcmp(hex, want) ? -1 : base_buf_append(x->out, bin, size, err);
+    }
+    base_free(bin);
+    store_reset(s);
+    if (rc && !err->status)
+        base_err_set(err, BASE_E_INTERNAL,
+                     "the model file of version %lld in the database is damaged (size or"
+                     " SHA-256 differ)",
+                     (long long)x->version);
+    return rc;
+}
+
+int store_model_file_get(struct store *st, int64_t version, struct base_buf *out,
+                         struct base_err *err)
+{
+    struct file_get x = {version, out};
+    return store_tx(st, STORE_TX_NONE, file_body, &x, err);
 }
 
 /* Loads the single row of `sql` bound to `key`. */

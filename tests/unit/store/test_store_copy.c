@@ -3,9 +3,7 @@
  * fractional numbers and non-ASCII text, copied into a new database on the `pg` fixture's
  * throw-away PostgreSQL; then read back row by row, new ids after the copied ones, a second copy
  * refused, the wrong direction refused, and a copy that fails half-way leaving nothing behind. */
-#include "store/store.h"
-#include "store_int.h"
-#include "test.h"
+#include "pg_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,26 +14,9 @@
 
 static char url[512], dir[64];
 
-/* The fixture's server with database `name` (created here). */
 static struct store *new_pg(const char *name)
 {
-    const char *q = strstr(url, "/postgres?");
-    CHECK(q != NULL);
-    struct base_err err = {0};
-    struct store_conn *c = store_pg_ops.open(url, &err);
-    CHECK(c != NULL);
-    char sql[128], where[600];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
-    CHECK_EQ_INT(store_exec(c, sql, &err), 0);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-    CHECK_EQ_INT(store_exec(c, sql, &err), 0);
-    store_pg_ops.close(c);
-    snprintf(where, sizeof where, "%.*s/%s%s", (int)(q - url), url, name, q + strlen("/postgres"));
-    struct store *st = store_open(where, &err);
-    if (!st)
-        fprintf(stderr, "store_open %s: %s\n", where, err.msg);
-    CHECK(st != NULL);
-    return st;
+    return pg_fixture_store(url, name);
 }
 
 static struct store *new_sqlite(const char *name)
@@ -192,14 +173,10 @@ static void test_all_or_nothing(void)
 
 int main(int argc, char **argv)
 {
-    const char *file = getenv("LL_PG_URL_FILE");
-    FILE *f = file ? fopen(file, "r") : NULL;
-    if (!f || !fgets(url, sizeof url, f)) {
+    if (!pg_fixture_url(url, sizeof url)) {
         fprintf(stderr, "test_store_copy: no PostgreSQL (LL_PG_URL_FILE): run under ctest\n");
         return 1;
     }
-    fclose(f);
-    url[strcspn(url, "\n")] = 0;
     snprintf(dir, sizeof dir, "/tmp/ll_test_copy_XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
     static const struct test_case cases[] = {TEST_CASE(test_copy), TEST_CASE(test_all_or_nothing)};

@@ -1,10 +1,11 @@
 /* Unit tests of the loop's tables in src/store: jobs (coalescing, fair claiming, cancel, ending
  * once, recovery after a restart), the policy's snapshot, the model registry (promotion moves
  * model_version and the queue's uncertainty, rollback, deletion), help records and the built-in
- * ML backend row. */
-#include "store/store.h"
-#include "test.h"
+ * ML backend row, model files kept in the database. Run twice by ctest: on SQLite, and on the pg
+ * fixture's PostgreSQL (LL_PG_URL_FILE set: each test gets a new database). */
+#include "pg_fixture.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -13,12 +14,16 @@
 /* A lease no test outlives: jobs claimed with it are never recovered. */
 #define LIVE INT64_MAX
 
-static char dir[64];
+static char dir[64], pg_url[512];
 
 static struct store *fresh(void)
 {
     static int n;
     char path[128];
+    if (pg_url[0]) {
+        snprintf(path, sizeof path, "ll_test_loop_%d", n++);
+        return pg_fixture_store(pg_url, path);
+    }
     snprintf(path, sizeof path, "%s/db%d.sqlite3", dir, n++);
     return store_open(path, NULL);
 }
@@ -82,6 +87,114 @@ static void test_claim_is_fair(void)
     CHECK_EQ_INT(j.state, STORE_JOB_RUNNING);
     CHECK(j.started_at > 0);
     store_job_release(&j);
+    store_close(st);
+}
+
+/* Claimers racing on one database: every queued job is claimed once, none twice. */
+#define RACE_JOBS    48
+#define RACE_THREADS 8
+
+struct racer {
+    struct store *st;
+    char owner[16];
+    int64_t got[RACE_JOBS];
+    int n, errors;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    for (;;) {
+        int64_t id = 0;
+        struct base_err err = {0};
+        if (store_job_claim(r->st, r->owner, LIVE, &id, &err)) {
+            r->errors++;
+            fprintf(stderr, "%s: %s\n", r->owner, err.msg);
+            break;
+        }
+        if (!id)
+            break;
+        r->got[r->n++] = id;
+    }
+    return NULL;
+}
+
+static void test_claim_concurrent(void)
+{
+    struct store *st = fresh();
+    int64_t projects[4], id, seen[RACE_JOBS + 1] = {0};
+    for (int i = 0; i < 4; i++)
+        projects[i] = project(st);
+    for (int i = 0; i < RACE_JOBS; i++)
+        CHECK_EQ_INT(store_job_enqueue(st, projects[i % 4], STORE_JOB_TRAIN, "race", 0, 1, NULL, 0,
+                                       &id, NULL, NULL),
+                     0);
+    static struct racer r[RACE_THREADS];
+    pthread_t th[RACE_THREADS];
+    for (int i = 0; i < RACE_THREADS; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].st = st;
+        snprintf(r[i].owner, sizeof r[i].owner, "w%d", i);
+        pthread_create(&th[i], NULL, race, &r[i]);
+    }
+    int total = 0;
+    for (int i = 0; i < RACE_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(r[i].errors, 0);
+        for (int k = 0; k < r[i].n; k++) {
+            int64_t j = r[i].got[k] - (id - RACE_JOBS); /* 1..RACE_JOBS */
+            CHECK(j >= 1 && j <= RACE_JOBS);
+            CHECK_EQ_INT(seen[j]++, 0);
+            struct store_job row = {0};
+            store_job_get(st, r[i].got[k], &row, NULL);
+            CHECK_EQ_STR(row.owner, r[i].owner);
+            store_job_release(&row);
+        }
+        total += r[i].n;
+    }
+    CHECK_EQ_INT(total, RACE_JOBS);
+    /* a trigger once every job runs queues a new one: it never joins a running job */
+    int replaced = 1;
+    int64_t again = 0;
+    CHECK_EQ_INT(store_job_enqueue(st, projects[0], STORE_JOB_TRAIN, "retrain", 0, 1, NULL, 1,
+                                   &again, &replaced, NULL),
+                 0);
+    CHECK(again > id);
+    CHECK_EQ_INT(replaced, 0);
+    store_close(st);
+}
+
+static struct store_version version_of(int64_t p, double ap);
+
+static void test_model_file(void)
+{
+    struct store *st = fresh();
+    int64_t p = project(st);
+    unsigned char bytes[3001];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (unsigned char)(i * 7919 >> 3); /* every byte value, NULs included */
+    struct store_version v1 = version_of(p, 0.3), v2 = version_of(p, 0.2);
+    CHECK_EQ_INT(store_version_create_file(st, &v1, "fcos-s", 1, 0, bytes, sizeof bytes, NULL), 0);
+    CHECK_EQ_INT(store_version_create(st, &v2, "fcos-s", 0, 0, NULL), 0);
+    struct base_buf b;
+    base_buf_init(&b, 1 << 20);
+    struct base_err err = {0};
+    CHECK_EQ_INT(store_model_file_get(st, v1.id, &b, &err), 0);
+    CHECK_EQ_INT(b.len, sizeof bytes);
+    CHECK(memcmp(b.data, bytes, sizeof bytes) == 0);
+    base_buf_reset(&b);
+    CHECK_EQ_INT(store_model_file_get(st, v2.id, &b, &err), -1);
+    CHECK_EQ_INT(err.status, BASE_E_NOTFOUND);
+    /* deleting the version deletes its file: a later version with the same id could not find it */
+    CHECK_EQ_INT(store_version_promote(st, v2.id, NULL), 0);
+    char *file = NULL;
+    CHECK_EQ_INT(store_version_delete(st, v1.id, &file, NULL), 0);
+    base_free(file);
+    err = (struct base_err){0};
+    CHECK_EQ_INT(store_model_file_get(st, v1.id, &b, &err), -1);
+    CHECK_EQ_INT(err.status, BASE_E_NOTFOUND);
+    base_buf_release(&b);
+    store_version_release(&v1), store_version_release(&v2);
     store_close(st);
 }
 
@@ -365,6 +478,8 @@ static void test_predictions_many(void)
 static void setup(void) __attribute__((constructor));
 static void setup(void)
 {
+    if (!pg_fixture_url(pg_url, sizeof pg_url))
+        pg_url[0] = 0;
     snprintf(dir, sizeof dir, "/tmp/ll-test-store-loop-XXXXXX");
     if (!mkdtemp(dir))
         abort();
@@ -377,6 +492,7 @@ static void teardown(void)
 }
 
 TEST_MAIN(TEST_CASE(test_enqueue_coalesces), TEST_CASE(test_claim_is_fair),
+          TEST_CASE(test_claim_concurrent), TEST_CASE(test_model_file),
           TEST_CASE(test_cancel_and_finish), TEST_CASE(test_recover), TEST_CASE(test_loop_state),
           TEST_CASE(test_registry), TEST_CASE(test_help_and_backend),
           TEST_CASE(test_predictions_many))
