@@ -47,6 +47,7 @@ json_t *api_job_json(const struct store_job *job)
     json_object_set_new(j, "version", job->version ? json_integer(job->version) : json_null());
     json_object_set(j, "params", job->params);
     json_object_set_new(j, "pid", job->pid ? json_integer(job->pid) : json_null());
+    json_object_set_new(j, "owner", json_string(job->owner)); /* server or worker running it */
     json_object_set_new(j, "error", job->error ? json_string(job->error) : json_null());
     json_object_set_new(j, "created_at", api_time_json(job->created_at));
     json_object_set_new(j, "started_at", api_time_json(job->started_at));

@@ -57,7 +57,8 @@ static void serve_usage(FILE *out)
             "  --max-train-s S       cap on one training cycle in seconds (default: by size)\n"
             "  --arch NAME           architecture of the models the loop trains (default\n"
             "                        " DET_DEFAULT_ARCH "; see labelloop train --help)\n"
-            "  --no-training         never start training or prediction jobs (they stay queued)\n"
+            "  --no-training         never start training or prediction jobs (they stay queued\n"
+            "                        for standing workers: labelloop train-worker --server)\n"
             "  --no-zoo              no zero-shot pre-labels: a project whose labels are COCO\n"
             "                        classes or face waits for its first trained model\n"
             "  --log-level LEVEL     debug, info, warn or error (default info)\n");

@@ -113,13 +113,25 @@ int loop_record_help(struct loop *l, int64_t annotation, struct base_err *err);
 
 /* ---- the worker process ---------------------------------------------------------------------- */
 
+/* Where a worker on another machine gets the task images its data dir does not hold: fetch
+ * returns a local copy of an upload URL ("/data/upload/...") as a base_alloc'd path, or NULL with
+ * err naming the URL (the cli fetches them from the server with its API token). */
+struct loop_media {
+    char *(*fetch)(void *ctx, const char *url, struct base_err *err);
+    void *ctx;
+};
+
 struct loop_worker_opts {
-    const char *data_dir;
-    const char *db; /* the database: a PostgreSQL URL or SQLite file (NULL: the data dir's) */
-    int64_t job;
-    int threads;                /* 0: the number of CPUs */
-    double max_train_s;         /* 0: the schedule's own */
-    const char *arch;           /* architecture of new models (NULL: det's default) */
+    const char *data_dir; /* the server's, or a remote worker's own (its cache of media, models) */
+    const char *db;       /* the database: a PostgreSQL URL or SQLite file (NULL: the data dir's) */
+    int64_t job;          /* loop_worker_run's job */
+    const struct loop_media *media; /* NULL: uploads are read from data_dir */
+    int keep_files;     /* keep each new model file in the database too (store_model_file_get) */
+    const char *owner;  /* loop_worker_serve: the name its claims and leases carry */
+    double poll_s;      /* loop_worker_serve: seconds between looks at an empty queue (0: 2) */
+    int threads;        /* 0: the number of CPUs */
+    double max_train_s; /* 0: the schedule's own */
+    const char *arch;   /* architecture of new models (NULL: det's default) */
     const volatile int *cancel; /* set from a signal handler to stop cleanly (may be NULL) */
 };
 
@@ -127,6 +139,13 @@ struct loop_worker_opts {
  * in the job row: done, failed with the error, or cancelled when *cancel is set (the command
  * sets it on SIGTERM/SIGINT). Returns 0 when the job ended done or cancelled. */
 int loop_worker_run(const struct loop_worker_opts *o, struct base_err *err);
+/* A standing worker (`labelloop train-worker --server URL`, on this or another machine): claims
+ * queued jobs from the database itself (any project; o->job is ignored), holds each under a
+ * lease it renews every 5 s, runs it as loop_worker_run does and goes on, until *o->cancel is
+ * set (a running job is then cancelled and its lease given up, so that another worker takes it
+ * at once). Expired leases of dead workers or servers are queued again as the servers do. A job
+ * that fails does not stop it. Returns 0 when stopped, -1 when the database cannot be opened. */
+int loop_worker_serve(const struct loop_worker_opts *o, struct base_err *err);
 
 /* ---- pure pieces (unit-tested) ------------------------------------------------------------- */
 

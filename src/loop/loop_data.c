@@ -110,8 +110,8 @@ void loop_name_s3(const json_t *data, const char *key, struct base_err *err)
         base_err_prefix(err, "%s: ", url);
 }
 
-char *loop_task_image(struct store *st, const char *data_dir, int64_t project, const json_t *data,
-                      const char *key, struct base_err *err)
+char *loop_task_image(struct store *st, const char *data_dir, const struct loop_media *media,
+                      int64_t project, const json_t *data, const char *key, struct base_err *err)
 {
     static const char prefix[] = "/data/upload/";
     const json_t *v = json_object_get(data, key);
@@ -137,8 +137,10 @@ char *loop_task_image(struct store *st, const char *data_dir, int64_t project, c
     base_free(rel);
     struct stat sb;
     if (stat(path, &sb) || !S_ISREG(sb.st_mode)) {
-        base_err_set(err, BASE_E_NOTFOUND, "%s: the uploaded file is missing", url);
         base_free(path);
+        if (media) /* a worker on another machine: the server has it */
+            return media->fetch(media->ctx, url, err);
+        base_err_set(err, BASE_E_NOTFOUND, "%s: the uploaded file is missing", url);
         return NULL;
     }
     return path;
@@ -159,6 +161,7 @@ char *loop_models_dir(const char *data_dir, int64_t project)
 struct collect {
     struct store *st;
     const char *data_dir;
+    const struct loop_media *media;
     const struct loop_target *t;
     struct loop_data *out;
     struct base_err *err;
@@ -187,7 +190,8 @@ static int add_task(void *ctx, const struct store_task *task, struct base_err *e
         return 0;
     struct base_err e = {0};
     struct image_info info;
-    char *path = loop_task_image(x->st, x->data_dir, task->project, task->data, x->t->data_key, &e);
+    char *path = loop_task_image(x->st, x->data_dir, x->media, task->project, task->data,
+                                 x->t->data_key, &e);
     if (path && image_probe_file(path, &info, &e)) {
         loop_name_s3(task->data, x->t->data_key, &e);
         base_free(path);
@@ -212,8 +216,9 @@ static int add_task(void *ctx, const struct store_task *task, struct base_err *e
     return rc;
 }
 
-int loop_data_load(struct store *st, const char *data_dir, int64_t project,
-                   const struct loop_target *t, struct loop_data *out, struct base_err *err)
+int loop_data_load(struct store *st, const char *data_dir, const struct loop_media *media,
+                   int64_t project, const struct loop_target *t, struct loop_data *out,
+                   struct base_err *err)
 {
     memset(out, 0, sizeof *out);
     const char *const *classes = (const char *const *)t->classes;
@@ -223,7 +228,7 @@ int loop_data_load(struct store *st, const char *data_dir, int64_t project,
         loop_data_release(out);
         return -1;
     }
-    struct collect x = {st, data_dir, t, out, err};
+    struct collect x = {st, data_dir, media, t, out, err};
     struct store_task_query q = {.project = project, .only_annotated = 1, .with_annotations = 1};
     if (store_task_each(st, &q, add_task, &x, err)) {
         loop_data_release(out);

@@ -29,8 +29,8 @@ void loop_target_release(struct loop_target *t);
 /* Names an error about the cached copy of an s3:// image by the object's URI (the cache file's
  * name means nothing to a reader of the log); other URLs are named already. */
 void loop_name_s3(const json_t *data, const char *key, struct base_err *err);
-char *loop_task_image(struct store *st, const char *data_dir, int64_t project, const json_t *data,
-                      const char *key, struct base_err *err);
+char *loop_task_image(struct store *st, const char *data_dir, const struct loop_media *media,
+                      int64_t project, const json_t *data, const char *key, struct base_err *err);
 
 /* "<data_dir>/models/<project>" and a model file path under the data dir (both base_alloc'd). */
 char *loop_models_dir(const char *data_dir, int64_t project);
@@ -44,8 +44,9 @@ struct loop_data {
     int skipped;
     int train_total, heldout_total; /* before loop_data_cap */
 };
-int loop_data_load(struct store *st, const char *data_dir, int64_t project,
-                   const struct loop_target *t, struct loop_data *out, struct base_err *err);
+int loop_data_load(struct store *st, const char *data_dir, const struct loop_media *media,
+                   int64_t project, const struct loop_target *t, struct loop_data *out,
+                   struct base_err *err);
 /* Appends the samples of src whose keep[i] is set (all when keep is NULL) to dst, which has the
  * same classes; paths and boxes are copied. */
 int loop_dataset_append(struct det_dataset *dst, const struct det_dataset *src, const char *keep,
@@ -88,16 +89,34 @@ void loop_shot_prediction(const struct loop_shot *s, const struct loop_target *t
 
 /* Whether a version's `file` names a zoo model rather than a model file. */
 int loop_is_zoo(const char *file);
-/* What det_predictor_open takes for a version's `file`: the model file's path under the data dir,
- * or for a zoo version the zoo spec of the project's labels as they match now (base_alloc'd). */
-char *loop_model_path(const char *data_dir, const struct store_project *project,
-                      const struct loop_target *t, const char *file);
+/* What det_predictor_open takes for version v: the model file's path under the data dir, or for
+ * a zoo version the zoo spec of the project's labels as they match now (base_alloc'd). A model
+ * file missing from this data dir is first written there from the copy kept in the database (a
+ * model trained on another machine); when there is none, the path is returned all the same and
+ * opening it says the file is missing. */
+char *loop_model_path(struct store *st, const char *data_dir, const struct store_project *project,
+                      const struct loop_target *t, const struct store_version *v);
 /* The zoo spec (det.h) for the project's labels that match a COCO class through its
  * loop_label_map or det_zoo_match, or NULL when none does (base_alloc'd). `file`: the zoo
  * version's file, or NULL for a new version; a version that names BlazeFace keeps it as its
  * face network, every other one gets FaceBoxes. */
 char *loop_zoo_spec(const struct store_project *project, const struct loop_target *t,
                     const char *file);
+
+/* ---- job leases (loop_worker.c), shared by the server's scheduler and standing workers ---- */
+
+/* A running job's lease: renewed every LOOP_LEASE_RENEW_S while its worker lives, so a job whose
+ * server or worker stopped or hangs is queued again by another one within LOOP_LEASE_S +
+ * LOOP_RECOVER_S; expired leases are looked for at start and every LOOP_RECOVER_S; a job is tried
+ * LOOP_MAX_ATTEMPTS times. */
+#define LOOP_LEASE_S       30.0
+#define LOOP_LEASE_RENEW_S 5.0
+#define LOOP_RECOVER_S     10.0
+#define LOOP_MAX_ATTEMPTS  3
+/* Microseconds since the epoch s seconds from now. */
+int64_t loop_lease_end(double s);
+/* store_jobs_recover now, with a warning that counts what it did. */
+int loop_jobs_recover(struct store *st, struct base_err *err);
 
 /* ---- the service (loop_service.c, loop_events.c, loop_serve.c) ---- */
 
@@ -164,6 +183,7 @@ typedef void loop_refresh_fn(void *user, const struct loop_refresh_stats *s, dou
 struct loop_refresh {
     struct store *st;
     const char *data_dir;
+    const struct loop_media *media; /* may be NULL */
     int64_t project;
     const struct loop_target *target;
     struct det_predictor *predictor;

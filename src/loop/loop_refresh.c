@@ -57,7 +57,8 @@ static int predict_one(const struct loop_refresh *r, const struct todo *t, int *
 {
     struct base_err e = {0};
     json_t *data = json_loads(t->data, 0, NULL);
-    char *path = loop_task_image(r->st, r->data_dir, r->project, data, r->target->data_key, &e);
+    char *path =
+        loop_task_image(r->st, r->data_dir, r->media, r->project, data, r->target->data_key, &e);
     struct loop_shot shot;
     int rc = path ? loop_predict_file(r->predictor, path, r->thr, &shot, &e) : -1;
     if (rc && path)

@@ -23,7 +23,7 @@ static struct loop_cached *borrow(struct loop *l, const struct store_version *v,
     }
     victim = empty ? empty : lru;
     int rc = 0;
-    char *path = loop_model_path(l->data_dir, row, t, v->file);
+    char *path = loop_model_path(l->st, l->data_dir, row, t, v);
     if (c && strcmp(c->version, v->name)) {
         rc = det_predictor_swap(c->p, path, err); /* calls in flight finish on the old one */
         if (rc == 0)
@@ -125,7 +125,7 @@ int loop_predict_task(struct loop *l, int64_t task, int *made, struct base_err *
     if ((rc = store_task_each(l->st, &q, look, &x, err)) < 0 || x.has)
         goto out;
     struct base_err why = {0};
-    if (!(path = loop_task_image(l->st, l->data_dir, project, x.data, t.data_key, &why))) {
+    if (!(path = loop_task_image(l->st, l->data_dir, NULL, project, x.data, t.data_key, &why))) {
         BASE_DEBUG("loop: task %lld not predicted: %s", (long long)task, why.msg);
         goto out;
     }

@@ -20,34 +20,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define LOOP_MAX_ATTEMPTS 3
-#define KILL_GRACE_S      5.0
-/* A running job's lease: renewed every LEASE_RENEW_S while its worker lives, so a job whose
- * server stopped or hangs is queued again by another server (or this one, restarted) within
- * LEASE_S + RECOVER_S; expired leases are looked for at start and every RECOVER_S. */
-#define LEASE_S       30.0
-#define LEASE_RENEW_S 5.0
-#define RECOVER_S     10.0
-
-static int64_t lease_end(double s)
-{
-    return base_time_us() + (int64_t)(s * 1e6);
-}
+#define KILL_GRACE_S 5.0
 
 /* Queues again the jobs whose lease ran out (at start: also this data dir's jobs from before a
  * restart, whose lease the stopping server gave up). */
 static int recover(struct loop *l, struct base_err *err)
 {
-    int64_t failed = 0, requeued = 0;
     l->recovered_at = base_now();
-    if (store_jobs_recover(l->st, base_time_us(), LOOP_MAX_ATTEMPTS, &failed, &requeued, err))
-        return -1;
-    if (failed || requeued)
-        BASE_WARN("loop: %lld job(s) lost their server (lease expired): %lld queued again, %lld"
-                  " failed after %d attempts",
-                  (long long)(failed + requeued), (long long)requeued, (long long)failed,
-                  LOOP_MAX_ATTEMPTS);
-    return 0;
+    return loop_jobs_recover(l->st, err);
 }
 
 void loop_wake(struct loop *l)
@@ -250,7 +230,8 @@ static void renew(struct loop *l)
     int owned = 1, cancel = 0;
     struct base_err err = {0};
     l->lease_renewed = base_now();
-    if (store_job_renew(l->st, l->job, l->owner, lease_end(LEASE_S), &owned, &cancel, &err)) {
+    if (store_job_renew(l->st, l->job, l->owner, loop_lease_end(LOOP_LEASE_S), &owned, &cancel,
+                        &err)) {
         BASE_WARN("loop: job %lld: cannot renew its lease: %s", (long long)l->job, err.msg);
         return;
     }
@@ -271,7 +252,7 @@ static void watch(struct loop *l)
     int eof = pump(l, 200);
     if (base_now() - l->tail_saved > 2.0)
         save_tail(l);
-    if (base_now() - l->lease_renewed > LEASE_RENEW_S)
+    if (base_now() - l->lease_renewed > LOOP_LEASE_RENEW_S)
         renew(l);
     int status = 0;
     if (waitpid(l->pid, &status, WNOHANG) == l->pid) {
@@ -302,9 +283,9 @@ static void *scheduler(void *arg)
         pthread_mutex_unlock(&l->mu);
         int64_t id = 0;
         struct base_err err = {0};
-        if (base_now() - l->recovered_at > RECOVER_S && recover(l, &err))
+        if (base_now() - l->recovered_at > LOOP_RECOVER_S && recover(l, &err))
             BASE_WARN("loop: cannot look for jobs whose server stopped: %s", err.msg);
-        if (store_job_claim(l->st, l->owner, lease_end(LEASE_S), &id, &err))
+        if (store_job_claim(l->st, l->owner, loop_lease_end(LOOP_LEASE_S), &id, &err))
             BASE_WARN("loop: cannot take the next job: %s", err.msg);
         if (id)
             start_job(l, id);

@@ -7,8 +7,11 @@
 
 #include "nn/nn.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 struct worker {
     struct store *st;
@@ -231,8 +234,9 @@ static int predict_all(struct worker *w, const char *model_file, const char *ver
     struct det_predictor *p = det_predictor_open(model_file, err);
     if (!p)
         return -1;
-    struct loop_refresh r = {w->st, w->o->data_dir, w->job.project,   &w->target, p, version,
-                             thr,   w->o->cancel,   refresh_progress, w};
+    struct loop_refresh r = {w->st, w->o->data_dir, w->o->media, w->job.project, &w->target,
+                             p,     version,        thr,         w->o->cancel,   refresh_progress,
+                             w};
     struct loop_refresh_stats s;
     int rc = loop_refresh_run(&r, &s, err);
     fprintf(stderr, "predicted %lld of %lld tasks with %s (%lld skipped)\n", (long long)s.made,
@@ -270,15 +274,20 @@ static int record(struct worker *w, struct det_model *m, const struct loop_data 
     char *dir = loop_models_dir(w->o->data_dir, w->job.project);
     char *path = loop_data_path(w->o->data_dir, v->file);
     char *cur_path =
-        cur ? loop_model_path(w->o->data_dir, &w->project, &w->target, cur->file) : NULL;
+        cur ? loop_model_path(w->st, w->o->data_dir, &w->project, &w->target, cur) : NULL;
     int rc = base_mkdirs(dir, err) || det_model_save(m, path, err) ? -1 : 0;
     report(w, "evaluating", json_object(), 1);
     if (rc == 0)
         rc = judge(m, cur_path, data, v, promoted, err);
     else
         det_model_free(m);
+    char *bytes = NULL;
+    size_t size = 0;
+    if (rc == 0 && w->o->keep_files) /* for servers and workers on other machines */
+        rc = base_file_read(path, (size_t)1 << 30, &bytes, &size, err);
     if (rc == 0)
-        rc = store_version_create(w->st, v, v->arch, *promoted, w->job.id, err);
+        rc = store_version_create_file(w->st, v, v->arch, *promoted, w->job.id, bytes, size, err);
+    base_free(bytes);
     if (rc)
         remove(path); /* nothing points at it: no orphan file */
     base_free(dir);
@@ -296,7 +305,7 @@ static int run_train(struct worker *w, struct base_err *err)
     int scratch = json_is_true(json_object_get(w->job.params, LOOP_PARAM_FROM_SCRATCH));
     /* a zoo version seeds nothing: training starts from the pretrained backbone */
     char *cur_path = has_cur && !scratch && !loop_is_zoo(cur.file)
-                         ? loop_data_path(w->o->data_dir, cur.file)
+                         ? loop_model_path(w->st, w->o->data_dir, &w->project, &w->target, &cur)
                          : NULL;
     const char *arch = w->o->arch ? w->o->arch : DET_DEFAULT_ARCH;
     if (cur_path && !base_file_exists(cur_path)) {
@@ -312,7 +321,8 @@ static int run_train(struct worker *w, struct base_err *err)
         cur_path = NULL;
     }
     report(w, "loading", json_object(), 1);
-    int rc = loop_data_load(w->st, w->o->data_dir, w->job.project, &w->target, &data, err);
+    int rc =
+        loop_data_load(w->st, w->o->data_dir, w->o->media, w->job.project, &w->target, &data, err);
     if (rc == 0)
         rc = loop_data_cap(&data, LOOP_TRAIN_MAX, LOOP_HELDOUT_MAX, (uint64_t)w->job.id, err);
     if (rc == 0 && data.train->nsamples == 0)
@@ -342,7 +352,7 @@ static int run_predict(struct worker *w, struct base_err *err)
     int rc = w->job.version ? store_version_get(w->st, w->job.version, &v, err)
                             : store_version_current(w->st, w->job.project, &v, err);
     if (rc == 0) {
-        char *path = loop_model_path(w->o->data_dir, &w->project, &w->target, v.file);
+        char *path = loop_model_path(w->st, w->o->data_dir, &w->project, &w->target, &v);
         rc = predict_all(w, path, v.name, (float)v.score_thr, err);
         base_free(path);
     }
@@ -350,9 +360,9 @@ static int run_predict(struct worker *w, struct base_err *err)
     return rc;
 }
 
-static int run(struct worker *w, struct base_err *err)
+static int run(struct worker *w, int64_t job, struct base_err *err)
 {
-    if (store_job_get(w->st, w->o->job, &w->job, err))
+    if (store_job_get(w->st, job, &w->job, err))
         return -1;
     if (w->job.state != STORE_JOB_RUNNING)
         return base_err_set(err, BASE_E_CONFLICT, "job %lld is %s, not running",
@@ -363,28 +373,158 @@ static int run(struct worker *w, struct base_err *err)
     return w->job.kind == STORE_JOB_TRAIN ? run_train(w, err) : run_predict(w, err);
 }
 
-int loop_worker_run(const struct loop_worker_opts *o, struct base_err *err)
+/* Runs job `job` to its end and records it, except a run stopped by the worker's own shutdown
+ * (`handed_back` set): its lease is given up instead, so that another worker retries it. */
+static int work(struct store *st, const struct loop_worker_opts *o, int64_t job,
+                const volatile int *handed_back, struct base_err *err)
 {
-    char *db = o->db ? base_strdup(o->db) : base_path_join(o->data_dir, "labelloop.sqlite3");
-    struct worker w = {.o = o};
-    w.st = store_open(db, err);
-    base_free(db);
-    if (!w.st)
-        return -1;
-    if (o->threads > 0)
-        nn_set_num_threads(o->threads);
-    int rc = run(&w, err);
+    struct worker w = {.st = st, .o = o};
+    int rc = run(&w, job, err);
     enum store_job_state end = rc == 0                           ? STORE_JOB_DONE
                                : err->status == BASE_E_CANCELLED ? STORE_JOB_CANCELLED
                                                                  : STORE_JOB_FAILED;
-    if (w.job.id && store_job_finish(w.st, w.job.id, end, rc ? err->msg : NULL, NULL, NULL))
+    int owned, cancel;
+    if (handed_back && *handed_back && end == STORE_JOB_CANCELLED) {
+        if (store_job_renew(st, job, o->owner, 0, &owned, &cancel, NULL))
+            BASE_WARN("loop: job %lld: cannot give its lease up", (long long)job);
+        fprintf(stderr, "job %lld handed back: this worker stops\n", (long long)job);
+    } else if (w.job.id && store_job_finish(st, w.job.id, end, rc ? err->msg : NULL, NULL, NULL)) {
         BASE_WARN("loop: job %lld: cannot record its end", (long long)w.job.id);
+    }
     if (rc)
-        fprintf(stderr, "job %lld %s: %s\n", (long long)o->job, store_job_state_name(end),
-                err->msg);
+        fprintf(stderr, "job %lld %s: %s\n", (long long)job, store_job_state_name(end), err->msg);
     loop_target_release(&w.target);
     store_project_release(&w.project);
     store_job_release(&w.job);
-    store_close(w.st);
     return rc == 0 || end == STORE_JOB_CANCELLED ? 0 : -1;
+}
+
+static struct store *open_db(const struct loop_worker_opts *o, struct base_err *err)
+{
+    char *db = o->db ? base_strdup(o->db) : base_path_join(o->data_dir, "labelloop.sqlite3");
+    struct store *st = store_open(db, err);
+    base_free(db);
+    if (st && o->threads > 0)
+        nn_set_num_threads(o->threads);
+    return st;
+}
+
+int loop_worker_run(const struct loop_worker_opts *o, struct base_err *err)
+{
+    struct store *st = open_db(o, err);
+    if (!st)
+        return -1;
+    int rc = work(st, o, o->job, NULL, err);
+    store_close(st);
+    return rc;
+}
+
+/* ---- leases ---- */
+
+int64_t loop_lease_end(double s)
+{
+    return base_time_us() + (int64_t)(s * 1e6);
+}
+
+int loop_jobs_recover(struct store *st, struct base_err *err)
+{
+    int64_t failed = 0, requeued = 0;
+    if (store_jobs_recover(st, base_time_us(), LOOP_MAX_ATTEMPTS, &failed, &requeued, err))
+        return -1;
+    if (failed || requeued)
+        BASE_WARN("loop: %lld job(s) lost their server (lease expired): %lld queued again, %lld"
+                  " failed after %d attempts",
+                  (long long)(failed + requeued), (long long)requeued, (long long)failed,
+                  LOOP_MAX_ATTEMPTS);
+    return 0;
+}
+
+/* ---- the standing worker ---- */
+
+/* The lease of the job a standing worker runs, renewed by a thread of its own while the job
+ * runs on the caller's; `cancel` is the job's stop flag: set when a cancel was asked for through
+ * the job row, when the lease was lost, or when the worker itself stops (`handed_back`). */
+struct lease {
+    struct store *st;
+    const struct loop_worker_opts *o;
+    int64_t job;
+    volatile int cancel, handed_back, done;
+};
+
+static void nap(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static void *keep_lease(void *arg)
+{
+    struct lease *l = arg;
+    double renewed = base_now();
+    while (!l->done) {
+        nap(0.1);
+        if (*l->o->cancel && !l->cancel)
+            l->handed_back = l->cancel = 1;
+        if (base_now() - renewed < LOOP_LEASE_RENEW_S || l->handed_back)
+            continue;
+        int owned = 1, cancel = 0;
+        struct base_err e = {0};
+        if (store_job_renew(l->st, l->job, l->o->owner, loop_lease_end(LOOP_LEASE_S), &owned,
+                            &cancel, &e))
+            BASE_WARN("loop: job %lld: cannot renew its lease: %s", (long long)l->job, e.msg);
+        else
+            renewed = base_now();
+        if (!owned || cancel) {
+            if (!owned)
+                BASE_WARN("loop: job %lld: lease lost (another worker runs it now)",
+                          (long long)l->job);
+            l->cancel = 1;
+        }
+    }
+    return NULL;
+}
+
+static void serve_one(struct store *st, const struct loop_worker_opts *o, int64_t job)
+{
+    struct lease l = {st, o, job, 0, 0, 0};
+    struct loop_worker_opts jo = *o;
+    jo.cancel = &l.cancel;
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, keep_lease, &l) == 0;
+    fprintf(stderr, "job %lld claimed by %s\n", (long long)job, o->owner);
+    struct base_err e = {0};
+    if (!threaded)
+        BASE_WARN("loop: job %lld: no lease thread: the lease may lapse", (long long)job);
+    work(st, &jo, job, &l.handed_back, &e);
+    l.done = 1;
+    if (threaded)
+        pthread_join(th, NULL);
+}
+
+int loop_worker_serve(const struct loop_worker_opts *o, struct base_err *err)
+{
+    struct store *st = open_db(o, err);
+    if (!st)
+        return -1;
+    double poll = o->poll_s > 0 ? o->poll_s : 2.0, recovered = 0;
+    fprintf(stderr, "worker %s: waiting for jobs\n", o->owner);
+    while (!*o->cancel) {
+        struct base_err e = {0};
+        int64_t id = 0;
+        if (base_now() - recovered > LOOP_RECOVER_S) {
+            recovered = base_now();
+            if (loop_jobs_recover(st, &e))
+                BASE_WARN("loop: cannot look for expired leases: %s", e.msg);
+        }
+        if (store_job_claim(st, o->owner, loop_lease_end(LOOP_LEASE_S), &id, &e))
+            BASE_WARN("loop: cannot claim a job (retrying in %.0f s): %s", poll, e.msg);
+        if (id) {
+            serve_one(st, o, id);
+            continue;
+        }
+        for (double t = 0; t < poll && !*o->cancel; t += 0.1)
+            nap(0.1);
+    }
+    store_close(st);
+    return 0;
 }

@@ -106,13 +106,36 @@ char *loop_zoo_spec(const struct store_project *project, const struct loop_targe
     return spec;
 }
 
-char *loop_model_path(const char *data_dir, const struct store_project *project,
-                      const struct loop_target *t, const char *file)
+/* Writes the copy of v's model file kept in the database to path, when there is one. */
+static void fetch_model(struct store *st, const struct store_version *v, const char *path)
 {
-    if (!loop_is_zoo(file))
-        return loop_data_path(data_dir, file);
-    char *spec = loop_zoo_spec(project, t, file);
-    return spec ? spec : base_strdup(file); /* no label matches now: predicts nothing */
+    struct base_buf b;
+    base_buf_init(&b, (size_t)1 << 30);
+    struct base_err e = {0};
+    char *dir = base_strdup(path);
+    *strrchr(dir, '/') = 0;
+    if (store_model_file_get(st, v->id, &b, &e) == 0 &&
+        (base_mkdirs(dir, &e) || base_file_write_atomic(path, b.data, b.len, &e)))
+        BASE_WARN("loop: cannot write model %s (version %s): %s", path, v->name, e.msg);
+    else if (e.status && e.status != BASE_E_NOTFOUND)
+        BASE_WARN("loop: model of version %s: %s", v->name, e.msg);
+    else if (!e.status)
+        BASE_INFO("loop: model of version %s copied from the database to %s", v->name, path);
+    base_free(dir);
+    base_buf_release(&b);
+}
+
+char *loop_model_path(struct store *st, const char *data_dir, const struct store_project *project,
+                      const struct loop_target *t, const struct store_version *v)
+{
+    if (!loop_is_zoo(v->file)) {
+        char *path = loop_data_path(data_dir, v->file);
+        if (!base_file_exists(path) && strchr(path, '/'))
+            fetch_model(st, v, path);
+        return path;
+    }
+    char *spec = loop_zoo_spec(project, t, v->file);
+    return spec ? spec : base_strdup(v->file); /* no label matches now: predicts nothing */
 }
 
 /* The version row of the zoo model for the project's matching labels. */
