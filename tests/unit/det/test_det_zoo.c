@@ -69,21 +69,17 @@ static int compare_detections(const float *rows, const float *t, double *eb, dou
 
 static void test_centernet_matches_tfjs(void)
 {
-    struct base_err err;
-    struct det_model *m = tfjs_oracle_zoo("centernet-coco", 80, "person", SIZE);
-    CHECK(m != NULL);
-    if (!m)
+    struct tfjs_oracle_case c;
+    int ok = tfjs_oracle_case_open(&c, "centernet-coco", 80, "person", SIZE, NPIC, prepare) == 0;
+    CHECK(ok);
+    if (!ok) {
+        tfjs_oracle_case_release(&c);
         return;
-    size_t plane = (size_t)SIZE * SIZE * 3;
-    float *nchw = malloc(sizeof(float) * NPIC * plane),
-          *nhwc = malloc(sizeof(float) * NPIC * plane);
-    for (int k = 0; k < NPIC; k++)
-        CHECK(prepare(m, k, nchw, nhwc) == 0);
-    struct nn_graph *g = nn_graph_new(m->nn);
-    det_zoo_build(m, g, NPIC, SIZE);
-    CHECK(nn_graph_compile(g, NN_INFER, NN_BACKEND_DEFAULT, &err) == 0);
-    memcpy(nn_graph_input(g, 0, NULL), nchw, sizeof(float) * NPIC * plane);
-    CHECK(nn_graph_forward(g, &err) == 0);
+    }
+    struct det_model *m = c.m;
+    struct nn_graph *g = c.g;
+    const float *nhwc = c.nhwc;
+    size_t plane = c.plane;
     size_t nk = (size_t)HM * HM * 80, nw = (size_t)HM * HM * 4, nd = (size_t)DET_ZOO_TOPK * 6;
     for (int n = 0; n < NPIC; n++) {
         size_t count = 0;
@@ -108,10 +104,7 @@ static void test_centernet_matches_tfjs(void)
         CHECK(kept > 0 && same && eb < 1e-3 && es < 1e-3);
         free(tf);
     }
-    nn_graph_free(g);
-    free(nchw);
-    free(nhwc);
-    det_model_free(m);
+    tfjs_oracle_case_release(&c);
 }
 
 /* Through the predictor as the CLI and the loop use it: a person in the portrait, by COCO's name

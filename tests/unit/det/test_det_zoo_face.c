@@ -34,23 +34,18 @@ static int prepare(const struct det_model *m, int k, float *nchw, float *nhwc)
 
 static void test_blazeface_matches_tfjs(void)
 {
-    struct base_err err;
-    struct det_model *m = tfjs_oracle_zoo("blazeface-back", 1, "face", SIZE);
-    CHECK(m != NULL);
-    if (!m)
+    struct tfjs_oracle_case c;
+    int ok = tfjs_oracle_case_open(&c, "blazeface-back", 1, "face", SIZE, NPIC, prepare) == 0;
+    CHECK(ok);
+    if (!ok) {
+        tfjs_oracle_case_release(&c);
         return;
-    size_t plane = (size_t)SIZE * SIZE * 3, want = 0;
+    }
+    struct nn_graph *g = c.g;
+    const float *nhwc = c.nhwc;
+    size_t plane = c.plane, want = 0;
     for (int o = 0; o < 4; o++)
         want += (size_t)chans[o] * sides[o] * sides[o];
-    float *nchw = malloc(sizeof(float) * NPIC * plane),
-          *nhwc = malloc(sizeof(float) * NPIC * plane);
-    for (int k = 0; k < NPIC; k++)
-        CHECK(prepare(m, k, nchw, nhwc) == 0);
-    struct nn_graph *g = nn_graph_new(m->nn);
-    det_zoo_build(m, g, NPIC, SIZE);
-    CHECK(nn_graph_compile(g, NN_INFER, NN_BACKEND_DEFAULT, &err) == 0);
-    memcpy(nn_graph_input(g, 0, NULL), nchw, sizeof(float) * NPIC * plane);
-    CHECK(nn_graph_forward(g, &err) == 0);
     for (int n = 0; n < NPIC; n++) {
         size_t count = 0;
         float *tf =
@@ -87,10 +82,7 @@ static void test_blazeface_matches_tfjs(void)
         free(rows);
         free(tf);
     }
-    nn_graph_free(g);
-    free(nchw);
-    free(nhwc);
-    det_model_free(m);
+    tfjs_oracle_case_release(&c);
 }
 
 static void test_predictor_finds_faces(void)

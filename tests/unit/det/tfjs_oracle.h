@@ -1,7 +1,8 @@
 /* The TF.js oracle of the det tests: runs tests/oracle/tfjs_run.mjs (TF.js's pure-JS CPU backend
  * in node) on a graph model (centernet, blazeface-back) and reads back the nodes it was asked
  * for. Shared by the backbone test (test_det_mv3.c) and the zoo tests (test_det_zoo.c,
- * test_det_zoo_face.c). */
+ * test_det_zoo_face.c, test_det_zoo_faceboxes.c), which run a zoo graph of ours beside it
+ * (struct tfjs_oracle_case). */
 #ifndef LL_TEST_TFJS_ORACLE_H
 #define LL_TEST_TFJS_ORACLE_H
 
@@ -99,6 +100,52 @@ static inline int tfjs_oracle_prepare(const struct det_model *m, const char *pat
         for (int c = 0; c < 3; c++)
             nhwc[((size_t)k * plane + i) * 3 + c] = chw[(size_t)c * plane + i] * scale + shift;
     return rc;
+}
+
+/* One zoo model's side of an oracle test: the model, npic pictures prepared for it (nchw: ours,
+ * nhwc: the graph's own input) and our graph run forward on them. */
+struct tfjs_oracle_case {
+    struct det_model *m;
+    float *nchw, *nhwc;
+    size_t plane; /* floats of one picture */
+    struct nn_graph *g;
+};
+typedef int (*tfjs_oracle_prepare_fn)(const struct det_model *m, int k, float *nchw, float *nhwc);
+
+/* Opens zoo model `name` (checked as tfjs_oracle_zoo does), prepares pictures 0..npic-1 with
+ * `prepare` and runs our graph on them: 0, or -1 after saying why on stderr (what was made is
+ * still for tfjs_oracle_case_release to free). */
+static inline int tfjs_oracle_case_open(struct tfjs_oracle_case *c, const char *name, int nclasses,
+                                        const char *first, int size, int npic,
+                                        tfjs_oracle_prepare_fn prepare)
+{
+    memset(c, 0, sizeof *c);
+    if (!(c->m = tfjs_oracle_zoo(name, nclasses, first, size)))
+        return -1;
+    c->plane = (size_t)size * size * 3;
+    c->nchw = malloc(sizeof(float) * npic * c->plane);
+    c->nhwc = malloc(sizeof(float) * npic * c->plane);
+    for (int k = 0; k < npic; k++)
+        if (prepare(c->m, k, c->nchw, c->nhwc))
+            return -1;
+    struct base_err err;
+    c->g = nn_graph_new(c->m->nn);
+    det_zoo_build(c->m, c->g, npic, size);
+    if (nn_graph_compile(c->g, NN_INFER, NN_BACKEND_DEFAULT, &err) == 0) {
+        memcpy(nn_graph_input(c->g, 0, NULL), c->nchw, sizeof(float) * npic * c->plane);
+        if (nn_graph_forward(c->g, &err) == 0)
+            return 0;
+    }
+    fprintf(stderr, "%s: %s\n", name, err.msg);
+    return -1;
+}
+
+static inline void tfjs_oracle_case_release(struct tfjs_oracle_case *c)
+{
+    nn_graph_free(c->g);
+    free(c->nchw);
+    free(c->nhwc);
+    det_model_free(c->m);
 }
 
 #endif
