@@ -297,8 +297,10 @@ static int flush(struct copy *cp, const struct copy_table *t, struct base_err *e
     return rc;
 }
 
-static void read_val(struct copy *cp, const struct copy_table *t, struct store_stmt *s, int i,
-                     struct copy_val *x)
+/* Column i of the current row; text is copied into `arena` (it must outlive the statement's
+ * next step: the batch), or with a NULL arena pointed at in place (read before the next step). */
+static void read_val(struct base_arena *arena, const struct copy_table *t, struct store_stmt *s,
+                     int i, struct copy_val *x)
 {
     x->kind = t->kind[i];
     x->null = store_col_null(s, i);
@@ -309,7 +311,7 @@ static void read_val(struct copy *cp, const struct copy_table *t, struct store_s
     else if (x->kind == COPY_REAL)
         x->r = store_col_real(s, i);
     else
-        x->t = cp->arena ? store_col_text(s, i, cp->arena) : store_col_str(s, i);
+        x->t = arena ? store_col_text(s, i, arena) : store_col_str(s, i);
 }
 
 static int copy_row(struct copy *cp, const struct copy_table *t, struct store_stmt *s,
@@ -317,7 +319,7 @@ static int copy_row(struct copy *cp, const struct copy_table *t, struct store_st
 {
     struct copy_val *row = &cp->vals[cp->nrows * t->ncols];
     for (int i = 0; i < t->ncols; i++)
-        read_val(cp, t, s, i, &row[i]);
+        read_val(cp->arena, t, s, i, &row[i]);
     return ++cp->nrows == cp->batch_rows ? flush(cp, t, err) : 0;
 }
 
@@ -331,7 +333,7 @@ static int sum_row(struct copy *cp, const struct copy_table *t, struct store_stm
     crypto_generichash_init(&h, NULL, 0, 8);
     for (int i = 0; i < t->ncols; i++) {
         struct copy_val x = {0};
-        read_val(cp, t, s, i, &x);
+        read_val(NULL, t, s, i, &x); /* hashed before the next step */
         unsigned char tag[2] = {(unsigned char)x.kind, (unsigned char)x.null};
         crypto_generichash_update(&h, tag, 2);
         if (x.null)
@@ -356,12 +358,9 @@ static int sum_row(struct copy *cp, const struct copy_table *t, struct store_stm
 static int checksum(struct copy *cp, struct store_conn *c, const struct copy_table *t,
                     int64_t *rows, uint64_t *sum, struct base_err *err)
 {
-    struct base_arena *keep = cp->arena;
-    cp->arena = NULL; /* sum_row reads each value in place */
     cp->rows = 0;
     cp->sum = 0;
     int rc = scan(cp, c, t, sum_row, err);
-    cp->arena = keep;
     *rows = cp->rows;
     *sum = cp->sum;
     return rc;
