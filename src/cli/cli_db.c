@@ -11,18 +11,20 @@
 
 static void db_usage(FILE *out)
 {
-    fprintf(out, "usage: labelloop db migrate-to URL [--data-dir DIR]\n\n"
-                 "migrate-to  copies every user, project, task, annotation, prediction, model\n"
-                 "            version and job of the data dir's SQLite database into the\n"
-                 "            PostgreSQL database URL (postgresql://user:password@host/dbname),\n"
-                 "            which must be empty (a new database: the schema is created). All or\n"
-                 "            nothing: one transaction, committed only when every table's row\n"
-                 "            count and checksum match. Stop the server first: rows written\n"
-                 "            after the copy started are not copied. Media and model files stay\n"
-                 "            in the data dir; afterwards run `labelloop serve --data-dir DIR\n"
-                 "            --db URL`.\n\n"
-                 "options:\n"
-                 "  --data-dir DIR   the data dir to copy (default ./labelloop-data)\n");
+    fprintf(out,
+            "usage: labelloop db migrate-to URL [--data-dir DIR]\n\n"
+            "migrate-to  copies every user, project, task, annotation, prediction, model\n"
+            "            version and job of the data dir's SQLite database into the\n"
+            "            PostgreSQL database URL (postgresql://user:password@host/dbname),\n"
+            "            which must be empty (a new database: the schema is created). All or\n"
+            "            nothing: one transaction, committed only when every table's row\n"
+            "            count and checksum match. Stop the server first: rows written\n"
+            "            after the copy started are not copied. Then the model files of the\n"
+            "            versions (models/) are kept in the database too, so that servers\n"
+            "            and workers on other machines can load them. Media stay in the\n"
+            "            data dir; afterwards run `labelloop serve --data-dir DIR --db URL`.\n\n"
+            "options:\n"
+            "  --data-dir DIR   the data dir to copy (default ./labelloop-data)\n");
 }
 
 static void progress(void *ctx, const char *table, int64_t done, int64_t total)
@@ -31,6 +33,38 @@ static void progress(void *ctx, const char *table, int64_t done, int64_t total)
     if (!*bar)
         *bar = base_progress_new("migrate", (uint64_t)total, "rows");
     base_progress_update(*bar, (uint64_t)done, table);
+}
+
+struct models {
+    struct store *to;
+    const char *data_dir;
+    int kept, missing;
+    uint64_t bytes;
+};
+
+/* Keeps one version's model file in the target database (zoo versions have none). */
+static int keep_model(void *ctx, const struct store_version *v, struct base_err *err)
+{
+    struct models *m = ctx;
+    if (!strncmp(v->file, "zoo:", 4) || !v->file[0])
+        return 0;
+    char *path = base_path_join(m->data_dir, v->file), *data = NULL;
+    size_t len = 0;
+    struct base_err e = {0};
+    int rc = 0;
+    if (base_file_read(path, (size_t)1 << 30, &data, &len, &e)) {
+        fprintf(stderr,
+                "migrate-to: version %s (project %lld): %s; servers elsewhere cannot load"
+                " it\n",
+                v->name, (long long)v->project, e.msg);
+        m->missing++;
+    } else if ((rc = store_model_file_put(m->to, v->id, data, len, err)) == 0) {
+        m->kept++;
+        m->bytes += len;
+    }
+    base_free(data);
+    base_free(path);
+    return rc;
 }
 
 static int migrate(const char *data_dir, const char *url)
@@ -57,6 +91,14 @@ static int migrate(const char *data_dir, const char *url)
                    (long long)r->table[i].rows, (unsigned long long)r->table[i].checksum);
         printf("migrated %lld rows of %d tables in %.2f s; counts and checksums verified\n",
                (long long)r->rows, r->ntables, base_now() - t0);
+        struct models m = {to, data_dir, 0, 0, 0};
+        if (store_version_each(to, 0, keep_model, &m, &err))
+            rc = cli_fail("migrate-to: the rows are copied, but model files are not: %s (drop"
+                          " and create the database, then run it again)",
+                          err.msg);
+        else
+            printf("model files: %d kept in the database (%.1f MB), %d missing\n", m.kept,
+                   (double)m.bytes / 1e6, m.missing);
     }
     base_free(r);
     store_close(to);

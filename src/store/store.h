@@ -607,6 +607,10 @@ int store_version_create(struct store *st, struct store_version *v, const char *
 int store_version_create_file(struct store *st, struct store_version *v, const char *name_prefix,
                               int promote, int64_t job, const void *file, size_t size,
                               struct base_err *err);
+/* Keeps the bytes of version `version`'s model file in the database, unless some are kept already
+ * (`db migrate-to` for the versions trained before). */
+int store_model_file_put(struct store *st, int64_t version, const void *file, size_t size,
+                         struct base_err *err);
 /* The model file bytes kept with version `version` into out (appended), checked against their
  * size and SHA-256. BASE_E_NOTFOUND when none are kept; BASE_E_INTERNAL naming the version when
  * they do not match. */
@@ -619,7 +623,7 @@ int store_version_get(struct store *st, int64_t id, struct store_version *out,
 int store_version_current(struct store *st, int64_t project, struct store_version *out,
                           struct base_err *err);
 typedef int (*store_version_fn)(void *ctx, const struct store_version *v, struct base_err *err);
-/* Versions of a project, oldest first. */
+/* Versions of a project (project 0: of every project, by project), oldest first. */
 int store_version_each(struct store *st, int64_t project, store_version_fn fn, void *ctx,
                        struct base_err *err);
 /* Makes version `id` the project's current one (rollback or roll forward). */

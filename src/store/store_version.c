@@ -19,7 +19,8 @@ static const char SQL_CURRENT[] = "SELECT " VERSION_COLS " FROM ml_version v JOI
                                   " ON p.id = v.project_id WHERE p.id = ? AND v.name ="
                                   " p.model_version";
 static const char SQL_EACH[] = "SELECT " VERSION_COLS " FROM ml_version v JOIN project p"
-                               " ON p.id = v.project_id WHERE p.id = ? ORDER BY v.seq";
+                               " ON p.id = v.project_id WHERE ?1 = 0 OR p.id = ?1"
+                               " ORDER BY v.project_id, v.seq";
 static const char SQL_SEQ[] = "SELECT coalesce(max(seq), 0) + 1 FROM ml_version"
                               " WHERE project_id = ?";
 static const char SQL_INSERT[] =
@@ -38,7 +39,8 @@ static const char SQL_PROJECT_OF[] = "SELECT v.project_id, v.file, v.name = p.mo
                                      " FROM ml_version v JOIN project p ON p.id = v.project_id"
                                      " WHERE v.id = ?";
 static const char SQL_FILE_PUT[] =
-    "INSERT INTO model_file(version_id, size, sha256, data) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO model_file(version_id, size, sha256, data) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (version_id) DO NOTHING";
 static const char SQL_FILE_GET[] = "SELECT size, sha256, data FROM model_file WHERE version_id = ?";
 static const char SQL_DELETE[] = "DELETE FROM ml_version WHERE id = ?";
 
@@ -237,6 +239,20 @@ int store_version_create_file(struct store *st, struct store_version *v, const c
 {
     struct create x = {v, name_prefix, promote, job, file, size};
     return store_tx(st, STORE_TX_WRITE, create_body, &x, err);
+}
+
+static int put_body(struct store_conn *c, void *ctx, struct base_err *err)
+{
+    const struct create *x = ctx;
+    return keep_file(c, x->v->id, x->file, x->size, err);
+}
+
+int store_model_file_put(struct store *st, int64_t version, const void *file, size_t size,
+                         struct base_err *err)
+{
+    struct store_version v = {.id = version};
+    struct create x = {&v, NULL, 0, 0, file, size};
+    return store_tx(st, STORE_TX_NONE, put_body, &x, err);
 }
 
 struct file_get {

@@ -5,7 +5,9 @@ into its own data dir, keeps the model it trains in the database, and the server
 model from the database to predict a task it never saw the worker train on. Also: SIGTERM hands
 a running job back and another worker finishes it (attempt 2); a cancel asked on the server
 reaches the worker through the job row; a worker without a token is refused the images and says
-so. Run on SQLite (the worker opens the server's file) and PostgreSQL (api_pg_test_workers)."""
+so; and on PostgreSQL, a SQLite data dir moved with `db migrate-to` whose model a server with
+an empty data dir then loads from the database. Run on SQLite (the worker opens the server's
+file) and PostgreSQL (api_pg_test_workers)."""
 import os
 import shutil
 import subprocess
@@ -13,8 +15,9 @@ import tempfile
 import time
 import unittest
 
+import llapi
 from llapi import BIN, Child, Server, face_images, multipart
-from test_loop import Loop, wait_for
+from test_loop import Loop, training_server, wait_for
 
 
 class Worker(Child):
@@ -113,6 +116,43 @@ class StandingWorker(unittest.TestCase):
             if b:
                 b.stop()
             s.stop()
+
+    @unittest.skipUnless(llapi.PG, "moves a SQLite data dir into PostgreSQL")
+    def test_migrate_then_serve_elsewhere(self):
+        src, far = tempfile.mkdtemp(prefix="llapi-src-"), tempfile.mkdtemp(prefix="llapi-far-")
+        try:
+            s = training_server("--db", os.path.join(src, "labelloop.sqlite3"), data_dir=src)
+            try:
+                lp = Loop(s, loop_min_labeled=6)
+                for t in lp.tasks[:6]:
+                    lp.annotate(t)
+                lp.wait_job(first_job(lp)["id"])
+                v = lp.model()["current"]
+            finally:
+                s.stop()
+            out = subprocess.run([BIN, "db", "migrate-to", llapi.db_url(far), "--data-dir", src],
+                                 capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("model files: 1 kept in the database", out.stdout)
+            # a server on another machine: the database, none of the source's files
+            f = Server(data_dir=far)
+            try:
+                body, ctype = multipart([("file", n, d) for n, d in face_images(1)])
+                r = f.post("/api/projects/%d/import" % lp.p, raw=body, content_type=ctype)
+                self.assertEqual(r.status, 201, r)
+                late = r.json()["task_ids"][-1] if "task_ids" in r.json() else None
+                if late is None:
+                    late = max(t["id"] for t in f.get(
+                        "/api/tasks?project=%d&page_size=100" % lp.p).json()["tasks"])
+                t = f.get("/api/tasks/%d" % late).json()
+                self.assertEqual([p["model_version"] for p in t["predictions"]], [v["name"]])
+                self.assertIn("copied from the database", f.stderr())
+            finally:
+                f.stop()
+        finally:
+            shutil.rmtree(src, ignore_errors=True)
+            shutil.rmtree(far, ignore_errors=True)
+            llapi.drop_db(far)
 
     def test_without_token(self):
         s = Server()
