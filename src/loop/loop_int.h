@@ -103,6 +103,16 @@ char *loop_model_path(struct store *st, const char *data_dir, const struct store
 char *loop_zoo_spec(const struct store_project *project, const struct loop_target *t,
                     const char *file);
 
+/* ---- one job in a worker process (loop_worker.c) ---- */
+
+/* Opens the worker's database (o->db, else the data dir's SQLite file) and sets its threads. */
+struct store *loop_worker_open(const struct loop_worker_opts *o, struct base_err *err);
+/* Runs job `job` (claimed: running) to its end and records it, except a run stopped by the
+ * worker's own shutdown (*handed_back set; may be NULL): its lease is given up instead, so that
+ * another worker retries it. 0 when it ended done or cancelled. */
+int loop_worker_job(struct store *st, const struct loop_worker_opts *o, int64_t job,
+                    const volatile int *handed_back, struct base_err *err);
+
 /* ---- job leases (loop_worker.c), shared by the server's scheduler and standing workers ---- */
 
 /* A running job's lease: renewed every LOOP_LEASE_RENEW_S while its worker lives, so a job whose
@@ -125,6 +135,22 @@ int loop_jobs_recover(struct store *st, struct base_err *err);
 
 #define LOOP_CACHE    8    /* projects whose current model the server keeps loaded */
 #define LOOP_LOG_TAIL 4096 /* bytes of a worker's output kept in its job row */
+
+/* The last lines a worker printed, for its job row: at most LOOP_LOG_TAIL bytes of whole lines
+ * (the server's from its child's pipe, a standing worker's from its own stderr). */
+struct loop_tail {
+    char text[LOOP_LOG_TAIL + 1];
+    size_t len;
+    char line[512]; /* the line being read; a longer one is cut */
+    size_t line_len;
+    void (*on_line)(void *ctx, const char *s, size_t n); /* each finished line (may be NULL) */
+    void *ctx;
+};
+/* Takes n bytes of output; loop_tail_end ends a last line without a newline. */
+void loop_tail_feed(struct loop_tail *t, const char *buf, size_t n);
+void loop_tail_end(struct loop_tail *t);
+/* The last line kept (*n bytes at the result; 0 when none). */
+const char *loop_tail_last(const struct loop_tail *t, size_t *n);
 
 struct loop_cached {
     int64_t project;
@@ -151,10 +177,7 @@ struct loop {
     int64_t job_version;
     double kill_at; /* SIGKILL deadline of a worker asked to stop (0: none) */
     int out_fd;     /* the worker's stdout and stderr */
-    char tail[LOOP_LOG_TAIL + 1];
-    size_t tail_len;
-    char line[512];
-    size_t line_len;
+    struct loop_tail out;
     double tail_saved;
     char owner[STORE_JOB_OWNER_MAX + 1]; /* this server in the job rows: host, pid, start */
     double lease_renewed, recovered_at;  /* base_now() of the last renewal and recovery */

@@ -86,6 +86,12 @@ static int spawn(struct loop *l, int64_t job, pid_t *pid, int *out, struct base_
     return 0;
 }
 
+/* Each line a worker prints goes to the server log too. */
+static void log_line(void *ctx, const char *s, size_t n)
+{
+    BASE_INFO("loop: job %lld| %.*s", (long long)((struct loop *)ctx)->job, (int)n, s);
+}
+
 static void start_job(struct loop *l, int64_t id)
 {
     struct base_err err = {0};
@@ -109,43 +115,10 @@ static void start_job(struct loop *l, int64_t id)
     l->job_version = j.version;
     l->out_fd = out;
     l->kill_at = 0;
-    l->tail_len = l->line_len = 0;
+    l->out = (struct loop_tail){.on_line = log_line, .ctx = l};
     l->tail_saved = l->lease_renewed = base_now();
     pthread_mutex_unlock(&l->mu);
     store_job_release(&j);
-}
-
-/* Appends a finished line to the server log and to the tail kept for the job row. */
-static void take_line(struct loop *l, const char *s, size_t n)
-{
-    BASE_INFO("loop: job %lld| %.*s", (long long)l->job, (int)n, s);
-    if (n + 1 > LOOP_LOG_TAIL)
-        s += n + 1 - LOOP_LOG_TAIL, n = LOOP_LOG_TAIL - 1;
-    if (l->tail_len + n + 1 > LOOP_LOG_TAIL) { /* drop whole lines from the front */
-        size_t cut = l->tail_len + n + 1 - LOOP_LOG_TAIL;
-        char *nl = memchr(l->tail + cut, '\n', l->tail_len - cut);
-        cut = nl ? (size_t)(nl + 1 - l->tail) : l->tail_len;
-        memmove(l->tail, l->tail + cut, l->tail_len - cut);
-        l->tail_len -= cut;
-    }
-    memcpy(l->tail + l->tail_len, s, n);
-    l->tail_len += n;
-    l->tail[l->tail_len++] = '\n';
-    l->tail[l->tail_len] = '\0';
-}
-
-static void feed(struct loop *l, const char *buf, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (buf[i] == '\n' || l->line_len == sizeof l->line) {
-            take_line(l, l->line, l->line_len);
-            l->line_len = 0;
-            if (buf[i] == '\n')
-                continue;
-        }
-        if (buf[i] != '\r')
-            l->line[l->line_len++] = buf[i];
-    }
 }
 
 /* Reads what the worker printed (waiting up to `ms` for it); 1 at end of file. */
@@ -158,7 +131,7 @@ static int pump(struct loop *l, int ms)
     for (;;) {
         ssize_t n = read(l->out_fd, buf, sizeof buf);
         if (n > 0) {
-            feed(l, buf, (size_t)n);
+            loop_tail_feed(&l->out, buf, (size_t)n);
             continue;
         }
         return n == 0 || (errno != EAGAIN && errno != EINTR);
@@ -168,7 +141,7 @@ static int pump(struct loop *l, int ms)
 static void save_tail(struct loop *l)
 {
     struct base_err e = {0};
-    if (store_job_set_log(l->st, l->job, l->tail, &e))
+    if (store_job_set_log(l->st, l->job, l->out.text, &e))
         BASE_WARN("loop: job %lld: cannot save its log: %s", (long long)l->job, e.msg);
     l->tail_saved = base_now();
 }
@@ -188,8 +161,7 @@ static void finish(struct loop *l, int status)
 {
     while (!pump(l, 0)) {
     }
-    if (l->line_len)
-        take_line(l, l->line, l->line_len);
+    loop_tail_end(&l->out);
     save_tail(l);
     char why[160];
     describe_exit(status, why, sizeof why);
@@ -197,12 +169,10 @@ static void finish(struct loop *l, int status)
     if (store_job_get(l->st, l->job, &j, NULL) == 0 && j.state == STORE_JOB_RUNNING &&
         !strcmp(j.owner, l->owner)) {
         enum store_job_state end = j.cancel_requested ? STORE_JOB_CANCELLED : STORE_JOB_FAILED;
-        size_t end_at = l->tail_len ? l->tail_len - 1 : 0, start = end_at; /* the last line */
-        while (start > 0 && l->tail[start - 1] != '\n')
-            start--;
+        size_t n;
+        const char *last = loop_tail_last(&l->out, &n);
         char msg[BASE_ERR_MSG];
-        snprintf(msg, sizeof msg, "%s%s%.*s", why, end_at > start ? ": " : "",
-                 (int)(end_at - start), l->tail + start);
+        snprintf(msg, sizeof msg, "%s%s%.*s", why, n ? ": " : "", (int)n, last);
         store_job_finish(l->st, l->job, end, msg, NULL, NULL);
         BASE_WARN("loop: job %lld %s: %s", (long long)l->job, store_job_state_name(end), msg);
     } else {

@@ -7,11 +7,8 @@
 
 #include "nn/nn.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 struct worker {
     struct store *st;
@@ -373,10 +370,8 @@ static int run(struct worker *w, int64_t job, struct base_err *err)
     return w->job.kind == STORE_JOB_TRAIN ? run_train(w, err) : run_predict(w, err);
 }
 
-/* Runs job `job` to its end and records it, except a run stopped by the worker's own shutdown
- * (`handed_back` set): its lease is given up instead, so that another worker retries it. */
-static int work(struct store *st, const struct loop_worker_opts *o, int64_t job,
-                const volatile int *handed_back, struct base_err *err)
+int loop_worker_job(struct store *st, const struct loop_worker_opts *o, int64_t job,
+                    const volatile int *handed_back, struct base_err *err)
 {
     struct worker w = {.st = st, .o = o};
     int rc = run(&w, job, err);
@@ -399,7 +394,7 @@ static int work(struct store *st, const struct loop_worker_opts *o, int64_t job,
     return rc == 0 || end == STORE_JOB_CANCELLED ? 0 : -1;
 }
 
-static struct store *open_db(const struct loop_worker_opts *o, struct base_err *err)
+struct store *loop_worker_open(const struct loop_worker_opts *o, struct base_err *err)
 {
     char *db = o->db ? base_strdup(o->db) : base_path_join(o->data_dir, "labelloop.sqlite3");
     struct store *st = store_open(db, err);
@@ -411,10 +406,10 @@ static struct store *open_db(const struct loop_worker_opts *o, struct base_err *
 
 int loop_worker_run(const struct loop_worker_opts *o, struct base_err *err)
 {
-    struct store *st = open_db(o, err);
+    struct store *st = loop_worker_open(o, err);
     if (!st)
         return -1;
-    int rc = work(st, o, o->job, NULL, err);
+    int rc = loop_worker_job(st, o, o->job, NULL, err);
     store_close(st);
     return rc;
 }
@@ -436,95 +431,5 @@ int loop_jobs_recover(struct store *st, struct base_err *err)
                   " failed after %d attempts",
                   (long long)(failed + requeued), (long long)requeued, (long long)failed,
                   LOOP_MAX_ATTEMPTS);
-    return 0;
-}
-
-/* ---- the standing worker ---- */
-
-/* The lease of the job a standing worker runs, renewed by a thread of its own while the job
- * runs on the caller's; `cancel` is the job's stop flag: set when a cancel was asked for through
- * the job row, when the lease was lost, or when the worker itself stops (`handed_back`). */
-struct lease {
-    struct store *st;
-    const struct loop_worker_opts *o;
-    int64_t job;
-    volatile int cancel, handed_back, done;
-};
-
-static void nap(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-static void *keep_lease(void *arg)
-{
-    struct lease *l = arg;
-    double renewed = base_now();
-    while (!l->done) {
-        nap(0.1);
-        if (*l->o->cancel && !l->cancel)
-            l->handed_back = l->cancel = 1;
-        if (base_now() - renewed < LOOP_LEASE_RENEW_S || l->handed_back)
-            continue;
-        int owned = 1, cancel = 0;
-        struct base_err e = {0};
-        if (store_job_renew(l->st, l->job, l->o->owner, loop_lease_end(LOOP_LEASE_S), &owned,
-                            &cancel, &e))
-            BASE_WARN("loop: job %lld: cannot renew its lease: %s", (long long)l->job, e.msg);
-        else
-            renewed = base_now();
-        if (!owned || cancel) {
-            if (!owned)
-                BASE_WARN("loop: job %lld: lease lost (another worker runs it now)",
-                          (long long)l->job);
-            l->cancel = 1;
-        }
-    }
-    return NULL;
-}
-
-static void serve_one(struct store *st, const struct loop_worker_opts *o, int64_t job)
-{
-    struct lease l = {st, o, job, 0, 0, 0};
-    struct loop_worker_opts jo = *o;
-    jo.cancel = &l.cancel;
-    pthread_t th;
-    int threaded = pthread_create(&th, NULL, keep_lease, &l) == 0;
-    fprintf(stderr, "job %lld claimed by %s\n", (long long)job, o->owner);
-    struct base_err e = {0};
-    if (!threaded)
-        BASE_WARN("loop: job %lld: no lease thread: the lease may lapse", (long long)job);
-    work(st, &jo, job, &l.handed_back, &e);
-    l.done = 1;
-    if (threaded)
-        pthread_join(th, NULL);
-}
-
-int loop_worker_serve(const struct loop_worker_opts *o, struct base_err *err)
-{
-    struct store *st = open_db(o, err);
-    if (!st)
-        return -1;
-    double poll = o->poll_s > 0 ? o->poll_s : 2.0, recovered = 0;
-    fprintf(stderr, "worker %s: waiting for jobs\n", o->owner);
-    while (!*o->cancel) {
-        struct base_err e = {0};
-        int64_t id = 0;
-        if (base_now() - recovered > LOOP_RECOVER_S) {
-            recovered = base_now();
-            if (loop_jobs_recover(st, &e))
-                BASE_WARN("loop: cannot look for expired leases: %s", e.msg);
-        }
-        if (store_job_claim(st, o->owner, loop_lease_end(LOOP_LEASE_S), &id, &e))
-            BASE_WARN("loop: cannot claim a job (retrying in %.0f s): %s", poll, e.msg);
-        if (id) {
-            serve_one(st, o, id);
-            continue;
-        }
-        for (double t = 0; t < poll && !*o->cancel; t += 0.1)
-            nap(0.1);
-    }
-    store_close(st);
     return 0;
 }

@@ -60,6 +60,8 @@ class StandingWorker(unittest.TestCase):
                 lp.annotate(t)
             job = lp.wait_job(first_job(lp)["id"])
             self.assertEqual(job["owner"], "remote-1")
+            # its log, as the server keeps one of the workers it starts
+            lp.wait_log(job["id"], "predicted 16 of 16 tasks")
             v = lp.model()["current"]
             self.assertIsNotNone(v, "the worker's model should be the project's version")
             self.assertTrue(v["promoted"])
