@@ -55,8 +55,7 @@ static void capture_start(struct capture *c)
         return;
     c->rd = p[0];
     c->saved = dup(STDERR_FILENO);
-    if (c->saved < 0 || dup2(p[1], STDERR_FILENO) < 0 ||
-        pthread_create(&c->th, NULL, pump, c)) {
+    if (c->saved < 0 || dup2(p[1], STDERR_FILENO) < 0 || pthread_create(&c->th, NULL, pump, c)) {
         if (c->saved >= 0)
             dup2(c->saved, STDERR_FILENO), close(c->saved);
         close(p[0]);

@@ -34,10 +34,16 @@ static const char SQL_UNCERTAINTY[] = "UPDATE task SET uncertainty = " STORE_UNC
     "task.id", "?1") " WHERE project_id = ?1"
                      " AND id >= ?2 AND total_predictions > 0";
 
+static const char SQL_STATS[] = "UPDATE project_stats SET tasks = tasks + ?2,"
+                                " annotations = annotations + ?3, predictions = predictions + ?4"
+                                " WHERE project_id = ?1";
+
 struct import_ctx {
     struct store_conn *c;
     int64_t project, user, overlap, inner, now;
     int ignore_skipped;
+    int own_stats;                           /* PostgreSQL: counted here, not per row */
+    int64_t tasks, annotations, predictions; /* what the new tasks add to project_stats */
     struct store_import_result *res;
     int64_t last_key, last_user; /* map_user's last answer */
     char *last_email;
@@ -129,6 +135,9 @@ static int insert_task(struct import_ctx *x, const json_t *t, int64_t upload, in
     store_bind_id(s, 12, upload);
     if (store_step_id(x->c, s, id, err))
         return -1;
+    x->tasks++;
+    x->annotations += done;
+    x->predictions += (int64_t)json_array_size(preds);
     return 0;
 }
 
@@ -289,7 +298,10 @@ struct store_import *store_import_begin(struct store *st, int64_t project, int64
                                  .overlap = 1,
                                  .now = base_time_us(),
                                  .res = &imp->res};
-    if (store_begin(c, 1, err) || load_project(&imp->x, err)) {
+    imp->x.own_stats = store_conn_is_pg(c);
+    if (store_begin(c, 1, err) ||
+        (imp->x.own_stats && store_exec(c, "SET LOCAL labelloop.bulk = 'on'", err)) ||
+        load_project(&imp->x, err)) {
         store_import_abort(imp);
         return NULL;
     }
@@ -329,11 +341,29 @@ static int import_uncertainty(struct store_import *imp, struct base_err *err)
     return store_step_done(imp->x.c, s, err);
 }
 
+/* On PostgreSQL the triggers left the new tasks uncounted (migration 13): one update counts them.
+ */
+static int import_stats(struct store_import *imp, struct base_err *err)
+{
+    const struct import_ctx *x = &imp->x;
+    if (!x->own_stats || x->tasks == 0)
+        return 0;
+    struct store_stmt *s = store_prepare(x->c, SQL_STATS, err);
+    if (!s)
+        return -1;
+    store_bind_i64(s, 1, x->project);
+    store_bind_i64(s, 2, x->tasks);
+    store_bind_i64(s, 3, x->annotations);
+    store_bind_i64(s, 4, x->predictions);
+    return store_step_done(x->c, s, err);
+}
+
 int store_import_commit(struct store_import *imp, struct store_import_result *res,
                         struct base_err *err)
 {
     int rc = imp->failed ? base_err_set(err, BASE_E_INTERNAL, "import already failed")
-                         : import_uncertainty(imp, err) || store_commit(imp->x.c, err);
+                         : import_uncertainty(imp, err) || import_stats(imp, err) ||
+                               store_commit(imp->x.c, err);
     if (rc == 0)
         *res = imp->res;
     else

@@ -198,6 +198,37 @@ static void test_model_file(void)
     store_close(st);
 }
 
+/* The project's kept totals (project_stats: the triggers, or on PostgreSQL the import's own
+ * count) after two imports of tasks with annotations and predictions. */
+static void test_import_totals(void)
+{
+    struct store *st = fresh();
+    int64_t p = project(st);
+    for (int round = 0; round < 2; round++) {
+        json_t *tasks = json_array();
+        for (int i = 0; i < 300; i++) {
+            json_t *t = json_pack("{s:{s:i}}", "data", "i", i);
+            if (i % 3 == 0)
+                json_object_set_new(t, "annotations",
+                                    json_pack("[{s:[]}, {s:[]}]", "result", "result"));
+            if (i % 5 == 0)
+                json_object_set_new(t, "predictions",
+                                    json_pack("[{s:[], s:f}]", "result", "score", 0.5));
+            json_array_append_new(tasks, t);
+        }
+        struct store_import_result res;
+        CHECK_EQ_INT(store_tasks_import(st, p, tasks, 0, &res, NULL), 0);
+        json_decref(tasks);
+    }
+    struct store_task_totals kept;
+    struct store_task_query plain = {.project = p};
+    CHECK_EQ_INT(store_task_totals(st, &plain, &kept, NULL), 0);
+    CHECK_EQ_INT(kept.tasks, 600);
+    CHECK_EQ_INT(kept.total_annotations, 400);
+    CHECK_EQ_INT(kept.total_predictions, 120);
+    store_close(st);
+}
+
 static void test_cancel_and_finish(void)
 {
     struct store *st = fresh();
@@ -493,6 +524,6 @@ static void teardown(void)
 
 TEST_MAIN(TEST_CASE(test_enqueue_coalesces), TEST_CASE(test_claim_is_fair),
           TEST_CASE(test_claim_concurrent), TEST_CASE(test_model_file),
-          TEST_CASE(test_cancel_and_finish), TEST_CASE(test_recover), TEST_CASE(test_loop_state),
-          TEST_CASE(test_registry), TEST_CASE(test_help_and_backend),
+          TEST_CASE(test_import_totals), TEST_CASE(test_cancel_and_finish), TEST_CASE(test_recover),
+          TEST_CASE(test_loop_state), TEST_CASE(test_registry), TEST_CASE(test_help_and_backend),
           TEST_CASE(test_predictions_many))
