@@ -41,6 +41,7 @@ export function job(o: Partial<Job> = {}): Job {
     log: "",
     error: null,
     cancel_requested: false,
+    owner: "",
     version: null,
     created_at: null,
     started_at: null,

@@ -154,6 +154,7 @@ describe("job progress", () => {
     expect(jobLine(job({ state: "queued", phase: "", reason: "manual" }))).toBe("queued (manual)");
     expect(jobLine(job({ cancel_requested: true, progress: {} }))).toBe("training · cancelling…");
     expect(jobLine(job({ phase: "", progress: {} }))).toBe("starting");
+    expect(jobLine(job({ attempt: 2, progress: {} }))).toBe("training · attempt 2");
   });
 
   it("polls fast only while something happens", () => {

@@ -65,6 +65,7 @@ export interface Job {
   log: string;
   error: string | null;
   cancel_requested: boolean;
+  owner: string; // the server or standing worker running it ("" when none)
   version: number | null;
   created_at: string | null;
   started_at: string | null;
@@ -187,6 +188,7 @@ export function jobLine(job: Job): string {
   if (job.phase === "training" && p.images_per_s) parts.push(`${p.images_per_s.toFixed(1)} img/s`);
   const eta = fmtEta(p.eta_s);
   if (eta && job.phase !== "evaluating") parts.push(eta);
+  if (job.attempt > 1) parts.push(`attempt ${job.attempt}`); // its first runner stopped or died
   if (job.cancel_requested) parts.push("cancelling…");
   return parts.join(" · ");
 }
