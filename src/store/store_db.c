@@ -349,6 +349,16 @@ static const char *const migrations[] = {
     " size INTEGER NOT NULL,"
     " sha256 TEXT NOT NULL,"
     " data TEXT NOT NULL);",
+
+    /* index 11 (schema version 12): failed logins counted for every server sharing the
+     * database (store_throttle.c): per client address ('a') and account ('u'), keyed by a hash;
+     * microseconds since the epoch; old rows pruned by last_us */
+    "CREATE TABLE login_throttle ("
+    " key TEXT PRIMARY KEY,"
+    " fails INTEGER NOT NULL,"
+    " last_us INTEGER NOT NULL,"
+    " until_us INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX login_throttle_last ON login_throttle(last_us);",
 };
 
 static const int nmigrations = (int)(sizeof migrations / sizeof migrations[0]);
