@@ -3,12 +3,16 @@
  * attempt), and a quiet hour forgets them. An attempt is counted before its password is checked,
  * so a burst of parallel guesses is cut off as soon as the count is reached. The counts live in
  * the store (one write per attempt), so every server sharing the database holds a client to the
- * same count; rows an hour quiet are pruned once a minute by whichever server looks. */
+ * same count; rows an hour quiet, and the stalest past 100,000, are pruned once a minute by
+ * whichever server looks. */
 #include "api_int.h"
 
 #include <pthread.h>
 
 #define PRUNE_EVERY_US ((int64_t)60 * 1000000)
+/* Rows kept at most (about 10 MB), so that guesses from ever new addresses and accounts cannot
+ * fill the disk; past it the stalest counts are dropped, as the in-memory table once did. */
+#define KEEP_ROWS 100000
 
 /* An office behind one address makes more honest mistakes than one person; an account is locked
  * for at most five minutes, so that an attacker cannot lock its owner out for long. */
@@ -52,7 +56,7 @@ static void prune(struct api *api, int64_t now)
     int64_t forget =
         by_address.forget_us > by_account.forget_us ? by_address.forget_us : by_account.forget_us;
     struct base_err err = {0};
-    if (store_login_prune(api->store, now - forget, &err))
+    if (store_login_prune(api->store, now - forget, KEEP_ROWS, &err))
         BASE_WARN("login throttle: pruning: %s", err.msg);
 }
 

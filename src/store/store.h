@@ -147,8 +147,9 @@ int store_login_attempt(struct store *st, const char *address, const char *email
 /* The attempt succeeded: the account's failures are forgotten and the address's attempt
  * uncounted. */
 int store_login_ok(struct store *st, const char *address, const char *email, struct base_err *err);
-/* Deletes the counts last touched before `before_us` (forgotten by then anyway). */
-int store_login_prune(struct store *st, int64_t before_us, struct base_err *err);
+/* Deletes the counts last touched before `before_us` (forgotten by then anyway), and the oldest
+ * past the newest `keep_rows` (a flood of new addresses and accounts must not fill the disk). */
+int store_login_prune(struct store *st, int64_t before_us, int64_t keep_rows, struct base_err *err);
 
 /* ---- projects ------------------------------------------------------------------------------- */
 

@@ -43,7 +43,11 @@ static const char SQL_OK[] = "UPDATE login_throttle SET"
                              " fails = CASE WHEN key = ?2 THEN 0 ELSE fails - 1 END,"
                              " until_us = CASE WHEN key = ?2 THEN 0 ELSE until_us END"
                              " WHERE (key = ?1 AND fails > 0) OR key = ?2";
-static const char SQL_PRUNE[] = "DELETE FROM login_throttle WHERE last_us < ?";
+/* Old rows, and those older than the ?2 + 1st newest (no such row when there are fewer: NULL
+ * deletes nothing). */
+static const char SQL_PRUNE[] =
+    "DELETE FROM login_throttle WHERE last_us < ?1 OR last_us < (SELECT last_us"
+    " FROM login_throttle ORDER BY last_us DESC LIMIT 1 OFFSET ?2)";
 
 /* "a" or "u", then the first 128 bits of SHA-256 of the text (case-folded) in hex. */
 static void key_of(char kind, const char *text, char out[KEY_HEX + 2])
@@ -148,12 +152,15 @@ int store_login_ok(struct store *st, const char *address, const char *email, str
     return store_write_one(st, SQL_OK, bind_keys, &x, NULL, NULL, err);
 }
 
-static void bind_before(struct store_stmt *s, void *arg)
+static void bind_prune(struct store_stmt *s, void *arg)
 {
-    store_bind_i64(s, 1, *(const int64_t *)arg);
+    const int64_t *x = arg;
+    store_bind_i64(s, 1, x[0]);
+    store_bind_i64(s, 2, x[1]);
 }
 
-int store_login_prune(struct store *st, int64_t before_us, struct base_err *err)
+int store_login_prune(struct store *st, int64_t before_us, int64_t keep_rows, struct base_err *err)
 {
-    return store_write_one(st, SQL_PRUNE, bind_before, &before_us, NULL, NULL, err);
+    int64_t x[2] = {before_us, keep_rows > 1 ? keep_rows - 1 : 0};
+    return store_write_one(st, SQL_PRUNE, bind_prune, x, NULL, NULL, err);
 }

@@ -118,10 +118,18 @@ static void test_prune(void)
     for (int i = 0; i < 6; i++)
         CHECK_EQ_INT(attempt(st, "10.3.0.1", "p@x", S(50)), 0);
     CHECK(attempt(st, "10.3.0.1", "p@x", S(50)) > 0);
-    CHECK_EQ_INT(store_login_prune(st, S(50), NULL), 0); /* keeps rows touched at 50 s */
+    CHECK_EQ_INT(store_login_prune(st, S(50), 2, NULL), 0); /* keeps rows touched at 50 s */
     CHECK(attempt(st, "10.3.0.1", "p@x", S(50)) > 0);
-    CHECK_EQ_INT(store_login_prune(st, S(50) + 1, NULL), 0);
+    CHECK_EQ_INT(store_login_prune(st, S(50) + 1, 2, NULL), 0);
     CHECK_EQ_INT(attempt(st, "10.3.0.1", "p@x", S(50)), 0); /* the counts are gone */
+    /* past the newest rows kept, the stalest go */
+    for (int i = 0; i < 6; i++) {
+        CHECK_EQ_INT(attempt(st, "10.3.0.2", "q@x", S(60)), 0);
+        CHECK_EQ_INT(attempt(st, "10.3.0.3", "r@x", S(70)), 0);
+    }
+    CHECK_EQ_INT(store_login_prune(st, 0, 2, NULL), 0); /* keeps the two rows of 70 s */
+    CHECK(attempt(st, "10.3.0.4", "r@x", S(70)) > 0);
+    CHECK_EQ_INT(attempt(st, "10.3.0.5", "q@x", S(70)), 0);
     store_close(st);
 }
 
