@@ -2,9 +2,9 @@
  * the same count (an in-memory count gave N servers N times the attempts). One row per client
  * address and per account, keyed by a hash (a copy of the database does not list who was
  * guessed); the policy (free failures, doubling wait, cap, forgetting) is the caller's, bound
- * into the statements. An attempt is one statement: an upsert whose conditional DO UPDATE counts
- * only keys not waiting, so parallel attempts on any server are cut off as soon as the count is
- * reached, without the writers' lock. */
+ * into the statements. An attempt is a read and one write: an upsert whose conditional DO UPDATE
+ * counts only keys not waiting, so parallel attempts on any server are cut off as soon as the
+ * count is reached, with row locks only (not the writers' lock). */
 #include "store_int.h"
 
 #include <ctype.h>
@@ -13,8 +13,8 @@
 
 #define KEY_HEX 32 /* 128 bits of SHA-256 */
 
-/* The value for key kind 'a' (address) or 'u' (account) of the row being updated, bound as ?A /
- * ?U; typed, since PostgreSQL cannot type a parameter inside a CASE. */
+/* The parameter for the updated row's kind of key: `a` for an address ('a' keys), `u` for an
+ * account ('u'); cast, since PostgreSQL cannot type a parameter inside a CASE. */
 #define BY_KIND(a, u)                                                                              \
     "(CASE WHEN substr(t.key, 1, 1) = 'a' THEN CAST(" a " AS BIGINT) ELSE CAST(" u                 \
     " AS BIGINT) END)"
