@@ -7,9 +7,9 @@ imports and exports, and the login throttle hold across the servers. (/next acro
 test_next_locks.py.)"""
 import http.client
 import json
-import os
 import random
 import shutil
+import tempfile
 import threading
 import time
 import unittest
@@ -28,7 +28,6 @@ class Pair:
         self.a = Server()
         self.b_dir = self.a.dir
         if PG:  # a machine of its own: its own data dir, a's database
-            import tempfile
             self.b_dir = tempfile.mkdtemp(prefix="llapi-b-")
         self.b = self.start_b(0)
 
