@@ -36,13 +36,11 @@ int api_login_check(struct api_req *r, const char *email, const char *password,
 {
     char key[STORE_SESSION_KEY_LEN + 1];
     if (store_user_login(r->api->store, email, password, &r->user, err)) {
-        if (err->status == BASE_E_AUTH) {
-            api_throttle_login_failed(r->api->throttle, api_client_address(r), email, base_now());
+        if (err->status == BASE_E_AUTH)
             r->www_authenticate = "Session";
-        }
         return -1;
     }
-    api_throttle_login_ok(r->api->throttle, api_client_address(r), email);
+    api_throttle_login_ok(r->api, api_client_address(r), email);
     if (store_session_create(r->api->store, r->user.id, r->api->session_ttl_us, key, err))
         return -1;
     set_cookie(r, key, r->api->session_ttl_us / 1000000);
@@ -63,7 +61,9 @@ static int login_check(struct api_req *r, struct base_err *err)
 
 int api_login_admit(struct api_req *r, const char *email, struct base_err *err)
 {
-    double wait = api_throttle_login(r->api->throttle, api_client_address(r), email, base_now());
+    double wait = 0;
+    if (api_throttle_login(r->api, api_client_address(r), email, base_time_us(), &wait, err))
+        return -1;
     if (wait <= 0)
         return 0;
     char after[32];

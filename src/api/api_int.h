@@ -441,16 +441,16 @@ int api_login_admit(struct api_req *r, const char *email, struct base_err *err);
 int api_login_check(struct api_req *r, const char *email, const char *password,
                     struct base_err *err);
 
-/* Failed logins by client address and by account, with exponential back-off. Thread-safe. */
+/* Failed logins by client address and by account, with exponential back-off, counted in the
+ * store so that every server sharing it agrees. Thread-safe. */
 struct api_throttle *api_throttle_new(void);
 void api_throttle_free(struct api_throttle *t);
-/* Counts a login attempt (as failed until api_throttle_login_ok says otherwise): 0 when it may
- * go ahead, else the seconds to wait, and then the attempt is not counted. */
-double api_throttle_login(struct api_throttle *t, const char *address, const char *email,
-                          double now);
-/* The attempt failed: its wait runs from now (the check took time). */
-void api_throttle_login_failed(struct api_throttle *t, const char *address, const char *email,
-                               double now);
-void api_throttle_login_ok(struct api_throttle *t, const char *address, const char *email);
+/* Counts a login attempt at `now` (wall clock, microseconds: servers compare it) as failed
+ * until api_throttle_login_ok says otherwise: *wait_s = 0 when it may go ahead, else the seconds
+ * to wait, and then the attempt is not counted. Errors: the store's. */
+int api_throttle_login(struct api *api, const char *address, const char *email, int64_t now,
+                       double *wait_s, struct base_err *err);
+/* The attempt succeeded (a failure is logged, not returned: the login itself stands). */
+void api_throttle_login_ok(struct api *api, const char *address, const char *email);
 
 #endif

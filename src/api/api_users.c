@@ -100,8 +100,8 @@ int api_users_create(struct api_req *r, struct base_err *err)
 /* ---- POST /api/current-user/password ---------------------------------------------------------
  */
 
-/* On the hashing pool: the current password is checked (and a wrong one counts against the
- * login throttle as a failed login would), then the new one is hashed and stored. */
+/* On the hashing pool: the current password is checked (a wrong one stays counted against the
+ * login throttle, as api_login_admit counted it), then the new one is hashed and stored. */
 static int change_password(struct api_req *r, struct base_err *err)
 {
     json_t *body = api_body_object(r, err);
@@ -123,8 +123,6 @@ static int change_password(struct api_req *r, struct base_err *err)
             *err = e;
             goto out;
         }
-        api_throttle_login_failed(r->api->throttle, api_client_address(r), r->user.email,
-                                  base_now());
         api_invalid(r, err, "old_password", "The current password is not right.");
         goto out;
     }

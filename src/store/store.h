@@ -127,6 +127,30 @@ int store_session_user(struct store *st, const char *key, struct store_user *out
 /* Deletes the session (logout); an unknown key is not an error. */
 int store_session_delete(struct store *st, const char *key, struct base_err *err);
 
+/* ---- login throttling (store_throttle.c) ----------------------------------------------------- */
+
+/* How failed logins of one kind of key (client address, account) are held back: `free_fails`
+ * failures cost nothing, each one past them doubles the wait from `first_us` up to `max_us`, and
+ * a key quiet for `forget_us` is forgotten. */
+struct store_throttle_policy {
+    int free_fails;
+    int64_t first_us, max_us, forget_us;
+};
+/* Counts a login attempt as failed (until store_login_ok), for the client address and the
+ * account (email without case) alike, in one statement that every server sharing the database
+ * sees; unless either has to wait at `now_us`: then *wait_us is the longer wait and nothing is
+ * counted (*wait_us = 0 when the attempt may go ahead). */
+int store_login_attempt(struct store *st, const char *address, const char *email,
+                        const struct store_throttle_policy *by_address,
+                        const struct store_throttle_policy *by_account, int64_t now_us,
+                        int64_t *wait_us, struct base_err *err);
+/* The attempt succeeded: the account's failures are forgotten and the address's attempt
+ * uncounted. */
+int store_login_ok(struct store *st, const char *address, const char *email, struct base_err *err);
+/* Deletes the counts last touched before `before_us` (forgotten by then anyway), and the oldest
+ * past the newest `keep_rows` (a flood of new addresses and accounts must not fill the disk). */
+int store_login_prune(struct store *st, int64_t before_us, int64_t keep_rows, struct base_err *err);
+
 /* ---- projects ------------------------------------------------------------------------------- */
 
 enum store_type { STORE_BOOL, STORE_INT, STORE_REAL, STORE_TEXT, STORE_TEXT_NULL, STORE_JSON };

@@ -341,6 +341,16 @@ static const char *const migrations[] = {
     "ALTER TABLE ml_job ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX ml_job_lease ON ml_job(state, lease_until);",
 
+    /* 11: failed logins counted for every server sharing the database (store_throttle.c): per
+     * client address ('a') and account ('u'), keyed by a hash; microseconds since the epoch; old
+     * rows pruned by last_us */
+    "CREATE TABLE login_throttle ("
+    " key TEXT PRIMARY KEY,"
+    " fails INTEGER NOT NULL,"
+    " last_us INTEGER NOT NULL,"
+    " until_us INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX login_throttle_last ON login_throttle(last_us);",
+
     /* 12: model files kept in the database beside their version, so that a server or worker on
      * another machine (no shared disk) can load a model another one trained: base64 text, the
      * one value type both back ends bind and copy alike; sha256 of the file's bytes (hex) */

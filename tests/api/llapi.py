@@ -136,17 +136,20 @@ class Server(Child):
     so tests that label ten tasks do not train a detector in the background. zoo=False starts it
     with --no-zoo: the tests' `face` projects (a zoo class) start without a model, as they did
     before the zoo knew faces; test_zoo.py turns it on."""
-    def __init__(self, *args, data_dir=None, training=False, zoo=False):
+    def __init__(self, *args, data_dir=None, training=False, zoo=False, port=0, db_of=None):
+        """port: 0 for any free one; db_of: on PG, serve the database of that data directory
+        from this one (a second machine on the same database); on SQLite the database is the
+        data directory's own file, so share data_dir instead."""
         self.keep = data_dir is not None
         self.dir = data_dir or tempfile.mkdtemp(prefix="llapi-")
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
-        cmd = [BIN, "serve", "--data-dir", self.dir, "--port", "0", "--admin-email",
+        cmd = [BIN, "serve", "--data-dir", self.dir, "--port", str(port), "--admin-email",
                ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD] + list(args)
         if not training:
             cmd.append("--no-training")
         if not zoo:
             cmd.append("--no-zoo")
-        self.env = db_env(self.dir)  # for the CLI commands a test runs on the same data
+        self.env = db_env(db_of or self.dir)  # for the CLI commands a test runs on the same data
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True,
                                      env=self.env)
         self.token = None

@@ -1,9 +1,12 @@
 """Task locks on the labeling queue /next (Label Studio's TaskLock): annotators calling at once
-get different tasks, on one server and on two servers sharing one SQLite data directory."""
+get different tasks, on one server and on two servers sharing one database (on SQLite one data
+directory; on PostgreSQL a data directory each, as on two machines)."""
+import shutil
+import tempfile
 import threading
 import unittest
 
-from llapi import Server, ServerTest
+from llapi import PG, Server, ServerTest
 
 N = 8
 
@@ -63,9 +66,11 @@ class NextLocks(ServerTest):
 
 class TwoServers(unittest.TestCase):
     def test_two_servers_one_data_dir(self):
+        """On SQLite one data dir; on PostgreSQL each server has its own, as on two machines."""
         a = Server()
+        b_dir = tempfile.mkdtemp(prefix="llapi-b-") if PG else a.dir
         try:
-            b = Server(data_dir=a.dir)
+            b = Server(data_dir=b_dir, db_of=a.dir)
             try:
                 pid = a.create_project()
                 a.import_tasks(pid, [{"image": str(i)} for i in range(2 * N)])
@@ -80,6 +85,8 @@ class TwoServers(unittest.TestCase):
                 b.stop()
         finally:
             a.stop()
+            if b_dir != a.dir:
+                shutil.rmtree(b_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -292,31 +292,49 @@ static void test_export_text(void)
     json_decref(anns[2].prediction);
 }
 
+/* The wait before the attempt at `t` seconds (fake clock), which counts it when there is none. */
+static double attempt(struct api *a, const char *address, const char *email, double t)
+{
+    double wait = -1;
+    struct base_err err = {0};
+    CHECK_EQ_INT(api_throttle_login(a, address, email, (int64_t)(t * 1e6), &wait, &err), 0);
+    return wait;
+}
+
 static void test_throttle(void)
 {
-    struct api_throttle *t = api_throttle_new();
-    /* an account: five free failures, then 1 s, 2 s, 4 s ... */
+    /* a second API on the same store: another server sharing the database */
+    struct api_config cfg = {.data_dir = dir, .version = "test"};
+    struct api *b = api_new(st, &cfg, NULL);
+    /* an account: five free failures, then 1 s, 2 s, 4 s ..., whichever server counted them */
     for (int i = 0; i < 5; i++)
-        CHECK(api_throttle_login(t, "10.0.0.1", "a@x", 100.0 + i) == 0);
-    CHECK(api_throttle_login(t, "10.0.0.2", "A@X", 105.0) == 0); /* sixth: counted, waits 1 s */
-    CHECK_NEAR(api_throttle_login(t, "10.0.0.3", "a@x", 105.5), 0.5, 1e-9);
-    api_throttle_login_failed(t, "10.0.0.2", "a@x", 105.8); /* ... from its failed answer */
-    CHECK_NEAR(api_throttle_login(t, "10.0.0.3", "a@x", 106.5), 0.3, 1e-9);
-    CHECK(api_throttle_login(t, "10.0.0.3", "a@x", 106.8) == 0);
-    CHECK_NEAR(api_throttle_login(t, "10.0.0.3", "a@x", 106.8), 2.0, 1e-9);
-    api_throttle_login_ok(t, "10.0.0.3", "a@x"); /* a success forgets the account */
-    CHECK(api_throttle_login(t, "10.0.0.3", "a@x", 106.9) == 0);
+        CHECK(attempt(i % 2 ? b : api, "10.0.0.1", "a@x", 100.0 + i) == 0);
+    CHECK(attempt(api, "10.0.0.2", "A@X", 105.0) == 0); /* sixth: counted, waits 1 s */
+    CHECK_NEAR(attempt(b, "10.0.0.3", "a@x", 105.5), 0.5, 1e-6);
+    CHECK_NEAR(attempt(api, "10.0.0.3", "a@x", 105.8), 0.2, 1e-6); /* a refusal is not counted */
+    CHECK(attempt(b, "10.0.0.3", "a@x", 106.0) == 0);
+    CHECK_NEAR(attempt(api, "10.0.0.3", "a@x", 106.0), 2.0, 1e-6);
+    api_throttle_login_ok(b, "10.0.0.3", "a@x"); /* a success forgets the account */
+    CHECK(attempt(api, "10.0.0.3", "a@x", 106.1) == 0);
     /* an address: ten free failures over any accounts */
     for (int i = 0; i < 10; i++) {
         char email[32];
         snprintf(email, sizeof email, "u%d@x", i);
-        CHECK(api_throttle_login(t, "10.9.9.9", email, 200.0) == 0);
+        CHECK(attempt(i % 2 ? b : api, "10.9.9.9", email, 200.0) == 0);
     }
-    CHECK(api_throttle_login(t, "10.9.9.9", "other@x", 200.0) == 0);
-    CHECK(api_throttle_login(t, "10.9.9.9", "more@x", 200.0) > 0);
-    CHECK(api_throttle_login(t, "10.9.9.9", "more@x", 200.0 + 3601) == 0); /* an hour forgets */
-    api_throttle_free(t);
-    api_throttle_free(NULL);
+    CHECK(attempt(b, "10.9.9.9", "other@x", 200.0) == 0);
+    CHECK_NEAR(attempt(api, "10.9.9.9", "more@x", 200.0), 1.0, 1e-6);
+    CHECK(attempt(b, "10.9.9.9", "more@x", 200.0 + 3601) == 0); /* an hour forgets */
+    /* the cap: an account waits at most five minutes (attempts 400 s apart, each let through) */
+    for (int i = 0; i < 16; i++) {
+        char address[32];
+        snprintf(address, sizeof address, "10.7.7.%d", i);
+        double t = 1000.0 + i * 400.0;
+        CHECK(attempt(i % 2 ? b : api, address, "cap@x", t) == 0);
+        if (i + 1 > 5)
+            CHECK_NEAR(attempt(b, "10.7.8.1", "cap@x", t), i - 5 < 9 ? 1 << (i - 5) : 300, 1e-6);
+    }
+    api_free(b);
 }
 
 static int call_with(const char *method, const char *target, const char *const *headers,
