@@ -32,7 +32,9 @@ static inline struct store *pg_fixture_store(const char *url, const char *name)
     struct base_err err = {0};
     struct store_conn *c = store_pg_ops.open(url, &err);
     CHECK(c != NULL);
-    char sql[128], where[600];
+    /* room for any name the tests build (at most 127 bytes): gcc's -Wformat-truncation at -O2
+     * checks it */
+    char sql[192], where[600];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
     CHECK_EQ_INT(store_exec(c, sql, &err), 0);
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
