@@ -244,7 +244,7 @@ def run_clients(servers, tokens, pid, tmp, cpu_probe):
         for pair in h[1].split():
             v, c = pair.split(":")
             hist[int(v)] = hist.get(int(v), 0) + int(c)
-        errors = sum(int(r[k]) for k in ("non2xx", "connect", "read", "write", "timeout"))
+        errors = sum(int(r[e]) for e in ("non2xx", "connect", "read", "write", "timeout"))
         results.append({"clients": k, "requests": int(r["requests"]), "seconds": float(r["seconds"]),
                         "errors": errors, "posted": int(r["posted"]),
                         "mismatch": int(r["mismatch"]), "codes": r["codes"], "hist": hist,
