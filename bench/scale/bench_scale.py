@@ -30,6 +30,8 @@ CHUNK = int(os.environ.get("BENCH_CHUNK", "5000"))
 # PostgreSQL syncs its commits as SQLite (synchronous=FULL) does, so that the two compare; 0
 # runs it as the tests do (fsync off).
 DURABLE = os.environ.get("BENCH_PG_DURABLE", "1") != "0"
+# For the ctest smoke run: more errors than this fail the run (default: reported only).
+MAX_ERRORS = int(os.environ.get("BENCH_MAX_ERRORS", "-1"))
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 LLPG = os.path.join(ROOT, "tests", "pg", "llpg.py")
@@ -390,6 +392,9 @@ def main():
                         a_rps, a_p99, b_rps, b_p99, pg["errors"], sq["errors"],
                         pg["rps"] / sq["rps"], pg["load_s"], pg["load_rate"], sq["load_s"],
                         sq["load_rate"], NTASKS, CLIENTS, SECONDS, ncpu))
+    if 0 <= MAX_ERRORS < pg["errors"] + sq["errors"]:
+        sys.exit("bench scale: %d errors, more than BENCH_MAX_ERRORS=%d"
+                 % (pg["errors"] + sq["errors"], MAX_ERRORS))
 
 
 main()
