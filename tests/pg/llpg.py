@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """A throw-away PostgreSQL for the tests (issue 21): initdb in a temporary folder, its own free
 port, the unix socket in that folder, no TCP; run as the unprivileged `postgres` user of Debian's
-package when the tests run as root (initdb refuses root). Durability is off (fsync,
-synchronous_commit, full_page_writes): the data is thrown away.
+package when the tests run as root (initdb refuses root). Durability is off unless asked for
+(fsync, synchronous_commit, full_page_writes): the data is thrown away.
 
-    llpg.py start STATE   starts one and writes its URL to STATE (a file) and its folder to
-                          STATE.dir
+    llpg.py start STATE [--durable]
+                          starts one and writes its URL to STATE (a file) and its folder to
+                          STATE.dir; --durable keeps PostgreSQL's defaults (fsync, synchronous
+                          commit, full page writes) for benchmarks (bench/scale) that compare
+                          it with SQLite, which syncs every commit
     llpg.py stop STATE    stops it and removes its folder and STATE (nothing when none runs)
 
 ctest runs `start` as a fixture's setup and `stop` as its cleanup, which runs even when a test
@@ -41,7 +44,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(state):
+def start(state, durable=False):
     stop(state)
     top = tempfile.mkdtemp(prefix="llpg-")
     if os.getuid() == 0:
@@ -53,8 +56,9 @@ def start(state):
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
     subprocess.run(as_user([f"{bins}/initdb", "-D", data, "-A", "trust", "-U", "postgres",
                             "-E", "UTF8", "--no-sync", "--locale=C"]), check=True, **quiet)
-    opts = (f"-k {top} -p {port} -c listen_addresses='' -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+    opts = f"-k {top} -p {port} -c listen_addresses='' -c max_connections=200"
+    if not durable:
+        opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(as_user([f"{bins}/pg_ctl", "-D", data, "-o", opts, "-l",
                             os.path.join(top, "log"), "-w", "-t", "60", "start"]),
                    check=True, **quiet)
@@ -79,6 +83,13 @@ def stop(state):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
-        sys.exit("usage: llpg.py start|stop STATE")
-    (start if sys.argv[1] == "start" else stop)(os.path.abspath(sys.argv[2]))
+    args = sys.argv[1:]
+    durable = args[0:1] == ["start"] and "--durable" in args
+    if durable:
+        args.remove("--durable")
+    if len(args) != 2 or args[0] not in ("start", "stop"):
+        sys.exit("usage: llpg.py start STATE [--durable] | stop STATE")
+    if args[0] == "start":
+        start(os.path.abspath(args[1]), durable)
+    else:
+        stop(os.path.abspath(args[1]))
