@@ -116,11 +116,10 @@ static void *keep_lease(void *arg)
             continue;
         int owned = 1, cancel = 0;
         struct base_err e = {0};
+        renewed = base_now(); /* a failed renewal is tried again at the next turn, not at once */
         if (store_job_renew(l->st, l->job, l->o->owner, loop_lease_end(LOOP_LEASE_S), &owned,
                             &cancel, &e))
             BASE_WARN("loop: job %lld: cannot renew its lease: %s", (long long)l->job, e.msg);
-        else
-            renewed = base_now();
         save_log(l->st, l->job, l->out);
         if (!owned || cancel) {
             if (!owned)
