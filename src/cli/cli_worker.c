@@ -41,7 +41,10 @@ static const char usage[] =
     "                        server's /data/upload/ URLs, with the API token in\n"
     "                        $LABELLOOP_TOKEN; DIR then caches them (media/remote)\n"
     "  --name NAME           the standing worker's name in the job rows (default\n"
-    "                        worker@HOST:PID)\n" CLI_DB_USAGE
+    "                        worker@HOST:PID)\n"
+    "  --lease-s S           how long a job it claimed stays its own without a renewal\n"
+    "                        (default 30; renewed every 5 s or a third of it): the time\n"
+    "                        before another worker retries the job of one that died\n" CLI_DB_USAGE
     "A standing worker, and any worker on PostgreSQL, keeps each model file it trains in the\n"
     "database too, so that servers on other machines can load it.\n";
 
@@ -89,7 +92,7 @@ int cli_train_worker(int argc, char **argv)
 {
     const char *data_dir = NULL, *arch = NULL, *server = NULL, *name = NULL, *db = NULL;
     int job = 0, threads = 0;
-    double max_s = 0;
+    double max_s = 0, lease = 0;
     const struct cli_det_opt opts[] = {{"--data-dir", CLI_DET_STR, &data_dir},
                                        {"--job", CLI_DET_INT, &job},
                                        {"--server", CLI_DET_STR, &server},
@@ -97,12 +100,15 @@ int cli_train_worker(int argc, char **argv)
                                        {"--db", CLI_DET_STR, &db},
                                        {"--threads", CLI_DET_INT, &threads},
                                        {"--max-train-s", CLI_DET_DOUBLE, &max_s},
-                                       {"--arch", CLI_DET_STR, &arch}};
+                                       {"--arch", CLI_DET_STR, &arch},
+                                       {"--lease-s", CLI_DET_DOUBLE, &lease}};
     int status = 0;
     if (cli_det_parse(argc, argv, opts, sizeof opts / sizeof opts[0], usage, &status))
         return status;
     if (!data_dir || job < 0)
         return cli_fail("train-worker: --data-dir is required (and --job N > 0 when given)");
+    if (lease < 0 || (lease > 0 && lease < 1))
+        return cli_fail("train-worker: --lease-s must be at least 1 second");
     if (name && strlen(name) > STORE_JOB_OWNER_MAX)
         return cli_fail("train-worker: --name is longer than %d bytes", STORE_JOB_OWNER_MAX);
     struct sigaction sa;
@@ -117,6 +123,7 @@ int cli_train_worker(int argc, char **argv)
                                  .keep_files = where && store_is_url(where),
                                  .threads = threads,
                                  .max_train_s = max_s,
+                                 .lease_s = lease,
                                  .arch = arch,
                                  .cancel = &cancel_flag};
     if (!job)

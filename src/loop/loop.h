@@ -129,6 +129,7 @@ struct loop_worker_opts {
     int keep_files;     /* keep each new model file in the database too (store_model_file_get) */
     const char *owner;  /* loop_worker_serve: the name its claims and leases carry */
     double poll_s;      /* loop_worker_serve: seconds between looks at an empty queue (0: 2) */
+    double lease_s;     /* loop_worker_serve: a claim's lease without renewal (0: 30 s) */
     int threads;        /* 0: the number of CPUs */
     double max_train_s; /* 0: the schedule's own */
     const char *arch;   /* architecture of new models (NULL: det's default) */

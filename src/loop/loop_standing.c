@@ -98,6 +98,18 @@ struct lease {
     volatile int cancel, handed_back, done;
 };
 
+/* The lease a standing worker takes (o->lease_s, else LOOP_LEASE_S) and how often it renews it:
+ * LOOP_LEASE_RENEW_S, or a third of a shorter lease. */
+static double lease_s(const struct loop_worker_opts *o)
+{
+    return o->lease_s > 0 ? o->lease_s : LOOP_LEASE_S;
+}
+
+static double renew_s(const struct loop_worker_opts *o)
+{
+    return lease_s(o) / 3 < LOOP_LEASE_RENEW_S ? lease_s(o) / 3 : LOOP_LEASE_RENEW_S;
+}
+
 static void nap(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -112,12 +124,12 @@ static void *keep_lease(void *arg)
         nap(0.1);
         if (*l->o->cancel && !l->cancel)
             l->handed_back = l->cancel = 1;
-        if (base_now() - renewed < LOOP_LEASE_RENEW_S || l->handed_back)
+        if (base_now() - renewed < renew_s(l->o) || l->handed_back)
             continue;
         int owned = 1, cancel = 0;
         struct base_err e = {0};
         renewed = base_now(); /* a failed renewal is tried again at the next turn, not at once */
-        if (store_job_renew(l->st, l->job, l->o->owner, loop_lease_end(LOOP_LEASE_S), &owned,
+        if (store_job_renew(l->st, l->job, l->o->owner, loop_lease_end(lease_s(l->o)), &owned,
                             &cancel, &e))
             BASE_WARN("loop: job %lld: cannot renew its lease: %s", (long long)l->job, e.msg);
         save_log(l->st, l->job, l->out);
@@ -167,7 +179,7 @@ int loop_worker_serve(const struct loop_worker_opts *o, struct base_err *err)
             if (loop_jobs_recover(st, &e))
                 BASE_WARN("loop: cannot look for expired leases: %s", e.msg);
         }
-        if (store_job_claim(st, o->owner, loop_lease_end(LOOP_LEASE_S), &id, &e))
+        if (store_job_claim(st, o->owner, loop_lease_end(lease_s(o)), &id, &e))
             BASE_WARN("loop: cannot claim a job (retrying in %.0f s): %s", poll, e.msg);
         if (id) {
             serve_one(st, o, id);

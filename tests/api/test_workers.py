@@ -3,7 +3,8 @@ server but the database and its HTTP API, as on another machine: the server runs
 --no-training, the worker claims the job, fetches the task images over HTTP with an API token
 into its own data dir, keeps the model it trains in the database, and the server then loads that
 model from the database to predict a task it never saw the worker train on. Also: SIGTERM hands
-a running job back and another worker finishes it (attempt 2); a cancel asked on the server
+a running job back and another worker finishes it (attempt 2); a worker killed with SIGKILL is
+noticed when its lease runs out and another worker retries its job; a cancel asked on the server
 reaches the worker through the job row; a worker without a token is refused the images and says
 so; and on PostgreSQL, a SQLite data dir moved with `db migrate-to` whose model a server with
 an empty data dir then loads from the database. Run on SQLite (the worker opens the server's
@@ -41,6 +42,13 @@ class Worker(Child):
         shutil.rmtree(self.dir, ignore_errors=True)
         assert self.proc.returncode == 0, (self.proc.returncode, err[-3000:])
         return err
+
+    def kill(self):
+        """SIGKILL: a worker that dies without a word (its lease is all that tells)."""
+        self.proc.kill()
+        self.proc.wait()
+        self.terminate(1)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def first_job(lp):
@@ -114,6 +122,29 @@ class StandingWorker(unittest.TestCase):
             self.assertIn(r.status, (200, 202), r)
             j = lp.wait_job(j2, states=("cancelled",), timeout=60)
             self.assertEqual(j["owner"], "worker-b")
+        finally:
+            if b:
+                b.stop()
+            s.stop()
+
+    def test_dead_worker_lease_expires(self):
+        s = Server()
+        a = Worker(s, "dies", "--max-train-s", "60", "--lease-s", "3")
+        b = None
+        try:
+            lp = Loop(s, loop_min_labeled=6)
+            for t in lp.tasks[:6]:
+                lp.annotate(t)
+            jid = first_job(lp)["id"]
+            wait_for("'dies' training", lambda: (lambda j: j if j["state"] == "running"
+                     and j["phase"] == "training" else None)(lp.job(jid)), timeout=120)
+            a.kill()
+            self.assertEqual(lp.job(jid)["state"], "running")  # nobody has noticed yet
+            b = Worker(s, "survivor", "--max-train-s", "4")
+            j = lp.wait_job(jid, timeout=120)
+            self.assertEqual((j["owner"], j["attempt"]), ("survivor", 2))
+            self.assertIn("lost their server (lease expired)", b.stop())
+            b = None
         finally:
             if b:
                 b.stop()
