@@ -1,5 +1,4 @@
 """Driver of bench/api/run.sh (standard library + the wrk binary)."""
-import http.client
 import json
 import os
 import re
@@ -9,6 +8,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import Client, cpu_s  # noqa: E402
 
 BIN, NTASKS, SECONDS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 CONFIG = ('<View><Image name="image" value="$image"/><RectangleLabels name="label" '
@@ -33,33 +35,12 @@ end
 """
 
 
-def cpu_s(pid):
-    """User + system CPU seconds of a process: a load-independent cost, unlike wall time."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def rss_mb(pid, field):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024.0
     return 0.0
-
-
-class Client:
-    def __init__(self, port, token):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        self.h = {"Authorization": "Token " + token, "Content-Type": "application/json"}
-
-    def call(self, method, path, body=None):
-        self.conn.request(method, path, body=body, headers=self.h)
-        r = self.conn.getresponse()
-        data = r.read()
-        if r.status >= 300:
-            raise RuntimeError("%s %s: %d %s" % (method, path, r.status, data[:300]))
-        return json.loads(data) if data else None
 
 
 def wrk(port, token, first, count, seconds, lua):

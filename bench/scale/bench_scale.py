@@ -7,7 +7,6 @@ BENCH_SECONDS, half on each server. Then the same on SQLite with one server and 
 Each client is one wrk thread with one connection going round /next, the task, an annotation on
 it and a page of the task list (annotator.lua). Errors are non-2xx answers and socket errors."""
 import concurrent.futures
-import http.client
 import json
 import os
 import re
@@ -19,6 +18,9 @@ import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import Client, cpu_s  # noqa: E402
 
 BIN = sys.argv[1]
 NTASKS = int(os.environ.get("BENCH_TASKS", "1000000"))
@@ -41,16 +43,6 @@ CONFIG = ('<View><Image name="image" value="$image"/><RectangleLabels name="labe
 # What a balancer in front of several servers would pass: every client connects from one
 # address here, more than the default per-address cap of 128 (docs/security.md).
 SERVE_OPTS = ["--no-training", "--no-zoo", "--max-conns-per-ip", "0", "--log-level", "warn"]
-
-
-def cpu_s(pid):
-    """User + system CPU seconds of a process (0 when it is gone)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pg_cpu_s(datadir):
@@ -110,20 +102,6 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
-
-
-class Client:
-    def __init__(self, port, token):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        self.h = {"Authorization": "Token " + token, "Content-Type": "application/json"}
-
-    def call(self, method, path, body=None):
-        self.conn.request(method, path, body=body, headers=self.h)
-        r = self.conn.getresponse()
-        data = r.read()
-        if r.status >= 300:
-            raise RuntimeError("%s %s: %d %s" % (method, path, r.status, data[:300]))
-        return json.loads(data) if data else None
 
 
 class Progress:
