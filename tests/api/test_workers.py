@@ -51,11 +51,20 @@ class Worker(Child):
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def first_job(lp):
+def label(lp):
+    """Labels six tasks (the projects' loop_min_labeled): the training job that queues."""
+    for t in lp.tasks[:6]:
+        lp.annotate(t)
     m = lp.model()
     job = m["running"] or m["queued"]
     assert job is not None, m
     return job
+
+
+def wait_training(lp, jid, who):
+    return wait_for("%s training job %d" % (who, jid), lambda: (
+        lambda j: j if j["state"] == "running" and j["phase"] == "training" else None)(
+        lp.job(jid)), timeout=120)
 
 
 class StandingWorker(unittest.TestCase):
@@ -64,9 +73,7 @@ class StandingWorker(unittest.TestCase):
         w = Worker(s, "remote-1", "--max-train-s", "4")
         try:
             lp = Loop(s, loop_min_labeled=6)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
-            job = lp.wait_job(first_job(lp)["id"])
+            job = lp.wait_job(label(lp)["id"])
             self.assertEqual(job["owner"], "remote-1")
             # its log, as the server keeps one of the workers it starts
             lp.wait_log(job["id"], "predicted 16 of 16 tasks")
@@ -104,11 +111,8 @@ class StandingWorker(unittest.TestCase):
         b = None
         try:
             lp = Loop(s, loop_min_labeled=6)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
-            jid = first_job(lp)["id"]
-            j = wait_for("worker-a training", lambda: (lambda j: j if j["state"] == "running"
-                         and j["phase"] == "training" else None)(lp.job(jid)), timeout=120)
+            jid = label(lp)["id"]
+            j = wait_training(lp, jid, "worker-a")
             self.assertEqual(j["owner"], "worker-a")
             self.assertIn("handed back", a.stop())
             b = Worker(s, "worker-b", "--max-train-s", "4")
@@ -116,8 +120,7 @@ class StandingWorker(unittest.TestCase):
             self.assertEqual((j["owner"], j["attempt"]), ("worker-b", 2))
             # a cancel on the server reaches worker-b at its next lease renewal
             j2 = lp.train(max_train_s=120)["id"]
-            wait_for("worker-b training again", lambda: (lambda j: j if j["state"] == "running"
-                     and j["phase"] == "training" else None)(lp.job(j2)), timeout=120)
+            wait_training(lp, j2, "worker-b")
             r = s.post("/api/projects/%d/model/jobs/%d/cancel" % (lp.p, j2))
             self.assertIn(r.status, (200, 202), r)
             j = lp.wait_job(j2, states=("cancelled",), timeout=60)
@@ -133,11 +136,8 @@ class StandingWorker(unittest.TestCase):
         b = None
         try:
             lp = Loop(s, loop_min_labeled=6)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
-            jid = first_job(lp)["id"]
-            wait_for("'dies' training", lambda: (lambda j: j if j["state"] == "running"
-                     and j["phase"] == "training" else None)(lp.job(jid)), timeout=120)
+            jid = label(lp)["id"]
+            wait_training(lp, jid, "dies")
             a.kill()
             self.assertEqual(lp.job(jid)["state"], "running")  # nobody has noticed yet
             b = Worker(s, "survivor", "--max-train-s", "4")
@@ -157,9 +157,7 @@ class StandingWorker(unittest.TestCase):
             s = training_server("--db", os.path.join(src, "labelloop.sqlite3"), data_dir=src)
             try:
                 lp = Loop(s, loop_min_labeled=6)
-                for t in lp.tasks[:6]:
-                    lp.annotate(t)
-                lp.wait_job(first_job(lp)["id"])
+                lp.wait_job(label(lp)["id"])
                 v = lp.model()["current"]
             finally:
                 s.stop()
@@ -192,9 +190,7 @@ class StandingWorker(unittest.TestCase):
         w = Worker(s, "no-token", "--max-train-s", "4", token=False)
         try:
             lp = Loop(s, loop_min_labeled=6)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
-            j = lp.wait_job(first_job(lp)["id"], states=("failed",))
+            j = lp.wait_job(label(lp)["id"], states=("failed",))
             self.assertIn("no labeled images to train on", j["error"])
             err = w.stop()
             self.assertIn("LABELLOOP_TOKEN is not set", err)

@@ -72,10 +72,8 @@ static void test_centernet_matches_tfjs(void)
     struct tfjs_oracle_case c;
     int ok = tfjs_oracle_case_open(&c, "centernet-coco", 80, "person", SIZE, NPIC, prepare) == 0;
     CHECK(ok);
-    if (!ok) {
-        tfjs_oracle_case_release(&c);
+    if (!ok)
         return;
-    }
     struct det_model *m = c.m;
     struct nn_graph *g = c.g;
     const float *nhwc = c.nhwc;

@@ -37,10 +37,8 @@ static void test_blazeface_matches_tfjs(void)
     struct tfjs_oracle_case c;
     int ok = tfjs_oracle_case_open(&c, "blazeface-back", 1, "face", SIZE, NPIC, prepare) == 0;
     CHECK(ok);
-    if (!ok) {
-        tfjs_oracle_case_release(&c);
+    if (!ok)
         return;
-    }
     struct nn_graph *g = c.g;
     const float *nhwc = c.nhwc;
     size_t plane = c.plane, want = 0;

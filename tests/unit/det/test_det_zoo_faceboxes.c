@@ -95,10 +95,8 @@ static void test_faceboxes_matches_tfjs(void)
     struct tfjs_oracle_case c;
     int ok = tfjs_oracle_case_open(&c, "faceboxes", 1, "face", SIZE, NPIC, prepare) == 0;
     CHECK(ok);
-    if (!ok) {
-        tfjs_oracle_case_release(&c);
+    if (!ok)
         return;
-    }
     struct det_model *m = c.m;
     struct nn_graph *g = c.g;
     const float *nhwc = c.nhwc;

@@ -112,9 +112,17 @@ struct tfjs_oracle_case {
 };
 typedef int (*tfjs_oracle_prepare_fn)(const struct det_model *m, int k, float *nchw, float *nhwc);
 
+static inline void tfjs_oracle_case_release(struct tfjs_oracle_case *c)
+{
+    nn_graph_free(c->g);
+    free(c->nchw);
+    free(c->nhwc);
+    det_model_free(c->m);
+}
+
 /* Opens zoo model `name` (checked as tfjs_oracle_zoo does), prepares pictures 0..npic-1 with
- * `prepare` and runs our graph on them: 0, or -1 after saying why on stderr (what was made is
- * still for tfjs_oracle_case_release to free). */
+ * `prepare` and runs our graph on them: 0, or -1 after saying why on stderr, with nothing left
+ * to free. */
 static inline int tfjs_oracle_case_open(struct tfjs_oracle_case *c, const char *name, int nclasses,
                                         const char *first, int size, int npic,
                                         tfjs_oracle_prepare_fn prepare)
@@ -122,30 +130,26 @@ static inline int tfjs_oracle_case_open(struct tfjs_oracle_case *c, const char *
     memset(c, 0, sizeof *c);
     if (!(c->m = tfjs_oracle_zoo(name, nclasses, first, size)))
         return -1;
+    int rc = -1;
     c->plane = (size_t)size * size * 3;
     c->nchw = malloc(sizeof(float) * npic * c->plane);
     c->nhwc = malloc(sizeof(float) * npic * c->plane);
+    struct base_err err = {0};
     for (int k = 0; k < npic; k++)
         if (prepare(c->m, k, c->nchw, c->nhwc))
-            return -1;
-    struct base_err err;
+            goto out;
     c->g = nn_graph_new(c->m->nn);
     det_zoo_build(c->m, c->g, npic, size);
     if (nn_graph_compile(c->g, NN_INFER, NN_BACKEND_DEFAULT, &err) == 0) {
         memcpy(nn_graph_input(c->g, 0, NULL), c->nchw, sizeof(float) * npic * c->plane);
-        if (nn_graph_forward(c->g, &err) == 0)
-            return 0;
+        rc = nn_graph_forward(c->g, &err);
     }
-    fprintf(stderr, "%s: %s\n", name, err.msg);
-    return -1;
-}
-
-static inline void tfjs_oracle_case_release(struct tfjs_oracle_case *c)
-{
-    nn_graph_free(c->g);
-    free(c->nchw);
-    free(c->nhwc);
-    det_model_free(c->m);
+    if (rc)
+        fprintf(stderr, "%s: %s\n", name, err.msg);
+out:
+    if (rc)
+        tfjs_oracle_case_release(c);
+    return rc;
 }
 
 #endif
