@@ -67,6 +67,11 @@ class Loop:
         assert r.status == 200, r
         return r.json()["tasks"]
 
+    def label(self, n=6):
+        """Annotates the first n tasks with their true boxes."""
+        for t in self.tasks[:n]:
+            self.annotate(t)
+
     def annotate(self, task, result=None, **extra):
         body = {"result": result if result is not None else [truth_region(task)]}
         body.update(extra)
@@ -123,8 +128,7 @@ def label_then_restart(start):
     s.keep = True
     try:
         lp = Loop(s, loop_min_labeled=100)
-        for t in lp.tasks[:6]:
-            lp.annotate(t)
+        lp.label()
         out = start(lp)
     finally:
         s.stop()
@@ -229,8 +233,7 @@ class Policy(unittest.TestCase):
         s = Server()  # --no-training: jobs stay queued
         try:
             lp = Loop(s, loop_min_labeled=3, loop_retrain_every=2)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
+            lp.label()
             m = lp.model()
             self.assertEqual(m["queued"]["reason"], "first")
             jobs = s.get("/api/projects/%d/model/jobs" % lp.p).json()
@@ -269,8 +272,7 @@ class Policy(unittest.TestCase):
         s = training_server()
         try:
             lp = Loop(s, loop_min_labeled=100)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
+            lp.label()
             j = lp.train(max_train_s=120)
             lp.wait_running(j["id"])
             r = s.post("/api/projects/%d/model/jobs/%d/cancel" % (lp.p, j["id"]))
@@ -288,8 +290,7 @@ class Policy(unittest.TestCase):
         s = training_server()
         try:
             lp = Loop(s, loop_min_labeled=100)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
+            lp.label()
             j = lp.wait_running(lp.train(max_train_s=120)["id"])
             s2 = Server(data_dir=s.dir)  # --no-training: its start still recovers jobs
             try:
@@ -309,8 +310,7 @@ class Policy(unittest.TestCase):
         s = training_server()
         try:
             lp = Loop(s, loop_min_labeled=100)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
+            lp.label()
             j = lp.wait_running(lp.train(max_train_s=120)["id"])
             os.kill(j["pid"], signal.SIGKILL)
             j = lp.wait_job(j["id"], ("failed",), timeout=30)
@@ -409,8 +409,7 @@ class Registry(unittest.TestCase):
         s = training_server()
         try:
             lp = Loop(s, loop_min_labeled=1000)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
+            lp.label()
             lp.wait_job(lp.train(max_train_s=1)["id"])
             r = s.patch("/api/projects/%d" % lp.p, {"label_config": CONFIG2})
             self.assertEqual(r.status, 200, r)
@@ -429,8 +428,7 @@ class Robustness(unittest.TestCase):
         s = training_server()
         try:
             lp = Loop(s, loop_min_labeled=100)
-            for t in lp.tasks[:6]:
-                lp.annotate(t)
+            lp.label()
             lp.wait_running(lp.train(max_train_s=120)["id"])
             t0 = time.time()
             self.assertEqual(s.delete("/api/projects/%d" % lp.p).status, 204)

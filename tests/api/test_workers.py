@@ -53,8 +53,7 @@ class Worker(Child):
 
 def label(lp):
     """Labels six tasks (the projects' loop_min_labeled): the training job that queues."""
-    for t in lp.tasks[:6]:
-        lp.annotate(t)
+    lp.label()
     m = lp.model()
     job = m["running"] or m["queued"]
     assert job is not None, m
